@@ -1,0 +1,223 @@
+//! The errors of every layer, and the error codes that travel on the wire.
+//!
+//! One `#[non_exhaustive]` enum per layer, each `Copy + PartialEq` so state machines can
+//! store and compare them without allocation. Their `Display` texts are sentences a user
+//! can read as they are.
+
+use crate::wire::Kind;
+use crate::wire::limits::{MAX_DETAIL, MAX_FRAME, MAX_NAME, MAX_TEXT, VERSION};
+
+/// Why a frame could not be parsed or emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WireError {
+    /// The datagram is empty or does not start with the magic byte: not a frame at all.
+    /// The host treats such datagrams as legacy plain text.
+    #[error("the datagram does not start with the minichat magic byte 0xff, so it is not a frame")]
+    NotAFrame,
+    /// Fewer bytes than the three-byte header.
+    #[error("the frame is {len} bytes long, too short for the 3-byte header")]
+    HeaderTruncated {
+        /// The length of what was received.
+        len: usize,
+    },
+    /// Longer than [`MAX_FRAME`].
+    #[error("the frame is {len} bytes long, over the limit of {MAX_FRAME} bytes")]
+    FrameTooLong {
+        /// The length of what was received.
+        len: usize,
+    },
+    /// A version this build does not speak.
+    #[error("the frame speaks protocol version {0}, but this build speaks version {VERSION}")]
+    UnsupportedVersion(u8),
+    /// A kind byte the protocol does not define.
+    #[error("0x{0:02x} is not a message kind this protocol defines")]
+    UnknownKind(u8),
+    /// The frame ends before its last field.
+    #[error("the {kind} frame ends before its last field")]
+    Truncated {
+        /// The kind of the frame.
+        kind: Kind,
+    },
+    /// Bytes remain after the last field.
+    #[error("the {kind} frame has {extra} bytes after its last field")]
+    TrailingBytes {
+        /// The kind of the frame.
+        kind: Kind,
+        /// How many bytes are left over.
+        extra: usize,
+    },
+    /// A user name of zero bytes.
+    #[error("a user name must not be empty")]
+    NameEmpty,
+    /// A user name over [`MAX_NAME`] bytes.
+    #[error("a user name is {len} bytes long, over the limit of {MAX_NAME} bytes")]
+    NameTooLong {
+        /// The name's length in bytes.
+        len: usize,
+    },
+    /// A user name that is not UTF-8.
+    #[error("a user name is not valid UTF-8")]
+    NameNotUtf8,
+    /// A user name with a control, whitespace or invisible formatting character.
+    #[error(
+        "a user name contains a control, whitespace or invisible character (U+{0:04X}), which is not allowed"
+    )]
+    NameBadChar(u32),
+    /// A text over [`MAX_TEXT`] bytes.
+    #[error("the text is {len} bytes long, over the limit of {MAX_TEXT} bytes")]
+    TextTooLong {
+        /// The text's length in bytes.
+        len: usize,
+    },
+    /// A text that is not UTF-8.
+    #[error("the text is not valid UTF-8")]
+    TextNotUtf8,
+    /// An error detail over [`MAX_DETAIL`] bytes.
+    #[error("the error detail is {len} bytes long, over the limit of {MAX_DETAIL} bytes")]
+    DetailTooLong {
+        /// The detail's length in bytes.
+        len: usize,
+    },
+    /// An echo mode other than same, upper or lower.
+    #[error("{0} is not an echo mode (0 same, 1 upper, 2 lower)")]
+    UnknownEchoMode(u8),
+    /// Flag bits this version does not define.
+    #[error("the flags byte 0x{0:02x} sets bits this version does not define")]
+    UnknownFlags(u8),
+    /// An error code this version does not define.
+    #[error("{0} is not an error code this version defines")]
+    UnknownErrorCode(u8),
+    /// A user list whose window does not fit inside its total.
+    #[error("the user list claims names {start}..{end} of only {total}")]
+    UserListInconsistent {
+        /// Index of the first name in this frame.
+        start: u16,
+        /// One past the index of the last name in this frame.
+        end: u32,
+        /// How many users the server has.
+        total: u16,
+    },
+    /// The output buffer cannot hold the frame.
+    #[error("the frame needs {needed} bytes, but the buffer holds only {available}")]
+    BufferTooSmall {
+        /// Bytes the frame needs.
+        needed: usize,
+        /// Bytes the buffer has.
+        available: usize,
+    },
+}
+
+/// Why a byte stream could not be split into frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// A frame in the stream is longer than the decoder's buffer; it was skipped up to the
+    /// next delimiter, and decoding goes on from there.
+    #[error(
+        "a frame in the byte stream is longer than {limit} bytes; it was skipped up to the next delimiter"
+    )]
+    FrameTooLong {
+        /// The decoder's limit in bytes.
+        limit: usize,
+    },
+    /// A frame in the stream is not valid COBS (it ends in the middle of a run); it was
+    /// skipped, and decoding goes on after its delimiter.
+    #[error("a frame in the byte stream is not valid COBS; it was skipped")]
+    Corrupt,
+    /// The output buffer cannot hold the encoded frame.
+    #[error("the encoded frame needs {needed} bytes, but the buffer holds only {available}")]
+    BufferTooSmall {
+        /// Bytes the encoding needs.
+        needed: usize,
+        /// Bytes the buffer has.
+        available: usize,
+    },
+}
+
+/// The code an `error` frame carries: what went wrong, in one byte.
+///
+/// The numbers are part of the wire format (`docs/PROTOCOL.md`, "Error codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum ErrorCode {
+    /// The frame could not be parsed; the detail says why.
+    Malformed = 1,
+    /// The frame's version is not one the server speaks.
+    UnsupportedVersion = 2,
+    /// Another user has this name (names are compared ignoring ASCII case).
+    NameTaken = 3,
+    /// Every slot of the server's user table is taken.
+    ServerFull = 4,
+    /// A `tell` names a user who is not connected.
+    NoSuchUser = 5,
+    /// The sender is over its rate limit; its message was not accepted and will be accepted
+    /// when it is sent again later.
+    RateLimited = 6,
+    /// The operator removed this user.
+    Kicked = 7,
+    /// The server is shutting down.
+    ShuttingDown = 8,
+    /// The text is longer than this server accepts (its `welcome` says the limit).
+    TextTooLong = 9,
+}
+
+impl ErrorCode {
+    /// Every code, in numeric order.
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::Malformed,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::NameTaken,
+        ErrorCode::ServerFull,
+        ErrorCode::NoSuchUser,
+        ErrorCode::RateLimited,
+        ErrorCode::Kicked,
+        ErrorCode::ShuttingDown,
+        ErrorCode::TextTooLong,
+    ];
+
+    /// The code's byte on the wire.
+    pub const fn to_byte(self) -> u8 {
+        self as u8
+    }
+
+    /// The code for a byte, or [`WireError::UnknownErrorCode`].
+    pub fn from_byte(byte: u8) -> Result<Self, WireError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|code| code.to_byte() == byte)
+            .ok_or(WireError::UnknownErrorCode(byte))
+    }
+
+    /// What the code means, as a sentence fragment a user can read.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "the frame could not be parsed",
+            ErrorCode::UnsupportedVersion => "the protocol version is not supported",
+            ErrorCode::NameTaken => "the name is taken",
+            ErrorCode::ServerFull => "the server is full",
+            ErrorCode::NoSuchUser => "no user by that name is connected",
+            ErrorCode::RateLimited => "messages are arriving too fast",
+            ErrorCode::Kicked => "the operator removed this user",
+            ErrorCode::ShuttingDown => "the server is shutting down",
+            ErrorCode::TextTooLong => "the text is too long for this server",
+        }
+    }
+}
+
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+impl From<WireError> for ErrorCode {
+    fn from(error: WireError) -> Self {
+        match error {
+            WireError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
+            _ => ErrorCode::Malformed,
+        }
+    }
+}

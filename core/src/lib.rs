@@ -1,0 +1,33 @@
+//! minichat-core: the minichat protocol, with no I/O, no clock and no allocation.
+//!
+//! Firmware links this crate as is; the `minichat` host program runs the same code over
+//! real sockets. Everything that is protocol lives here:
+//!
+//! - [`wire`]: zero-copy frame views ([`wire::Frame`]) and the typed messages they carry
+//!   ([`wire::Message`]), with `parse`, `emit` and `buffer_len`, and every limit
+//!   ([`wire::limits`]).
+//! - [`stream`]: COBS framing for byte streams such as TCP or a serial line.
+//! - [`error`]: one error enum per layer, and the error codes sent on the wire.
+//!
+//! The normative specification, with byte-exact test vectors, is `docs/PROTOCOL.md`.
+//!
+//! ```
+//! use minichat_core::wire::{Message, Token};
+//!
+//! let say = Message::Say { token: Token(0x0102_0304_0506_0708), seq: 1, text: "hi" };
+//! let mut buf = [0u8; minichat_core::wire::limits::MAX_FRAME];
+//! let len = say.encode(&mut buf)?;
+//! assert_eq!(Message::decode(&buf[..len])?, say);
+//! # Ok::<(), minichat_core::error::WireError>(())
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+// Unit tests collect results in `Vec`s; the library itself never allocates.
+#[cfg(test)]
+extern crate std;
+
+pub mod error;
+pub mod stream;
+pub mod wire;

@@ -1,0 +1,127 @@
+//! The kind byte: which message a frame carries.
+
+use crate::error::WireError;
+
+/// Which message a frame carries, the third byte of every frame.
+///
+/// Kinds are grouped by their high nibble: 0x0_ session, 0x1_ chat, 0x2_ queries,
+/// 0x3_ errors (`docs/PROTOCOL.md`, "Messages").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum Kind {
+    /// Client asks to join, with an empty cookie (first step) or an echoed one (second).
+    Join = 0x01,
+    /// Server answers a first join with a stateless cookie.
+    Cookie = 0x02,
+    /// Server admits a client: its session token and the server's limits.
+    Welcome = 0x03,
+    /// Client leaves; sequenced like a chat message.
+    Leave = 0x04,
+    /// Server does not know the session a frame names: join again.
+    UnknownSession = 0x05,
+    /// Server asks a new address to prove it holds a session (address change).
+    Challenge = 0x06,
+    /// Client answers a challenge from its new address.
+    ChallengeResponse = 0x07,
+    /// Client says something to the room.
+    Say = 0x10,
+    /// Client says something to one user.
+    Tell = 0x11,
+    /// Server hands a message to a recipient, with the sender it knows from its table.
+    Deliver = 0x12,
+    /// Server tells a recipient that messages were lost to it (its backlog overflowed).
+    Missed = 0x13,
+    /// Cumulative acknowledgement, in both directions.
+    Ack = 0x14,
+    /// Client asks who is connected.
+    Who = 0x20,
+    /// Server lists connected users.
+    Users = 0x21,
+    /// Client asks the server to echo a text, optionally case-mapped.
+    Echo = 0x22,
+    /// Server's answer to an echo.
+    EchoReply = 0x23,
+    /// Client keep-alive and liveness probe.
+    Ping = 0x24,
+    /// Server's answer to a ping.
+    Pong = 0x25,
+    /// Server reports an error, with a code and a short detail.
+    Error = 0x30,
+}
+
+impl Kind {
+    /// Every kind, in numeric order.
+    pub const ALL: [Kind; 19] = [
+        Kind::Join,
+        Kind::Cookie,
+        Kind::Welcome,
+        Kind::Leave,
+        Kind::UnknownSession,
+        Kind::Challenge,
+        Kind::ChallengeResponse,
+        Kind::Say,
+        Kind::Tell,
+        Kind::Deliver,
+        Kind::Missed,
+        Kind::Ack,
+        Kind::Who,
+        Kind::Users,
+        Kind::Echo,
+        Kind::EchoReply,
+        Kind::Ping,
+        Kind::Pong,
+        Kind::Error,
+    ];
+
+    /// The kind's byte on the wire.
+    pub const fn to_byte(self) -> u8 {
+        self as u8
+    }
+
+    /// The kind for a byte, or [`WireError::UnknownKind`].
+    pub fn from_byte(byte: u8) -> Result<Self, WireError> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.to_byte() == byte)
+            .ok_or(WireError::UnknownKind(byte))
+    }
+
+    /// Whether frames of this kind carry a session token right after the header.
+    /// Only the two join steps run before a session exists.
+    pub const fn has_token(self) -> bool {
+        !matches!(self, Kind::Join | Kind::Cookie)
+    }
+
+    /// The kind's name as the spec writes it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Join => "join",
+            Kind::Cookie => "cookie",
+            Kind::Welcome => "welcome",
+            Kind::Leave => "leave",
+            Kind::UnknownSession => "unknown-session",
+            Kind::Challenge => "challenge",
+            Kind::ChallengeResponse => "challenge-response",
+            Kind::Say => "say",
+            Kind::Tell => "tell",
+            Kind::Deliver => "deliver",
+            Kind::Missed => "missed",
+            Kind::Ack => "ack",
+            Kind::Who => "who",
+            Kind::Users => "users",
+            Kind::Echo => "echo",
+            Kind::EchoReply => "echo-reply",
+            Kind::Ping => "ping",
+            Kind::Pong => "pong",
+            Kind::Error => "error",
+        }
+    }
+}
+
+impl core::fmt::Display for Kind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}

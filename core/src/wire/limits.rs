@@ -1,0 +1,45 @@
+//! Every size limit of the protocol, defined once.
+//!
+//! The rest of the crate, the host and the spec (`docs/PROTOCOL.md`, "Limits") refer to
+//! these constants; nothing else hard-codes a size.
+
+/// The first byte of every frame. 0xFF never occurs in UTF-8, so a frame can never be
+/// mistaken for text, and text never for a frame.
+pub const MAGIC: u8 = 0xFF;
+
+/// The protocol version this build speaks, the second byte of every frame.
+pub const VERSION: u8 = 1;
+
+/// Magic, version and kind: the bytes every frame starts with.
+pub const HEADER_LEN: usize = 3;
+
+/// The largest frame, header included. One frame is one datagram.
+pub const MAX_FRAME: usize = 1024;
+
+/// Length of the session token that follows the header in every frame but `join` and
+/// `cookie`.
+pub const TOKEN_LEN: usize = 8;
+
+/// Length of the opaque join cookie.
+pub const COOKIE_LEN: usize = 16;
+
+/// The shortest legal user name, in bytes.
+pub const MIN_NAME: usize = 1;
+
+/// The longest legal user name, in bytes of UTF-8.
+pub const MAX_NAME: usize = 16;
+
+/// The longest error detail, in bytes of UTF-8.
+pub const MAX_DETAIL: usize = 96;
+
+/// The fixed part of a `deliver` frame, the largest of all frames that carry text:
+/// header, token, seq, prev, flags, a name of [`MAX_NAME`] bytes with its length byte,
+/// and the text length.
+pub const DELIVER_OVERHEAD: usize = HEADER_LEN + TOKEN_LEN + 4 + 4 + 1 + 1 + MAX_NAME + 2;
+
+/// The longest message text, in bytes of UTF-8: whatever still fits a `deliver` frame
+/// from a sender with the longest name. Every frame that carries text (say, tell, echo)
+/// uses the same limit, so anything a client may send can be relayed.
+pub const MAX_TEXT: usize = MAX_FRAME - DELIVER_OVERHEAD;
+
+const _: () = assert!(MAX_TEXT == 985);

@@ -1,0 +1,480 @@
+//! Every message of the protocol as a typed value (smoltcp's `Repr`): `parse` reads one
+//! from a [`Frame`], `emit` writes one, `buffer_len` says how many bytes that takes.
+//!
+//! Parsing borrows names and texts from the frame, so nothing is copied. Exactly one
+//! encoding is accepted for every message: lengths must match, no bytes may follow the
+//! last field, and undefined flag bits, modes and codes are refused. So whatever parses
+//! re-emits to the identical bytes.
+
+use crate::error::{ErrorCode, WireError};
+use crate::wire::cursor::{Reader, Writer};
+use crate::wire::limits::{COOKIE_LEN, HEADER_LEN, MAX_FRAME, TOKEN_LEN};
+use crate::wire::{Cookie, EchoMode, Frame, Kind, Name, NameList, Token};
+
+/// Bit 0 of a `deliver` frame's flags: sent to one user (`tell`), not to the room.
+const FLAG_DIRECT: u8 = 0x01;
+
+/// One minichat message. Field layouts are in `docs/PROTOCOL.md`, "Messages"; every
+/// frame starts with the header (magic, version, kind), and every kind but `join` and
+/// `cookie` continues with the session [`Token`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Message<'a> {
+    /// Client -> server: join as `name`; first with [`Cookie::EMPTY`], then with the
+    /// cookie the server sent.
+    Join {
+        /// Empty on the first step, the server's cookie on the second.
+        cookie: Cookie,
+        /// The name the client wants.
+        name: Name<'a>,
+    },
+    /// Server -> client: the answer to a join without a valid cookie.
+    Cookie {
+        /// The cookie to echo in the next join.
+        cookie: Cookie,
+    },
+    /// Server -> client: the client is in.
+    Welcome {
+        /// The session token every later frame carries.
+        token: Token,
+        /// The sequence number the client's delivery chain starts from: the `prev` of the
+        /// first `deliver` or `missed` it will get.
+        start: u32,
+        /// How long the client may stay silent before it must ping, in milliseconds.
+        keepalive_ms: u32,
+        /// The longest text this server accepts, in bytes.
+        max_text: u16,
+        /// How many messages a second the server accepts from one user (0: no limit).
+        rate_per_sec: u16,
+        /// The name the client joined with.
+        name: Name<'a>,
+    },
+    /// Client -> server: leave the chat. Sequenced after the client's last message, so
+    /// everything said before it is delivered first.
+    Leave {
+        /// The session token.
+        token: Token,
+        /// The client's next sequence number.
+        seq: u32,
+    },
+    /// Server -> client: the server has no session for this address and token (it
+    /// restarted, or the session expired); join again.
+    UnknownSession {
+        /// The token the client's frame carried, echoed so an off-path sender cannot forge
+        /// this reply.
+        token: Token,
+    },
+    /// Server -> client: a known token arrived from a new address; prove the address.
+    Challenge {
+        /// The session token.
+        token: Token,
+        /// The value to send back.
+        nonce: u32,
+    },
+    /// Client -> server: the answer to a challenge, sent from the new address.
+    ChallengeResponse {
+        /// The session token.
+        token: Token,
+        /// The nonce of the challenge.
+        nonce: u32,
+    },
+    /// Client -> server: a message to the whole room.
+    Say {
+        /// The session token.
+        token: Token,
+        /// The client's sequence number for this message, counting from 1 per session.
+        seq: u32,
+        /// The message.
+        text: &'a str,
+    },
+    /// Client -> server: a message to one user.
+    Tell {
+        /// The session token.
+        token: Token,
+        /// The client's sequence number for this message.
+        seq: u32,
+        /// The recipient's name.
+        to: Name<'a>,
+        /// The message.
+        text: &'a str,
+    },
+    /// Server -> client: a message for this client's application.
+    Deliver {
+        /// The recipient's session token.
+        token: Token,
+        /// The server's sequence number of this message.
+        seq: u32,
+        /// The sequence number of the previous message in this recipient's chain (its
+        /// welcome's `start` for the first). The recipient accepts a delivery only when
+        /// `prev` is the last one it accepted, so it sees every message once and in order.
+        prev: u32,
+        /// Sent to this recipient alone (`tell`) rather than to the room.
+        direct: bool,
+        /// The sender, as the server's table knows it: never what the sender claimed.
+        from: Name<'a>,
+        /// The message.
+        text: &'a str,
+    },
+    /// Server -> client: `count` messages for this client were lost because its backlog
+    /// overflowed. Takes a place in the delivery chain like a `deliver`.
+    Missed {
+        /// The recipient's session token.
+        token: Token,
+        /// The sequence number the chain continues from.
+        seq: u32,
+        /// The previous sequence number in the chain.
+        prev: u32,
+        /// How many messages were lost.
+        count: u32,
+    },
+    /// Cumulative acknowledgement. Client -> server: every delivery up to `seq` arrived.
+    /// Server -> client: every client message up to `seq` was accepted.
+    Ack {
+        /// The session token.
+        token: Token,
+        /// The highest sequence number received in order.
+        seq: u32,
+    },
+    /// Client -> server: who is connected?
+    Who {
+        /// The session token.
+        token: Token,
+        /// The client's request id, echoed in the answer.
+        req: u32,
+        /// Index of the first user wanted (for lists longer than one frame).
+        start: u16,
+    },
+    /// Server -> client: the connected users, or as many as fit from `start` on.
+    Users {
+        /// The session token.
+        token: Token,
+        /// The request id of the `who`.
+        req: u32,
+        /// How many users are connected in all.
+        total: u16,
+        /// Index of the first name in this frame.
+        start: u16,
+        /// The names.
+        names: NameList<'a>,
+    },
+    /// Client -> server: send this text back, transformed by `mode`.
+    Echo {
+        /// The session token.
+        token: Token,
+        /// The client's request id, echoed in the answer.
+        req: u32,
+        /// The transformation.
+        mode: EchoMode,
+        /// The text.
+        text: &'a str,
+    },
+    /// Server -> client: the answer to an echo. Same layout, so a server can answer in
+    /// place.
+    EchoReply {
+        /// The session token.
+        token: Token,
+        /// The request id of the echo.
+        req: u32,
+        /// The transformation that was applied.
+        mode: EchoMode,
+        /// The transformed text.
+        text: &'a str,
+    },
+    /// Client -> server: keep-alive; are you there?
+    Ping {
+        /// The session token.
+        token: Token,
+        /// The client's request id, echoed in the answer.
+        req: u32,
+    },
+    /// Server -> client: the answer to a ping.
+    Pong {
+        /// The session token.
+        token: Token,
+        /// The request id of the ping.
+        req: u32,
+    },
+    /// Server -> client: something went wrong.
+    Error {
+        /// The session token, or [`Token::NONE`] when there is no session yet.
+        token: Token,
+        /// What went wrong.
+        code: ErrorCode,
+        /// The sequence number of the client message this is about, 0 for none.
+        seq: u32,
+        /// A short explanation for people, up to
+        /// [`MAX_DETAIL`](crate::wire::limits::MAX_DETAIL) bytes.
+        detail: &'a str,
+    },
+}
+
+impl<'a> Message<'a> {
+    /// Parses a frame checked by [`Frame::new_checked`].
+    pub fn parse<T: AsRef<[u8]> + ?Sized>(frame: &Frame<&'a T>) -> Result<Message<'a>, WireError> {
+        frame.check_len()?;
+        let kind = frame.kind()?;
+        let buffer: &'a [u8] = frame.into_inner().as_ref();
+        let mut r = Reader::new(buffer.get(HEADER_LEN..).unwrap_or_default(), kind);
+        let message = if kind.has_token() {
+            let token = Token(r.u64()?);
+            Self::parse_session(kind, token, &mut r)?
+        } else {
+            Self::parse_join(kind, &mut r)?
+        };
+        r.finish()?;
+        Ok(message)
+    }
+
+    fn parse_join(kind: Kind, r: &mut Reader<'a>) -> Result<Message<'a>, WireError> {
+        let cookie = Cookie(r.array::<COOKIE_LEN>()?);
+        Ok(match kind {
+            Kind::Join => Message::Join { cookie, name: r.name()? },
+            _ => Message::Cookie { cookie },
+        })
+    }
+
+    fn parse_session(
+        kind: Kind,
+        token: Token,
+        r: &mut Reader<'a>,
+    ) -> Result<Message<'a>, WireError> {
+        Ok(match kind {
+            Kind::Welcome => Message::Welcome {
+                token,
+                start: r.u32()?,
+                keepalive_ms: r.u32()?,
+                max_text: r.u16()?,
+                rate_per_sec: r.u16()?,
+                name: r.name()?,
+            },
+            Kind::Leave => Message::Leave { token, seq: r.u32()? },
+            Kind::UnknownSession => Message::UnknownSession { token },
+            Kind::Challenge => Message::Challenge { token, nonce: r.u32()? },
+            Kind::ChallengeResponse => Message::ChallengeResponse { token, nonce: r.u32()? },
+            Kind::Say => Message::Say { token, seq: r.u32()?, text: r.text()? },
+            Kind::Tell => Message::Tell { token, seq: r.u32()?, to: r.name()?, text: r.text()? },
+            Kind::Deliver => {
+                let seq = r.u32()?;
+                let prev = r.u32()?;
+                let direct = match r.u8()? {
+                    0 => false,
+                    FLAG_DIRECT => true,
+                    other => return Err(WireError::UnknownFlags(other)),
+                };
+                Message::Deliver { token, seq, prev, direct, from: r.name()?, text: r.text()? }
+            }
+            Kind::Missed => {
+                Message::Missed { token, seq: r.u32()?, prev: r.u32()?, count: r.u32()? }
+            }
+            Kind::Ack => Message::Ack { token, seq: r.u32()? },
+            Kind::Who => Message::Who { token, req: r.u32()?, start: r.u16()? },
+            Kind::Users => {
+                let req = r.u32()?;
+                let total = r.u16()?;
+                let start = r.u16()?;
+                let names = r.name_list()?;
+                let end = u32::from(start) + u32::from(names.len());
+                if end > u32::from(total) {
+                    return Err(WireError::UserListInconsistent { start, end, total });
+                }
+                Message::Users { token, req, total, start, names }
+            }
+            Kind::Echo | Kind::EchoReply => {
+                let req = r.u32()?;
+                let mode = EchoMode::from_byte(r.u8()?)?;
+                let text = r.text()?;
+                if kind == Kind::Echo {
+                    Message::Echo { token, req, mode, text }
+                } else {
+                    Message::EchoReply { token, req, mode, text }
+                }
+            }
+            Kind::Ping => Message::Ping { token, req: r.u32()? },
+            Kind::Pong => Message::Pong { token, req: r.u32()? },
+            Kind::Error => Message::Error {
+                token,
+                code: ErrorCode::from_byte(r.u8()?)?,
+                seq: r.u32()?,
+                detail: r.detail()?,
+            },
+            // Join and cookie carry no token and never reach here.
+            Kind::Join | Kind::Cookie => return Err(WireError::UnknownKind(kind.to_byte())),
+        })
+    }
+
+    /// Parses a datagram: [`Frame::new_checked`] then [`Message::parse`].
+    pub fn decode(datagram: &'a [u8]) -> Result<Message<'a>, WireError> {
+        Self::parse(&Frame::new_checked(datagram)?)
+    }
+
+    /// The message's kind.
+    pub const fn kind(&self) -> Kind {
+        match self {
+            Message::Join { .. } => Kind::Join,
+            Message::Cookie { .. } => Kind::Cookie,
+            Message::Welcome { .. } => Kind::Welcome,
+            Message::Leave { .. } => Kind::Leave,
+            Message::UnknownSession { .. } => Kind::UnknownSession,
+            Message::Challenge { .. } => Kind::Challenge,
+            Message::ChallengeResponse { .. } => Kind::ChallengeResponse,
+            Message::Say { .. } => Kind::Say,
+            Message::Tell { .. } => Kind::Tell,
+            Message::Deliver { .. } => Kind::Deliver,
+            Message::Missed { .. } => Kind::Missed,
+            Message::Ack { .. } => Kind::Ack,
+            Message::Who { .. } => Kind::Who,
+            Message::Users { .. } => Kind::Users,
+            Message::Echo { .. } => Kind::Echo,
+            Message::EchoReply { .. } => Kind::EchoReply,
+            Message::Ping { .. } => Kind::Ping,
+            Message::Pong { .. } => Kind::Pong,
+            Message::Error { .. } => Kind::Error,
+        }
+    }
+
+    /// The session token, for every kind but `join` and `cookie`.
+    pub const fn token(&self) -> Option<Token> {
+        match *self {
+            Message::Join { .. } | Message::Cookie { .. } => None,
+            Message::Welcome { token, .. }
+            | Message::Leave { token, .. }
+            | Message::UnknownSession { token }
+            | Message::Challenge { token, .. }
+            | Message::ChallengeResponse { token, .. }
+            | Message::Say { token, .. }
+            | Message::Tell { token, .. }
+            | Message::Deliver { token, .. }
+            | Message::Missed { token, .. }
+            | Message::Ack { token, .. }
+            | Message::Who { token, .. }
+            | Message::Users { token, .. }
+            | Message::Echo { token, .. }
+            | Message::EchoReply { token, .. }
+            | Message::Ping { token, .. }
+            | Message::Pong { token, .. }
+            | Message::Error { token, .. } => Some(token),
+        }
+    }
+
+    /// How many bytes [`Message::emit`] writes: the frame's exact length.
+    pub fn buffer_len(&self) -> usize {
+        const NAME: usize = 1; // length byte
+        const TEXT: usize = 2; // length bytes
+        let body = match self {
+            Message::Join { name, .. } => COOKIE_LEN + NAME + name.as_str().len(),
+            Message::Cookie { .. } => COOKIE_LEN,
+            Message::Welcome { name, .. } => 4 + 4 + 2 + 2 + NAME + name.as_str().len(),
+            Message::UnknownSession { .. } => 0,
+            Message::Leave { .. }
+            | Message::Challenge { .. }
+            | Message::ChallengeResponse { .. }
+            | Message::Ack { .. }
+            | Message::Ping { .. }
+            | Message::Pong { .. } => 4,
+            Message::Say { text, .. } => 4 + TEXT + text.len(),
+            Message::Tell { to, text, .. } => 4 + NAME + to.as_str().len() + TEXT + text.len(),
+            Message::Deliver { from, text, .. } => {
+                4 + 4 + 1 + NAME + from.as_str().len() + TEXT + text.len()
+            }
+            Message::Missed { .. } => 4 + 4 + 4,
+            Message::Who { .. } => 4 + 2,
+            Message::Users { names, .. } => 4 + 2 + 2 + 1 + names.encoded().len(),
+            Message::Echo { text, .. } | Message::EchoReply { text, .. } => {
+                4 + 1 + TEXT + text.len()
+            }
+            Message::Error { detail, .. } => 1 + 4 + 1 + detail.len(),
+        };
+        let token = if self.kind().has_token() { TOKEN_LEN } else { 0 };
+        HEADER_LEN + token + body
+    }
+
+    /// Writes the message at the start of `frame`'s buffer and returns its length,
+    /// [`Message::buffer_len`]. A buffer that is too small, a text or detail over its limit,
+    /// or a frame over [`MAX_FRAME`] is an error.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        frame: &mut Frame<T>,
+    ) -> Result<usize, WireError> {
+        let len = self.buffer_len();
+        if len > MAX_FRAME {
+            return Err(WireError::FrameTooLong { len });
+        }
+        frame.set_header(self.kind())?;
+        let mut w = Writer::new(frame.body_mut());
+        if let Some(token) = self.token() {
+            w.u64(token.0)?;
+        }
+        self.emit_body(&mut w)?;
+        Ok(HEADER_LEN + w.len())
+    }
+
+    fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
+        match *self {
+            Message::Join { cookie, name } => {
+                w.bytes(&cookie.0)?;
+                w.name(name)
+            }
+            Message::Cookie { cookie } => w.bytes(&cookie.0),
+            Message::Welcome { start, keepalive_ms, max_text, rate_per_sec, name, .. } => {
+                w.u32(start)?;
+                w.u32(keepalive_ms)?;
+                w.u16(max_text)?;
+                w.u16(rate_per_sec)?;
+                w.name(name)
+            }
+            Message::UnknownSession { .. } => Ok(()),
+            Message::Leave { seq, .. } | Message::Ack { seq, .. } => w.u32(seq),
+            Message::Challenge { nonce, .. } | Message::ChallengeResponse { nonce, .. } => {
+                w.u32(nonce)
+            }
+            Message::Ping { req, .. } | Message::Pong { req, .. } => w.u32(req),
+            Message::Say { seq, text, .. } => {
+                w.u32(seq)?;
+                w.text(text)
+            }
+            Message::Tell { seq, to, text, .. } => {
+                w.u32(seq)?;
+                w.name(to)?;
+                w.text(text)
+            }
+            Message::Deliver { seq, prev, direct, from, text, .. } => {
+                w.u32(seq)?;
+                w.u32(prev)?;
+                w.u8(if direct { FLAG_DIRECT } else { 0 })?;
+                w.name(from)?;
+                w.text(text)
+            }
+            Message::Missed { seq, prev, count, .. } => {
+                w.u32(seq)?;
+                w.u32(prev)?;
+                w.u32(count)
+            }
+            Message::Who { req, start, .. } => {
+                w.u32(req)?;
+                w.u16(start)
+            }
+            Message::Users { req, total, start, names, .. } => {
+                w.u32(req)?;
+                w.u16(total)?;
+                w.u16(start)?;
+                w.name_list(&names)
+            }
+            Message::Echo { req, mode, text, .. } | Message::EchoReply { req, mode, text, .. } => {
+                w.u32(req)?;
+                w.u8(mode.to_byte())?;
+                w.text(text)
+            }
+            Message::Error { code, seq, detail, .. } => {
+                w.u8(code.to_byte())?;
+                w.u32(seq)?;
+                w.detail(detail)
+            }
+        }
+    }
+
+    /// Writes the message into `buf` and returns its length: [`Message::emit`] over a
+    /// plain buffer.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        self.emit(&mut Frame::new_unchecked(buf))
+    }
+}

@@ -1,0 +1,27 @@
+//! The wire format: frames, the messages they carry, and the limits they obey.
+//!
+//! - [`Frame`]: a zero-copy view of one datagram's bytes (magic, version, kind, token).
+//! - [`Message`]: the typed message, parsed from a frame or emitted into one.
+//! - [`limits`]: every size limit, defined once.
+//!
+//! `docs/PROTOCOL.md` is the normative description of the same bytes.
+
+mod cookie;
+mod cursor;
+mod echo_mode;
+mod frame;
+mod kind;
+pub mod limits;
+mod message;
+mod name;
+mod token;
+#[cfg(test)]
+pub(crate) mod vectors;
+
+pub use cookie::Cookie;
+pub use echo_mode::EchoMode;
+pub use frame::{Frame, is_frame};
+pub use kind::Kind;
+pub use message::Message;
+pub use name::{Name, NameIter, NameList};
+pub use token::Token;

@@ -1,0 +1,206 @@
+//! User names: validated borrowed names and the encoded list a `users` frame carries.
+
+use crate::error::WireError;
+use crate::wire::limits::{MAX_NAME, MIN_NAME};
+
+/// A valid user name, borrowed: 1 to [`MAX_NAME`] bytes of UTF-8 with no control,
+/// whitespace or invisible formatting character.
+///
+/// Invisible characters (zero-width spaces, bidirectional overrides and the like) are
+/// refused so one user cannot pass for another on screen; whitespace is refused so a name
+/// is always one word on a command line (`/to NAME TEXT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Name<'a>(&'a str);
+
+impl<'a> Name<'a> {
+    /// Checks `name` against the rules above.
+    pub fn new(name: &'a str) -> Result<Self, WireError> {
+        if name.len() < MIN_NAME {
+            return Err(WireError::NameEmpty);
+        }
+        if name.len() > MAX_NAME {
+            return Err(WireError::NameTooLong { len: name.len() });
+        }
+        match name.chars().find(|&c| is_forbidden_in_name(c)) {
+            Some(c) => Err(WireError::NameBadChar(u32::from(c))),
+            None => Ok(Name(name)),
+        }
+    }
+
+    /// Checks raw bytes: UTF-8 first, then the rules of [`Name::new`].
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, WireError> {
+        if bytes.len() > MAX_NAME {
+            return Err(WireError::NameTooLong { len: bytes.len() });
+        }
+        let name = core::str::from_utf8(bytes).map_err(|_| WireError::NameNotUtf8)?;
+        Self::new(name)
+    }
+
+    /// The name as text.
+    pub const fn as_str(&self) -> &'a str {
+        self.0
+    }
+
+    /// Whether two names are the same for uniqueness: equal ignoring ASCII case.
+    pub fn same_user(&self, other: &Name<'_>) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl core::fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Characters no name may contain: controls (C0, DEL, C1), whitespace, and the invisible
+/// formatting characters that would let two different names look the same.
+fn is_forbidden_in_name(c: char) -> bool {
+    c.is_control()
+        || c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// The names a `users` frame carries, as their encoded bytes: each a length byte and the
+/// name. Validated when built, so iterating cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameList<'a> {
+    count: u8,
+    encoded: &'a [u8],
+}
+
+impl<'a> NameList<'a> {
+    /// An empty list.
+    pub const EMPTY: NameList<'static> = NameList { count: 0, encoded: &[] };
+
+    /// A list over already validated encoded names; the parser builds it name by name.
+    pub(crate) const fn from_validated(count: u8, encoded: &'a [u8]) -> Self {
+        NameList { count, encoded }
+    }
+
+    /// Encodes as many of `names` as fit into `buf` (at most 255) and returns the list and
+    /// how many names it took.
+    pub fn encode<'n>(names: impl IntoIterator<Item = Name<'n>>, buf: &'a mut [u8]) -> Self {
+        let mut count: u8 = 0;
+        let mut used = 0;
+        for name in names {
+            let bytes = name.as_str().as_bytes();
+            let end = used + 1 + bytes.len();
+            let (Some(slot), Ok(len), Some(next)) =
+                (buf.get_mut(used..end), u8::try_from(bytes.len()), count.checked_add(1))
+            else {
+                break;
+            };
+            if let Some((first, tail)) = slot.split_first_mut() {
+                *first = len;
+                tail.copy_from_slice(bytes);
+            }
+            used = end;
+            count = next;
+        }
+        let encoded: &'a [u8] = buf;
+        NameList { count, encoded: encoded.get(..used).unwrap_or_default() }
+    }
+
+    /// How many names the list holds.
+    pub const fn len(&self) -> u8 {
+        self.count
+    }
+
+    /// Whether the list holds no names.
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The encoded names, without the count byte.
+    pub const fn encoded(&self) -> &'a [u8] {
+        self.encoded
+    }
+
+    /// The names, in order.
+    pub fn iter(&self) -> NameIter<'a> {
+        NameIter { rest: self.encoded }
+    }
+}
+
+impl<'a> IntoIterator for NameList<'a> {
+    type Item = Name<'a>;
+    type IntoIter = NameIter<'a>;
+    fn into_iter(self) -> NameIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the names of a [`NameList`].
+#[derive(Debug, Clone)]
+pub struct NameIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for NameIter<'a> {
+    type Item = Name<'a>;
+
+    fn next(&mut self) -> Option<Name<'a>> {
+        let (&len, tail) = self.rest.split_first()?;
+        let (name, tail) = tail.split_at_checked(usize::from(len))?;
+        self.rest = tail;
+        // Validated when the list was built; a failure here would only end the iteration.
+        Name::from_bytes(name).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_names() {
+        for name in ["a", "star", "Zoë", "李雷", "sixteen-bytes-ok", "émoji🙂"] {
+            assert_eq!(Name::new(name).map(|n| n.as_str()), Ok(name));
+        }
+    }
+
+    #[test]
+    fn refuses_bad_names() {
+        assert_eq!(Name::new(""), Err(WireError::NameEmpty));
+        assert_eq!(Name::new("seventeen-bytes-x"), Err(WireError::NameTooLong { len: 17 }));
+        assert_eq!(Name::new("a b"), Err(WireError::NameBadChar(0x20)));
+        assert_eq!(Name::new("tab\t"), Err(WireError::NameBadChar(0x09)));
+        assert_eq!(Name::new("bell\u{7}"), Err(WireError::NameBadChar(0x07)));
+        assert_eq!(Name::new("c1\u{85}"), Err(WireError::NameBadChar(0x85)));
+        assert_eq!(Name::new("ali\u{200B}ce"), Err(WireError::NameBadChar(0x200B)));
+        assert_eq!(Name::new("\u{202E}evil"), Err(WireError::NameBadChar(0x202E)));
+        assert_eq!(Name::from_bytes(b"\xff\xfe"), Err(WireError::NameNotUtf8));
+    }
+
+    #[test]
+    fn same_user_ignores_ascii_case_only() {
+        let a = Name::new("Star").unwrap();
+        assert!(a.same_user(&Name::new("sTAR").unwrap()));
+        assert!(!a.same_user(&Name::new("star2").unwrap()));
+        // Only ASCII folds: É and é are different users.
+        assert!(!Name::new("É").unwrap().same_user(&Name::new("é").unwrap()));
+    }
+
+    #[test]
+    fn name_list_encodes_what_fits() {
+        let names = ["ann", "bob", "cy"].map(|n| Name::new(n).unwrap());
+        let mut buf = [0u8; 9];
+        let list = NameList::encode(names, &mut buf);
+        assert_eq!(list.len(), 2);
+        assert_eq!(list.encoded(), b"\x03ann\x03bob");
+        let back: [&str; 2] =
+            [list.iter().next().unwrap().as_str(), list.iter().nth(1).unwrap().as_str()];
+        assert_eq!(back, ["ann", "bob"]);
+    }
+}

@@ -1,0 +1,212 @@
+//! The test vectors of `docs/PROTOCOL.md`, read from the spec itself, and the tests that
+//! hold the codec to them. A vector is a fenced block whose info string is `hex NAME`;
+//! `#` starts a comment.
+
+use std::string::String;
+use std::vec::Vec;
+
+use crate::error::{ErrorCode, WireError};
+use crate::wire::limits::MAX_FRAME;
+use crate::wire::{Cookie, EchoMode, Kind, Message, Name, NameList, Token};
+
+const SPEC: &str = include_str!("../../../docs/PROTOCOL.md");
+
+/// Every vector in the spec, by name, in order.
+pub(crate) fn all() -> Vec<(String, Vec<u8>)> {
+    let mut vectors = Vec::new();
+    let mut current: Option<(String, Vec<u8>)> = None;
+    for line in SPEC.lines() {
+        match (&mut current, line.strip_prefix("```hex ")) {
+            (None, Some(name)) => current = Some((name.trim().into(), Vec::new())),
+            (Some(_), _) if line.trim() == "```" => vectors.extend(current.take()),
+            (Some((_, bytes)), _) => {
+                let hex = line.split('#').next().unwrap_or_default();
+                for pair in hex.split_whitespace() {
+                    bytes.push(u8::from_str_radix(pair, 16).expect("hex pair in spec vector"));
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    assert!(current.is_none(), "unterminated vector in the spec");
+    vectors
+}
+
+/// The bytes of the vector called `name`.
+pub(crate) fn get(name: &str) -> Vec<u8> {
+    all()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no vector {name:?} in docs/PROTOCOL.md"))
+        .1
+}
+
+const TOKEN: Token = Token(0x0123_4567_89ab_cdef);
+const COOKIE: Cookie = Cookie([
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+]);
+
+fn name(n: &str) -> Name<'_> {
+    Name::new(n).unwrap()
+}
+
+/// Every valid vector and the message it encodes.
+fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
+    let names = NameList::encode([name("star"), name("star2"), name("star3")], names_buf);
+    let t = TOKEN;
+    std::vec![
+        ("join-first", Message::Join { cookie: Cookie::EMPTY, name: name("star") }),
+        ("join", Message::Join { cookie: COOKIE, name: name("star") }),
+        ("cookie", Message::Cookie { cookie: COOKIE }),
+        (
+            "welcome",
+            Message::Welcome {
+                token: t,
+                start: 7,
+                keepalive_ms: 15_000,
+                max_text: 985,
+                rate_per_sec: 20,
+                name: name("star"),
+            },
+        ),
+        ("leave", Message::Leave { token: t, seq: 4 }),
+        ("unknown-session", Message::UnknownSession { token: t }),
+        ("challenge", Message::Challenge { token: t, nonce: 0xdead_beef }),
+        ("challenge-response", Message::ChallengeResponse { token: t, nonce: 0xdead_beef }),
+        ("say", Message::Say { token: t, seq: 1, text: "hello" }),
+        ("say-empty", Message::Say { token: t, seq: 2, text: "" }),
+        ("tell", Message::Tell { token: t, seq: 3, to: name("star2"), text: "hi" }),
+        (
+            "deliver",
+            Message::Deliver {
+                token: t,
+                seq: 8,
+                prev: 7,
+                direct: false,
+                from: name("star"),
+                text: "hello",
+            },
+        ),
+        (
+            "deliver-direct",
+            Message::Deliver {
+                token: t,
+                seq: 9,
+                prev: 8,
+                direct: true,
+                from: name("Zoë"),
+                text: "你好",
+            },
+        ),
+        ("missed", Message::Missed { token: t, seq: 20, prev: 9, count: 10 }),
+        ("ack", Message::Ack { token: t, seq: 3 }),
+        ("who", Message::Who { token: t, req: 1, start: 0 }),
+        ("users", Message::Users { token: t, req: 1, total: 3, start: 0, names }),
+        ("echo", Message::Echo { token: t, req: 2, mode: EchoMode::Upper, text: "Hello, world" }),
+        (
+            "echo-reply",
+            Message::EchoReply { token: t, req: 2, mode: EchoMode::Upper, text: "HELLO, WORLD" },
+        ),
+        ("ping", Message::Ping { token: t, req: 5 }),
+        ("pong", Message::Pong { token: t, req: 5 }),
+        (
+            "error",
+            Message::Error {
+                token: t,
+                code: ErrorCode::NoSuchUser,
+                seq: 3,
+                detail: "no user named bob",
+            },
+        ),
+        (
+            "error-no-session",
+            Message::Error {
+                token: Token::NONE,
+                code: ErrorCode::NameTaken,
+                seq: 0,
+                detail: "the name star is taken",
+            },
+        ),
+    ]
+}
+
+/// Every rejected vector and the error it must give.
+fn rejected() -> [(&'static str, WireError); 16] {
+    [
+        ("bad-not-a-frame", WireError::NotAFrame),
+        ("bad-header-truncated", WireError::HeaderTruncated { len: 2 }),
+        ("bad-unsupported-version", WireError::UnsupportedVersion(2)),
+        ("bad-unknown-kind", WireError::UnknownKind(0x7f)),
+        ("bad-truncated", WireError::Truncated { kind: Kind::Say }),
+        ("bad-trailing-bytes", WireError::TrailingBytes { kind: Kind::Ping, extra: 1 }),
+        ("bad-name-empty", WireError::NameEmpty),
+        ("bad-name-too-long", WireError::NameTooLong { len: 17 }),
+        ("bad-name-control", WireError::NameBadChar(0x07)),
+        ("bad-name-not-utf8", WireError::NameNotUtf8),
+        ("bad-text-too-long", WireError::TextTooLong { len: 986 }),
+        ("bad-text-not-utf8", WireError::TextNotUtf8),
+        ("bad-unknown-flags", WireError::UnknownFlags(0x02)),
+        ("bad-unknown-echo-mode", WireError::UnknownEchoMode(3)),
+        ("bad-unknown-error-code", WireError::UnknownErrorCode(0)),
+        ("bad-users-inconsistent", WireError::UserListInconsistent { start: 0, end: 2, total: 1 }),
+    ]
+}
+
+#[test]
+fn valid_vectors_parse_and_emit_byte_exact() {
+    let mut names_buf = [0u8; 32];
+    for (vector, message) in valid(&mut names_buf) {
+        let bytes = get(vector);
+        assert_eq!(Message::decode(&bytes), Ok(message), "parsing vector {vector}");
+        assert_eq!(message.buffer_len(), bytes.len(), "buffer_len of vector {vector}");
+        let mut out = [0u8; MAX_FRAME];
+        let len = message.encode(&mut out).unwrap();
+        assert_eq!(&out[..len], &bytes[..], "emitting vector {vector}");
+    }
+}
+
+#[test]
+fn rejected_vectors_give_their_errors() {
+    for (vector, error) in rejected() {
+        assert_eq!(Message::decode(&get(vector)), Err(error), "vector {vector}");
+    }
+}
+
+#[test]
+fn every_vector_in_the_spec_is_tested_and_every_kind_has_one() {
+    let mut names_buf = [0u8; 32];
+    let valid = valid(&mut names_buf);
+    let mut tested: Vec<&str> = valid.iter().map(|(n, _)| *n).collect();
+    tested.extend(rejected().iter().map(|(n, _)| *n));
+    tested.push("stream-ping-ack"); // tested in `stream`
+    let in_spec: Vec<String> = all().into_iter().map(|(n, _)| n).collect();
+    for name in &in_spec {
+        assert!(tested.contains(&name.as_str()), "spec vector {name} has no test");
+    }
+    for name in &tested {
+        assert!(in_spec.iter().any(|n| n == name), "tested vector {name} is not in the spec");
+    }
+    for kind in Kind::ALL {
+        assert!(valid.iter().any(|(_, m)| m.kind() == kind), "no vector for kind {kind}");
+    }
+}
+
+#[test]
+fn every_error_message_reads_like_a_sentence() {
+    use std::string::ToString;
+    for (vector, error) in rejected() {
+        let text = error.to_string();
+        let first = text.chars().next().unwrap();
+        assert!(first.is_lowercase() || first.is_ascii_digit(), "{vector}: {text}");
+        assert!(!text.ends_with('.') && !text.contains("Error"), "{vector}: {text}");
+        assert!(text.split_whitespace().count() >= 4, "{vector}: {text}");
+    }
+    assert_eq!(
+        WireError::Truncated { kind: Kind::Say }.to_string(),
+        "the say frame ends before its last field"
+    );
+    assert_eq!(
+        WireError::TextTooLong { len: 986 }.to_string(),
+        "the text is 986 bytes long, over the limit of 985 bytes"
+    );
+}
