@@ -1,6 +1,8 @@
 //! User names: validated borrowed names and the encoded list a `users` frame carries.
 
 use crate::error::WireError;
+use crate::wire::Kind;
+use crate::wire::cursor::Reader;
 use crate::wire::limits::{MAX_NAME, MIN_NAME};
 
 /// A valid user name, borrowed: 1 to [`MAX_NAME`] bytes of UTF-8 with no control,
@@ -86,6 +88,16 @@ impl<'a> NameList<'a> {
     /// A list over already validated encoded names; the parser builds it name by name.
     pub(crate) const fn from_validated(count: u8, encoded: &'a [u8]) -> Self {
         NameList { count, encoded }
+    }
+
+    /// Checks that `encoded` is exactly `count` valid length-prefixed names.
+    pub fn from_encoded(count: u8, encoded: &'a [u8]) -> Result<Self, WireError> {
+        let mut reader = Reader::new(encoded, Kind::Users);
+        for _ in 0..count {
+            reader.name()?;
+        }
+        reader.finish()?;
+        Ok(NameList { count, encoded })
     }
 
     /// Encodes as many of `names` as fit into `buf` (at most 255) and returns the list and
@@ -202,5 +214,11 @@ mod tests {
         let back: [&str; 2] =
             [list.iter().next().unwrap().as_str(), list.iter().nth(1).unwrap().as_str()];
         assert_eq!(back, ["ann", "bob"]);
+        assert_eq!(NameList::from_encoded(2, b"\x03ann\x03bob"), Ok(list));
+        assert_eq!(
+            NameList::from_encoded(3, b"\x03ann\x03bob"),
+            Err(WireError::Truncated { kind: Kind::Users })
+        );
+        assert_eq!(NameList::from_encoded(1, b"\x02a b"), Err(WireError::NameBadChar(0x20)));
     }
 }

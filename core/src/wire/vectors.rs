@@ -210,3 +210,59 @@ fn every_error_message_reads_like_a_sentence() {
         "the text is 986 bytes long, over the limit of 985 bytes"
     );
 }
+
+/// The fuzz seeds `fuzz/seeds/TARGET/NAME` should hold, made from the spec's vectors.
+fn expected_fuzz_seeds() -> Vec<(String, Vec<u8>)> {
+    use crate::stream::{MAX_ENCODED_FRAME, encode_frame};
+    let vectors = all();
+    let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut all_valid = std::vec![0x07];
+    for (name, bytes) in &vectors {
+        if name.starts_with("stream-") {
+            let mut seed = std::vec![0x00];
+            seed.extend_from_slice(bytes);
+            seeds.push((std::format!("stream/{name}"), seed));
+            continue;
+        }
+        seeds.push((std::format!("parse/{name}"), bytes.clone()));
+        if !name.starts_with("bad-") {
+            let mut out = [0u8; MAX_ENCODED_FRAME];
+            let len = encode_frame(bytes, &mut out).unwrap();
+            all_valid.extend_from_slice(&out[..len]);
+        }
+    }
+    seeds.push(("stream/all-valid".into(), all_valid));
+    seeds
+}
+
+#[test]
+fn fuzz_seeds_match_the_spec() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    let expected = expected_fuzz_seeds();
+    if std::env::var_os("MINICHAT_UPDATE_SEEDS").is_some() {
+        let _ = std::fs::remove_dir_all(&root);
+        for (path, bytes) in &expected {
+            let file = root.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, bytes).unwrap();
+        }
+    }
+    let mut found = Vec::new();
+    for target in ["parse", "stream"] {
+        let dir = root.join(target);
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let entry = entry.unwrap();
+            let name = std::format!("{target}/{}", entry.file_name().to_string_lossy());
+            found.push((name, std::fs::read(entry.path()).unwrap()));
+        }
+    }
+    found.sort();
+    let mut expected = expected;
+    expected.sort();
+    assert!(
+        found == expected,
+        "fuzz/seeds differs from the spec's vectors; run \
+         `MINICHAT_UPDATE_SEEDS=1 cargo test -p minichat-core fuzz_seeds` to rewrite them"
+    );
+}

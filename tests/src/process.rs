@@ -1,0 +1,162 @@
+//! Running the `minichat` binary as a user would: build it, start it, read what it
+//! prints with deadlines, signal it, and never leave it running.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+/// How long a started program may take to print its first line; generous, because CI
+/// machines are slow and a debug build of a cold binary starts slowly.
+pub const STARTUP: Duration = Duration::from_secs(30);
+
+/// The path of the `minichat` binary, built (or found up to date) once per test process
+/// with the same profile as the tests themselves.
+pub fn binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            // tests run from target/<profile>/deps/; the binary lives in target/<profile>/.
+            let exe = std::env::current_exe().expect("the test's own path");
+            let profile_dir =
+                exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+            let profile = profile_dir.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "host", "--bin", "minichat"]);
+            if profile != "debug" {
+                build.args(["--profile", profile]);
+            }
+            let status = build.status().expect("cargo runs");
+            assert!(status.success(), "building the minichat binary failed");
+            let binary = profile_dir.join(format!("minichat{}", std::env::consts::EXE_SUFFIX));
+            assert!(binary.exists(), "{} was not built", binary.display());
+            binary
+        })
+        .clone()
+}
+
+/// A running `minichat`, killed when dropped. Its stdout and stderr are read line by line
+/// on threads, so a test can wait for a line with a deadline.
+#[derive(Debug)]
+pub struct Minichat {
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    /// Every line seen so far on stderr, for failure messages.
+    stderr_seen: Vec<String>,
+}
+
+impl Minichat {
+    /// Starts `minichat ARGS...`.
+    pub fn spawn(args: &[&str]) -> Minichat {
+        let mut child = Command::new(binary())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("minichat starts");
+        let stdout = lines_of(child.stdout.take().expect("piped stdout"));
+        let stderr = lines_of(child.stderr.take().expect("piped stderr"));
+        Minichat { child, stdout, stderr, stderr_seen: Vec::new() }
+    }
+
+    /// Starts a server (`ARGS` should bind port 0) and waits for its "listening on ADDR"
+    /// line; returns it with the address it bound.
+    pub fn serve(args: &[&str]) -> (Minichat, SocketAddr) {
+        let mut server = Minichat::spawn(args);
+        let line = server.stdout_line_containing("listening on ", STARTUP);
+        let addr = line
+            .split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|addr| addr.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        (server, addr)
+    }
+
+    /// Waits up to `timeout` for a stdout line containing `needle`; panics with what was
+    /// printed if none comes.
+    pub fn stdout_line_containing(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(line) => seen.push(line),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    self.drain_stderr();
+                    panic!(
+                        "no stdout line with {needle:?} within {timeout:?}; stdout: {seen:?}; stderr: {:?}",
+                        self.stderr_seen
+                    );
+                }
+            }
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -INT failed");
+    }
+
+    /// Waits up to `timeout` for the program to exit; panics if it does not.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "minichat did not exit within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Everything printed on stderr until the program closed it (call after it exited).
+    pub fn stderr_after_exit(&mut self, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => self.stderr_seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => return self.stderr_seen.clone(),
+                Err(RecvTimeoutError::Timeout) => panic!("stderr still open after {timeout:?}"),
+            }
+        }
+    }
+
+    fn drain_stderr(&mut self) {
+        while let Ok(line) = self.stderr.try_recv() {
+            self.stderr_seen.push(line);
+        }
+    }
+}
+
+impl Drop for Minichat {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines_of(reader: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
