@@ -221,3 +221,92 @@ impl From<WireError> for ErrorCode {
         }
     }
 }
+
+/// Why the user table refused an insertion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TableError {
+    /// Every slot is taken; no active user is ever evicted to make room.
+    #[error("the user table is full ({capacity} users)")]
+    Full {
+        /// The table's capacity.
+        capacity: usize,
+    },
+    /// Another user has this name (ignoring ASCII case).
+    #[error("another user is already called that (names are compared ignoring ASCII case)")]
+    NameTaken,
+    /// Another user already has this address.
+    #[error("another user already has this address")]
+    AddressTaken,
+    /// Another session already has this token (the server never mints one twice).
+    #[error("another session already has this token")]
+    TokenTaken,
+}
+
+/// Why the server refused something its embedding asked of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The configured capacity is more than the table was built for.
+    #[error("a capacity of {asked} users is more than this build holds ({max})")]
+    CapacityTooLarge {
+        /// The capacity asked for.
+        asked: usize,
+        /// The most the table holds.
+        max: usize,
+    },
+    /// No connected user has that name.
+    #[error("no user by that name is connected")]
+    NoSuchUser,
+    /// The text is longer than the server accepts.
+    #[error("the text is {len} bytes long, over this server's limit of {max} bytes")]
+    TextTooLong {
+        /// The text's length in bytes.
+        len: usize,
+        /// The server's limit.
+        max: usize,
+    },
+}
+
+/// Why the client refused something its application asked of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The outgoing queue is full; try again once messages are acknowledged.
+    #[error(
+        "{capacity} messages are already waiting for the server; wait for them to be acknowledged"
+    )]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The text is longer than the server accepts.
+    #[error("the text is {len} bytes long, over the server's limit of {max} bytes")]
+    TextTooLong {
+        /// The text's length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A name is not valid.
+    #[error("{0}")]
+    InvalidName(WireError),
+    /// A request of this kind is already waiting for its answer.
+    #[error("the previous request of this kind is still waiting for its answer")]
+    RequestPending,
+    /// The session is over (left, kicked or refused); nothing more can be sent.
+    #[error("the session is over; nothing more can be sent")]
+    Closed,
+}
+
+/// Why a transport could not move a datagram: the adapter's own error, and which way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError<E> {
+    /// Receiving failed.
+    #[error("receiving a datagram failed: {0}")]
+    Receive(E),
+    /// Sending failed.
+    #[error("sending a datagram failed: {0}")]
+    Send(E),
+}

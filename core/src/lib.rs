@@ -24,10 +24,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-// Unit tests collect results in `Vec`s; the library itself never allocates.
-#[cfg(test)]
+// Unit tests collect results in `Vec`s, and the `std` feature adapts std's socket; the
+// library itself never allocates.
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod client;
 pub mod error;
+pub mod rate;
+pub mod seq;
+pub mod server;
 pub mod stream;
+pub mod table;
+pub mod time;
+pub mod transport;
 pub mod wire;

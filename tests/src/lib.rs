@@ -2,6 +2,7 @@
 //! wire types and a seeded proptest configuration. The tests themselves are in `tests/`.
 
 pub mod process;
+pub mod sim;
 pub mod strategies;
 
 use proptest::test_runner::{Config, RngSeed};

@@ -38,14 +38,9 @@ impl MessageSeed {
         match self.kind {
             Kind::Join => Message::Join { cookie: Cookie(self.cookie), name },
             Kind::Cookie => Message::Cookie { cookie: Cookie(self.cookie) },
-            Kind::Welcome => Message::Welcome {
-                token,
-                start: a,
-                keepalive_ms: b,
-                max_text: s1,
-                rate_per_sec: s2,
-                name,
-            },
+            Kind::Welcome => {
+                Message::Welcome { token, keepalive_ms: b, max_text: s1, rate_per_sec: s2, name }
+            }
             Kind::Leave => Message::Leave { token, seq: a },
             Kind::UnknownSession => Message::UnknownSession { token },
             Kind::Challenge => Message::Challenge { token, nonce: a },
@@ -53,9 +48,9 @@ impl MessageSeed {
             Kind::Say => Message::Say { token, seq: a, text },
             Kind::Tell => Message::Tell { token, seq: a, to: name, text },
             Kind::Deliver => {
-                Message::Deliver { token, seq: a, prev: b, direct: self.flag, from: name, text }
+                Message::Deliver { token, seq: a, direct: self.flag, from: name, text }
             }
-            Kind::Missed => Message::Missed { token, seq: a, prev: b, count: c },
+            Kind::Missed => Message::Missed { token, seq: c },
             Kind::Ack => Message::Ack { token, seq: a },
             Kind::Who => Message::Who { token, req: a, start: s1 },
             Kind::Users => {

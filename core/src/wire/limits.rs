@@ -33,13 +33,16 @@ pub const MAX_NAME: usize = 16;
 pub const MAX_DETAIL: usize = 96;
 
 /// The fixed part of a `deliver` frame, the largest of all frames that carry text:
-/// header, token, seq, prev, flags, a name of [`MAX_NAME`] bytes with its length byte,
-/// and the text length.
-pub const DELIVER_OVERHEAD: usize = HEADER_LEN + TOKEN_LEN + 4 + 4 + 1 + 1 + MAX_NAME + 2;
+/// header, token, seq, flags, a name of [`MAX_NAME`] bytes with its length byte, and the
+/// text length.
+pub const DELIVER_OVERHEAD: usize = HEADER_LEN + TOKEN_LEN + 4 + 1 + 1 + MAX_NAME + 2;
 
 /// The longest message text, in bytes of UTF-8: whatever still fits a `deliver` frame
 /// from a sender with the longest name. Every frame that carries text (say, tell, echo)
 /// uses the same limit, so anything a client may send can be relayed.
 pub const MAX_TEXT: usize = MAX_FRAME - DELIVER_OVERHEAD;
 
-const _: () = assert!(MAX_TEXT == 985);
+/// [`MAX_TEXT`] as the `u16` a `welcome` carries.
+pub const MAX_TEXT_U16: u16 = 989;
+
+const _: () = assert!(MAX_TEXT == 989 && MAX_TEXT == MAX_TEXT_U16 as usize);

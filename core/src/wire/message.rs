@@ -37,9 +37,6 @@ pub enum Message<'a> {
     Welcome {
         /// The session token every later frame carries.
         token: Token,
-        /// The sequence number the client's delivery chain starts from: the `prev` of the
-        /// first `deliver` or `missed` it will get.
-        start: u32,
         /// How long the client may stay silent before it must ping, in milliseconds.
         keepalive_ms: u32,
         /// The longest text this server accepts, in bytes.
@@ -102,12 +99,10 @@ pub enum Message<'a> {
     Deliver {
         /// The recipient's session token.
         token: Token,
-        /// The server's sequence number of this message.
+        /// This recipient's delivery number: 1 for the first message of the session, then
+        /// one more for each. The recipient accepts only the one after the last it
+        /// accepted, so it sees every message once and in order.
         seq: u32,
-        /// The sequence number of the previous message in this recipient's chain (its
-        /// welcome's `start` for the first). The recipient accepts a delivery only when
-        /// `prev` is the last one it accepted, so it sees every message once and in order.
-        prev: u32,
         /// Sent to this recipient alone (`tell`) rather than to the room.
         direct: bool,
         /// The sender, as the server's table knows it: never what the sender claimed.
@@ -115,17 +110,14 @@ pub enum Message<'a> {
         /// The message.
         text: &'a str,
     },
-    /// Server -> client: `count` messages for this client were lost because its backlog
-    /// overflowed. Takes a place in the delivery chain like a `deliver`.
+    /// Server -> client: every delivery up to `seq` that the client has not accepted yet
+    /// is lost (its backlog overflowed the server's ring). The client counts them, accepts
+    /// `seq` as delivered, and goes on with `seq + 1`.
     Missed {
         /// The recipient's session token.
         token: Token,
-        /// The sequence number the chain continues from.
+        /// The last delivery number that is lost.
         seq: u32,
-        /// The previous sequence number in the chain.
-        prev: u32,
-        /// How many messages were lost.
-        count: u32,
     },
     /// Cumulative acknowledgement. Client -> server: every delivery up to `seq` arrived.
     /// Server -> client: every client message up to `seq` was accepted.
@@ -241,7 +233,6 @@ impl<'a> Message<'a> {
         Ok(match kind {
             Kind::Welcome => Message::Welcome {
                 token,
-                start: r.u32()?,
                 keepalive_ms: r.u32()?,
                 max_text: r.u16()?,
                 rate_per_sec: r.u16()?,
@@ -255,17 +246,14 @@ impl<'a> Message<'a> {
             Kind::Tell => Message::Tell { token, seq: r.u32()?, to: r.name()?, text: r.text()? },
             Kind::Deliver => {
                 let seq = r.u32()?;
-                let prev = r.u32()?;
                 let direct = match r.u8()? {
                     0 => false,
                     FLAG_DIRECT => true,
                     other => return Err(WireError::UnknownFlags(other)),
                 };
-                Message::Deliver { token, seq, prev, direct, from: r.name()?, text: r.text()? }
+                Message::Deliver { token, seq, direct, from: r.name()?, text: r.text()? }
             }
-            Kind::Missed => {
-                Message::Missed { token, seq: r.u32()?, prev: r.u32()?, count: r.u32()? }
-            }
+            Kind::Missed => Message::Missed { token, seq: r.u32()? },
             Kind::Ack => Message::Ack { token, seq: r.u32()? },
             Kind::Who => Message::Who { token, req: r.u32()?, start: r.u16()? },
             Kind::Users => {
@@ -363,9 +351,10 @@ impl<'a> Message<'a> {
         let body = match self {
             Message::Join { name, .. } => COOKIE_LEN + NAME + name.as_str().len(),
             Message::Cookie { .. } => COOKIE_LEN,
-            Message::Welcome { name, .. } => 4 + 4 + 2 + 2 + NAME + name.as_str().len(),
+            Message::Welcome { name, .. } => 4 + 2 + 2 + NAME + name.as_str().len(),
             Message::UnknownSession { .. } => 0,
             Message::Leave { .. }
+            | Message::Missed { .. }
             | Message::Challenge { .. }
             | Message::ChallengeResponse { .. }
             | Message::Ack { .. }
@@ -374,9 +363,8 @@ impl<'a> Message<'a> {
             Message::Say { text, .. } => 4 + TEXT + text.len(),
             Message::Tell { to, text, .. } => 4 + NAME + to.as_str().len() + TEXT + text.len(),
             Message::Deliver { from, text, .. } => {
-                4 + 4 + 1 + NAME + from.as_str().len() + TEXT + text.len()
+                4 + 1 + NAME + from.as_str().len() + TEXT + text.len()
             }
-            Message::Missed { .. } => 4 + 4 + 4,
             Message::Who { .. } => 4 + 2,
             Message::Users { names, .. } => 4 + 2 + 2 + 1 + names.encoded().len(),
             Message::Echo { text, .. } | Message::EchoReply { text, .. } => {
@@ -415,15 +403,16 @@ impl<'a> Message<'a> {
                 w.name(name)
             }
             Message::Cookie { cookie } => w.bytes(&cookie.0),
-            Message::Welcome { start, keepalive_ms, max_text, rate_per_sec, name, .. } => {
-                w.u32(start)?;
+            Message::Welcome { keepalive_ms, max_text, rate_per_sec, name, .. } => {
                 w.u32(keepalive_ms)?;
                 w.u16(max_text)?;
                 w.u16(rate_per_sec)?;
                 w.name(name)
             }
             Message::UnknownSession { .. } => Ok(()),
-            Message::Leave { seq, .. } | Message::Ack { seq, .. } => w.u32(seq),
+            Message::Leave { seq, .. } | Message::Ack { seq, .. } | Message::Missed { seq, .. } => {
+                w.u32(seq)
+            }
             Message::Challenge { nonce, .. } | Message::ChallengeResponse { nonce, .. } => {
                 w.u32(nonce)
             }
@@ -437,17 +426,11 @@ impl<'a> Message<'a> {
                 w.name(to)?;
                 w.text(text)
             }
-            Message::Deliver { seq, prev, direct, from, text, .. } => {
+            Message::Deliver { seq, direct, from, text, .. } => {
                 w.u32(seq)?;
-                w.u32(prev)?;
                 w.u8(if direct { FLAG_DIRECT } else { 0 })?;
                 w.name(from)?;
                 w.text(text)
-            }
-            Message::Missed { seq, prev, count, .. } => {
-                w.u32(seq)?;
-                w.u32(prev)?;
-                w.u32(count)
             }
             Message::Who { req, start, .. } => {
                 w.u32(req)?;

@@ -14,6 +14,7 @@ mod kind;
 pub mod limits;
 mod message;
 mod name;
+mod text;
 mod token;
 #[cfg(test)]
 pub(crate) mod vectors;
@@ -23,5 +24,6 @@ pub use echo_mode::EchoMode;
 pub use frame::{Frame, is_frame};
 pub use kind::Kind;
 pub use message::Message;
-pub use name::{Name, NameIter, NameList};
+pub use name::{Name, NameBuf, NameIter, NameList};
+pub use text::{TextBuf, text_buf};
 pub use token::Token;

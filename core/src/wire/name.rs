@@ -55,6 +55,74 @@ impl core::fmt::Display for Name<'_> {
     }
 }
 
+/// An owned copy of a valid name, for tables and events that outlive the frame it came
+/// in. Fixed size, no allocation.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NameBuf {
+    bytes: [u8; MAX_NAME],
+    len: u8,
+}
+
+impl NameBuf {
+    /// A one-letter name for storage slots that must hold something before first use.
+    pub const PLACEHOLDER: NameBuf = NameBuf { bytes: [b'?'; MAX_NAME], len: 1 };
+
+    /// "server": the name the server's operator speaks as.
+    pub const OPERATOR: NameBuf = NameBuf { bytes: *b"server\0\0\0\0\0\0\0\0\0\0", len: 6 };
+
+    /// Copies `name`.
+    pub fn new(name: Name<'_>) -> Self {
+        let mut bytes = [0u8; MAX_NAME];
+        let src = name.as_str().as_bytes();
+        // A valid name has at most MAX_NAME bytes, so this copies all of it.
+        for (dst, src) in bytes.iter_mut().zip(src) {
+            *dst = *src;
+        }
+        NameBuf { bytes, len: u8::try_from(src.len().min(MAX_NAME)).unwrap_or(0) }
+    }
+
+    /// Checks and copies `name`.
+    pub fn parse(name: &str) -> Result<Self, WireError> {
+        Name::new(name).map(NameBuf::new)
+    }
+
+    /// The name, borrowed.
+    pub fn as_name(&self) -> Name<'_> {
+        Name(self.as_str())
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        let bytes = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        // Built from a valid name only, so always UTF-8.
+        core::str::from_utf8(bytes).unwrap_or_default()
+    }
+}
+
+impl From<Name<'_>> for NameBuf {
+    fn from(name: Name<'_>) -> Self {
+        NameBuf::new(name)
+    }
+}
+
+impl core::fmt::Debug for NameBuf {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "NameBuf({:?})", self.as_str())
+    }
+}
+
+impl core::fmt::Display for NameBuf {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<Name<'_>> for NameBuf {
+    fn eq(&self, other: &Name<'_>) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
 /// Characters no name may contain: controls (C0, DEL, C1), whitespace, and the invisible
 /// formatting characters that would let two different names look the same.
 fn is_forbidden_in_name(c: char) -> bool {
@@ -202,6 +270,16 @@ mod tests {
         assert!(!a.same_user(&Name::new("star2").unwrap()));
         // Only ASCII folds: É and é are different users.
         assert!(!Name::new("É").unwrap().same_user(&Name::new("é").unwrap()));
+    }
+
+    #[test]
+    fn name_buf_keeps_the_name() {
+        for name in ["a", "sixteen-bytes-ok", "Zoë", "émoji🙂"] {
+            let buf = NameBuf::parse(name).unwrap();
+            assert_eq!(buf.as_str(), name);
+            assert_eq!(buf.as_name(), Name::new(name).unwrap());
+        }
+        assert_eq!(NameBuf::parse("a b"), Err(WireError::NameBadChar(0x20)));
     }
 
     #[test]

@@ -62,9 +62,8 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
             "welcome",
             Message::Welcome {
                 token: t,
-                start: 7,
                 keepalive_ms: 15_000,
-                max_text: 985,
+                max_text: 989,
                 rate_per_sec: 20,
                 name: name("star"),
             },
@@ -78,27 +77,13 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
         ("tell", Message::Tell { token: t, seq: 3, to: name("star2"), text: "hi" }),
         (
             "deliver",
-            Message::Deliver {
-                token: t,
-                seq: 8,
-                prev: 7,
-                direct: false,
-                from: name("star"),
-                text: "hello",
-            },
+            Message::Deliver { token: t, seq: 8, direct: false, from: name("star"), text: "hello" },
         ),
         (
             "deliver-direct",
-            Message::Deliver {
-                token: t,
-                seq: 9,
-                prev: 8,
-                direct: true,
-                from: name("Zoë"),
-                text: "你好",
-            },
+            Message::Deliver { token: t, seq: 9, direct: true, from: name("Zoë"), text: "你好" },
         ),
-        ("missed", Message::Missed { token: t, seq: 20, prev: 9, count: 10 }),
+        ("missed", Message::Missed { token: t, seq: 20 }),
         ("ack", Message::Ack { token: t, seq: 3 }),
         ("who", Message::Who { token: t, req: 1, start: 0 }),
         ("users", Message::Users { token: t, req: 1, total: 3, start: 0, names }),
@@ -143,7 +128,7 @@ fn rejected() -> [(&'static str, WireError); 16] {
         ("bad-name-too-long", WireError::NameTooLong { len: 17 }),
         ("bad-name-control", WireError::NameBadChar(0x07)),
         ("bad-name-not-utf8", WireError::NameNotUtf8),
-        ("bad-text-too-long", WireError::TextTooLong { len: 986 }),
+        ("bad-text-too-long", WireError::TextTooLong { len: 990 }),
         ("bad-text-not-utf8", WireError::TextNotUtf8),
         ("bad-unknown-flags", WireError::UnknownFlags(0x02)),
         ("bad-unknown-echo-mode", WireError::UnknownEchoMode(3)),
@@ -206,8 +191,8 @@ fn every_error_message_reads_like_a_sentence() {
         "the say frame ends before its last field"
     );
     assert_eq!(
-        WireError::TextTooLong { len: 986 }.to_string(),
-        "the text is 986 bytes long, over the limit of 985 bytes"
+        WireError::TextTooLong { len: 990 }.to_string(),
+        "the text is 990 bytes long, over the limit of 989 bytes"
     );
 }
 

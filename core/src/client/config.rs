@@ -1,0 +1,40 @@
+//! The client's settings and their defaults.
+
+use core::net::SocketAddr;
+
+use crate::server::DEFAULT_KEEPALIVE;
+use crate::time::Duration;
+use crate::wire::NameBuf;
+
+/// How a [`crate::client::Client`] behaves. [`ClientConfig::new`] gives the defaults of
+/// `docs/PROTOCOL.md`, "Timers".
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The name to join as.
+    pub name: NameBuf,
+    /// The server's address; datagrams from anywhere else are ignored.
+    pub server: SocketAddr,
+    /// The first retransmission timeout (joins, messages, requests).
+    pub rto_initial: Duration,
+    /// The longest retransmission timeout (back-off doubles up to it).
+    pub rto_max: Duration,
+    /// How long a message may wait for the server's acknowledgement before it counts as
+    /// not delivered.
+    pub give_up: Duration,
+    /// The keep-alive until the server's `welcome` says otherwise.
+    pub keepalive: Duration,
+}
+
+impl ClientConfig {
+    /// The defaults, for `name` at `server`.
+    pub fn new(name: NameBuf, server: SocketAddr) -> Self {
+        ClientConfig {
+            name,
+            server,
+            rto_initial: Duration::from_millis(250),
+            rto_max: Duration::from_secs(4),
+            give_up: Duration::from_secs(30),
+            keepalive: DEFAULT_KEEPALIVE,
+        }
+    }
+}

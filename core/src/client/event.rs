@@ -1,0 +1,133 @@
+//! What the client tells its application.
+
+use crate::error::ErrorCode;
+use crate::time::Duration;
+use crate::wire::{EchoMode, Kind, NameBuf, NameIter, NameList, TextBuf};
+
+/// Names a message the application queued; stays the same across re-joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId(pub u32);
+
+/// One page of the user list, as a `users` frame carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPage {
+    count: u8,
+    encoded: heapless::Vec<u8, { crate::wire::limits::MAX_FRAME }>,
+}
+
+impl UserPage {
+    pub(crate) fn copy(names: &NameList<'_>) -> Self {
+        let mut encoded = heapless::Vec::new();
+        // A name list from a frame always fits a frame-sized buffer.
+        let fits = encoded.extend_from_slice(names.encoded()).is_ok();
+        UserPage { count: if fits { names.len() } else { 0 }, encoded }
+    }
+
+    /// How many names the page holds.
+    pub const fn len(&self) -> u8 {
+        self.count
+    }
+
+    /// Whether the page holds no names.
+    pub const fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The names.
+    pub fn iter(&self) -> NameIter<'_> {
+        NameList::from_encoded(self.count, &self.encoded).unwrap_or(NameList::EMPTY).iter()
+    }
+}
+
+/// Something the application should know: a message arrived, a message was delivered or
+/// not, the session changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// The server admitted us (again, after a restart or expiry, when `rejoined`).
+    Joined {
+        /// The name we joined as.
+        name: NameBuf,
+        /// Whether this is a re-join of an earlier session.
+        rejoined: bool,
+    },
+    /// A join got no answer and is being sent again.
+    JoinRetry {
+        /// How many joins were sent so far.
+        attempt: u32,
+        /// How long until the next one.
+        retry_in: Duration,
+    },
+    /// The server refused the join (name taken, server full). The client is closed.
+    Refused {
+        /// Why.
+        code: ErrorCode,
+    },
+    /// A message for us.
+    Message {
+        /// The sender, as the server's table knows it.
+        from: NameBuf,
+        /// The text.
+        text: TextBuf,
+        /// Sent to us alone (`tell`) rather than to the room.
+        direct: bool,
+    },
+    /// Messages for us were lost: our backlog overflowed the server's ring.
+    Missed {
+        /// How many.
+        count: u32,
+    },
+    /// The server accepted a message we queued.
+    Delivered {
+        /// The message.
+        id: MessageId,
+    },
+    /// The server refused a message we queued (no such user, text too long).
+    Rejected {
+        /// The message.
+        id: MessageId,
+        /// Why.
+        code: ErrorCode,
+    },
+    /// A message we queued got no acknowledgement in time: not delivered.
+    Failed {
+        /// The message.
+        id: MessageId,
+    },
+    /// An answer to [`crate::client::Client::who`]; lists longer than one frame come
+    /// as several pages.
+    Users {
+        /// How many users are connected in all.
+        total: u16,
+        /// The index of this page's first name.
+        start: u16,
+        /// The names.
+        names: UserPage,
+    },
+    /// An answer to [`crate::client::Client::echo`].
+    EchoReply {
+        /// The mode that was applied.
+        mode: EchoMode,
+        /// The transformed text.
+        text: TextBuf,
+    },
+    /// A request (`who`, `echo`) got no answer in time and was dropped.
+    RequestTimedOut {
+        /// The request's kind.
+        kind: Kind,
+    },
+    /// The server says we send too fast; our messages wait and go again.
+    RateLimited,
+    /// The server no longer knows our session (it restarted, or we were silent too
+    /// long). Re-joining; unacknowledged messages will be sent again.
+    SessionLost,
+    /// The server stopped answering. Re-joining; unacknowledged messages will be sent
+    /// again.
+    ServerLost,
+    /// The server is shutting down. Re-joining, in case it comes back.
+    ServerShutdown,
+    /// The operator removed us. The client is closed.
+    Kicked,
+    /// Our leave was acknowledged. The client is closed.
+    Left,
+}

@@ -1,0 +1,664 @@
+//! The chat client as a state machine: datagrams and time in, datagrams and events out.
+//!
+//! Same shape as the server: [`Client::handle`], [`Client::poll_transmit`] (until `None`),
+//! [`Client::poll_timeout`] / [`Client::handle_timeout`], [`Client::poll_event`]. The
+//! application queues messages with [`Client::say`] and [`Client::tell`] at any time —
+//! before the server is up, too: the client joins (and re-joins after a server restart or
+//! expiry) by itself, resends what was not acknowledged, and reports each message as
+//! delivered, refused or failed. Incoming messages arrive exactly once and in order.
+//!
+//! `Q` messages may wait for acknowledgement at once; `E` events wait for the application.
+
+mod config;
+mod event;
+mod outbox;
+
+use core::net::SocketAddr;
+
+use heapless::Deque;
+
+pub use config::ClientConfig;
+pub use event::{ClientEvent, MessageId, UserPage};
+
+use crate::client::outbox::{Entry, Outbox, Outgoing};
+use crate::error::{ClientError, ErrorCode};
+use crate::seq::after;
+use crate::time::{Duration, Instant};
+use crate::transport::{Endpoint, Transmit};
+use crate::wire::limits::MAX_TEXT_U16;
+use crate::wire::{Cookie, EchoMode, Kind, Message, Name, NameBuf, TextBuf, Token, text_buf};
+
+/// Event slots kept free for reports about our own messages: a new incoming message is
+/// accepted only while more than this many slots are free (otherwise it is left
+/// unacknowledged, and the server sends it again later).
+const EVENT_RESERVE: usize = 2;
+
+/// How long to wait before re-joining a server that said it is shutting down.
+const SHUTDOWN_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Where the client is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Sending joins: first with an empty cookie, then with the server's.
+    Joining { cookie: Cookie, attempts: u32, rejoin: bool },
+    /// In a session.
+    Joined { token: Token },
+    /// Done: left, kicked or refused.
+    Closed,
+}
+
+/// A request awaiting its answer, resent with back-off.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    req: u32,
+    next_at: Instant,
+    rto: Duration,
+    asked_at: Instant,
+}
+
+/// Counters, for logs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientStats {
+    /// Datagrams handled.
+    pub datagrams: u64,
+    /// Datagrams from addresses other than the server's: ignored.
+    pub foreign: u64,
+    /// Frames that did not parse, or carried a token not ours: ignored.
+    pub ignored: u64,
+    /// Retransmission timeouts (everything unacknowledged sent again).
+    pub retransmits: u64,
+    /// Sessions joined, the first one included.
+    pub joins: u64,
+    /// Deliveries refused because the application had not taken its events.
+    pub deferred: u64,
+    /// Events dropped because the application did not poll them.
+    pub events_dropped: u64,
+}
+
+/// The chat client, with room for `Q` unacknowledged messages and `E` pending events.
+#[derive(Debug)]
+pub struct Client<const Q: usize = 8, const E: usize = 8> {
+    config: ClientConfig,
+    phase: Phase,
+    join_at: Instant,
+    join_rto: Duration,
+    keepalive: Duration,
+    max_text: u16,
+    outbox: Outbox<Q>,
+    rto: Duration,
+    retransmit_at: Option<Instant>,
+    /// The last delivery number accepted.
+    delivered: u32,
+    ack_due: bool,
+    who: Option<(Request, u16)>,
+    echo: Option<(Request, EchoMode, TextBuf)>,
+    ping: Option<Request>,
+    challenge_reply: Option<u32>,
+    last_sent: Instant,
+    last_heard: Instant,
+    next_req: u32,
+    next_id: u32,
+    events: Deque<ClientEvent, E>,
+    stats: ClientStats,
+}
+
+impl<const Q: usize, const E: usize> Client<Q, E> {
+    /// A client that starts joining at `now`.
+    pub fn new(config: ClientConfig, now: Instant) -> Self {
+        Client {
+            phase: Phase::Joining { cookie: Cookie::EMPTY, attempts: 0, rejoin: false },
+            join_at: now,
+            join_rto: config.rto_initial,
+            keepalive: config.keepalive,
+            max_text: MAX_TEXT_U16,
+            outbox: Outbox::new(),
+            rto: config.rto_initial,
+            retransmit_at: None,
+            delivered: 0,
+            ack_due: false,
+            who: None,
+            echo: None,
+            ping: None,
+            challenge_reply: None,
+            last_sent: now,
+            last_heard: now,
+            next_req: 1,
+            next_id: 0,
+            events: Deque::new(),
+            stats: ClientStats::default(),
+            config,
+        }
+    }
+
+    /// The settings in force.
+    pub const fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The counters.
+    pub const fn stats(&self) -> &ClientStats {
+        &self.stats
+    }
+
+    /// Whether a session is established.
+    pub const fn is_joined(&self) -> bool {
+        matches!(self.phase, Phase::Joined { .. })
+    }
+
+    /// The session token, while joined. It is the session's secret: whoever has it can
+    /// speak for this client (from a new address, after a challenge).
+    pub const fn session_token(&self) -> Option<Token> {
+        match self.phase {
+            Phase::Joined { token } => Some(token),
+            _ => None,
+        }
+    }
+
+    /// Whether the client is done (left, kicked, refused).
+    pub const fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// How many queued messages await the server's answer.
+    pub fn pending(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// The longest text the server accepts (its `welcome` says; the protocol's limit
+    /// before that).
+    pub const fn max_text(&self) -> u16 {
+        self.max_text
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// Queues `text` for the room.
+    pub fn say(&mut self, now: Instant, text: &str) -> Result<MessageId, ClientError> {
+        let text = self.check_text(text)?;
+        self.queue(now, Outgoing::Say(text))
+    }
+
+    /// Queues `text` for the user called `to`.
+    pub fn tell(&mut self, now: Instant, to: &str, text: &str) -> Result<MessageId, ClientError> {
+        let to = NameBuf::parse(to).map_err(ClientError::InvalidName)?;
+        let text = self.check_text(text)?;
+        self.queue(now, Outgoing::Tell(to, text))
+    }
+
+    /// Leaves after everything queued before: the server removes us once it has it all.
+    pub fn leave(&mut self, now: Instant) -> Result<MessageId, ClientError> {
+        if !self.is_joined() && self.outbox.is_empty() {
+            // Never joined, nothing to deliver: nothing to leave.
+            self.phase = Phase::Closed;
+            let id = self.new_id();
+            self.push_event(ClientEvent::Left);
+            return Ok(id);
+        }
+        self.queue(now, Outgoing::Leave)
+    }
+
+    /// Asks who is connected; the answer comes as [`ClientEvent::Users`] pages.
+    pub fn who(&mut self, now: Instant) -> Result<(), ClientError> {
+        self.check_open()?;
+        if self.who.is_some() {
+            return Err(ClientError::RequestPending);
+        }
+        self.who = Some((self.new_request(now), 0));
+        Ok(())
+    }
+
+    /// Asks the server to echo `text` transformed by `mode`; the answer comes as
+    /// [`ClientEvent::EchoReply`].
+    pub fn echo(&mut self, now: Instant, mode: EchoMode, text: &str) -> Result<(), ClientError> {
+        self.check_open()?;
+        if self.echo.is_some() {
+            return Err(ClientError::RequestPending);
+        }
+        let text = self.check_text(text)?;
+        self.echo = Some((self.new_request(now), mode, text));
+        Ok(())
+    }
+
+    /// Takes one datagram. Replies are queued for [`Client::poll_transmit`]; this never
+    /// writes to `buf`.
+    pub fn handle(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.stats.datagrams += 1;
+        if from != self.config.server {
+            self.stats.foreign += 1;
+            return;
+        }
+        let Ok(message) = Message::decode(datagram) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        match self.phase {
+            Phase::Joining { .. } => self.handle_joining(now, message),
+            Phase::Joined { token } if message.token() == Some(token) => {
+                self.last_heard = now;
+                self.handle_session(now, message);
+            }
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// The next datagram to send, written into `buf`. Call until `None`.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let transmit = match self.phase {
+            Phase::Closed => None,
+            Phase::Joining { cookie, attempts, rejoin } => {
+                if self.join_at > now {
+                    return None;
+                }
+                let attempts = attempts.saturating_add(1);
+                self.phase = Phase::Joining { cookie, attempts, rejoin };
+                let retry_in = self.join_rto;
+                self.join_at = now + retry_in;
+                self.join_rto = self.join_rto.doubled(self.config.rto_max);
+                if attempts > 1 && cookie.is_empty() {
+                    self.push_event(ClientEvent::JoinRetry { attempt: attempts, retry_in });
+                }
+                let name = self.config.name;
+                self.emit(buf, &Message::Join { cookie, name: name.as_name() })
+            }
+            Phase::Joined { token } => self.session_transmit(now, token, buf),
+        };
+        if transmit.is_some() {
+            self.last_sent = now;
+        }
+        transmit
+    }
+
+    /// When [`Client::handle_timeout`] should run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let give_up = self.outbox.front().map(|entry| entry.queued_at + self.config.give_up);
+        let requests = [
+            self.who.map(|(r, _)| r.next_at),
+            self.echo.as_ref().map(|(r, ..)| r.next_at),
+            self.ping.map(|r| r.next_at),
+        ];
+        let session = match self.phase {
+            Phase::Closed => return None,
+            Phase::Joining { .. } => [Some(self.join_at), None, None],
+            Phase::Joined { .. } => [
+                self.retransmit_at,
+                Some(self.last_sent + self.keepalive),
+                Some(self.last_heard + self.dead_after()),
+            ],
+        };
+        session.into_iter().chain(requests).chain([give_up]).flatten().min()
+    }
+
+    /// Runs the timers: retransmission, giving up, noticing a silent server.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        if self.outbox.front().is_some_and(|entry| entry.queued_at + self.config.give_up <= now) {
+            // The oldest message waited too long: the server is not taking anything.
+            // Everything queued is reported as not delivered; a fresh session starts
+            // whenever the application sends again.
+            let mut failed: heapless::Vec<MessageId, Q> = heapless::Vec::new();
+            self.outbox.fail_all(|entry| {
+                let _ = failed.push(entry.id);
+            });
+            for id in failed {
+                self.push_event(ClientEvent::Failed { id });
+            }
+            self.retransmit_at = None;
+            if self.is_joined() {
+                self.lose_session(now, ClientEvent::ServerLost);
+            }
+        }
+        self.expire_requests(now);
+        if let Phase::Joined { .. } = self.phase {
+            if self.retransmit_at.is_some_and(|at| at <= now) {
+                self.outbox.rewind();
+                self.rto = self.rto.doubled(self.config.rto_max);
+                self.retransmit_at = None;
+                self.stats.retransmits += 1;
+            }
+            if now.saturating_since(self.last_heard) >= self.dead_after() {
+                self.lose_session(now, ClientEvent::ServerLost);
+            }
+        }
+    }
+
+    fn session_transmit(&mut self, now: Instant, token: Token, buf: &mut [u8]) -> Option<Transmit> {
+        if let Some(nonce) = self.challenge_reply.take() {
+            return self.emit(buf, &Message::ChallengeResponse { token, nonce });
+        }
+        if self.ack_due {
+            self.ack_due = false;
+            return self.emit(buf, &Message::Ack { token, seq: self.delivered });
+        }
+        if let Some(entry) = self.outbox.next_to_send() {
+            let seq = entry.seq;
+            let message = match &entry.what {
+                Outgoing::Say(text) => Message::Say { token, seq, text },
+                Outgoing::Tell(to, text) => Message::Tell { token, seq, to: to.as_name(), text },
+                Outgoing::Leave => Message::Leave { token, seq },
+            };
+            let transmit = emit(buf, self.config.server, &message);
+            if self.retransmit_at.is_none() {
+                self.retransmit_at = Some(now + self.rto);
+            }
+            return transmit;
+        }
+        let rto_max = self.config.rto_max;
+        if let Some((request, start)) = self.who.as_mut().filter(|(r, _)| r.next_at <= now) {
+            let (req, start) = (request.req, *start);
+            request.resend_later(now, rto_max);
+            return self.emit(buf, &Message::Who { token, req, start });
+        }
+        if let Some((request, mode, text)) = self.echo.as_mut().filter(|(r, ..)| r.next_at <= now) {
+            request.resend_later(now, rto_max);
+            let message = Message::Echo { token, req: request.req, mode: *mode, text };
+            return emit(buf, self.config.server, &message);
+        }
+        let ping_due = match &self.ping {
+            Some(request) => request.next_at <= now,
+            None => now.saturating_since(self.last_sent) >= self.keepalive,
+        };
+        if ping_due {
+            let mut request = match self.ping {
+                Some(request) => request,
+                None => self.new_request(now),
+            };
+            request.resend_later(now, rto_max);
+            self.ping = Some(request);
+            return self.emit(buf, &Message::Ping { token, req: request.req });
+        }
+        None
+    }
+
+    fn handle_joining(&mut self, now: Instant, message: Message<'_>) {
+        let Phase::Joining { attempts, rejoin, .. } = self.phase else { return };
+        match message {
+            Message::Cookie { cookie } => {
+                // Answer at once with the cookie.
+                self.phase = Phase::Joining { cookie, attempts, rejoin };
+                self.join_at = now;
+            }
+            Message::Welcome { token, keepalive_ms, max_text, name, .. }
+                if name.same_user(&self.config.name.as_name()) =>
+            {
+                self.phase = Phase::Joined { token };
+                self.keepalive = Duration::from_millis(u64::from(keepalive_ms.max(1)));
+                self.max_text = max_text;
+                self.delivered = 0;
+                self.ack_due = false;
+                self.outbox.renumber();
+                self.rto = self.config.rto_initial;
+                self.join_rto = self.config.rto_initial;
+                self.retransmit_at = None;
+                self.challenge_reply = None;
+                self.last_heard = now;
+                // Requests of the old session go again under the new token.
+                for request in [
+                    self.who.as_mut().map(|(r, _)| r),
+                    self.echo.as_mut().map(|(r, ..)| r),
+                    self.ping.as_mut(),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    request.next_at = now;
+                }
+                self.stats.joins += 1;
+                self.push_event(ClientEvent::Joined { name: self.config.name, rejoined: rejoin });
+            }
+            Message::Error {
+                token,
+                code: code @ (ErrorCode::NameTaken | ErrorCode::ServerFull),
+                ..
+            } if token.is_none() => {
+                self.close(ClientEvent::Refused { code });
+            }
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    fn handle_session(&mut self, now: Instant, message: Message<'_>) {
+        match message {
+            Message::Deliver { seq, direct, from, text, .. } => {
+                if seq == self.delivered.wrapping_add(1) {
+                    if E.saturating_sub(self.events.len()) <= EVENT_RESERVE {
+                        // No room to hand it over: leave it unacknowledged; it comes again.
+                        self.stats.deferred += 1;
+                        return;
+                    }
+                    let Ok(text) = text_buf(text) else { return };
+                    self.delivered = seq;
+                    self.push_event(ClientEvent::Message {
+                        from: NameBuf::new(from),
+                        text,
+                        direct,
+                    });
+                }
+                // New, duplicate or early: say what we have, so the server can go on.
+                self.ack_due = true;
+            }
+            Message::Missed { seq, .. } => {
+                if after(seq, self.delivered) {
+                    let count = seq.wrapping_sub(self.delivered);
+                    self.delivered = seq;
+                    self.push_event(ClientEvent::Missed { count });
+                }
+                self.ack_due = true;
+            }
+            Message::Ack { seq, .. } => self.on_ack(now, seq),
+            Message::Error { code, seq, .. } => self.on_error(now, code, seq),
+            Message::Users { req, total, start, names, .. } => {
+                let Some((request, _)) = self.who.filter(|(r, _)| r.req == req) else { return };
+                self.push_event(ClientEvent::Users { total, start, names: UserPage::copy(&names) });
+                let next = u32::from(start) + u32::from(names.len());
+                self.who = match u16::try_from(next) {
+                    // More pages, and this one made progress: ask for the next.
+                    Ok(next) if next < total && !names.is_empty() => Some((
+                        Request { next_at: now, rto: self.config.rto_initial, ..request },
+                        next,
+                    )),
+                    _ => None,
+                };
+            }
+            Message::EchoReply { req, mode, text, .. } => {
+                if self.echo.as_ref().is_some_and(|(r, ..)| r.req == req) {
+                    self.echo = None;
+                    if let Ok(text) = text_buf(text) {
+                        self.push_event(ClientEvent::EchoReply { mode, text });
+                    }
+                }
+            }
+            Message::Pong { req, .. } => {
+                if self.ping.is_some_and(|r| r.req == req) {
+                    self.ping = None;
+                }
+            }
+            Message::Challenge { nonce, .. } => self.challenge_reply = Some(nonce),
+            Message::UnknownSession { .. } => self.lose_session(now, ClientEvent::SessionLost),
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    fn on_ack(&mut self, now: Instant, seq: u32) {
+        let mut done: heapless::Vec<Entry, Q> = heapless::Vec::new();
+        if !self.outbox.ack(seq, |entry| {
+            let _ = done.push(entry);
+        }) {
+            return;
+        }
+        for entry in done {
+            if entry.what == Outgoing::Leave {
+                self.close(ClientEvent::Left);
+                return;
+            }
+            self.push_event(ClientEvent::Delivered { id: entry.id });
+        }
+        self.progress(now);
+    }
+
+    fn on_error(&mut self, now: Instant, code: ErrorCode, seq: u32) {
+        match code {
+            ErrorCode::NoSuchUser | ErrorCode::TextTooLong => {
+                if let Some(entry) = self.outbox.refuse(seq) {
+                    self.push_event(ClientEvent::Rejected { id: entry.id, code });
+                    self.progress(now);
+                }
+            }
+            ErrorCode::RateLimited => {
+                // Give the bucket time to refill before the resend.
+                let later = now + Duration::from_secs(1);
+                self.retransmit_at = Some(self.retransmit_at.map_or(later, |at| at.max(later)));
+                self.push_event(ClientEvent::RateLimited);
+            }
+            ErrorCode::Kicked => self.close(ClientEvent::Kicked),
+            ErrorCode::ShuttingDown => {
+                self.lose_session(now, ClientEvent::ServerShutdown);
+                self.join_at = now + SHUTDOWN_BACKOFF;
+            }
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// The server answered: back-off resets, and the timer covers what is still out.
+    fn progress(&mut self, now: Instant) {
+        self.rto = self.config.rto_initial;
+        self.retransmit_at = self.outbox.awaiting().then(|| now + self.rto);
+    }
+
+    /// The session is gone; join again and resend everything unacknowledged.
+    fn lose_session(&mut self, now: Instant, event: ClientEvent) {
+        self.phase = Phase::Joining { cookie: Cookie::EMPTY, attempts: 0, rejoin: true };
+        self.join_at = now;
+        self.join_rto = self.config.rto_initial;
+        self.retransmit_at = None;
+        self.ack_due = false;
+        self.ping = None;
+        self.outbox.rewind();
+        self.push_event(event);
+    }
+
+    fn close(&mut self, event: ClientEvent) {
+        self.phase = Phase::Closed;
+        let mut failed: heapless::Vec<MessageId, Q> = heapless::Vec::new();
+        self.outbox.fail_all(|entry| {
+            if entry.what != Outgoing::Leave {
+                let _ = failed.push(entry.id);
+            }
+        });
+        for id in failed {
+            self.push_event(ClientEvent::Failed { id });
+        }
+        self.who = None;
+        self.echo = None;
+        self.ping = None;
+        self.retransmit_at = None;
+        self.push_event(event);
+    }
+
+    fn expire_requests(&mut self, now: Instant) {
+        let give_up = self.config.give_up;
+        let expired = |r: &Request| now.saturating_since(r.asked_at) >= give_up;
+        if self.who.is_some_and(|(r, _)| expired(&r)) {
+            self.who = None;
+            self.push_event(ClientEvent::RequestTimedOut { kind: Kind::Who });
+        }
+        if self.echo.as_ref().is_some_and(|(r, ..)| expired(r)) {
+            self.echo = None;
+            self.push_event(ClientEvent::RequestTimedOut { kind: Kind::Echo });
+        }
+    }
+
+    /// Silence from the server for this long means it is gone.
+    fn dead_after(&self) -> Duration {
+        self.keepalive.times(2) + self.config.rto_max
+    }
+
+    fn check_open(&self) -> Result<(), ClientError> {
+        if self.is_closed() { Err(ClientError::Closed) } else { Ok(()) }
+    }
+
+    fn check_text(&self, text: &str) -> Result<TextBuf, ClientError> {
+        let max = usize::from(self.max_text);
+        if text.len() > max {
+            return Err(ClientError::TextTooLong { len: text.len(), max });
+        }
+        text_buf(text).map_err(|_| ClientError::TextTooLong { len: text.len(), max })
+    }
+
+    fn queue(&mut self, now: Instant, what: Outgoing) -> Result<MessageId, ClientError> {
+        self.check_open()?;
+        let id = MessageId(self.next_id);
+        self.outbox.push(id, what, now)?;
+        self.next_id = self.next_id.wrapping_add(1);
+        Ok(id)
+    }
+
+    fn new_id(&mut self) -> MessageId {
+        let id = MessageId(self.next_id);
+        self.next_id = self.next_id.wrapping_add(1);
+        id
+    }
+
+    fn new_request(&mut self, now: Instant) -> Request {
+        let req = self.next_req;
+        self.next_req = self.next_req.wrapping_add(1);
+        Request { req, next_at: now, rto: self.config.rto_initial, asked_at: now }
+    }
+
+    fn push_event(&mut self, event: ClientEvent) {
+        if self.events.push_back(event).is_err() {
+            self.stats.events_dropped += 1;
+        }
+    }
+
+    fn emit(&self, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit> {
+        emit(buf, self.config.server, message)
+    }
+}
+
+impl Request {
+    fn resend_later(&mut self, now: Instant, max: Duration) {
+        self.next_at = now + self.rto;
+        self.rto = self.rto.doubled(max);
+    }
+}
+
+impl<const Q: usize, const E: usize> Endpoint for Client<Q, E> {
+    fn handle(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &[u8],
+        _buf: &mut [u8],
+    ) -> Option<Transmit> {
+        Client::handle(self, now, from, datagram);
+        None
+    }
+
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        Client::poll_transmit(self, now, buf)
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Client::poll_timeout(self)
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        Client::handle_timeout(self, now);
+    }
+}
+
+fn emit(buf: &mut [u8], to: SocketAddr, message: &Message<'_>) -> Option<Transmit> {
+    let len = message.encode(buf).ok()?;
+    Some(Transmit { destination: to, len })
+}
+
+/// Used by [`Client::tell`]'s callers to check a name before queueing.
+pub fn valid_name(name: &str) -> Result<Name<'_>, ClientError> {
+    Name::new(name).map_err(ClientError::InvalidName)
+}

@@ -1,0 +1,206 @@
+//! Messages the client sent (or will send) and the server has not acknowledged yet.
+//!
+//! Sequence numbers are per session: a re-join numbers what is still queued from 1 again.
+//! Sending is go-back-N: a timeout sends everything unacknowledged again, in order.
+//!
+//! A `tell` may be refused (no such user) and the refusal, not an acknowledgement, is its
+//! answer. So that a lost refusal can never be mistaken for delivery by a later
+//! cumulative acknowledgement, a `tell` is sent only when everything before it is
+//! acknowledged, and nothing after it is sent until it is answered.
+
+use heapless::Deque;
+
+use crate::client::event::MessageId;
+use crate::error::ClientError;
+use crate::seq::after;
+use crate::time::Instant;
+use crate::wire::{NameBuf, TextBuf};
+
+/// What a queued message is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outgoing {
+    Say(TextBuf),
+    Tell(NameBuf, TextBuf),
+    Leave,
+}
+
+/// One queued message.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) id: MessageId,
+    pub(crate) seq: u32,
+    pub(crate) what: Outgoing,
+    pub(crate) queued_at: Instant,
+}
+
+/// The queue of unacknowledged messages, `Q` at most.
+#[derive(Debug)]
+pub(crate) struct Outbox<const Q: usize> {
+    entries: Deque<Entry, Q>,
+    /// How many entries from the front were sent in the current pass.
+    sent: usize,
+    next_seq: u32,
+}
+
+impl<const Q: usize> Outbox<Q> {
+    pub(crate) const fn new() -> Self {
+        Outbox { entries: Deque::new(), sent: 0, next_seq: 1 }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub(crate) fn front(&self) -> Option<&Entry> {
+        self.entries.front()
+    }
+
+    /// Queues a message, unless the queue is full.
+    pub(crate) fn push(
+        &mut self,
+        id: MessageId,
+        what: Outgoing,
+        now: Instant,
+    ) -> Result<(), ClientError> {
+        let entry = Entry { id, seq: self.next_seq, what, queued_at: now };
+        self.entries.push_back(entry).map_err(|_| ClientError::QueueFull { capacity: Q })?;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        Ok(())
+    }
+
+    /// A new session: number everything from 1 and send it all again.
+    pub(crate) fn renumber(&mut self) {
+        let mut seq = 1u32;
+        for entry in self.entries.iter_mut() {
+            entry.seq = seq;
+            seq = seq.wrapping_add(1);
+        }
+        self.next_seq = seq;
+        self.sent = 0;
+    }
+
+    /// Everything unacknowledged goes again (retransmission timeout).
+    pub(crate) fn rewind(&mut self) {
+        self.sent = 0;
+    }
+
+    /// Whether anything was sent and awaits its answer.
+    pub(crate) fn awaiting(&self) -> bool {
+        self.sent > 0
+    }
+
+    /// The next entry to send in this pass, if the rules allow one.
+    pub(crate) fn next_to_send(&mut self) -> Option<&Entry> {
+        let limit = match self.entries.iter().position(|e| matches!(e.what, Outgoing::Tell(..))) {
+            Some(0) => 1, // a tell at the front goes alone
+            Some(i) => i, // everything before the first tell
+            None => self.entries.len(),
+        };
+        if self.sent >= limit {
+            return None;
+        }
+        let entry = self.entries.get(self.sent)?;
+        self.sent += 1;
+        Some(entry)
+    }
+
+    /// The server accepted everything up to `seq`: removes those entries, oldest first,
+    /// calling `done` for each.
+    pub(crate) fn ack(&mut self, seq: u32, mut done: impl FnMut(Entry)) -> bool {
+        let mut progress = false;
+        while self.sent > 0 {
+            let Some(front) = self.entries.front() else { break };
+            if after(front.seq, seq) {
+                break;
+            }
+            if let Some(entry) = self.entries.pop_front() {
+                self.sent -= 1;
+                progress = true;
+                done(entry);
+            }
+        }
+        progress
+    }
+
+    /// The server refused the message `seq`, which must be at the front (the tell rule
+    /// guarantees it); removes and returns it.
+    pub(crate) fn refuse(&mut self, seq: u32) -> Option<Entry> {
+        if self.sent == 0 || self.entries.front()?.seq != seq {
+            return None;
+        }
+        self.sent -= 1;
+        self.entries.pop_front()
+    }
+
+    /// Removes everything, calling `failed` for each.
+    pub(crate) fn fail_all(&mut self, mut failed: impl FnMut(Entry)) {
+        while let Some(entry) = self.entries.pop_front() {
+            failed(entry);
+        }
+        self.sent = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::text_buf;
+
+    fn say(text: &str) -> Outgoing {
+        Outgoing::Say(text_buf(text).unwrap())
+    }
+
+    fn tell() -> Outgoing {
+        Outgoing::Tell(NameBuf::parse("bob").unwrap(), text_buf("hi").unwrap())
+    }
+
+    fn sendable<const Q: usize>(outbox: &mut Outbox<Q>) -> std::vec::Vec<u32> {
+        core::iter::from_fn(|| outbox.next_to_send().map(|e| e.seq)).collect()
+    }
+
+    #[test]
+    fn a_tell_travels_alone() {
+        let mut outbox = Outbox::<8>::new();
+        for (i, what) in (0u32..).zip([say("a"), say("b"), tell(), say("c")]) {
+            outbox.push(MessageId(i), what, Instant::ZERO).unwrap();
+        }
+        assert_eq!(sendable(&mut outbox), [1, 2]);
+        let mut done = std::vec::Vec::new();
+        assert!(outbox.ack(2, |e| done.push(e.id)));
+        assert_eq!(done, [MessageId(0), MessageId(1)]);
+        assert_eq!(sendable(&mut outbox), [3]);
+        assert_eq!(outbox.refuse(3).map(|e| e.id), Some(MessageId(2)));
+        assert_eq!(sendable(&mut outbox), [4]);
+    }
+
+    #[test]
+    fn rewind_resends_and_renumber_restarts_at_one() {
+        let mut outbox = Outbox::<4>::new();
+        for i in 0..3 {
+            outbox.push(MessageId(i), say("x"), Instant::ZERO).unwrap();
+        }
+        assert_eq!(sendable(&mut outbox), [1, 2, 3]);
+        outbox.ack(1, |_| {});
+        outbox.rewind();
+        assert_eq!(sendable(&mut outbox), [2, 3]);
+        outbox.renumber();
+        assert_eq!(sendable(&mut outbox), [1, 2]);
+        assert!(!outbox.ack(0, |_| {}));
+        outbox.push(MessageId(9), say("y"), Instant::ZERO).unwrap();
+        outbox.push(MessageId(10), say("z"), Instant::ZERO).unwrap();
+        assert!(outbox.push(MessageId(11), say("full"), Instant::ZERO).is_err());
+        assert_eq!(sendable(&mut outbox), [3, 4]);
+    }
+
+    #[test]
+    fn unsent_entries_are_never_acknowledged() {
+        let mut outbox = Outbox::<4>::new();
+        outbox.push(MessageId(0), say("x"), Instant::ZERO).unwrap();
+        assert!(!outbox.ack(5, |_| {}));
+        assert_eq!(outbox.len(), 1);
+    }
+}

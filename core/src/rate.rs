@@ -1,0 +1,87 @@
+//! Per-user rate limiting: a token bucket, and at most one complaint a second.
+
+use crate::time::{Duration, Instant};
+
+/// How often a limited user is told so, at most.
+pub const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A token bucket of `burst` messages, refilled at `rate_per_sec`. A message that finds the
+/// bucket empty is refused (not acknowledged), so the sender's retransmission brings it
+/// back later: the limit slows a sender down and loses nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimiter {
+    /// Thousandths of a message, so slow rates refill smoothly.
+    milli_tokens: u64,
+    refilled_at: Instant,
+    reported_at: Option<Instant>,
+}
+
+impl RateLimiter {
+    /// A full bucket at `now`.
+    pub fn new(burst: u16, now: Instant) -> Self {
+        RateLimiter { milli_tokens: u64::from(burst) * 1000, refilled_at: now, reported_at: None }
+    }
+
+    /// Takes one message's token if there is one. A rate of 0 means no limit.
+    pub fn try_take(&mut self, now: Instant, rate_per_sec: u16, burst: u16) -> bool {
+        if rate_per_sec == 0 {
+            return true;
+        }
+        let elapsed = now.saturating_since(self.refilled_at).as_millis();
+        let cap = u64::from(burst.max(1)) * 1000;
+        self.milli_tokens = self
+            .milli_tokens
+            .saturating_add(elapsed.saturating_mul(u64::from(rate_per_sec)))
+            .min(cap);
+        self.refilled_at = self.refilled_at.max(now);
+        if self.milli_tokens >= 1000 {
+            self.milli_tokens -= 1000;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether to tell the user it is limited now: at most once per [`REPORT_INTERVAL`].
+    pub fn should_report(&mut self, now: Instant) -> bool {
+        let due = self.reported_at.is_none_or(|at| now.saturating_since(at) >= REPORT_INTERVAL);
+        if due {
+            self.reported_at = Some(now);
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bursts_then_refills_at_the_rate() {
+        let t0 = Instant::ZERO;
+        let mut bucket = RateLimiter::new(3, t0);
+        assert!((0..3).all(|_| bucket.try_take(t0, 10, 3)));
+        assert!(!bucket.try_take(t0, 10, 3));
+        // 10 a second: one token per 100 ms.
+        assert!(!bucket.try_take(Instant::from_millis(99), 10, 3));
+        assert!(bucket.try_take(Instant::from_millis(100), 10, 3));
+        // A long pause refills only up to the burst.
+        let later = Instant::from_millis(60_000);
+        assert!((0..3).all(|_| bucket.try_take(later, 10, 3)));
+        assert!(!bucket.try_take(later, 10, 3));
+    }
+
+    #[test]
+    fn zero_rate_means_unlimited() {
+        let mut bucket = RateLimiter::new(0, Instant::ZERO);
+        assert!((0..10_000).all(|_| bucket.try_take(Instant::ZERO, 0, 0)));
+    }
+
+    #[test]
+    fn reports_at_most_once_a_second() {
+        let mut bucket = RateLimiter::new(1, Instant::ZERO);
+        assert!(bucket.should_report(Instant::from_millis(10)));
+        assert!(!bucket.should_report(Instant::from_millis(1009)));
+        assert!(bucket.should_report(Instant::from_millis(1010)));
+    }
+}

@@ -1,0 +1,69 @@
+//! The server's settings and their defaults.
+
+use crate::time::Duration;
+use crate::wire::NameBuf;
+use crate::wire::limits::MAX_TEXT_U16;
+
+/// Default: how long a client may stay silent before it pings.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// How a [`crate::server::Server`] behaves. [`ServerConfig::new`] gives the defaults of
+/// `docs/PROTOCOL.md`, "Timers".
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The key for cookies, tokens and nonces. Keep it secret; make it random (the host
+    /// reads the operating system's generator, firmware a hardware one).
+    pub secret: [u8; 16],
+    /// How many users may be connected at once (at most the table's `N`).
+    pub capacity: usize,
+    /// How long a client may stay silent before it pings; sent in `welcome`.
+    pub keepalive: Duration,
+    /// How long a user may stay silent before the server drops it.
+    pub idle_timeout: Duration,
+    /// How long a join cookie stays valid.
+    pub cookie_lifetime: Duration,
+    /// Messages a second accepted from one user (0: no limit); sent in `welcome`.
+    pub rate_per_sec: u16,
+    /// How many messages one user may send at once before the rate applies.
+    pub burst: u16,
+    /// The longest text accepted, at most [`MAX_TEXT`](crate::wire::limits::MAX_TEXT);
+    /// sent in `welcome`.
+    pub max_text: u16,
+    /// The first retransmission timeout for deliveries.
+    pub rto_initial: Duration,
+    /// The longest retransmission timeout (back-off doubles up to it).
+    pub rto_max: Duration,
+    /// How many deliveries to one user may await acknowledgement at once.
+    pub window: u32,
+    /// How many recent ring entries a user who just joined is offered.
+    pub history: u16,
+    /// The operator's name: messages the operator writes come from it, and no user may
+    /// take it.
+    pub operator: NameBuf,
+}
+
+impl ServerConfig {
+    /// The defaults, with `secret`.
+    pub fn new(secret: [u8; 16]) -> Self {
+        ServerConfig {
+            secret,
+            capacity: usize::MAX,
+            keepalive: DEFAULT_KEEPALIVE,
+            idle_timeout: DEFAULT_KEEPALIVE.times(3),
+            cookie_lifetime: Duration::from_secs(30),
+            rate_per_sec: 50,
+            burst: 100,
+            max_text: MAX_TEXT_U16,
+            rto_initial: Duration::from_millis(200),
+            rto_max: Duration::from_secs(4),
+            window: 32,
+            history: 10,
+            operator: NameBuf::OPERATOR,
+        }
+    }
+
+    /// The keep-alive in milliseconds, as `welcome` carries it.
+    pub(crate) fn keepalive_ms(&self) -> u32 {
+        u32::try_from(self.keepalive.as_millis()).unwrap_or(u32::MAX)
+    }
+}

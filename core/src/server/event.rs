@@ -1,0 +1,84 @@
+//! What the server tells its embedding: users coming and going, messages said.
+
+use core::net::SocketAddr;
+
+use crate::server::ring::Recipient;
+use crate::wire::{Name, NameBuf};
+
+/// Something the application (an operator console, a log) may want to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerEvent {
+    /// A user joined.
+    Joined {
+        /// The user's name.
+        name: NameBuf,
+        /// The user's address.
+        addr: SocketAddr,
+    },
+    /// A user is gone.
+    Left {
+        /// The user's name.
+        name: NameBuf,
+        /// The user's last address.
+        addr: SocketAddr,
+        /// Why.
+        reason: LeftReason,
+    },
+    /// A message was accepted; read it with [`crate::server::Server::message`] while the
+    /// ring still holds it.
+    Message {
+        /// Its room sequence number.
+        seq: u64,
+    },
+    /// A user proved it holds its session from a new address, and moved there.
+    Moved {
+        /// The user's name.
+        name: NameBuf,
+        /// The old address.
+        from: SocketAddr,
+        /// The new address.
+        to: SocketAddr,
+    },
+}
+
+/// Why a user left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LeftReason {
+    /// It said goodbye.
+    Left,
+    /// It was silent for longer than the idle timeout.
+    TimedOut,
+    /// The operator removed it.
+    Kicked,
+    /// A new join from the same address replaced it.
+    Replaced,
+}
+
+impl LeftReason {
+    /// The reason in words.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            LeftReason::Left => "left",
+            LeftReason::TimedOut => "timed out",
+            LeftReason::Kicked => "was kicked",
+            LeftReason::Replaced => "was replaced by a new join from the same address",
+        }
+    }
+}
+
+/// A message in the ring, as [`crate::server::Server::message`] shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomMessage<'a> {
+    /// Its room sequence number.
+    pub seq: u64,
+    /// The sender, as the table knew it.
+    pub from: Name<'a>,
+    /// Who it is for.
+    pub to: Recipient,
+    /// The recipient's name, for a direct message.
+    pub to_name: Option<Name<'a>>,
+    /// The text.
+    pub text: &'a str,
+}

@@ -1,0 +1,182 @@
+//! The message ring: the recent messages every recipient's cursor walks.
+//!
+//! Each message is stored once, however many users it goes to. Room sequence numbers are
+//! internal (`u64`, never on the wire, never wrapping); each recipient numbers what it gets
+//! on its own (see `delivery.rs`). When the ring is full the oldest message is evicted and
+//! every cursor still behind it learns what it lost.
+
+use crate::wire::{Name, NameBuf, TextBuf, Token};
+
+/// Who a stored message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    /// Everyone but the sender.
+    Room,
+    /// The user whose session has this token.
+    User(Token),
+    /// The server's operator (a `tell` to the operator's name): no one on the network.
+    Operator,
+}
+
+impl Recipient {
+    /// Whether a message from `from` to this recipient goes to the session `me`.
+    pub(crate) fn includes(self, from: Token, me: Token) -> bool {
+        match self {
+            Recipient::Room => from != me,
+            Recipient::User(to) => to == me,
+            Recipient::Operator => false,
+        }
+    }
+}
+
+/// One stored message.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    /// Room sequence number; 0 marks a slot never written.
+    pub(crate) seq: u64,
+    /// The sender's session token ([`Token::NONE`] for the operator).
+    pub(crate) from_token: Token,
+    pub(crate) from: NameBuf,
+    pub(crate) to: Recipient,
+    /// The recipient's name, for the operator's view of direct messages.
+    pub(crate) to_name: Option<NameBuf>,
+    pub(crate) text: TextBuf,
+}
+
+impl Entry {
+    const EMPTY: Entry = Entry {
+        seq: 0,
+        from_token: Token::NONE,
+        from: NAME_PLACEHOLDER,
+        to: Recipient::Room,
+        to_name: None,
+        text: TextBuf::new(),
+    };
+
+    /// Whether this message goes to the session `me`.
+    pub(crate) fn is_for(&self, me: Token) -> bool {
+        self.to.includes(self.from_token, me)
+    }
+}
+
+/// What an eviction took: enough for a cursor to count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Evicted {
+    pub(crate) seq: u64,
+    pub(crate) from_token: Token,
+    pub(crate) to: Recipient,
+}
+
+impl Evicted {
+    pub(crate) fn is_for(&self, me: Token) -> bool {
+        self.to.includes(self.from_token, me)
+    }
+}
+
+// Never read: slots with seq 0 are empty.
+const NAME_PLACEHOLDER: NameBuf = NameBuf::PLACEHOLDER;
+
+/// A ring of the last `R` messages.
+#[derive(Debug)]
+pub(crate) struct Ring<const R: usize> {
+    entries: [Entry; R],
+    /// The newest message's sequence number; 0 before the first.
+    newest: u64,
+}
+
+impl<const R: usize> Ring<R> {
+    pub(crate) const fn new() -> Self {
+        Ring { entries: [const { Entry::EMPTY }; R], newest: 0 }
+    }
+
+    /// The newest sequence number (0 when nothing was ever stored).
+    pub(crate) const fn newest(&self) -> u64 {
+        self.newest
+    }
+
+    /// The oldest sequence number still stored (1 when nothing was evicted yet).
+    pub(crate) const fn oldest(&self) -> u64 {
+        let span = R as u64;
+        if self.newest >= span { self.newest - span + 1 } else { 1 }
+    }
+
+    /// The message with sequence number `seq`, if still stored.
+    pub(crate) fn get(&self, seq: u64) -> Option<&Entry> {
+        if seq == 0 || seq > self.newest || seq < self.oldest() {
+            return None;
+        }
+        let entry = self.entries.get(Self::index(seq)?)?;
+        (entry.seq == seq).then_some(entry)
+    }
+
+    /// Stores a message and returns its sequence number, and what was evicted to make room.
+    pub(crate) fn push(
+        &mut self,
+        from_token: Token,
+        from: Name<'_>,
+        to: Recipient,
+        to_name: Option<Name<'_>>,
+        text: &str,
+    ) -> (u64, Option<Evicted>) {
+        let seq = self.newest + 1;
+        let Some(slot) = Self::index(seq).and_then(|i| self.entries.get_mut(i)) else {
+            return (self.newest, None); // R == 0: nothing can be stored
+        };
+        let evicted = (slot.seq != 0).then_some(Evicted {
+            seq: slot.seq,
+            from_token: slot.from_token,
+            to: slot.to,
+        });
+        slot.seq = seq;
+        slot.from_token = from_token;
+        slot.from = NameBuf::new(from);
+        slot.to = to;
+        slot.to_name = to_name.map(NameBuf::new);
+        slot.text.clear();
+        // The caller checked the text against MAX_TEXT; a longer one would be cut here.
+        let _ = slot.text.push_str(text);
+        self.newest = seq;
+        (seq, evicted)
+    }
+
+    fn index(seq: u64) -> Option<usize> {
+        let r = u64::try_from(R).ok().filter(|&r| r > 0)?;
+        usize::try_from(seq % r).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(n: &str) -> Name<'_> {
+        Name::new(n).unwrap()
+    }
+
+    #[test]
+    fn keeps_the_last_r_and_reports_evictions() {
+        let mut ring = Ring::<3>::new();
+        assert_eq!((ring.newest(), ring.oldest()), (0, 1));
+        for i in 1..=3u64 {
+            let (seq, evicted) = ring.push(Token(1), name("a"), Recipient::Room, None, "x");
+            assert_eq!((seq, evicted), (i, None));
+        }
+        let (seq, evicted) =
+            ring.push(Token(2), name("b"), Recipient::User(Token(1)), Some(name("a")), "y");
+        assert_eq!(seq, 4);
+        assert_eq!(evicted, Some(Evicted { seq: 1, from_token: Token(1), to: Recipient::Room }));
+        assert!(ring.get(1).is_none());
+        assert_eq!(ring.oldest(), 2);
+        let entry = ring.get(4).unwrap();
+        assert_eq!((entry.from.as_str(), entry.text.as_str()), ("b", "y"));
+        assert!(entry.is_for(Token(1)) && !entry.is_for(Token(2)));
+        assert!(ring.get(5).is_none() && ring.get(0).is_none());
+    }
+
+    #[test]
+    fn room_messages_skip_their_sender() {
+        assert!(Recipient::Room.includes(Token(1), Token(2)));
+        assert!(!Recipient::Room.includes(Token(1), Token(1)));
+        assert!(!Recipient::Operator.includes(Token(1), Token(2)));
+    }
+}

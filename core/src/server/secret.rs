@@ -1,0 +1,160 @@
+//! What the server derives from its secret: join cookies, session tokens and challenge
+//! nonces. All are SipHash-2-4 outputs keyed by the secret the embedding supplies, so no
+//! one without the secret can predict or forge them, and cookies need no server state.
+
+use core::hash::Hasher;
+use core::net::SocketAddr;
+
+use siphasher::sip::SipHasher24;
+use siphasher::sip128::{Hasher128, SipHasher24 as SipHasher128};
+
+use crate::time::{Duration, Instant};
+use crate::wire::limits::COOKIE_LEN;
+use crate::wire::{Cookie, Token};
+
+/// Domain separation: the same key never hashes the same bytes for two purposes.
+const COOKIE: u8 = 1;
+const TOKEN: u8 = 2;
+const NONCE: u8 = 3;
+
+/// The server's keyed generators.
+#[derive(Debug)]
+pub(crate) struct Secrets {
+    key: [u8; 16],
+    tokens_issued: u64,
+    nonces_issued: u64,
+}
+
+impl Secrets {
+    pub(crate) const fn new(key: [u8; 16]) -> Self {
+        Secrets { key, tokens_issued: 0, nonces_issued: 0 }
+    }
+
+    /// A cookie for `addr` at `now`: the issue time in seconds (4 bytes), then 12 bytes of
+    /// MAC over the address and that time.
+    pub(crate) fn mint_cookie(&self, addr: SocketAddr, now: Instant) -> Cookie {
+        let issued = seconds(now);
+        let mut cookie = [0u8; COOKIE_LEN];
+        let (time, mac) = cookie.split_at_mut(4);
+        time.copy_from_slice(&issued.to_be_bytes());
+        for (dst, src) in mac.iter_mut().zip(self.cookie_mac(addr, issued)) {
+            *dst = src;
+        }
+        Cookie(cookie)
+    }
+
+    /// Whether `cookie` was minted for `addr` no longer than `lifetime` before `now`.
+    pub(crate) fn cookie_valid(
+        &self,
+        addr: SocketAddr,
+        cookie: &Cookie,
+        now: Instant,
+        lifetime: Duration,
+    ) -> bool {
+        let (time, mac) = cookie.0.split_at(4);
+        let Ok(time) = <[u8; 4]>::try_from(time) else { return false };
+        let issued = u32::from_be_bytes(time);
+        let age = seconds(now).wrapping_sub(issued);
+        let max_age = u32::try_from(lifetime.as_millis().div_ceil(1000)).unwrap_or(u32::MAX);
+        if age > max_age {
+            return false;
+        }
+        let expected = self.cookie_mac(addr, issued);
+        // Compare every byte whatever the first difference, so timing tells nothing.
+        let difference = mac.iter().zip(expected.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        difference == 0 && mac.len() == COOKIE_LEN - 4
+    }
+
+    fn cookie_mac(&self, addr: SocketAddr, issued: u32) -> [u8; 16] {
+        let mut hasher = SipHasher128::new_with_key(&self.key);
+        hasher.write_u8(COOKIE);
+        hash_addr(&mut hasher, addr);
+        hasher.write(&issued.to_be_bytes());
+        hasher.finish128().as_bytes()
+    }
+
+    /// A fresh session token: never zero, never repeated while the secret stays the same.
+    pub(crate) fn mint_token(&mut self) -> Token {
+        loop {
+            self.tokens_issued = self.tokens_issued.wrapping_add(1);
+            let mut hasher = SipHasher24::new_with_key(&self.key);
+            hasher.write_u8(TOKEN);
+            hasher.write(&self.tokens_issued.to_be_bytes());
+            let token = Token(hasher.finish());
+            if !token.is_none() {
+                return token;
+            }
+        }
+    }
+
+    /// A fresh challenge nonce for `token` at `addr`.
+    pub(crate) fn mint_nonce(&mut self, token: Token, addr: SocketAddr) -> u32 {
+        self.nonces_issued = self.nonces_issued.wrapping_add(1);
+        let mut hasher = SipHasher24::new_with_key(&self.key);
+        hasher.write_u8(NONCE);
+        hasher.write(&token.0.to_be_bytes());
+        hash_addr(&mut hasher, addr);
+        hasher.write(&self.nonces_issued.to_be_bytes());
+        let [a, b, c, d, ..] = hasher.finish().to_be_bytes();
+        u32::from_be_bytes([a, b, c, d])
+    }
+}
+
+fn seconds(now: Instant) -> u32 {
+    // The low 32 bits: wraps after 136 years, and comparisons use wrapping differences.
+    let [.., a, b, c, d] = (now.as_millis() / 1000).to_be_bytes();
+    u32::from_be_bytes([a, b, c, d])
+}
+
+fn hash_addr(hasher: &mut impl Hasher, addr: SocketAddr) {
+    match addr {
+        SocketAddr::V4(v4) => {
+            hasher.write_u8(4);
+            hasher.write(&v4.ip().octets());
+        }
+        SocketAddr::V6(v6) => {
+            hasher.write_u8(6);
+            hasher.write(&v6.ip().octets());
+        }
+    }
+    hasher.write(&addr.port().to_be_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([10, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn cookies_bind_address_and_time() {
+        let secrets = Secrets::new([7; 16]);
+        let t0 = Instant::from_millis(5_000_000);
+        let life = Duration::from_secs(30);
+        let cookie = secrets.mint_cookie(addr(1), t0);
+        assert!(secrets.cookie_valid(addr(1), &cookie, t0, life));
+        assert!(secrets.cookie_valid(addr(1), &cookie, t0 + Duration::from_secs(30), life));
+        assert!(!secrets.cookie_valid(addr(1), &cookie, t0 + Duration::from_secs(32), life));
+        assert!(!secrets.cookie_valid(addr(2), &cookie, t0, life));
+        assert!(!Secrets::new([8; 16]).cookie_valid(addr(1), &cookie, t0, life));
+        let mut forged = cookie;
+        forged.0[15] ^= 1;
+        assert!(!secrets.cookie_valid(addr(1), &forged, t0, life));
+        assert!(!secrets.cookie_valid(addr(1), &Cookie::EMPTY, t0, life));
+    }
+
+    #[test]
+    fn tokens_are_distinct_and_never_none() {
+        let mut secrets = Secrets::new([1; 16]);
+        let tokens: std::vec::Vec<Token> = (0..1000).map(|_| secrets.mint_token()).collect();
+        assert!(tokens.iter().all(|t| !t.is_none()));
+        let mut sorted = tokens.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), tokens.len());
+        // Another secret, other tokens.
+        assert_ne!(Secrets::new([2; 16]).mint_token(), tokens[0]);
+    }
+}

@@ -1,0 +1,125 @@
+//! Time as the core sees it: milliseconds in an integer, passed in by the embedding.
+//!
+//! The state machines never read a clock. The host converts `std::time::Instant`,
+//! firmware its tick counter, tests a simulated clock — all into [`Instant`].
+
+use core::ops::{Add, Mul, Sub};
+
+/// A point in time: milliseconds since an epoch the embedding chooses (boot, program
+/// start). Only differences matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Instant(u64);
+
+impl Instant {
+    /// The epoch.
+    pub const ZERO: Instant = Instant(0);
+
+    /// `ms` milliseconds after the epoch.
+    pub const fn from_millis(ms: u64) -> Self {
+        Instant(ms)
+    }
+
+    /// Milliseconds since the epoch.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// How long after `earlier` this is; zero if it is not after.
+    pub const fn saturating_since(self, earlier: Instant) -> Duration {
+        Duration(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// A span of time in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration(u64);
+
+impl Duration {
+    /// No time.
+    pub const ZERO: Duration = Duration(0);
+
+    /// `ms` milliseconds.
+    pub const fn from_millis(ms: u64) -> Self {
+        Duration(ms)
+    }
+
+    /// `s` seconds.
+    pub const fn from_secs(s: u64) -> Self {
+        Duration(s.saturating_mul(1000))
+    }
+
+    /// The length in milliseconds.
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    /// Twice as long, capped at `max`: one step of exponential back-off.
+    pub fn doubled(self, max: Duration) -> Duration {
+        Duration(self.0.saturating_mul(2)).min(max)
+    }
+
+    /// `n` times as long, saturating.
+    pub const fn times(self, n: u64) -> Duration {
+        Duration(self.0.saturating_mul(n))
+    }
+}
+
+impl Add<Duration> for Instant {
+    type Output = Instant;
+    /// Saturates rather than overflows: a deadline past the end of time never fires.
+    fn add(self, rhs: Duration) -> Instant {
+        Instant(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl Sub<Instant> for Instant {
+    type Output = Duration;
+    /// Saturates at zero, like [`Instant::saturating_since`].
+    fn sub(self, rhs: Instant) -> Duration {
+        self.saturating_since(rhs)
+    }
+}
+
+impl Add for Duration {
+    type Output = Duration;
+    fn add(self, rhs: Duration) -> Duration {
+        Duration(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl Mul<u64> for Duration {
+    type Output = Duration;
+    /// Saturates rather than overflows.
+    fn mul(self, n: u64) -> Duration {
+        self.times(n)
+    }
+}
+
+impl Mul<Duration> for u64 {
+    type Output = Duration;
+    /// Saturates rather than overflows.
+    fn mul(self, d: Duration) -> Duration {
+        d.times(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arithmetic_saturates() {
+        let t = Instant::from_millis(1_000);
+        assert_eq!(t + Duration::from_secs(2), Instant::from_millis(3_000));
+        assert_eq!(
+            Instant::from_millis(u64::MAX) + Duration::from_millis(1),
+            Instant::from_millis(u64::MAX)
+        );
+        assert_eq!(Instant::ZERO - t, Duration::ZERO);
+        assert_eq!(t - Instant::ZERO, Duration::from_millis(1_000));
+        assert_eq!(
+            Duration::from_millis(300).doubled(Duration::from_millis(500)),
+            Duration::from_millis(500)
+        );
+    }
+}

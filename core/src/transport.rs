@@ -1,0 +1,213 @@
+//! Moving datagrams: a non-blocking datagram trait in embedded-nal's shape, the
+//! [`Endpoint`] shape shared by server and client, and a [`Driver`] that pumps one over
+//! the other.
+//!
+//! Adapters: `std::net::UdpSocket` with the `std` feature, smoltcp's UDP socket with the
+//! `smoltcp` feature. Anything else (a radio, a test harness) implements [`Datagram`].
+
+use core::net::SocketAddr;
+
+use crate::error::TransportError;
+use crate::time::Instant;
+use crate::wire::is_frame;
+use crate::wire::limits::MAX_FRAME;
+
+/// A datagram the state machine wants sent: `len` bytes at the start of the buffer it was
+/// given, to `destination`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Where to send it.
+    pub destination: SocketAddr,
+    /// How many bytes of the buffer to send.
+    pub len: usize,
+}
+
+/// A non-blocking datagram socket (embedded-nal's `UdpFullStack` receive/send shape).
+pub trait Datagram {
+    /// The adapter's error.
+    type Error;
+
+    /// Sends `data` to `remote`, or `WouldBlock` when the socket cannot take it now.
+    fn send_to(&mut self, remote: SocketAddr, data: &[u8]) -> nb::Result<(), Self::Error>;
+
+    /// Receives one datagram into `buf`, or `WouldBlock` when none is waiting.
+    fn receive(&mut self, buf: &mut [u8]) -> nb::Result<(usize, SocketAddr), Self::Error>;
+}
+
+/// The sans-IO shape of [`crate::server::Server`] and [`crate::client::Client`]
+/// (quinn-proto's): bytes and time in, bytes out.
+pub trait Endpoint {
+    /// Takes one received datagram. May write an immediate reply into `buf`.
+    fn handle(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &[u8],
+        buf: &mut [u8],
+    ) -> Option<Transmit>;
+
+    /// The next datagram to send, written into `buf`. Call until `None`.
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit>;
+
+    /// When [`Endpoint::handle_timeout`] should be called next.
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Lets timers fire. Harmless when nothing is due.
+    fn handle_timeout(&mut self, now: Instant);
+}
+
+/// What one [`Driver::pump`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pumped {
+    /// Datagrams received.
+    pub received: usize,
+    /// Datagrams sent.
+    pub sent: usize,
+    /// Datagrams the socket would not take (lost here; the protocol resends what matters).
+    pub dropped: usize,
+}
+
+/// The most datagrams one pump receives, so a flood cannot starve the timers and sends.
+pub const RECEIVE_BUDGET: usize = 64;
+
+/// Pumps an [`Endpoint`] over a [`Datagram`] socket, with its own frame buffers.
+#[derive(Debug)]
+pub struct Driver<T> {
+    transport: T,
+    rx: [u8; MAX_FRAME],
+    tx: [u8; MAX_FRAME],
+}
+
+impl<T: Datagram> Driver<T> {
+    /// A driver over `transport`.
+    pub const fn new(transport: T) -> Self {
+        Driver { transport, rx: [0; MAX_FRAME], tx: [0; MAX_FRAME] }
+    }
+
+    /// The transport, to send or receive outside the protocol (legacy text, say).
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
+    /// Gives the transport back.
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
+    /// Fires due timers, receives what is waiting (up to [`RECEIVE_BUDGET`] datagrams)
+    /// and sends everything the endpoint has to send. Datagrams that are not frames go to
+    /// `foreign` (the host shows them as legacy text).
+    pub fn pump<E: Endpoint>(
+        &mut self,
+        endpoint: &mut E,
+        now: Instant,
+        mut foreign: impl FnMut(&mut T, SocketAddr, &[u8]),
+    ) -> Result<Pumped, TransportError<T::Error>> {
+        let mut pumped = Pumped::default();
+        if endpoint.poll_timeout().is_some_and(|at| at <= now) {
+            endpoint.handle_timeout(now);
+        }
+        while pumped.received < RECEIVE_BUDGET {
+            let (len, from) = match self.transport.receive(&mut self.rx) {
+                Ok(received) => received,
+                Err(nb::Error::WouldBlock) => break,
+                Err(nb::Error::Other(error)) => return Err(TransportError::Receive(error)),
+            };
+            pumped.received += 1;
+            let datagram = self.rx.get(..len).unwrap_or_default();
+            if !is_frame(datagram) {
+                foreign(&mut self.transport, from, datagram);
+                continue;
+            }
+            if let Some(reply) = endpoint.handle(now, from, datagram, &mut self.tx) {
+                Self::send(&mut self.transport, &self.tx, reply, &mut pumped)?;
+            }
+        }
+        while let Some(transmit) = endpoint.poll_transmit(now, &mut self.tx) {
+            Self::send(&mut self.transport, &self.tx, transmit, &mut pumped)?;
+        }
+        Ok(pumped)
+    }
+
+    fn send(
+        transport: &mut T,
+        buf: &[u8],
+        transmit: Transmit,
+        pumped: &mut Pumped,
+    ) -> Result<(), TransportError<T::Error>> {
+        let data = buf.get(..transmit.len).unwrap_or_default();
+        match transport.send_to(transmit.destination, data) {
+            Ok(()) => pumped.sent += 1,
+            Err(nb::Error::WouldBlock) => pumped.dropped += 1,
+            Err(nb::Error::Other(error)) => return Err(TransportError::Send(error)),
+        }
+        Ok(())
+    }
+}
+
+/// `std::net::UdpSocket` as a [`Datagram`]. Set it non-blocking first
+/// (`set_nonblocking(true)`), or every call blocks.
+#[cfg(feature = "std")]
+impl Datagram for std::net::UdpSocket {
+    type Error = std::io::Error;
+
+    fn send_to(&mut self, remote: SocketAddr, data: &[u8]) -> nb::Result<(), std::io::Error> {
+        std::net::UdpSocket::send_to(self, data, remote).map(|_| ()).map_err(io_to_nb)
+    }
+
+    fn receive(&mut self, buf: &mut [u8]) -> nb::Result<(usize, SocketAddr), std::io::Error> {
+        std::net::UdpSocket::recv_from(self, buf).map_err(io_to_nb)
+    }
+}
+
+#[cfg(feature = "std")]
+fn io_to_nb(error: std::io::Error) -> nb::Error<std::io::Error> {
+    match error.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted => nb::Error::WouldBlock,
+        _ => nb::Error::Other(error),
+    }
+}
+
+/// A smoltcp UDP socket as a [`Datagram`], borrowed from its `SocketSet` for one pump.
+/// smoltcp's interface must be polled separately to move the packets.
+#[cfg(feature = "smoltcp")]
+#[derive(Debug)]
+pub struct SmoltcpUdp<'s, 'b>(pub &'s mut smoltcp::socket::udp::Socket<'b>);
+
+/// Why a smoltcp UDP socket refused a datagram.
+#[cfg(feature = "smoltcp")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SmoltcpError {
+    /// smoltcp cannot address the destination (unspecified address or port 0).
+    #[error("smoltcp cannot send to that address")]
+    Unaddressable,
+}
+
+#[cfg(feature = "smoltcp")]
+impl Datagram for SmoltcpUdp<'_, '_> {
+    type Error = SmoltcpError;
+
+    fn send_to(&mut self, remote: SocketAddr, data: &[u8]) -> nb::Result<(), SmoltcpError> {
+        use smoltcp::socket::udp::SendError;
+        let endpoint = smoltcp::wire::IpEndpoint::from(remote);
+        match self.0.send_slice(data, endpoint) {
+            Ok(()) => Ok(()),
+            Err(SendError::BufferFull) => Err(nb::Error::WouldBlock),
+            Err(SendError::Unaddressable) => Err(nb::Error::Other(SmoltcpError::Unaddressable)),
+        }
+    }
+
+    fn receive(&mut self, buf: &mut [u8]) -> nb::Result<(usize, SocketAddr), SmoltcpError> {
+        loop {
+            match self.0.recv_slice(buf) {
+                Ok((len, meta)) => return Ok((len, SocketAddr::from(meta.endpoint))),
+                // Larger than any frame: not ours; it was dropped, look at the next.
+                Err(smoltcp::socket::udp::RecvError::Truncated) => continue,
+                Err(smoltcp::socket::udp::RecvError::Exhausted) => {
+                    return Err(nb::Error::WouldBlock);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! A simulated network for the state machines, quinn-proto's test `Pair` grown to a star:
+//! one server, any number of clients, a simulated clock, and a link that can lose,
+//! duplicate and reorder datagrams with seeded randomness. Nothing here touches a socket
+//! or the real clock, so every run is the same.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::server::{Server, ServerConfig, ServerEvent};
+use minichat_core::time::{Duration, Instant};
+use minichat_core::transport::Transmit;
+use minichat_core::wire::NameBuf;
+use minichat_core::wire::limits::MAX_FRAME;
+use proptest::prelude::RngExt;
+use proptest::test_runner::TestRng;
+
+/// What the link does to each datagram.
+#[derive(Debug, Clone, Copy)]
+pub struct Faults {
+    /// Probability a datagram is lost.
+    pub loss: f64,
+    /// Probability a datagram arrives twice.
+    pub duplicate: f64,
+    /// One-way delay: uniformly between these, so datagrams overtake each other.
+    pub delay_ms: (u64, u64),
+}
+
+impl Faults {
+    /// A perfect link with 1 ms of delay.
+    pub const NONE: Faults = Faults { loss: 0.0, duplicate: 0.0, delay_ms: (1, 1) };
+}
+
+/// A datagram on the wire.
+#[derive(Debug, Clone)]
+struct InFlight {
+    arrives: Instant,
+    from: SocketAddr,
+    to: SocketAddr,
+    bytes: Vec<u8>,
+}
+
+/// The server address in every simulation.
+pub fn server_addr() -> SocketAddr {
+    "10.0.0.1:8080".parse().unwrap()
+}
+
+/// The address of client `i`.
+pub fn client_addr(i: usize) -> SocketAddr {
+    SocketAddr::from(([10, 0, 1, (i / 250) as u8], 5000 + (i % 250) as u16))
+}
+
+/// A server for tests: 64 users, a ring of 256.
+pub type TestServer = Server<64, 256>;
+/// A client for tests.
+pub type TestClient = Client<16, 32>;
+
+/// One server, many clients, one clock.
+pub struct Sim {
+    pub now: Instant,
+    pub server: TestServer,
+    /// Set to false to take the server off the network (it drops everything).
+    pub server_up: bool,
+    pub clients: Vec<(SocketAddr, TestClient)>,
+    /// Set an entry to false to take that client off the network.
+    pub client_up: Vec<bool>,
+    pub faults: Faults,
+    rng: TestRng,
+    wire: VecDeque<InFlight>,
+    /// Every event each client reported, in order.
+    pub client_events: Vec<Vec<ClientEvent>>,
+    /// Every event the server reported, in order.
+    pub server_events: Vec<ServerEvent>,
+    /// Datagrams sent by the server to addresses that are not clients (spoofed sources).
+    pub sent_to_strangers: Vec<(SocketAddr, Vec<u8>)>,
+    /// Every datagram the server received and sent, by address: (bytes in, bytes out).
+    pub server_bytes: std::collections::HashMap<SocketAddr, (usize, usize)>,
+}
+
+impl Sim {
+    /// A server with `config` and no clients yet, at time zero.
+    pub fn new(config: ServerConfig, faults: Faults, seed: u64) -> Sim {
+        Sim {
+            now: Instant::ZERO,
+            server: TestServer::new(config).unwrap(),
+            server_up: true,
+            clients: Vec::new(),
+            client_up: Vec::new(),
+            faults,
+            rng: crate::rng(seed),
+            wire: VecDeque::new(),
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+            sent_to_strangers: Vec::new(),
+            server_bytes: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The default server settings with a fixed secret.
+    pub fn server_config() -> ServerConfig {
+        ServerConfig::new([0x5e; 16])
+    }
+
+    /// Adds a client called `name`; returns its index.
+    pub fn add_client(&mut self, name: &str) -> usize {
+        let config = ClientConfig::new(NameBuf::parse(name).unwrap(), server_addr());
+        self.add_client_with(config)
+    }
+
+    /// Adds a client with `config`; returns its index.
+    pub fn add_client_with(&mut self, config: ClientConfig) -> usize {
+        let index = self.clients.len();
+        self.clients.push((client_addr(index), TestClient::new(config, self.now)));
+        self.client_up.push(true);
+        self.client_events.push(Vec::new());
+        index
+    }
+
+    /// The client at `index`.
+    pub fn client(&mut self, index: usize) -> &mut TestClient {
+        &mut self.clients[index].1
+    }
+
+    /// Replaces the server with a fresh one (a restart: everything it knew is gone).
+    pub fn restart_server(&mut self, config: ServerConfig) {
+        self.server = TestServer::new(config).unwrap();
+    }
+
+    /// Puts a raw datagram on the wire to the server, as if from `from`.
+    pub fn inject(&mut self, from: SocketAddr, bytes: &[u8]) {
+        self.wire.push_back(InFlight {
+            arrives: self.now,
+            from,
+            to: server_addr(),
+            bytes: bytes.to_vec(),
+        });
+    }
+
+    /// Runs until `done` holds or `limit` of simulated time passes; returns whether `done`
+    /// held. Every step is bounded, so this always ends.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Sim) -> bool) -> bool {
+        let deadline = self.now + limit;
+        loop {
+            self.settle();
+            if done(self) {
+                return true;
+            }
+            let Some(next) = self.next_wakeup() else { return false };
+            if next > deadline {
+                self.now = deadline;
+                self.settle();
+                return done(self);
+            }
+            self.now = next.max(self.now);
+        }
+    }
+
+    /// Lets `span` of simulated time pass.
+    pub fn run_for(&mut self, span: Duration) {
+        self.run_until(span, |_| false);
+    }
+
+    /// Delivers everything due, fires timers and collects sends, until nothing more
+    /// happens at this instant.
+    fn settle(&mut self) {
+        let mut buf = [0u8; MAX_FRAME];
+        for _round in 0..10_000 {
+            let mut busy = false;
+            // Timers.
+            if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
+                self.server.handle_timeout(self.now);
+            }
+            for (i, (_, client)) in self.clients.iter_mut().enumerate() {
+                if self.client_up[i] && client.poll_timeout().is_some_and(|t| t <= self.now) {
+                    client.handle_timeout(self.now);
+                }
+            }
+            // Arrivals.
+            while let Some(index) = self.wire.iter().position(|d| d.arrives <= self.now) {
+                busy = true;
+                let datagram = self.wire.remove(index).unwrap();
+                if datagram.to == server_addr() {
+                    if !self.server_up {
+                        continue;
+                    }
+                    self.server_bytes.entry(datagram.from).or_default().0 += datagram.bytes.len();
+                    if let Some(reply) =
+                        self.server.handle(self.now, datagram.from, &datagram.bytes, &mut buf)
+                    {
+                        self.send(server_addr(), reply, &buf);
+                    }
+                } else if let Some(i) = self.clients.iter().position(|(a, _)| *a == datagram.to)
+                    && self.client_up[i]
+                {
+                    self.clients[i].1.handle(self.now, datagram.from, &datagram.bytes);
+                }
+            }
+            // Sends.
+            if self.server_up {
+                while let Some(transmit) = self.server.poll_transmit(self.now, &mut buf) {
+                    busy = true;
+                    self.send(server_addr(), transmit, &buf);
+                }
+            }
+            for i in 0..self.clients.len() {
+                if !self.client_up[i] {
+                    continue;
+                }
+                while let Some(transmit) = self.clients[i].1.poll_transmit(self.now, &mut buf) {
+                    busy = true;
+                    let from = self.clients[i].0;
+                    self.send(from, transmit, &buf);
+                }
+            }
+            // Events.
+            while let Some(event) = self.server.poll_event() {
+                self.server_events.push(event);
+            }
+            for (i, (_, client)) in self.clients.iter_mut().enumerate() {
+                while let Some(event) = client.poll_event() {
+                    self.client_events[i].push(event);
+                }
+            }
+            if !busy {
+                return;
+            }
+        }
+        panic!("the simulation did not settle at {:?}", self.now);
+    }
+
+    fn send(&mut self, from: SocketAddr, transmit: Transmit, buf: &[u8]) {
+        let bytes = buf[..transmit.len].to_vec();
+        let to = transmit.destination;
+        if from == server_addr() {
+            self.server_bytes.entry(to).or_default().1 += bytes.len();
+            if !self.clients.iter().any(|(a, _)| *a == to) {
+                self.sent_to_strangers.push((to, bytes));
+                return;
+            }
+        }
+        if self.rng.random_bool(self.faults.loss) {
+            return;
+        }
+        let copies = if self.rng.random_bool(self.faults.duplicate) { 2 } else { 1 };
+        for _ in 0..copies {
+            let (lo, hi) = self.faults.delay_ms;
+            let delay = Duration::from_millis(self.rng.random_range(lo..=hi));
+            self.wire.push_back(InFlight {
+                arrives: self.now + delay,
+                from,
+                to,
+                bytes: bytes.clone(),
+            });
+        }
+    }
+
+    fn next_wakeup(&self) -> Option<Instant> {
+        let arrivals = self.wire.iter().map(|d| d.arrives);
+        let server = self.server.poll_timeout();
+        let clients = self
+            .clients
+            .iter()
+            .zip(&self.client_up)
+            .filter(|(_, up)| **up)
+            .filter_map(|((_, c), _)| c.poll_timeout());
+        arrivals.chain(server).chain(clients).min()
+    }
+
+    /// The texts client `i` received, as "from: text" or "from (direct): text".
+    pub fn received(&self, i: usize) -> Vec<String> {
+        self.client_events[i]
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::Message { from, text, direct: false } => {
+                    Some(format!("{from}: {text}"))
+                }
+                ClientEvent::Message { from, text, direct: true } => {
+                    Some(format!("{from} (direct): {text}"))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether client `i` reported `event`.
+    pub fn saw(&self, i: usize, event: &ClientEvent) -> bool {
+        self.client_events[i].contains(event)
+    }
+}
