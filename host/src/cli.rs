@@ -3,7 +3,8 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use clap::{Args, Parser, Subcommand};
-use minichat_core::wire::EchoMode;
+use minichat_core::time::Duration;
+use minichat_core::wire::{EchoMode, NameBuf};
 
 /// The address every service binds unless told otherwise, as the original programs did.
 pub(crate) const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -17,8 +18,46 @@ pub(crate) struct Cli {
     pub(crate) command: Option<Command>,
 }
 
+impl Cli {
+    /// The command given, or `serve` with every default when there is none.
+    pub(crate) fn command_or_serve(self) -> Command {
+        self.command.unwrap_or_else(|| match Cli::try_parse_from(["minichat", "serve"]) {
+            Ok(Cli { command: Some(command) }) => command,
+            // `serve` alone always parses (its arguments all have defaults).
+            _ => Command::Serve(ServeArgs {
+                bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                capacity: 256,
+                keepalive: 15,
+                history: 10,
+                rate: 50,
+            }),
+        })
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the chat server (the default when no command is given).
+    ///
+    /// Clients join with `minichat chat`; the server alone decides who sent what, from the
+    /// address and session token of each frame. Datagrams that are not minichat frames are
+    /// legacy plain text: shown with their address, and a plain console line answers them.
+    /// On a terminal, the console reads: a plain line answers whoever wrote last, /all TEXT
+    /// writes to everyone, /who lists users, /kick NAME removes one, /quit stops.
+    Serve(ServeArgs),
+    /// Chat interactively, or run a script of lines from stdin.
+    ///
+    /// On a terminal: a >>>: prompt, messages shown as they arrive; /to NAME TEXT, /who,
+    /// /echo upper|lower TEXT, /quit. With stdin not a terminal, every line is sent (/to
+    /// NAME TEXT as a direct message), every message received is printed on stdout as
+    /// "FROM: TEXT" ("FROM (direct): TEXT"); after the end of input the client waits for
+    /// every acknowledgement, listens --linger seconds more, and exits 0 — or 1, with the
+    /// reasons on stderr, if anything was not delivered or the name was refused.
+    Chat(ChatArgs),
+    /// Send one message and exit: 0 if the server accepted it, 1 (with the reason) if not.
+    Send(SendArgs),
+    /// Watch a server and three clients talk over a simulated lossy network, in-process.
+    Demo(DemoArgs),
     /// Run the echo services of the original UDP and TCP socket programs.
     ///
     /// Every UDP datagram is answered by one datagram with the same bytes, ASCII letters
@@ -46,6 +85,96 @@ pub(crate) struct EchoArgs {
     /// Address to listen on; port 0 picks a free port (the chosen one is printed).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
     pub(crate) bind: SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the chosen one is printed).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
+    pub(crate) bind: SocketAddr,
+
+    /// How many users may be connected at once.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(crate) capacity: u16,
+
+    /// Seconds a client may stay silent before it pings; silent for three times this, it
+    /// is dropped.
+    #[arg(long, value_name = "SECS", default_value_t = 15, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) keepalive: u16,
+
+    /// How many recent messages a user who joins is shown.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub(crate) history: u16,
+
+    /// Messages a second one user may send (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub(crate) rate: u16,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChatArgs {
+    /// Your name: 1 to 16 bytes, no spaces; unique on the server, ignoring ASCII case.
+    #[arg(long, value_parser = parse_name)]
+    pub(crate) name: NameBuf,
+
+    /// The server's address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
+    pub(crate) server: SocketAddr,
+
+    /// With stdin not a terminal: seconds to keep listening after everything sent is
+    /// acknowledged.
+    #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
+    pub(crate) linger: Duration,
+
+    /// Seconds a message may wait for the server before it counts as not delivered.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) timeout: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// Your name: 1 to 16 bytes, no spaces; unique on the server, ignoring ASCII case.
+    #[arg(long, value_parser = parse_name)]
+    pub(crate) name: NameBuf,
+
+    /// Send to this user alone instead of the room.
+    #[arg(long, value_name = "NAME", value_parser = parse_name)]
+    pub(crate) to: Option<NameBuf>,
+
+    /// The server's address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
+    pub(crate) server: SocketAddr,
+
+    /// Seconds to wait for the server before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) timeout: u32,
+
+    /// The message.
+    pub(crate) text: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Percent of packets the simulated link drops.
+    #[arg(long, value_name = "PCT", default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=60))]
+    pub(crate) loss: u8,
+
+    /// Seed of the link's randomness: the same seed, the same run.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u32,
+}
+
+/// Parses a number of seconds, fractions allowed: `1`, `0.5`.
+pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text.parse().map_err(|_| format!("{text} is not a number of seconds"))?;
+    let span = std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("{text} is not a number of seconds from 0 up"))?;
+    Ok(Duration::from_millis(u64::try_from(span.as_millis()).unwrap_or(u64::MAX)))
+}
+
+/// Parses a user name with the protocol's rules.
+pub(crate) fn parse_name(text: &str) -> Result<NameBuf, String> {
+    NameBuf::parse(text).map_err(|error| error.to_string())
 }
 
 impl EchoArgs {
@@ -87,6 +216,31 @@ mod tests {
         assert!(parse_addr("localhost:8080").unwrap().ip().is_loopback());
         assert!(parse_addr("nonsense").unwrap_err().contains("has no port"));
         assert!(parse_addr("127.0.0.1:99999").is_err());
+    }
+
+    #[test]
+    fn no_command_means_serve_on_8080() {
+        let cli = Cli::try_parse_from(["minichat"]).unwrap();
+        let Command::Serve(args) = cli.command_or_serve() else { panic!("not serve") };
+        assert_eq!((args.bind, args.capacity), (DEFAULT_BIND.parse().unwrap(), 256));
+    }
+
+    #[test]
+    fn seconds_parse() {
+        assert_eq!(parse_seconds("1"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
+        assert!(parse_seconds("-1").is_err() && parse_seconds("soon").is_err());
+    }
+
+    #[test]
+    fn names_follow_the_protocol() {
+        assert!(Cli::try_parse_from(["minichat", "chat", "--name", "star"]).is_ok());
+        let error =
+            Cli::try_parse_from(["minichat", "chat", "--name", "a b"]).unwrap_err().to_string();
+        assert!(error.contains("whitespace"), "{error}");
+        assert!(
+            Cli::try_parse_from(["minichat", "send", "--name", "x", "--to", "", "hi"]).is_err()
+        );
     }
 
     #[test]

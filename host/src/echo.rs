@@ -55,7 +55,8 @@ pub(crate) fn run(config: EchoConfig) -> Result<(), HostError> {
     if let Some(listener) = listener.as_mut() {
         registry.register(listener, TCP_LISTENER, Interest::READABLE).map_err(HostError::Poll)?;
     }
-    let shutdown = Shutdown::install(registry, WAKER)?;
+    let waker = std::sync::Arc::new(mio::Waker::new(registry, WAKER).map_err(HostError::Poll)?);
+    let shutdown = Shutdown::install(waker)?;
 
     // The line scripts and tests wait for: the address, with the port actually bound.
     println!(

@@ -17,6 +17,31 @@ pub(crate) enum HostError {
         /// What the system said.
         source: io::Error,
     },
+    /// A socket could not be connected to the server's address.
+    #[error("cannot reach {addr}: {source}")]
+    Connect {
+        /// The server's address.
+        addr: SocketAddr,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// Sending or receiving failed for a reason other than a closed port.
+    #[error("the network failed talking to {addr}: {source}")]
+    Network {
+        /// The peer's address.
+        addr: SocketAddr,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// The operating system's random number generator failed.
+    #[error("cannot get random bytes for the server's secret: {0}")]
+    Random(getrandom::Error),
+    /// A thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Thread(#[source] io::Error),
+    /// The server's settings are inconsistent.
+    #[error("{0}")]
+    Server(#[from] minichat_core::error::ServerError),
     /// The event loop itself failed.
     #[error("the event loop failed: {0}")]
     Poll(#[source] io::Error),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use mio::{Registry, Token, Waker};
+use mio::Waker;
 
 use crate::error::HostError;
 
@@ -14,10 +14,9 @@ pub(crate) struct Shutdown {
 }
 
 impl Shutdown {
-    /// Installs the process's signal handler, which wakes `registry`'s poll with `token`.
+    /// Installs the process's signal handler, which wakes the loop through `waker`.
     /// There is one handler per process, so call this once.
-    pub(crate) fn install(registry: &Registry, token: Token) -> Result<Self, HostError> {
-        let waker = Waker::new(registry, token).map_err(HostError::Poll)?;
+    pub(crate) fn install(waker: Arc<Waker>) -> Result<Self, HostError> {
         let requested = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&requested);
         ctrlc::set_handler(move || {

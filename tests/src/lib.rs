@@ -4,6 +4,7 @@
 pub mod process;
 pub mod sim;
 pub mod strategies;
+pub mod udp_client;
 
 use proptest::test_runner::{Config, RngSeed};
 

@@ -44,6 +44,7 @@ pub fn binary() -> PathBuf {
 #[derive(Debug)]
 pub struct Minichat {
     child: Child,
+    stdin: Option<std::process::ChildStdin>,
     stdout: Receiver<String>,
     stderr: Receiver<String>,
     /// Every line seen so far on stderr, for failure messages.
@@ -51,32 +52,108 @@ pub struct Minichat {
 }
 
 impl Minichat {
-    /// Starts `minichat ARGS...`.
+    /// Starts `minichat ARGS...` with stdin closed (reading it gives end of file).
     pub fn spawn(args: &[&str]) -> Minichat {
+        Self::start(args, Stdio::null())
+    }
+
+    /// Starts `minichat ARGS...` with stdin a pipe the test writes with
+    /// [`Minichat::write_line`] and closes with [`Minichat::close_stdin`].
+    pub fn spawn_with_stdin(args: &[&str]) -> Minichat {
+        Self::start(args, Stdio::piped())
+    }
+
+    fn start(args: &[&str], stdin: Stdio) -> Minichat {
         let mut child = Command::new(binary())
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("minichat starts");
         let stdout = lines_of(child.stdout.take().expect("piped stdout"));
         let stderr = lines_of(child.stderr.take().expect("piped stderr"));
-        Minichat { child, stdout, stderr, stderr_seen: Vec::new() }
+        let stdin = child.stdin.take();
+        Minichat { child, stdin, stdout, stderr, stderr_seen: Vec::new() }
+    }
+
+    /// Writes one line to the program's stdin.
+    pub fn write_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("started with spawn_with_stdin and not closed");
+        writeln!(stdin, "{line}").expect("the program reads its stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    /// Closes the program's stdin: it reads end of file.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits up to `timeout` for a stderr line containing `needle`.
+    pub fn stderr_line_containing(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => {
+                    self.stderr_seen.push(line.clone());
+                    return line;
+                }
+                Ok(line) => self.stderr_seen.push(line),
+                Err(_) => panic!(
+                    "no stderr line with {needle:?} within {timeout:?}; stderr: {:?}",
+                    self.stderr_seen
+                ),
+            }
+        }
+    }
+
+    /// Every stdout line printed so far (without waiting).
+    pub fn stdout_so_far(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stdout.try_recv() {
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// Everything printed on stdout until the program closed it (call after it exited).
+    pub fn stdout_after_exit(&mut self, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        let mut lines = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(RecvTimeoutError::Disconnected) => return lines,
+                Err(RecvTimeoutError::Timeout) => panic!("stdout still open after {timeout:?}"),
+            }
+        }
     }
 
     /// Starts a server (`ARGS` should bind port 0) and waits for its "listening on ADDR"
     /// line; returns it with the address it bound.
     pub fn serve(args: &[&str]) -> (Minichat, SocketAddr) {
         let mut server = Minichat::spawn(args);
-        let line = server.stdout_line_containing("listening on ", STARTUP);
-        let addr = line
-            .split("listening on ")
+        let addr = server.listening_addr();
+        (server, addr)
+    }
+
+    /// [`Minichat::serve`] with stdin a pipe (for the server's console).
+    pub fn serve_with_stdin(args: &[&str]) -> (Minichat, SocketAddr) {
+        let mut server = Minichat::spawn_with_stdin(args);
+        let addr = server.listening_addr();
+        (server, addr)
+    }
+
+    fn listening_addr(&mut self) -> SocketAddr {
+        let line = self.stdout_line_containing("listening on ", STARTUP);
+        line.split("listening on ")
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        (server, addr)
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
     }
 
     /// Waits up to `timeout` for a stdout line containing `needle`; panics with what was
@@ -143,6 +220,7 @@ impl Minichat {
 
 impl Drop for Minichat {
     fn drop(&mut self) {
+        self.stdin = None;
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -479,7 +479,14 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
                 }
             }
             Message::Challenge { nonce, .. } => self.challenge_reply = Some(nonce),
-            Message::UnknownSession { .. } => self.lose_session(now, ClientEvent::SessionLost),
+            Message::UnknownSession { .. } => {
+                if self.outbox.only_leave_sent() {
+                    // Our leave arrived and its acknowledgement was lost: we are out.
+                    self.close(ClientEvent::Left);
+                } else {
+                    self.lose_session(now, ClientEvent::SessionLost);
+                }
+            }
             _ => self.stats.ignored += 1,
         }
     }

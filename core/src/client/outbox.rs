@@ -93,6 +93,13 @@ impl<const Q: usize> Outbox<Q> {
         self.sent > 0
     }
 
+    /// Whether all that is left is a leave, already sent.
+    pub(crate) fn only_leave_sent(&self) -> bool {
+        self.sent > 0
+            && self.entries.len() == 1
+            && self.entries.front().is_some_and(|e| e.what == Outgoing::Leave)
+    }
+
     /// The next entry to send in this pass, if the rules allow one.
     pub(crate) fn next_to_send(&mut self) -> Option<&Entry> {
         let limit = match self.entries.iter().position(|e| matches!(e.what, Outgoing::Tell(..))) {

@@ -1,0 +1,356 @@
+//! `minichat chat`: the interactive client, and its scripted mode.
+//!
+//! On a terminal: a `>>>:` prompt, messages shown as they arrive, slash commands. With
+//! stdin not a terminal: each line is sent, every message received is printed on stdout
+//! as `FROM: TEXT` (`FROM (direct): TEXT`), and after the end of input the client waits
+//! until everything is acknowledged, keeps listening for `--linger`, leaves and exits —
+//! 0 if everything was delivered, 1 (with the reasons on stderr) if not.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use minichat_core::client::{ClientEvent, MessageId};
+use minichat_core::error::{ClientError, ErrorCode};
+use minichat_core::time::{Duration, Instant};
+use minichat_core::wire::{Kind, NameBuf};
+
+use crate::client_loop::{ClientLoop, HostClient};
+use crate::clock;
+use crate::commands::{CHAT_HELP, ChatCommand, parse_chat};
+use crate::console::{self, Console, Input};
+use crate::error::HostError;
+use crate::escape::escape;
+use crate::shutdown::Shutdown;
+
+/// How long leaving may take before the client exits anyway.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The most messages waiting for acknowledgement before input is read further.
+const IN_FLIGHT: usize = 24;
+
+/// What `minichat chat` was asked to do.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChatConfig {
+    pub(crate) name: NameBuf,
+    pub(crate) server: SocketAddr,
+    pub(crate) linger: Duration,
+    pub(crate) give_up: Duration,
+}
+
+/// Where the session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Running,
+    /// Input is done and everything acknowledged: listening a little longer.
+    Lingering {
+        until: Instant,
+    },
+    /// Leave sent; waiting for its acknowledgement.
+    Leaving {
+        until: Instant,
+    },
+    Done,
+}
+
+/// The chat's bookkeeping around the client.
+struct Chat {
+    server: SocketAddr,
+    give_up: Duration,
+    /// What each unacknowledged message was, to explain a failure.
+    sent: HashMap<MessageId, (Option<String>, String)>,
+    failures: Vec<String>,
+    /// A who or echo request is waiting.
+    requests: usize,
+    /// Names gathered from user-list pages so far.
+    users: Vec<String>,
+    input_done: bool,
+    stage: Stage,
+    /// The session ended from the server's side (refused, kicked).
+    ended: Option<String>,
+}
+
+/// Runs the chat until the user quits, the input ends or the session ends.
+pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
+    let mut net = ClientLoop::connect(config.name, config.server, config.give_up)?;
+    let shutdown = Shutdown::install(net.waker())?;
+    let mut console = Console::start(">>>: ", net.waker(), 1);
+    let interactive = console.is_interactive();
+    if interactive {
+        console.notice(&format!(
+            "joining {} as {}; /help lists the commands",
+            config.server, config.name
+        ));
+    }
+    let mut chat = Chat {
+        server: config.server,
+        give_up: config.give_up,
+        sent: HashMap::new(),
+        failures: Vec::new(),
+        requests: 0,
+        users: Vec::new(),
+        input_done: false,
+        stage: Stage::Running,
+        ended: None,
+    };
+    while chat.stage != Stage::Done {
+        net.pump()?;
+        while let Some(event) = net.next_event() {
+            chat.on_event(event, &mut console, net.refused());
+        }
+        let now = net.now();
+        if chat.ended.is_some() || net.client.is_closed() {
+            break;
+        }
+        if shutdown.requested() && chat.stage == Stage::Running {
+            chat.leave(&mut net.client, now);
+        }
+        while chat.stage == Stage::Running && net.client.pending() < IN_FLIGHT {
+            let Some(input) = console.try_input() else { break };
+            chat.on_input(input, &mut net.client, now, &mut console);
+        }
+        chat.advance(&mut net.client, now, config.linger, interactive);
+        if chat.stage != Stage::Done {
+            net.wait(std::time::Duration::from_millis(500))?;
+        }
+    }
+    net.pump()?;
+    Ok(chat.finish(&net.client, &mut console))
+}
+
+impl Chat {
+    fn on_input(
+        &mut self,
+        input: Input,
+        client: &mut HostClient,
+        now: Instant,
+        console: &mut Console,
+    ) {
+        let line = match input {
+            Input::Line(line) => line,
+            Input::Eof => {
+                self.input_done = true;
+                return;
+            }
+            Input::Interrupted => {
+                self.leave(client, now);
+                return;
+            }
+        };
+        let command = match parse_chat(&line) {
+            Ok(command) => command,
+            Err(problem) => {
+                console.notice(&problem);
+                return;
+            }
+        };
+        let result = match command {
+            ChatCommand::Nothing => return,
+            ChatCommand::Help => {
+                console.notice(CHAT_HELP);
+                return;
+            }
+            ChatCommand::Quit => {
+                self.input_done = true;
+                self.leave(client, now);
+                return;
+            }
+            ChatCommand::Say(text) => client.say(now, text).map(|id| {
+                self.sent.insert(id, (None, excerpt(text)));
+            }),
+            ChatCommand::To(to, text) => client.tell(now, to, text).map(|id| {
+                self.sent.insert(id, (Some(to.to_owned()), excerpt(text)));
+            }),
+            ChatCommand::Who => client.who(now).map(|()| {
+                self.requests += 1;
+                self.users.clear();
+            }),
+            ChatCommand::Echo(mode, text) => {
+                client.echo(now, mode, text).map(|()| self.requests += 1)
+            }
+        };
+        if let Err(error) = result {
+            let what = match error {
+                ClientError::RequestPending => {
+                    "the previous request is still waiting for its answer".to_owned()
+                }
+                other => format!("not sent: {other}"),
+            };
+            if matches!(error, ClientError::TextTooLong { .. } | ClientError::InvalidName(_)) {
+                self.failures.push(format!("not sent: {error}"));
+            }
+            console.notice(&what);
+        }
+    }
+
+    fn on_event(&mut self, event: ClientEvent, console: &mut Console, refused: bool) {
+        match event {
+            ClientEvent::Joined { name, rejoined: false } => {
+                console.notice(&format!("joined as {name}"))
+            }
+            ClientEvent::Joined { name, rejoined: true } => {
+                console
+                    .notice(&format!("joined again as {name}; unacknowledged messages go again"));
+            }
+            ClientEvent::JoinRetry { retry_in, .. } => {
+                let why = if refused { " (connection refused)" } else { "" };
+                console.notice(&format!(
+                    "no server answers at {}{why}; retrying in {}",
+                    self.server,
+                    clock::seconds(retry_in)
+                ));
+            }
+            ClientEvent::Refused { code } => {
+                let why = match code {
+                    ErrorCode::NameTaken => {
+                        "the name is taken; choose another with --name".to_owned()
+                    }
+                    other => other.describe().to_owned(),
+                };
+                self.end(console, format!("the server refused the join: {why}"));
+            }
+            ClientEvent::Message { from, text, direct } => {
+                let marker = if direct { " (direct)" } else { "" };
+                console.show(&format!("{from}{marker}: {}", escape(&text)));
+            }
+            ClientEvent::Missed { count } => {
+                console.notice(&format!(
+                    "{} for you were lost while you were away",
+                    console::count(count, "message")
+                ));
+            }
+            ClientEvent::Delivered { id } => {
+                self.sent.remove(&id);
+            }
+            ClientEvent::Rejected { id, code } => {
+                let (to, text) = self.sent.remove(&id).unwrap_or_default();
+                let why = match (code, to) {
+                    (ErrorCode::NoSuchUser, Some(to)) => format!("no user named {to} is connected"),
+                    (other, _) => other.describe().to_owned(),
+                };
+                self.fail(console, format!("not delivered ({why}): {text}"));
+            }
+            ClientEvent::Failed { id } => {
+                let (_, text) = self.sent.remove(&id).unwrap_or_default();
+                self.fail(
+                    console,
+                    format!(
+                        "not delivered (no answer from {} within {}): {text}",
+                        self.server,
+                        clock::seconds(self.give_up)
+                    ),
+                );
+            }
+            ClientEvent::Users { total, start, names } => {
+                self.users.extend(names.iter().map(|n| escape(n.as_str()).into_owned()));
+                if usize::from(start) + usize::from(names.len()) >= usize::from(total)
+                    || names.is_empty()
+                {
+                    self.requests = self.requests.saturating_sub(1);
+                    console.show(&format!("users ({total}): {}", self.users.join(", ")));
+                }
+            }
+            ClientEvent::EchoReply { text, .. } => {
+                self.requests = self.requests.saturating_sub(1);
+                console.show(&format!("echo: {}", escape(&text)));
+            }
+            ClientEvent::RequestTimedOut { kind } => {
+                self.requests = self.requests.saturating_sub(1);
+                let what = if kind == Kind::Who { "/who" } else { "/echo" };
+                console.notice(&format!("no answer to {what} from {}", self.server));
+            }
+            ClientEvent::RateLimited => {
+                console.notice("sending too fast: the server holds messages back for a moment")
+            }
+            ClientEvent::SessionLost => console
+                .notice("the server no longer knows this session (it restarted?); joining again"),
+            ClientEvent::ServerLost => {
+                console.notice(&format!("{} stopped answering; joining again", self.server))
+            }
+            ClientEvent::ServerShutdown => {
+                console.notice("the server is shutting down; joining again when it is back")
+            }
+            ClientEvent::Kicked => {
+                self.end(console, "the operator removed you from the chat".to_owned())
+            }
+            ClientEvent::Left => self.stage = Stage::Done,
+            _ => {}
+        }
+    }
+
+    /// Moves the session along once input is over.
+    fn advance(
+        &mut self,
+        client: &mut HostClient,
+        now: Instant,
+        linger: Duration,
+        interactive: bool,
+    ) {
+        match self.stage {
+            Stage::Running if self.input_done && client.pending() == 0 && self.requests == 0 => {
+                if interactive || linger == Duration::ZERO {
+                    self.leave(client, now);
+                } else {
+                    self.stage = Stage::Lingering { until: now + linger };
+                }
+            }
+            Stage::Lingering { until } if now >= until => self.leave(client, now),
+            Stage::Leaving { until } if now >= until || client.is_closed() => {
+                self.stage = Stage::Done
+            }
+            _ => {}
+        }
+    }
+
+    fn leave(&mut self, client: &mut HostClient, now: Instant) {
+        if matches!(self.stage, Stage::Leaving { .. } | Stage::Done) {
+            return;
+        }
+        self.stage = match client.leave(now) {
+            Ok(_) => Stage::Leaving { until: now + LEAVE_TIMEOUT },
+            Err(_) => Stage::Done,
+        };
+    }
+
+    fn fail(&mut self, console: &mut Console, failure: String) {
+        console.notice(&failure);
+        self.failures.push(failure);
+    }
+
+    fn end(&mut self, console: &mut Console, why: String) {
+        console.notice(&why);
+        self.ended = Some(why);
+        self.stage = Stage::Done;
+    }
+
+    /// The exit status, with a summary of what went wrong.
+    fn finish(self, client: &HostClient, console: &mut Console) -> ExitCode {
+        let unanswered = self.sent.len().min(client.pending());
+        let mut problems = self.failures.len();
+        if unanswered > 0 {
+            let what = console::count(u64::try_from(unanswered).unwrap_or(u64::MAX), "message");
+            console.notice(&format!("{what} not acknowledged before exit"));
+            problems += unanswered;
+        }
+        if self.ended.is_some() || problems > 0 {
+            if problems > 0 {
+                let what = console::count(u64::try_from(problems).unwrap_or(u64::MAX), "message");
+                console.notice(&format!("{what} not delivered"));
+            }
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The start of a message, for failure reports.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 40;
+    let mut end = text.len().min(MAX);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = if end < text.len() { "…" } else { "" };
+    format!("\"{}{cut}\"", escape(text.get(..end).unwrap_or_default()))
+}

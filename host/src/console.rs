@@ -1,0 +1,185 @@
+//! The terminal side of `serve` and `chat`: lines in, lines out.
+//!
+//! On a terminal, lines are edited with rustyline behind a prompt, and what arrives from
+//! the network is printed above the line being typed. Otherwise (a pipe, a file, a
+//! script) lines are read plainly, program output goes to stdout and notices to stderr.
+//! Lines come in on a thread and reach the event loop through a bounded channel, with a
+//! wake-up for its `poll`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
+
+use mio::Waker;
+use rustyline::ExternalPrinter;
+
+/// What the input thread read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Input {
+    /// One line, without its line ending.
+    Line(String),
+    /// End of input (Ctrl-D, or the end of a file or pipe).
+    Eof,
+    /// Ctrl-C at the prompt.
+    Interrupted,
+}
+
+enum Printer {
+    Terminal(Box<dyn ExternalPrinter + Send>),
+    Plain,
+}
+
+/// Lines in, lines out.
+pub(crate) struct Console {
+    input: Receiver<Input>,
+    /// The end of input was reported; nothing more will come.
+    ended: bool,
+    printer: Printer,
+    /// Restores the terminal's settings when the console goes away, even if the input
+    /// thread is still inside `readline`.
+    _terminal: Option<TerminalGuard>,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console").field("interactive", &self.is_interactive()).finish()
+    }
+}
+
+impl Console {
+    /// Starts reading stdin on a thread. `backlog` lines may wait unread; after that the
+    /// thread waits, so a script piped in is read only as fast as it is sent.
+    pub(crate) fn start(prompt: &str, waker: Arc<Waker>, backlog: usize) -> Console {
+        let (tx, rx) = sync_channel(backlog);
+        let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+        let editor = if interactive { rustyline::DefaultEditor::new().ok() } else { None };
+        let (printer, terminal) = match editor {
+            Some(mut editor) => {
+                let guard = TerminalGuard::save();
+                let printer = editor.create_external_printer().ok();
+                let prompt = prompt.to_owned();
+                std::thread::spawn(move || {
+                    loop {
+                        let input = match editor.readline(&prompt) {
+                            Ok(line) => {
+                                let _ = editor.add_history_entry(line.as_str());
+                                Input::Line(line)
+                            }
+                            Err(rustyline::error::ReadlineError::Interrupted) => Input::Interrupted,
+                            Err(_) => Input::Eof,
+                        };
+                        let last = input != Input::Eof && input != Input::Interrupted;
+                        if tx.send(input).is_err() {
+                            return;
+                        }
+                        let _ = waker.wake();
+                        if !last {
+                            return;
+                        }
+                    }
+                });
+                let printer: Printer = match printer {
+                    Some(p) => Printer::Terminal(Box::new(p)),
+                    None => Printer::Plain,
+                };
+                (printer, guard)
+            }
+            None => {
+                std::thread::spawn(move || {
+                    for line in std::io::stdin().lock().lines() {
+                        let Ok(line) = line else { break };
+                        if tx.send(Input::Line(line)).is_err() {
+                            return;
+                        }
+                        let _ = waker.wake();
+                    }
+                    let _ = tx.send(Input::Eof);
+                    let _ = waker.wake();
+                });
+                (Printer::Plain, None)
+            }
+        };
+        Console { input: rx, ended: false, printer, _terminal: terminal }
+    }
+
+    /// Whether a person is typing at a terminal.
+    pub(crate) fn is_interactive(&self) -> bool {
+        matches!(self.printer, Printer::Terminal(_))
+    }
+
+    /// The next line read, if one is waiting. The end of input is reported once.
+    pub(crate) fn try_input(&mut self) -> Option<Input> {
+        if self.ended {
+            return None;
+        }
+        let input = match self.input.try_recv() {
+            Ok(input) => input,
+            Err(TryRecvError::Empty) => return None,
+            Err(TryRecvError::Disconnected) => Input::Eof,
+        };
+        self.ended = matches!(input, Input::Eof | Input::Interrupted);
+        Some(input)
+    }
+
+    /// Program output: a message, a user list. Stdout when not interactive.
+    pub(crate) fn show(&mut self, line: &str) {
+        match &mut self.printer {
+            Printer::Terminal(printer) => {
+                let _ = printer.print(format!("{line}\n"));
+            }
+            Printer::Plain => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+        }
+    }
+
+    /// A notice about the program itself (joined, retrying, ...). Stderr when not
+    /// interactive, so stdout stays parseable.
+    pub(crate) fn notice(&mut self, line: &str) {
+        match &mut self.printer {
+            Printer::Terminal(printer) => {
+                let _ = printer.print(format!("* {line}\n"));
+            }
+            Printer::Plain => eprintln!("minichat: {line}"),
+        }
+    }
+}
+
+/// "1 message", "2 messages": a count with its noun.
+pub(crate) fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// The terminal settings at start-up, put back when dropped.
+struct TerminalGuard {
+    #[cfg(unix)]
+    saved: Option<nix::sys::termios::Termios>,
+}
+
+impl TerminalGuard {
+    fn save() -> Option<TerminalGuard> {
+        #[cfg(unix)]
+        {
+            let saved = nix::sys::termios::tcgetattr(std::io::stdin()).ok();
+            Some(TerminalGuard { saved })
+        }
+        #[cfg(not(unix))]
+        None
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(saved) = &self.saved {
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                saved,
+            );
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The `minichat` program: the minichat core over real sockets, a terminal and a clock.
+//!
+//! The binary is `src/main.rs`; this library holds its commands, and the in-memory
+//! network ([`loopback`]) that `minichat demo` and the tests share.
+
+mod chat;
+mod cli;
+mod client_loop;
+mod clock;
+mod commands;
+mod console;
+pub mod demo;
+mod echo;
+mod error;
+mod escape;
+mod listen;
+pub mod loopback;
+mod send;
+mod serve;
+mod shutdown;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use minichat_core::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+use crate::loopback::LinkFaults;
+
+/// Runs `minichat` with the process's arguments and returns its exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command_or_serve() {
+        Command::Serve(args) => serve::run(serve::ServeConfig {
+            bind: args.bind,
+            capacity: usize::from(args.capacity),
+            keepalive: Duration::from_secs(u64::from(args.keepalive)),
+            history: args.history,
+            rate_per_sec: args.rate,
+        })
+        .map(|()| ExitCode::SUCCESS),
+        Command::Chat(args) => chat::run(chat::ChatConfig {
+            name: args.name,
+            server: args.server,
+            linger: args.linger,
+            give_up: Duration::from_secs(u64::from(args.timeout)),
+        }),
+        Command::Send(args) => send::run(send::SendConfig {
+            name: args.name,
+            to: args.to,
+            server: args.server,
+            text: args.text,
+            give_up: Duration::from_secs(u64::from(args.timeout)),
+        }),
+        Command::Demo(args) => Ok(run_demo(args.loss, args.seed)),
+        Command::Echo(args) => {
+            echo::run(echo::EchoConfig { mode: args.mode(), bind: args.bind, tcp: args.tcp })
+                .map(|()| ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("minichat: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_demo(loss: u8, seed: u32) -> ExitCode {
+    let faults =
+        LinkFaults { drop_pct: loss, corrupt_pct: 1, duplicate_pct: 5, reorder_pct: 5, seed };
+    println!(
+        "minichat demo: a server and three clients over smoltcp's in-memory IP stack; the link drops {loss}% of packets \
+         and corrupts 1%, duplicates 5% and reorders 5% (seed {seed})"
+    );
+    match demo::run(faults) {
+        Ok(transcript) => {
+            for line in &transcript.lines {
+                println!("{line}");
+            }
+            let (server, clients) = transcript.retransmits;
+            println!(
+                "done: every message arrived exactly once; the loss cost {server} server and {clients} client retransmission timeouts"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("minichat demo: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, `warn` and above unless `RUST_LOG` says otherwise.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

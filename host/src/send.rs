@@ -1,0 +1,114 @@
+//! `minichat send`: join, send one message, leave; the exit status says whether it was
+//! delivered.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use minichat_core::client::ClientEvent;
+use minichat_core::error::ErrorCode;
+use minichat_core::time::Duration;
+use minichat_core::wire::NameBuf;
+
+use crate::client_loop::ClientLoop;
+use crate::clock;
+use crate::error::HostError;
+use crate::shutdown::Shutdown;
+
+/// How long leaving may take before the command exits anyway.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What `minichat send` was asked to do.
+#[derive(Debug, Clone)]
+pub(crate) struct SendConfig {
+    pub(crate) name: NameBuf,
+    pub(crate) to: Option<NameBuf>,
+    pub(crate) server: SocketAddr,
+    pub(crate) text: String,
+    pub(crate) give_up: Duration,
+}
+
+/// Sends the message; `Ok(SUCCESS)` only if the server accepted it.
+pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
+    let mut net = ClientLoop::connect(config.name, config.server, config.give_up)?;
+    let shutdown = Shutdown::install(net.waker())?;
+    let now = net.now();
+    let queued = match config.to {
+        Some(to) => net.client.tell(now, to.as_str(), &config.text),
+        None => net.client.say(now, &config.text),
+    };
+    let id = match queued {
+        Ok(id) => id,
+        Err(error) => {
+            eprintln!("minichat: not sent: {error}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let mut outcome: Option<Result<(), String>> = None;
+    let mut leave_until = None;
+    loop {
+        net.pump()?;
+        while let Some(event) = net.next_event() {
+            match event {
+                ClientEvent::Delivered { id: done } if done == id => outcome = Some(Ok(())),
+                ClientEvent::Rejected { id: done, code } if done == id => {
+                    let why = match (code, config.to) {
+                        (ErrorCode::NoSuchUser, Some(to)) => {
+                            format!("no user named {to} is connected")
+                        }
+                        (other, _) => other.describe().to_owned(),
+                    };
+                    outcome = Some(Err(why));
+                }
+                ClientEvent::Failed { id: done } if done == id => {
+                    let why = format!(
+                        "no answer from {} within {}",
+                        config.server,
+                        clock::seconds(config.give_up)
+                    );
+                    outcome = Some(Err(why));
+                }
+                ClientEvent::Refused { code: ErrorCode::NameTaken } => {
+                    outcome = Some(Err(format!("the name {} is taken", config.name)));
+                }
+                ClientEvent::Refused { code } => outcome = Some(Err(code.describe().to_owned())),
+                ClientEvent::Kicked => {
+                    outcome = Some(Err("the operator removed this user".to_owned()))
+                }
+                ClientEvent::JoinRetry { retry_in, .. } => {
+                    let why = if net.refused() { " (connection refused)" } else { "" };
+                    eprintln!(
+                        "minichat: no server answers at {}{why}; retrying in {}",
+                        config.server,
+                        clock::seconds(retry_in)
+                    );
+                }
+                _ => {}
+            }
+        }
+        let now = net.now();
+        if shutdown.requested() && outcome.is_none() {
+            outcome = Some(Err("interrupted".to_owned()));
+        }
+        if outcome.is_some() && leave_until.is_none() {
+            leave_until = Some(now + LEAVE_TIMEOUT);
+            if net.client.leave(now).is_err() {
+                break;
+            }
+        }
+        if net.client.is_closed() || leave_until.is_some_and(|until| now >= until) {
+            break;
+        }
+        net.wait(std::time::Duration::from_millis(500))?;
+    }
+    match outcome {
+        Some(Ok(())) => Ok(ExitCode::SUCCESS),
+        Some(Err(why)) => {
+            eprintln!("minichat: not delivered: {why}");
+            Ok(ExitCode::FAILURE)
+        }
+        None => {
+            eprintln!("minichat: not delivered: the command stopped before an answer came");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The chat as a user runs it: the `minichat` binary over real UDP on 127.0.0.1, a server
+//! and `chat`/`send` clients in script mode, plain socket clients for legacy text.
+
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use minichat_core::client::ClientEvent;
+use minichat_core::wire::{Message, Token};
+use minichat_tests::process::Minichat;
+use minichat_tests::udp_client::UdpClient;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn server() -> (Minichat, String) {
+    let (server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--history", "0"]);
+    (server, addr.to_string())
+}
+
+/// A scripted chat client that stays connected until its stdin is closed.
+fn chatter(name: &str, addr: &str, server: &mut Minichat) -> Minichat {
+    let client =
+        Minichat::spawn_with_stdin(&["chat", "--name", name, "--server", addr, "--linger", "0"]);
+    server.stdout_line_containing(&format!("{name} joined from"), WAIT);
+    client
+}
+
+#[test]
+fn three_users_chat_over_udp_and_direct_messages_reach_only_their_target() {
+    let (mut server, addr) = server();
+    let mut star2 = chatter("star2", &addr, &mut server);
+    let mut star3 = chatter("star3", &addr, &mut server);
+    let mut star = chatter("star", &addr, &mut server);
+    star.write_line("hello everyone");
+    star.write_line("/to star3 psst, just you");
+    assert_eq!(star2.stdout_line_containing("hello", WAIT), "star: hello everyone");
+    assert_eq!(star3.stdout_line_containing("hello", WAIT), "star: hello everyone");
+    assert_eq!(star3.stdout_line_containing("psst", WAIT), "star (direct): psst, just you");
+    // star3 answers the room only after it got the direct message; the server keeps one
+    // order, so star2 sees this only after the direct message was (not) meant for it.
+    star3.write_line("thanks star");
+    assert_eq!(star2.stdout_line_containing("thanks", WAIT), "star3: thanks star");
+    assert_eq!(star.stdout_line_containing("thanks", WAIT), "star3: thanks star");
+    for client in [&mut star, &mut star2, &mut star3] {
+        client.close_stdin();
+        assert!(client.wait_exit(WAIT).success());
+    }
+    assert!(star2.stdout_after_exit(WAIT).iter().all(|line| !line.contains("psst")));
+    assert!(
+        star.stdout_after_exit(WAIT).is_empty(),
+        "a sender does not get its own room messages back"
+    );
+    server.stdout_line_containing("star -> star3: psst, just you", WAIT);
+}
+
+#[test]
+fn a_second_user_with_the_same_name_in_another_case_is_refused() {
+    let (mut server, addr) = server();
+    let mut star2 = chatter("star2", &addr, &mut server);
+    let mut twin = Minichat::spawn(&["send", "--name", "STAR2", "--server", &addr, "hello"]);
+    assert_eq!(twin.wait_exit(WAIT).code(), Some(1));
+    assert!(
+        twin.stderr_after_exit(WAIT)
+            .contains(&"minichat: not delivered: the name STAR2 is taken".to_owned())
+    );
+    let mut chat_twin = Minichat::spawn_with_stdin(&["chat", "--name", "Star2", "--server", &addr]);
+    chat_twin.write_line("hi");
+    chat_twin.close_stdin();
+    assert_eq!(chat_twin.wait_exit(WAIT).code(), Some(1));
+    let stderr = chat_twin.stderr_after_exit(WAIT).join("\n");
+    assert!(stderr.contains("the server refused the join: the name is taken"), "{stderr}");
+    star2.close_stdin();
+    assert!(star2.wait_exit(WAIT).success());
+}
+
+#[test]
+fn a_frame_with_another_users_token_from_another_address_is_dropped() {
+    let (mut server, addr) = server();
+    let server_addr = addr.parse().unwrap();
+    let mut watcher = chatter("watcher", &addr, &mut server);
+    let mut alice = UdpClient::new("alice", server_addr);
+    let mut mallory = UdpClient::new("mallory", server_addr);
+    assert!(alice.run_until(WAIT, |c| c.client.is_joined()));
+    assert!(mallory.run_until(WAIT, |c| c.client.is_joined()));
+    let stolen: Token = alice.client.session_token().unwrap();
+    // mallory, from its own address, sends a say carrying alice's token.
+    let forged = Message::Say { token: stolen, seq: 1, text: "I am alice" };
+    let mut buf = [0u8; 64];
+    let len = forged.encode(&mut buf).unwrap();
+    mallory.socket().send_to(&buf[..len], server_addr).unwrap();
+    // Then alice speaks for herself; the watcher sees only that.
+    let now = alice.now();
+    alice.client.say(now, "the real alice").unwrap();
+    assert!(
+        alice.run_until(WAIT, |c| c
+            .events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Delivered { .. })))
+    );
+    assert_eq!(watcher.stdout_line_containing("alice", WAIT), "alice: the real alice");
+    // Nothing came back to mallory for the forgery: an ack or error would carry alice's
+    // token, which mallory's client would count as a frame not for it.
+    mallory.run_until(Duration::from_millis(300), |_| false);
+    assert_eq!(mallory.client.stats().ignored, 0);
+    watcher.close_stdin();
+    assert!(watcher.wait_exit(WAIT).success());
+    assert!(watcher.stdout_after_exit(WAIT).iter().all(|l| !l.contains("I am alice")));
+}
+
+#[test]
+fn send_says_delivered_or_not_in_its_exit_status() {
+    let (mut server, addr) = server();
+    let mut bob = chatter("bob", &addr, &mut server);
+    let mut ok =
+        Minichat::spawn(&["send", "--name", "ann", "--to", "bob", "--server", &addr, "hi bob"]);
+    assert_eq!(ok.wait_exit(WAIT).code(), Some(0));
+    assert_eq!(bob.stdout_line_containing("hi bob", WAIT), "ann (direct): hi bob");
+    let mut nobody =
+        Minichat::spawn(&["send", "--name", "ann", "--to", "nobody", "--server", &addr, "hello?"]);
+    assert_eq!(nobody.wait_exit(WAIT).code(), Some(1));
+    assert_eq!(
+        nobody.stderr_after_exit(WAIT),
+        ["minichat: not delivered: no user named nobody is connected"]
+    );
+    bob.close_stdin();
+    assert!(bob.wait_exit(WAIT).success());
+}
+
+#[test]
+fn a_client_started_before_its_server_joins_once_it_comes_up() {
+    // A port that was free a moment ago.
+    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut early = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "early", "--server", &addr, "--linger", "0",
+    ]);
+    early.write_line("typed before the server was up");
+    early.close_stdin();
+    let notice = early.stderr_line_containing("no server answers", WAIT);
+    assert!(notice.starts_with(&format!("minichat: no server answers at {addr}")), "{notice}");
+    assert!(notice.contains("retrying in"), "{notice}");
+    let (mut server, _) = Minichat::serve(&["serve", "--bind", &addr, "--history", "0"]);
+    server.stdout_line_containing("early: typed before the server was up", WAIT);
+    assert!(early.wait_exit(WAIT).success());
+}
+
+#[test]
+fn legacy_plain_text_clients_are_shown_and_answered_in_plain_text() {
+    let (mut server, addr) = Minichat::serve_with_stdin(&["serve", "--bind", "127.0.0.1:0"]);
+    let legacy = UdpSocket::bind("127.0.0.1:0").unwrap();
+    legacy.set_read_timeout(Some(WAIT)).unwrap();
+    legacy.send_to(b"hello from the old client\n", addr).unwrap();
+    let shown = server.stdout_line_containing("hello from the old client", WAIT);
+    assert_eq!(shown, format!("[{}] hello from the old client", legacy.local_addr().unwrap()));
+    server.write_line("hello, old friend");
+    let mut buf = [0u8; 256];
+    let (len, from) = legacy.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..len], from), (&b"hello, old friend"[..], addr));
+}
+
+#[test]
+fn remote_control_characters_are_escaped() {
+    let (mut server, addr) = server();
+    let mut reader = chatter("reader", &addr, &mut server);
+    let mut sender = UdpClient::new("sender", addr.parse().unwrap());
+    assert!(sender.run_until(WAIT, |c| c.client.is_joined()));
+    let now = sender.now();
+    sender.client.say(now, "bell\u{7} and \u{1b}[2J clear").unwrap();
+    assert!(
+        sender.run_until(WAIT, |c| c
+            .events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Delivered { .. })))
+    );
+    assert_eq!(reader.stdout_line_containing("bell", WAIT), "sender: bell\\x07 and \\x1b[2J clear");
+    reader.close_stdin();
+    assert!(reader.wait_exit(WAIT).success());
+}
+
+#[test]
+fn ctrl_c_stops_the_server_and_its_clients_are_told() {
+    let (mut server, addr) = server();
+    let mut star = chatter("star", &addr, &mut server);
+    server.interrupt();
+    assert!(server.wait_exit(WAIT).success());
+    let stderr = server.stderr_after_exit(WAIT);
+    assert!(
+        stderr.iter().any(|l| l == "minichat serve: stopped; 1 connected user told"),
+        "{stderr:?}"
+    );
+    star.stderr_line_containing("the server is shutting down", WAIT);
+}
+
+#[test]
+fn the_demo_runs_without_a_network() {
+    let mut demo = Minichat::spawn(&["demo", "--loss", "20", "--seed", "3"]);
+    assert!(demo.wait_exit(WAIT).success());
+    let out = demo.stdout_after_exit(WAIT);
+    for expected in [
+        "star2 hears star: hello everyone",
+        "star3 hears star: hello everyone",
+        "star2 hears star3 (direct): psst, star2: only you can read this",
+        "star3 gets its echo back: SHOUT THIS",
+        "star3: left",
+    ] {
+        assert!(out.iter().any(|l| l.ends_with(expected)), "missing {expected:?} in {out:#?}");
+    }
+    assert!(out.last().is_some_and(|l| l.starts_with("done: every message arrived exactly once")));
+}
+
+#[test]
+fn the_help_lists_every_command() {
+    // (That no command means `serve` is a unit test of the host: running it here would
+    // take 127.0.0.1:8080, which tests may not.)
+    let mut help = Minichat::spawn(&["--help"]);
+    assert!(help.wait_exit(WAIT).success());
+    let out = help.stdout_after_exit(WAIT).join("\n");
+    for command in ["serve", "chat", "send", "demo", "echo"] {
+        assert!(out.contains(&format!("  {command} ")), "{out}");
+    }
+    assert!(out.contains("the default when no command is given"), "{out}");
+}

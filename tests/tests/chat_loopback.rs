@@ -1,0 +1,195 @@
+//! The chat scenarios again, over smoltcp's in-memory IP stack (the host's `loopback`
+//! network): the core's smoltcp adapter and driver, exactly as firmware on smoltcp uses
+//! them, on simulated time.
+
+use host::loopback::SocketHandle;
+use host::loopback::{LinkFaults, LoopbackNet};
+use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::error::ErrorCode;
+use minichat_core::server::{Server, ServerConfig};
+use minichat_core::wire::{Message, NameBuf};
+
+const SERVER_PORT: u16 = 8080;
+const LIMIT_MS: u64 = 60_000;
+
+struct Net {
+    net: LoopbackNet,
+    server: (SocketHandle, Server<8, 64>),
+    clients: Vec<(SocketHandle, Client<16, 32>)>,
+    events: Vec<Vec<ClientEvent>>,
+}
+
+impl Net {
+    fn new(faults: LinkFaults, names: &[&str]) -> Net {
+        let mut net = LoopbackNet::new(faults);
+        let mut config = ServerConfig::new([9; 16]);
+        config.history = 0;
+        let server = (net.bind(SERVER_PORT), Server::new(config).unwrap());
+        let mut this = Net { net, server, clients: Vec::new(), events: Vec::new() };
+        for name in names {
+            this.add(name);
+        }
+        this
+    }
+
+    fn add(&mut self, name: &str) -> usize {
+        let port = 5000 + self.clients.len() as u16;
+        let socket = self.net.bind(port);
+        let config =
+            ClientConfig::new(NameBuf::parse(name).unwrap(), LoopbackNet::addr(SERVER_PORT));
+        self.clients.push((socket, Client::new(config, self.net.now())));
+        self.events.push(Vec::new());
+        self.clients.len() - 1
+    }
+
+    /// Steps 5 ms at a time until `done` or a minute of simulated time.
+    fn run_until(&mut self, mut done: impl FnMut(&Net) -> bool) -> bool {
+        let limit = self.net.now().as_millis() + LIMIT_MS;
+        while self.net.now().as_millis() < limit {
+            self.net.poll();
+            self.net.pump(self.server.0, &mut self.server.1).unwrap();
+            for (socket, client) in &mut self.clients {
+                self.net.pump(*socket, client).unwrap();
+            }
+            self.net.poll();
+            while self.server.1.poll_event().is_some() {}
+            for (i, (_, client)) in self.clients.iter_mut().enumerate() {
+                while let Some(event) = client.poll_event() {
+                    self.events[i].push(event);
+                }
+            }
+            if done(self) {
+                return true;
+            }
+            self.net.advance(5);
+        }
+        false
+    }
+
+    fn received(&self, i: usize) -> Vec<String> {
+        self.events[i]
+            .iter()
+            .filter_map(|e| match e {
+                ClientEvent::Message { from, text, direct } => {
+                    Some(format!("{from}{}: {text}", if *direct { " (direct)" } else { "" }))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn joined(&self) -> bool {
+        self.clients.iter().all(|(_, c)| c.is_joined())
+    }
+}
+
+fn lossy(seed: u32) -> LinkFaults {
+    LinkFaults { drop_pct: 20, corrupt_pct: 1, duplicate_pct: 5, reorder_pct: 10, seed }
+}
+
+#[test]
+fn three_users_chat_over_a_lossy_smoltcp_link() {
+    let mut net = Net::new(lossy(1), &["star", "star2", "star3"]);
+    assert!(net.run_until(Net::joined));
+    let now = net.net.now();
+    for i in 0..10 {
+        net.clients[0].1.say(now, &format!("star {i}")).unwrap();
+        net.clients[1].1.say(now, &format!("star2 {i}")).unwrap();
+    }
+    assert!(net.run_until(|n| n.received(2).len() == 20
+        && n.received(0).len() == 10
+        && n.received(1).len() == 10));
+    let from_star: Vec<String> =
+        net.received(2).into_iter().filter(|l| l.starts_with("star:")).collect();
+    assert_eq!(from_star, (0..10).map(|i| format!("star: star {i}")).collect::<Vec<_>>());
+    assert_eq!(net.received(1), (0..10).map(|i| format!("star: star {i}")).collect::<Vec<_>>());
+    assert_eq!(net.received(0), (0..10).map(|i| format!("star2: star2 {i}")).collect::<Vec<_>>());
+}
+
+#[test]
+fn direct_messages_reach_only_their_target_over_smoltcp() {
+    let mut net = Net::new(lossy(2), &["star", "star2", "star3"]);
+    assert!(net.run_until(Net::joined));
+    let now = net.net.now();
+    net.clients[0].1.tell(now, "star3", "psst").unwrap();
+    assert!(net.run_until(|n| !n.received(2).is_empty()));
+    let now = net.net.now();
+    net.clients[2].1.say(now, "after").unwrap();
+    assert!(net.run_until(|n| n.received(1).len() == 1 && n.received(0).len() == 1));
+    assert_eq!(net.received(2), ["star (direct): psst"]);
+    assert_eq!(net.received(1), ["star3: after"]);
+}
+
+#[test]
+fn the_same_name_in_another_case_is_refused_over_smoltcp() {
+    let mut net = Net::new(LinkFaults::NONE, &["star2"]);
+    assert!(net.run_until(Net::joined));
+    let twin = net.add("STAR2");
+    assert!(net.run_until(|n| n.clients[twin].1.is_closed()));
+    assert!(net.events[twin].contains(&ClientEvent::Refused { code: ErrorCode::NameTaken }));
+}
+
+#[test]
+fn a_frame_with_another_users_token_from_another_address_is_dropped_over_smoltcp() {
+    let mut net = Net::new(LinkFaults::NONE, &["alice", "mallory", "watcher"]);
+    assert!(net.run_until(Net::joined));
+    let stolen = net.clients[0].1.session_token().unwrap();
+    let forged = Message::Say { token: stolen, seq: 1, text: "I am alice" };
+    let mut buf = [0u8; 64];
+    let len = forged.encode(&mut buf).unwrap();
+    // Sent from mallory's socket, which has its own session.
+    struct Forger<'a>(&'a [u8], bool);
+    impl minichat_core::transport::Endpoint for Forger<'_> {
+        fn handle(
+            &mut self,
+            _: minichat_core::time::Instant,
+            _: std::net::SocketAddr,
+            _: &[u8],
+            _: &mut [u8],
+        ) -> Option<minichat_core::transport::Transmit> {
+            None
+        }
+        fn poll_transmit(
+            &mut self,
+            _: minichat_core::time::Instant,
+            buf: &mut [u8],
+        ) -> Option<minichat_core::transport::Transmit> {
+            if self.1 {
+                return None;
+            }
+            self.1 = true;
+            buf[..self.0.len()].copy_from_slice(self.0);
+            Some(minichat_core::transport::Transmit {
+                destination: LoopbackNet::addr(SERVER_PORT),
+                len: self.0.len(),
+            })
+        }
+        fn poll_timeout(&self) -> Option<minichat_core::time::Instant> {
+            None
+        }
+        fn handle_timeout(&mut self, _: minichat_core::time::Instant) {}
+    }
+    let mallory_socket = net.clients[1].0;
+    net.net.pump(mallory_socket, &mut Forger(&buf[..len], false)).unwrap();
+    let before = net.server.1.stats().bad_token;
+    let now = net.net.now();
+    net.clients[0].1.say(now, "the real alice").unwrap();
+    assert!(net.run_until(|n| n.received(2).len() == 1));
+    assert_eq!(net.received(2), ["alice: the real alice"]);
+    assert_eq!(net.server.1.stats().bad_token, before + 1);
+}
+
+#[test]
+fn the_demo_conversation_completes_exactly_once_whatever_the_seed() {
+    for seed in 1..=12 {
+        for drop_pct in [0, 10, 30] {
+            let faults =
+                LinkFaults { drop_pct, corrupt_pct: 1, duplicate_pct: 5, reorder_pct: 5, seed };
+            let transcript = host::demo::run(faults)
+                .unwrap_or_else(|e| panic!("seed {seed}, {drop_pct}% loss: {e}"));
+            let heard = transcript.lines.iter().filter(|l| l.contains(" hears ")).count();
+            // Two room messages to two listeners each, and one direct message.
+            assert_eq!(heard, 5, "seed {seed}: {:#?}", transcript.lines);
+        }
+    }
+}
