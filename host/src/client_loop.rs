@@ -66,6 +66,7 @@ impl ClientLoop {
         let clock = Clock::new();
         let mut config = ClientConfig::new(name, server);
         config.give_up = give_up;
+        config.entropy = getrandom::u64().map_err(HostError::Random)?;
         Ok(ClientLoop {
             client: HostClient::new(config, clock.now()),
             driver: Driver::new(socket),

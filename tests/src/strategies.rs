@@ -36,11 +36,20 @@ impl MessageSeed {
         let name = Name::new(&self.name).unwrap();
         let text = self.text.as_str();
         match self.kind {
-            Kind::Join => Message::Join { cookie: Cookie(self.cookie), name },
+            Kind::Join => Message::Join {
+                cookie: Cookie(self.cookie),
+                nonce: self.token.rotate_left(17),
+                name,
+            },
             Kind::Cookie => Message::Cookie { cookie: Cookie(self.cookie) },
-            Kind::Welcome => {
-                Message::Welcome { token, keepalive_ms: b, max_text: s1, rate_per_sec: s2, name }
-            }
+            Kind::Welcome => Message::Welcome {
+                token,
+                nonce: self.token.rotate_left(17),
+                keepalive_ms: b,
+                max_text: s1,
+                rate_per_sec: s2,
+                name,
+            },
             Kind::Leave => Message::Leave { token, seq: a },
             Kind::UnknownSession => Message::UnknownSession { token },
             Kind::Challenge => Message::Challenge { token, nonce: a },

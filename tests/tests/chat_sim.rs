@@ -338,6 +338,30 @@ fn with_the_server_gone_messages_fail_honestly() {
 }
 
 #[test]
+fn after_a_failure_the_next_message_gets_a_fresh_session_and_arrives_once() {
+    let mut sim = three_users(Faults::NONE, 17);
+    let now = sim.now;
+    let first = sim.client(0).say(now, "one").unwrap();
+    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id: first })));
+    // The server stops answering (but keeps the session) until the message gives up.
+    sim.server_up = false;
+    let now = sim.now;
+    let lost = sim.client(0).say(now, "two").unwrap();
+    let give_up = sim.clients[0].1.config().give_up;
+    assert!(sim.run_until(give_up + 5 * SECOND, |s| s.saw(0, &ClientEvent::Failed { id: lost })));
+    sim.server_up = true;
+    let now = sim.now;
+    let third = sim.client(0).say(now, "three").unwrap();
+    assert!(sim.run_until(20 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id: third })));
+    assert!(sim.run_until(5 * SECOND, |s| s.received(1).len() == 2));
+    sim.run_for(2 * SECOND);
+    assert_eq!(sim.received(1), ["star: one", "star: three"]);
+    assert!(sim.server_events.iter().any(
+        |e| matches!(e, ServerEvent::Left { name, reason: LeftReason::Replaced, .. } if name.as_str() == "star")
+    ));
+}
+
+#[test]
 fn the_operator_speaks_and_kicks() {
     let mut sim = three_users(Faults::NONE, 15);
     let now = sim.now;

@@ -23,6 +23,10 @@ pub struct ClientConfig {
     pub give_up: Duration,
     /// The keep-alive until the server's `welcome` says otherwise.
     pub keepalive: Duration,
+    /// Where join nonces come from: give every client process a different value (the
+    /// host reads the operating system's random generator, firmware a hardware one), so
+    /// a restarted client at a reused address is never taken for its predecessor.
+    pub entropy: u64,
 }
 
 impl ClientConfig {
@@ -35,6 +39,7 @@ impl ClientConfig {
             rto_max: Duration::from_secs(4),
             give_up: Duration::from_secs(30),
             keepalive: DEFAULT_KEEPALIVE,
+            entropy: 0,
         }
     }
 }

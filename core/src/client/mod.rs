@@ -39,8 +39,9 @@ const SHUTDOWN_BACKOFF: Duration = Duration::from_secs(1);
 /// Where the client is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Sending joins: first with an empty cookie, then with the server's.
-    Joining { cookie: Cookie, attempts: u32, rejoin: bool },
+    /// Sending joins: first with an empty cookie, then with the server's; every join of
+    /// this attempt carries `nonce`.
+    Joining { cookie: Cookie, nonce: u64, attempts: u32, rejoin: bool },
     /// In a session.
     Joined { token: Token },
     /// Done: left, kicked or refused.
@@ -99,6 +100,8 @@ pub struct Client<const Q: usize = 8, const E: usize = 8> {
     last_heard: Instant,
     next_req: u32,
     next_id: u32,
+    /// How many attempts to join were started, for their nonces.
+    join_attempts: u64,
     events: Deque<ClientEvent, E>,
     stats: ClientStats,
 }
@@ -107,7 +110,12 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
     /// A client that starts joining at `now`.
     pub fn new(config: ClientConfig, now: Instant) -> Self {
         Client {
-            phase: Phase::Joining { cookie: Cookie::EMPTY, attempts: 0, rejoin: false },
+            phase: Phase::Joining {
+                cookie: Cookie::EMPTY,
+                nonce: join_nonce(config.entropy, 0),
+                attempts: 0,
+                rejoin: false,
+            },
             join_at: now,
             join_rto: config.rto_initial,
             keepalive: config.keepalive,
@@ -125,6 +133,7 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
             last_heard: now,
             next_req: 1,
             next_id: 0,
+            join_attempts: 1,
             events: Deque::new(),
             stats: ClientStats::default(),
             config,
@@ -249,12 +258,12 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
         let transmit = match self.phase {
             Phase::Closed => None,
-            Phase::Joining { cookie, attempts, rejoin } => {
+            Phase::Joining { cookie, nonce, attempts, rejoin } => {
                 if self.join_at > now {
                     return None;
                 }
                 let attempts = attempts.saturating_add(1);
-                self.phase = Phase::Joining { cookie, attempts, rejoin };
+                self.phase = Phase::Joining { cookie, nonce, attempts, rejoin };
                 let retry_in = self.join_rto;
                 self.join_at = now + retry_in;
                 self.join_rto = self.join_rto.doubled(self.config.rto_max);
@@ -262,7 +271,7 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
                     self.push_event(ClientEvent::JoinRetry { attempt: attempts, retry_in });
                 }
                 let name = self.config.name;
-                self.emit(buf, &Message::Join { cookie, name: name.as_name() })
+                self.emit(buf, &Message::Join { cookie, nonce, name: name.as_name() })
             }
             Phase::Joined { token } => self.session_transmit(now, token, buf),
         };
@@ -376,15 +385,15 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
     }
 
     fn handle_joining(&mut self, now: Instant, message: Message<'_>) {
-        let Phase::Joining { attempts, rejoin, .. } = self.phase else { return };
+        let Phase::Joining { nonce: attempt, attempts, rejoin, .. } = self.phase else { return };
         match message {
             Message::Cookie { cookie } => {
                 // Answer at once with the cookie.
-                self.phase = Phase::Joining { cookie, attempts, rejoin };
+                self.phase = Phase::Joining { cookie, nonce: attempt, attempts, rejoin };
                 self.join_at = now;
             }
-            Message::Welcome { token, keepalive_ms, max_text, name, .. }
-                if name.same_user(&self.config.name.as_name()) =>
+            Message::Welcome { token, nonce, keepalive_ms, max_text, name, .. }
+                if nonce == attempt && name.same_user(&self.config.name.as_name()) =>
             {
                 self.phase = Phase::Joined { token };
                 self.keepalive = Duration::from_millis(u64::from(keepalive_ms.max(1)));
@@ -539,7 +548,9 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
 
     /// The session is gone; join again and resend everything unacknowledged.
     fn lose_session(&mut self, now: Instant, event: ClientEvent) {
-        self.phase = Phase::Joining { cookie: Cookie::EMPTY, attempts: 0, rejoin: true };
+        let nonce = join_nonce(self.config.entropy, self.join_attempts);
+        self.join_attempts = self.join_attempts.wrapping_add(1);
+        self.phase = Phase::Joining { cookie: Cookie::EMPTY, nonce, attempts: 0, rejoin: true };
         self.join_at = now;
         self.join_rto = self.config.rto_initial;
         self.retransmit_at = None;
@@ -658,6 +669,15 @@ impl<const Q: usize, const E: usize> Endpoint for Client<Q, E> {
     fn handle_timeout(&mut self, now: Instant) {
         Client::handle_timeout(self, now);
     }
+}
+
+/// The nonce of attempt `n` to join: SplitMix64 of the entropy and `n`, so attempts differ
+/// and clients with different entropy differ.
+fn join_nonce(entropy: u64, n: u64) -> u64 {
+    let mut z = entropy.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn emit(buf: &mut [u8], to: SocketAddr, message: &Message<'_>) -> Option<Transmit> {

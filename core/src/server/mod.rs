@@ -102,6 +102,8 @@ struct Challenge {
 /// The server's per-user state, kept in the table slot.
 #[derive(Debug, Clone)]
 struct Session {
+    /// The nonce of the join that made this session: a join with it again is a resend.
+    join_nonce: u64,
     /// The client sequence number expected next.
     expected: u32,
     /// The last message refused, to answer its retransmissions the same way.
@@ -269,7 +271,9 @@ impl<const N: usize, const R: usize> Server<N, R> {
             }
         };
         match message {
-            Message::Join { cookie, name } => self.on_join(now, from, cookie, name, buf),
+            Message::Join { cookie, nonce, name } => {
+                self.on_join(now, from, cookie, nonce, name, buf)
+            }
             Message::ChallengeResponse { token, nonce } => {
                 self.on_challenge_response(now, from, token, nonce, buf)
             }
@@ -367,27 +371,33 @@ impl<const N: usize, const R: usize> Server<N, R> {
         now: Instant,
         from: SocketAddr,
         cookie: Cookie,
+        nonce: u64,
         name: Name<'_>,
         buf: &mut [u8],
     ) -> Option<Transmit> {
         if let Some(slot) = self.table.by_addr(from) {
             let user = self.table.get(slot)?;
-            if user.name.as_name().same_user(&name) {
-                // Its welcome was lost: the same answer again.
+            if user.name.as_name().same_user(&name) && user.state.join_nonce == nonce {
+                // A resend of the join that made this session (its welcome was lost): the
+                // same answer again.
                 let token = user.token;
                 self.table.touch(slot, now);
-                return self.welcome(from, token, name, buf);
+                return self.welcome(from, token, nonce, name, buf);
             }
-            self.end_session(slot, LeftReason::Replaced);
         }
         if cookie.is_empty()
             || !self.secrets.cookie_valid(from, &cookie, now, self.config.cookie_lifetime)
         {
             // Stateless: nothing is stored until the client proves it receives here. The
-            // cookie (19 bytes) is smaller than any join (21 or more).
+            // cookie (19 bytes) is smaller than any join (29 or more).
             self.stats.cookies += 1;
             let cookie = self.secrets.mint_cookie(from, now);
             return emit(buf, from, &Message::Cookie { cookie });
+        }
+        if let Some(slot) = self.table.by_addr(from) {
+            // A new attempt from an address with a session: the client lost its state, so
+            // the old session ends and a fresh one starts.
+            self.end_session(slot, LeftReason::Replaced);
         }
         if self.config.operator.as_name().same_user(&name) {
             self.stats.refused_name += 1;
@@ -400,6 +410,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             .saturating_sub(u64::from(self.config.history))
             .max(self.ring.oldest() - 1);
         let session = Session {
+            join_nonce: nonce,
             expected: 1,
             last_reject: None,
             outbound: Outbound::new(start, self.config.rto_initial),
@@ -413,7 +424,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
                 self.stats.joins += 1;
                 self.work = true; // history, if any
                 self.push_event(ServerEvent::Joined { name: NameBuf::new(name), addr: from });
-                self.welcome(from, token, name, buf)
+                self.welcome(from, token, nonce, name, buf)
             }
             Err((crate::error::TableError::Full { .. }, _)) => {
                 self.stats.refused_full += 1;
@@ -430,11 +441,13 @@ impl<const N: usize, const R: usize> Server<N, R> {
         &self,
         to: SocketAddr,
         token: Token,
+        nonce: u64,
         name: Name<'_>,
         buf: &mut [u8],
     ) -> Option<Transmit> {
         let message = Message::Welcome {
             token,
+            nonce,
             keepalive_ms: self.config.keepalive_ms(),
             max_text: self.config.max_text,
             rate_per_sec: self.config.rate_per_sec,

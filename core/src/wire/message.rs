@@ -25,6 +25,11 @@ pub enum Message<'a> {
     Join {
         /// Empty on the first step, the server's cookie on the second.
         cookie: Cookie,
+        /// Chosen by the client for this attempt to join, the same in both steps and in
+        /// every resend; a new attempt (after the client lost its session) has a new one.
+        /// The server answers a resend with the same welcome, a new attempt with a new
+        /// session.
+        nonce: u64,
         /// The name the client wants.
         name: Name<'a>,
     },
@@ -37,6 +42,9 @@ pub enum Message<'a> {
     Welcome {
         /// The session token every later frame carries.
         token: Token,
+        /// The nonce of the join this answers, so a late welcome for an earlier attempt
+        /// is recognised.
+        nonce: u64,
         /// How long the client may stay silent before it must ping, in milliseconds.
         keepalive_ms: u32,
         /// The longest text this server accepts, in bytes.
@@ -220,7 +228,7 @@ impl<'a> Message<'a> {
     fn parse_join(kind: Kind, r: &mut Reader<'a>) -> Result<Message<'a>, WireError> {
         let cookie = Cookie(r.array::<COOKIE_LEN>()?);
         Ok(match kind {
-            Kind::Join => Message::Join { cookie, name: r.name()? },
+            Kind::Join => Message::Join { cookie, nonce: r.u64()?, name: r.name()? },
             _ => Message::Cookie { cookie },
         })
     }
@@ -233,6 +241,7 @@ impl<'a> Message<'a> {
         Ok(match kind {
             Kind::Welcome => Message::Welcome {
                 token,
+                nonce: r.u64()?,
                 keepalive_ms: r.u32()?,
                 max_text: r.u16()?,
                 rate_per_sec: r.u16()?,
@@ -349,9 +358,9 @@ impl<'a> Message<'a> {
         const NAME: usize = 1; // length byte
         const TEXT: usize = 2; // length bytes
         let body = match self {
-            Message::Join { name, .. } => COOKIE_LEN + NAME + name.as_str().len(),
+            Message::Join { name, .. } => COOKIE_LEN + 8 + NAME + name.as_str().len(),
             Message::Cookie { .. } => COOKIE_LEN,
-            Message::Welcome { name, .. } => 4 + 2 + 2 + NAME + name.as_str().len(),
+            Message::Welcome { name, .. } => 8 + 4 + 2 + 2 + NAME + name.as_str().len(),
             Message::UnknownSession { .. } => 0,
             Message::Leave { .. }
             | Message::Missed { .. }
@@ -398,12 +407,14 @@ impl<'a> Message<'a> {
 
     fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
         match *self {
-            Message::Join { cookie, name } => {
+            Message::Join { cookie, nonce, name } => {
                 w.bytes(&cookie.0)?;
+                w.u64(nonce)?;
                 w.name(name)
             }
             Message::Cookie { cookie } => w.bytes(&cookie.0),
-            Message::Welcome { keepalive_ms, max_text, rate_per_sec, name, .. } => {
+            Message::Welcome { nonce, keepalive_ms, max_text, rate_per_sec, name, .. } => {
+                w.u64(nonce)?;
                 w.u32(keepalive_ms)?;
                 w.u16(max_text)?;
                 w.u16(rate_per_sec)?;

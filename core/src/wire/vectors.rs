@@ -42,6 +42,7 @@ pub(crate) fn get(name: &str) -> Vec<u8> {
 }
 
 const TOKEN: Token = Token(0x0123_4567_89ab_cdef);
+const NONCE: u64 = 0x8f3e_215c_0d77_a419;
 const COOKIE: Cookie = Cookie([
     0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
 ]);
@@ -55,13 +56,14 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
     let names = NameList::encode([name("star"), name("star2"), name("star3")], names_buf);
     let t = TOKEN;
     std::vec![
-        ("join-first", Message::Join { cookie: Cookie::EMPTY, name: name("star") }),
-        ("join", Message::Join { cookie: COOKIE, name: name("star") }),
+        ("join-first", Message::Join { cookie: Cookie::EMPTY, nonce: NONCE, name: name("star") }),
+        ("join", Message::Join { cookie: COOKIE, nonce: NONCE, name: name("star") }),
         ("cookie", Message::Cookie { cookie: COOKIE }),
         (
             "welcome",
             Message::Welcome {
                 token: t,
+                nonce: NONCE,
                 keepalive_ms: 15_000,
                 max_text: 989,
                 rate_per_sec: 20,
