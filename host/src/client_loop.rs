@@ -16,8 +16,9 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use crate::clock::Clock;
 use crate::error::HostError;
 
-/// The client the host runs: 32 messages in flight, 64 events waiting.
-pub(crate) type HostClient = Client<32, 64>;
+/// The client the host runs: 32 messages in flight, 64 events waiting, 32 early
+/// deliveries held.
+pub(crate) type HostClient = Client<32, 64, 32>;
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);

@@ -39,6 +39,7 @@ impl MessageSeed {
             Kind::Join => Message::Join {
                 cookie: Cookie(self.cookie),
                 nonce: self.token.rotate_left(17),
+                window: s1,
                 name,
             },
             Kind::Cookie => Message::Cookie { cookie: Cookie(self.cookie) },
@@ -60,7 +61,7 @@ impl MessageSeed {
                 Message::Deliver { token, seq: a, direct: self.flag, from: name, text }
             }
             Kind::Missed => Message::Missed { token, seq: c },
-            Kind::Ack => Message::Ack { token, seq: a },
+            Kind::Ack => Message::Ack { token, seq: a, sack: b },
             Kind::Who => Message::Who { token, req: a, start: s1 },
             Kind::Users => {
                 let names = NameList::from_encoded(self.name_count, &self.names_encoded).unwrap();

@@ -300,7 +300,11 @@ fn under_loss_duplication_and_reordering_every_message_arrives_exactly_once_in_o
         }
         sim.run_for(Duration::from_millis(100));
     }
-    let complete = |s: &Sim| (0..3).all(|i| s.received(i).len() == 2 * per_sender);
+    // Everything received, and every sender has its answers.
+    let complete = |s: &Sim| {
+        (0..3).all(|i| s.received(i).len() == 2 * per_sender)
+            && s.clients.iter().all(|(_, c)| c.pending() == 0)
+    };
     assert!(
         sim.run_until(Duration::from_secs(300), complete),
         "received {:?}",

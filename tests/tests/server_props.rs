@@ -44,7 +44,7 @@ fn session_frame(token: Token, kind: u8, seq: u32, text: &str) -> Vec<u8> {
         0 => Message::Say { token, seq, text },
         1 => Message::Tell { token, seq, to, text },
         2 => Message::Leave { token, seq },
-        3 => Message::Ack { token, seq },
+        3 => Message::Ack { token, seq, sack: seq.rotate_left(3) },
         4 => Message::Who { token, req: seq, start: 0 },
         5 => Message::Echo { token, req: seq, mode: EchoMode::Upper, text },
         6 => Message::Ping { token, req: seq },
@@ -77,14 +77,14 @@ proptest! {
             let (datagram, proves_address) = match &action {
                 Action::Raw(bytes) => (bytes.clone(), false),
                 Action::Join(name) => {
-                    let m = Message::Join { cookie: Cookie::EMPTY, nonce: 7, name: Name::new(name).unwrap() };
+                    let m = Message::Join { cookie: Cookie::EMPTY, nonce: 7, window: 33, name: Name::new(name).unwrap() };
                     let mut b = vec![0u8; m.buffer_len()];
                     m.encode(&mut b).unwrap();
                     (b, false)
                 }
                 Action::JoinWithCookie(name) => {
                     let cookie = cookies.get(&from).copied().unwrap_or(Cookie::EMPTY);
-                    let m = Message::Join { cookie, nonce: 7, name: Name::new(name).unwrap() };
+                    let m = Message::Join { cookie, nonce: 7, window: 33, name: Name::new(name).unwrap() };
                     let mut b = vec![0u8; m.buffer_len()];
                     m.encode(&mut b).unwrap();
                     // A cookie the server minted for this very address proves it.

@@ -14,8 +14,11 @@ pub struct ClientConfig {
     pub name: NameBuf,
     /// The server's address; datagrams from anywhere else are ignored.
     pub server: SocketAddr,
-    /// The first retransmission timeout (joins, messages, requests).
+    /// The first retransmission timeout (joins, requests, and messages until a round trip
+    /// is measured).
     pub rto_initial: Duration,
+    /// The shortest retransmission timeout for messages, however fast the path.
+    pub rto_min: Duration,
     /// The longest retransmission timeout (back-off doubles up to it).
     pub rto_max: Duration,
     /// How long a message may wait for the server's acknowledgement before it counts as
@@ -36,6 +39,7 @@ impl ClientConfig {
             name,
             server,
             rto_initial: Duration::from_millis(250),
+            rto_min: Duration::from_millis(50),
             rto_max: Duration::from_secs(4),
             give_up: Duration::from_secs(30),
             keepalive: DEFAULT_KEEPALIVE,

@@ -7,7 +7,10 @@
 //! expiry) by itself, resends what was not acknowledged, and reports each message as
 //! delivered, refused or failed. Incoming messages arrive exactly once and in order.
 //!
-//! `Q` messages may wait for acknowledgement at once; `E` events wait for the application.
+//! `Q` messages may wait for acknowledgement at once; `E` events wait for the application;
+//! `B` deliveries that arrive early (after a gap) are held until the gap is filled, so a
+//! loss costs one resend, not a window of them (0 is allowed: the server then resends
+//! everything after a gap).
 
 mod config;
 mod event;
@@ -22,6 +25,7 @@ pub use event::{ClientEvent, MessageId, UserPage};
 
 use crate::client::outbox::{Entry, Outbox, Outgoing};
 use crate::error::{ClientError, ErrorCode};
+use crate::rtt::RttEstimator;
 use crate::seq::after;
 use crate::time::{Duration, Instant};
 use crate::transport::{Endpoint, Transmit};
@@ -32,6 +36,9 @@ use crate::wire::{Cookie, EchoMode, Kind, Message, Name, NameBuf, TextBuf, Token
 /// accepted only while more than this many slots are free (otherwise it is left
 /// unacknowledged, and the server sends it again later).
 const EVENT_RESERVE: usize = 2;
+
+/// Acknowledgements that move nothing, in a row, before a fast retransmit.
+const DUPLICATE_ACKS: u8 = 3;
 
 /// How long to wait before re-joining a server that said it is shutting down.
 const SHUTDOWN_BACKOFF: Duration = Duration::from_secs(1);
@@ -77,9 +84,19 @@ pub struct ClientStats {
     pub events_dropped: u64,
 }
 
-/// The chat client, with room for `Q` unacknowledged messages and `E` pending events.
+/// A delivery that arrived before the one it must follow.
+#[derive(Debug, Clone)]
+struct Held {
+    seq: u32,
+    from: NameBuf,
+    text: TextBuf,
+    direct: bool,
+}
+
+/// The chat client, with room for `Q` unacknowledged messages, `E` pending events and `B`
+/// early deliveries.
 #[derive(Debug)]
-pub struct Client<const Q: usize = 8, const E: usize = 8> {
+pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8> {
     config: ClientConfig,
     phase: Phase,
     join_at: Instant,
@@ -87,10 +104,18 @@ pub struct Client<const Q: usize = 8, const E: usize = 8> {
     keepalive: Duration,
     max_text: u16,
     outbox: Outbox<Q>,
-    rto: Duration,
+    rtt: RttEstimator,
     retransmit_at: Option<Instant>,
-    /// The last delivery number accepted.
+    /// A message sent once, timed for a round-trip sample (Karn's rule).
+    probe: Option<(u32, Instant)>,
+    /// Acknowledgements in a row that moved nothing while messages were out.
+    duplicate_acks: u8,
+    /// A fast retransmit happened since the last progress: no second one until then.
+    fast_resent: bool,
+    /// The last delivery number accepted in order.
     delivered: u32,
+    /// Early deliveries, at index `seq % B`.
+    held: [Option<Held>; B],
     ack_due: bool,
     who: Option<(Request, u16)>,
     echo: Option<(Request, EchoMode, TextBuf)>,
@@ -106,7 +131,7 @@ pub struct Client<const Q: usize = 8, const E: usize = 8> {
     stats: ClientStats,
 }
 
-impl<const Q: usize, const E: usize> Client<Q, E> {
+impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
     /// A client that starts joining at `now`.
     pub fn new(config: ClientConfig, now: Instant) -> Self {
         Client {
@@ -121,9 +146,13 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
             keepalive: config.keepalive,
             max_text: MAX_TEXT_U16,
             outbox: Outbox::new(),
-            rto: config.rto_initial,
+            rtt: RttEstimator::new(config.rto_initial, config.rto_min, config.rto_max),
             retransmit_at: None,
+            probe: None,
+            duplicate_acks: 0,
+            fast_resent: false,
             delivered: 0,
+            held: [const { None }; B],
             ack_due: false,
             who: None,
             echo: None,
@@ -271,7 +300,9 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
                     self.push_event(ClientEvent::JoinRetry { attempt: attempts, retry_in });
                 }
                 let name = self.config.name;
-                self.emit(buf, &Message::Join { cookie, nonce, name: name.as_name() })
+                // The next delivery, and the early ones it can hold.
+                let window = u16::try_from(B.saturating_add(1)).unwrap_or(u16::MAX);
+                self.emit(buf, &Message::Join { cookie, nonce, window, name: name.as_name() })
             }
             Phase::Joined { token } => self.session_transmit(now, token, buf),
         };
@@ -325,9 +356,8 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
         self.expire_requests(now);
         if let Phase::Joined { .. } = self.phase {
             if self.retransmit_at.is_some_and(|at| at <= now) {
-                self.outbox.rewind();
-                self.rto = self.rto.doubled(self.config.rto_max);
-                self.retransmit_at = None;
+                self.rtt.back_off();
+                self.resend_all();
                 self.stats.retransmits += 1;
             }
             if now.saturating_since(self.last_heard) >= self.dead_after() {
@@ -342,18 +372,21 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
         }
         if self.ack_due {
             self.ack_due = false;
-            return self.emit(buf, &Message::Ack { token, seq: self.delivered });
+            return self.emit(buf, &Message::Ack { token, seq: self.delivered, sack: self.sack() });
         }
         if let Some(entry) = self.outbox.next_to_send() {
-            let seq = entry.seq;
+            let (seq, first) = (entry.seq, entry.transmissions == 1);
             let message = match &entry.what {
                 Outgoing::Say(text) => Message::Say { token, seq, text },
                 Outgoing::Tell(to, text) => Message::Tell { token, seq, to: to.as_name(), text },
                 Outgoing::Leave => Message::Leave { token, seq },
             };
             let transmit = emit(buf, self.config.server, &message);
+            if first && self.probe.is_none() {
+                self.probe = Some((seq, now));
+            }
             if self.retransmit_at.is_none() {
-                self.retransmit_at = Some(now + self.rto);
+                self.retransmit_at = Some(now + self.rtt.rto());
             }
             return transmit;
         }
@@ -399,11 +432,14 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
                 self.keepalive = Duration::from_millis(u64::from(keepalive_ms.max(1)));
                 self.max_text = max_text;
                 self.delivered = 0;
+                self.held = [const { None }; B];
                 self.ack_due = false;
                 self.outbox.renumber();
-                self.rto = self.config.rto_initial;
                 self.join_rto = self.config.rto_initial;
                 self.retransmit_at = None;
+                self.probe = None;
+                self.duplicate_acks = 0;
+                self.fast_resent = false;
                 self.challenge_reply = None;
                 self.last_heard = now;
                 // Requests of the old session go again under the new token.
@@ -434,28 +470,45 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
     fn handle_session(&mut self, now: Instant, message: Message<'_>) {
         match message {
             Message::Deliver { seq, direct, from, text, .. } => {
+                let Ok(text) = text_buf(text) else { return };
+                let delivery = Held { seq, from: NameBuf::new(from), text, direct };
                 if seq == self.delivered.wrapping_add(1) {
-                    if E.saturating_sub(self.events.len()) <= EVENT_RESERVE {
+                    if !self.event_room(1) {
                         // No room to hand it over: leave it unacknowledged; it comes again.
                         self.stats.deferred += 1;
                         return;
                     }
-                    let Ok(text) = text_buf(text) else { return };
-                    self.delivered = seq;
-                    self.push_event(ClientEvent::Message {
-                        from: NameBuf::new(from),
-                        text,
-                        direct,
-                    });
+                    self.accept(delivery);
+                    self.release_held();
+                } else if after(seq, self.delivered) {
+                    self.hold(delivery);
                 }
                 // New, duplicate or early: say what we have, so the server can go on.
                 self.ack_due = true;
             }
             Message::Missed { seq, .. } => {
                 if after(seq, self.delivered) {
-                    let count = seq.wrapping_sub(self.delivered);
-                    self.delivered = seq;
-                    self.push_event(ClientEvent::Missed { count });
+                    let span = seq.wrapping_sub(self.delivered);
+                    let held = (1..=span)
+                        .filter(|i| self.is_held(self.delivered.wrapping_add(*i)))
+                        .count();
+                    if !self.event_room(held.saturating_add(1)) {
+                        self.stats.deferred += 1;
+                        return;
+                    }
+                    // What was lost is reported; what is held is handed over, in order.
+                    let count = span.saturating_sub(u32::try_from(held).unwrap_or(span));
+                    if count > 0 {
+                        self.push_event(ClientEvent::Missed { count });
+                    }
+                    for _ in 0..span {
+                        let next = self.delivered.wrapping_add(1);
+                        match self.take_held(next) {
+                            Some(delivery) => self.accept(delivery),
+                            None => self.delivered = next,
+                        }
+                    }
+                    self.release_held();
                 }
                 self.ack_due = true;
             }
@@ -500,13 +553,84 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
         }
     }
 
+    /// Whether `n` more events fit, keeping the reserve for reports about our own
+    /// messages.
+    fn event_room(&self, n: usize) -> bool {
+        E.saturating_sub(self.events.len()) > EVENT_RESERVE.saturating_add(n.saturating_sub(1))
+    }
+
+    /// Hands a delivery to the application: it is the next in order.
+    fn accept(&mut self, delivery: Held) {
+        self.delivered = delivery.seq;
+        let Held { from, text, direct, .. } = delivery;
+        self.push_event(ClientEvent::Message { from, text, direct });
+    }
+
+    /// Hands over held deliveries that are now next in order, while there is room.
+    fn release_held(&mut self) {
+        while self.event_room(1) {
+            let Some(delivery) = self.take_held(self.delivered.wrapping_add(1)) else { return };
+            self.accept(delivery);
+        }
+    }
+
+    /// Keeps an early delivery, if it falls within the `B` numbers after the gap.
+    fn hold(&mut self, delivery: Held) {
+        let ahead = delivery.seq.wrapping_sub(self.delivered).wrapping_sub(1);
+        if usize::try_from(ahead).is_ok_and(|ahead| (1..=B).contains(&ahead))
+            && let Some(slot) = Self::slot(delivery.seq).and_then(|i| self.held.get_mut(i))
+        {
+            *slot = Some(delivery);
+        }
+    }
+
+    fn is_held(&self, seq: u32) -> bool {
+        Self::slot(seq)
+            .and_then(|i| self.held.get(i))
+            .is_some_and(|held| held.as_ref().is_some_and(|h| h.seq == seq))
+    }
+
+    fn take_held(&mut self, seq: u32) -> Option<Held> {
+        let slot = self.held.get_mut(Self::slot(seq)?)?;
+        if slot.as_ref().is_some_and(|h| h.seq == seq) { slot.take() } else { None }
+    }
+
+    fn slot(seq: u32) -> Option<usize> {
+        usize::try_from(seq).ok()?.checked_rem(B)
+    }
+
+    /// The selective acknowledgement: bit `i` for delivery `delivered + 2 + i`, held.
+    fn sack(&self) -> u32 {
+        (0..32u32)
+            .filter(|i| self.is_held(self.delivered.wrapping_add(2).wrapping_add(*i)))
+            .fold(0, |bits, i| bits | 1 << i)
+    }
+
     fn on_ack(&mut self, now: Instant, seq: u32) {
         let mut done: heapless::Vec<Entry, Q> = heapless::Vec::new();
         if !self.outbox.ack(seq, |entry| {
             let _ = done.push(entry);
         }) {
+            // Nothing new: the server got something after a gap. Three in a row, and
+            // everything unacknowledged goes again at once.
+            if self.outbox.awaiting() && !self.fast_resent {
+                self.duplicate_acks = self.duplicate_acks.saturating_add(1);
+                if self.duplicate_acks >= DUPLICATE_ACKS {
+                    self.fast_resent = true;
+                    self.resend_all();
+                }
+            }
             return;
         }
+        if let Some((probe, sent_at)) = self.probe
+            && !after(probe, seq)
+        {
+            self.rtt.sample(now.saturating_since(sent_at));
+            self.probe = None;
+        }
+        self.rtt.on_progress();
+        self.duplicate_acks = 0;
+        self.fast_resent = false;
         for entry in done {
             if entry.what == Outgoing::Leave {
                 self.close(ClientEvent::Left);
@@ -540,10 +664,18 @@ impl<const Q: usize, const E: usize> Client<Q, E> {
         }
     }
 
-    /// The server answered: back-off resets, and the timer covers what is still out.
+    /// The server answered: the timer covers what is still out.
     fn progress(&mut self, now: Instant) {
-        self.rto = self.config.rto_initial;
-        self.retransmit_at = self.outbox.awaiting().then(|| now + self.rto);
+        self.retransmit_at = self.outbox.awaiting().then(|| now + self.rtt.rto());
+    }
+
+    /// Everything unacknowledged goes again, in order.
+    fn resend_all(&mut self) {
+        self.outbox.rewind();
+        self.retransmit_at = None;
+        // What goes now goes again: an acknowledgement would not say which copy it saw.
+        self.probe = None;
+        self.duplicate_acks = 0;
     }
 
     /// The session is gone; join again and resend everything unacknowledged.
@@ -646,7 +778,7 @@ impl Request {
     }
 }
 
-impl<const Q: usize, const E: usize> Endpoint for Client<Q, E> {
+impl<const Q: usize, const E: usize, const B: usize> Endpoint for Client<Q, E, B> {
     fn handle(
         &mut self,
         now: Instant,

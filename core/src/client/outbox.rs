@@ -31,6 +31,8 @@ pub(crate) struct Entry {
     pub(crate) seq: u32,
     pub(crate) what: Outgoing,
     pub(crate) queued_at: Instant,
+    /// How often it was sent in this session.
+    pub(crate) transmissions: u8,
 }
 
 /// The queue of unacknowledged messages, `Q` at most.
@@ -66,7 +68,7 @@ impl<const Q: usize> Outbox<Q> {
         what: Outgoing,
         now: Instant,
     ) -> Result<(), ClientError> {
-        let entry = Entry { id, seq: self.next_seq, what, queued_at: now };
+        let entry = Entry { id, seq: self.next_seq, what, queued_at: now, transmissions: 0 };
         self.entries.push_back(entry).map_err(|_| ClientError::QueueFull { capacity: Q })?;
         self.next_seq = self.next_seq.wrapping_add(1);
         Ok(())
@@ -77,6 +79,7 @@ impl<const Q: usize> Outbox<Q> {
         let mut seq = 1u32;
         for entry in self.entries.iter_mut() {
             entry.seq = seq;
+            entry.transmissions = 0;
             seq = seq.wrapping_add(1);
         }
         self.next_seq = seq;
@@ -88,9 +91,9 @@ impl<const Q: usize> Outbox<Q> {
         self.sent = 0;
     }
 
-    /// Whether anything was sent and awaits its answer.
+    /// Whether anything sent in this session awaits its answer.
     pub(crate) fn awaiting(&self) -> bool {
-        self.sent > 0
+        self.entries.front().is_some_and(|e| e.transmissions > 0)
     }
 
     /// Whether all that is left is a leave, already sent.
@@ -110,7 +113,8 @@ impl<const Q: usize> Outbox<Q> {
         if self.sent >= limit {
             return None;
         }
-        let entry = self.entries.get(self.sent)?;
+        let entry = self.entries.get_mut(self.sent)?;
+        entry.transmissions = entry.transmissions.saturating_add(1);
         self.sent += 1;
         Some(entry)
     }
@@ -119,13 +123,14 @@ impl<const Q: usize> Outbox<Q> {
     /// calling `done` for each.
     pub(crate) fn ack(&mut self, seq: u32, mut done: impl FnMut(Entry)) -> bool {
         let mut progress = false;
-        while self.sent > 0 {
-            let Some(front) = self.entries.front() else { break };
-            if after(front.seq, seq) {
+        // Anything sent in this session counts, in this pass or (after a rewind) an
+        // earlier one; what was never sent cannot have been accepted.
+        while let Some(front) = self.entries.front() {
+            if front.transmissions == 0 || after(front.seq, seq) {
                 break;
             }
             if let Some(entry) = self.entries.pop_front() {
-                self.sent -= 1;
+                self.sent = self.sent.saturating_sub(1);
                 progress = true;
                 done(entry);
             }
@@ -136,10 +141,11 @@ impl<const Q: usize> Outbox<Q> {
     /// The server refused the message `seq`, which must be at the front (the tell rule
     /// guarantees it); removes and returns it.
     pub(crate) fn refuse(&mut self, seq: u32) -> Option<Entry> {
-        if self.sent == 0 || self.entries.front()?.seq != seq {
+        let front = self.entries.front()?;
+        if front.transmissions == 0 || front.seq != seq {
             return None;
         }
-        self.sent -= 1;
+        self.sent = self.sent.saturating_sub(1);
         self.entries.pop_front()
     }
 
@@ -201,6 +207,18 @@ mod tests {
         outbox.push(MessageId(10), say("z"), Instant::ZERO).unwrap();
         assert!(outbox.push(MessageId(11), say("full"), Instant::ZERO).is_err());
         assert_eq!(sendable(&mut outbox), [3, 4]);
+    }
+
+    #[test]
+    fn an_ack_after_a_rewind_still_counts() {
+        let mut outbox = Outbox::<4>::new();
+        for i in 0..3 {
+            outbox.push(MessageId(i), say("x"), Instant::ZERO).unwrap();
+        }
+        assert_eq!(sendable(&mut outbox), [1, 2, 3]);
+        outbox.rewind();
+        assert!(outbox.ack(2, |_| {}));
+        assert_eq!(sendable(&mut outbox), [3]);
     }
 
     #[test]

@@ -29,11 +29,14 @@ pub struct ServerConfig {
     /// The longest text accepted, at most [`MAX_TEXT`](crate::wire::limits::MAX_TEXT);
     /// sent in `welcome`.
     pub max_text: u16,
-    /// The first retransmission timeout for deliveries.
+    /// The retransmission timeout for deliveries before a round trip is measured.
     pub rto_initial: Duration,
+    /// The shortest retransmission timeout, however fast the path.
+    pub rto_min: Duration,
     /// The longest retransmission timeout (back-off doubles up to it).
     pub rto_max: Duration,
-    /// How many deliveries to one user may await acknowledgement at once.
+    /// How many deliveries to one user may await acknowledgement at once (at most 64; a
+    /// client's join may ask for fewer).
     pub window: u32,
     /// How many recent ring entries a user who just joined is offered.
     pub history: u16,
@@ -55,6 +58,7 @@ impl ServerConfig {
             burst: 100,
             max_text: MAX_TEXT_U16,
             rto_initial: Duration::from_millis(200),
+            rto_min: Duration::from_millis(50),
             rto_max: Duration::from_secs(4),
             window: 32,
             history: 10,

@@ -2,21 +2,35 @@
 //! acknowledged, what to resend, and what it lost.
 //!
 //! Each recipient numbers its deliveries 1, 2, 3, ... (the `seq` of `deliver`), counting
-//! only the ring entries meant for it. Two positions are kept, each as a pair (delivery
-//! number, room sequence number):
+//! only the ring entries meant for it. Positions are kept as pairs (delivery number, room
+//! sequence number):
 //!
-//! - *base*: everything up to here is done — acknowledged, or evicted from the ring;
-//! - *sent*: everything up to here was sent in the current pass.
+//! - *base*: everything up to here is done — acknowledged in order, or evicted;
+//! - *sent*: the frontier, everything up to here was sent at least once;
+//! - a *resend pass*, while one runs: how far it has got between base and sent.
 //!
-//! Acknowledgements move base forward; a retransmission timeout rewinds sent to base
-//! (go-back-N, with exponential back-off). When the ring evicts an entry the recipient has
-//! not acknowledged, base moves past it anyway; if the recipient's own acknowledgements
-//! then lag base, it is sent a `missed` frame naming base, and counts what it lost itself.
+//! Between base and sent, a bitmap remembers which deliveries the recipient holds out of
+//! order (its selective acknowledgements). A retransmission timeout, or three
+//! acknowledgements in a row that accept nothing new (fast retransmit), starts a resend
+//! pass that sends again only what the recipient neither acknowledged nor holds (selective
+//! repeat; a recipient that holds nothing gets everything again, go-back-N). The timeout
+//! follows the measured round trip and doubles on each expiry.
+//!
+//! When the ring evicts an entry the recipient has not acknowledged, base moves past it
+//! anyway; if the recipient's own acknowledgements then lag base, it is sent a `missed`
+//! frame naming base, and counts what it lost itself.
 
+use crate::rtt::RttEstimator;
 use crate::seq::after;
 use crate::server::ring::{Evicted, Ring};
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 use crate::wire::Token;
+
+/// Acknowledgements that accept nothing new, in a row, before a fast retransmit.
+const DUPLICATE_ACKS: u8 = 3;
+
+/// The most deliveries a cursor keeps unacknowledged: the width of its bitmap.
+pub(crate) const MAX_WINDOW: u32 = 64;
 
 /// The next frame a cursor wants sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,30 +44,45 @@ pub(crate) enum Next {
 /// A recipient's delivery cursor.
 #[derive(Debug, Clone)]
 pub(crate) struct Outbound {
-    /// The highest delivery number the recipient acknowledged.
+    /// The highest delivery number the recipient acknowledged in order.
     confirmed: u32,
     base_seq: u32,
     base_room: u64,
     sent_seq: u32,
     scan_room: u64,
-    /// A `missed` for the current base was sent in this pass.
+    /// Bit `k`: delivery `base_seq + 1 + k` is held by the recipient out of order.
+    held: u64,
+    /// A resend pass: the last (delivery number, room sequence number) it examined.
+    resend: Option<(u32, u64)>,
+    /// A `missed` for the current base was sent since the last loss event.
     missed_sent: bool,
-    rto: Duration,
+    rtt: RttEstimator,
     retransmit_at: Option<Instant>,
+    /// A delivery sent once, timed for a round-trip sample (Karn's rule).
+    probe: Option<(u32, Instant)>,
+    /// Acknowledgements in a row that accepted nothing new while deliveries were out.
+    duplicate_acks: u8,
+    /// A fast retransmit happened since the last progress: no second one until then.
+    fast_resent: bool,
 }
 
 impl Outbound {
     /// A cursor that starts after room sequence number `start_room`.
-    pub(crate) fn new(start_room: u64, rto: Duration) -> Self {
+    pub(crate) fn new(start_room: u64, rtt: RttEstimator) -> Self {
         Outbound {
             confirmed: 0,
             base_seq: 0,
             base_room: start_room,
             sent_seq: 0,
             scan_room: start_room,
+            held: 0,
+            resend: None,
             missed_sent: false,
-            rto,
+            rtt,
             retransmit_at: None,
+            probe: None,
+            duplicate_acks: 0,
+            fast_resent: false,
         }
     }
 
@@ -62,7 +91,7 @@ impl Outbound {
         self.retransmit_at
     }
 
-    /// Deliveries sent and not yet acknowledged.
+    /// Deliveries sent and not yet acknowledged in order.
     pub(crate) const fn in_flight(&self) -> u32 {
         self.sent_seq.wrapping_sub(self.base_seq)
     }
@@ -76,8 +105,15 @@ impl Outbound {
         self.in_flight() > 0 || self.missed_due()
     }
 
-    /// The next frame to send, if any: a pending `missed` first, then the next ring entry
-    /// for `me`, within `window` unacknowledged deliveries.
+    /// Whether the recipient holds delivery `seq` out of order.
+    fn is_held(&self, seq: u32) -> bool {
+        let k = seq.wrapping_sub(self.base_seq).wrapping_sub(1);
+        k < 64 && self.held & (1 << k) != 0
+    }
+
+    /// The next frame to send, if any: a pending `missed` first, then what a resend pass
+    /// has to resend, then the next ring entry for `me`, within `window` unacknowledged
+    /// deliveries.
     pub(crate) fn next<const R: usize>(
         &mut self,
         ring: &Ring<R>,
@@ -90,7 +126,10 @@ impl Outbound {
             self.arm(now);
             return Some(Next::Missed { seq: self.base_seq });
         }
-        if self.in_flight() >= window {
+        if let Some(next) = self.next_resend(ring, me, now) {
+            return Some(next);
+        }
+        if self.in_flight() >= window.min(MAX_WINDOW) {
             return None;
         }
         while self.scan_room < ring.newest() {
@@ -99,6 +138,9 @@ impl Outbound {
             let Some(entry) = ring.get(room_seq) else { continue };
             if entry.is_for(me) {
                 self.sent_seq = self.sent_seq.wrapping_add(1);
+                if self.probe.is_none() && self.resend.is_none() {
+                    self.probe = Some((self.sent_seq, now));
+                }
                 self.arm(now);
                 return Some(Next::Deliver { seq: self.sent_seq, room_seq });
             }
@@ -110,20 +152,67 @@ impl Outbound {
         None
     }
 
-    /// The recipient acknowledged every delivery up to `seq`. Returns whether that was
-    /// progress.
-    pub(crate) fn on_ack<const R: usize>(
+    /// The next delivery a running resend pass must send again.
+    fn next_resend<const R: usize>(
         &mut self,
-        seq: u32,
         ring: &Ring<R>,
         me: Token,
         now: Instant,
-        rto_initial: Duration,
+    ) -> Option<Next> {
+        let (mut seq, mut room_seq) = self.resend?;
+        while after(self.sent_seq, seq) && room_seq < self.scan_room {
+            room_seq += 1;
+            if !ring.get(room_seq).is_some_and(|entry| entry.is_for(me)) {
+                continue;
+            }
+            seq = seq.wrapping_add(1);
+            if !self.is_held(seq) {
+                self.resend = Some((seq, room_seq));
+                self.arm(now);
+                return Some(Next::Deliver { seq, room_seq });
+            }
+        }
+        self.resend = None;
+        None
+    }
+
+    /// The recipient acknowledged every delivery up to `seq` in order, and holds those
+    /// `sack` names after it. Returns whether there may be something new to send.
+    pub(crate) fn on_ack<const R: usize>(
+        &mut self,
+        seq: u32,
+        sack: u32,
+        ring: &Ring<R>,
+        me: Token,
+        now: Instant,
     ) -> bool {
-        if !after(seq, self.confirmed) || after(seq, self.sent_seq) {
-            return false; // old, duplicate, or claims more than was sent
+        if after(seq, self.sent_seq) {
+            return false; // claims more than was sent
+        }
+        if !after(seq, self.confirmed) {
+            if seq != self.confirmed || self.in_flight() == 0 {
+                return false; // an old acknowledgement, overtaken
+            }
+            self.hold(seq, sack);
+            self.duplicate_acks = self.duplicate_acks.saturating_add(1);
+            if self.duplicate_acks < DUPLICATE_ACKS || self.fast_resent {
+                return false;
+            }
+            // The recipient keeps getting deliveries past a gap: fill it now.
+            self.fast_resent = true;
+            self.start_resend();
+            return true;
         }
         self.confirmed = seq;
+        if let Some((probe, sent_at)) = self.probe
+            && !after(probe, seq)
+        {
+            self.rtt.sample(now.saturating_since(sent_at));
+            self.probe = None;
+        }
+        self.rtt.on_progress();
+        self.duplicate_acks = 0;
+        self.fast_resent = false;
         if after(seq, self.base_seq) {
             // Walk base forward to the entry that got delivery number `seq`.
             let mut counted = self.base_seq;
@@ -134,10 +223,18 @@ impl Outbound {
                     counted = counted.wrapping_add(1);
                 }
             }
+            let moved = counted.wrapping_sub(self.base_seq);
+            self.held = if moved >= 64 { 0 } else { self.held >> moved };
             self.base_seq = counted;
             self.base_room = room_seq;
+            if let Some((resend_seq, _)) = self.resend
+                && !after(resend_seq, counted)
+            {
+                // The pass had not got this far: it goes on from the new base.
+                self.resend = Some((counted, room_seq));
+            }
         }
-        self.rto = rto_initial;
+        self.hold(seq, sack);
         self.retransmit_at = None;
         if self.outstanding() {
             self.arm(now);
@@ -145,16 +242,27 @@ impl Outbound {
         true
     }
 
-    /// If the retransmission time has come, rewinds to base so everything unacknowledged
-    /// goes again, and doubles the timeout. Returns whether it rewound.
-    pub(crate) fn on_timeout(&mut self, now: Instant, rto_max: Duration) -> bool {
+    /// Records the deliveries `sack` says the recipient holds after `seq`.
+    fn hold(&mut self, seq: u32, sack: u32) {
+        for i in 0..32u32 {
+            if sack & (1 << i) == 0 {
+                continue;
+            }
+            let held = seq.wrapping_add(2).wrapping_add(i);
+            let k = held.wrapping_sub(self.base_seq).wrapping_sub(1);
+            if k < 64 && !after(held, self.sent_seq) {
+                self.held |= 1 << k;
+            }
+        }
+    }
+
+    /// If the retransmission time has come, starts a resend pass and doubles the
+    /// timeout. Returns whether it did.
+    pub(crate) fn on_timeout(&mut self, now: Instant) -> bool {
         match self.retransmit_at {
             Some(at) if at <= now => {
-                self.sent_seq = self.base_seq;
-                self.scan_room = self.base_room;
-                self.missed_sent = false;
-                self.rto = self.rto.doubled(rto_max);
-                self.retransmit_at = None;
+                self.rtt.back_off();
+                self.start_resend();
                 true
             }
             _ => false,
@@ -163,10 +271,17 @@ impl Outbound {
 
     /// Resends everything unacknowledged now (the recipient moved to a new address).
     pub(crate) fn rewind_now(&mut self) {
-        self.sent_seq = self.base_seq;
-        self.scan_room = self.base_room;
+        self.held = 0;
+        self.start_resend();
+    }
+
+    fn start_resend(&mut self) {
+        self.resend = Some((self.base_seq, self.base_room));
         self.missed_sent = false;
         self.retransmit_at = None;
+        // What goes now goes again: an acknowledgement would not say which copy it saw.
+        self.probe = None;
+        self.duplicate_acks = 0;
     }
 
     /// The ring evicted an entry. If this cursor had not finished with it, base moves past
@@ -178,12 +293,16 @@ impl Outbound {
         }
         if evicted.is_for(me) {
             self.base_seq = self.base_seq.wrapping_add(1);
+            self.held >>= 1;
         }
         self.base_room = evicted.seq;
         if self.scan_room < evicted.seq {
             // Never sent: skip it.
             self.scan_room = evicted.seq;
             self.sent_seq = self.base_seq;
+        }
+        if self.resend.is_some_and(|(_, room)| room < evicted.seq) {
+            self.resend = Some((self.base_seq, self.base_room));
         }
         if self.outstanding() {
             self.arm(now);
@@ -192,7 +311,7 @@ impl Outbound {
 
     fn arm(&mut self, now: Instant) {
         if self.retransmit_at.is_none() {
-            self.retransmit_at = Some(now + self.rto);
+            self.retransmit_at = Some(now + self.rtt.rto());
         }
     }
 }
@@ -203,10 +322,18 @@ mod tests {
     use crate::server::ring::Recipient;
     use crate::wire::Name;
 
+    use crate::time::Duration;
+
     const ME: Token = Token(7);
     const OTHER: Token = Token(8);
-    const RTO: Duration = Duration::from_millis(100);
-    const MAX: Duration = Duration::from_millis(800);
+
+    fn rtt() -> RttEstimator {
+        RttEstimator::new(
+            Duration::from_millis(100),
+            Duration::from_millis(20),
+            Duration::from_millis(800),
+        )
+    }
 
     fn push<const R: usize>(ring: &mut Ring<R>, to: Recipient) -> Option<Evicted> {
         ring.push(OTHER, Name::new("other").unwrap(), to, None, "x").1
@@ -227,18 +354,18 @@ mod tests {
         push(&mut ring, Recipient::User(Token(99))); // 2: for someone else
         push(&mut ring, Recipient::User(ME)); // 3: for me
         push(&mut ring, Recipient::Room); // 4: for me
-        let mut cursor = Outbound::new(0, RTO);
+        let mut cursor = Outbound::new(0, rtt());
         assert_eq!(
             drain(&mut cursor, &ring, 2),
             [Next::Deliver { seq: 1, room_seq: 1 }, Next::Deliver { seq: 2, room_seq: 3 }]
         );
-        assert!(cursor.on_ack(1, &ring, ME, Instant::ZERO, RTO));
+        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO));
         assert_eq!(drain(&mut cursor, &ring, 2), [Next::Deliver { seq: 3, room_seq: 4 }]);
         assert!(
-            !cursor.on_ack(5, &ring, ME, Instant::ZERO, RTO),
+            !cursor.on_ack(5, 0, &ring, ME, Instant::ZERO),
             "acks beyond what was sent are ignored"
         );
-        assert!(cursor.on_ack(3, &ring, ME, Instant::ZERO, RTO));
+        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO));
         assert_eq!(cursor.in_flight(), 0);
         assert_eq!(cursor.retransmit_at(), None);
     }
@@ -249,27 +376,92 @@ mod tests {
         for _ in 0..3 {
             push(&mut ring, Recipient::Room);
         }
-        let mut cursor = Outbound::new(0, RTO);
+        let mut cursor = Outbound::new(0, rtt());
         assert_eq!(drain(&mut cursor, &ring, 8).len(), 3);
-        cursor.on_ack(1, &ring, ME, Instant::ZERO, RTO);
+        // A 50 ms round trip: srtt 50, rttvar 25, so a 150 ms timeout.
+        let acked = Instant::from_millis(50);
+        cursor.on_ack(1, 0, &ring, ME, acked);
         let at = cursor.retransmit_at().unwrap();
-        assert!(!cursor.on_timeout(Instant::from_millis(at.as_millis() - 1), MAX));
-        assert!(cursor.on_timeout(at, MAX));
+        assert_eq!(at, acked + Duration::from_millis(150));
+        assert!(!cursor.on_timeout(Instant::from_millis(at.as_millis() - 1)));
+        assert!(cursor.on_timeout(at));
         assert_eq!(
             drain(&mut cursor, &ring, 8),
             [Next::Deliver { seq: 2, room_seq: 2 }, Next::Deliver { seq: 3, room_seq: 3 }]
         );
-        // Doubled: the next deadline is 200 ms away.
+        // Doubled to 300 ms, then 600, then capped at 800.
         let now = Instant::ZERO;
-        cursor.on_timeout(cursor.retransmit_at().unwrap(), MAX);
+        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap()));
         cursor.next(&ring, ME, 8, now);
-        assert_eq!(cursor.retransmit_at(), Some(now + Duration::from_millis(400)));
+        assert_eq!(cursor.retransmit_at(), Some(now + Duration::from_millis(600)));
+        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap()));
+        cursor.next(&ring, ME, 8, now);
+        assert_eq!(cursor.retransmit_at(), Some(now + Duration::from_millis(800)));
+    }
+
+    #[test]
+    fn an_ack_from_before_a_rewind_still_counts() {
+        let mut ring = Ring::<16>::new();
+        for _ in 0..4 {
+            push(&mut ring, Recipient::Room);
+        }
+        let mut cursor = Outbound::new(0, rtt());
+        assert_eq!(drain(&mut cursor, &ring, 8).len(), 4);
+        cursor.on_timeout(cursor.retransmit_at().unwrap());
+        // The acknowledgement of the first pass arrives after the rewind.
+        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO));
+        assert_eq!(drain(&mut cursor, &ring, 8), [Next::Deliver { seq: 4, room_seq: 4 }]);
+        assert!(cursor.on_ack(4, 0, &ring, ME, Instant::ZERO));
+        assert_eq!(cursor.in_flight(), 0);
+    }
+
+    #[test]
+    fn three_duplicate_acks_resend_from_the_gap_once() {
+        let mut ring = Ring::<16>::new();
+        for _ in 0..6 {
+            push(&mut ring, Recipient::Room);
+        }
+        let mut cursor = Outbound::new(0, rtt());
+        assert_eq!(drain(&mut cursor, &ring, 8).len(), 6);
+        // 1 arrived, 2 was lost, 3..6 arrived: the recipient acks 1 four times.
+        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO));
+        assert!(!cursor.on_ack(1, 0, &ring, ME, Instant::ZERO));
+        assert!(!cursor.on_ack(1, 0, &ring, ME, Instant::ZERO));
+        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO), "the third duplicate resends");
+        assert_eq!(
+            drain(&mut cursor, &ring, 8).first(),
+            Some(&Next::Deliver { seq: 2, room_seq: 2 })
+        );
+        for _ in 0..5 {
+            assert!(
+                !cursor.on_ack(1, 0, &ring, ME, Instant::ZERO),
+                "no second fast resend before progress"
+            );
+        }
+        assert!(cursor.on_ack(6, 0, &ring, ME, Instant::ZERO));
+        assert_eq!(cursor.in_flight(), 0);
+    }
+
+    #[test]
+    fn the_timeout_follows_the_measured_round_trip() {
+        let mut ring = Ring::<16>::new();
+        push(&mut ring, Recipient::Room);
+        let mut cursor = Outbound::new(0, rtt());
+        let t0 = Instant::from_millis(1000);
+        assert!(cursor.next(&ring, ME, 8, t0).is_some());
+        assert_eq!(cursor.retransmit_at(), Some(t0 + Duration::from_millis(100)));
+        cursor.on_ack(1, 0, &ring, ME, t0 + Duration::from_millis(10));
+        push(&mut ring, Recipient::Room);
+        let t1 = Instant::from_millis(2000);
+        assert!(cursor.next(&ring, ME, 8, t1).is_some());
+        // srtt 10 ms, rttvar 5 ms: 30 ms.
+        assert_eq!(cursor.retransmit_at(), Some(t1 + Duration::from_millis(30)));
     }
 
     #[test]
     fn eviction_of_unacknowledged_entries_becomes_a_missed_notice() {
         let mut ring = Ring::<2>::new();
-        let mut cursor = Outbound::new(0, RTO);
+        let mut cursor = Outbound::new(0, rtt());
         push(&mut ring, Recipient::Room); // 1
         assert_eq!(drain(&mut cursor, &ring, 8), [Next::Deliver { seq: 1, room_seq: 1 }]);
         push(&mut ring, Recipient::Room); // 2
@@ -289,8 +481,8 @@ mod tests {
         );
         // The recipient had in fact received 1 before it was evicted; it acknowledges the
         // missed notice (2), then the rest.
-        assert!(cursor.on_ack(2, &ring, ME, Instant::ZERO, RTO));
-        assert!(cursor.on_ack(4, &ring, ME, Instant::ZERO, RTO));
+        assert!(cursor.on_ack(2, 0, &ring, ME, Instant::ZERO));
+        assert!(cursor.on_ack(4, 0, &ring, ME, Instant::ZERO));
         assert_eq!(cursor.in_flight(), 0);
         assert_eq!(cursor.retransmit_at(), None);
     }

@@ -25,8 +25,9 @@ pub use ring::Recipient;
 
 use crate::error::{ErrorCode, ServerError, WireError};
 use crate::rate::RateLimiter;
+use crate::rtt::RttEstimator;
 use crate::seq::after;
-use crate::server::delivery::{Next, Outbound};
+use crate::server::delivery::{MAX_WINDOW, Next, Outbound};
 use crate::server::ring::Ring;
 use crate::server::secret::Secrets;
 use crate::table::{SlotId, UserTable};
@@ -104,6 +105,8 @@ struct Challenge {
 struct Session {
     /// The nonce of the join that made this session: a join with it again is a resend.
     join_nonce: u64,
+    /// The most deliveries outstanding: the server's window or the client's, the smaller.
+    window: u32,
     /// The client sequence number expected next.
     expected: u32,
     /// The last message refused, to answer its retransmissions the same way.
@@ -151,7 +154,8 @@ impl<const N: usize, const R: usize> Server<N, R> {
             return Err(ServerError::CapacityTooLarge { asked: config.capacity, max: N });
         }
         config.max_text = config.max_text.min(crate::wire::limits::MAX_TEXT_U16);
-        config.window = config.window.clamp(1, u32::try_from(R).unwrap_or(u32::MAX).max(1));
+        config.window =
+            config.window.clamp(1, u32::try_from(R).unwrap_or(u32::MAX).clamp(1, MAX_WINDOW));
         Ok(Server {
             table: UserTable::new(config.capacity),
             ring: Ring::new(),
@@ -271,8 +275,8 @@ impl<const N: usize, const R: usize> Server<N, R> {
             }
         };
         match message {
-            Message::Join { cookie, nonce, name } => {
-                self.on_join(now, from, cookie, nonce, name, buf)
+            Message::Join { cookie, nonce, window, name } => {
+                self.on_join(now, from, cookie, nonce, window, name, buf)
             }
             Message::ChallengeResponse { token, nonce } => {
                 self.on_challenge_response(now, from, token, nonce, buf)
@@ -321,9 +325,8 @@ impl<const N: usize, const R: usize> Server<N, R> {
         while let Some(slot) = self.table.first_expired(now, self.config.idle_timeout) {
             self.end_session(slot, LeftReason::TimedOut);
         }
-        let rto_max = self.config.rto_max;
         for (_, user) in self.table.iter_mut() {
-            if user.state.outbound.on_timeout(now, rto_max) {
+            if user.state.outbound.on_timeout(now) {
                 self.stats.retransmits += 1;
                 self.work = true;
             }
@@ -331,7 +334,6 @@ impl<const N: usize, const R: usize> Server<N, R> {
     }
 
     fn transmit_for(&mut self, now: Instant, slot: SlotId, buf: &mut [u8]) -> Option<Transmit> {
-        let (window, rto_max) = (self.config.window, self.config.rto_max);
         let user = self.table.get_mut(slot)?;
         let (token, addr) = (user.token, user.addr);
         if let Some(code) = user.state.closing.take() {
@@ -342,9 +344,10 @@ impl<const N: usize, const R: usize> Server<N, R> {
             self.end_session(slot, reason);
             return transmit;
         }
-        if user.state.outbound.on_timeout(now, rto_max) {
+        if user.state.outbound.on_timeout(now) {
             self.stats.retransmits += 1;
         }
+        let window = user.state.window;
         match user.state.outbound.next(&self.ring, token, window, now)? {
             Next::Missed { seq } => {
                 self.stats.missed_notices += 1;
@@ -366,12 +369,14 @@ impl<const N: usize, const R: usize> Server<N, R> {
         }
     }
 
+    #[allow(clippy::too_many_arguments, reason = "a join's fields, each used once")]
     fn on_join(
         &mut self,
         now: Instant,
         from: SocketAddr,
         cookie: Cookie,
         nonce: u64,
+        window: u16,
         name: Name<'_>,
         buf: &mut [u8],
     ) -> Option<Transmit> {
@@ -411,9 +416,17 @@ impl<const N: usize, const R: usize> Server<N, R> {
             .max(self.ring.oldest() - 1);
         let session = Session {
             join_nonce: nonce,
+            window: self.config.window.min(u32::from(window)).max(1),
             expected: 1,
             last_reject: None,
-            outbound: Outbound::new(start, self.config.rto_initial),
+            outbound: Outbound::new(
+                start,
+                RttEstimator::new(
+                    self.config.rto_initial,
+                    self.config.rto_min,
+                    self.config.rto_max,
+                ),
+            ),
             rate: RateLimiter::new(self.config.burst, now),
             challenge: None,
             malformed_reported_at: None,
@@ -519,9 +532,8 @@ impl<const N: usize, const R: usize> Server<N, R> {
                 self.on_sequenced(now, slot, seq, Sequenced::Tell(to, text), buf)
             }
             Message::Leave { seq, .. } => self.on_sequenced(now, slot, seq, Sequenced::Leave, buf),
-            Message::Ack { seq, .. } => {
-                if user.state.outbound.on_ack(seq, &self.ring, token, now, self.config.rto_initial)
-                {
+            Message::Ack { seq, sack, .. } => {
+                if user.state.outbound.on_ack(seq, sack, &self.ring, token, now) {
                     self.work = true;
                 }
                 None
@@ -558,7 +570,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
                 return self.reject_reply(addr, token, rejected, code, what, buf);
             }
             // A duplicate, or a gap before it: say what was accepted, so the client resends.
-            return emit(buf, addr, &Message::Ack { token, seq: last_accepted });
+            return emit(buf, addr, &Message::Ack { token, seq: last_accepted, sack: 0 });
         }
         let text = match what {
             Sequenced::Say(text) | Sequenced::Tell(_, text) => Some(text),
@@ -609,12 +621,12 @@ impl<const N: usize, const R: usize> Server<N, R> {
             }
             Sequenced::Leave => {
                 session.expected = expected.wrapping_add(1);
-                let ack = emit(buf, addr, &Message::Ack { token, seq });
+                let ack = emit(buf, addr, &Message::Ack { token, seq, sack: 0 });
                 self.end_session(slot, LeftReason::Left);
                 return ack;
             }
         }
-        emit(buf, addr, &Message::Ack { token, seq })
+        emit(buf, addr, &Message::Ack { token, seq, sack: 0 })
     }
 
     fn reject_reply(
@@ -710,7 +722,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         self.work = true;
         self.stats.migrations += 1;
         self.push_event(ServerEvent::Moved { name, from: old, to: from });
-        emit(buf, from, &Message::Ack { token, seq: expected.wrapping_sub(1) })
+        emit(buf, from, &Message::Ack { token, seq: expected.wrapping_sub(1), sack: 0 })
     }
 
     fn malformed(

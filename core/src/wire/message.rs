@@ -30,6 +30,9 @@ pub enum Message<'a> {
         /// The server answers a resend with the same welcome, a new attempt with a new
         /// session.
         nonce: u64,
+        /// How many deliveries the client takes before acknowledging: the next one, plus
+        /// as many early ones as it can hold. The server never has more outstanding.
+        window: u16,
         /// The name the client wants.
         name: Name<'a>,
     },
@@ -134,6 +137,10 @@ pub enum Message<'a> {
         token: Token,
         /// The highest sequence number received in order.
         seq: u32,
+        /// Selective acknowledgement: bit `i` set means number `seq + 2 + i` arrived too
+        /// (out of order, and is held). Zero from a receiver that holds nothing out of
+        /// order, which the server always is.
+        sack: u32,
     },
     /// Client -> server: who is connected?
     Who {
@@ -228,7 +235,9 @@ impl<'a> Message<'a> {
     fn parse_join(kind: Kind, r: &mut Reader<'a>) -> Result<Message<'a>, WireError> {
         let cookie = Cookie(r.array::<COOKIE_LEN>()?);
         Ok(match kind {
-            Kind::Join => Message::Join { cookie, nonce: r.u64()?, name: r.name()? },
+            Kind::Join => {
+                Message::Join { cookie, nonce: r.u64()?, window: r.u16()?, name: r.name()? }
+            }
             _ => Message::Cookie { cookie },
         })
     }
@@ -263,7 +272,7 @@ impl<'a> Message<'a> {
                 Message::Deliver { token, seq, direct, from: r.name()?, text: r.text()? }
             }
             Kind::Missed => Message::Missed { token, seq: r.u32()? },
-            Kind::Ack => Message::Ack { token, seq: r.u32()? },
+            Kind::Ack => Message::Ack { token, seq: r.u32()?, sack: r.u32()? },
             Kind::Who => Message::Who { token, req: r.u32()?, start: r.u16()? },
             Kind::Users => {
                 let req = r.u32()?;
@@ -358,7 +367,7 @@ impl<'a> Message<'a> {
         const NAME: usize = 1; // length byte
         const TEXT: usize = 2; // length bytes
         let body = match self {
-            Message::Join { name, .. } => COOKIE_LEN + 8 + NAME + name.as_str().len(),
+            Message::Join { name, .. } => COOKIE_LEN + 8 + 2 + NAME + name.as_str().len(),
             Message::Cookie { .. } => COOKIE_LEN,
             Message::Welcome { name, .. } => 8 + 4 + 2 + 2 + NAME + name.as_str().len(),
             Message::UnknownSession { .. } => 0,
@@ -366,9 +375,9 @@ impl<'a> Message<'a> {
             | Message::Missed { .. }
             | Message::Challenge { .. }
             | Message::ChallengeResponse { .. }
-            | Message::Ack { .. }
             | Message::Ping { .. }
             | Message::Pong { .. } => 4,
+            Message::Ack { .. } => 4 + 4,
             Message::Say { text, .. } => 4 + TEXT + text.len(),
             Message::Tell { to, text, .. } => 4 + NAME + to.as_str().len() + TEXT + text.len(),
             Message::Deliver { from, text, .. } => {
@@ -407,9 +416,10 @@ impl<'a> Message<'a> {
 
     fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
         match *self {
-            Message::Join { cookie, nonce, name } => {
+            Message::Join { cookie, nonce, window, name } => {
                 w.bytes(&cookie.0)?;
                 w.u64(nonce)?;
+                w.u16(window)?;
                 w.name(name)
             }
             Message::Cookie { cookie } => w.bytes(&cookie.0),
@@ -421,8 +431,10 @@ impl<'a> Message<'a> {
                 w.name(name)
             }
             Message::UnknownSession { .. } => Ok(()),
-            Message::Leave { seq, .. } | Message::Ack { seq, .. } | Message::Missed { seq, .. } => {
-                w.u32(seq)
+            Message::Leave { seq, .. } | Message::Missed { seq, .. } => w.u32(seq),
+            Message::Ack { seq, sack, .. } => {
+                w.u32(seq)?;
+                w.u32(sack)
             }
             Message::Challenge { nonce, .. } | Message::ChallengeResponse { nonce, .. } => {
                 w.u32(nonce)

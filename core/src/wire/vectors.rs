@@ -56,8 +56,11 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
     let names = NameList::encode([name("star"), name("star2"), name("star3")], names_buf);
     let t = TOKEN;
     std::vec![
-        ("join-first", Message::Join { cookie: Cookie::EMPTY, nonce: NONCE, name: name("star") }),
-        ("join", Message::Join { cookie: COOKIE, nonce: NONCE, name: name("star") }),
+        (
+            "join-first",
+            Message::Join { cookie: Cookie::EMPTY, nonce: NONCE, window: 33, name: name("star") }
+        ),
+        ("join", Message::Join { cookie: COOKIE, nonce: NONCE, window: 33, name: name("star") }),
         ("cookie", Message::Cookie { cookie: COOKIE }),
         (
             "welcome",
@@ -86,7 +89,7 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
             Message::Deliver { token: t, seq: 9, direct: true, from: name("Zoë"), text: "你好" },
         ),
         ("missed", Message::Missed { token: t, seq: 20 }),
-        ("ack", Message::Ack { token: t, seq: 3 }),
+        ("ack", Message::Ack { token: t, seq: 3, sack: 0b101 }),
         ("who", Message::Who { token: t, req: 1, start: 0 }),
         ("users", Message::Users { token: t, req: 1, total: 3, start: 0, names }),
         ("echo", Message::Echo { token: t, req: 2, mode: EchoMode::Upper, text: "Hello, world" }),
