@@ -75,6 +75,9 @@ pub struct Sim {
     pub sent_to_strangers: Vec<(SocketAddr, Vec<u8>)>,
     /// Every datagram the server received and sent, by address: (bytes in, bytes out).
     pub server_bytes: std::collections::HashMap<SocketAddr, (usize, usize)>,
+    /// With `record` on, every datagram the server sent, to clients too.
+    pub server_sent: Vec<(SocketAddr, Vec<u8>)>,
+    pub record: bool,
 }
 
 impl Sim {
@@ -93,6 +96,8 @@ impl Sim {
             server_events: Vec::new(),
             sent_to_strangers: Vec::new(),
             server_bytes: std::collections::HashMap::new(),
+            server_sent: Vec::new(),
+            record: false,
         }
     }
 
@@ -234,6 +239,9 @@ impl Sim {
         let to = transmit.destination;
         if from == server_addr() {
             self.server_bytes.entry(to).or_default().1 += bytes.len();
+            if self.record {
+                self.server_sent.push((to, bytes.clone()));
+            }
             if !self.clients.iter().any(|(a, _)| *a == to) {
                 self.sent_to_strangers.push((to, bytes));
                 return;

@@ -502,12 +502,14 @@ impl<const N: usize, const R: usize> Server<N, R> {
             self.table.touch(slot, now);
             return self.dispatch(now, slot, message, datagram, buf);
         }
-        if let Some(slot) = self.table.by_token(token) {
-            return self.challenge(now, slot, from, datagram.len(), buf);
-        }
         if !is_client_kind(message.kind()) {
+            // A kind only servers send, from an address without a session: nothing a
+            // client would do, so no answer at all.
             self.stats.unexpected += 1;
             return None;
+        }
+        if let Some(slot) = self.table.by_token(token) {
+            return self.challenge(now, slot, from, datagram.len(), buf);
         }
         // 11 bytes, never more than the frame that provoked it.
         self.stats.unknown_session += 1;
