@@ -36,7 +36,7 @@ impl Secrets {
         let issued = seconds(now);
         let mut cookie = [0u8; COOKIE_LEN];
         let (time, mac) = cookie.split_at_mut(4);
-        time.copy_from_slice(&issued.to_be_bytes());
+        time.iter_mut().zip(issued.to_be_bytes()).for_each(|(d, s)| *d = s);
         for (dst, src) in mac.iter_mut().zip(self.cookie_mac(addr, issued)) {
             *dst = src;
         }

@@ -107,12 +107,11 @@ impl<'b> Writer<'b> {
 
     pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), WireError> {
         let available = self.buf.len();
-        let end = self.len + bytes.len();
-        let slot = self
-            .buf
-            .get_mut(self.len..end)
-            .ok_or(WireError::BufferTooSmall { needed: end, available })?;
-        slot.copy_from_slice(bytes);
+        let end = self.len.saturating_add(bytes.len());
+        let too_small = WireError::BufferTooSmall { needed: end, available };
+        let slot = self.buf.get_mut(self.len..end).ok_or(too_small)?;
+        // Equal lengths by construction; a zip cannot panic either way.
+        slot.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
         self.len = end;
         Ok(())
     }

@@ -115,7 +115,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
         let header = buffer
             .get_mut(..HEADER_LEN)
             .ok_or(WireError::BufferTooSmall { needed: HEADER_LEN, available })?;
-        header.copy_from_slice(&[MAGIC, VERSION, kind.to_byte()]);
+        header.iter_mut().zip([MAGIC, VERSION, kind.to_byte()]).for_each(|(d, s)| *d = s);
         Ok(())
     }
 

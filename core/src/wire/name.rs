@@ -183,7 +183,7 @@ impl<'a> NameList<'a> {
             };
             if let Some((first, tail)) = slot.split_first_mut() {
                 *first = len;
-                tail.copy_from_slice(bytes);
+                tail.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
             }
             used = end;
             count = next;

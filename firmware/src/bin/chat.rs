@@ -1,0 +1,112 @@
+//! A server (8 users) and a client talking over the in-memory wire, with garbage thrown at
+//! the server and byte streams through the COBS decoder: every part of minichat-core a
+//! firmware would use, linked with a panic handler that must never be referenced.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+
+use minichat_core::client::Client;
+use minichat_core::server::{Server, ServerConfig};
+use minichat_core::stream::{MAX_ENCODED_FRAME, StreamDecoder, encode_frame};
+use minichat_core::transport::Driver;
+use minichat_core::wire::limits::MAX_FRAME;
+use minichat_core::wire::{EchoMode, Message, NameBuf};
+use minichat_firmware::{
+    Clock, End, Link, Wire, client_addr, halt, opaque_bytes, opaque_name, opaque_text, server_addr,
+};
+#[cfg(not(feature = "find-panics"))]
+use panic_never as _;
+
+/// Ring entries of the firmware server.
+const RING: usize = 16;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn _start() -> ! {
+    let mut clock = Clock::new();
+    let mut wire = Wire::new();
+    let mut config = ServerConfig::new(black_box([0x42; 16]));
+    config.capacity = black_box(8);
+    let Ok(mut server) = Server::<8, RING>::new(config) else { halt() };
+    let name = NameBuf::parse(opaque_name()).unwrap_or(NameBuf::OPERATOR);
+    let mut client = Client::<4, 4, 4>::new(
+        minichat_core::client::ClientConfig::new(name, server_addr()),
+        clock.tick(),
+    );
+    let mut garbage = [0u8; MAX_FRAME + 8];
+    let mut decoder = StreamDecoder::<MAX_FRAME>::new();
+    let mut encoded = [0u8; MAX_ENCODED_FRAME];
+    loop {
+        let now = clock.tick();
+        let _ = Driver::new(Link { wire: &mut wire, end: End::Server }).pump(
+            &mut server,
+            now,
+            |_, _, _| {},
+        );
+        let _ = Driver::new(Link { wire: &mut wire, end: End::Client }).pump(
+            &mut client,
+            now,
+            |_, _, _| {},
+        );
+        while let Some(event) = server.poll_event() {
+            black_box(event);
+        }
+        while let Some(event) = client.poll_event() {
+            black_box(event);
+        }
+        match black_box(now.as_millis() % 7) {
+            0 => {
+                let _ = client.say(now, opaque_text());
+            }
+            1 => {
+                let _ = client.tell(now, opaque_name(), opaque_text());
+            }
+            2 => {
+                let _ = client.who(now);
+                let _ = client.echo(now, EchoMode::Upper, opaque_text());
+            }
+            3 => {
+                // Garbage from anywhere: the parser's every error path.
+                let bytes = opaque_bytes(&mut garbage);
+                wire.inject(black_box(client_addr()), bytes);
+                let _ = Message::decode(bytes);
+            }
+            4 => {
+                // A byte stream, as from a serial line.
+                let bytes = opaque_bytes(&mut garbage);
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    let step = decoder.decode(rest);
+                    rest = rest.get(step.consumed..).unwrap_or_default();
+                    if let Some(Ok(frame)) = step.frame {
+                        let _ = black_box(Message::decode(frame));
+                    }
+                }
+                let _ = black_box(encode_frame(bytes, &mut encoded));
+            }
+            5 => {
+                let _ = server.announce(now, opaque_text(), None);
+                if let Ok(name) = minichat_core::wire::Name::new(opaque_name()) {
+                    let _ = server.kick(name);
+                }
+            }
+            _ => {
+                if black_box(false) {
+                    server.shutdown();
+                    let _ = client.leave(now);
+                }
+            }
+        }
+    }
+}
+
+/// Sizes for the footprint report, computed for this target: the server's state, the same
+/// with no user slots, the same with no ring, and the client's state.
+#[unsafe(link_section = ".minichat_sizes")]
+#[used]
+static SIZES: [u32; 4] = [
+    size_of::<Server<8, RING>>() as u32,
+    size_of::<Server<0, RING>>() as u32,
+    size_of::<Server<8, 0>>() as u32,
+    size_of::<Client<4, 4, 4>>() as u32,
+];

@@ -1,0 +1,46 @@
+//! A client alone, with whatever the network brings: the footprint of a client-only
+//! firmware, under the same no-panic proof.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+
+use minichat_core::client::{Client, ClientConfig};
+use minichat_core::transport::Driver;
+use minichat_core::wire::NameBuf;
+use minichat_core::wire::limits::MAX_FRAME;
+use minichat_firmware::{
+    Clock, End, Link, Wire, opaque_bytes, opaque_name, opaque_text, server_addr,
+};
+#[cfg(not(feature = "find-panics"))]
+use panic_never as _;
+
+#[unsafe(no_mangle)]
+pub extern "C" fn _start() -> ! {
+    let mut clock = Clock::new();
+    let mut wire = Wire::new();
+    let name = NameBuf::parse(opaque_name()).unwrap_or(NameBuf::OPERATOR);
+    let mut client = Client::<4, 4, 4>::new(ClientConfig::new(name, server_addr()), clock.tick());
+    let mut from_network = [0u8; MAX_FRAME + 8];
+    loop {
+        let now = clock.tick();
+        // Whatever arrives, from the server's address.
+        let mut server_end = Link { wire: &mut wire, end: End::Server };
+        let _ = minichat_core::transport::Datagram::send_to(
+            &mut server_end,
+            server_addr(),
+            opaque_bytes(&mut from_network),
+        );
+        let _ = Driver::new(Link { wire: &mut wire, end: End::Client }).pump(
+            &mut client,
+            now,
+            |_, _, _| {},
+        );
+        while let Some(event) = client.poll_event() {
+            black_box(event);
+        }
+        if black_box(now.as_millis().is_multiple_of(3)) {
+            let _ = client.say(now, opaque_text());
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The server state machine fed sequences of datagrams from several addresses, with time
+//! steps and operator actions. Raw bytes reach the parser's corners; structured frames
+//! (joins that echo the cookie they got, session frames with tokens the server issued)
+//! reach the session logic. Checks: no panic, every frame it sends parses, never more
+//! bytes to an unverified address than it sent, never more users than the capacity.
+#![no_main]
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use minichat_core::server::{Server, ServerConfig};
+use minichat_core::time::{Duration, Instant};
+use minichat_core::wire::limits::MAX_FRAME;
+use minichat_core::wire::{Cookie, EchoMode, Message, Name, Token};
+
+const NAMES: [&str; 4] = ["ann", "ANN", "bob", "cy"];
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    Raw { from: u8, bytes: Vec<u8> },
+    Join { from: u8, name: u8, echo_cookie: bool, nonce: u8, window: u8 },
+    Session { from: u8, token_of: u8, kind: u8, seq: u8, sack: u32, text: u8 },
+    Advance(u16),
+    Kick(u8),
+    Announce { to: Option<u8> },
+    Shutdown,
+}
+
+fn addr(i: u8) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, i % 6], 5000))
+}
+
+fn encode(message: &Message<'_>) -> Vec<u8> {
+    let mut buf = vec![0u8; message.buffer_len()];
+    message.encode(&mut buf).expect("a valid message encodes");
+    buf
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    let mut config = ServerConfig::new([7; 16]);
+    config.capacity = 3;
+    config.rate_per_sec = 5;
+    config.burst = 3;
+    let mut server = Server::<4, 16>::new(config).expect("capacity 3 of 4");
+    let mut now = Instant::ZERO;
+    let mut buf = [0u8; MAX_FRAME];
+    let mut cookies: HashMap<SocketAddr, Cookie> = HashMap::new();
+    let mut tokens: HashMap<SocketAddr, Token> = HashMap::new();
+    let mut verified: HashSet<SocketAddr> = HashSet::new();
+    for op in ops.into_iter().take(256) {
+        let (from, datagram, proves) = match op {
+            Op::Raw { from, bytes } => (addr(from), bytes, false),
+            Op::Join { from, name, echo_cookie, nonce, window } => {
+                let from = addr(from);
+                let cookie = if echo_cookie {
+                    cookies.get(&from).copied().unwrap_or(Cookie::EMPTY)
+                } else {
+                    Cookie::EMPTY
+                };
+                let name = Name::new(NAMES[usize::from(name) % NAMES.len()]).expect("valid");
+                let join = Message::Join {
+                    cookie,
+                    nonce: u64::from(nonce),
+                    window: u16::from(window),
+                    name,
+                };
+                (from, encode(&join), !cookie.is_empty())
+            }
+            Op::Session { from, token_of, kind, seq, sack, text } => {
+                let token = tokens.get(&addr(token_of)).copied().unwrap_or(Token(0x5eed));
+                let seq = u32::from(seq);
+                let text = ["", "hi", "a bit longer text", "ünïcödé"][usize::from(text) % 4];
+                let to = Name::new(NAMES[usize::from(seq as u8) % NAMES.len()]).expect("valid");
+                let message = match kind % 9 {
+                    0 => Message::Say { token, seq, text },
+                    1 => Message::Tell { token, seq, to, text },
+                    2 => Message::Leave { token, seq },
+                    3 => Message::Ack { token, seq, sack },
+                    4 => Message::Who { token, req: seq, start: seq as u16 },
+                    5 => Message::Echo { token, req: seq, mode: EchoMode::Lower, text },
+                    6 => Message::Ping { token, req: seq },
+                    7 => Message::ChallengeResponse { token, nonce: sack },
+                    _ => Message::Deliver { token, seq, direct: true, from: to, text },
+                };
+                (addr(from), encode(&message), false)
+            }
+            Op::Advance(ms) => {
+                now = now + Duration::from_millis(u64::from(ms) * 4);
+                if server.poll_timeout().is_some_and(|t| t <= now) {
+                    server.handle_timeout(now);
+                }
+                drain(&mut server, now, &mut buf, &verified);
+                continue;
+            }
+            Op::Kick(i) => {
+                let _ = server.kick(Name::new(NAMES[usize::from(i) % NAMES.len()]).expect("valid"));
+                drain(&mut server, now, &mut buf, &verified);
+                continue;
+            }
+            Op::Announce { to } => {
+                let to = to.map(|i| Name::new(NAMES[usize::from(i) % NAMES.len()]).expect("valid"));
+                let _ = server.announce(now, "attention", to);
+                drain(&mut server, now, &mut buf, &verified);
+                continue;
+            }
+            Op::Shutdown => {
+                server.shutdown();
+                drain(&mut server, now, &mut buf, &verified);
+                continue;
+            }
+        };
+        if let Some(reply) = server.handle(now, from, &datagram, &mut buf) {
+            let bytes = &buf[..reply.len];
+            let parsed = Message::decode(bytes).expect("the server sends only valid frames");
+            assert!(
+                verified.contains(&from) || proves || reply.len <= datagram.len(),
+                "{} bytes to unverified {from} for {}: {parsed:?}",
+                reply.len,
+                datagram.len()
+            );
+            match parsed {
+                Message::Cookie { cookie } => {
+                    cookies.insert(reply.destination, cookie);
+                }
+                Message::Welcome { token, .. } => {
+                    tokens.insert(reply.destination, token);
+                }
+                _ => {}
+            }
+        }
+        for (_, user) in server.users() {
+            verified.insert(user);
+        }
+        drain(&mut server, now, &mut buf, &verified);
+        assert!(server.user_count() <= 3);
+    }
+});
+
+fn drain(
+    server: &mut Server<4, 16>,
+    now: Instant,
+    buf: &mut [u8; MAX_FRAME],
+    verified: &HashSet<SocketAddr>,
+) {
+    for _ in 0..10_000 {
+        let Some(transmit) = server.poll_transmit(now, buf) else { break };
+        Message::decode(&buf[..transmit.len]).expect("the server sends only valid frames");
+        assert!(
+            verified.contains(&transmit.destination),
+            "poll_transmit to unverified {}",
+            transmit.destination
+        );
+    }
+    while let Some(event) = server.poll_event() {
+        if let minichat_core::server::ServerEvent::Message { seq } = event {
+            let _ = server.message(seq);
+        }
+    }
+}
