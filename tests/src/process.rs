@@ -177,6 +177,12 @@ impl Minichat {
         }
     }
 
+    /// Kills the program at once (SIGKILL): a crash, for restart tests.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
         let status = Command::new("kill")

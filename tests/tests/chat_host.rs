@@ -219,3 +219,24 @@ fn the_help_lists_every_command() {
     }
     assert!(out.contains("the default when no command is given"), "{out}");
 }
+
+#[test]
+fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost() {
+    let (mut server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--keepalive", "1"]);
+    let addr = addr.to_string();
+    let mut reader = chatter("reader", &addr, &mut server);
+    let mut writer = chatter("writer", &addr, &mut server);
+    writer.write_line("before the crash");
+    assert_eq!(reader.stdout_line_containing("before", WAIT), "writer: before the crash");
+    server.kill();
+    writer.write_line("typed while the server was down");
+    let (mut server, _) = Minichat::serve(&["serve", "--bind", &addr, "--keepalive", "1"]);
+    // Both notice within two keep-alive periods (plus start-up), re-join and resend.
+    server.stdout_line_containing("writer: typed while the server was down", WAIT);
+    assert_eq!(reader.stdout_line_containing("typed while", WAIT), "writer: typed while the server was down");
+    writer.stderr_line_containing("joined again", WAIT);
+    for client in [&mut reader, &mut writer] {
+        client.close_stdin();
+        assert!(client.wait_exit(WAIT).success());
+    }
+}
