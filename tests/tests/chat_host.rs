@@ -222,7 +222,8 @@ fn the_help_lists_every_command() {
 
 #[test]
 fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost() {
-    let (mut server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--keepalive", "1"]);
+    let (mut server, addr) =
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--keepalive", "1"]);
     let addr = addr.to_string();
     let mut reader = chatter("reader", &addr, &mut server);
     let mut writer = chatter("writer", &addr, &mut server);
@@ -233,7 +234,10 @@ fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost()
     let (mut server, _) = Minichat::serve(&["serve", "--bind", &addr, "--keepalive", "1"]);
     // Both notice within two keep-alive periods (plus start-up), re-join and resend.
     server.stdout_line_containing("writer: typed while the server was down", WAIT);
-    assert_eq!(reader.stdout_line_containing("typed while", WAIT), "writer: typed while the server was down");
+    assert_eq!(
+        reader.stdout_line_containing("typed while", WAIT),
+        "writer: typed while the server was down"
+    );
     writer.stderr_line_containing("joined again", WAIT);
     for client in [&mut reader, &mut writer] {
         client.close_stdin();
