@@ -30,6 +30,7 @@ impl Cli {
                 keepalive: 15,
                 history: 10,
                 rate: 50,
+                quiet: false,
             }),
         })
     }
@@ -109,6 +110,10 @@ pub(crate) struct ServeArgs {
     /// Messages a second one user may send (0: no limit).
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub(crate) rate: u16,
+
+    /// Do not show joins, leaves and messages (the console still answers commands).
+    #[arg(long)]
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Args)]

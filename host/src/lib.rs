@@ -17,7 +17,9 @@ mod listen;
 pub mod loopback;
 mod send;
 mod serve;
+mod server_loop;
 mod shutdown;
+mod udp_batch;
 
 use std::process::ExitCode;
 
@@ -39,6 +41,7 @@ pub fn main() -> ExitCode {
             keepalive: Duration::from_secs(u64::from(args.keepalive)),
             history: args.history,
             rate_per_sec: args.rate,
+            quiet: args.quiet,
         })
         .map(|()| ExitCode::SUCCESS),
         Command::Chat(args) => chat::run(chat::ChatConfig {

@@ -1,0 +1,353 @@
+//! The server's event loop: the core's server over a batched UDP socket, a clock and a
+//! `poll` that also wakes for the console and Ctrl-C. `minichat serve` runs it with its
+//! console; `minichat bench` runs it quietly on a thread.
+//!
+//! The hot path allocates nothing: datagrams are received and sent in batches through
+//! buffers allocated once ([`BatchSocket`]), and the state machine works in place.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
+
+use minichat_core::server::{Server, ServerConfig};
+use minichat_core::wire::is_frame;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::clock::Clock;
+use crate::error::HostError;
+use crate::udp_batch::{BATCH, BatchSocket};
+
+/// The most users `--capacity` may ask for: the table's slots.
+pub(crate) const MAX_USERS: usize = 1024;
+/// Messages kept for resending and for newcomers' history.
+pub(crate) const RING: usize = 1024;
+/// The server the host runs.
+pub(crate) type HostServer = Server<MAX_USERS, RING>;
+
+/// The stack a thread running a [`ServerLoop`] needs: the server's table and ring are
+/// built on it before they move to the heap.
+pub(crate) const SERVER_STACK: usize = 64 << 20;
+
+/// Socket buffers asked for, so bursts of fan-out do not overflow them.
+const SOCKET_BUFFER: usize = 4 << 20;
+
+/// Batches taken per turn before timers and the console get their chance.
+const ROUNDS: usize = 16;
+
+const SOCKET: Token = Token(0);
+const WAKER: Token = Token(1);
+
+/// The server, its socket and its loop.
+pub(crate) struct ServerLoop {
+    io: BatchSocket,
+    poll: Poll,
+    events: Events,
+    pub(crate) server: Box<HostServer>,
+    pub(crate) clock: Clock,
+    waker: Arc<Waker>,
+    addr: SocketAddr,
+}
+
+impl std::fmt::Debug for ServerLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerLoop").field("addr", &self.addr).finish()
+    }
+}
+
+impl ServerLoop {
+    /// Binds `bind` and builds a server with `config`. Call on a thread with
+    /// [`SERVER_STACK`].
+    pub(crate) fn bind(bind: SocketAddr, config: ServerConfig) -> Result<ServerLoop, HostError> {
+        let socket = UdpSocket::bind(bind).map_err(|source| HostError::Bind {
+            addr: bind,
+            protocol: "udp",
+            source,
+        })?;
+        let addr = socket.local_addr().map_err(|source| HostError::Bind {
+            addr: bind,
+            protocol: "udp",
+            source,
+        })?;
+        // Best effort: a system that caps the buffers still works, with smaller bursts.
+        let _ = nix::sys::socket::setsockopt(
+            &socket.as_fd(),
+            nix::sys::socket::sockopt::RcvBuf,
+            &SOCKET_BUFFER,
+        );
+        let _ = nix::sys::socket::setsockopt(
+            &socket.as_fd(),
+            nix::sys::socket::sockopt::SndBuf,
+            &SOCKET_BUFFER,
+        );
+        let poll = Poll::new().map_err(HostError::Poll)?;
+        poll.registry()
+            .register(
+                &mut SourceFd(&socket.as_raw_fd()),
+                SOCKET,
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .map_err(HostError::Poll)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(HostError::Poll)?);
+        Ok(ServerLoop {
+            io: BatchSocket::new(socket).map_err(HostError::Poll)?,
+            poll,
+            events: Events::with_capacity(16),
+            server: Box::new(HostServer::new(config)?),
+            clock: Clock::new(),
+            waker,
+            addr,
+        })
+    }
+
+    /// The address bound (with the port chosen, if 0 was asked for).
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The waker that gets [`ServerLoop::wait`] out of `poll`.
+    pub(crate) fn waker(&self) -> Arc<Waker> {
+        Arc::clone(&self.waker)
+    }
+
+    /// Fires due timers, then receives, handles and sends until nothing is waiting (or
+    /// [`ROUNDS`] batches went by). Datagrams that are not frames go to `foreign`.
+    /// Returns whether more may be waiting.
+    pub(crate) fn turn(
+        &mut self,
+        foreign: &mut dyn FnMut(SocketAddr, &[u8]),
+    ) -> Result<bool, HostError> {
+        let now = self.clock.now();
+        if self.server.poll_timeout().is_some_and(|at| at <= now) {
+            self.server.handle_timeout(now);
+        }
+        if !self.flush()? {
+            return Ok(false); // the socket is full: wait until it is writable
+        }
+        for _ in 0..ROUNDS {
+            let received = match self.io.receive() {
+                Ok(n) => n,
+                Err(error) if is_peer_trouble(&error) => {
+                    tracing::debug!(%error, "an ICMP error for an earlier datagram");
+                    continue;
+                }
+                Err(error) => return Err(HostError::Network { addr: self.addr, source: error }),
+            };
+            for i in 0..received {
+                if self.io.is_full() && !self.flush()? {
+                    return Ok(true);
+                }
+                let Some((data, peer, slot)) = self.io.received_and_slot(i) else { continue };
+                if !is_frame(data) {
+                    foreign(peer, data);
+                    continue;
+                }
+                let Some(slot) = slot else { continue };
+                if let Some(reply) = self.server.handle(now, peer, data, slot) {
+                    self.io.commit(reply.len, reply.destination);
+                }
+            }
+            if !self.transmit(now)? {
+                return Ok(true);
+            }
+            if received < BATCH {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Sends everything the server has to send; `Ok(false)` if the socket filled up.
+    fn transmit(&mut self, now: minichat_core::time::Instant) -> Result<bool, HostError> {
+        loop {
+            if self.io.is_full() && !self.flush()? {
+                return Ok(false);
+            }
+            let Some(slot) = self.io.slot() else { return Ok(false) };
+            match self.server.poll_transmit(now, slot) {
+                Some(transmit) => self.io.commit(transmit.len, transmit.destination),
+                None => return self.flush(),
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<bool, HostError> {
+        match self.io.flush() {
+            Ok(done) => Ok(done),
+            Err(error) if is_peer_trouble(&error) => Ok(true),
+            Err(error) => Err(HostError::Network { addr: self.addr, source: error }),
+        }
+    }
+
+    /// Waits for a datagram, writability, a wake-up, the server's next timer or `max`.
+    pub(crate) fn wait(&mut self, max: std::time::Duration) -> Result<(), HostError> {
+        let timer = self.server.poll_timeout().map(|at| self.clock.until(at));
+        let timeout = timer.map_or(max, |t| t.min(max));
+        match self.poll.poll(&mut self.events, Some(timeout)) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => Ok(()),
+            Err(error) => Err(HostError::Poll(error)),
+        }
+    }
+
+    /// Sends plain text (an answer to a legacy client), outside the protocol.
+    pub(crate) fn send_text(&self, text: &str, peer: SocketAddr) -> std::io::Result<()> {
+        self.io.send_now(text.as_bytes(), peer)
+    }
+
+    /// Tells every user the server is going away, and sends it.
+    pub(crate) fn shutdown(&mut self) {
+        self.server.shutdown();
+        for _ in 0..8 {
+            let now = self.clock.now();
+            if !matches!(self.transmit(now), Ok(true)) {
+                let _ = self.wait(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// Errors that concern one peer (an ICMP message about an earlier datagram), not the
+/// server.
+fn is_peer_trouble(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::HostUnreachable
+            | std::io::ErrorKind::NetworkUnreachable
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::UdpSocket;
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::time::{Duration as StdDuration, Instant as StdInstant};
+
+    use minichat_core::client::{Client, ClientConfig, ClientEvent};
+    use minichat_core::time::Instant;
+    use minichat_core::transport::Driver;
+    use minichat_core::wire::{EchoMode, NameBuf};
+
+    use super::*;
+
+    const WARM: u8 = 0;
+    const MEASURE: u8 = 1;
+    const STOP: u8 = 2;
+
+    struct TestClient {
+        client: Client<16, 64, 16>,
+        driver: Driver<UdpSocket>,
+        start: StdInstant,
+        delivered: usize,
+        received: usize,
+    }
+
+    impl TestClient {
+        fn new(name: &str, server: SocketAddr) -> Self {
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.set_nonblocking(true).unwrap();
+            let config = ClientConfig::new(NameBuf::parse(name).unwrap(), server);
+            TestClient {
+                client: Client::new(config, Instant::ZERO),
+                driver: Driver::new(socket),
+                start: StdInstant::now(),
+                delivered: 0,
+                received: 0,
+            }
+        }
+
+        fn now(&self) -> Instant {
+            Instant::from_millis(u64::try_from(self.start.elapsed().as_millis()).unwrap())
+        }
+
+        fn pump(&mut self) {
+            let now = self.now();
+            let _ = self.driver.pump(&mut self.client, now, |_, _, _| {});
+            while let Some(event) = self.client.poll_event() {
+                match event {
+                    ClientEvent::Delivered { .. } => self.delivered += 1,
+                    ClientEvent::Message { .. } => self.received += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Relays `count` messages among three clients (with echoes between), pumping until
+    /// all arrived or ten seconds passed.
+    fn exchange(clients: &mut [TestClient], count: usize) {
+        let deadline = StdInstant::now() + StdDuration::from_secs(10);
+        let target: Vec<usize> = clients.iter().map(|c| c.received + 2 * count).collect();
+        let mut sent = 0;
+        while StdInstant::now() < deadline {
+            for (i, c) in clients.iter_mut().enumerate() {
+                if sent < count * 3 && c.client.pending() < 8 {
+                    let now = c.now();
+                    c.client.say(now, "steady state, no allocation please").unwrap();
+                    if sent % 10 == 0 {
+                        let _ = c.client.echo(now, EchoMode::Upper, "echo too");
+                    }
+                    sent += 1;
+                }
+                c.pump();
+                let _ = i;
+            }
+            if sent == count * 3 && clients.iter().zip(&target).all(|(c, t)| c.received >= *t) {
+                return;
+            }
+            std::thread::sleep(StdDuration::from_micros(200));
+        }
+        panic!(
+            "the exchange did not finish: {:?}",
+            clients.iter().map(|c| c.received).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_servers_hot_path_allocates_nothing_in_steady_state() {
+        let phase = Arc::new(AtomicU8::new(WARM));
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let server_phase = Arc::clone(&phase);
+        let server = std::thread::Builder::new()
+            .stack_size(SERVER_STACK)
+            .spawn(move || {
+                let mut config = ServerConfig::new([9; 16]);
+                config.rate_per_sec = 0;
+                let mut net = ServerLoop::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+                addr_tx.send(net.addr()).unwrap();
+                let run = |net: &mut ServerLoop, until: u8| {
+                    while server_phase.load(Ordering::SeqCst) < until {
+                        net.turn(&mut |_, _| {}).unwrap();
+                        while net.server.poll_event().is_some() {}
+                        net.wait(StdDuration::from_millis(5)).unwrap();
+                    }
+                };
+                run(&mut net, MEASURE);
+                let info = allocation_counter::measure(|| run(&mut net, STOP));
+                (info.count_total, net.server.stats().messages)
+            })
+            .unwrap();
+        let addr = addr_rx.recv().unwrap();
+        let mut clients: Vec<TestClient> =
+            ["a", "b", "c"].iter().map(|n| TestClient::new(n, addr)).collect();
+        let deadline = StdInstant::now() + StdDuration::from_secs(10);
+        while !clients.iter().all(|c| c.client.is_joined()) {
+            assert!(StdInstant::now() < deadline, "clients join");
+            clients.iter_mut().for_each(TestClient::pump);
+            std::thread::sleep(StdDuration::from_millis(1));
+        }
+        // Warm up: every buffer and table the server will use gets used once.
+        exchange(&mut clients, 100);
+        phase.store(MEASURE, Ordering::SeqCst);
+        exchange(&mut clients, 300);
+        phase.store(STOP, Ordering::SeqCst);
+        let (allocations, messages) = server.join().unwrap();
+        assert!(messages >= 1200, "{messages} messages went through");
+        assert_eq!(
+            allocations, 0,
+            "the server thread allocated while relaying {messages} messages"
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! A UDP socket that moves datagrams in batches: on Linux `recvmmsg` and `sendmmsg` take or
+//! give up to [`BATCH`] datagrams per system call; elsewhere one call each. Buffers are
+//! allocated once, so the hot path allocates nothing.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+
+use minichat_core::wire::limits::MAX_FRAME;
+
+/// Datagrams per system call.
+pub(crate) const BATCH: usize = 32;
+
+/// Room for a received datagram: any frame, and legacy text up to a typical MTU.
+pub(crate) const RX_SLOT: usize = 1500;
+
+/// A received datagram, its peer, and the send buffer an answer may go into.
+pub(crate) type Received<'a> = (&'a [u8], SocketAddr, Option<&'a mut [u8]>);
+
+/// One datagram's place in a batch: its length and its peer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Meta {
+    pub(crate) len: usize,
+    pub(crate) peer: SocketAddr,
+}
+
+const EMPTY: Meta = Meta {
+    len: 0,
+    peer: SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0)),
+};
+
+/// A non-blocking UDP socket with a batch of receive buffers and a batch of send buffers.
+pub(crate) struct BatchSocket {
+    pub(crate) socket: UdpSocket,
+    rx: Box<[[u8; RX_SLOT]; BATCH]>,
+    rx_meta: [Meta; BATCH],
+    rx_len: usize,
+    tx: Box<[[u8; MAX_FRAME]; BATCH]>,
+    tx_meta: [Meta; BATCH],
+    /// Datagrams written into `tx`, and how many of them were already sent.
+    tx_len: usize,
+    tx_sent: usize,
+    #[cfg(target_os = "linux")]
+    headers: linux::Headers,
+}
+
+impl std::fmt::Debug for BatchSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchSocket").field("socket", &self.socket).finish()
+    }
+}
+
+impl BatchSocket {
+    /// Wraps a socket (made non-blocking here).
+    pub(crate) fn new(socket: UdpSocket) -> io::Result<Self> {
+        socket.set_nonblocking(true)?;
+        Ok(BatchSocket {
+            socket,
+            rx: Box::new([[0; RX_SLOT]; BATCH]),
+            rx_meta: [EMPTY; BATCH],
+            rx_len: 0,
+            tx: Box::new([[0; MAX_FRAME]; BATCH]),
+            tx_meta: [EMPTY; BATCH],
+            tx_len: 0,
+            tx_sent: 0,
+            #[cfg(target_os = "linux")]
+            headers: linux::Headers::new(),
+        })
+    }
+
+    /// Receives what is waiting, up to a batch; returns how many (0 when none).
+    pub(crate) fn receive(&mut self) -> io::Result<usize> {
+        self.rx_len = 0;
+        #[cfg(target_os = "linux")]
+        {
+            self.rx_len =
+                linux::receive(&self.socket, &mut self.headers, &mut self.rx, &mut self.rx_meta)?;
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            for (buf, meta) in self.rx.iter_mut().zip(self.rx_meta.iter_mut()) {
+                match self.socket.recv_from(buf) {
+                    Ok((len, peer)) => {
+                        *meta = Meta { len, peer };
+                        self.rx_len += 1;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(self.rx_len)
+    }
+
+    /// The `i`th datagram of the last [`BatchSocket::receive`], and the send buffer it may
+    /// answer into (if one is free).
+    pub(crate) fn received_and_slot(&mut self, i: usize) -> Option<Received<'_>> {
+        let meta = *self.rx_meta.get(i).filter(|_| i < self.rx_len)?;
+        let data = self.rx.get(i)?.get(..meta.len.min(RX_SLOT))?;
+        let slot = self.tx.get_mut(self.tx_len).map(|b| &mut b[..]);
+        Some((data, meta.peer, slot))
+    }
+
+    /// The next free send buffer, if the batch is not full.
+    pub(crate) fn slot(&mut self) -> Option<&mut [u8]> {
+        self.tx.get_mut(self.tx_len).map(|b| &mut b[..])
+    }
+
+    /// The send buffer handed out last holds a datagram of `len` bytes for `peer`.
+    pub(crate) fn commit(&mut self, len: usize, peer: SocketAddr) {
+        if let Some(meta) = self.tx_meta.get_mut(self.tx_len) {
+            *meta = Meta { len, peer };
+            self.tx_len += 1;
+        }
+    }
+
+    /// Whether every send buffer holds a datagram.
+    pub(crate) fn is_full(&self) -> bool {
+        self.tx_len >= BATCH
+    }
+
+    /// Sends what the batch holds. `Ok(true)` when all of it went; `Ok(false)` when the
+    /// socket is full and the rest waits for the next flush.
+    pub(crate) fn flush(&mut self) -> io::Result<bool> {
+        while self.tx_sent < self.tx_len {
+            #[cfg(target_os = "linux")]
+            let sent = linux::send(
+                &self.socket,
+                &mut self.headers,
+                self.tx.get(self.tx_sent..self.tx_len).unwrap_or_default(),
+                self.tx_meta.get(self.tx_sent..self.tx_len).unwrap_or_default(),
+            );
+            #[cfg(not(target_os = "linux"))]
+            let sent = {
+                let meta = self.tx_meta[self.tx_sent];
+                self.socket.send_to(&self.tx[self.tx_sent][..meta.len], meta.peer).map(|_| 1)
+            };
+            match sent {
+                Ok(n) => self.tx_sent += n.max(1),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // One peer's trouble (an ICMP error reported on send): skip that datagram.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionRefused | io::ErrorKind::HostUnreachable
+                    ) =>
+                {
+                    self.tx_sent += 1;
+                }
+                Err(e) => {
+                    self.tx_sent += 1;
+                    if self.tx_sent >= self.tx_len {
+                        self.tx_len = 0;
+                        self.tx_sent = 0;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        self.tx_len = 0;
+        self.tx_sent = 0;
+        Ok(true)
+    }
+
+    /// Sends `data` to `peer` at once, outside the batch (legacy text replies).
+    pub(crate) fn send_now(&self, data: &[u8], peer: SocketAddr) -> io::Result<()> {
+        self.socket.send_to(data, peer).map(|_| ())
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::io::{self, IoSlice, IoSliceMut};
+    use std::net::{SocketAddr, UdpSocket};
+    use std::os::fd::AsRawFd;
+
+    use minichat_core::wire::limits::MAX_FRAME;
+    use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
+
+    use super::{BATCH, Meta, RX_SLOT};
+
+    /// The `mmsghdr` arrays, allocated once.
+    pub(super) struct Headers {
+        rx: MultiHeaders<SockaddrStorage>,
+        tx: MultiHeaders<SockaddrStorage>,
+    }
+
+    impl Headers {
+        pub(super) fn new() -> Self {
+            Headers {
+                rx: MultiHeaders::preallocate(BATCH, None),
+                tx: MultiHeaders::preallocate(BATCH, None),
+            }
+        }
+    }
+
+    fn to_std(addr: &SockaddrStorage) -> Option<SocketAddr> {
+        if let Some(v4) = addr.as_sockaddr_in() {
+            return Some(SocketAddr::V4((*v4).into()));
+        }
+        addr.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
+    }
+
+    pub(super) fn receive(
+        socket: &UdpSocket,
+        headers: &mut Headers,
+        bufs: &mut [[u8; RX_SLOT]; BATCH],
+        meta: &mut [Meta; BATCH],
+    ) -> io::Result<usize> {
+        let mut slots = bufs.iter_mut();
+        let mut iovs: [[IoSliceMut<'_>; 1]; BATCH] = std::array::from_fn(|_| {
+            [IoSliceMut::new(slots.next().map_or(&mut [][..], |b| &mut b[..]))]
+        });
+        let results = match recvmmsg(
+            socket.as_raw_fd(),
+            &mut headers.rx,
+            iovs.iter_mut(),
+            MsgFlags::MSG_DONTWAIT,
+            None,
+        ) {
+            Ok(results) => results,
+            Err(nix::errno::Errno::EAGAIN) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let mut count = 0;
+        for (message, slot) in results.zip(meta.iter_mut()) {
+            // A datagram without a usable address cannot be answered: skip it.
+            let Some(peer) = message.address.as_ref().and_then(to_std) else { continue };
+            *slot = Meta { len: message.bytes, peer };
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    pub(super) fn send(
+        socket: &UdpSocket,
+        headers: &mut Headers,
+        bufs: &[[u8; MAX_FRAME]],
+        meta: &[Meta],
+    ) -> io::Result<usize> {
+        let iovs: [[IoSlice<'_>; 1]; BATCH] = std::array::from_fn(|i| {
+            let len = meta.get(i).map_or(0, |m| m.len);
+            [IoSlice::new(bufs.get(i).and_then(|b| b.get(..len)).unwrap_or_default())]
+        });
+        let count = meta.len().min(bufs.len()).min(BATCH);
+        let addrs: [Option<SockaddrStorage>; BATCH] = std::array::from_fn(|i| {
+            meta.get(i).filter(|_| i < count).map(|m| SockaddrStorage::from(m.peer))
+        });
+        let results = sendmmsg(
+            socket.as_raw_fd(),
+            &mut headers.tx,
+            iovs.iter().take(count),
+            addrs.get(..count).unwrap_or_default(),
+            [],
+            MsgFlags::MSG_DONTWAIT,
+        )?;
+        Ok(results.count())
+    }
+}
