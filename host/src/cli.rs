@@ -59,6 +59,13 @@ pub(crate) enum Command {
     Send(SendArgs),
     /// Watch a server and three clients talk over a simulated lossy network, in-process.
     Demo(DemoArgs),
+    /// Measure: protocol echo, relay and fan-out under load, side by side with a bare UDP
+    /// echo loop, `minichat echo` and the Python originals, as ratios.
+    ///
+    /// Starts every server itself on 127.0.0.1 (the chat server without a rate limit),
+    /// unless --server points the protocol modes at one already running (started with
+    /// --rate 0); then no server CPU is reported for them.
+    Bench(BenchArgs),
     /// Run the echo services of the original UDP and TCP socket programs.
     ///
     /// Every UDP datagram is answered by one datagram with the same bytes, ASCII letters
@@ -167,6 +174,56 @@ pub(crate) struct DemoArgs {
     /// Seed of the link's randomness: the same seed, the same run.
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u32,
+}
+
+/// A load mode of `minichat bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BenchMode {
+    /// Protocol echo: each client keeps WINDOW echo requests in flight.
+    Echo,
+    /// Everyone says to the room: each message goes to the other CLIENTS - 1.
+    Relay,
+    /// One sender, CLIENTS receivers.
+    Fanout,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// Load modes to run (repeat, or separate with commas); all three by default.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub(crate) mode: Vec<BenchMode>,
+
+    /// Clients at once (fan-out: receivers).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub(crate) clients: u16,
+
+    /// Messages each client keeps in flight.
+    #[arg(long, value_name = "W", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) window: u16,
+
+    /// Bytes per message (at least 30: the timing stamp).
+    #[arg(long, value_name = "S", default_value_t = 64, value_parser = clap::value_parser!(u16).range(30..=989))]
+    pub(crate) size: u16,
+
+    /// Seconds measured per scenario (after a warm-up of a fifth of that).
+    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds)]
+    pub(crate) duration: Duration,
+
+    /// A running chat server to load instead of starting one.
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    pub(crate) server: Option<SocketAddr>,
+
+    /// Skip the baselines (bare loop, minichat echo, Python).
+    #[arg(long)]
+    pub(crate) no_baselines: bool,
+
+    /// Skip the Python baselines even when python3 is installed.
+    #[arg(long)]
+    pub(crate) no_python: bool,
+
+    /// Print the results as JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// Parses a number of seconds, fractions allowed: `1`, `0.5`.

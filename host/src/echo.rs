@@ -6,13 +6,17 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 
+use std::os::fd::AsRawFd;
+
 use minichat_core::wire::EchoMode;
-use mio::net::{TcpStream, UdpSocket};
+use mio::net::{TcpListener, TcpStream};
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::error::HostError;
 use crate::listen::{self, Listeners};
 use crate::shutdown::Shutdown;
+use crate::udp_batch::BatchSocket;
 
 const UDP: Token = Token(0);
 const TCP_LISTENER: Token = Token(1);
@@ -37,60 +41,104 @@ pub(crate) struct EchoConfig {
 
 /// Counters reported when the service stops.
 #[derive(Debug, Default)]
-struct Stats {
-    datagrams: u64,
-    dropped_replies: u64,
-    connections: u64,
+pub(crate) struct Stats {
+    pub(crate) datagrams: u64,
+    pub(crate) dropped_replies: u64,
+    pub(crate) connections: u64,
 }
 
-/// Runs the echo service until Ctrl-C or SIGTERM.
-pub(crate) fn run(config: EchoConfig) -> Result<(), HostError> {
-    let listeners = listen::bind(config.bind, config.tcp)?;
-    let protocols = listeners.protocols();
-    let Listeners { mut udp, tcp, addr } = listeners;
-    let mut poll = Poll::new().map_err(HostError::Poll)?;
-    let registry = poll.registry();
-    registry.register(&mut udp, UDP, Interest::READABLE).map_err(HostError::Poll)?;
-    let mut listener = tcp;
-    if let Some(listener) = listener.as_mut() {
-        registry.register(listener, TCP_LISTENER, Interest::READABLE).map_err(HostError::Poll)?;
+/// The echo service's sockets and loop: `minichat echo` runs it until Ctrl-C,
+/// `minichat bench` on a thread until it is told to stop.
+pub(crate) struct EchoLoop {
+    mode: EchoMode,
+    udp: BatchSocket<DATAGRAM_BUF, 0>,
+    listener: Option<TcpListener>,
+    poll: Poll,
+    events: Events,
+    connections: HashMap<Token, Connection>,
+    next_token: usize,
+    chunk: Vec<u8>,
+    pub(crate) stats: Stats,
+    pub(crate) addr: SocketAddr,
+    pub(crate) protocols: &'static str,
+}
+
+impl std::fmt::Debug for EchoLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EchoLoop").field("addr", &self.addr).finish()
     }
-    let waker = std::sync::Arc::new(mio::Waker::new(registry, WAKER).map_err(HostError::Poll)?);
-    let shutdown = Shutdown::install(waker)?;
+}
 
-    // The line scripts and tests wait for: the address, with the port actually bound.
-    println!(
-        "minichat echo: listening on {addr} ({protocols}), replying {}-cased; Ctrl-C stops",
-        config.mode.name()
-    );
-    tracing::info!(%addr, protocols, mode = config.mode.name(), "echo service started");
+impl EchoLoop {
+    /// Binds the sockets of `config`.
+    pub(crate) fn bind(config: EchoConfig) -> Result<EchoLoop, HostError> {
+        let listeners = listen::bind(config.bind, config.tcp)?;
+        let protocols = listeners.protocols();
+        let Listeners { udp, tcp, addr } = listeners;
+        let poll = Poll::new().map_err(HostError::Poll)?;
+        poll.registry()
+            .register(&mut SourceFd(&udp.as_raw_fd()), UDP, Interest::READABLE)
+            .map_err(HostError::Poll)?;
+        let mut listener = tcp;
+        if let Some(listener) = listener.as_mut() {
+            poll.registry()
+                .register(listener, TCP_LISTENER, Interest::READABLE)
+                .map_err(HostError::Poll)?;
+        }
+        Ok(EchoLoop {
+            mode: config.mode,
+            udp: BatchSocket::new(udp).map_err(HostError::Poll)?,
+            listener,
+            poll,
+            events: Events::with_capacity(256),
+            connections: HashMap::new(),
+            next_token: FIRST_CONNECTION,
+            chunk: vec![0u8; CHUNK_BUF],
+            stats: Stats::default(),
+            addr,
+            protocols,
+        })
+    }
 
-    let mut stats = Stats::default();
-    let mut connections: HashMap<Token, Connection> = HashMap::new();
-    let mut next_token = FIRST_CONNECTION;
-    let mut datagram = vec![0u8; DATAGRAM_BUF];
-    let mut chunk = vec![0u8; CHUNK_BUF];
-    let mut events = Events::with_capacity(256);
+    /// A waker for the loop's `poll`.
+    pub(crate) fn waker(&self) -> Result<std::sync::Arc<mio::Waker>, HostError> {
+        mio::Waker::new(self.poll.registry(), WAKER)
+            .map(std::sync::Arc::new)
+            .map_err(HostError::Poll)
+    }
 
-    while !shutdown.requested() {
-        if let Err(error) = poll.poll(&mut events, None) {
+    /// Waits up to `timeout` (for ever with `None`) and serves what arrived.
+    pub(crate) fn turn(&mut self, timeout: Option<std::time::Duration>) -> Result<(), HostError> {
+        if let Err(error) = self.poll.poll(&mut self.events, timeout) {
             if error.kind() == io::ErrorKind::Interrupted {
-                continue;
+                return Ok(());
             }
             return Err(HostError::Poll(error));
         }
-        for event in &events {
+        let EchoLoop {
+            mode,
+            udp,
+            listener,
+            poll,
+            events,
+            connections,
+            next_token,
+            chunk,
+            stats,
+            ..
+        } = self;
+        for event in events.iter() {
             match event.token() {
                 WAKER => {}
-                UDP => echo_datagrams(&udp, config.mode, &mut datagram, &mut stats),
+                UDP => echo_datagrams(udp, *mode, stats),
                 TCP_LISTENER => {
                     if let Some(listener) = listener.as_ref() {
-                        accept_all(listener, &poll, &mut connections, &mut next_token, &mut stats);
+                        accept_all(listener, poll, connections, next_token, stats);
                     }
                 }
                 token => {
                     let done = match connections.get_mut(&token) {
-                        Some(connection) => connection.drive(config.mode, &mut chunk),
+                        Some(connection) => connection.drive(*mode, chunk),
                         None => false,
                     };
                     if let Some(mut connection) = done.then(|| connections.remove(&token)).flatten()
@@ -101,7 +149,67 @@ pub(crate) fn run(config: EchoConfig) -> Result<(), HostError> {
                 }
             }
         }
+        Ok(())
     }
+}
+
+/// Answers every datagram waiting on the socket, a batch at a time: each is mapped in place
+/// and sent back from the buffer it arrived in.
+fn echo_datagrams(udp: &mut BatchSocket<DATAGRAM_BUF, 0>, mode: EchoMode, stats: &mut Stats) {
+    loop {
+        let received = match udp.receive() {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => {
+                // An ICMP error from an earlier reply, for instance: it concerns one peer
+                // only, so the service goes on.
+                tracing::warn!(%error, "receiving a datagram failed");
+                continue;
+            }
+        };
+        for i in 0..received {
+            if let Some((data, _)) = udp.received_mut(i) {
+                mode.apply(data);
+            }
+        }
+        stats.datagrams += received as u64;
+        match udp.send_received_back() {
+            Ok(sent) if sent == received => {}
+            Ok(sent) => {
+                stats.dropped_replies += (received - sent) as u64;
+                tracing::warn!(
+                    dropped = stats.dropped_replies,
+                    "replies could not be sent: the socket is full"
+                );
+            }
+            Err(error) => {
+                stats.dropped_replies += received as u64;
+                tracing::warn!(%error, dropped = stats.dropped_replies, "replies could not be sent");
+            }
+        }
+        if received < udp.batch() {
+            return;
+        }
+    }
+}
+
+/// Runs the echo service until Ctrl-C or SIGTERM.
+pub(crate) fn run(config: EchoConfig) -> Result<(), HostError> {
+    let mut service = EchoLoop::bind(config)?;
+    let shutdown = Shutdown::install(service.waker()?)?;
+    // The line scripts and tests wait for: the address, with the port actually bound.
+    println!(
+        "minichat echo: listening on {} ({}), replying {}-cased; Ctrl-C stops",
+        service.addr,
+        service.protocols,
+        config.mode.name()
+    );
+    tracing::info!(addr = %service.addr, protocols = service.protocols, mode = config.mode.name(), "echo service started");
+    while !shutdown.requested() {
+        service.turn(None)?;
+    }
+    let stats = &service.stats;
     tracing::info!(
         datagrams = stats.datagrams,
         dropped_replies = stats.dropped_replies,
@@ -115,36 +223,9 @@ pub(crate) fn run(config: EchoConfig) -> Result<(), HostError> {
     Ok(())
 }
 
-/// Answers every datagram waiting on the socket.
-fn echo_datagrams(udp: &UdpSocket, mode: EchoMode, buf: &mut [u8], stats: &mut Stats) {
-    loop {
-        let (len, peer) = match udp.recv_from(buf) {
-            Ok(received) => received,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => {
-                // An ICMP error from an earlier reply, for instance: it concerns one peer
-                // only, so the service goes on.
-                tracing::warn!(%error, "receiving a datagram failed");
-                continue;
-            }
-        };
-        let Some(data) = buf.get_mut(..len) else { continue };
-        mode.apply(data);
-        stats.datagrams += 1;
-        match udp.send_to(data, peer) {
-            Ok(_) => {}
-            Err(error) => {
-                stats.dropped_replies += 1;
-                tracing::warn!(%peer, %error, dropped = stats.dropped_replies, "a reply could not be sent");
-            }
-        }
-    }
-}
-
 /// Accepts every pending connection.
 fn accept_all(
-    listener: &mio::net::TcpListener,
+    listener: &TcpListener,
     poll: &Poll,
     connections: &mut HashMap<Token, Connection>,
     next_token: &mut usize,

@@ -3,6 +3,7 @@
 //! The binary is `src/main.rs`; this library holds its commands, and the in-memory
 //! network ([`loopback`]) that `minichat demo` and the tests share.
 
+mod bench;
 mod chat;
 mod cli;
 mod client_loop;
@@ -58,6 +59,7 @@ pub fn main() -> ExitCode {
             give_up: Duration::from_secs(u64::from(args.timeout)),
         }),
         Command::Demo(args) => Ok(run_demo(args.loss, args.seed)),
+        Command::Bench(args) => run_bench(args),
         Command::Echo(args) => {
             echo::run(echo::EchoConfig { mode: args.mode(), bind: args.bind, tcp: args.tcp })
                 .map(|()| ExitCode::SUCCESS)
@@ -70,6 +72,42 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
+    use bench::chat_mode;
+    let modes = if args.mode.is_empty() {
+        vec![cli::BenchMode::Echo, cli::BenchMode::Relay, cli::BenchMode::Fanout]
+    } else {
+        args.mode.clone()
+    };
+    let duration = std::time::Duration::from_millis(args.duration.as_millis().max(100));
+    let config = bench::BenchConfig {
+        modes: modes.into_iter().map(chat_mode).collect(),
+        baselines: !args.no_baselines,
+        python: !args.no_python,
+        server: args.server,
+        load: bench::LoadConfig {
+            clients: usize::from(args.clients),
+            window: usize::from(args.window),
+            size: usize::from(args.size),
+            warmup: duration / 5,
+            duration,
+        },
+        json: args.json,
+    };
+    let json = config.json;
+    let report = bench::run(config)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report)
+                .map_err(|e| error::HostError::Thread(std::io::Error::other(e)))?
+        );
+    } else {
+        bench::print_table(&report);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_demo(loss: u8, seed: u32) -> ExitCode {

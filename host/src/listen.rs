@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 
-use mio::net::{TcpListener, UdpSocket};
+use std::net::UdpSocket;
+
+use mio::net::TcpListener;
 
 use crate::error::HostError;
 

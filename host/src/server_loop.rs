@@ -11,12 +11,13 @@ use std::sync::Arc;
 
 use minichat_core::server::{Server, ServerConfig};
 use minichat_core::wire::is_frame;
+use minichat_core::wire::limits::MAX_FRAME;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use crate::clock::Clock;
 use crate::error::HostError;
-use crate::udp_batch::{BATCH, BatchSocket};
+use crate::udp_batch::BatchSocket;
 
 /// The most users `--capacity` may ask for: the table's slots.
 pub(crate) const MAX_USERS: usize = 1024;
@@ -39,8 +40,11 @@ const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
 
 /// The server, its socket and its loop.
+/// Room for a received datagram: any frame, and legacy text up to a typical MTU.
+const RX_SLOT: usize = 1500;
+
 pub(crate) struct ServerLoop {
-    io: BatchSocket,
+    io: BatchSocket<RX_SLOT, MAX_FRAME>,
     poll: Poll,
     events: Events,
     pub(crate) server: Box<HostServer>,
@@ -105,6 +109,11 @@ impl ServerLoop {
         self.addr
     }
 
+    /// Sets how many datagrams go per system call (1 turns batching off, to measure it).
+    pub(crate) fn set_batch(&mut self, batch: usize) {
+        self.io.set_batch(batch);
+    }
+
     /// The waker that gets [`ServerLoop::wait`] out of `poll`.
     pub(crate) fn waker(&self) -> Arc<Waker> {
         Arc::clone(&self.waker)
@@ -150,7 +159,7 @@ impl ServerLoop {
             if !self.transmit(now)? {
                 return Ok(true);
             }
-            if received < BATCH {
+            if received < self.io.batch() {
                 return Ok(false);
             }
         }

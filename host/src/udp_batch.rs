@@ -5,13 +5,8 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
-use minichat_core::wire::limits::MAX_FRAME;
-
 /// Datagrams per system call.
 pub(crate) const BATCH: usize = 32;
-
-/// Room for a received datagram: any frame, and legacy text up to a typical MTU.
-pub(crate) const RX_SLOT: usize = 1500;
 
 /// A received datagram, its peer, and the send buffer an answer may go into.
 pub(crate) type Received<'a> = (&'a [u8], SocketAddr, Option<&'a mut [u8]>);
@@ -28,43 +23,59 @@ const EMPTY: Meta = Meta {
     peer: SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::UNSPECIFIED, 0)),
 };
 
-/// A non-blocking UDP socket with a batch of receive buffers and a batch of send buffers.
-pub(crate) struct BatchSocket {
+/// A non-blocking UDP socket with a batch of receive buffers of `RX` bytes each and a
+/// batch of send buffers of `TX` bytes each.
+pub(crate) struct BatchSocket<const RX: usize, const TX: usize> {
     pub(crate) socket: UdpSocket,
-    rx: Box<[[u8; RX_SLOT]; BATCH]>,
+    rx: Box<[[u8; RX]]>,
     rx_meta: [Meta; BATCH],
     rx_len: usize,
-    tx: Box<[[u8; MAX_FRAME]; BATCH]>,
+    tx: Box<[[u8; TX]]>,
     tx_meta: [Meta; BATCH],
     /// Datagrams written into `tx`, and how many of them were already sent.
     tx_len: usize,
     tx_sent: usize,
+    /// Datagrams per system call, at most [`BATCH`] (1 turns batching off, to measure it).
+    batch: usize,
     #[cfg(target_os = "linux")]
     headers: linux::Headers,
 }
 
-impl std::fmt::Debug for BatchSocket {
+impl<const RX: usize, const TX: usize> std::fmt::Debug for BatchSocket<RX, TX> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BatchSocket").field("socket", &self.socket).finish()
     }
 }
 
-impl BatchSocket {
+impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
     /// Wraps a socket (made non-blocking here).
     pub(crate) fn new(socket: UdpSocket) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
         Ok(BatchSocket {
             socket,
-            rx: Box::new([[0; RX_SLOT]; BATCH]),
+            // Built on the heap one slot at a time: large slots would not fit a stack.
+            rx: vec![[0; RX]; BATCH].into_boxed_slice(),
             rx_meta: [EMPTY; BATCH],
             rx_len: 0,
-            tx: Box::new([[0; MAX_FRAME]; BATCH]),
+            tx: vec![[0; TX]; BATCH].into_boxed_slice(),
             tx_meta: [EMPTY; BATCH],
             tx_len: 0,
             tx_sent: 0,
+            batch: BATCH,
             #[cfg(target_os = "linux")]
             headers: linux::Headers::new(),
         })
+    }
+
+    /// Sets how many datagrams go per system call (1 to [`BATCH`]).
+    pub(crate) fn set_batch(&mut self, batch: usize) {
+        self.batch = batch.clamp(1, BATCH);
+    }
+
+    /// How many datagrams go per system call: a receive that returns fewer found the
+    /// socket empty.
+    pub(crate) fn batch(&self) -> usize {
+        self.batch
     }
 
     /// Receives what is waiting, up to a batch; returns how many (0 when none).
@@ -72,12 +83,12 @@ impl BatchSocket {
         self.rx_len = 0;
         #[cfg(target_os = "linux")]
         {
-            self.rx_len =
-                linux::receive(&self.socket, &mut self.headers, &mut self.rx, &mut self.rx_meta)?;
+            let bufs = self.rx.get_mut(..self.batch).unwrap_or_default();
+            self.rx_len = linux::receive(&self.socket, &mut self.headers, bufs, &mut self.rx_meta)?;
         }
         #[cfg(not(target_os = "linux"))]
         {
-            for (buf, meta) in self.rx.iter_mut().zip(self.rx_meta.iter_mut()) {
+            for (buf, meta) in self.rx.iter_mut().zip(self.rx_meta.iter_mut()).take(self.batch) {
                 match self.socket.recv_from(buf) {
                     Ok((len, peer)) => {
                         *meta = Meta { len, peer };
@@ -95,9 +106,43 @@ impl BatchSocket {
     /// answer into (if one is free).
     pub(crate) fn received_and_slot(&mut self, i: usize) -> Option<Received<'_>> {
         let meta = *self.rx_meta.get(i).filter(|_| i < self.rx_len)?;
-        let data = self.rx.get(i)?.get(..meta.len.min(RX_SLOT))?;
+        let data = self.rx.get(i)?.get(..meta.len.min(RX))?;
         let slot = self.tx.get_mut(self.tx_len).map(|b| &mut b[..]);
         Some((data, meta.peer, slot))
+    }
+
+    /// The `i`th received datagram, writable (to answer it in place).
+    pub(crate) fn received_mut(&mut self, i: usize) -> Option<(&mut [u8], SocketAddr)> {
+        let meta = *self.rx_meta.get(i).filter(|_| i < self.rx_len)?;
+        Some((self.rx.get_mut(i)?.get_mut(..meta.len.min(RX))?, meta.peer))
+    }
+
+    /// Sends every received datagram back to where it came from (after the caller
+    /// changed it in place); returns how many went.
+    pub(crate) fn send_received_back(&mut self) -> io::Result<usize> {
+        let mut sent = 0;
+        while sent < self.rx_len {
+            #[cfg(target_os = "linux")]
+            let result = linux::send(
+                &self.socket,
+                &mut self.headers,
+                self.rx.get(sent..self.rx_len).unwrap_or_default(),
+                self.rx_meta.get(sent..self.rx_len).unwrap_or_default(),
+            );
+            #[cfg(not(target_os = "linux"))]
+            let result = {
+                let meta = self.rx_meta[sent];
+                self.socket.send_to(&self.rx[sent][..meta.len], meta.peer).map(|_| 1)
+            };
+            match result {
+                Ok(n) => sent += n.max(1),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(sent),
+                // One peer's trouble: skip its datagram, answer the others.
+                Err(_) => sent += 1,
+            }
+        }
+        Ok(sent)
     }
 
     /// The next free send buffer, if the batch is not full.
@@ -115,7 +160,7 @@ impl BatchSocket {
 
     /// Whether every send buffer holds a datagram.
     pub(crate) fn is_full(&self) -> bool {
-        self.tx_len >= BATCH
+        self.tx_len >= self.batch
     }
 
     /// Sends what the batch holds. `Ok(true)` when all of it went; `Ok(false)` when the
@@ -174,10 +219,9 @@ mod linux {
     use std::net::{SocketAddr, UdpSocket};
     use std::os::fd::AsRawFd;
 
-    use minichat_core::wire::limits::MAX_FRAME;
     use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
 
-    use super::{BATCH, Meta, RX_SLOT};
+    use super::{BATCH, Meta};
 
     /// The `mmsghdr` arrays, allocated once.
     pub(super) struct Headers {
@@ -201,12 +245,13 @@ mod linux {
         addr.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
     }
 
-    pub(super) fn receive(
+    pub(super) fn receive<const RX: usize>(
         socket: &UdpSocket,
         headers: &mut Headers,
-        bufs: &mut [[u8; RX_SLOT]; BATCH],
+        bufs: &mut [[u8; RX]],
         meta: &mut [Meta; BATCH],
     ) -> io::Result<usize> {
+        let count = bufs.len().min(BATCH);
         let mut slots = bufs.iter_mut();
         let mut iovs: [[IoSliceMut<'_>; 1]; BATCH] = std::array::from_fn(|_| {
             [IoSliceMut::new(slots.next().map_or(&mut [][..], |b| &mut b[..]))]
@@ -214,7 +259,7 @@ mod linux {
         let results = match recvmmsg(
             socket.as_raw_fd(),
             &mut headers.rx,
-            iovs.iter_mut(),
+            iovs.iter_mut().take(count),
             MsgFlags::MSG_DONTWAIT,
             None,
         ) {
@@ -232,10 +277,10 @@ mod linux {
         Ok(count)
     }
 
-    pub(super) fn send(
+    pub(super) fn send<const N: usize>(
         socket: &UdpSocket,
         headers: &mut Headers,
-        bufs: &[[u8; MAX_FRAME]],
+        bufs: &[[u8; N]],
         meta: &[Meta],
     ) -> io::Result<usize> {
         let iovs: [[IoSlice<'_>; 1]; BATCH] = std::array::from_fn(|i| {

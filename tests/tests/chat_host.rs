@@ -244,3 +244,39 @@ fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost()
         assert!(client.wait_exit(WAIT).success());
     }
 }
+
+#[test]
+fn bench_runs_every_scenario_and_reports_ratios_as_json() {
+    let mut bench = Minichat::spawn(&[
+        "bench",
+        "--duration",
+        "0.5",
+        "--clients",
+        "3",
+        "--window",
+        "4",
+        "--json",
+    ]);
+    let status = bench.wait_exit(Duration::from_secs(120));
+    let out = bench.stdout_after_exit(WAIT).join("\n");
+    assert!(status.success(), "{out}\n{:?}", bench.stderr_after_exit(WAIT));
+    for key in
+        ["bare-loop", "minichat-echo", "protocol-echo", "relay", "fanout", "fanout-unbatched"]
+    {
+        let row = out
+            .split(&format!("\"key\": \"{key}\""))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {key} in {out}"));
+        let rate: f64 = row
+            .split("\"messages_per_second\": ")
+            .nth(1)
+            .and_then(|r| r.split([',', '\n']).next())
+            .and_then(|r| r.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no rate for {key}"));
+        assert!(rate > 0.0, "{key} moved nothing");
+    }
+    assert!(
+        out.contains("\"target\": \"relay CPU per delivered message / bare loop CPU per reply\""),
+        "{out}"
+    );
+}

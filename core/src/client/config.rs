@@ -26,6 +26,9 @@ pub struct ClientConfig {
     pub give_up: Duration,
     /// The keep-alive until the server's `welcome` says otherwise.
     pub keepalive: Duration,
+    /// How long an acknowledgement of deliveries that arrived in order may wait for more
+    /// to share it (one goes at once after every eighth, and at once after a gap).
+    pub ack_delay: Duration,
     /// Where join nonces come from: give every client process a different value (the
     /// host reads the operating system's random generator, firmware a hardware one), so
     /// a restarted client at a reused address is never taken for its predecessor.
@@ -43,6 +46,7 @@ impl ClientConfig {
             rto_max: Duration::from_secs(4),
             give_up: Duration::from_secs(30),
             keepalive: DEFAULT_KEEPALIVE,
+            ack_delay: Duration::from_millis(10),
             entropy: 0,
         }
     }

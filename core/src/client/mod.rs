@@ -40,6 +40,9 @@ const EVENT_RESERVE: usize = 2;
 /// Acknowledgements that move nothing, in a row, before a fast retransmit.
 const DUPLICATE_ACKS: u8 = 3;
 
+/// Deliveries accepted in order before an acknowledgement goes without waiting.
+const ACK_EVERY: u8 = 8;
+
 /// How long to wait before re-joining a server that said it is shutting down.
 const SHUTDOWN_BACKOFF: Duration = Duration::from_secs(1);
 
@@ -117,6 +120,10 @@ pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8> {
     /// Early deliveries, at index `seq % B`.
     held: [Option<Held>; B],
     ack_due: bool,
+    /// Deliveries accepted in order since the last acknowledgement.
+    unacked: u8,
+    /// When the delayed acknowledgement is due.
+    ack_at: Option<Instant>,
     who: Option<(Request, u16)>,
     echo: Option<(Request, EchoMode, TextBuf)>,
     ping: Option<Request>,
@@ -154,6 +161,8 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             delivered: 0,
             held: [const { None }; B],
             ack_due: false,
+            unacked: 0,
+            ack_at: None,
             who: None,
             echo: None,
             ping: None,
@@ -322,9 +331,10 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         ];
         let session = match self.phase {
             Phase::Closed => return None,
-            Phase::Joining { .. } => [Some(self.join_at), None, None],
+            Phase::Joining { .. } => [Some(self.join_at), None, None, None],
             Phase::Joined { .. } => [
                 self.retransmit_at,
+                self.ack_at,
                 Some(self.last_sent + self.keepalive),
                 Some(self.last_heard + self.dead_after()),
             ],
@@ -355,6 +365,10 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         }
         self.expire_requests(now);
         if let Phase::Joined { .. } = self.phase {
+            if self.ack_at.is_some_and(|at| at <= now) {
+                self.ack_due = true;
+                self.ack_at = None;
+            }
             if self.retransmit_at.is_some_and(|at| at <= now) {
                 self.rtt.back_off();
                 self.resend_all();
@@ -372,6 +386,8 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         }
         if self.ack_due {
             self.ack_due = false;
+            self.unacked = 0;
+            self.ack_at = None;
             return self.emit(buf, &Message::Ack { token, seq: self.delivered, sack: self.sack() });
         }
         if let Some(entry) = self.outbox.next_to_send() {
@@ -480,10 +496,16 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                     }
                     self.accept(delivery);
                     self.release_held();
+                    if self.sack() == 0 {
+                        // In order, nothing held: acknowledge with the next few, or soon.
+                        self.acknowledge_later(now);
+                        return;
+                    }
                 } else if after(seq, self.delivered) {
                     self.hold(delivery);
                 }
-                // New, duplicate or early: say what we have, so the server can go on.
+                // Early, duplicate, or a gap still open: say at once what we have, so the
+                // server resends what is missing.
                 self.ack_due = true;
             }
             Message::Missed { seq, .. } => {
@@ -550,6 +572,18 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 }
             }
             _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// One more delivery accepted in order: the acknowledgement goes with every
+    /// [`ACK_EVERY`]th, or after the configured delay, whichever comes first — one datagram
+    /// for several deliveries.
+    fn acknowledge_later(&mut self, now: Instant) {
+        self.unacked = self.unacked.saturating_add(1);
+        if self.unacked >= ACK_EVERY {
+            self.ack_due = true;
+        } else if self.ack_at.is_none() {
+            self.ack_at = Some(now + self.config.ack_delay);
         }
     }
 

@@ -118,6 +118,8 @@ struct Session {
     malformed_reported_at: Option<Instant>,
     /// An error to send before the session ends (kicked, shutting down).
     closing: Option<ErrorCode>,
+    /// Messages were accepted and not yet acknowledged: one `ack` covers all of them.
+    ack_due: bool,
 }
 
 /// What a sequenced client message asks for.
@@ -336,6 +338,11 @@ impl<const N: usize, const R: usize> Server<N, R> {
     fn transmit_for(&mut self, now: Instant, slot: SlotId, buf: &mut [u8]) -> Option<Transmit> {
         let user = self.table.get_mut(slot)?;
         let (token, addr) = (user.token, user.addr);
+        if user.state.ack_due {
+            user.state.ack_due = false;
+            let seq = user.state.expected.wrapping_sub(1);
+            return emit(buf, addr, &Message::Ack { token, seq, sack: 0 });
+        }
         if let Some(code) = user.state.closing.take() {
             let transmit =
                 emit(buf, addr, &Message::Error { token, code, seq: 0, detail: code.describe() });
@@ -431,6 +438,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             challenge: None,
             malformed_reported_at: None,
             closing: None,
+            ack_due: false,
         };
         match self.table.insert(from, token, name, now, session) {
             Ok(_) => {
@@ -604,6 +612,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         match what {
             Sequenced::Say(text) => {
                 session.expected = expected.wrapping_add(1);
+                session.ack_due = true;
                 self.store(now, token, name, Recipient::Room, None, text);
             }
             Sequenced::Tell(to, text) => {
@@ -619,6 +628,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
                     session.last_reject = Some((seq, ErrorCode::NoSuchUser));
                     return self.reject_reply(addr, token, seq, ErrorCode::NoSuchUser, what, buf);
                 };
+                session.ack_due = true;
                 self.store(now, token, name, recipient, Some(to_name), text);
             }
             Sequenced::Leave => {
@@ -628,7 +638,9 @@ impl<const N: usize, const R: usize> Server<N, R> {
                 return ack;
             }
         }
-        emit(buf, addr, &Message::Ack { token, seq, sack: 0 })
+        // The acknowledgement goes from poll_transmit: after a batch of messages from
+        // this sender, one covers them all.
+        None
     }
 
     fn reject_reply(

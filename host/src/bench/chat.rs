@@ -1,0 +1,243 @@
+//! Load that speaks the protocol: real minichat clients (the core's state machine) joined
+//! to a chat server, in three modes — protocol echo, relay (everyone says to the room) and
+//! fan-out (one sender, everyone else receives).
+
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::time::Instant as CoreInstant;
+use minichat_core::wire::limits::MAX_FRAME;
+use minichat_core::wire::{EchoMode, Kind, Message, NameBuf};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::bench::cpu::CpuProbe;
+use crate::bench::load::{LoadConfig, Outcome, Phase, Window, read_stamp, stamp};
+
+/// A bench client: 64 messages in flight, 1024 events, 64 early deliveries held.
+type BenchClient = Client<64, 1024, 64>;
+
+/// An echo request unanswered for this long counts as lost.
+const STALL: Duration = Duration::from_millis(500);
+
+/// How the clients load the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Each client keeps `window` protocol echo requests in flight.
+    Echo,
+    /// Each client keeps `window` messages to the room in flight.
+    Relay,
+    /// One client keeps `window` messages in flight; all the others receive.
+    Fanout,
+}
+
+struct Peer {
+    client: Box<BenchClient>,
+    socket: UdpSocket,
+    next_seq: u64,
+    echoes_in_flight: usize,
+    heard: Instant,
+}
+
+/// Joins `clients` users (plus a sender for fan-out) to `server` and measures `mode`.
+pub(crate) fn run(
+    server: SocketAddr,
+    mode: Mode,
+    config: &LoadConfig,
+    cpu: CpuProbe,
+    progress: &mut dyn FnMut(u64),
+) -> std::io::Result<Outcome> {
+    let users = if mode == Mode::Fanout { config.clients + 1 } else { config.clients };
+    let mut poll = Poll::new()?;
+    let start = Instant::now();
+    let now = |start: Instant| {
+        CoreInstant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
+    };
+    let mut peers = Vec::with_capacity(users);
+    for i in 0..users {
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        socket.connect(server)?;
+        socket.set_nonblocking(true)?;
+        poll.registry().register(
+            &mut SourceFd(&socket.as_raw_fd()),
+            Token(i),
+            Interest::READABLE,
+        )?;
+        let name = NameBuf::parse(&format!("bench{i}")).map_err(std::io::Error::other)?;
+        let mut client_config = ClientConfig::new(name, server);
+        client_config.entropy = getrandom::u64().map_err(std::io::Error::other)?;
+        client_config.give_up = minichat_core::time::Duration::from_secs(60);
+        let client = Box::new(BenchClient::new(client_config, now(start)));
+        peers.push(Peer {
+            client,
+            socket,
+            next_seq: 0,
+            echoes_in_flight: 0,
+            heard: Instant::now(),
+        });
+    }
+    let mut buf = vec![0u8; 2048];
+    let mut tx = vec![0u8; MAX_FRAME];
+    let mut text = String::with_capacity(config.size);
+    let mut events = Events::with_capacity(users.max(1));
+    // Everyone joins before the clock starts.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !peers.iter().all(|p| p.client.is_joined()) {
+        if Instant::now() > deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the bench clients could not join",
+            ));
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(10)))?;
+        for peer in &mut peers {
+            pump(peer, now(start), &mut buf, &mut tx, None, Phase::Warmup, &mut Outcome::default());
+        }
+    }
+    let mut window = Window::new(config, cpu);
+    let mut outcome = Outcome::default();
+    let mut last_sweep = Instant::now();
+    loop {
+        let phase = window.phase();
+        if phase == Phase::Done {
+            break;
+        }
+        // Keep every sender's window full.
+        for (i, peer) in peers.iter_mut().enumerate() {
+            let t = now(start);
+            match mode {
+                Mode::Echo => {
+                    while peer.echoes_in_flight < config.window {
+                        let Some(token) = peer.client.session_token() else { break };
+                        stamp(&mut text, i, peer.next_seq, window.micros(), config.size);
+                        let req = u32::try_from(peer.next_seq % u64::from(u32::MAX)).unwrap_or(0);
+                        let echo = Message::Echo { token, req, mode: EchoMode::Upper, text: &text };
+                        let Ok(len) = echo.encode(&mut tx) else { break };
+                        if peer.socket.send(tx.get(..len).unwrap_or_default()).is_err() {
+                            break;
+                        }
+                        peer.next_seq += 1;
+                        peer.echoes_in_flight += 1;
+                    }
+                }
+                Mode::Relay | Mode::Fanout => {
+                    if mode == Mode::Fanout && i != 0 {
+                        continue;
+                    }
+                    while peer.client.pending() < config.window {
+                        stamp(&mut text, i, peer.next_seq, window.micros(), config.size);
+                        if peer.client.say(t, &text).is_err() {
+                            break;
+                        }
+                        peer.next_seq += 1;
+                    }
+                    send(peer, t, &mut tx);
+                }
+            }
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(5)))?;
+        let echo_window = (mode == Mode::Echo).then_some(&window);
+        for event in &events {
+            if let Some(peer) = peers.get_mut(event.token().0) {
+                pump(peer, now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
+            }
+        }
+        if last_sweep.elapsed() > Duration::from_millis(10) {
+            // Timers, and acknowledgements owed.
+            for peer in &mut peers {
+                pump(peer, now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
+                if mode == Mode::Echo && peer.echoes_in_flight > 0 && peer.heard.elapsed() > STALL {
+                    if phase == Phase::Measure {
+                        outcome.lost += peer.echoes_in_flight as u64;
+                    }
+                    peer.echoes_in_flight = 0;
+                    peer.heard = Instant::now();
+                }
+            }
+            progress(window.progress());
+            last_sweep = Instant::now();
+        }
+        for peer in &mut peers {
+            drain_events(peer, &window, phase, &mut outcome);
+        }
+    }
+    window.finish(&mut outcome);
+    for peer in &mut peers {
+        let _ = peer.client.leave(now(start));
+        send(peer, now(start), &mut tx);
+    }
+    Ok(outcome)
+}
+
+/// Receives what is waiting for a peer, runs its timers and sends what it owes. Echo
+/// replies are taken here (the client state machine does not track raw echoes).
+fn pump(
+    peer: &mut Peer,
+    now: CoreInstant,
+    buf: &mut [u8],
+    tx: &mut [u8],
+    echo_window: Option<&Window>,
+    phase: Phase,
+    outcome: &mut Outcome,
+) {
+    let server = peer.client.config().server;
+    loop {
+        let len = match peer.socket.recv(buf) {
+            Ok(len) => len,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(_) => continue,
+        };
+        let datagram = buf.get(..len).unwrap_or_default();
+        if let Some(window) = echo_window
+            && datagram.get(2) == Some(&Kind::EchoReply.to_byte())
+            && let Ok(Message::EchoReply { text, .. }) = Message::decode(datagram)
+        {
+            peer.echoes_in_flight = peer.echoes_in_flight.saturating_sub(1);
+            peer.heard = Instant::now();
+            if phase == Phase::Measure
+                && let Some((_, _, sent)) = read_stamp(text.as_bytes())
+            {
+                outcome.messages += 1;
+                outcome
+                    .latencies_us
+                    .push(u32::try_from(window.micros().saturating_sub(sent)).unwrap_or(u32::MAX));
+            }
+            continue;
+        }
+        peer.client.handle(now, server, datagram);
+    }
+    if peer.client.poll_timeout().is_some_and(|t| t <= now) {
+        peer.client.handle_timeout(now);
+    }
+    send(peer, now, tx);
+}
+
+fn send(peer: &mut Peer, now: CoreInstant, tx: &mut [u8]) {
+    while let Some(transmit) = peer.client.poll_transmit(now, tx) {
+        let _ = peer.socket.send(tx.get(..transmit.len).unwrap_or_default());
+    }
+}
+
+/// Takes a peer's events: deliveries are counted and timed; losses counted.
+fn drain_events(peer: &mut Peer, window: &Window, phase: Phase, outcome: &mut Outcome) {
+    while let Some(event) = peer.client.poll_event() {
+        if phase != Phase::Measure {
+            continue;
+        }
+        match event {
+            ClientEvent::Message { text, .. } => {
+                if let Some((_, _, sent)) = read_stamp(text.as_bytes()) {
+                    outcome.messages += 1;
+                    outcome.latencies_us.push(
+                        u32::try_from(window.micros().saturating_sub(sent)).unwrap_or(u32::MAX),
+                    );
+                }
+            }
+            ClientEvent::Missed { count } => outcome.lost += u64::from(count),
+            ClientEvent::Failed { .. } => outcome.lost += 1,
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! `minichat bench`: a load generator that speaks the protocol, and the baselines it is
+//! measured against in the same run — a bare std UDP echo loop, `minichat echo`, and the
+//! Python originals — reported side by side, as ratios.
+
+mod chat;
+mod cpu;
+mod load;
+mod raw;
+mod report;
+mod servers;
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::bench::chat::Mode;
+use crate::bench::cpu::CpuProbe;
+use crate::bench::load::{Outcome, STAMP_LEN};
+use crate::bench::report::{Report, Row};
+use crate::error::HostError;
+
+pub(crate) use load::LoadConfig;
+pub(crate) use report::print_table;
+
+/// The load mode for a `--mode` value.
+pub(crate) fn chat_mode(mode: crate::cli::BenchMode) -> Mode {
+    match mode {
+        crate::cli::BenchMode::Echo => Mode::Echo,
+        crate::cli::BenchMode::Relay => Mode::Relay,
+        crate::cli::BenchMode::Fanout => Mode::Fanout,
+    }
+}
+
+/// What `minichat bench` was asked to do.
+#[derive(Debug, Clone)]
+pub(crate) struct BenchConfig {
+    pub(crate) modes: Vec<Mode>,
+    pub(crate) baselines: bool,
+    pub(crate) python: bool,
+    pub(crate) server: Option<SocketAddr>,
+    pub(crate) load: LoadConfig,
+    pub(crate) json: bool,
+}
+
+/// What measures a scenario: given the load and a progress callback (thousandths done).
+type Measure = Box<dyn FnOnce(&LoadConfig, &mut dyn FnMut(u64)) -> Result<Outcome, HostError>>;
+
+/// One measured scenario: its key, its description, and what to start.
+struct Scenario {
+    key: &'static str,
+    name: &'static str,
+    unit: &'static str,
+    run: Measure,
+}
+
+/// Runs every scenario asked for and returns the report.
+pub(crate) fn run(config: BenchConfig) -> Result<Report, HostError> {
+    // The clients' state machines and the in-process servers live on this thread's stack
+    // while they are built.
+    std::thread::Builder::new()
+        .name("bench".into())
+        .stack_size(crate::server_loop::SERVER_STACK)
+        .spawn(move || measure(config))
+        .map_err(HostError::Thread)?
+        .join()
+        .unwrap_or_else(|_| {
+            Err(HostError::Thread(std::io::Error::other("the bench thread panicked")))
+        })
+}
+
+fn measure(config: BenchConfig) -> Result<Report, HostError> {
+    let mut load = config.load;
+    load.size = load.size.max(STAMP_LEN);
+    let scenarios = scenarios(&config, &load);
+    let show = !config.json && std::io::stderr().is_terminal();
+    let mut rows = Vec::new();
+    for scenario in scenarios {
+        let bar = if show { ProgressBar::new(1000) } else { ProgressBar::hidden() };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>32} [{bar:30}] {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(scenario.name);
+        let mut tick = |per_mille: u64| bar.set_position(per_mille);
+        let outcome = (scenario.run)(&load, &mut tick)?;
+        bar.finish_and_clear();
+        rows.push(Row::new(scenario.key, scenario.name, scenario.unit, outcome));
+    }
+    Ok(Report::new(&config, &load, rows))
+}
+
+fn io(error: std::io::Error) -> HostError {
+    HostError::Thread(error)
+}
+
+fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
+    let mut list: Vec<Scenario> = Vec::new();
+    if config.baselines {
+        list.push(Scenario {
+            key: "bare-loop",
+            name: "bare std UDP echo loop",
+            unit: "replies",
+            run: Box::new(|load, tick| {
+                let server = servers::bare_loop()?;
+                let outcome = raw::run(server.addr, load, server.cpu, tick).map_err(io);
+                server.stop();
+                outcome
+            }),
+        });
+        list.push(Scenario {
+            key: "minichat-echo",
+            name: "minichat echo --upper",
+            unit: "replies",
+            run: Box::new(|load, tick| {
+                let server = servers::minichat_echo()?;
+                let outcome = raw::run(server.addr, load, server.cpu, tick).map_err(io);
+                server.stop();
+                outcome
+            }),
+        });
+        if config.python && servers::python_available() {
+            list.push(Scenario {
+                key: "python-plain",
+                name: "python3 plain UDP upper",
+                unit: "replies",
+                run: Box::new(|load, tick| {
+                    let server = servers::python_plain()?;
+                    let outcome = raw::run(server.addr, load, server.cpu, tick).map_err(io);
+                    server.stop();
+                    outcome
+                }),
+            });
+            list.push(Scenario {
+                key: "python-threading",
+                name: "python3 ThreadingUDPServer lower",
+                unit: "replies",
+                run: Box::new(|load, tick| {
+                    let server = servers::python_threading()?;
+                    let outcome = raw::run(server.addr, load, server.cpu, tick).map_err(io);
+                    server.stop();
+                    outcome
+                }),
+            });
+        }
+    }
+    let users = load.clients + 1;
+    for &mode in &config.modes {
+        let external = config.server;
+        let (key, name, unit) = match mode {
+            Mode::Echo => ("protocol-echo", "minichat protocol echo", "replies"),
+            Mode::Relay => ("relay", "minichat relay, room of N", "deliveries"),
+            Mode::Fanout => ("fanout", "minichat fan-out, 1 to N", "deliveries"),
+        };
+        list.push(Scenario {
+            key,
+            name,
+            unit,
+            run: Box::new(move |load, tick| chat_scenario(external, users, 32, mode, load, tick)),
+        });
+        if mode == Mode::Fanout && external.is_none() {
+            list.push(Scenario {
+                key: "fanout-unbatched",
+                name: "minichat fan-out, unbatched",
+                unit: "deliveries",
+                run: Box::new(move |load, tick| chat_scenario(None, users, 1, mode, load, tick)),
+            });
+        }
+    }
+    list
+}
+
+fn chat_scenario(
+    external: Option<SocketAddr>,
+    users: usize,
+    batch: usize,
+    mode: Mode,
+    load: &LoadConfig,
+    tick: &mut dyn FnMut(u64),
+) -> Result<Outcome, HostError> {
+    match external {
+        Some(addr) => chat::run(addr, mode, load, CpuProbe::None, tick).map_err(io),
+        None => {
+            let server = servers::chat_server(users, batch)?;
+            let outcome = chat::run(server.addr, mode, load, server.cpu, tick).map_err(io);
+            server.stop();
+            outcome
+        }
+    }
+}

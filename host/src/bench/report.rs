@@ -1,0 +1,214 @@
+//! What `minichat bench` prints: a row per scenario, and the design's targets as ratios of
+//! scenarios measured in the same run.
+
+use serde::Serialize;
+
+use crate::bench::BenchConfig;
+use crate::bench::load::{LoadConfig, Outcome};
+
+/// One scenario's results.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Row {
+    pub(crate) key: &'static str,
+    pub(crate) name: &'static str,
+    /// What a "message" is here: replies, or deliveries.
+    pub(crate) unit: &'static str,
+    pub(crate) messages_per_second: f64,
+    pub(crate) p50_us: Option<u32>,
+    pub(crate) p99_us: Option<u32>,
+    pub(crate) lost: u64,
+    /// Server CPU time per message, nanoseconds (when the bench started the server).
+    pub(crate) server_cpu_ns_per_message: Option<f64>,
+}
+
+impl Row {
+    pub(crate) fn new(
+        key: &'static str,
+        name: &'static str,
+        unit: &'static str,
+        mut outcome: Outcome,
+    ) -> Row {
+        Row {
+            key,
+            name,
+            unit,
+            messages_per_second: outcome.rate(),
+            p50_us: outcome.latency(500),
+            p99_us: outcome.latency(990),
+            lost: outcome.lost,
+            server_cpu_ns_per_message: outcome.cpu_per_message_ns(),
+        }
+    }
+}
+
+/// A target of DESIGN.md, as a ratio of two scenarios of this run.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Ratio {
+    pub(crate) target: &'static str,
+    pub(crate) goal: &'static str,
+    pub(crate) measured: f64,
+    pub(crate) met: bool,
+}
+
+/// The machine the numbers come from.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Machine {
+    pub(crate) cpu: String,
+    pub(crate) cores: usize,
+    pub(crate) kernel: String,
+}
+
+/// Everything one run measured.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Report {
+    pub(crate) machine: Machine,
+    pub(crate) clients: usize,
+    pub(crate) window: usize,
+    pub(crate) size: usize,
+    pub(crate) seconds: f64,
+    pub(crate) scenarios: Vec<Row>,
+    pub(crate) ratios: Vec<Ratio>,
+}
+
+impl Report {
+    pub(crate) fn new(_config: &BenchConfig, load: &LoadConfig, scenarios: Vec<Row>) -> Report {
+        let ratios = ratios(&scenarios);
+        Report {
+            machine: machine(),
+            clients: load.clients,
+            window: load.window,
+            size: load.size,
+            seconds: load.duration.as_secs_f64(),
+            scenarios,
+            ratios,
+        }
+    }
+}
+
+fn machine() -> Machine {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .and_then(|r| r.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|k| k.trim().to_owned())
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    Machine { cpu, cores, kernel }
+}
+
+fn find<'a>(rows: &'a [Row], key: &str) -> Option<&'a Row> {
+    rows.iter().find(|r| r.key == key)
+}
+
+fn ratios(rows: &[Row]) -> Vec<Ratio> {
+    let rate = |key| find(rows, key).map(|r| r.messages_per_second).filter(|r| *r > 0.0);
+    let cpu = |key| find(rows, key).and_then(|r| r.server_cpu_ns_per_message).filter(|c| *c > 0.0);
+    let mut out = Vec::new();
+    let mut push = |target, goal, measured: Option<f64>, met: fn(f64) -> bool| {
+        if let Some(measured) = measured {
+            out.push(Ratio { target, goal, measured, met: met(measured) });
+        }
+    };
+    push(
+        "minichat echo throughput / bare loop throughput",
+        ">= 1.0",
+        rate("minichat-echo").zip(rate("bare-loop")).map(|(a, b)| a / b),
+        |m| m >= 1.0,
+    );
+    push(
+        "minichat echo CPU per reply / bare loop CPU per reply",
+        "<= 1.0",
+        cpu("minichat-echo").zip(cpu("bare-loop")).map(|(a, b)| a / b),
+        |m| m <= 1.0,
+    );
+    push(
+        "relay CPU per delivered message / bare loop CPU per reply",
+        "<= 1.2",
+        cpu("relay").zip(cpu("bare-loop")).map(|(a, b)| a / b),
+        |m| m <= 1.2,
+    );
+    push(
+        "batched fan-out CPU per delivered datagram / bare loop CPU per reply",
+        "<= 0.6",
+        cpu("fanout").zip(cpu("bare-loop")).map(|(a, b)| a / b),
+        |m| m <= 0.6,
+    );
+    push(
+        "batched fan-out CPU / unbatched fan-out CPU, per delivery",
+        "< 1.0",
+        cpu("fanout").zip(cpu("fanout-unbatched")).map(|(a, b)| a / b),
+        |m| m < 1.0,
+    );
+    push(
+        "relay deliveries per second / bare loop replies per second",
+        ">= 0.8",
+        rate("relay").zip(rate("bare-loop")).map(|(a, b)| a / b),
+        |m| m >= 0.8,
+    );
+    push(
+        "minichat echo throughput / threaded Python throughput",
+        ">= 30",
+        rate("minichat-echo").zip(rate("python-threading")).map(|(a, b)| a / b),
+        |m| m >= 30.0,
+    );
+    push(
+        "relay deliveries per second / threaded Python replies per second",
+        ">= 30",
+        rate("relay").zip(rate("python-threading")).map(|(a, b)| a / b),
+        |m| m >= 30.0,
+    );
+    out
+}
+
+/// Prints the report as a table, for people.
+pub(crate) fn print_table(report: &Report) {
+    println!(
+        "minichat bench: {} clients, window {}, {} bytes, {:.0} s per scenario; {} ({} cores), Linux {}",
+        report.clients,
+        report.window,
+        report.size,
+        report.seconds,
+        report.machine.cpu,
+        report.machine.cores,
+        report.machine.kernel
+    );
+    println!();
+    println!("| scenario | messages/s | p50 | p99 | lost | server CPU per message |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for row in &report.scenarios {
+        let micros = |v: Option<u32>| v.map_or("-".to_owned(), |v| format!("{v} µs"));
+        let cpu = row
+            .server_cpu_ns_per_message
+            .map_or("-".to_owned(), |ns| format!("{:.2} µs", ns / 1000.0));
+        println!(
+            "| {} | {:.0} {} | {} | {} | {} | {} |",
+            row.name,
+            row.messages_per_second,
+            row.unit,
+            micros(row.p50_us),
+            micros(row.p99_us),
+            row.lost,
+            cpu
+        );
+    }
+    if !report.ratios.is_empty() {
+        println!();
+        println!("| target | goal | measured | |");
+        println!("|---|---|---:|---|");
+        for ratio in &report.ratios {
+            println!(
+                "| {} | {} | {:.2}× | {} |",
+                ratio.target,
+                ratio.goal,
+                ratio.measured,
+                if ratio.met { "met" } else { "missed" }
+            );
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! The servers `minichat bench` measures, each started on its own and stopped after: the
+//! bare std UDP echo loop (benchmark-only reference code), `minichat echo`, the chat
+//! server, and the Python originals.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::channel;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use minichat_core::server::ServerConfig;
+use minichat_core::wire::EchoMode;
+
+use crate::bench::cpu::CpuProbe;
+use crate::echo::{EchoConfig, EchoLoop};
+use crate::error::HostError;
+use crate::server_loop::{SERVER_STACK, ServerLoop};
+
+/// How often a stopped server notices.
+const STOP_CHECK: Duration = Duration::from_millis(50);
+
+/// A server under test.
+pub(crate) struct Running {
+    pub(crate) addr: SocketAddr,
+    pub(crate) cpu: CpuProbe,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    child: Option<Child>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("addr", &self.addr).finish()
+    }
+}
+
+impl Running {
+    /// Stops the server and waits for it.
+    pub(crate) fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+/// Runs `body` on a named thread that reports its CPU probe and address, and stops when
+/// the flag is set.
+fn spawn_thread(
+    name: &str,
+    stack: usize,
+    body: impl FnOnce(&dyn Fn(SocketAddr), Arc<AtomicBool>) -> Result<(), HostError> + Send + 'static,
+) -> Result<Running, HostError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = channel();
+    let flag = Arc::clone(&stop);
+    let thread = std::thread::Builder::new()
+        .name(name.into())
+        .stack_size(stack)
+        .spawn(move || {
+            let probe = CpuProbe::this_thread();
+            let ready_tx = tx.clone();
+            let ready = move |addr: SocketAddr| {
+                let _ = ready_tx.send(Ok((addr, probe)));
+            };
+            if let Err(error) = body(&ready, flag) {
+                let _ = tx.send(Err(error));
+            }
+        })
+        .map_err(HostError::Thread)?;
+    let (addr, cpu) = rx.recv_timeout(Duration::from_secs(10)).map_err(|_| {
+        HostError::Thread(std::io::Error::other(format!("the {name} did not start")))
+    })??;
+    Ok(Running { addr, cpu, stop, thread: Some(thread), child: None })
+}
+
+/// The reference: a blocking `recv_from` / `send_to` loop on a std socket, replying
+/// upper-cased — the plainest correct UDP echo server Rust has.
+pub(crate) fn bare_loop() -> Result<Running, HostError> {
+    spawn_thread("bare echo loop", 1 << 20, |ready, stop| {
+        let socket = UdpSocket::bind("127.0.0.1:0").map_err(HostError::Poll)?;
+        socket.set_read_timeout(Some(STOP_CHECK)).map_err(HostError::Poll)?;
+        ready(socket.local_addr().map_err(HostError::Poll)?);
+        let mut buf = [0u8; 65_536];
+        while !stop.load(Ordering::Relaxed) {
+            let Ok((len, peer)) = socket.recv_from(&mut buf) else { continue };
+            if let Some(data) = buf.get_mut(..len) {
+                data.make_ascii_uppercase();
+                let _ = socket.send_to(data, peer);
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `minichat echo --upper`, batched, on its own thread.
+pub(crate) fn minichat_echo() -> Result<Running, HostError> {
+    spawn_thread("minichat echo", 8 << 20, |ready, stop| {
+        let config = EchoConfig {
+            mode: EchoMode::Upper,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tcp: false,
+        };
+        let mut service = EchoLoop::bind(config)?;
+        ready(service.addr);
+        while !stop.load(Ordering::Relaxed) {
+            service.turn(Some(STOP_CHECK))?;
+        }
+        Ok(())
+    })
+}
+
+/// The chat server for `users`, quiet, without a rate limit, moving `batch` datagrams per
+/// system call.
+pub(crate) fn chat_server(users: usize, batch: usize) -> Result<Running, HostError> {
+    spawn_thread("chat server", SERVER_STACK, move |ready, stop| {
+        let mut secret = [0u8; 16];
+        getrandom::fill(&mut secret).map_err(HostError::Random)?;
+        let mut config = ServerConfig::new(secret);
+        config.capacity = users;
+        config.rate_per_sec = 0;
+        config.history = 0;
+        let mut net = ServerLoop::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)?;
+        net.set_batch(batch);
+        ready(net.addr());
+        while !stop.load(Ordering::Relaxed) {
+            let more = net.turn(&mut |_, _| {})?;
+            while net.server.poll_event().is_some() {}
+            if !more {
+                net.wait(STOP_CHECK)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The tutorial's plain UDP server: `recvfrom(1024)`, reply `data.upper()`.
+const PYTHON_PLAIN: &str = r#"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+while True:
+    data, addr = s.recvfrom(1024)
+    s.sendto(data.upper(), addr)
+"#;
+
+/// The tutorial's threaded server: `socketserver.ThreadingUDPServer`, reply `data.lower()`.
+const PYTHON_THREADING: &str = r#"
+import socketserver, sys
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(data.lower(), self.client_address)
+server = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+/// Whether `python3` runs here.
+pub(crate) fn python_available() -> bool {
+    Command::new("python3")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn python(script: &str) -> Result<Running, HostError> {
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(HostError::Thread)?;
+    let stdout =
+        child.stdout.take().ok_or_else(|| HostError::Thread(std::io::Error::other("no stdout")))?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(HostError::Thread)?;
+    let port: u16 = line.trim().parse().map_err(|_| {
+        HostError::Thread(std::io::Error::other(format!("python printed {line:?}, not a port")))
+    })?;
+    Ok(Running {
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        cpu: CpuProbe::Process(child.id()),
+        stop: Arc::new(AtomicBool::new(false)),
+        thread: None,
+        child: Some(child),
+    })
+}
+
+/// The plain Python UDP echo server of the tutorial.
+pub(crate) fn python_plain() -> Result<Running, HostError> {
+    python(PYTHON_PLAIN)
+}
+
+/// The threaded Python UDP echo server of the tutorial.
+pub(crate) fn python_threading() -> Result<Running, HostError> {
+    python(PYTHON_THREADING)
+}
