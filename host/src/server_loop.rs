@@ -39,10 +39,10 @@ const ROUNDS: usize = 16;
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
 
-/// The server, its socket and its loop.
 /// Room for a received datagram: any frame, and legacy text up to a typical MTU.
 const RX_SLOT: usize = 1500;
 
+/// The server, its socket and its loop.
 pub(crate) struct ServerLoop {
     io: BatchSocket<RX_SLOT, MAX_FRAME>,
     poll: Poll,
