@@ -9,9 +9,50 @@
 use core::hint::black_box;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
+use minichat_core::client::{Client, ClientConfig};
+use minichat_core::server::{Server, ServerConfig};
 use minichat_core::time::Instant;
-use minichat_core::transport::Datagram;
+use minichat_core::transport::{Datagram, Driver};
+use minichat_core::wire::NameBuf;
 use minichat_core::wire::limits::MAX_FRAME;
+
+/// Ring entries of the firmware server.
+pub const RING: usize = 16;
+
+/// The server every firmware program runs: 8 users, [`RING`] messages of history.
+pub type FirmwareServer = Server<8, RING>;
+
+/// The client every firmware program runs: 4 queued messages, 4 events, 4 early deliveries.
+pub type FirmwareClient = Client<4, 4, 4>;
+
+/// A server for 8 users with a secret the optimiser cannot see, or a halt.
+pub fn new_server() -> FirmwareServer {
+    let mut config = ServerConfig::new(black_box([0x42; 16]));
+    config.capacity = black_box(8);
+    Server::new(config).unwrap_or_else(|_| halt())
+}
+
+/// A client with a name the optimiser cannot see, for the server at [`server_addr`].
+pub fn new_client(now: Instant) -> FirmwareClient {
+    let name = NameBuf::parse(opaque_name()).unwrap_or(NameBuf::OPERATOR);
+    Client::new(ClientConfig::new(name, server_addr()), now)
+}
+
+/// One turn of the server over its end of `wire`: datagrams in and out, events taken.
+pub fn step_server(wire: &mut Wire, server: &mut FirmwareServer, now: Instant) {
+    let _ = Driver::new(Link { wire, end: End::Server }).pump(server, now, |_, _, _| {});
+    while let Some(event) = server.poll_event() {
+        black_box(event);
+    }
+}
+
+/// One turn of a client over `socket`: datagrams in and out, events taken.
+pub fn step_client<D: Datagram>(socket: D, client: &mut FirmwareClient, now: Instant) {
+    let _ = Driver::new(socket).pump(client, now, |_, _, _| {});
+    while let Some(event) = client.poll_event() {
+        black_box(event);
+    }
+}
 
 /// The server's address on the link.
 pub fn server_addr() -> SocketAddr {

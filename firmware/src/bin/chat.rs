@@ -6,54 +6,30 @@
 
 use core::hint::black_box;
 
-use minichat_core::client::Client;
-use minichat_core::server::{Server, ServerConfig};
+use minichat_core::server::Server;
 use minichat_core::stream::{MAX_ENCODED_FRAME, StreamDecoder, encode_frame};
-use minichat_core::transport::Driver;
 use minichat_core::wire::limits::MAX_FRAME;
-use minichat_core::wire::{EchoMode, Message, NameBuf};
+use minichat_core::wire::{EchoMode, Message};
 use minichat_firmware::{
-    Clock, End, Link, Wire, client_addr, halt, opaque_bytes, opaque_name, opaque_text, server_addr,
+    Clock, End, FirmwareClient, FirmwareServer, Link, RING, Wire, client_addr, new_client,
+    new_server, opaque_bytes, opaque_name, opaque_text, step_client, step_server,
 };
 #[cfg(not(feature = "find-panics"))]
 use panic_never as _;
-
-/// Ring entries of the firmware server.
-const RING: usize = 16;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn _start() -> ! {
     let mut clock = Clock::new();
     let mut wire = Wire::new();
-    let mut config = ServerConfig::new(black_box([0x42; 16]));
-    config.capacity = black_box(8);
-    let Ok(mut server) = Server::<8, RING>::new(config) else { halt() };
-    let name = NameBuf::parse(opaque_name()).unwrap_or(NameBuf::OPERATOR);
-    let mut client = Client::<4, 4, 4>::new(
-        minichat_core::client::ClientConfig::new(name, server_addr()),
-        clock.tick(),
-    );
+    let mut server = new_server();
+    let mut client = new_client(clock.tick());
     let mut garbage = [0u8; MAX_FRAME + 8];
     let mut decoder = StreamDecoder::<MAX_FRAME>::new();
     let mut encoded = [0u8; MAX_ENCODED_FRAME];
     loop {
         let now = clock.tick();
-        let _ = Driver::new(Link { wire: &mut wire, end: End::Server }).pump(
-            &mut server,
-            now,
-            |_, _, _| {},
-        );
-        let _ = Driver::new(Link { wire: &mut wire, end: End::Client }).pump(
-            &mut client,
-            now,
-            |_, _, _| {},
-        );
-        while let Some(event) = server.poll_event() {
-            black_box(event);
-        }
-        while let Some(event) = client.poll_event() {
-            black_box(event);
-        }
+        step_server(&mut wire, &mut server, now);
+        step_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
         match black_box(now.as_millis() % 7) {
             0 => {
                 let _ = client.say(now, opaque_text());
@@ -105,8 +81,8 @@ pub extern "C" fn _start() -> ! {
 #[unsafe(link_section = ".minichat_sizes")]
 #[used]
 static SIZES: [u32; 4] = [
-    size_of::<Server<8, RING>>() as u32,
+    size_of::<FirmwareServer>() as u32,
     size_of::<Server<0, RING>>() as u32,
     size_of::<Server<8, 0>>() as u32,
-    size_of::<Client<4, 4, 4>>() as u32,
+    size_of::<FirmwareClient>() as u32,
 ];

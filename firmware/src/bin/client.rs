@@ -5,12 +5,9 @@
 
 use core::hint::black_box;
 
-use minichat_core::client::{Client, ClientConfig};
-use minichat_core::transport::Driver;
-use minichat_core::wire::NameBuf;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_firmware::{
-    Clock, End, Link, Wire, opaque_bytes, opaque_name, opaque_text, server_addr,
+    Clock, End, Link, Wire, new_client, opaque_bytes, opaque_text, server_addr, step_client,
 };
 #[cfg(not(feature = "find-panics"))]
 use panic_never as _;
@@ -19,8 +16,7 @@ use panic_never as _;
 pub extern "C" fn _start() -> ! {
     let mut clock = Clock::new();
     let mut wire = Wire::new();
-    let name = NameBuf::parse(opaque_name()).unwrap_or(NameBuf::OPERATOR);
-    let mut client = Client::<4, 4, 4>::new(ClientConfig::new(name, server_addr()), clock.tick());
+    let mut client = new_client(clock.tick());
     let mut from_network = [0u8; MAX_FRAME + 8];
     loop {
         let now = clock.tick();
@@ -31,14 +27,7 @@ pub extern "C" fn _start() -> ! {
             server_addr(),
             opaque_bytes(&mut from_network),
         );
-        let _ = Driver::new(Link { wire: &mut wire, end: End::Client }).pump(
-            &mut client,
-            now,
-            |_, _, _| {},
-        );
-        while let Some(event) = client.poll_event() {
-            black_box(event);
-        }
+        step_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
         if black_box(now.as_millis().is_multiple_of(3)) {
             let _ = client.say(now, opaque_text());
         }

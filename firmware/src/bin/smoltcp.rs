@@ -6,10 +6,8 @@
 
 use core::hint::black_box;
 
-use minichat_core::client::{Client, ClientConfig};
-use minichat_core::transport::{Driver, SmoltcpUdp};
-use minichat_core::wire::NameBuf;
-use minichat_firmware::{Clock, opaque_name, opaque_text, server_addr};
+use minichat_core::transport::SmoltcpUdp;
+use minichat_firmware::{Clock, new_client, opaque_text, step_client};
 use smoltcp::socket::udp;
 
 #[panic_handler]
@@ -29,15 +27,11 @@ pub extern "C" fn _start() -> ! {
         udp::PacketBuffer::new(&mut tx_meta[..], &mut tx_data[..]),
     );
     let _ = socket.bind(black_box(5000));
-    let name = NameBuf::parse(opaque_name()).unwrap_or(NameBuf::OPERATOR);
-    let mut client = Client::<4, 4, 4>::new(ClientConfig::new(name, server_addr()), clock.tick());
+    let mut client = new_client(clock.tick());
     loop {
         let now = clock.tick();
         // On a device, smoltcp's interface would be polled here to move the packets.
-        let _ = Driver::new(SmoltcpUdp(&mut socket)).pump(&mut client, now, |_, _, _| {});
-        while let Some(event) = client.poll_event() {
-            black_box(event);
-        }
+        step_client(SmoltcpUdp(&mut socket), &mut client, now);
         if black_box(now.as_millis().is_multiple_of(3)) {
             let _ = client.say(now, opaque_text());
         }
