@@ -32,6 +32,7 @@ extern crate std;
 pub mod client;
 pub mod error;
 pub mod rate;
+mod retransmit;
 pub mod rtt;
 pub mod seq;
 pub mod server;

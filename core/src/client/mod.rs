@@ -25,6 +25,7 @@ pub use event::{ClientEvent, MessageId, UserPage};
 
 use crate::client::outbox::{Entry, Outbox, Outgoing};
 use crate::error::{ClientError, ErrorCode};
+use crate::retransmit::Retransmission;
 use crate::rtt::RttEstimator;
 use crate::seq::after;
 use crate::time::{Duration, Instant};
@@ -36,9 +37,6 @@ use crate::wire::{Cookie, EchoMode, Kind, Message, Name, NameBuf, TextBuf, Token
 /// accepted only while more than this many slots are free (otherwise it is left
 /// unacknowledged, and the server sends it again later).
 const EVENT_RESERVE: usize = 2;
-
-/// Acknowledgements that move nothing, in a row, before a fast retransmit.
-const DUPLICATE_ACKS: u8 = 3;
 
 /// Deliveries accepted in order before an acknowledgement goes without waiting.
 const ACK_EVERY: u8 = 8;
@@ -107,14 +105,7 @@ pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8> {
     keepalive: Duration,
     max_text: u16,
     outbox: Outbox<Q>,
-    rtt: RttEstimator,
-    retransmit_at: Option<Instant>,
-    /// A message sent once, timed for a round-trip sample (Karn's rule).
-    probe: Option<(u32, Instant)>,
-    /// Acknowledgements in a row that moved nothing while messages were out.
-    duplicate_acks: u8,
-    /// A fast retransmit happened since the last progress: no second one until then.
-    fast_resent: bool,
+    retransmission: Retransmission,
     /// The last delivery number accepted in order.
     delivered: u32,
     /// Early deliveries, at index `seq % B`.
@@ -153,11 +144,11 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             keepalive: config.keepalive,
             max_text: MAX_TEXT_U16,
             outbox: Outbox::new(),
-            rtt: RttEstimator::new(config.rto_initial, config.rto_min, config.rto_max),
-            retransmit_at: None,
-            probe: None,
-            duplicate_acks: 0,
-            fast_resent: false,
+            retransmission: Retransmission::new(RttEstimator::new(
+                config.rto_initial,
+                config.rto_min,
+                config.rto_max,
+            )),
             delivered: 0,
             held: [const { None }; B],
             ack_due: false,
@@ -333,7 +324,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             Phase::Closed => return None,
             Phase::Joining { .. } => [Some(self.join_at), None, None, None],
             Phase::Joined { .. } => [
-                self.retransmit_at,
+                self.retransmission.at(),
                 self.ack_at,
                 Some(self.last_sent + self.keepalive),
                 Some(self.last_heard + self.dead_after()),
@@ -358,7 +349,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             for id in failed {
                 self.push_event(ClientEvent::Failed { id });
             }
-            self.retransmit_at = None;
+            self.retransmission.stop();
             if self.is_joined() {
                 self.lose_session(now, ClientEvent::ServerLost);
             }
@@ -369,8 +360,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 self.ack_due = true;
                 self.ack_at = None;
             }
-            if self.retransmit_at.is_some_and(|at| at <= now) {
-                self.rtt.back_off();
+            if self.retransmission.expired(now) {
                 self.resend_all();
                 self.stats.retransmits += 1;
             }
@@ -398,12 +388,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 Outgoing::Leave => Message::Leave { token, seq },
             };
             let transmit = emit(buf, self.config.server, &message);
-            if first && self.probe.is_none() {
-                self.probe = Some((seq, now));
-            }
-            if self.retransmit_at.is_none() {
-                self.retransmit_at = Some(now + self.rtt.rto());
-            }
+            self.retransmission.on_send(seq, first, now);
             return transmit;
         }
         let rto_max = self.config.rto_max;
@@ -452,10 +437,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 self.ack_due = false;
                 self.outbox.renumber();
                 self.join_rto = self.config.rto_initial;
-                self.retransmit_at = None;
-                self.probe = None;
-                self.duplicate_acks = 0;
-                self.fast_resent = false;
+                self.retransmission.reset();
                 self.challenge_reply = None;
                 self.last_heard = now;
                 // Requests of the old session go again under the new token.
@@ -647,24 +629,12 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         }) {
             // Nothing new: the server got something after a gap. Three in a row, and
             // everything unacknowledged goes again at once.
-            if self.outbox.awaiting() && !self.fast_resent {
-                self.duplicate_acks = self.duplicate_acks.saturating_add(1);
-                if self.duplicate_acks >= DUPLICATE_ACKS {
-                    self.fast_resent = true;
-                    self.resend_all();
-                }
+            if self.outbox.awaiting() && self.retransmission.on_duplicate() {
+                self.resend_all();
             }
             return;
         }
-        if let Some((probe, sent_at)) = self.probe
-            && !after(probe, seq)
-        {
-            self.rtt.sample(now.saturating_since(sent_at));
-            self.probe = None;
-        }
-        self.rtt.on_progress();
-        self.duplicate_acks = 0;
-        self.fast_resent = false;
+        self.retransmission.on_progress(seq, now);
         for entry in done {
             if entry.what == Outgoing::Leave {
                 self.close(ClientEvent::Left);
@@ -686,7 +656,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             ErrorCode::RateLimited => {
                 // Give the bucket time to refill before the resend.
                 let later = now + Duration::from_secs(1);
-                self.retransmit_at = Some(self.retransmit_at.map_or(later, |at| at.max(later)));
+                self.retransmission.defer(later);
                 self.push_event(ClientEvent::RateLimited);
             }
             ErrorCode::Kicked => self.close(ClientEvent::Kicked),
@@ -700,16 +670,13 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
 
     /// The server answered: the timer covers what is still out.
     fn progress(&mut self, now: Instant) {
-        self.retransmit_at = self.outbox.awaiting().then(|| now + self.rtt.rto());
+        self.retransmission.restart(now, self.outbox.awaiting());
     }
 
     /// Everything unacknowledged goes again, in order.
     fn resend_all(&mut self) {
         self.outbox.rewind();
-        self.retransmit_at = None;
-        // What goes now goes again: an acknowledgement would not say which copy it saw.
-        self.probe = None;
-        self.duplicate_acks = 0;
+        self.retransmission.on_resend();
     }
 
     /// The session is gone; join again and resend everything unacknowledged.
@@ -719,7 +686,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         self.phase = Phase::Joining { cookie: Cookie::EMPTY, nonce, attempts: 0, rejoin: true };
         self.join_at = now;
         self.join_rto = self.config.rto_initial;
-        self.retransmit_at = None;
+        self.retransmission.stop();
         self.ack_due = false;
         self.ping = None;
         self.outbox.rewind();
@@ -740,7 +707,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         self.who = None;
         self.echo = None;
         self.ping = None;
-        self.retransmit_at = None;
+        self.retransmission.stop();
         self.push_event(event);
     }
 

@@ -20,14 +20,12 @@
 //! anyway; if the recipient's own acknowledgements then lag base, it is sent a `missed`
 //! frame naming base, and counts what it lost itself.
 
+use crate::retransmit::Retransmission;
 use crate::rtt::RttEstimator;
 use crate::seq::after;
 use crate::server::ring::{Evicted, Ring};
 use crate::time::Instant;
 use crate::wire::Token;
-
-/// Acknowledgements that accept nothing new, in a row, before a fast retransmit.
-const DUPLICATE_ACKS: u8 = 3;
 
 /// The most deliveries a cursor keeps unacknowledged: the width of its bitmap.
 pub(crate) const MAX_WINDOW: u32 = 64;
@@ -56,14 +54,7 @@ pub(crate) struct Outbound {
     resend: Option<(u32, u64)>,
     /// A `missed` for the current base was sent since the last loss event.
     missed_sent: bool,
-    rtt: RttEstimator,
-    retransmit_at: Option<Instant>,
-    /// A delivery sent once, timed for a round-trip sample (Karn's rule).
-    probe: Option<(u32, Instant)>,
-    /// Acknowledgements in a row that accepted nothing new while deliveries were out.
-    duplicate_acks: u8,
-    /// A fast retransmit happened since the last progress: no second one until then.
-    fast_resent: bool,
+    retransmission: Retransmission,
 }
 
 impl Outbound {
@@ -78,17 +69,13 @@ impl Outbound {
             held: 0,
             resend: None,
             missed_sent: false,
-            rtt,
-            retransmit_at: None,
-            probe: None,
-            duplicate_acks: 0,
-            fast_resent: false,
+            retransmission: Retransmission::new(rtt),
         }
     }
 
     /// When the oldest unacknowledged frame is resent, if any is outstanding.
     pub(crate) const fn retransmit_at(&self) -> Option<Instant> {
-        self.retransmit_at
+        self.retransmission.at()
     }
 
     /// Deliveries sent and not yet acknowledged in order.
@@ -123,7 +110,7 @@ impl Outbound {
     ) -> Option<Next> {
         if self.missed_due() && !self.missed_sent {
             self.missed_sent = true;
-            self.arm(now);
+            self.retransmission.arm(now);
             return Some(Next::Missed { seq: self.base_seq });
         }
         if let Some(next) = self.next_resend(ring, me, now) {
@@ -138,10 +125,7 @@ impl Outbound {
             let Some(entry) = ring.get(room_seq) else { continue };
             if entry.is_for(me) {
                 self.sent_seq = self.sent_seq.wrapping_add(1);
-                if self.probe.is_none() && self.resend.is_none() {
-                    self.probe = Some((self.sent_seq, now));
-                }
-                self.arm(now);
+                self.retransmission.on_send(self.sent_seq, self.resend.is_none(), now);
                 return Some(Next::Deliver { seq: self.sent_seq, room_seq });
             }
             if self.in_flight() == 0 {
@@ -168,7 +152,7 @@ impl Outbound {
             seq = seq.wrapping_add(1);
             if !self.is_held(seq) {
                 self.resend = Some((seq, room_seq));
-                self.arm(now);
+                self.retransmission.arm(now);
                 return Some(Next::Deliver { seq, room_seq });
             }
         }
@@ -194,25 +178,15 @@ impl Outbound {
                 return false; // an old acknowledgement, overtaken
             }
             self.hold(seq, sack);
-            self.duplicate_acks = self.duplicate_acks.saturating_add(1);
-            if self.duplicate_acks < DUPLICATE_ACKS || self.fast_resent {
+            if !self.retransmission.on_duplicate() {
                 return false;
             }
             // The recipient keeps getting deliveries past a gap: fill it now.
-            self.fast_resent = true;
             self.start_resend();
             return true;
         }
         self.confirmed = seq;
-        if let Some((probe, sent_at)) = self.probe
-            && !after(probe, seq)
-        {
-            self.rtt.sample(now.saturating_since(sent_at));
-            self.probe = None;
-        }
-        self.rtt.on_progress();
-        self.duplicate_acks = 0;
-        self.fast_resent = false;
+        self.retransmission.on_progress(seq, now);
         if after(seq, self.base_seq) {
             // Walk base forward to the entry that got delivery number `seq`.
             let mut counted = self.base_seq;
@@ -235,10 +209,7 @@ impl Outbound {
             }
         }
         self.hold(seq, sack);
-        self.retransmit_at = None;
-        if self.outstanding() {
-            self.arm(now);
-        }
+        self.retransmission.restart(now, self.outstanding());
         true
     }
 
@@ -259,14 +230,11 @@ impl Outbound {
     /// If the retransmission time has come, starts a resend pass and doubles the
     /// timeout. Returns whether it did.
     pub(crate) fn on_timeout(&mut self, now: Instant) -> bool {
-        match self.retransmit_at {
-            Some(at) if at <= now => {
-                self.rtt.back_off();
-                self.start_resend();
-                true
-            }
-            _ => false,
+        if !self.retransmission.expired(now) {
+            return false;
         }
+        self.start_resend();
+        true
     }
 
     /// Resends everything unacknowledged now (the recipient moved to a new address).
@@ -278,10 +246,7 @@ impl Outbound {
     fn start_resend(&mut self) {
         self.resend = Some((self.base_seq, self.base_room));
         self.missed_sent = false;
-        self.retransmit_at = None;
-        // What goes now goes again: an acknowledgement would not say which copy it saw.
-        self.probe = None;
-        self.duplicate_acks = 0;
+        self.retransmission.on_resend();
     }
 
     /// The ring evicted an entry. If this cursor had not finished with it, base moves past
@@ -305,13 +270,7 @@ impl Outbound {
             self.resend = Some((self.base_seq, self.base_room));
         }
         if self.outstanding() {
-            self.arm(now);
-        }
-    }
-
-    fn arm(&mut self, now: Instant) {
-        if self.retransmit_at.is_none() {
-            self.retransmit_at = Some(now + self.rtt.rto());
+            self.retransmission.arm(now);
         }
     }
 }

@@ -1,0 +1,119 @@
+//! A sender's retransmission state, the same for the server's deliveries and the client's
+//! messages: the round-trip estimate, the timer, the one frame timed for a sample (Karn's
+//! rule: a frame sent twice gives no sample, since an acknowledgement does not say which
+//! copy it saw), and the duplicate acknowledgements that trigger a fast retransmit.
+
+use crate::rtt::RttEstimator;
+use crate::seq::after;
+use crate::time::Instant;
+
+/// Acknowledgements that accept nothing new, in a row, before a fast retransmit.
+const DUPLICATE_ACKS: u8 = 3;
+
+/// The timer and what decides when it fires.
+#[derive(Debug, Clone)]
+pub(crate) struct Retransmission {
+    rtt: RttEstimator,
+    /// When the oldest unacknowledged frame goes again.
+    at: Option<Instant>,
+    /// A frame sent once, timed for a round-trip sample.
+    probe: Option<(u32, Instant)>,
+    /// Acknowledgements in a row that accepted nothing new while frames were out.
+    duplicate_acks: u8,
+    /// A fast retransmit happened since the last progress: no second one until then.
+    fast_resent: bool,
+}
+
+impl Retransmission {
+    /// Stopped, with the timeouts of `rtt`.
+    pub(crate) const fn new(rtt: RttEstimator) -> Self {
+        Retransmission { rtt, at: None, probe: None, duplicate_acks: 0, fast_resent: false }
+    }
+
+    /// When the oldest unacknowledged frame goes again, if the timer runs.
+    pub(crate) const fn at(&self) -> Option<Instant> {
+        self.at
+    }
+
+    /// Frame `seq` went out, for the first time if `first` (then it may be timed).
+    /// Starts the timer if it is stopped.
+    pub(crate) fn on_send(&mut self, seq: u32, first: bool, now: Instant) {
+        if first && self.probe.is_none() {
+            self.probe = Some((seq, now));
+        }
+        self.arm(now);
+    }
+
+    /// Starts the timer if it is stopped.
+    pub(crate) fn arm(&mut self, now: Instant) {
+        if self.at.is_none() {
+            self.at = Some(now + self.rtt.rto());
+        }
+    }
+
+    /// Restarts the timer from `now` if anything is `outstanding`, stops it otherwise.
+    pub(crate) fn restart(&mut self, now: Instant, outstanding: bool) {
+        self.at = outstanding.then(|| now + self.rtt.rto());
+    }
+
+    /// Holds the next retransmission back until `later` at least.
+    pub(crate) fn defer(&mut self, later: Instant) {
+        self.at = Some(self.at.map_or(later, |at| at.max(later)));
+    }
+
+    /// Stops the timer.
+    pub(crate) fn stop(&mut self) {
+        self.at = None;
+    }
+
+    /// The receiver accepted everything up to `seq`: a round-trip sample if the timed
+    /// frame is among it, the back-off ends, and fast retransmit is armed again.
+    pub(crate) fn on_progress(&mut self, seq: u32, now: Instant) {
+        if let Some((probe, sent_at)) = self.probe
+            && !after(probe, seq)
+        {
+            self.rtt.sample(now.saturating_since(sent_at));
+            self.probe = None;
+        }
+        self.rtt.on_progress();
+        self.duplicate_acks = 0;
+        self.fast_resent = false;
+    }
+
+    /// An acknowledgement accepted nothing new while frames were out. Returns whether
+    /// that makes a fast retransmit due (at most one between two progresses).
+    pub(crate) fn on_duplicate(&mut self) -> bool {
+        if self.fast_resent {
+            return false;
+        }
+        self.duplicate_acks = self.duplicate_acks.saturating_add(1);
+        if self.duplicate_acks < DUPLICATE_ACKS {
+            return false;
+        }
+        self.fast_resent = true;
+        true
+    }
+
+    /// If the timer has fired, backs the timeout off and returns true.
+    pub(crate) fn expired(&mut self, now: Instant) -> bool {
+        if self.at.is_some_and(|at| at <= now) {
+            self.rtt.back_off();
+            return true;
+        }
+        false
+    }
+
+    /// Everything unacknowledged goes again: the timer stops until the first resend, and
+    /// nothing sent so far can be timed.
+    pub(crate) fn on_resend(&mut self) {
+        self.at = None;
+        self.probe = None;
+        self.duplicate_acks = 0;
+    }
+
+    /// A new session: nothing is out, nothing timed, the estimate kept.
+    pub(crate) fn reset(&mut self) {
+        self.on_resend();
+        self.fast_resent = false;
+    }
+}
