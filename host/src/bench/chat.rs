@@ -3,18 +3,16 @@
 //! fan-out (one sender, everyone else receives).
 
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::time::Instant as CoreInstant;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{EchoMode, Kind, Message, NameBuf};
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll};
 
 use crate::bench::cpu::CpuProbe;
-use crate::bench::load::{LoadConfig, Outcome, Phase, Window, read_stamp, stamp};
+use crate::bench::load::{LoadConfig, Outcome, Phase, Window, client_socket, read_stamp, stamp};
 
 /// A bench client: 64 messages in flight, 1024 events, 64 early deliveries held.
 type BenchClient = Client<64, 1024, 64>;
@@ -57,14 +55,7 @@ pub(crate) fn run(
     };
     let mut peers = Vec::with_capacity(users);
     for i in 0..users {
-        let socket = UdpSocket::bind("127.0.0.1:0")?;
-        socket.connect(server)?;
-        socket.set_nonblocking(true)?;
-        poll.registry().register(
-            &mut SourceFd(&socket.as_raw_fd()),
-            Token(i),
-            Interest::READABLE,
-        )?;
+        let socket = client_socket(&poll, server, i)?;
         let name = NameBuf::parse(&format!("bench{i}")).map_err(std::io::Error::other)?;
         let mut client_config = ClientConfig::new(name, server);
         client_config.entropy = getrandom::u64().map_err(std::io::Error::other)?;

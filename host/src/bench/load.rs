@@ -2,7 +2,12 @@
 //! message carries, and what it measured.
 
 use std::fmt::Write as _;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Interest, Poll, Token};
 
 use crate::bench::cpu::CpuProbe;
 
@@ -19,6 +24,24 @@ pub(crate) struct LoadConfig {
     pub(crate) warmup: Duration,
     /// Time measured.
     pub(crate) duration: Duration,
+}
+
+/// A load client's socket: non-blocking, connected to `target`, registered with `poll`
+/// as `Token(index)`.
+pub(crate) fn client_socket(
+    poll: &Poll,
+    target: SocketAddr,
+    index: usize,
+) -> std::io::Result<UdpSocket> {
+    let socket = UdpSocket::bind("127.0.0.1:0")?;
+    socket.connect(target)?;
+    socket.set_nonblocking(true)?;
+    poll.registry().register(
+        &mut SourceFd(&socket.as_raw_fd()),
+        Token(index),
+        Interest::READABLE,
+    )?;
+    Ok(socket)
 }
 
 /// The shortest payload: the stamp itself.

@@ -3,14 +3,12 @@
 //! each reply.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Poll};
 
 use crate::bench::cpu::CpuProbe;
-use crate::bench::load::{LoadConfig, Outcome, Phase, Window, read_stamp, stamp};
+use crate::bench::load::{LoadConfig, Outcome, Phase, Window, client_socket, read_stamp, stamp};
 
 /// A client that heard nothing for this long has lost its window: it is counted and sent
 /// again.
@@ -33,14 +31,7 @@ pub(crate) fn run(
     let mut poll = Poll::new()?;
     let mut peers = Vec::with_capacity(config.clients);
     for i in 0..config.clients {
-        let socket = UdpSocket::bind("127.0.0.1:0")?;
-        socket.connect(target)?;
-        socket.set_nonblocking(true)?;
-        poll.registry().register(
-            &mut SourceFd(&socket.as_raw_fd()),
-            Token(i),
-            Interest::READABLE,
-        )?;
+        let socket = client_socket(&poll, target, i)?;
         peers.push(Peer { socket, in_flight: 0, next_seq: 0, heard: Instant::now() });
     }
     let mut window = Window::new(config, cpu);
