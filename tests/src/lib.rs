@@ -1,6 +1,7 @@
 //! Support for minichat's integration and property tests: proptest strategies for the
 //! wire types and a seeded proptest configuration. The tests themselves are in `tests/`.
 
+pub mod loopback_chat;
 pub mod process;
 pub mod sim;
 pub mod strategies;

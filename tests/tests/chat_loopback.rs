@@ -2,85 +2,26 @@
 //! network): the core's smoltcp adapter and driver, exactly as firmware on smoltcp uses
 //! them, on simulated time.
 
-use host::loopback::SocketHandle;
 use host::loopback::{LinkFaults, LoopbackNet};
-use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::client::ClientEvent;
 use minichat_core::error::ErrorCode;
-use minichat_core::server::{Server, ServerConfig};
-use minichat_core::wire::{Message, NameBuf};
+use minichat_core::server::ServerConfig;
+use minichat_core::wire::Message;
+use minichat_tests::loopback_chat::{LoopbackChat, SERVER_PORT};
 
-const SERVER_PORT: u16 = 8080;
 const LIMIT_MS: u64 = 60_000;
 
-struct Net {
-    net: LoopbackNet,
-    server: (SocketHandle, Server<8, 64>),
-    clients: Vec<(SocketHandle, Client<16, 32>)>,
-    events: Vec<Vec<ClientEvent>>,
-}
+type Net = LoopbackChat<8, 64, 16, 32, 8>;
 
-impl Net {
-    fn new(faults: LinkFaults, names: &[&str]) -> Net {
-        let mut net = LoopbackNet::new(faults);
-        let mut config = ServerConfig::new([9; 16]);
-        config.history = 0;
-        let server = (net.bind(SERVER_PORT), Server::new(config).unwrap());
-        let mut this = Net { net, server, clients: Vec::new(), events: Vec::new() };
-        for name in names {
-            this.add(name);
-        }
-        this
+/// A server without history, and a client for each of `names`.
+fn chat(faults: LinkFaults, names: &[&str]) -> Net {
+    let mut config = ServerConfig::new([9; 16]);
+    config.history = 0;
+    let mut net = Net::new(faults, config);
+    for name in names {
+        net.add(Net::client_config(name));
     }
-
-    fn add(&mut self, name: &str) -> usize {
-        let port = 5000 + self.clients.len() as u16;
-        let socket = self.net.bind(port);
-        let config =
-            ClientConfig::new(NameBuf::parse(name).unwrap(), LoopbackNet::addr(SERVER_PORT));
-        self.clients.push((socket, Client::new(config, self.net.now())));
-        self.events.push(Vec::new());
-        self.clients.len() - 1
-    }
-
-    /// Steps 5 ms at a time until `done` or a minute of simulated time.
-    fn run_until(&mut self, mut done: impl FnMut(&Net) -> bool) -> bool {
-        let limit = self.net.now().as_millis() + LIMIT_MS;
-        while self.net.now().as_millis() < limit {
-            self.net.poll();
-            self.net.pump(self.server.0, &mut self.server.1).unwrap();
-            for (socket, client) in &mut self.clients {
-                self.net.pump(*socket, client).unwrap();
-            }
-            self.net.poll();
-            while self.server.1.poll_event().is_some() {}
-            for (i, (_, client)) in self.clients.iter_mut().enumerate() {
-                while let Some(event) = client.poll_event() {
-                    self.events[i].push(event);
-                }
-            }
-            if done(self) {
-                return true;
-            }
-            self.net.advance(5);
-        }
-        false
-    }
-
-    fn received(&self, i: usize) -> Vec<String> {
-        self.events[i]
-            .iter()
-            .filter_map(|e| match e {
-                ClientEvent::Message { from, text, direct } => {
-                    Some(format!("{from}{}: {text}", if *direct { " (direct)" } else { "" }))
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn joined(&self) -> bool {
-        self.clients.iter().all(|(_, c)| c.is_joined())
-    }
+    net
 }
 
 fn lossy(seed: u32) -> LinkFaults {
@@ -89,50 +30,50 @@ fn lossy(seed: u32) -> LinkFaults {
 
 #[test]
 fn three_users_chat_over_a_lossy_smoltcp_link() {
-    let mut net = Net::new(lossy(1), &["star", "star2", "star3"]);
-    assert!(net.run_until(Net::joined));
+    let mut net = chat(lossy(1), &["star", "star2", "star3"]);
+    assert!(net.run_until(LIMIT_MS, Net::joined));
     let now = net.net.now();
     for i in 0..10 {
         net.clients[0].1.say(now, &format!("star {i}")).unwrap();
         net.clients[1].1.say(now, &format!("star2 {i}")).unwrap();
     }
-    assert!(net.run_until(|n| n.received(2).len() == 20
-        && n.received(0).len() == 10
-        && n.received(1).len() == 10));
+    assert!(net.run_until(LIMIT_MS, |n| n.lines(2).len() == 20
+        && n.lines(0).len() == 10
+        && n.lines(1).len() == 10));
     let from_star: Vec<String> =
-        net.received(2).into_iter().filter(|l| l.starts_with("star:")).collect();
+        net.lines(2).into_iter().filter(|l| l.starts_with("star:")).collect();
     assert_eq!(from_star, (0..10).map(|i| format!("star: star {i}")).collect::<Vec<_>>());
-    assert_eq!(net.received(1), (0..10).map(|i| format!("star: star {i}")).collect::<Vec<_>>());
-    assert_eq!(net.received(0), (0..10).map(|i| format!("star2: star2 {i}")).collect::<Vec<_>>());
+    assert_eq!(net.lines(1), (0..10).map(|i| format!("star: star {i}")).collect::<Vec<_>>());
+    assert_eq!(net.lines(0), (0..10).map(|i| format!("star2: star2 {i}")).collect::<Vec<_>>());
 }
 
 #[test]
 fn direct_messages_reach_only_their_target_over_smoltcp() {
-    let mut net = Net::new(lossy(2), &["star", "star2", "star3"]);
-    assert!(net.run_until(Net::joined));
+    let mut net = chat(lossy(2), &["star", "star2", "star3"]);
+    assert!(net.run_until(LIMIT_MS, Net::joined));
     let now = net.net.now();
     net.clients[0].1.tell(now, "star3", "psst").unwrap();
-    assert!(net.run_until(|n| !n.received(2).is_empty()));
+    assert!(net.run_until(LIMIT_MS, |n| !n.lines(2).is_empty()));
     let now = net.net.now();
     net.clients[2].1.say(now, "after").unwrap();
-    assert!(net.run_until(|n| n.received(1).len() == 1 && n.received(0).len() == 1));
-    assert_eq!(net.received(2), ["star (direct): psst"]);
-    assert_eq!(net.received(1), ["star3: after"]);
+    assert!(net.run_until(LIMIT_MS, |n| n.lines(1).len() == 1 && n.lines(0).len() == 1));
+    assert_eq!(net.lines(2), ["star (direct): psst"]);
+    assert_eq!(net.lines(1), ["star3: after"]);
 }
 
 #[test]
 fn the_same_name_in_another_case_is_refused_over_smoltcp() {
-    let mut net = Net::new(LinkFaults::NONE, &["star2"]);
-    assert!(net.run_until(Net::joined));
-    let twin = net.add("STAR2");
-    assert!(net.run_until(|n| n.clients[twin].1.is_closed()));
+    let mut net = chat(LinkFaults::NONE, &["star2"]);
+    assert!(net.run_until(LIMIT_MS, Net::joined));
+    let twin = net.add(Net::client_config("STAR2"));
+    assert!(net.run_until(LIMIT_MS, |n| n.clients[twin].1.is_closed()));
     assert!(net.events[twin].contains(&ClientEvent::Refused { code: ErrorCode::NameTaken }));
 }
 
 #[test]
 fn a_frame_with_another_users_token_from_another_address_is_dropped_over_smoltcp() {
-    let mut net = Net::new(LinkFaults::NONE, &["alice", "mallory", "watcher"]);
-    assert!(net.run_until(Net::joined));
+    let mut net = chat(LinkFaults::NONE, &["alice", "mallory", "watcher"]);
+    assert!(net.run_until(LIMIT_MS, Net::joined));
     let stolen = net.clients[0].1.session_token().unwrap();
     let forged = Message::Say { token: stolen, seq: 1, text: "I am alice" };
     let mut buf = [0u8; 64];
@@ -174,8 +115,8 @@ fn a_frame_with_another_users_token_from_another_address_is_dropped_over_smoltcp
     let before = net.server.1.stats().bad_token;
     let now = net.net.now();
     net.clients[0].1.say(now, "the real alice").unwrap();
-    assert!(net.run_until(|n| n.received(2).len() == 1));
-    assert_eq!(net.received(2), ["alice: the real alice"]);
+    assert!(net.run_until(LIMIT_MS, |n| n.lines(2).len() == 1));
+    assert_eq!(net.lines(2), ["alice: the real alice"]);
     assert_eq!(net.server.1.stats().bad_token, before + 1);
 }
 

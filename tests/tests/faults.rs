@@ -6,91 +6,34 @@
 
 use std::collections::HashMap;
 
-use host::loopback::{LinkFaults, LoopbackNet, SocketHandle};
-use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
-use minichat_core::server::{Server, ServerConfig};
-use minichat_core::wire::NameBuf;
+use host::loopback::LinkFaults;
+use minichat_core::client::{ClientEvent, MessageId};
+use minichat_core::server::ServerConfig;
+use minichat_tests::loopback_chat::LoopbackChat;
 
-const SERVER_PORT: u16 = 8080;
-/// Big enough that no recipient falls a whole ring behind at these rates.
-type FaultServer = Server<8, 2048>;
-type FaultClient = Client<16, 64, 32>;
+/// A ring big enough that no recipient falls a whole ring behind at these rates.
+type Chat = LoopbackChat<8, 2048, 16, 64, 32>;
 
-struct Chat {
-    net: LoopbackNet,
-    server: (SocketHandle, Box<FaultServer>),
-    clients: Vec<(SocketHandle, FaultClient)>,
-    events: Vec<Vec<ClientEvent>>,
+/// A server without history or rate limit, and `users` users `u0`, `u1`, ...
+fn chat(faults: LinkFaults, users: usize) -> Chat {
+    let mut config = ServerConfig::new([3; 16]);
+    config.history = 0;
+    config.rate_per_sec = 0;
+    let mut chat = Chat::new(faults, config);
+    for i in 0..users {
+        let mut config = Chat::client_config(&format!("u{i}"));
+        config.entropy = i as u64;
+        config.give_up = minichat_core::time::Duration::from_secs(60);
+        chat.add(config);
+    }
+    chat
 }
 
-impl Chat {
-    fn new(faults: LinkFaults, users: usize) -> Chat {
-        let mut net = LoopbackNet::new(faults);
-        let mut config = ServerConfig::new([3; 16]);
-        config.history = 0;
-        config.rate_per_sec = 0;
-        let server = (net.bind(SERVER_PORT), Box::new(FaultServer::new(config).unwrap()));
-        let mut clients = Vec::new();
-        for i in 0..users {
-            let socket = net.bind(5000 + i as u16);
-            let mut config = ClientConfig::new(
-                NameBuf::parse(&format!("u{i}")).unwrap(),
-                LoopbackNet::addr(SERVER_PORT),
-            );
-            config.entropy = i as u64;
-            config.give_up = minichat_core::time::Duration::from_secs(60);
-            clients.push((socket, FaultClient::new(config, net.now())));
-        }
-        Chat { net, server, clients, events: vec![Vec::new(); users] }
-    }
-
-    /// One 5 ms step of the whole network.
-    fn step(&mut self) {
-        self.net.poll();
-        self.net.pump(self.server.0, &mut *self.server.1).unwrap();
-        for (socket, client) in &mut self.clients {
-            self.net.pump(*socket, client).unwrap();
-        }
-        self.net.poll();
-        while self.server.1.poll_event().is_some() {}
-        for (i, (_, client)) in self.clients.iter_mut().enumerate() {
-            while let Some(event) = client.poll_event() {
-                self.events[i].push(event);
-            }
-        }
-        self.net.advance(5);
-    }
-
-    fn run_until(&mut self, limit_ms: u64, mut done: impl FnMut(&Chat) -> bool) -> bool {
-        let end = self.net.now().as_millis() + limit_ms;
-        while self.net.now().as_millis() < end {
-            self.step();
-            if done(self) {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Texts user `i` received, in order.
-    fn received(&self, i: usize) -> Vec<&str> {
-        self.events[i]
-            .iter()
-            .filter_map(|e| match e {
-                ClientEvent::Message { text, .. } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn lost_session(&self, i: usize) -> bool {
-        self.events[i].iter().any(|e| {
-            matches!(
-                e,
-                ClientEvent::SessionLost | ClientEvent::ServerLost | ClientEvent::Missed { .. }
-            )
-        })
-    }
+/// Whether user `i` lost its session or was told it missed something.
+fn lost_session(chat: &Chat, i: usize) -> bool {
+    chat.events[i].iter().any(|e| {
+        matches!(e, ClientEvent::SessionLost | ClientEvent::ServerLost | ClientEvent::Missed { .. })
+    })
 }
 
 /// Runs `users` users sending `per_user` messages each, one every `gap_ms` per user, and
@@ -105,7 +48,7 @@ fn conversation(
     let handle = std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || {
-            let mut chat = Chat::new(faults, users);
+            let mut chat = chat(faults, users);
             assert!(
                 chat.run_until(60_000, |c| c.clients.iter().all(|(_, cl)| cl.is_joined())),
                 "everyone joins"
@@ -135,7 +78,7 @@ fn conversation(
             // Let the last deliveries land.
             let total: usize = per_user * (users - 1);
             chat.run_until(120_000, |c| {
-                (0..users).all(|i| c.lost_session(i) || c.received(i).len() >= total)
+                (0..users).all(|i| lost_session(c, i) || c.texts(i).len() >= total)
             });
             (chat, sent)
         })
@@ -165,7 +108,7 @@ fn check(chat: &Chat, sent: &[HashMap<MessageId, String>], per_user: usize) -> (
     }
     assert_eq!(delivered + failed, users * per_user, "every message is answered, none twice");
     for r in 0..users {
-        let got = chat.received(r);
+        let got = chat.texts(r);
         // Never twice.
         let mut unique = got.clone();
         unique.sort_unstable();
@@ -180,7 +123,7 @@ fn check(chat: &Chat, sent: &[HashMap<MessageId, String>], per_user: usize) -> (
                 from_s.windows(2).all(|w| w[0] < w[1]),
                 "user {r} got u{s}'s messages out of order"
             );
-            if !chat.lost_session(r) {
+            if !lost_session(chat, r) {
                 // And every acknowledged one.
                 for text in &acknowledged[s] {
                     assert!(got.contains(&text.as_str()), "user {r} never got {text}");
@@ -199,8 +142,8 @@ fn ten_thousand_messages_among_eight_users_at_20_percent_loss_arrive_exactly_onc
     let (delivered, failed) = check(&chat, &sent, 1250);
     assert_eq!((delivered, failed), (10_000, 0), "at 20% loss everything is delivered");
     for r in 0..8 {
-        assert!(!chat.lost_session(r), "user {r} lost its session");
-        assert_eq!(chat.received(r).len(), 7 * 1250);
+        assert!(!lost_session(&chat, r), "user {r} lost its session");
+        assert_eq!(chat.texts(r).len(), 7 * 1250);
     }
 }
 
