@@ -15,16 +15,11 @@
 //! let b = encode_frame(b"\xff\x01\x24second", &mut wire[a..])?;
 //!
 //! let mut decoder = StreamDecoder::<1024>::new();
-//! let mut input = &wire[..a + b];
 //! let mut frames = 0;
-//! while !input.is_empty() {
-//!     let step = decoder.decode(input);
-//!     input = input.get(step.consumed..).unwrap_or_default();
-//!     if let Some(frame) = step.frame {
-//!         assert!(frame?.starts_with(b"\xff\x01\x24"));
-//!         frames += 1;
-//!     }
-//! }
+//! decoder.decode_all(&wire[..a + b], |frame| {
+//!     assert!(frame.is_ok_and(|frame| frame.starts_with(b"\xff\x01\x24")));
+//!     frames += 1;
+//! });
 //! assert_eq!(frames, 2);
 //! # Ok::<(), minichat_core::error::StreamError>(())
 //! ```
@@ -120,6 +115,24 @@ impl<const N: usize> StreamDecoder<N> {
         DecodeStep { consumed: input.len(), frame: None }
     }
 
+    /// Decodes all of `input`, handing each frame (or the error of each frame it had to
+    /// skip) to `on_frame`, in order. A frame cut at the end of `input` waits for the
+    /// next call.
+    pub fn decode_all(
+        &mut self,
+        mut input: &[u8],
+        mut on_frame: impl FnMut(Result<&[u8], StreamError>),
+    ) {
+        while !input.is_empty() {
+            // Every step consumes at least one byte, so this ends.
+            let step = self.decode(input);
+            input = input.get(step.consumed..).unwrap_or_default();
+            if let Some(frame) = step.frame {
+                on_frame(frame);
+            }
+        }
+    }
+
     /// Takes one byte; `Ok(true)` when it completed a non-empty frame.
     fn feed(&mut self, byte: u8) -> Result<bool, StreamError> {
         let state = match &mut self.state {
@@ -168,14 +181,7 @@ mod tests {
         let mut decoder = StreamDecoder::<N>::new();
         let mut out = Vec::new();
         for piece in input.chunks(chunk) {
-            let mut rest = piece;
-            while !rest.is_empty() {
-                let step = decoder.decode(rest);
-                rest = &rest[step.consumed..];
-                if let Some(frame) = step.frame {
-                    out.push(frame.map(<[u8]>::to_vec));
-                }
-            }
+            decoder.decode_all(piece, |frame| out.push(frame.map(<[u8]>::to_vec)));
         }
         out
     }

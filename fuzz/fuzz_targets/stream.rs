@@ -17,18 +17,14 @@ fn decode(
     let mut out = Vec::new();
     let mut rest = stream;
     while !rest.is_empty() {
-        let (mut piece, tail) = rest.split_at(piece_len().clamp(1, rest.len()));
+        let (piece, tail) = rest.split_at(piece_len().clamp(1, rest.len()));
         rest = tail;
-        while !piece.is_empty() {
-            let step = decoder.decode(piece);
-            piece = &piece[step.consumed..];
-            if let Some(frame) = step.frame {
-                if let Ok(frame) = frame {
-                    let _ = Message::decode(frame);
-                }
-                out.push(frame.map(<[u8]>::to_vec));
+        decoder.decode_all(piece, |frame| {
+            if let Ok(frame) = frame {
+                let _ = Message::decode(frame);
             }
-        }
+            out.push(frame.map(<[u8]>::to_vec));
+        });
     }
     out
 }

@@ -18,14 +18,9 @@ fn decode_in_pieces(stream: &[u8], cuts: &[usize]) -> Decoded {
     let mut decoder = StreamDecoder::<MAX_FRAME>::new();
     let mut out = Vec::new();
     for piece in bounds.windows(2) {
-        let mut rest = &stream[piece[0]..piece[1]];
-        while !rest.is_empty() {
-            let step = decoder.decode(rest);
-            rest = &rest[step.consumed..];
-            if let Some(frame) = step.frame {
-                out.push(frame.map(<[u8]>::to_vec));
-            }
-        }
+        decoder.decode_all(&stream[piece[0]..piece[1]], |frame| {
+            out.push(frame.map(<[u8]>::to_vec));
+        });
     }
     out
 }

@@ -50,14 +50,11 @@ pub extern "C" fn _start() -> ! {
             4 => {
                 // A byte stream, as from a serial line.
                 let bytes = opaque_bytes(&mut garbage);
-                let mut rest = bytes;
-                while !rest.is_empty() {
-                    let step = decoder.decode(rest);
-                    rest = rest.get(step.consumed..).unwrap_or_default();
-                    if let Some(Ok(frame)) = step.frame {
+                decoder.decode_all(bytes, |frame| {
+                    if let Ok(frame) = frame {
                         let _ = black_box(Message::decode(frame));
                     }
-                }
+                });
                 let _ = black_box(encode_frame(bytes, &mut encoded));
             }
             5 => {
