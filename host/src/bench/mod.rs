@@ -98,51 +98,19 @@ fn io(error: std::io::Error) -> HostError {
 fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
     let mut list: Vec<Scenario> = Vec::new();
     if config.baselines {
-        list.push(Scenario {
-            key: "bare-loop",
-            name: "bare std UDP echo loop",
-            unit: "replies",
-            run: Box::new(|load, tick| {
-                let server = servers::bare_loop()?;
-                let outcome = raw::run(server.addr, load, server.cpu, tick).map_err(io);
-                server.stop();
-                outcome
-            }),
-        });
-        list.push(Scenario {
-            key: "minichat-echo",
-            name: "minichat echo --upper",
-            unit: "replies",
-            run: Box::new(|load, tick| {
-                let server = servers::minichat_echo()?;
-                let outcome = raw::run(server.addr, load, server.cpu, tick).map_err(io);
-                server.stop();
-                outcome
-            }),
-        });
+        list.push(echo_baseline("bare-loop", "bare std UDP echo loop", servers::bare_loop));
+        list.push(echo_baseline("minichat-echo", "minichat echo --upper", servers::minichat_echo));
         if config.python && servers::python_available() {
-            list.push(Scenario {
-                key: "python-plain",
-                name: "python3 plain UDP upper",
-                unit: "replies",
-                run: Box::new(|load, tick| {
-                    let server = servers::python_plain()?;
-                    let outcome = raw::run(server.addr, load, server.cpu, tick).map_err(io);
-                    server.stop();
-                    outcome
-                }),
-            });
-            list.push(Scenario {
-                key: "python-threading",
-                name: "python3 ThreadingUDPServer lower",
-                unit: "replies",
-                run: Box::new(|load, tick| {
-                    let server = servers::python_threading()?;
-                    let outcome = raw::run(server.addr, load, server.cpu, tick).map_err(io);
-                    server.stop();
-                    outcome
-                }),
-            });
+            list.push(echo_baseline(
+                "python-plain",
+                "python3 plain UDP upper",
+                servers::python_plain,
+            ));
+            list.push(echo_baseline(
+                "python-threading",
+                "python3 ThreadingUDPServer lower",
+                servers::python_threading,
+            ));
         }
     }
     let users = load.clients + 1;
@@ -169,6 +137,25 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
         }
     }
     list
+}
+
+/// A plain echo server started by `start`, driven by the raw load generator.
+fn echo_baseline(
+    key: &'static str,
+    name: &'static str,
+    start: fn() -> Result<servers::Running, HostError>,
+) -> Scenario {
+    Scenario {
+        key,
+        name,
+        unit: "replies",
+        run: Box::new(move |load, tick| {
+            let server = start()?;
+            let outcome = raw::run(server.addr, load, server.cpu, tick).map_err(io);
+            server.stop();
+            outcome
+        }),
+    }
 }
 
 fn chat_scenario(
