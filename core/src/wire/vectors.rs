@@ -1,6 +1,7 @@
 //! The test vectors of `docs/PROTOCOL.md`, read from the spec itself, and the tests that
 //! hold the codec to them. A vector is a fenced block whose info string is `hex NAME`;
-//! `#` starts a comment.
+//! `#` starts a comment. Test code only: a spec that does not parse fails the tests.
+#![cfg(test)]
 
 use std::string::String;
 use std::vec::Vec;
