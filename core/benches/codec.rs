@@ -23,7 +23,9 @@ fn messages<'a>(text: &'a str, names: NameList<'a>) -> Vec<Message<'a>> {
     let star = Name::new("star").unwrap();
     vec![
         Message::Join { cookie: Cookie([7; 16]), nonce: 9, window: 33, name: star },
-        Message::Cookie { cookie: Cookie([7; 16]) },
+        Message::Cookie { cookie: Cookie([7; 16]), nonce: 9 },
+        Message::Refused { nonce: 9, code: ErrorCode::NameTaken, detail: "the name star is taken" },
+        Message::Moved { token, nonce: 5, seq: 7 },
         Message::Welcome {
             token,
             nonce: 9,

@@ -46,7 +46,7 @@ fn room(users: usize) -> (Box<BenchServer>, Vec<Token>) {
         let first =
             encode(&Message::Join { cookie: Cookie::EMPTY, nonce: i as u64, window: 65, name });
         let t = server.handle(Instant::ZERO, addr(i), &first, &mut buf).unwrap();
-        let Ok(Message::Cookie { cookie }) = Message::decode(&buf[..t.len]) else {
+        let Ok(Message::Cookie { cookie, .. }) = Message::decode(&buf[..t.len]) else {
             panic!("cookie")
         };
         let second = encode(&Message::Join { cookie, nonce: i as u64, window: 65, name });

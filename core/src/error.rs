@@ -161,11 +161,14 @@ pub enum ErrorCode {
     ShuttingDown = 8,
     /// The text is longer than this server accepts (its `welcome` says the limit).
     TextTooLong = 9,
+    /// The join's source IP address already holds as many sessions as the server allows
+    /// one address.
+    TooManyFromAddress = 11,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::NameTaken,
@@ -175,6 +178,7 @@ impl ErrorCode {
         ErrorCode::Kicked,
         ErrorCode::ShuttingDown,
         ErrorCode::TextTooLong,
+        ErrorCode::TooManyFromAddress,
     ];
 
     /// The code's byte on the wire.
@@ -203,6 +207,7 @@ impl ErrorCode {
             ErrorCode::Kicked => "the operator removed this user",
             ErrorCode::ShuttingDown => "the server is shutting down",
             ErrorCode::TextTooLong => "the text is too long for this server",
+            ErrorCode::TooManyFromAddress => "this address has too many sessions",
         }
     }
 }

@@ -127,6 +127,11 @@ impl<S, const N: usize> UserTable<S, N> {
         self.find(|user| user.name.as_name().same_user(&name))
     }
 
+    /// How many users' addresses are on the IP address `ip` (any port).
+    pub fn count_ip(&self, ip: core::net::IpAddr) -> usize {
+        self.iter().filter(|(_, user)| user.addr.ip() == ip).count()
+    }
+
     /// The user whose session has `token`.
     pub fn by_token(&self, token: Token) -> Option<SlotId> {
         if token.is_none() {

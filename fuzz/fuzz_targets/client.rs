@@ -54,8 +54,11 @@ fuzz_target!(|ops: Vec<Op>| {
                 let text = format!("m{seq}");
                 let from = Name::new("you").expect("valid");
                 let code = ErrorCode::ALL[usize::from(code) % ErrorCode::ALL.len()];
-                let message = match kind % 12 {
-                    0 => Message::Cookie { cookie: Cookie([seq as u8; 16]) },
+                let message = match kind % 14 {
+                    0 => Message::Cookie {
+                        cookie: Cookie([seq as u8; 16]),
+                        nonce: if flag { last_nonce } else { u64::from(seq) },
+                    },
                     1 => {
                         if flag {
                             token = Token(0x1234 + u64::from(seq));
@@ -91,6 +94,12 @@ fuzz_target!(|ops: Vec<Op>| {
                     }
                     9 => Message::Pong { token: t, req: seq },
                     10 => Message::Challenge { token: t, nonce: seq },
+                    11 => Message::Refused {
+                        nonce: if flag { last_nonce } else { u64::from(seq) },
+                        code,
+                        detail: "no",
+                    },
+                    12 => Message::Moved { token: t, nonce: seq, seq },
                     _ => Message::UnknownSession { token: t },
                 };
                 let len = message.encode(&mut buf).expect("valid");

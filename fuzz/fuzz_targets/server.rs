@@ -121,7 +121,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 datagram.len()
             );
             match parsed {
-                Message::Cookie { cookie } => {
+                Message::Cookie { cookie, .. } => {
                     cookies.insert(reply.destination, cookie);
                 }
                 Message::Welcome { token, .. } => {
@@ -153,9 +153,9 @@ fn drain(
             transmit.destination
         );
     }
-    while let Some(event) = server.poll_event() {
-        if let minichat_core::server::ServerEvent::Message { seq } = event {
-            let _ = server.message(seq);
-        }
+    while server.poll_event().is_some() {}
+    assert_eq!(server.stats().events_dropped, 0, "an event was dropped");
+    for seq in server.oldest_message()..=server.newest_message() {
+        let _ = server.message(seq);
     }
 }

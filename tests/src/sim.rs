@@ -58,7 +58,7 @@ pub type TestClient = Client<16, 32>;
 /// One server, many clients, one clock.
 pub struct Sim {
     pub now: Instant,
-    pub server: TestServer,
+    pub server: Box<TestServer>,
     /// Set to false to take the server off the network (it drops everything).
     pub server_up: bool,
     pub clients: Vec<(SocketAddr, TestClient)>,
@@ -85,7 +85,7 @@ impl Sim {
     pub fn new(config: ServerConfig, faults: Faults, seed: u64) -> Sim {
         Sim {
             now: Instant::ZERO,
-            server: TestServer::new(config).unwrap(),
+            server: Box::new(TestServer::new(config).unwrap()),
             server_up: true,
             clients: Vec::new(),
             client_up: Vec::new(),
@@ -129,7 +129,7 @@ impl Sim {
 
     /// Replaces the server with a fresh one (a restart: everything it knew is gone).
     pub fn restart_server(&mut self, config: ServerConfig) {
-        self.server = TestServer::new(config).unwrap();
+        *self.server = TestServer::new(config).unwrap();
     }
 
     /// Puts a raw datagram on the wire to the server, as if from `from`.

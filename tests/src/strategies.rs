@@ -42,7 +42,15 @@ impl MessageSeed {
                 window: s1,
                 name,
             },
-            Kind::Cookie => Message::Cookie { cookie: Cookie(self.cookie) },
+            Kind::Cookie => {
+                Message::Cookie { cookie: Cookie(self.cookie), nonce: self.token.rotate_left(17) }
+            }
+            Kind::Refused => Message::Refused {
+                nonce: self.token.rotate_left(17),
+                code: self.code,
+                detail: &self.detail,
+            },
+            Kind::Moved => Message::Moved { token, nonce: a, seq: c },
             Kind::Welcome => Message::Welcome {
                 token,
                 nonce: self.token.rotate_left(17),
@@ -200,7 +208,7 @@ pub fn frame_like_bytes() -> impl Strategy<Value = Vec<u8>> {
         3 => mutated,
         1 => proptest::collection::vec(any::<u8>(), 0..64),
         1 => proptest::collection::vec(any::<u8>(), 0..64).prop_map(|mut b| {
-            b.splice(0..0, [0xff, 0x01]);
+            b.splice(0..0, [0xff, minichat_core::wire::limits::VERSION]);
             b
         }),
     ]

@@ -60,7 +60,7 @@ fn a_spoofed_join_flood_takes_no_slot_amplifies_nothing_and_the_chat_goes_on() {
         .sent_to_strangers
         .iter()
         .find_map(|(to, bytes)| match Message::decode(bytes) {
-            Ok(Message::Cookie { cookie }) if *to == attacker => Some(cookie),
+            Ok(Message::Cookie { cookie, .. }) if *to == attacker => Some(cookie),
             _ => None,
         })
         .expect("the attacker got a cookie");
@@ -183,7 +183,7 @@ fn battery(token: Token) -> Vec<Case> {
     let mut oversized = say.clone();
     oversized.resize(MAX_FRAME + 100, b'x');
     let mut version = say.clone();
-    version[1] = 2;
+    version[1] = minichat_core::wire::limits::VERSION + 1;
     let mut bad_utf8 = say.clone();
     let n = bad_utf8.len();
     bad_utf8[n - 2..].copy_from_slice(&[0xc3, 0x28]);

@@ -107,7 +107,7 @@ proptest! {
                     reply.len, from, datagram.len(), Message::decode(&buf[..reply.len])
                 );
                 match Message::decode(&buf[..reply.len]) {
-                    Ok(Message::Cookie { cookie }) => { cookies.insert(reply.destination, cookie); }
+                    Ok(Message::Cookie { cookie, .. }) => { cookies.insert(reply.destination, cookie); }
                     Ok(Message::Welcome { token, .. }) => { tokens.insert(who, token); }
                     _ => {}
                 }

@@ -78,7 +78,7 @@ proptest! {
 
 #[test]
 fn resynchronises_after_garbage() {
-    let frame = b"\xff\x01\x24\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x05";
+    let frame = b"\xff\x02\x24\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x05";
     let mut stream = b"\x07junk".to_vec(); // a frame cut off: the line started mid-way
     stream.push(0);
     stream.extend(encode_any(frame));

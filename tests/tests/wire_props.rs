@@ -48,7 +48,7 @@ proptest! {
 #[test]
 fn oversized_datagram_is_rejected_before_parsing() {
     let mut bytes = vec![0u8; MAX_FRAME + 1];
-    bytes[..3].copy_from_slice(&[0xff, 0x01, 0x10]);
+    bytes[..3].copy_from_slice(&[0xff, minichat_core::wire::limits::VERSION, 0x10]);
     assert_eq!(Message::decode(&bytes), Err(WireError::FrameTooLong { len: MAX_FRAME + 1 }));
 }
 

@@ -58,10 +58,19 @@ pub enum ClientEvent {
         /// How long until the next one.
         retry_in: Duration,
     },
-    /// The server refused the join (name taken, server full). The client is closed.
+    /// The server refused the first join (name taken or not allowed, server full, too
+    /// many sessions from this address). The client is closed.
     Refused {
         /// Why.
         code: ErrorCode,
+    },
+    /// The server refused a re-join (after a restart, an expiry or a lost session), for
+    /// instance because the old session still holds the name. The client keeps trying.
+    RejoinRefused {
+        /// Why.
+        code: ErrorCode,
+        /// How long until the next try.
+        retry_in: Duration,
     },
     /// A message for us.
     Message {
@@ -94,6 +103,13 @@ pub enum ClientEvent {
         /// The message.
         id: MessageId,
     },
+    /// The session moved to a new address while this message was unacknowledged, and the
+    /// server had accepted a message under its number: it may have been this one, or
+    /// someone else's who held the session meanwhile. It may be lost.
+    MaybeLost {
+        /// The message.
+        id: MessageId,
+    },
     /// An answer to [`crate::client::Client::who`]; lists longer than one frame come
     /// as several pages.
     Users {
@@ -121,6 +137,10 @@ pub enum ClientEvent {
     /// The server no longer knows our session (it restarted, or we were silent too
     /// long). Re-joining; unacknowledged messages will be sent again.
     SessionLost,
+    /// The server moved our session to another address that answered a challenge we
+    /// never saw: someone else holds it now. Re-joining; unacknowledged messages will be
+    /// sent again.
+    SessionMoved,
     /// The server stopped answering. Re-joining; unacknowledged messages will be sent
     /// again.
     ServerLost,

@@ -119,6 +119,9 @@ pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8> {
     echo: Option<(Request, EchoMode, TextBuf)>,
     ping: Option<Request>,
     challenge_reply: Option<u32>,
+    /// The nonce of the last challenge answered in this session: a `moved` with it
+    /// confirms our own move, any other says someone else took the session.
+    challenge_answered: Option<u32>,
     last_sent: Instant,
     last_heard: Instant,
     next_req: u32,
@@ -158,6 +161,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             echo: None,
             ping: None,
             challenge_reply: None,
+            challenge_answered: None,
             last_sent: now,
             last_heard: now,
             next_req: 1,
@@ -421,7 +425,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
     fn handle_joining(&mut self, now: Instant, message: Message<'_>) {
         let Phase::Joining { nonce: attempt, attempts, rejoin, .. } = self.phase else { return };
         match message {
-            Message::Cookie { cookie } => {
+            Message::Cookie { cookie, nonce } if nonce == attempt => {
                 // Answer at once with the cookie.
                 self.phase = Phase::Joining { cookie, nonce: attempt, attempts, rejoin };
                 self.join_at = now;
@@ -439,6 +443,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 self.join_rto = self.config.rto_initial;
                 self.retransmission.reset();
                 self.challenge_reply = None;
+                self.challenge_answered = None;
                 self.last_heard = now;
                 // Requests of the old session go again under the new token.
                 for request in [
@@ -454,12 +459,19 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 self.stats.joins += 1;
                 self.push_event(ClientEvent::Joined { name: self.config.name, rejoined: rejoin });
             }
-            Message::Error {
-                token,
-                code: code @ (ErrorCode::NameTaken | ErrorCode::ServerFull),
-                ..
-            } if token.is_none() => {
-                self.close(ClientEvent::Refused { code });
+            Message::Refused { nonce, code, .. } if nonce == attempt => {
+                if !rejoin {
+                    // The user's own first join: the name or the server will not do.
+                    self.close(ClientEvent::Refused { code });
+                    return;
+                }
+                // A re-join: the old session may still hold the name, or the server may
+                // be briefly full. Start over later; the user is told.
+                let retry_in = self.join_rto.max(SHUTDOWN_BACKOFF);
+                self.phase =
+                    Phase::Joining { cookie: Cookie::EMPTY, nonce: attempt, attempts, rejoin };
+                self.join_at = now + retry_in;
+                self.push_event(ClientEvent::RejoinRefused { code, retry_in });
             }
             _ => self.stats.ignored += 1,
         }
@@ -544,7 +556,11 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                     self.ping = None;
                 }
             }
-            Message::Challenge { nonce, .. } => self.challenge_reply = Some(nonce),
+            Message::Challenge { nonce, .. } => {
+                self.challenge_reply = Some(nonce);
+                self.challenge_answered = Some(nonce);
+            }
+            Message::Moved { nonce, seq, .. } => self.on_moved(now, nonce, seq),
             Message::UnknownSession { .. } => {
                 if self.outbox.only_leave_sent() {
                     // Our leave arrived and its acknowledgement was lost: we are out.
@@ -641,6 +657,31 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 return;
             }
             self.push_event(ClientEvent::Delivered { id: entry.id });
+        }
+        self.progress(now);
+    }
+
+    /// The session moved to the address that answered the challenge `nonce`; the server
+    /// accepted our numbers up to `seq`.
+    fn on_moved(&mut self, now: Instant, nonce: u32, seq: u32) {
+        if self.challenge_answered != Some(nonce) || after(seq, self.outbox.sent_up_to()) {
+            // Not our move, or the server accepted numbers we never sent: someone else
+            // holds the session. Start a new one; what is unacknowledged goes again.
+            self.lose_session(now, ClientEvent::SessionMoved);
+            return;
+        }
+        // Our own move. A number accepted but not acknowledged to us may have been taken
+        // by whoever held the session meanwhile: say so rather than claim delivery.
+        let mut uncertain: heapless::Vec<Entry, Q> = heapless::Vec::new();
+        self.outbox.ack(seq, |entry| {
+            let _ = uncertain.push(entry);
+        });
+        for entry in uncertain {
+            if entry.what == Outgoing::Leave {
+                self.close(ClientEvent::Left);
+                return;
+            }
+            self.push_event(ClientEvent::MaybeLost { id: entry.id });
         }
         self.progress(now);
     }

@@ -86,6 +86,14 @@ impl<const Q: usize> Outbox<Q> {
         self.sent = 0;
     }
 
+    /// The highest sequence number sent in this session (0 before the first): numbers are
+    /// given in order and sent in order, so what was never sent is at the back.
+    pub(crate) fn sent_up_to(&self) -> u32 {
+        let unsent = self.entries.iter().rev().take_while(|e| e.transmissions == 0).count();
+        let unsent = u32::try_from(unsent).unwrap_or(u32::MAX);
+        self.next_seq.wrapping_sub(1).wrapping_sub(unsent)
+    }
+
     /// Everything unacknowledged goes again (retransmission timeout).
     pub(crate) fn rewind(&mut self) {
         self.sent = 0;

@@ -7,6 +7,10 @@ use crate::wire::limits::MAX_TEXT_U16;
 /// Default: how long a client may stay silent before it pings.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
 
+/// Default: sessions one source IP address may hold. Enough for a household or an office
+/// behind one NAT address; small beside any useful capacity.
+pub const DEFAULT_PER_IP: u16 = 16;
+
 /// How a [`crate::server::Server`] behaves. [`ServerConfig::new`] gives the defaults of
 /// `docs/PROTOCOL.md`, "Timers".
 #[derive(Debug, Clone)]
@@ -16,6 +20,9 @@ pub struct ServerConfig {
     pub secret: [u8; 16],
     /// How many users may be connected at once (at most the table's `N`).
     pub capacity: usize,
+    /// How many sessions one source IP address may hold at once (0: no limit), so one host
+    /// cannot take every slot. Joins over it are refused `too-many-from-address`.
+    pub per_ip: u16,
     /// How long a client may stay silent before it pings; sent in `welcome`.
     pub keepalive: Duration,
     /// How long a user may stay silent before the server drops it.
@@ -51,6 +58,7 @@ impl ServerConfig {
         ServerConfig {
             secret,
             capacity: usize::MAX,
+            per_ip: DEFAULT_PER_IP,
             keepalive: DEFAULT_KEEPALIVE,
             idle_timeout: DEFAULT_KEEPALIVE.times(3),
             cookie_lifetime: Duration::from_secs(30),

@@ -1,4 +1,6 @@
-//! What the server tells its embedding: users coming and going, messages said.
+//! What the server tells its embedding: users coming and going. Messages are not events:
+//! the application reads them from the ring by number (`Server::newest_message`), so a
+//! burst of them can never crowd out a join or a leave.
 
 use core::net::SocketAddr;
 
@@ -25,12 +27,6 @@ pub enum ServerEvent {
         /// Why.
         reason: LeftReason,
     },
-    /// A message was accepted; read it with [`crate::server::Server::message`] while the
-    /// ring still holds it.
-    Message {
-        /// Its room sequence number.
-        seq: u64,
-    },
     /// A user proved it holds its session from a new address, and moved there.
     Moved {
         /// The user's name.
@@ -54,6 +50,8 @@ pub enum LeftReason {
     Kicked,
     /// A new join from the same address replaced it.
     Replaced,
+    /// The server shut down.
+    ServerShutdown,
 }
 
 impl LeftReason {
@@ -64,6 +62,7 @@ impl LeftReason {
             LeftReason::TimedOut => "timed out",
             LeftReason::Kicked => "was kicked",
             LeftReason::Replaced => "was replaced by a new join from the same address",
+            LeftReason::ServerShutdown => "was told the server is shutting down",
         }
     }
 }

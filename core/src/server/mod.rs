@@ -19,7 +19,7 @@ use core::net::SocketAddr;
 
 use heapless::Deque;
 
-pub use config::{DEFAULT_KEEPALIVE, ServerConfig};
+pub use config::{DEFAULT_KEEPALIVE, DEFAULT_PER_IP, ServerConfig};
 pub use event::{LeftReason, RoomMessage, ServerEvent};
 pub use ring::Recipient;
 
@@ -36,8 +36,9 @@ use crate::transport::{Endpoint, Transmit};
 use crate::wire::limits::{HEADER_LEN, MAX_DETAIL, MAX_FRAME, TOKEN_LEN};
 use crate::wire::{Cookie, EchoMode, Frame, Kind, Message, Name, NameBuf, NameList, Token};
 
-/// How many events wait for [`Server::poll_event`] before new ones are dropped (and
-/// counted in [`ServerStats::events_dropped`]).
+/// How many events may wait for [`Server::poll_event`]. No event is ever dropped: while
+/// the queue is full, whatever would make one waits (a join is left unanswered and comes
+/// again, an expiry or a kick waits for the next turn).
 pub const EVENT_QUEUE: usize = 64;
 
 /// The length of an `error` frame without its detail.
@@ -74,6 +75,10 @@ pub struct ServerStats {
     pub refused_full: u64,
     /// Joins refused because the name was taken.
     pub refused_name: u64,
+    /// Joins refused because their source IP address held `per_ip` sessions already.
+    pub refused_per_ip: u64,
+    /// Things that waited because the event queue was full (see [`EVENT_QUEUE`]).
+    pub events_waited: u64,
     /// Messages accepted into the ring.
     pub messages: u64,
     /// `deliver` frames sent (retransmissions included).
@@ -88,7 +93,7 @@ pub struct ServerStats {
     pub challenges: u64,
     /// Sessions moved to a new address.
     pub migrations: u64,
-    /// Events dropped because the application did not poll them.
+    /// Events dropped. Stays 0: whatever would raise an event waits for room instead.
     pub events_dropped: u64,
 }
 
@@ -118,6 +123,9 @@ struct Session {
     malformed_reported_at: Option<Instant>,
     /// An error to send before the session ends (kicked, shutting down).
     closing: Option<ErrorCode>,
+    /// The session moved: tell its old address (with the challenge's nonce), so a client
+    /// that did not move itself learns its session was taken and joins again.
+    moved_from: Option<(SocketAddr, u32)>,
     /// Messages were accepted and not yet acknowledged: one `ack` covers all of them.
     ack_due: bool,
 }
@@ -190,8 +198,19 @@ impl<const N: usize, const R: usize> Server<N, R> {
         self.table.iter().map(|(_, user)| (user.name.as_name(), user.addr))
     }
 
-    /// A message still in the ring, by the sequence number a [`ServerEvent::Message`]
-    /// gave.
+    /// The newest message's room sequence number: 1, 2, 3, … for every message accepted
+    /// (0 before the first). An application that shows messages remembers the last number
+    /// it showed and reads on with [`Server::message`].
+    pub const fn newest_message(&self) -> u64 {
+        self.ring.newest()
+    }
+
+    /// The oldest message the ring still holds; what came before it can no longer be read.
+    pub const fn oldest_message(&self) -> u64 {
+        self.ring.oldest()
+    }
+
+    /// A message still in the ring, by its room sequence number.
     pub fn message(&self, seq: u64) -> Option<RoomMessage<'_>> {
         let entry = self.ring.get(seq)?;
         Some(RoomMessage {
@@ -205,7 +224,10 @@ impl<const N: usize, const R: usize> Server<N, R> {
 
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front()?;
+        // A kick or shutdown notice may have waited for room in the queue.
+        self.work = true;
+        Some(event)
     }
 
     /// The operator says `text`, to the room or to one user; delivered like any message,
@@ -325,6 +347,10 @@ impl<const N: usize, const R: usize> Server<N, R> {
     /// Expires silent users and rewinds cursors whose retransmission time has come.
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(slot) = self.table.first_expired(now, self.config.idle_timeout) {
+            if !self.has_event_room(1) {
+                self.stats.events_waited += 1;
+                break; // the rest expire once the application took its events
+            }
             self.end_session(slot, LeftReason::TimedOut);
         }
         for (_, user) in self.table.iter_mut() {
@@ -343,11 +369,21 @@ impl<const N: usize, const R: usize> Server<N, R> {
             let seq = user.state.expected.wrapping_sub(1);
             return emit(buf, addr, &Message::Ack { token, seq, sack: 0 });
         }
-        if let Some(code) = user.state.closing.take() {
+        if let Some((old, nonce)) = user.state.moved_from.take() {
+            let seq = user.state.expected.wrapping_sub(1);
+            return emit(buf, old, &Message::Moved { token, nonce, seq });
+        }
+        if let Some(code) = user.state.closing {
+            if self.events.is_full() {
+                self.stats.events_waited += 1;
+                return None; // the notice goes once the application took its events
+            }
             let transmit =
                 emit(buf, addr, &Message::Error { token, code, seq: 0, detail: code.describe() });
-            let reason =
-                if code == ErrorCode::Kicked { LeftReason::Kicked } else { LeftReason::Left };
+            let reason = match code {
+                ErrorCode::Kicked => LeftReason::Kicked,
+                _ => LeftReason::ServerShutdown,
+            };
             self.end_session(slot, reason);
             return transmit;
         }
@@ -404,16 +440,26 @@ impl<const N: usize, const R: usize> Server<N, R> {
             // cookie (19 bytes) is smaller than any join (29 or more).
             self.stats.cookies += 1;
             let cookie = self.secrets.mint_cookie(from, now);
-            return emit(buf, from, &Message::Cookie { cookie });
+            return emit(buf, from, &Message::Cookie { cookie, nonce });
+        }
+        if !self.has_event_room(2) {
+            // Joined (and Replaced) must be reported; the client's resend finds room.
+            self.stats.events_waited += 1;
+            return None;
         }
         if let Some(slot) = self.table.by_addr(from) {
             // A new attempt from an address with a session: the client lost its state, so
             // the old session ends and a fresh one starts.
             self.end_session(slot, LeftReason::Replaced);
         }
+        let per_ip = usize::from(self.config.per_ip);
+        if per_ip > 0 && self.table.count_ip(from.ip()) >= per_ip {
+            self.stats.refused_per_ip += 1;
+            return self.refuse(from, nonce, ErrorCode::TooManyFromAddress, name, buf);
+        }
         if self.config.operator.as_name().same_user(&name) {
             self.stats.refused_name += 1;
-            return self.refuse(from, ErrorCode::NameTaken, name, buf);
+            return self.refuse(from, nonce, ErrorCode::NameTaken, name, buf);
         }
         let token = self.secrets.mint_token();
         let start = self
@@ -438,6 +484,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             challenge: None,
             malformed_reported_at: None,
             closing: None,
+            moved_from: None,
             ack_due: false,
         };
         match self.table.insert(from, token, name, now, session) {
@@ -449,11 +496,11 @@ impl<const N: usize, const R: usize> Server<N, R> {
             }
             Err((crate::error::TableError::Full { .. }, _)) => {
                 self.stats.refused_full += 1;
-                self.refuse(from, ErrorCode::ServerFull, name, buf)
+                self.refuse(from, nonce, ErrorCode::ServerFull, name, buf)
             }
             Err(_) => {
                 self.stats.refused_name += 1;
-                self.refuse(from, ErrorCode::NameTaken, name, buf)
+                self.refuse(from, nonce, ErrorCode::NameTaken, name, buf)
             }
         }
     }
@@ -480,6 +527,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
     fn refuse(
         &self,
         to: SocketAddr,
+        nonce: u64,
         code: ErrorCode,
         name: Name<'_>,
         buf: &mut [u8],
@@ -487,9 +535,15 @@ impl<const N: usize, const R: usize> Server<N, R> {
         let mut detail = Detail::new();
         let _ = match code {
             ErrorCode::NameTaken => write!(detail, "the name {name} is taken"),
+            ErrorCode::TooManyFromAddress => write!(
+                detail,
+                "{} (at most {} from one IP address)",
+                code.describe(),
+                self.config.per_ip
+            ),
             _ => write!(detail, "{} ({} users)", code.describe(), self.config.capacity),
         };
-        emit(buf, to, &Message::Error { token: Token::NONE, code, seq: 0, detail: detail.as_str() })
+        emit(buf, to, &Message::Refused { nonce, code, detail: detail.as_str() })
     }
 
     fn on_session_frame(
@@ -632,6 +686,12 @@ impl<const N: usize, const R: usize> Server<N, R> {
                 self.store(now, token, name, recipient, Some(to_name), text);
             }
             Sequenced::Leave => {
+                if self.events.is_full() {
+                    // Not accepted, so not acknowledged: the resend finds room for `Left`.
+                    self.stats.events_waited += 1;
+                    return None;
+                }
+                let session = &mut self.table.get_mut(slot)?.state;
                 session.expected = expected.wrapping_add(1);
                 let ack = emit(buf, addr, &Message::Ack { token, seq, sack: 0 });
                 self.end_session(slot, LeftReason::Left);
@@ -727,16 +787,22 @@ impl<const N: usize, const R: usize> Server<N, R> {
             self.stats.bad_token += 1;
             return None;
         }
+        if self.events.is_full() {
+            // `Moved` must be reported: the next challenge to this address tries again.
+            self.stats.events_waited += 1;
+            return None;
+        }
         let (old, name, expected) = (user.addr, user.name, user.state.expected);
         self.table.move_to(slot, from).ok()?;
         let user = self.table.get_mut(slot)?;
         user.state.challenge = None;
+        user.state.moved_from = Some((old, nonce));
         user.state.outbound.rewind_now();
         self.table.touch(slot, now);
         self.work = true;
         self.stats.migrations += 1;
         self.push_event(ServerEvent::Moved { name, from: old, to: from });
-        emit(buf, from, &Message::Ack { token, seq: expected.wrapping_sub(1), sack: 0 })
+        emit(buf, from, &Message::Moved { token, nonce, seq: expected.wrapping_sub(1) })
     }
 
     fn malformed(
@@ -802,7 +868,6 @@ impl<const N: usize, const R: usize> Server<N, R> {
         }
         self.stats.messages += 1;
         self.work = true;
-        self.push_event(ServerEvent::Message { seq });
         seq
     }
 
@@ -810,6 +875,10 @@ impl<const N: usize, const R: usize> Server<N, R> {
         if let Some(user) = self.table.remove(slot) {
             self.push_event(ServerEvent::Left { name: user.name, addr: user.addr, reason });
         }
+    }
+
+    fn has_event_room(&self, n: usize) -> bool {
+        EVENT_QUEUE - self.events.len() >= n
     }
 
     fn push_event(&mut self, event: ServerEvent) {

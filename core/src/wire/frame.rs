@@ -147,16 +147,16 @@ mod tests {
 
     #[test]
     fn reads_header_and_token() {
-        let bytes = b"\xff\x01\x24\x00\x00\x00\x00\x00\x00\x00\x2a\x00\x00\x00\x01";
+        let bytes = b"\xff\x02\x24\x00\x00\x00\x00\x00\x00\x00\x2a\x00\x00\x00\x01";
         let frame = Frame::new_checked(&bytes[..]).unwrap();
         assert_eq!(frame.kind(), Ok(Kind::Ping));
         assert_eq!(frame.token(), Some(Token(42)));
-        let v2 = Frame::new_checked(&b"\xff\x02\x24"[..]).unwrap();
-        assert_eq!(v2.kind(), Err(WireError::UnsupportedVersion(2)));
-        assert_eq!(v2.token(), None);
-        let short = Frame::new_checked(&b"\xff\x01\x24\x00"[..]).unwrap();
+        let v1 = Frame::new_checked(&b"\xff\x01\x24"[..]).unwrap();
+        assert_eq!(v1.kind(), Err(WireError::UnsupportedVersion(1)));
+        assert_eq!(v1.token(), None);
+        let short = Frame::new_checked(&b"\xff\x02\x24\x00"[..]).unwrap();
         assert_eq!(short.token(), None);
-        let join = Frame::new_checked(&b"\xff\x01\x01"[..]).unwrap();
+        let join = Frame::new_checked(&b"\xff\x02\x01"[..]).unwrap();
         assert_eq!(join.token(), None);
     }
 }

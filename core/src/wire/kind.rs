@@ -24,6 +24,10 @@ pub enum Kind {
     Challenge = 0x06,
     /// Client answers a challenge from its new address.
     ChallengeResponse = 0x07,
+    /// Server refuses a join (name taken, server full, ...), bound to the join's nonce.
+    Refused = 0x08,
+    /// Server confirms a session moved to a new address; sent to the new and the old one.
+    Moved = 0x09,
     /// Client says something to the room.
     Say = 0x10,
     /// Client says something to one user.
@@ -52,7 +56,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in numeric order.
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 21] = [
         Kind::Join,
         Kind::Cookie,
         Kind::Welcome,
@@ -60,6 +64,8 @@ impl Kind {
         Kind::UnknownSession,
         Kind::Challenge,
         Kind::ChallengeResponse,
+        Kind::Refused,
+        Kind::Moved,
         Kind::Say,
         Kind::Tell,
         Kind::Deliver,
@@ -89,9 +95,9 @@ impl Kind {
     }
 
     /// Whether frames of this kind carry a session token right after the header.
-    /// Only the two join steps run before a session exists.
+    /// Only the join and its answers short of a welcome run before a session exists.
     pub const fn has_token(self) -> bool {
-        !matches!(self, Kind::Join | Kind::Cookie)
+        !matches!(self, Kind::Join | Kind::Cookie | Kind::Refused)
     }
 
     /// The kind's name as the spec writes it.
@@ -104,6 +110,8 @@ impl Kind {
             Kind::UnknownSession => "unknown-session",
             Kind::Challenge => "challenge",
             Kind::ChallengeResponse => "challenge-response",
+            Kind::Refused => "refused",
+            Kind::Moved => "moved",
             Kind::Say => "say",
             Kind::Tell => "tell",
             Kind::Deliver => "deliver",

@@ -8,7 +8,7 @@
 pub const MAGIC: u8 = 0xFF;
 
 /// The protocol version this build speaks, the second byte of every frame.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// Magic, version and kind: the bytes every frame starts with.
 pub const HEADER_LEN: usize = 3;

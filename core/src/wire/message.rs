@@ -40,6 +40,21 @@ pub enum Message<'a> {
     Cookie {
         /// The cookie to echo in the next join.
         cookie: Cookie,
+        /// The nonce of the join this answers: a client ignores a cookie for another
+        /// attempt.
+        nonce: u64,
+    },
+    /// Server -> client: the join is refused (name taken or not allowed, server full, too
+    /// many sessions from one address). Bound to the join by its nonce, so a forged
+    /// refusal that does not know the nonce is ignored.
+    Refused {
+        /// The nonce of the join this answers.
+        nonce: u64,
+        /// Why.
+        code: ErrorCode,
+        /// A short explanation for people, up to
+        /// [`MAX_DETAIL`](crate::wire::limits::MAX_DETAIL) bytes.
+        detail: &'a str,
     },
     /// Server -> client: the client is in.
     Welcome {
@@ -201,6 +216,17 @@ pub enum Message<'a> {
         /// The request id of the ping.
         req: u32,
     },
+    /// Server -> client, to the session's new address and to its old one: the session
+    /// moved to the address that answered the challenge with `nonce`. A client that did
+    /// not answer that challenge has lost its session to someone else.
+    Moved {
+        /// The session token.
+        token: Token,
+        /// The nonce of the challenge that was answered.
+        nonce: u32,
+        /// The highest client sequence number the server accepted in order.
+        seq: u32,
+    },
     /// Server -> client: something went wrong.
     Error {
         /// The session token, or [`Token::NONE`] when there is no session yet.
@@ -226,19 +252,28 @@ impl<'a> Message<'a> {
             let token = Token(r.u64()?);
             Self::parse_session(kind, token, &mut r)?
         } else {
-            Self::parse_join(kind, &mut r)?
+            Self::parse_tokenless(kind, &mut r)?
         };
         r.finish()?;
         Ok(message)
     }
 
-    fn parse_join(kind: Kind, r: &mut Reader<'a>) -> Result<Message<'a>, WireError> {
-        let cookie = Cookie(r.array::<COOKIE_LEN>()?);
+    fn parse_tokenless(kind: Kind, r: &mut Reader<'a>) -> Result<Message<'a>, WireError> {
         Ok(match kind {
-            Kind::Join => {
-                Message::Join { cookie, nonce: r.u64()?, window: r.u16()?, name: r.name()? }
+            Kind::Join => Message::Join {
+                cookie: Cookie(r.array::<COOKIE_LEN>()?),
+                nonce: r.u64()?,
+                window: r.u16()?,
+                name: r.name()?,
+            },
+            Kind::Cookie => {
+                Message::Cookie { cookie: Cookie(r.array::<COOKIE_LEN>()?), nonce: r.u64()? }
             }
-            _ => Message::Cookie { cookie },
+            _ => Message::Refused {
+                nonce: r.u64()?,
+                code: ErrorCode::from_byte(r.u8()?)?,
+                detail: r.detail()?,
+            },
         })
     }
 
@@ -260,6 +295,7 @@ impl<'a> Message<'a> {
             Kind::UnknownSession => Message::UnknownSession { token },
             Kind::Challenge => Message::Challenge { token, nonce: r.u32()? },
             Kind::ChallengeResponse => Message::ChallengeResponse { token, nonce: r.u32()? },
+            Kind::Moved => Message::Moved { token, nonce: r.u32()?, seq: r.u32()? },
             Kind::Say => Message::Say { token, seq: r.u32()?, text: r.text()? },
             Kind::Tell => Message::Tell { token, seq: r.u32()?, to: r.name()?, text: r.text()? },
             Kind::Deliver => {
@@ -303,8 +339,10 @@ impl<'a> Message<'a> {
                 seq: r.u32()?,
                 detail: r.detail()?,
             },
-            // Join and cookie carry no token and never reach here.
-            Kind::Join | Kind::Cookie => return Err(WireError::UnknownKind(kind.to_byte())),
+            // These carry no token and never reach here.
+            Kind::Join | Kind::Cookie | Kind::Refused => {
+                return Err(WireError::UnknownKind(kind.to_byte()));
+            }
         })
     }
 
@@ -318,6 +356,8 @@ impl<'a> Message<'a> {
         match self {
             Message::Join { .. } => Kind::Join,
             Message::Cookie { .. } => Kind::Cookie,
+            Message::Refused { .. } => Kind::Refused,
+            Message::Moved { .. } => Kind::Moved,
             Message::Welcome { .. } => Kind::Welcome,
             Message::Leave { .. } => Kind::Leave,
             Message::UnknownSession { .. } => Kind::UnknownSession,
@@ -341,12 +381,13 @@ impl<'a> Message<'a> {
     /// The session token, for every kind but `join` and `cookie`.
     pub const fn token(&self) -> Option<Token> {
         match *self {
-            Message::Join { .. } | Message::Cookie { .. } => None,
+            Message::Join { .. } | Message::Cookie { .. } | Message::Refused { .. } => None,
             Message::Welcome { token, .. }
             | Message::Leave { token, .. }
             | Message::UnknownSession { token }
             | Message::Challenge { token, .. }
             | Message::ChallengeResponse { token, .. }
+            | Message::Moved { token, .. }
             | Message::Say { token, .. }
             | Message::Tell { token, .. }
             | Message::Deliver { token, .. }
@@ -368,7 +409,9 @@ impl<'a> Message<'a> {
         const TEXT: usize = 2; // length bytes
         let body = match self {
             Message::Join { name, .. } => COOKIE_LEN + 8 + 2 + NAME + name.as_str().len(),
-            Message::Cookie { .. } => COOKIE_LEN,
+            Message::Cookie { .. } => COOKIE_LEN + 8,
+            Message::Refused { detail, .. } => 8 + 1 + 1 + detail.len(),
+            Message::Moved { .. } => 4 + 4,
             Message::Welcome { name, .. } => 8 + 4 + 2 + 2 + NAME + name.as_str().len(),
             Message::UnknownSession { .. } => 0,
             Message::Leave { .. }
@@ -422,7 +465,19 @@ impl<'a> Message<'a> {
                 w.u16(window)?;
                 w.name(name)
             }
-            Message::Cookie { cookie } => w.bytes(&cookie.0),
+            Message::Cookie { cookie, nonce } => {
+                w.bytes(&cookie.0)?;
+                w.u64(nonce)
+            }
+            Message::Refused { nonce, code, detail } => {
+                w.u64(nonce)?;
+                w.u8(code.to_byte())?;
+                w.detail(detail)
+            }
+            Message::Moved { nonce, seq, .. } => {
+                w.u32(nonce)?;
+                w.u32(seq)
+            }
             Message::Welcome { nonce, keepalive_ms, max_text, rate_per_sec, name, .. } => {
                 w.u64(nonce)?;
                 w.u32(keepalive_ms)?;

@@ -62,7 +62,16 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
             Message::Join { cookie: Cookie::EMPTY, nonce: NONCE, window: 33, name: name("star") }
         ),
         ("join", Message::Join { cookie: COOKIE, nonce: NONCE, window: 33, name: name("star") }),
-        ("cookie", Message::Cookie { cookie: COOKIE }),
+        ("cookie", Message::Cookie { cookie: COOKIE, nonce: NONCE }),
+        (
+            "refused",
+            Message::Refused {
+                nonce: NONCE,
+                code: ErrorCode::NameTaken,
+                detail: "the name star is taken"
+            },
+        ),
+        ("moved", Message::Moved { token: t, nonce: 0xdead_beef, seq: 7 }),
         (
             "welcome",
             Message::Welcome {
@@ -109,15 +118,6 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
                 detail: "no user named bob",
             },
         ),
-        (
-            "error-no-session",
-            Message::Error {
-                token: Token::NONE,
-                code: ErrorCode::NameTaken,
-                seq: 0,
-                detail: "the name star is taken",
-            },
-        ),
     ]
 }
 
@@ -126,7 +126,7 @@ fn rejected() -> [(&'static str, WireError); 16] {
     [
         ("bad-not-a-frame", WireError::NotAFrame),
         ("bad-header-truncated", WireError::HeaderTruncated { len: 2 }),
-        ("bad-unsupported-version", WireError::UnsupportedVersion(2)),
+        ("bad-unsupported-version", WireError::UnsupportedVersion(1)),
         ("bad-unknown-kind", WireError::UnknownKind(0x7f)),
         ("bad-truncated", WireError::Truncated { kind: Kind::Say }),
         ("bad-trailing-bytes", WireError::TrailingBytes { kind: Kind::Ping, extra: 1 }),
