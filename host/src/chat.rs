@@ -105,12 +105,15 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
         if shutdown.requested() && chat.stage == Stage::Running {
             chat.leave(&mut net.client, now);
         }
+        let mut took_input = false;
         while chat.stage == Stage::Running && net.client.pending() < IN_FLIGHT {
             let Some(input) = console.try_input() else { break };
             chat.on_input(input, &mut net.client, now, &mut console);
+            took_input = true;
         }
         chat.advance(&mut net.client, now, config.linger, interactive);
-        if chat.stage != Stage::Done {
+        // What was just queued goes on the wire now, not after the next wake-up.
+        if chat.stage != Stage::Done && !took_input {
             net.wait(std::time::Duration::from_millis(500))?;
         }
     }
@@ -208,6 +211,24 @@ impl Chat {
                     other => other.describe().to_owned(),
                 };
                 self.end(console, format!("the server refused the join: {why}"));
+            }
+            ClientEvent::RejoinRefused { code, retry_in } => console.notice(&format!(
+                "the server refused to let this session back in ({}); trying again in {}",
+                code.describe(),
+                clock::seconds(retry_in)
+            )),
+            ClientEvent::SessionMoved => console.notice(
+                "the server moved this session to another address that holds its token; \
+                 joining again with a new session",
+            ),
+            ClientEvent::MaybeLost { id } => {
+                let (_, text) = self.sent.remove(&id).unwrap_or_default();
+                self.fail(
+                    console,
+                    format!(
+                        "may not have been delivered (the session moved while it was in flight): {text}"
+                    ),
+                );
             }
             ClientEvent::Message { from, text, direct } => {
                 let marker = if direct { " (direct)" } else { "" };

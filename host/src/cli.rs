@@ -30,6 +30,7 @@ impl Cli {
                 keepalive: 15,
                 history: 10,
                 rate: 50,
+                per_ip: minichat_core::server::DEFAULT_PER_IP,
                 quiet: false,
             }),
         })
@@ -118,7 +119,13 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub(crate) rate: u16,
 
-    /// Do not show joins, leaves and messages (the console still answers commands).
+    /// Sessions one source IP address may hold at once (0: no limit), so one host cannot
+    /// take every slot.
+    #[arg(long, value_name = "N", default_value_t = minichat_core::server::DEFAULT_PER_IP)]
+    pub(crate) per_ip: u16,
+
+    /// Do not show joins, leaves and messages (the console still answers commands, and a
+    /// plain line still answers the last sender).
     #[arg(long)]
     pub(crate) quiet: bool,
 }

@@ -4,14 +4,16 @@
 //! the network is printed above the line being typed. Otherwise (a pipe, a file, a
 //! script) lines are read plainly, program output goes to stdout and notices to stderr.
 //! Lines come in on a thread and reach the event loop through a bounded channel, with a
-//! wake-up for its `poll`.
+//! wake-up for its `poll`; lines go out through [`crate::output`], so a terminal that does
+//! not keep up never stalls the loop.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
 use mio::Waker;
-use rustyline::ExternalPrinter;
+
+use crate::output::{self, Stream};
 
 /// What the input thread read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,17 +26,13 @@ pub(crate) enum Input {
     Interrupted,
 }
 
-enum Printer {
-    Terminal(Box<dyn ExternalPrinter + Send>),
-    Plain,
-}
-
 /// Lines in, lines out.
 pub(crate) struct Console {
     input: Receiver<Input>,
     /// The end of input was reported; nothing more will come.
     ended: bool,
-    printer: Printer,
+    /// A person types at a terminal (lines are shown above the prompt).
+    interactive: bool,
     /// Restores the terminal's settings when the console goes away, even if the input
     /// thread is still inside `readline`.
     _terminal: Option<TerminalGuard>,
@@ -53,7 +51,7 @@ impl Console {
         let (tx, rx) = sync_channel(backlog);
         let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
         let editor = if interactive { rustyline::DefaultEditor::new().ok() } else { None };
-        let (printer, terminal) = match editor {
+        let (interactive, terminal) = match editor {
             Some(mut editor) => {
                 let guard = TerminalGuard::save();
                 let printer = editor.create_external_printer().ok();
@@ -78,11 +76,10 @@ impl Console {
                         }
                     }
                 });
-                let printer: Printer = match printer {
-                    Some(p) => Printer::Terminal(Box::new(p)),
-                    None => Printer::Plain,
-                };
-                (printer, guard)
+                if let Some(printer) = printer {
+                    output::use_terminal(Box::new(printer));
+                }
+                (true, guard)
             }
             None => {
                 std::thread::spawn(move || {
@@ -96,15 +93,15 @@ impl Console {
                     let _ = tx.send(Input::Eof);
                     let _ = waker.wake();
                 });
-                (Printer::Plain, None)
+                (false, None)
             }
         };
-        Console { input: rx, ended: false, printer, _terminal: terminal }
+        Console { input: rx, ended: false, interactive, _terminal: terminal }
     }
 
     /// Whether a person is typing at a terminal.
     pub(crate) fn is_interactive(&self) -> bool {
-        matches!(self.printer, Printer::Terminal(_))
+        self.interactive
     }
 
     /// The next line read, if one is waiting. The end of input is reported once.
@@ -121,29 +118,17 @@ impl Console {
         Some(input)
     }
 
-    /// Program output: a message, a user list. Stdout when not interactive.
+    /// Program output: a message, a user list. Stdout when not interactive. Queued, never
+    /// waited for (see [`crate::output`]).
     pub(crate) fn show(&mut self, line: &str) {
-        match &mut self.printer {
-            Printer::Terminal(printer) => {
-                let _ = printer.print(format!("{line}\n"));
-            }
-            Printer::Plain => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
-                let _ = out.flush();
-            }
-        }
+        output::line(Stream::Stdout, line.to_owned());
     }
 
     /// A notice about the program itself (joined, retrying, ...). Stderr when not
     /// interactive, so stdout stays parseable.
     pub(crate) fn notice(&mut self, line: &str) {
-        match &mut self.printer {
-            Printer::Terminal(printer) => {
-                let _ = printer.print(format!("* {line}\n"));
-            }
-            Printer::Plain => eprintln!("minichat: {line}"),
-        }
+        let line = if self.interactive { format!("* {line}") } else { format!("minichat: {line}") };
+        output::line(Stream::Stderr, line);
     }
 }
 

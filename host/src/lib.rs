@@ -14,8 +14,10 @@ pub mod demo;
 mod echo;
 mod error;
 mod escape;
+mod legacy;
 mod listen;
 pub mod loopback;
+mod output;
 mod send;
 mod serve;
 mod server_loop;
@@ -42,6 +44,7 @@ pub fn main() -> ExitCode {
             keepalive: Duration::from_secs(u64::from(args.keepalive)),
             history: args.history,
             rate_per_sec: args.rate,
+            per_ip: args.per_ip,
             quiet: args.quiet,
         })
         .map(|()| ExitCode::SUCCESS),
@@ -65,13 +68,16 @@ pub fn main() -> ExitCode {
                 .map(|()| ExitCode::SUCCESS)
         }
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("minichat: {error}");
+            output::line(output::Stream::Stderr, format!("minichat: {error}"));
             ExitCode::FAILURE
         }
-    }
+    };
+    // A terminal that takes nothing may delay the exit by this much, never more.
+    output::flush(std::time::Duration::from_millis(500));
+    code
 }
 
 fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
@@ -135,8 +141,9 @@ fn run_demo(loss: u8, seed: u32) -> ExitCode {
     }
 }
 
-/// Logs to stderr, `warn` and above unless `RUST_LOG` says otherwise.
+/// Logs to stderr, `warn` and above unless `RUST_LOG` says otherwise, through the output
+/// queue so that logging never blocks the network.
 fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(output::LogWriter).init();
 }

@@ -12,6 +12,7 @@ use minichat_core::wire::NameBuf;
 use crate::client_loop::ClientLoop;
 use crate::clock;
 use crate::error::HostError;
+use crate::output::{self, Stream};
 use crate::shutdown::Shutdown;
 
 /// How long leaving may take before the command exits anyway.
@@ -39,7 +40,7 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
     let id = match queued {
         Ok(id) => id,
         Err(error) => {
-            eprintln!("minichat: not sent: {error}");
+            output::line(Stream::Stderr, format!("minichat: not sent: {error}"));
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -71,15 +72,24 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
                     outcome = Some(Err(format!("the name {} is taken", config.name)));
                 }
                 ClientEvent::Refused { code } => outcome = Some(Err(code.describe().to_owned())),
+                ClientEvent::MaybeLost { id: done } if done == id => {
+                    outcome = Some(Err(
+                        "the session moved while the message was in flight; it may be lost"
+                            .to_owned(),
+                    ));
+                }
                 ClientEvent::Kicked => {
                     outcome = Some(Err("the operator removed this user".to_owned()))
                 }
                 ClientEvent::JoinRetry { retry_in, .. } => {
                     let why = if net.refused() { " (connection refused)" } else { "" };
-                    eprintln!(
-                        "minichat: no server answers at {}{why}; retrying in {}",
-                        config.server,
-                        clock::seconds(retry_in)
+                    output::line(
+                        Stream::Stderr,
+                        format!(
+                            "minichat: no server answers at {}{why}; retrying in {}",
+                            config.server,
+                            clock::seconds(retry_in)
+                        ),
                     );
                 }
                 _ => {}
@@ -103,11 +113,14 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
     match outcome {
         Some(Ok(())) => Ok(ExitCode::SUCCESS),
         Some(Err(why)) => {
-            eprintln!("minichat: not delivered: {why}");
+            output::line(Stream::Stderr, format!("minichat: not delivered: {why}"));
             Ok(ExitCode::FAILURE)
         }
         None => {
-            eprintln!("minichat: not delivered: the command stopped before an answer came");
+            output::line(
+                Stream::Stderr,
+                "minichat: not delivered: the command stopped before an answer came".to_owned(),
+            );
             Ok(ExitCode::FAILURE)
         }
     }

@@ -11,6 +11,8 @@ use crate::commands::{OPERATOR_HELP, OperatorCommand, parse_operator};
 use crate::console::{self, Console, Input};
 use crate::error::HostError;
 use crate::escape::escape;
+use crate::legacy::LegacyGate;
+use crate::output::{self, Stream};
 use crate::server_loop::{HostServer, SERVER_STACK, ServerLoop};
 use crate::shutdown::Shutdown;
 
@@ -22,7 +24,10 @@ pub(crate) struct ServeConfig {
     pub(crate) keepalive: Duration,
     pub(crate) history: u16,
     pub(crate) rate_per_sec: u16,
-    /// Do not show joins, leaves and messages (the console still answers).
+    /// Sessions one source IP address may hold (0: no limit).
+    pub(crate) per_ip: u16,
+    /// Do not show joins, leaves and messages (the console still answers, and a plain
+    /// line still answers the last sender).
     pub(crate) quiet: bool,
 }
 
@@ -33,6 +38,7 @@ impl ServeConfig {
         getrandom::fill(&mut secret).map_err(HostError::Random)?;
         let mut config = ServerConfig::new(secret);
         config.capacity = self.capacity;
+        config.per_ip = self.per_ip;
         config.keepalive = self.keepalive;
         config.idle_timeout = self.keepalive.times(3);
         config.history = self.history;
@@ -67,33 +73,57 @@ fn serve(config: ServeConfig) -> Result<(), HostError> {
     let shutdown = Shutdown::install(net.waker())?;
     let addr = net.addr();
     // The line scripts and tests wait for, before the console takes the terminal.
-    println!(
-        "minichat serve: listening on {addr} (udp), up to {} users; type /help for the console, Ctrl-C stops",
-        config.capacity
+    output::line(
+        Stream::Stdout,
+        format!(
+            "minichat serve: listening on {addr} (udp), up to {} users; type /help for the console, Ctrl-C stops",
+            config.capacity
+        ),
     );
     tracing::info!(%addr, capacity = config.capacity, "chat server started");
     let mut console = Console::start(">>>: ", net.waker(), 16);
     let mut last_sender: Option<LastSender> = None;
     let mut console_open = true;
+    let mut legacy = LegacyGate::default();
+    // The last message shown (or passed over, when quiet), by room sequence number.
+    let mut shown = net.server.newest_message();
 
     loop {
-        let more = net.turn(&mut |from, bytes| {
+        let now = net.clock.now();
+        let mut more = net.turn(&mut |from, bytes| {
             // Not a frame: a plain-text client of the original program.
-            let text = String::from_utf8_lossy(bytes);
-            console.show(&format!("[{from}] {}", escape(text.trim_end_matches(['\r', '\n']))));
+            if !legacy.admit(now, from.ip()) {
+                return;
+            }
+            if !config.quiet {
+                let text = String::from_utf8_lossy(bytes);
+                console.show(&format!("[{from}] {}", escape(text.trim_end_matches(['\r', '\n']))));
+            }
             last_sender = Some(LastSender::Legacy(from));
         })?;
+        let held_back = legacy.take_suppressed();
+        if held_back > 0 && !config.quiet {
+            let what = console::count(held_back, "plain-text datagram");
+            console.notice(&format!(
+                "… {what} not shown (more than {} a second from one address)",
+                crate::legacy::RATE_PER_SEC
+            ));
+        }
         while let Some(event) = net.server.poll_event() {
             if !config.quiet {
-                show_event(&net.server, event, &mut console, &mut last_sender);
+                show_event(event, &mut console);
             }
         }
+        shown = show_messages(&net.server, shown, &mut console, &mut last_sender, config.quiet);
         if shutdown.requested() {
             break;
         }
         let mut quit = false;
         while console_open && !quit {
             let Some(input) = console.try_input() else { break };
+            // What the line asked for (a kick, a reply) goes out now, not at the next
+            // wake-up.
+            more = true;
             match input {
                 Input::Line(line) => quit = operate(&line, &mut net, &mut console, last_sender),
                 // Without a console the server keeps serving; at a terminal, Ctrl-D or
@@ -111,10 +141,10 @@ fn serve(config: ServeConfig) -> Result<(), HostError> {
     }
 
     let users = net.server.user_count();
-    net.shutdown();
-    tracing::info!(users, "chat server stopped");
-    let told = console::count(u64::try_from(users).unwrap_or(u64::MAX), "connected user");
-    eprintln!("minichat serve: stopped; {told} told");
+    let told = net.shutdown();
+    tracing::info!(users, told, "chat server stopped");
+    let told = console::count(told, "connected user");
+    output::line(Stream::Stderr, format!("minichat serve: stopped; {told} told"));
     Ok(())
 }
 
@@ -175,12 +205,41 @@ fn operate(
     false
 }
 
-fn show_event(
+/// Shows the messages after `shown` (or only notes their senders, when `quiet`); returns
+/// the last one handled. Messages the ring no longer holds are counted, never skipped
+/// silently.
+fn show_messages(
     server: &HostServer,
-    event: ServerEvent,
+    shown: u64,
     console: &mut Console,
     last_sender: &mut Option<LastSender>,
-) {
+    quiet: bool,
+) -> u64 {
+    let newest = server.newest_message();
+    let first = shown.saturating_add(1).max(server.oldest_message());
+    let overwritten = first - shown.saturating_add(1);
+    if overwritten > 0 && !quiet {
+        console.notice(&format!("… {} not shown", console::count(overwritten, "message")));
+    }
+    for seq in first..=newest {
+        let Some(message) = server.message(seq) else { continue };
+        if !message.from.same_user(&server.config().operator.as_name()) {
+            *last_sender = Some(LastSender::User(NameBuf::new(message.from)));
+        }
+        if quiet {
+            continue;
+        }
+        let line = match (message.to, message.to_name) {
+            (Recipient::Room, _) => format!("{}: {}", message.from, escape(message.text)),
+            (_, Some(to)) => format!("{} -> {to}: {}", message.from, escape(message.text)),
+            (_, None) => format!("{}: {}", message.from, escape(message.text)),
+        };
+        console.show(&line);
+    }
+    newest.max(shown)
+}
+
+fn show_event(event: ServerEvent, console: &mut Console) {
     match event {
         ServerEvent::Joined { name, addr } => {
             tracing::info!(%name, %addr, "joined");
@@ -193,19 +252,6 @@ fn show_event(
                 other => other.describe(),
             };
             console.show(&format!("{name} {how}"));
-        }
-        ServerEvent::Message { seq } => {
-            let Some(message) = server.message(seq) else { return };
-            let from_operator = message.from.same_user(&server.config().operator.as_name());
-            let line = match (message.to, message.to_name) {
-                (Recipient::Room, _) => format!("{}: {}", message.from, escape(message.text)),
-                (_, Some(to)) => format!("{} -> {to}: {}", message.from, escape(message.text)),
-                (_, None) => format!("{}: {}", message.from, escape(message.text)),
-            };
-            console.show(&line);
-            if !from_operator {
-                *last_sender = Some(LastSender::User(NameBuf::new(message.from)));
-            }
         }
         ServerEvent::Moved { name, from, to } => {
             console.show(&format!("{name} moved from {from} to {to}"))

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 
-use minichat_core::server::{Server, ServerConfig};
+use minichat_core::server::{LeftReason, Server, ServerConfig, ServerEvent};
 use minichat_core::wire::is_frame;
 use minichat_core::wire::limits::MAX_FRAME;
 use mio::unix::SourceFd;
@@ -51,6 +51,9 @@ pub(crate) struct ServerLoop {
     pub(crate) clock: Clock,
     waker: Arc<Waker>,
     addr: SocketAddr,
+    /// The next datagram of the last receive still to handle: a turn that stops because
+    /// the socket is full for sending picks up here, so nothing received is dropped.
+    next_rx: usize,
 }
 
 impl std::fmt::Debug for ServerLoop {
@@ -101,6 +104,7 @@ impl ServerLoop {
             clock: Clock::new(),
             waker,
             addr,
+            next_rx: 0,
         })
     }
 
@@ -134,18 +138,27 @@ impl ServerLoop {
             return Ok(false); // the socket is full: wait until it is writable
         }
         for _ in 0..ROUNDS {
-            let received = match self.io.receive() {
-                Ok(n) => n,
-                Err(error) if is_peer_trouble(&error) => {
-                    tracing::debug!(%error, "an ICMP error for an earlier datagram");
-                    continue;
+            // Datagrams left from a turn that stopped early are handled before new ones.
+            if self.next_rx >= self.io.received() {
+                self.next_rx = 0;
+                match self.io.receive() {
+                    Ok(_) => {}
+                    Err(error) if is_peer_trouble(&error) => {
+                        tracing::debug!(%error, "an ICMP error for an earlier datagram");
+                        continue;
+                    }
+                    Err(error) => {
+                        return Err(HostError::Network { addr: self.addr, source: error });
+                    }
                 }
-                Err(error) => return Err(HostError::Network { addr: self.addr, source: error }),
-            };
-            for i in 0..received {
+            }
+            let received = self.io.received();
+            while self.next_rx < received {
                 if self.io.is_full() && !self.flush()? {
-                    return Ok(true);
+                    return Ok(true); // the rest waits for the socket to drain
                 }
+                let i = self.next_rx;
+                self.next_rx += 1;
                 let Some((data, peer, slot)) = self.io.received_and_slot(i) else { continue };
                 if !is_frame(data) {
                     foreign(peer, data);
@@ -204,15 +217,29 @@ impl ServerLoop {
         self.io.send_now(text.as_bytes(), peer)
     }
 
-    /// Tells every user the server is going away, and sends it.
-    pub(crate) fn shutdown(&mut self) {
+    /// Tells every user the server is going away, and sends it; returns how many were
+    /// told. Takes at most half a second, whatever the network does.
+    pub(crate) fn shutdown(&mut self) -> u64 {
         self.server.shutdown();
-        for _ in 0..8 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        let mut told = 0;
+        while std::time::Instant::now() < deadline {
             let now = self.clock.now();
-            if !matches!(self.transmit(now), Ok(true)) {
+            let sent = matches!(self.transmit(now), Ok(true));
+            // Each notice raises a `Left` event; taking them makes room for the next ones.
+            while let Some(event) = self.server.poll_event() {
+                if matches!(event, ServerEvent::Left { reason: LeftReason::ServerShutdown, .. }) {
+                    told += 1;
+                }
+            }
+            if self.server.user_count() == 0 && sent {
+                break;
+            }
+            if !sent {
                 let _ = self.wait(std::time::Duration::from_millis(20));
             }
         }
+        told
     }
 }
 

@@ -28,7 +28,9 @@ const EMPTY: Meta = Meta {
 pub(crate) struct BatchSocket<const RX: usize, const TX: usize> {
     pub(crate) socket: UdpSocket,
     rx: Box<[[u8; RX]]>,
-    rx_meta: [Meta; BATCH],
+    /// Each received datagram's length and peer; `None` for one without a usable address
+    /// (kept in its place, so slot `i` always describes buffer `i`).
+    rx_meta: [Option<Meta>; BATCH],
     rx_len: usize,
     tx: Box<[[u8; TX]]>,
     tx_meta: [Meta; BATCH],
@@ -55,7 +57,7 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
             socket,
             // Built on the heap one slot at a time: large slots would not fit a stack.
             rx: vec![[0; RX]; BATCH].into_boxed_slice(),
-            rx_meta: [EMPTY; BATCH],
+            rx_meta: [None; BATCH],
             rx_len: 0,
             tx: vec![[0; TX]; BATCH].into_boxed_slice(),
             tx_meta: [EMPTY; BATCH],
@@ -91,7 +93,7 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
             for (buf, meta) in self.rx.iter_mut().zip(self.rx_meta.iter_mut()).take(self.batch) {
                 match self.socket.recv_from(buf) {
                     Ok((len, peer)) => {
-                        *meta = Meta { len, peer };
+                        *meta = Some(Meta { len, peer });
                         self.rx_len += 1;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -102,10 +104,15 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
         Ok(self.rx_len)
     }
 
+    /// How many datagrams the last [`BatchSocket::receive`] took.
+    pub(crate) fn received(&self) -> usize {
+        self.rx_len
+    }
+
     /// The `i`th datagram of the last [`BatchSocket::receive`], and the send buffer it may
     /// answer into (if one is free).
     pub(crate) fn received_and_slot(&mut self, i: usize) -> Option<Received<'_>> {
-        let meta = *self.rx_meta.get(i).filter(|_| i < self.rx_len)?;
+        let meta = (*self.rx_meta.get(i).filter(|_| i < self.rx_len)?)?;
         let data = self.rx.get(i)?.get(..meta.len.min(RX))?;
         let slot = self.tx.get_mut(self.tx_len).map(|b| &mut b[..]);
         Some((data, meta.peer, slot))
@@ -113,7 +120,7 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
 
     /// The `i`th received datagram, writable (to answer it in place).
     pub(crate) fn received_mut(&mut self, i: usize) -> Option<(&mut [u8], SocketAddr)> {
-        let meta = *self.rx_meta.get(i).filter(|_| i < self.rx_len)?;
+        let meta = (*self.rx_meta.get(i).filter(|_| i < self.rx_len)?)?;
         Some((self.rx.get_mut(i)?.get_mut(..meta.len.min(RX))?, meta.peer))
     }
 
@@ -122,16 +129,26 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
     pub(crate) fn send_received_back(&mut self) -> io::Result<usize> {
         let mut sent = 0;
         while sent < self.rx_len {
+            // The run of answerable datagrams from `sent` on; one without an address is
+            // passed over.
+            let pending = self.rx_meta.get(sent..self.rx_len).unwrap_or_default();
+            let run = pending.iter().take_while(|meta| meta.is_some()).count();
+            if run == 0 {
+                sent += 1;
+                continue;
+            }
+            let metas: [Meta; BATCH] =
+                std::array::from_fn(|i| pending.get(i).copied().flatten().unwrap_or(EMPTY));
             #[cfg(target_os = "linux")]
             let result = linux::send(
                 &self.socket,
                 &mut self.headers,
-                self.rx.get(sent..self.rx_len).unwrap_or_default(),
-                self.rx_meta.get(sent..self.rx_len).unwrap_or_default(),
+                self.rx.get(sent..sent + run).unwrap_or_default(),
+                metas.get(..run).unwrap_or_default(),
             );
             #[cfg(not(target_os = "linux"))]
             let result = {
-                let meta = self.rx_meta[sent];
+                let meta = metas[0];
                 self.socket.send_to(&self.rx[sent][..meta.len], meta.peer).map(|_| 1)
             };
             match result {
@@ -249,7 +266,7 @@ mod linux {
         socket: &UdpSocket,
         headers: &mut Headers,
         bufs: &mut [[u8; RX]],
-        meta: &mut [Meta; BATCH],
+        meta: &mut [Option<Meta>; BATCH],
     ) -> io::Result<usize> {
         let count = bufs.len().min(BATCH);
         let mut slots = bufs.iter_mut();
@@ -269,9 +286,13 @@ mod linux {
         };
         let mut count = 0;
         for (message, slot) in results.zip(meta.iter_mut()) {
-            // A datagram without a usable address cannot be answered: skip it.
-            let Some(peer) = message.address.as_ref().and_then(to_std) else { continue };
-            *slot = Meta { len: message.bytes, peer };
+            // A datagram without a usable address cannot be answered: its slot says so,
+            // and stays in step with its buffer.
+            *slot = message
+                .address
+                .as_ref()
+                .and_then(to_std)
+                .map(|peer| Meta { len: message.bytes, peer });
             count += 1;
         }
         Ok(count)

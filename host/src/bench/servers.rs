@@ -127,8 +127,8 @@ pub(crate) fn minichat_echo() -> Result<Running, HostError> {
     })
 }
 
-/// The chat server for `users`, quiet, without a rate limit, moving `batch` datagrams per
-/// system call.
+/// The chat server for `users`, quiet, without a rate limit or a per-address limit (every
+/// load client comes from 127.0.0.1), moving `batch` datagrams per system call.
 pub(crate) fn chat_server(users: usize, batch: usize) -> Result<Running, HostError> {
     spawn_thread("chat server", SERVER_STACK, move |ready, stop| {
         let mut secret = [0u8; 16];
@@ -136,6 +136,7 @@ pub(crate) fn chat_server(users: usize, batch: usize) -> Result<Running, HostErr
         let mut config = ServerConfig::new(secret);
         config.capacity = users;
         config.rate_per_sec = 0;
+        config.per_ip = 0;
         config.history = 0;
         let mut net = ServerLoop::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)?;
         net.set_batch(batch);
