@@ -59,10 +59,9 @@ pub enum WireError {
     /// A user name that is not UTF-8.
     #[error("a user name is not valid UTF-8")]
     NameNotUtf8,
-    /// A user name with a control, whitespace or invisible formatting character.
-    #[error(
-        "a user name contains a control, whitespace or invisible character (U+{0:04X}), which is not allowed"
-    )]
+    /// A user name with a control character (general category Cc). The name policy
+    /// ([`crate::name_policy`]) judges every other character.
+    #[error("a user name contains a control character (U+{0:04X}), which is not allowed")]
     NameBadChar(u32),
     /// A text over [`MAX_TEXT`] bytes.
     #[error("the text is {len} bytes long, over the limit of {MAX_TEXT} bytes")]
@@ -108,6 +107,53 @@ pub enum WireError {
     },
 }
 
+/// Why the name policy ([`crate::name_policy::check`]) refuses a name: the first rule the
+/// name breaks, with the offending code point where there is one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// A control character (general category Cc).
+    #[error("a name must not contain U+{0:04X}, a control character")]
+    Control(u32),
+    /// Whitespace, a default-ignorable code point (which includes the variation selectors
+    /// and the Hangul fillers) or a blank-looking character such as U+2800.
+    #[error("a name must not contain U+{0:04X}, an invisible or blank-looking character")]
+    Invisible(u32),
+    /// `:`, which separates a name from its text on screen (`name: text`).
+    #[error("a name must not contain ':', the separator between a name and its text")]
+    Colon,
+    /// The first character is a combining mark (general category Mn, Mc or Me).
+    #[error("a name must not start with a combining mark (U+{0:04X})")]
+    LeadingMark(u32),
+    /// A combining mark that is hard to see where it is: the same mark twice in a row, or
+    /// a dot above on a letter that already has a dot or looks like one (UTS #39, 5.4).
+    #[error("a name must not contain U+{0:04X} where it cannot be seen")]
+    HiddenMark(u32),
+    /// A name not in Unicode Normalization Form C: a letter and a mark that have a
+    /// composed form must be written composed, so one name has one spelling.
+    #[error("a name must be written in composed form (Unicode NFC)")]
+    NotComposed,
+    /// A character outside the identifier profile of UTS #39 (Identifier_Status=Allowed)
+    /// that is not printable ASCII: symbols, emoji, compatibility forms such as
+    /// fullwidth letters, historic scripts.
+    #[error(
+        "a name must not contain U+{0:04X}: only letters, digits and marks in common use, and printable ASCII, are allowed"
+    )]
+    NotAllowed(u32),
+    /// A non-ASCII character on a server built without the Unicode tables.
+    #[error("a name must not contain U+{0:04X}: this server accepts printable ASCII names only")]
+    NotAscii(u32),
+    /// Letters of scripts that may not be mixed (more than UTS #39's Highly Restrictive
+    /// level allows).
+    #[error("a name must not mix scripts ({first} and {second})")]
+    MixedScripts {
+        /// A script of the name's earlier letters.
+        first: &'static str,
+        /// The script of the letter that cannot join them.
+        second: &'static str,
+    },
+}
+
 /// Why a byte stream could not be split into frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -146,7 +192,8 @@ pub enum ErrorCode {
     Malformed = 1,
     /// The frame's version is not one the server speaks.
     UnsupportedVersion = 2,
-    /// Another user has this name (names are compared ignoring ASCII case).
+    /// Another user has this name, or one that looks the same (names are compared by
+    /// their key, [`crate::name_policy::key`]).
     NameTaken = 3,
     /// Every slot of the server's user table is taken.
     ServerFull = 4,
@@ -161,6 +208,9 @@ pub enum ErrorCode {
     ShuttingDown = 8,
     /// The text is longer than this server accepts (its `welcome` says the limit).
     TextTooLong = 9,
+    /// The name breaks the name policy ([`crate::name_policy::check`]); the detail says
+    /// which rule.
+    InvalidName = 10,
     /// The join's source IP address already holds as many sessions as the server allows
     /// one address.
     TooManyFromAddress = 11,
@@ -168,7 +218,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::NameTaken,
@@ -178,6 +228,7 @@ impl ErrorCode {
         ErrorCode::Kicked,
         ErrorCode::ShuttingDown,
         ErrorCode::TextTooLong,
+        ErrorCode::InvalidName,
         ErrorCode::TooManyFromAddress,
     ];
 
@@ -207,6 +258,7 @@ impl ErrorCode {
             ErrorCode::Kicked => "the operator removed this user",
             ErrorCode::ShuttingDown => "the server is shutting down",
             ErrorCode::TextTooLong => "the text is too long for this server",
+            ErrorCode::InvalidName => "the name is not allowed",
             ErrorCode::TooManyFromAddress => "this address has too many sessions",
         }
     }
@@ -237,8 +289,9 @@ pub enum TableError {
         /// The table's capacity.
         capacity: usize,
     },
-    /// Another user has this name (ignoring ASCII case).
-    #[error("another user is already called that (names are compared ignoring ASCII case)")]
+    /// Another user has a name with the same key ([`crate::name_policy::key`]): the same
+    /// name, or one that looks the same on screen.
+    #[error("another user already has that name, or one that looks the same")]
     NameTaken,
     /// Another user already has this address.
     #[error("another user already has this address")]

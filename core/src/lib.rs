@@ -8,6 +8,8 @@
 //!   ([`wire::limits`]).
 //! - [`stream`]: COBS framing for byte streams such as TCP or a serial line.
 //! - [`error`]: one error enum per layer, and the error codes sent on the wire.
+//! - [`name_policy`]: which names a server accepts, and when two names are the same user
+//!   (UTS #39 with the `unicode-names` feature, printable ASCII without it).
 //!
 //! The normative specification, with byte-exact test vectors, is `docs/PROTOCOL.md`.
 //!
@@ -31,6 +33,7 @@ extern crate std;
 
 pub mod client;
 pub mod error;
+pub mod name_policy;
 pub mod rate;
 mod retransmit;
 pub mod rtt;

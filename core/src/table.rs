@@ -3,10 +3,15 @@
 //! The server alone decides who sent a frame, from this table. Each slot carries the
 //! server's per-user session state `S` (delivery cursor, rate limit, ...). A full table
 //! refuses the newcomer; it never evicts an active user.
+//!
+//! Names are unique by confusable skeleton: two users never share a key
+//! ([`crate::name_policy::key`]), so no user can take a case variant or a look-alike of
+//! another's name.
 
 use core::net::SocketAddr;
 
 use crate::error::TableError;
+use crate::name_policy::NameKey;
 use crate::time::{Duration, Instant};
 use crate::wire::{Name, NameBuf, Token};
 
@@ -28,8 +33,10 @@ pub struct User<S> {
     pub addr: SocketAddr,
     /// The session token every frame of the session carries.
     pub token: Token,
-    /// The user's name, unique in the table ignoring ASCII case.
+    /// The user's name, as the user spelled it.
     pub name: NameBuf,
+    /// The name's key, unique in the table; computed once at insertion.
+    pub key: NameKey,
     /// When anything valid was last heard from the user.
     pub last_heard: Instant,
     /// The server's per-user session state.
@@ -66,7 +73,8 @@ impl<S, const N: usize> UserTable<S, N> {
         self.len == 0
     }
 
-    /// Adds a user. Refuses a name already taken (ignoring ASCII case), an address or token
+    /// Adds a user. Refuses a name whose key is taken (a case variant or look-alike of a
+    /// user's name), an address or token
     /// already in use, and a full table; the state comes back with the error.
     pub fn insert(
         &mut self,
@@ -76,7 +84,8 @@ impl<S, const N: usize> UserTable<S, N> {
         now: Instant,
         state: S,
     ) -> Result<SlotId, (TableError, S)> {
-        if self.by_name(name).is_some() {
+        let key = name.key();
+        if self.by_key(key).is_some() {
             return Err((TableError::NameTaken, state));
         }
         if self.by_addr(addr).is_some() {
@@ -95,7 +104,7 @@ impl<S, const N: usize> UserTable<S, N> {
         let Ok(id) = u16::try_from(index) else {
             return Err((TableError::Full { capacity: self.capacity }, state));
         };
-        *slot = Some(User { addr, token, name: NameBuf::new(name), last_heard: now, state });
+        *slot = Some(User { addr, token, name: NameBuf::new(name), key, last_heard: now, state });
         self.len += 1;
         Ok(SlotId(id))
     }
@@ -122,9 +131,14 @@ impl<S, const N: usize> UserTable<S, N> {
         self.find(|user| user.addr == addr)
     }
 
-    /// The user called `name`, ignoring ASCII case.
+    /// The user called `name` or a name with the same key (a case variant or look-alike).
     pub fn by_name(&self, name: Name<'_>) -> Option<SlotId> {
-        self.find(|user| user.name.as_name().same_user(&name))
+        self.by_key(name.key())
+    }
+
+    /// The user whose name has `key`. A scan of the slots, like the other lookups.
+    pub fn by_key(&self, key: NameKey) -> Option<SlotId> {
+        self.find(|user| user.key == key)
     }
 
     /// How many users' addresses are on the IP address `ip` (any port).

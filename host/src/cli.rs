@@ -132,7 +132,7 @@ pub(crate) struct ServeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ChatArgs {
-    /// Your name: 1 to 16 bytes, no spaces; unique on the server, ignoring ASCII case.
+    /// Your name: 1 to 16 bytes, no spaces; unique on the server by look (case variants and look-alikes are the same name).
     #[arg(long, value_parser = parse_name)]
     pub(crate) name: NameBuf,
 
@@ -152,7 +152,7 @@ pub(crate) struct ChatArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SendArgs {
-    /// Your name: 1 to 16 bytes, no spaces; unique on the server, ignoring ASCII case.
+    /// Your name: 1 to 16 bytes, no spaces; unique on the server by look (case variants and look-alikes are the same name).
     #[arg(long, value_parser = parse_name)]
     pub(crate) name: NameBuf,
 

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use minichat_core::error::TableError;
+use minichat_core::name_policy::key;
 use minichat_core::table::{SlotId, UserTable};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::{Name, Token};
@@ -11,7 +12,9 @@ use minichat_tests::seeded;
 use proptest::prelude::*;
 
 const CAPACITY: usize = 6;
-const NAMES: [&str; 8] = ["ann", "ANN", "Bob", "bob", "cy", "dee", "émile", "ÉMILE"];
+// Case variants and look-alikes (Cyrillic а, capital I for l, digit 0 for o) of each other.
+const NAMES: [&str; 12] =
+    ["ann", "ANN", "Bob", "bob", "cy", "dee", "émile", "ÉMILE", "аnn", "lo", "Io", "l0"];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -58,7 +61,7 @@ proptest! {
                 Op::Insert { addr: a, token, name, at } => {
                     let (addr, token, name) = (addr(a), Token(u64::from(token)), NAMES[name]);
                     let result = table.insert(addr, token, Name::new(name).unwrap(), Instant::from_millis(at.into()), ());
-                    let name_taken = model.values().any(|u| u.name.eq_ignore_ascii_case(name));
+                    let name_taken = model.values().any(|u| key(&u.name) == key(name));
                     let addr_taken = model.values().any(|u| u.addr == addr);
                     let token_taken = model.values().any(|u| u.token == token);
                     match result {
@@ -117,12 +120,12 @@ proptest! {
             prop_assert_eq!(table.len(), model.len());
             for (slot, user) in &model {
                 prop_assert_eq!(table.by_addr(user.addr), Some(*slot));
-                let shouted = user.name.to_ascii_uppercase();
+                let shouted = user.name.to_uppercase();
                 prop_assert_eq!(table.by_name(Name::new(&shouted).unwrap()), Some(*slot));
                 prop_assert_eq!(table.get(*slot).map(|u| (u.addr, u.name.as_str().to_string())), Some((user.addr, user.name.clone())));
             }
             for name in NAMES {
-                let expected = model.iter().find(|(_, u)| u.name.eq_ignore_ascii_case(name)).map(|(s, _)| *s);
+                let expected = model.iter().find(|(_, u)| key(&u.name) == key(name)).map(|(s, _)| *s);
                 prop_assert_eq!(table.by_name(Name::new(name).unwrap()), expected);
             }
             for token in 0..13u64 {
