@@ -243,6 +243,8 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
 
 /// Parses a user name with the protocol's rules.
 pub(crate) fn parse_name(text: &str) -> Result<NameBuf, String> {
+    // The server's name policy, checked here too so a bad name is explained at once.
+    minichat_core::name_policy::check(text).map_err(|error| error.to_string())?;
     NameBuf::parse(text).map_err(|error| error.to_string())
 }
 

@@ -452,6 +452,14 @@ impl<const N: usize, const R: usize> Server<N, R> {
             // the old session ends and a fresh one starts.
             self.end_session(slot, LeftReason::Replaced);
         }
+        if let Err(reason) = crate::name_policy::check(name.as_str()) {
+            self.stats.refused_name += 1;
+            let mut detail = Detail::new();
+            let _ = write!(detail, "{reason}");
+            let refusal =
+                Message::Refused { nonce, code: ErrorCode::InvalidName, detail: detail.as_str() };
+            return emit(buf, from, &refusal);
+        }
         let per_ip = usize::from(self.config.per_ip);
         if per_ip > 0 && self.table.count_ip(from.ip()) >= per_ip {
             self.stats.refused_per_ip += 1;
