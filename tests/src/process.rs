@@ -49,6 +49,8 @@ pub struct Minichat {
     stderr: Receiver<String>,
     /// Every line seen so far on stderr, for failure messages.
     stderr_seen: Vec<String>,
+    /// A stdout pipe the test holds open and never reads (a stuck terminal).
+    unread_stdout: Option<BufReader<std::process::ChildStdout>>,
 }
 
 impl Minichat {
@@ -74,7 +76,35 @@ impl Minichat {
         let stdout = lines_of(child.stdout.take().expect("piped stdout"));
         let stderr = lines_of(child.stderr.take().expect("piped stderr"));
         let stdin = child.stdin.take();
-        Minichat { child, stdin, stdout, stderr, stderr_seen: Vec::new() }
+        Minichat { child, stdin, stdout, stderr, stderr_seen: Vec::new(), unread_stdout: None }
+    }
+
+    /// Starts a server (`ARGS` should bind port 0), reads its "listening on ADDR" line,
+    /// and from then on never reads its stdout again, while holding the pipe open: what
+    /// a terminal nobody reads, or a stuck ssh session, does to a program.
+    pub fn serve_with_stdout_unread(args: &[&str]) -> (Minichat, SocketAddr) {
+        let mut child = Command::new(binary())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("minichat starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let stderr = lines_of(child.stderr.take().expect("piped stderr"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("the listening line");
+        let addr = address_in(&line);
+        let (_, never) = channel();
+        let server = Minichat {
+            child,
+            stdin: None,
+            stdout: never,
+            stderr,
+            stderr_seen: Vec::new(),
+            unread_stdout: Some(stdout),
+        };
+        (server, addr)
     }
 
     /// Writes one line to the program's stdin.
@@ -149,11 +179,7 @@ impl Minichat {
 
     fn listening_addr(&mut self) -> SocketAddr {
         let line = self.stdout_line_containing("listening on ", STARTUP);
-        line.split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
+        address_in(&line)
     }
 
     /// Waits up to `timeout` for a stdout line containing `needle`; panics with what was
@@ -181,6 +207,15 @@ impl Minichat {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM, as a service manager does.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM failed");
     }
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
@@ -227,9 +262,19 @@ impl Minichat {
 impl Drop for Minichat {
     fn drop(&mut self) {
         self.stdin = None;
+        self.unread_stdout = None;
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address of a "listening on ADDR" line.
+fn address_in(line: &str) -> SocketAddr {
+    line.split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
 }
 
 fn lines_of(reader: impl std::io::Read + Send + 'static) -> Receiver<String> {

@@ -1,0 +1,122 @@
+//! The attacks of issue 8 that need the real program: a console nobody reads, bursts the
+//! console must show in full, one host taking every slot, and commands that must act at
+//! once. The `minichat` binary over real UDP on 127.0.0.1.
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use minichat_core::client::ClientEvent;
+use minichat_core::error::ErrorCode;
+use minichat_tests::process::Minichat;
+use minichat_tests::udp_client::UdpClient;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn joined(name: &str, server: std::net::SocketAddr) -> UdpClient {
+    let mut client = UdpClient::new(name, server);
+    assert!(client.run_until(WAIT, |c| c.client.is_joined()), "{name} joins");
+    client
+}
+
+/// Says `count` messages of `text` plus their number, keeping the client's queue full,
+/// and waits until all are acknowledged.
+fn flood(client: &mut UdpClient, count: usize, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut sent = 0;
+    while sent < count || client.client.pending() > 0 {
+        assert!(Instant::now() < deadline, "{sent} of {count} sent in time");
+        while sent < count && client.client.pending() < 16 {
+            let now = client.now();
+            client.client.say(now, &format!("{text}{sent}")).unwrap();
+            sent += 1;
+        }
+        client.run_until(Duration::from_millis(20), |c| c.client.pending() == 0);
+    }
+}
+
+#[test]
+fn a_console_nobody_reads_cannot_freeze_the_server_and_sigterm_still_stops_it() {
+    let (mut server, addr) =
+        Minichat::serve_with_stdout_unread(&["serve", "--bind", "127.0.0.1:0", "--rate", "0"]);
+    // Far more console output than a pipe holds: 300 messages of 900 bytes, and a flood
+    // of long plain-text datagrams.
+    let mut alice = joined("alice", addr);
+    flood(&mut alice, 300, &"x".repeat(900));
+    let legacy = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for _ in 0..200 {
+        legacy.send_to(&[b'y'; 1400], addr).unwrap();
+    }
+    // Everyone else is still served: a newcomer joins, chats and gets answers.
+    let mut bob = joined("bob", addr);
+    let now = bob.now();
+    let id = bob.client.say(now, "still there?").unwrap();
+    assert!(bob.run_until(WAIT, |c| c.events.contains(&ClientEvent::Delivered { id })));
+    assert!(alice.run_until(WAIT, |c| c.events.iter().any(
+        |e| matches!(e, ClientEvent::Message { text, .. } if text.as_str() == "still there?")
+    )));
+    // And a signal stops it within a second (plus a debug build's slack), whatever
+    // stdout does.
+    let asked = Instant::now();
+    server.terminate();
+    server.wait_exit(Duration::from_secs(3));
+    assert!(asked.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn a_burst_of_800_messages_shows_all_800_on_the_console() {
+    let (mut server, addr) =
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--rate", "0", "--history", "0"]);
+    let mut alice = joined("alice", addr);
+    flood(&mut alice, 800, "burst ");
+    for i in 0..800 {
+        server.stdout_line_containing(&format!("alice: burst {i}"), WAIT);
+    }
+}
+
+#[test]
+fn one_host_cannot_take_every_slot() {
+    let (_server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--per-ip", "2"]);
+    let _a = joined("a1", addr);
+    let _b = joined("a2", addr);
+    let mut third = UdpClient::new("a3", addr);
+    assert!(third.run_until(WAIT, |c| c.client.is_closed()));
+    assert!(
+        third.events.contains(&ClientEvent::Refused { code: ErrorCode::TooManyFromAddress }),
+        "{:?}",
+        third.events
+    );
+}
+
+#[test]
+fn a_kick_takes_effect_at_once() {
+    let (mut server, addr) = Minichat::serve_with_stdin(&["serve", "--bind", "127.0.0.1:0"]);
+    let mut bob = joined("bob", addr);
+    server.stdout_line_containing("bob joined from", WAIT);
+    // The server's loop sleeps up to a second when idle; the console line wakes it.
+    std::thread::sleep(Duration::from_millis(50));
+    server.write_line("/kick bob");
+    let asked = Instant::now();
+    assert!(bob.run_until(WAIT, |c| c.events.contains(&ClientEvent::Kicked)));
+    let took = asked.elapsed();
+    assert!(took < Duration::from_millis(400), "the kick took {took:?}");
+}
+
+#[test]
+fn a_line_piped_into_chat_goes_on_the_wire_at_once() {
+    let (mut server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    let addr = addr.to_string();
+    let mut chat = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "piper", "--server", &addr, "--linger", "0",
+    ]);
+    server.stdout_line_containing("piper joined from", WAIT);
+    for i in 0..3 {
+        std::thread::sleep(Duration::from_millis(100));
+        chat.write_line(&format!("line {i}"));
+        let written = Instant::now();
+        server.stdout_line_containing(&format!("piper: line {i}"), WAIT);
+        let took = written.elapsed();
+        assert!(took < Duration::from_millis(300), "line {i} took {took:?} to reach the server");
+    }
+    chat.close_stdin();
+    chat.wait_exit(WAIT);
+}
