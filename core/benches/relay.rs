@@ -34,7 +34,7 @@ fn encode(message: &Message<'_>) -> Vec<u8> {
 
 /// A server with `users` joined; their tokens.
 fn room(users: usize) -> (Box<BenchServer>, Vec<Token>) {
-    let mut config = ServerConfig::new([1; 16]);
+    let mut config = ServerConfig::new([1; 16], 1);
     config.rate_per_sec = 0;
     config.history = 0;
     let mut server = Box::new(BenchServer::new(config).unwrap());

@@ -117,7 +117,9 @@ pub enum NameError {
     Control(u32),
     /// Whitespace, a default-ignorable code point (which includes the variation selectors
     /// and the Hangul fillers) or a blank-looking character such as U+2800.
-    #[error("a name must not contain U+{0:04X}, an invisible or blank-looking character")]
+    #[error(
+        "a name must not contain U+{0:04X}: whitespace, invisible and blank-looking characters are not allowed"
+    )]
     Invisible(u32),
     /// `:`, which separates a name from its text on screen (`name: text`).
     #[error("a name must not contain ':', the separator between a name and its text")]

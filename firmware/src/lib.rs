@@ -27,7 +27,7 @@ pub type FirmwareClient = Client<4, 4, 4>;
 
 /// A server for 8 users with a secret the optimiser cannot see, or a halt.
 pub fn new_server() -> FirmwareServer {
-    let mut config = ServerConfig::new(black_box([0x42; 16]));
+    let mut config = ServerConfig::new(black_box([0x42; 16]), black_box(1));
     config.capacity = black_box(8);
     Server::new(config).unwrap_or_else(|_| halt())
 }

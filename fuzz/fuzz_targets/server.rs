@@ -39,7 +39,7 @@ fn encode(message: &Message<'_>) -> Vec<u8> {
 }
 
 fuzz_target!(|ops: Vec<Op>| {
-    let mut config = ServerConfig::new([7; 16]);
+    let mut config = ServerConfig::new([7; 16], 1);
     config.capacity = 3;
     config.rate_per_sec = 5;
     config.burst = 3;

@@ -61,7 +61,7 @@ pub fn run(faults: LinkFaults) -> Result<Transcript, DemoError> {
     let mut net = LoopbackNet::new(faults);
     let server_socket = net.bind(SERVER_PORT);
     let server_addr = LoopbackNet::addr(SERVER_PORT);
-    let mut config = ServerConfig::new(*b"minichat demo!!!");
+    let mut config = ServerConfig::new(*b"minichat demo!!!", 1);
     config.history = 0;
     let mut server = DemoServer::new(config).map_err(|e| DemoError::Setup(e.to_string()))?;
     let mut clients: Vec<(smoltcp::iface::SocketHandle, DemoClient)> = Vec::new();

@@ -36,7 +36,7 @@ impl ServeConfig {
     pub(crate) fn server_config(&self) -> Result<ServerConfig, HostError> {
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(HostError::Random)?;
-        let mut config = ServerConfig::new(secret);
+        let mut config = ServerConfig::new(secret, getrandom::u64().map_err(HostError::Random)?);
         config.capacity = self.capacity;
         config.per_ip = self.per_ip;
         config.keepalive = self.keepalive;

@@ -349,7 +349,7 @@ mod tests {
         let server = std::thread::Builder::new()
             .stack_size(SERVER_STACK)
             .spawn(move || {
-                let mut config = ServerConfig::new([9; 16]);
+                let mut config = ServerConfig::new([9; 16], 1);
                 config.rate_per_sec = 0;
                 let mut net = ServerLoop::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
                 addr_tx.send(net.addr()).unwrap();

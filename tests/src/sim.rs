@@ -103,7 +103,7 @@ impl Sim {
 
     /// The default server settings with a fixed secret.
     pub fn server_config() -> ServerConfig {
-        ServerConfig::new([0x5e; 16])
+        ServerConfig::new([0x5e; 16], 1)
     }
 
     /// Adds a client called `name`; returns its index.

@@ -21,9 +21,10 @@ fn encode(message: &Message<'_>) -> Vec<u8> {
     buf
 }
 
-/// The server's settings after a restart: a new secret, as the host draws at every start.
+/// The server's settings after a restart: the same secret (as firmware with a fixed one
+/// has), the next boot.
 fn restarted() -> ServerConfig {
-    ServerConfig::new([0xa5; 16])
+    ServerConfig::new([0x5e; 16], 2)
 }
 
 fn joined(sim: &Sim, i: usize) -> bool {
@@ -223,7 +224,7 @@ fn no_server_event_is_dropped_when_the_application_is_slow() {
 }
 
 fn slow_application() {
-    let mut config = ServerConfig::new([1; 16]);
+    let mut config = ServerConfig::new([1; 16], 1);
     config.per_ip = 0;
     config.rate_per_sec = 0;
     let mut server: Box<Server<256, 1024>> = Box::new(Server::new(config).unwrap());
@@ -275,4 +276,40 @@ fn slow_application() {
     assert_eq!(server.newest_message(), 800);
     assert!((1..=800).all(|seq| server.message(seq).is_some_and(|m| m.text == "burst")));
     assert_eq!(server.stats().events_dropped, 0);
+}
+
+/// A server restarted with the same secret must not hand a returning client's old token
+/// to someone else: the old holder would be taken for the new one and move its session.
+#[test]
+fn a_restart_with_the_same_secret_never_reissues_a_token() {
+    let mut sim = users(&["alice"], 87);
+    let old = sim.clients[0].1.session_token().unwrap();
+    sim.restart_server(restarted());
+    // Before alice notices, bob joins the restarted server: his token is a new one.
+    sim.client_up[0] = false;
+    let bob = sim.add_client("bob");
+    assert!(sim.run_until(10 * SECOND, |s| joined(s, bob)));
+    assert_ne!(sim.clients[bob].1.session_token(), Some(old));
+    // alice comes back with her old token: she is told to join again, bob keeps his
+    // session where it is.
+    sim.client_up[0] = true;
+    let now = sim.now;
+    let id = sim.client(0).say(now, "back").unwrap();
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })));
+    assert!(sim.saw(0, &ClientEvent::SessionLost));
+    assert!(!sim.server_events.iter().any(|e| matches!(e, ServerEvent::Moved { .. })));
+    assert!(!sim.saw(bob, &ClientEvent::SessionMoved));
+    assert_eq!(sim.received(bob), ["alice: back"]);
+}
+
+/// A `missed` naming a number 2^31 ahead costs the client no more than what it holds.
+#[test]
+fn a_crafted_missed_is_counted_at_once_not_walked() {
+    let mut sim = users(&["alice"], 88);
+    let token = sim.clients[0].1.session_token().unwrap();
+    let far = (1u32 << 31) - 1;
+    let missed = encode(&Message::Missed { token, seq: far });
+    let now = sim.now;
+    sim.client(0).handle(now, server_addr(), &missed);
+    assert!(sim.clients[0].1.poll_event().is_some_and(|e| e == ClientEvent::Missed { count: far }));
 }

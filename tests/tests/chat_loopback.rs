@@ -15,7 +15,7 @@ type Net = LoopbackChat<8, 64, 16, 32, 8>;
 
 /// A server without history, and a client for each of `names`.
 fn chat(faults: LinkFaults, names: &[&str]) -> Net {
-    let mut config = ServerConfig::new([9; 16]);
+    let mut config = ServerConfig::new([9; 16], 1);
     config.history = 0;
     let mut net = Net::new(faults, config);
     for name in names {

@@ -16,7 +16,7 @@ type Chat = LoopbackChat<8, 2048, 16, 64, 32>;
 
 /// A server without history or rate limit, and `users` users `u0`, `u1`, ...
 fn chat(faults: LinkFaults, users: usize) -> Chat {
-    let mut config = ServerConfig::new([3; 16]);
+    let mut config = ServerConfig::new([3; 16], 1);
     config.history = 0;
     config.rate_per_sec = 0;
     let mut chat = Chat::new(faults, config);

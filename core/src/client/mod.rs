@@ -505,7 +505,10 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             Message::Missed { seq, .. } => {
                 if after(seq, self.delivered) {
                     let span = seq.wrapping_sub(self.delivered);
-                    let held = (1..=span)
+                    // Only the first B + 1 numbers after the gap can be held: the work is
+                    // bounded by what the client holds, never by the number a peer sent.
+                    let reach = span.min(u32::try_from(B).unwrap_or(u32::MAX).saturating_add(1));
+                    let held = (1..=reach)
                         .filter(|i| self.is_held(self.delivered.wrapping_add(*i)))
                         .count();
                     if !self.event_room(held.saturating_add(1)) {
@@ -517,13 +520,14 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                     if count > 0 {
                         self.push_event(ClientEvent::Missed { count });
                     }
-                    for _ in 0..span {
+                    for _ in 0..reach {
                         let next = self.delivered.wrapping_add(1);
                         match self.take_held(next) {
                             Some(delivery) => self.accept(delivery),
                             None => self.delivered = next,
                         }
                     }
+                    self.delivered = seq;
                     self.release_held();
                 }
                 self.ack_due = true;

@@ -18,6 +18,12 @@ pub struct ServerConfig {
     /// The key for cookies, tokens and nonces. Keep it secret; make it random (the host
     /// reads the operating system's generator, firmware a hardware one).
     pub secret: [u8; 16],
+    /// Different at every start of the server: a boot counter kept in non-volatile memory,
+    /// or 64 bits of fresh entropy. Tokens derive from the secret and this, so a server
+    /// restarted with the same secret (firmware often has a fixed one) never hands out an
+    /// earlier run's tokens — whose old holders would otherwise be taken for their new
+    /// owners.
+    pub boot: u64,
     /// How many users may be connected at once (at most the table's `N`).
     pub capacity: usize,
     /// How many sessions one source IP address may hold at once (0: no limit), so one host
@@ -53,10 +59,12 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// The defaults, with `secret`.
-    pub fn new(secret: [u8; 16]) -> Self {
+    /// The defaults, with `secret` and this start's `boot` value (see
+    /// [`ServerConfig::boot`]: it must differ at every start).
+    pub fn new(secret: [u8; 16], boot: u64) -> Self {
         ServerConfig {
             secret,
+            boot,
             capacity: usize::MAX,
             per_ip: DEFAULT_PER_IP,
             keepalive: DEFAULT_KEEPALIVE,

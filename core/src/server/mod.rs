@@ -169,7 +169,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         Ok(Server {
             table: UserTable::new(config.capacity),
             ring: Ring::new(),
-            secrets: Secrets::new(config.secret),
+            secrets: Secrets::new(config.secret, config.boot),
             events: Deque::new(),
             stats: ServerStats::default(),
             next_slot: 0,
@@ -469,7 +469,14 @@ impl<const N: usize, const R: usize> Server<N, R> {
             self.stats.refused_name += 1;
             return self.refuse(from, nonce, ErrorCode::NameTaken, name, buf);
         }
-        let token = self.secrets.mint_token();
+        // A 64-bit token repeats only by chance; should it, draw again.
+        let mut token = self.secrets.mint_token();
+        for _ in 0..4 {
+            if self.table.by_token(token).is_none() {
+                break;
+            }
+            token = self.secrets.mint_token();
+        }
         let start = self
             .ring
             .newest()
@@ -506,10 +513,14 @@ impl<const N: usize, const R: usize> Server<N, R> {
                 self.stats.refused_full += 1;
                 self.refuse(from, nonce, ErrorCode::ServerFull, name, buf)
             }
-            Err(_) => {
+            Err((crate::error::TableError::NameTaken, _)) => {
                 self.stats.refused_name += 1;
                 self.refuse(from, nonce, ErrorCode::NameTaken, name, buf)
             }
+            // A token drawn five times over, or an address taken meanwhile: not this
+            // client's fault, and nothing it could fix by another name. No answer; its
+            // resend tries again.
+            Err(_) => None,
         }
     }
 

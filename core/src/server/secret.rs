@@ -21,13 +21,16 @@ const NONCE: u8 = 3;
 #[derive(Debug)]
 pub(crate) struct Secrets {
     key: [u8; 16],
+    /// Different at every start (see `ServerConfig::boot`), so a restart with the same
+    /// key never issues the tokens of an earlier run again.
+    boot: u64,
     tokens_issued: u64,
     nonces_issued: u64,
 }
 
 impl Secrets {
-    pub(crate) const fn new(key: [u8; 16]) -> Self {
-        Secrets { key, tokens_issued: 0, nonces_issued: 0 }
+    pub(crate) const fn new(key: [u8; 16], boot: u64) -> Self {
+        Secrets { key, boot, tokens_issued: 0, nonces_issued: 0 }
     }
 
     /// A cookie for `addr` at `now`: the issue time in seconds (4 bytes), then 12 bytes of
@@ -73,12 +76,13 @@ impl Secrets {
         hasher.finish128().as_bytes()
     }
 
-    /// A fresh session token: never zero, never repeated while the secret stays the same.
+    /// A fresh session token: never zero, never repeated for the same secret and boot.
     pub(crate) fn mint_token(&mut self) -> Token {
         loop {
             self.tokens_issued = self.tokens_issued.wrapping_add(1);
             let mut hasher = SipHasher24::new_with_key(&self.key);
             hasher.write_u8(TOKEN);
+            hasher.write(&self.boot.to_be_bytes());
             hasher.write(&self.tokens_issued.to_be_bytes());
             let token = Token(hasher.finish());
             if !token.is_none() {
@@ -92,6 +96,7 @@ impl Secrets {
         self.nonces_issued = self.nonces_issued.wrapping_add(1);
         let mut hasher = SipHasher24::new_with_key(&self.key);
         hasher.write_u8(NONCE);
+        hasher.write(&self.boot.to_be_bytes());
         hasher.write(&token.0.to_be_bytes());
         hash_addr(&mut hasher, addr);
         hasher.write(&self.nonces_issued.to_be_bytes());
@@ -130,7 +135,7 @@ mod tests {
 
     #[test]
     fn cookies_bind_address_and_time() {
-        let secrets = Secrets::new([7; 16]);
+        let secrets = Secrets::new([7; 16], 0);
         let t0 = Instant::from_millis(5_000_000);
         let life = Duration::from_secs(30);
         let cookie = secrets.mint_cookie(addr(1), t0);
@@ -138,7 +143,7 @@ mod tests {
         assert!(secrets.cookie_valid(addr(1), &cookie, t0 + Duration::from_secs(30), life));
         assert!(!secrets.cookie_valid(addr(1), &cookie, t0 + Duration::from_secs(32), life));
         assert!(!secrets.cookie_valid(addr(2), &cookie, t0, life));
-        assert!(!Secrets::new([8; 16]).cookie_valid(addr(1), &cookie, t0, life));
+        assert!(!Secrets::new([8; 16], 0).cookie_valid(addr(1), &cookie, t0, life));
         let mut forged = cookie;
         forged.0[15] ^= 1;
         assert!(!secrets.cookie_valid(addr(1), &forged, t0, life));
@@ -147,14 +152,16 @@ mod tests {
 
     #[test]
     fn tokens_are_distinct_and_never_none() {
-        let mut secrets = Secrets::new([1; 16]);
+        let mut secrets = Secrets::new([1; 16], 0);
         let tokens: std::vec::Vec<Token> = (0..1000).map(|_| secrets.mint_token()).collect();
         assert!(tokens.iter().all(|t| !t.is_none()));
         let mut sorted = tokens.clone();
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), tokens.len());
-        // Another secret, other tokens.
-        assert_ne!(Secrets::new([2; 16]).mint_token(), tokens[0]);
+        // Another secret, other tokens; the same secret after a restart, other tokens.
+        assert_ne!(Secrets::new([2; 16], 0).mint_token(), tokens[0]);
+        let mut rebooted = Secrets::new([1; 16], 1);
+        assert!((0..1000).all(|_| !tokens.contains(&rebooted.mint_token())));
     }
 }

@@ -133,7 +133,7 @@ pub(crate) fn chat_server(users: usize, batch: usize) -> Result<Running, HostErr
     spawn_thread("chat server", SERVER_STACK, move |ready, stop| {
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(HostError::Random)?;
-        let mut config = ServerConfig::new(secret);
+        let mut config = ServerConfig::new(secret, getrandom::u64().map_err(HostError::Random)?);
         config.capacity = users;
         config.rate_per_sec = 0;
         config.per_ip = 0;
