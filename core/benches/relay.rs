@@ -36,6 +36,7 @@ fn encode(message: &Message<'_>) -> Vec<u8> {
 fn room(users: usize) -> (Box<BenchServer>, Vec<Token>) {
     let mut config = ServerConfig::new([1; 16], 1);
     config.rate_per_sec = 0;
+    config.per_ip = 0;
     config.history = 0;
     let mut server = Box::new(BenchServer::new(config).unwrap());
     let mut buf = [0u8; MAX_FRAME];
@@ -55,6 +56,8 @@ fn room(users: usize) -> (Box<BenchServer>, Vec<Token>) {
             panic!("welcome")
         };
         tokens.push(token);
+        // Take the Joined event, as an application would: a full queue holds joins back.
+        while server.poll_event().is_some() {}
     }
     while server.poll_transmit(Instant::ZERO, &mut buf).is_some() {}
     while server.poll_event().is_some() {}

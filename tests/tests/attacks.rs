@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use minichat_core::client::{ClientEvent, MessageId};
 use minichat_core::error::ErrorCode;
-use minichat_core::server::{Server, ServerConfig, ServerEvent};
+use minichat_core::server::{LeftReason, Server, ServerConfig, ServerEvent};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, Message, Name, Token};
@@ -312,4 +312,21 @@ fn a_crafted_missed_is_counted_at_once_not_walked() {
     let now = sim.now;
     sim.client(0).handle(now, server_addr(), &missed);
     assert!(sim.clients[0].1.poll_event().is_some_and(|e| e == ClientEvent::Missed { count: far }));
+}
+
+/// A shutdown is reported as such, to the operator's record, not as an ordinary leave.
+#[test]
+fn a_shutdown_is_recorded_as_a_shutdown() {
+    let mut sim = users(&["alice", "bob"], 89);
+    sim.server.shutdown();
+    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &ClientEvent::ServerShutdown)));
+    let reasons: Vec<LeftReason> = sim
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::Left { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons, [LeftReason::ServerShutdown, LeftReason::ServerShutdown]);
 }

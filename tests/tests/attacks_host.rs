@@ -120,3 +120,24 @@ fn a_line_piped_into_chat_goes_on_the_wire_at_once() {
     chat.close_stdin();
     chat.wait_exit(WAIT);
 }
+
+#[test]
+fn a_quiet_server_still_answers_the_last_sender() {
+    let (mut server, addr) =
+        Minichat::serve_with_stdin(&["serve", "--bind", "127.0.0.1:0", "--quiet"]);
+    let legacy = UdpSocket::bind("127.0.0.1:0").unwrap();
+    legacy.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut buf = [0u8; 256];
+    // Nothing is shown, so there is no line to wait for: write until the reply comes
+    // (a line typed before the datagram arrived answers nobody, and says so).
+    for _ in 0..50 {
+        legacy.send_to(b"anyone there?\n", addr).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        server.write_line("yes, the operator");
+        if let Ok((len, from)) = legacy.recv_from(&mut buf) {
+            assert_eq!((&buf[..len], from), (&b"yes, the operator"[..], addr));
+            return;
+        }
+    }
+    panic!("a plain line on a --quiet server never answered the last sender");
+}
