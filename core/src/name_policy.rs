@@ -308,13 +308,13 @@ mod policy {
         }
     }
 
-    /// The Unicode key restricted to ASCII; other characters (which the policy refuses)
-    /// are only lowercased.
+    /// The Unicode key restricted to ASCII; other characters (which this policy refuses)
+    /// are taken as they are: Unicode's case tables would cost firmware about 11 KB.
     pub(super) fn for_each_key_char(name: &str, mut each: impl FnMut(char)) {
-        for c in name.chars() {
+        for c in name.chars().map(|c| c.to_ascii_lowercase()) {
             match super::ascii_key(c) {
                 Some(key) => key.chars().for_each(&mut each),
-                None => c.to_lowercase().for_each(&mut each),
+                None => each(c),
             }
         }
     }

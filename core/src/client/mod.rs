@@ -431,7 +431,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 self.join_at = now;
             }
             Message::Welcome { token, nonce, keepalive_ms, max_text, name, .. }
-                if nonce == attempt && name.same_user(&self.config.name.as_name()) =>
+                if nonce == attempt && self.config.name == name =>
             {
                 self.phase = Phase::Joined { token };
                 self.keepalive = Duration::from_millis(u64::from(keepalive_ms.max(1)));
