@@ -211,20 +211,20 @@ impl Minichat {
 
     /// Sends SIGTERM, as a service manager does.
     pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -TERM failed");
+        self.signal("TERM");
     }
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
+        self.signal("INT");
+    }
+
+    fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
             .expect("kill runs");
-        assert!(status.success(), "kill -INT failed");
+        assert!(status.success(), "kill -{name} failed");
     }
 
     /// Waits up to `timeout` for the program to exit; panics if it does not.
