@@ -22,7 +22,14 @@ fn messages<'a>(text: &'a str, names: NameList<'a>) -> Vec<Message<'a>> {
     let token = Token(0x0123_4567_89ab_cdef);
     let star = Name::new("star").unwrap();
     vec![
-        Message::Join { cookie: Cookie([7; 16]), nonce: 9, window: 33, name: star },
+        Message::Join {
+            cookie: Cookie([7; 16]),
+            nonce: 9,
+            window: 33,
+            resume: Token::NONE,
+            delivered: 0,
+            name: star,
+        },
         Message::Cookie { cookie: Cookie([7; 16]), nonce: 9 },
         Message::Refused { nonce: 9, code: ErrorCode::NameTaken, detail: "the name star is taken" },
         Message::Moved { token, nonce: 5, seq: 7 },
@@ -40,7 +47,7 @@ fn messages<'a>(text: &'a str, names: NameList<'a>) -> Vec<Message<'a>> {
         Message::ChallengeResponse { token, nonce: 5 },
         Message::Say { token, seq: 1, text },
         Message::Tell { token, seq: 2, to: Name::new("star2").unwrap(), text },
-        Message::Deliver { token, seq: 3, direct: false, from: star, text },
+        Message::Deliver { token, seq: 3, direct: false, history: false, from: star, text },
         Message::Missed { token, seq: 9 },
         Message::Ack { token, seq: 3, sack: 5 },
         Message::Who { token, req: 1, start: 0 },

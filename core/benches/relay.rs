@@ -44,13 +44,26 @@ fn room(users: usize) -> (Box<BenchServer>, Vec<Token>) {
     for i in 0..users {
         let name = format!("u{i}");
         let name = Name::new(&name).unwrap();
-        let first =
-            encode(&Message::Join { cookie: Cookie::EMPTY, nonce: i as u64, window: 65, name });
+        let first = encode(&Message::Join {
+            cookie: Cookie::EMPTY,
+            nonce: i as u64,
+            window: 65,
+            resume: Token::NONE,
+            delivered: 0,
+            name,
+        });
         let t = server.handle(Instant::ZERO, addr(i), &first, &mut buf).unwrap();
         let Ok(Message::Cookie { cookie, .. }) = Message::decode(&buf[..t.len]) else {
             panic!("cookie")
         };
-        let second = encode(&Message::Join { cookie, nonce: i as u64, window: 65, name });
+        let second = encode(&Message::Join {
+            cookie,
+            nonce: i as u64,
+            window: 65,
+            resume: Token::NONE,
+            delivered: 0,
+            name,
+        });
         let t = server.handle(Instant::ZERO, addr(i), &second, &mut buf).unwrap();
         let Ok(Message::Welcome { token, .. }) = Message::decode(&buf[..t.len]) else {
             panic!("welcome")

@@ -56,6 +56,9 @@ impl NameKey {
     pub const fn to_u64(self) -> u64 {
         self.0
     }
+
+    /// A placeholder for slots never written; never compared as a real key.
+    pub(crate) const PLACEHOLDER: NameKey = NameKey(0);
 }
 
 /// Checks `name` against the policy and returns the first rule it breaks.

@@ -73,7 +73,14 @@ fuzz_target!(|ops: Vec<Op>| {
                             name: me,
                         }
                     }
-                    2 | 3 => Message::Deliver { token: t, seq, direct: flag, from, text: &text },
+                    2 | 3 => Message::Deliver {
+                        token: t,
+                        seq,
+                        direct: flag,
+                        history: !flag,
+                        from,
+                        text: &text,
+                    },
                     4 => Message::Missed { token: t, seq },
                     5 => Message::Ack { token: t, seq, sack: u32::from(code.to_byte()) },
                     6 => Message::Error {

@@ -64,6 +64,8 @@ fuzz_target!(|ops: Vec<Op>| {
                     cookie,
                     nonce: u64::from(nonce),
                     window: u16::from(window),
+                    resume: Token::NONE,
+                    delivered: 0,
                     name,
                 };
                 (from, encode(&join), !cookie.is_empty())
@@ -82,7 +84,14 @@ fuzz_target!(|ops: Vec<Op>| {
                     5 => Message::Echo { token, req: seq, mode: EchoMode::Lower, text },
                     6 => Message::Ping { token, req: seq },
                     7 => Message::ChallengeResponse { token, nonce: sack },
-                    _ => Message::Deliver { token, seq, direct: true, from: to, text },
+                    _ => Message::Deliver {
+                        token,
+                        seq,
+                        direct: true,
+                        history: false,
+                        from: to,
+                        text,
+                    },
                 };
                 (addr(from), encode(&message), false)
             }

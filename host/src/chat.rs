@@ -230,8 +230,13 @@ impl Chat {
                     ),
                 );
             }
-            ClientEvent::Message { from, text, direct } => {
-                let marker = if direct { " (direct)" } else { "" };
+            ClientEvent::Message { from, text, direct, history } => {
+                let marker = match (direct, history) {
+                    (true, true) => " (direct, earlier)",
+                    (true, false) => " (direct)",
+                    (false, true) => " (earlier)",
+                    (false, false) => "",
+                };
                 console.show(&format!("{from}{marker}: {}", escape(&text)));
             }
             ClientEvent::Missed { count } => {

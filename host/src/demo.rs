@@ -100,10 +100,10 @@ pub fn run(faults: LinkFaults) -> Result<Transcript, DemoError> {
                 let me = NAMES.get(i).copied().unwrap_or("?");
                 match &event {
                     ClientEvent::Joined { .. } => log(&net, format!("{me}: joined")),
-                    ClientEvent::Message { from, text, direct: false } => {
+                    ClientEvent::Message { from, text, direct: false, .. } => {
                         log(&net, format!("{me} hears {from}: {}", escape(text)));
                     }
-                    ClientEvent::Message { from, text, direct: true } => {
+                    ClientEvent::Message { from, text, direct: true, .. } => {
                         log(&net, format!("{me} hears {from} (direct): {}", escape(text)));
                     }
                     ClientEvent::Users { total, names, .. } => {

@@ -108,7 +108,7 @@ impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: us
         self.events[i]
             .iter()
             .filter_map(|e| match e {
-                ClientEvent::Message { from, text, direct } => {
+                ClientEvent::Message { from, text, direct, .. } => {
                     Some(format!("{from}{}: {text}", if *direct { " (direct)" } else { "" }))
                 }
                 _ => None,

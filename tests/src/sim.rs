@@ -280,10 +280,10 @@ impl Sim {
         self.client_events[i]
             .iter()
             .filter_map(|e| match e {
-                ClientEvent::Message { from, text, direct: false } => {
+                ClientEvent::Message { from, text, direct: false, .. } => {
                     Some(format!("{from}: {text}"))
                 }
-                ClientEvent::Message { from, text, direct: true } => {
+                ClientEvent::Message { from, text, direct: true, .. } => {
                     Some(format!("{from} (direct): {text}"))
                 }
                 _ => None,

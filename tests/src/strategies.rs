@@ -40,6 +40,8 @@ impl MessageSeed {
                 cookie: Cookie(self.cookie),
                 nonce: self.token.rotate_left(17),
                 window: s1,
+                resume: Token::NONE,
+                delivered: 0,
                 name,
             },
             Kind::Cookie => {
@@ -65,9 +67,14 @@ impl MessageSeed {
             Kind::ChallengeResponse => Message::ChallengeResponse { token, nonce: a },
             Kind::Say => Message::Say { token, seq: a, text },
             Kind::Tell => Message::Tell { token, seq: a, to: name, text },
-            Kind::Deliver => {
-                Message::Deliver { token, seq: a, direct: self.flag, from: name, text }
-            }
+            Kind::Deliver => Message::Deliver {
+                token,
+                seq: a,
+                direct: self.flag,
+                history: b % 2 == 1,
+                from: name,
+                text,
+            },
             Kind::Missed => Message::Missed { token, seq: c },
             Kind::Ack => Message::Ack { token, seq: a, sack: b },
             Kind::Who => Message::Who { token, req: a, start: s1 },

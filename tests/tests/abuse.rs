@@ -52,6 +52,8 @@ fn a_spoofed_join_flood_takes_no_slot_amplifies_nothing_and_the_chat_goes_on() {
             cookie: Cookie::EMPTY,
             nonce: 1,
             window: 1,
+            resume: Token::NONE,
+            delivered: 0,
             name: Name::new("x").unwrap(),
         }),
     );
@@ -79,6 +81,8 @@ fn a_spoofed_join_flood_takes_no_slot_amplifies_nothing_and_the_chat_goes_on() {
                 cookie,
                 nonce: i as u64,
                 window: 8,
+                resume: Token::NONE,
+                delivered: 0,
                 name: Name::new(&name).unwrap(),
             };
             sim.inject(spoofed(i % 10_000), &encode(&join));
@@ -198,6 +202,8 @@ fn battery(token: Token) -> Vec<Case> {
             cookie: Cookie::EMPTY,
             nonce: 1,
             window: 1,
+            resume: Token::NONE,
+            delivered: 0,
             name: Name::new("ab").unwrap(),
         });
         let n = join.len();
@@ -208,6 +214,7 @@ fn battery(token: Token) -> Vec<Case> {
         token,
         seq: 1,
         direct: false,
+        history: false,
         from: Name::new("me").unwrap(),
         text: "hi",
     });

@@ -240,15 +240,28 @@ fn slow_application() {
             }
             let name = format!("user{i}");
             let name = Name::new(&name).unwrap();
-            let first =
-                Message::Join { cookie: Cookie::EMPTY, nonce: u64::from(i), window: 8, name };
+            let first = Message::Join {
+                cookie: Cookie::EMPTY,
+                nonce: u64::from(i),
+                window: 8,
+                resume: Token::NONE,
+                delivered: 0,
+                name,
+            };
             let Some(reply) = server.handle(now, addr(i), &encode(&first), &mut buf) else {
                 continue;
             };
             let Ok(Message::Cookie { cookie, .. }) = Message::decode(&buf[..reply.len]) else {
                 panic!()
             };
-            let second = Message::Join { cookie, nonce: u64::from(i), window: 8, name };
+            let second = Message::Join {
+                cookie,
+                nonce: u64::from(i),
+                window: 8,
+                resume: Token::NONE,
+                delivered: 0,
+                name,
+            };
             if let Some(reply) = server.handle(now, addr(i), &encode(&second), &mut buf)
                 && let Ok(Message::Welcome { token, .. }) = Message::decode(&buf[..reply.len])
             {

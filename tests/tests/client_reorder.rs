@@ -44,6 +44,7 @@ fn deliver(seq: u32, text: &str) -> Vec<u8> {
         token: TOKEN,
         seq,
         direct: false,
+        history: false,
         from: Name::new("them").unwrap(),
         text,
     })

@@ -77,14 +77,14 @@ proptest! {
             let (datagram, proves_address) = match &action {
                 Action::Raw(bytes) => (bytes.clone(), false),
                 Action::Join(name) => {
-                    let m = Message::Join { cookie: Cookie::EMPTY, nonce: 7, window: 33, name: Name::new(name).unwrap() };
+                    let m = Message::Join { cookie: Cookie::EMPTY, nonce: 7, window: 33, resume: Token::NONE, delivered: 0, name: Name::new(name).unwrap() };
                     let mut b = vec![0u8; m.buffer_len()];
                     m.encode(&mut b).unwrap();
                     (b, false)
                 }
                 Action::JoinWithCookie(name) => {
                     let cookie = cookies.get(&from).copied().unwrap_or(Cookie::EMPTY);
-                    let m = Message::Join { cookie, nonce: 7, window: 33, name: Name::new(name).unwrap() };
+                    let m = Message::Join { cookie, nonce: 7, window: 33, resume: Token::NONE, delivered: 0, name: Name::new(name).unwrap() };
                     let mut b = vec![0u8; m.buffer_len()];
                     m.encode(&mut b).unwrap();
                     // A cookie the server minted for this very address proves it.

@@ -63,7 +63,7 @@ fn longest_text_fits_every_text_frame() {
     for message in [
         Message::Say { token, seq: 1, text: &text },
         Message::Tell { token, seq: 1, to: name, text: &text },
-        Message::Deliver { token, seq: 1, direct: true, from: name, text: &text },
+        Message::Deliver { token, seq: 1, direct: true, history: false, from: name, text: &text },
         Message::Echo { token, req: 1, mode: EchoMode::Upper, text: &text },
         Message::EchoReply { token, req: 1, mode: EchoMode::Upper, text: &text },
     ] {
@@ -71,7 +71,8 @@ fn longest_text_fits_every_text_frame() {
         let len = message.encode(&mut buf).unwrap();
         assert_eq!(Message::decode(&buf[..len]), Ok(message));
     }
-    let deliver = Message::Deliver { token, seq: 1, direct: true, from: name, text: &text };
+    let deliver =
+        Message::Deliver { token, seq: 1, direct: true, history: false, from: name, text: &text };
     assert_eq!(deliver.buffer_len(), MAX_FRAME, "deliver is the largest frame and fills it");
     let too_long = "x".repeat(MAX_TEXT + 1);
     let say = Message::Say { token, seq: 1, text: &too_long };

@@ -80,6 +80,8 @@ pub enum ClientEvent {
         text: TextBuf,
         /// Sent to us alone (`tell`) rather than to the room.
         direct: bool,
+        /// Said before we joined: recent history the server offers a newcomer, not news.
+        history: bool,
     },
     /// Messages for us were lost: our backlog overflowed the server's ring.
     Missed {

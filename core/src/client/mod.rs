@@ -89,6 +89,7 @@ pub struct ClientStats {
 #[derive(Debug, Clone)]
 struct Held {
     seq: u32,
+    history: bool,
     from: NameBuf,
     text: TextBuf,
     direct: bool,
@@ -122,6 +123,9 @@ pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8> {
     /// The nonce of the last challenge answered in this session: a `moved` with it
     /// confirms our own move, any other says someone else took the session.
     challenge_answered: Option<u32>,
+    /// The session we lost and the last delivery of it we handed over, sent with our
+    /// re-join so the server offers only what we have not seen.
+    resume: (Token, u32),
     last_sent: Instant,
     last_heard: Instant,
     next_req: u32,
@@ -162,6 +166,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             ping: None,
             challenge_reply: None,
             challenge_answered: None,
+            resume: (Token::NONE, 0),
             last_sent: now,
             last_heard: now,
             next_req: 1,
@@ -306,7 +311,16 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 let name = self.config.name;
                 // The next delivery, and the early ones it can hold.
                 let window = u16::try_from(B.saturating_add(1)).unwrap_or(u16::MAX);
-                self.emit(buf, &Message::Join { cookie, nonce, window, name: name.as_name() })
+                let (resume, delivered) = self.resume;
+                let join = Message::Join {
+                    cookie,
+                    nonce,
+                    window,
+                    resume,
+                    delivered,
+                    name: name.as_name(),
+                };
+                self.emit(buf, &join)
             }
             Phase::Joined { token } => self.session_transmit(now, token, buf),
         };
@@ -434,6 +448,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 if nonce == attempt && self.config.name == name =>
             {
                 self.phase = Phase::Joined { token };
+                self.resume = (Token::NONE, 0);
                 self.keepalive = Duration::from_millis(u64::from(keepalive_ms.max(1)));
                 self.max_text = max_text;
                 self.delivered = 0;
@@ -479,9 +494,9 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
 
     fn handle_session(&mut self, now: Instant, message: Message<'_>) {
         match message {
-            Message::Deliver { seq, direct, from, text, .. } => {
+            Message::Deliver { seq, direct, history, from, text, .. } => {
                 let Ok(text) = text_buf(text) else { return };
-                let delivery = Held { seq, from: NameBuf::new(from), text, direct };
+                let delivery = Held { seq, history, from: NameBuf::new(from), text, direct };
                 if seq == self.delivered.wrapping_add(1) {
                     if !self.event_room(1) {
                         // No room to hand it over: leave it unacknowledged; it comes again.
@@ -598,8 +613,8 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
     /// Hands a delivery to the application: it is the next in order.
     fn accept(&mut self, delivery: Held) {
         self.delivered = delivery.seq;
-        let Held { from, text, direct, .. } = delivery;
-        self.push_event(ClientEvent::Message { from, text, direct });
+        let Held { from, text, direct, history, .. } = delivery;
+        self.push_event(ClientEvent::Message { from, text, direct, history });
     }
 
     /// Hands over held deliveries that are now next in order, while there is room.
@@ -726,6 +741,9 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
 
     /// The session is gone; join again and resend everything unacknowledged.
     fn lose_session(&mut self, now: Instant, event: ClientEvent) {
+        if let Phase::Joined { token } = self.phase {
+            self.resume = (token, self.delivered);
+        }
         let nonce = join_nonce(self.config.entropy, self.join_attempts);
         self.join_attempts = self.join_attempts.wrapping_add(1);
         self.phase = Phase::Joining { cookie: Cookie::EMPTY, nonce, attempts: 0, rejoin: true };

@@ -23,9 +23,8 @@
 use crate::retransmit::Retransmission;
 use crate::rtt::RttEstimator;
 use crate::seq::after;
-use crate::server::ring::{Evicted, Ring};
+use crate::server::ring::{Evicted, Member, Ring};
 use crate::time::Instant;
-use crate::wire::Token;
 
 /// The most deliveries a cursor keeps unacknowledged: the width of its bitmap.
 pub(crate) const MAX_WINDOW: u32 = 64;
@@ -73,6 +72,12 @@ impl Outbound {
         }
     }
 
+    /// Where everything is done (acknowledged in order, or evicted): the delivery number
+    /// and its room sequence number. What a re-joining client resumes from.
+    pub(crate) const fn done(&self) -> (u32, u64) {
+        (self.base_seq, self.base_room)
+    }
+
     /// When the oldest unacknowledged frame is resent, if any is outstanding.
     pub(crate) const fn retransmit_at(&self) -> Option<Instant> {
         self.retransmission.at()
@@ -104,7 +109,7 @@ impl Outbound {
     pub(crate) fn next<const R: usize>(
         &mut self,
         ring: &Ring<R>,
-        me: Token,
+        me: Member,
         window: u32,
         now: Instant,
     ) -> Option<Next> {
@@ -140,7 +145,7 @@ impl Outbound {
     fn next_resend<const R: usize>(
         &mut self,
         ring: &Ring<R>,
-        me: Token,
+        me: Member,
         now: Instant,
     ) -> Option<Next> {
         let (mut seq, mut room_seq) = self.resend?;
@@ -167,7 +172,7 @@ impl Outbound {
         seq: u32,
         sack: u32,
         ring: &Ring<R>,
-        me: Token,
+        me: Member,
         now: Instant,
     ) -> bool {
         if after(seq, self.sent_seq) {
@@ -252,7 +257,7 @@ impl Outbound {
     /// The ring evicted an entry. If this cursor had not finished with it, base moves past
     /// it (consuming its delivery number if it was for `me`), so the entry counts as lost
     /// unless the recipient acknowledges it.
-    pub(crate) fn on_evict(&mut self, evicted: &Evicted, me: Token, now: Instant) {
+    pub(crate) fn on_evict(&mut self, evicted: &Evicted, me: Member, now: Instant) {
         if self.base_room >= evicted.seq {
             return;
         }
@@ -283,8 +288,11 @@ mod tests {
 
     use crate::time::Duration;
 
-    const ME: Token = Token(7);
-    const OTHER: Token = Token(8);
+    use crate::name_policy::NameKey;
+    use crate::server::ring::Member;
+    use crate::wire::Token;
+
+    const ME: Member = Member { token: Token(7), key: NameKey::PLACEHOLDER };
 
     fn rtt() -> RttEstimator {
         RttEstimator::new(
@@ -295,7 +303,7 @@ mod tests {
     }
 
     fn push<const R: usize>(ring: &mut Ring<R>, to: Recipient) -> Option<Evicted> {
-        ring.push(OTHER, Name::new("other").unwrap(), to, None, "x").1
+        ring.push(Name::new("other").unwrap(), to, None, "x").1
     }
 
     fn drain<const R: usize>(
@@ -311,7 +319,7 @@ mod tests {
         let mut ring = Ring::<16>::new();
         push(&mut ring, Recipient::Room); // 1: for me
         push(&mut ring, Recipient::User(Token(99))); // 2: for someone else
-        push(&mut ring, Recipient::User(ME)); // 3: for me
+        push(&mut ring, Recipient::User(ME.token)); // 3: for me
         push(&mut ring, Recipient::Room); // 4: for me
         let mut cursor = Outbound::new(0, rtt());
         assert_eq!(

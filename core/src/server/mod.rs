@@ -28,7 +28,7 @@ use crate::rate::RateLimiter;
 use crate::rtt::RttEstimator;
 use crate::seq::after;
 use crate::server::delivery::{MAX_WINDOW, Next, Outbound};
-use crate::server::ring::Ring;
+use crate::server::ring::{Member, Ring};
 use crate::server::secret::Secrets;
 use crate::table::{SlotId, UserTable};
 use crate::time::{Duration, Instant};
@@ -40,6 +40,10 @@ use crate::wire::{Cookie, EchoMode, Frame, Kind, Message, Name, NameBuf, NameLis
 /// the queue is full, whatever would make one waits (a join is left unanswered and comes
 /// again, an expiry or a kick waits for the next turn).
 pub const EVENT_QUEUE: usize = 64;
+
+/// Sessions that ended by expiry or replacement, remembered so that their clients can
+/// resume: a re-join naming one gets what it has not handed over yet, nothing twice.
+const DEPARTED: usize = 8;
 
 /// The length of an `error` frame without its detail.
 const ERROR_OVERHEAD: usize = HEADER_LEN + TOKEN_LEN + 1 + 4 + 1;
@@ -105,6 +109,14 @@ struct Challenge {
     sent_at: Instant,
 }
 
+/// Where a session that ended had got to, for its client's re-join.
+#[derive(Debug, Clone, Copy)]
+struct Departed {
+    member: Member,
+    /// The session's delivery cursor was done up to this delivery number and room seq.
+    done: (u32, u64),
+}
+
 /// The server's per-user state, kept in the table slot.
 #[derive(Debug, Clone)]
 struct Session {
@@ -128,6 +140,19 @@ struct Session {
     moved_from: Option<(SocketAddr, u32)>,
     /// Messages were accepted and not yet acknowledged: one `ack` covers all of them.
     ack_due: bool,
+    /// Ring entries up to this room seq were said before the user joined: history.
+    history_until: u64,
+}
+
+/// A join's fields.
+#[derive(Debug, Clone, Copy)]
+struct Join<'a> {
+    cookie: Cookie,
+    nonce: u64,
+    window: u16,
+    resume: Token,
+    delivered: u32,
+    name: Name<'a>,
 }
 
 /// What a sequenced client message asks for.
@@ -146,6 +171,7 @@ pub struct Server<const N: usize, const R: usize> {
     ring: Ring<R>,
     secrets: Secrets,
     events: Deque<ServerEvent, EVENT_QUEUE>,
+    departed: Deque<Departed, DEPARTED>,
     stats: ServerStats,
     /// Where the next round-robin walk of `poll_transmit` starts.
     next_slot: usize,
@@ -171,6 +197,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             ring: Ring::new(),
             secrets: Secrets::new(config.secret, config.boot),
             events: Deque::new(),
+            departed: Deque::new(),
             stats: ServerStats::default(),
             next_slot: 0,
             work: false,
@@ -251,7 +278,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             }
         };
         let operator = self.config.operator;
-        Ok(self.store(now, Token::NONE, operator, recipient, to_name, text))
+        Ok(self.store(now, operator, recipient, to_name, text))
     }
 
     /// Removes the user called `name`, telling it so.
@@ -299,8 +326,9 @@ impl<const N: usize, const R: usize> Server<N, R> {
             }
         };
         match message {
-            Message::Join { cookie, nonce, window, name } => {
-                self.on_join(now, from, cookie, nonce, window, name, buf)
+            Message::Join { cookie, nonce, window, resume, delivered, name } => {
+                let join = Join { cookie, nonce, window, resume, delivered, name };
+                self.on_join(now, from, join, buf)
             }
             Message::ChallengeResponse { token, nonce } => {
                 self.on_challenge_response(now, from, token, nonce, buf)
@@ -391,7 +419,9 @@ impl<const N: usize, const R: usize> Server<N, R> {
             self.stats.retransmits += 1;
         }
         let window = user.state.window;
-        match user.state.outbound.next(&self.ring, token, window, now)? {
+        let me = Member { token, key: user.key };
+        let history_until = user.state.history_until;
+        match user.state.outbound.next(&self.ring, me, window, now)? {
             Next::Missed { seq } => {
                 self.stats.missed_notices += 1;
                 emit(buf, addr, &Message::Missed { token, seq })
@@ -404,6 +434,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
                     token,
                     seq,
                     direct,
+                    history: room_seq <= history_until,
                     from: entry.from.as_name(),
                     text: &entry.text,
                 };
@@ -412,17 +443,14 @@ impl<const N: usize, const R: usize> Server<N, R> {
         }
     }
 
-    #[allow(clippy::too_many_arguments, reason = "a join's fields, each used once")]
     fn on_join(
         &mut self,
         now: Instant,
         from: SocketAddr,
-        cookie: Cookie,
-        nonce: u64,
-        window: u16,
-        name: Name<'_>,
+        join: Join<'_>,
         buf: &mut [u8],
     ) -> Option<Transmit> {
+        let Join { cookie, nonce, window, name, .. } = join;
         if let Some(slot) = self.table.by_addr(from) {
             let user = self.table.get(slot)?;
             if user.name.as_name().same_user(&name) && user.state.join_nonce == nonce {
@@ -477,11 +505,16 @@ impl<const N: usize, const R: usize> Server<N, R> {
             }
             token = self.secrets.mint_token();
         }
-        let start = self
-            .ring
-            .newest()
-            .saturating_sub(u64::from(self.config.history))
-            .max(self.ring.oldest() - 1);
+        // A client resuming a session that expired gets exactly what it has not handed
+        // over; anyone else the last `history` entries, marked as history.
+        let oldest = self.ring.oldest() - 1;
+        let (start, history_until) = match self.resume_point(join) {
+            Some(resume) => (resume.max(oldest), 0),
+            None => {
+                let recent = self.ring.newest().saturating_sub(u64::from(self.config.history));
+                (recent.max(oldest), self.ring.newest())
+            }
+        };
         let session = Session {
             join_nonce: nonce,
             window: self.config.window.min(u32::from(window)).max(1),
@@ -501,6 +534,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             closing: None,
             moved_from: None,
             ack_due: false,
+            history_until,
         };
         match self.table.insert(from, token, name, now, session) {
             Ok(_) => {
@@ -616,7 +650,8 @@ impl<const N: usize, const R: usize> Server<N, R> {
             }
             Message::Leave { seq, .. } => self.on_sequenced(now, slot, seq, Sequenced::Leave, buf),
             Message::Ack { seq, sack, .. } => {
-                if user.state.outbound.on_ack(seq, sack, &self.ring, token, now) {
+                let me = Member { token, key: user.key };
+                if user.state.outbound.on_ack(seq, sack, &self.ring, me, now) {
                     self.work = true;
                 }
                 None
@@ -686,7 +721,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             Sequenced::Say(text) => {
                 session.expected = expected.wrapping_add(1);
                 session.ack_due = true;
-                self.store(now, token, name, Recipient::Room, None, text);
+                self.store(now, name, Recipient::Room, None, text);
             }
             Sequenced::Tell(to, text) => {
                 let recipient = if self.config.operator.as_name().same_user(&to) {
@@ -702,7 +737,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
                     return self.reject_reply(addr, token, seq, ErrorCode::NoSuchUser, what, buf);
                 };
                 session.ack_due = true;
-                self.store(now, token, name, recipient, Some(to_name), text);
+                self.store(now, name, recipient, Some(to_name), text);
             }
             Sequenced::Leave => {
                 if self.events.is_full() {
@@ -867,22 +902,17 @@ impl<const N: usize, const R: usize> Server<N, R> {
     fn store(
         &mut self,
         now: Instant,
-        from_token: Token,
         from: NameBuf,
         to: Recipient,
         to_name: Option<NameBuf>,
         text: &str,
     ) -> u64 {
-        let (seq, evicted) = self.ring.push(
-            from_token,
-            from.as_name(),
-            to,
-            to_name.as_ref().map(NameBuf::as_name),
-            text,
-        );
+        let (seq, evicted) =
+            self.ring.push(from.as_name(), to, to_name.as_ref().map(NameBuf::as_name), text);
         if let Some(evicted) = evicted {
             for (_, user) in self.table.iter_mut() {
-                user.state.outbound.on_evict(&evicted, user.token, now);
+                let me = Member { token: user.token, key: user.key };
+                user.state.outbound.on_evict(&evicted, me, now);
             }
         }
         self.stats.messages += 1;
@@ -890,7 +920,46 @@ impl<const N: usize, const R: usize> Server<N, R> {
         seq
     }
 
+    /// Where a re-join that names its old session starts: after the last delivery its
+    /// client handed over. `None` for a fresh join, or a session not remembered.
+    fn resume_point(&mut self, join: Join<'_>) -> Option<u64> {
+        if join.resume.is_none() {
+            return None;
+        }
+        let key = join.name.key();
+        let at = self
+            .departed
+            .iter()
+            .position(|d| d.member.token == join.resume && d.member.key == key)?;
+        let departed = *self.departed.iter().nth(at)?;
+        let (done_seq, done_room) = departed.done;
+        // The client handed over `delivered`; the cursor was sure up to `done_seq`. Walk
+        // the ring over the deliveries in between (at most a window's worth).
+        let mut ahead = join.delivered.wrapping_sub(done_seq);
+        if ahead > MAX_WINDOW {
+            ahead = 0; // behind what was done (evicted since), or nonsense
+        }
+        let mut room = done_room;
+        while ahead > 0 && room < self.ring.newest() {
+            room += 1;
+            if self.ring.get(room).is_some_and(|entry| entry.is_for(departed.member)) {
+                ahead -= 1;
+            }
+        }
+        Some(room)
+    }
+
     fn end_session(&mut self, slot: SlotId, reason: LeftReason) {
+        if matches!(reason, LeftReason::TimedOut | LeftReason::Replaced)
+            && let Some(user) = self.table.get(slot)
+        {
+            let member = Member { token: user.token, key: user.key };
+            let departed = Departed { member, done: user.state.outbound.done() };
+            if self.departed.is_full() {
+                self.departed.pop_front();
+            }
+            let _ = self.departed.push_back(departed);
+        }
         if let Some(user) = self.table.remove(slot) {
             self.push_event(ServerEvent::Left { name: user.name, addr: user.addr, reason });
         }

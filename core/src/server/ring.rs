@@ -5,7 +5,16 @@
 //! on its own (see `delivery.rs`). When the ring is full the oldest message is evicted and
 //! every cursor still behind it learns what it lost.
 
+use crate::name_policy::NameKey;
 use crate::wire::{Name, NameBuf, TextBuf, Token};
+
+/// A recipient as the ring sees it: its session, and its name's key — so a user who
+/// joins again under a new session still never gets its own room messages back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Member {
+    pub(crate) token: Token,
+    pub(crate) key: NameKey,
+}
 
 /// Who a stored message is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,11 +28,12 @@ pub enum Recipient {
 }
 
 impl Recipient {
-    /// Whether a message from `from` to this recipient goes to the session `me`.
-    pub(crate) fn includes(self, from: Token, me: Token) -> bool {
+    /// Whether a message from the user whose name has key `from` to this recipient goes
+    /// to `me`.
+    pub(crate) fn includes(self, from: NameKey, me: Member) -> bool {
         match self {
-            Recipient::Room => from != me,
-            Recipient::User(to) => to == me,
+            Recipient::Room => from != me.key,
+            Recipient::User(to) => to == me.token,
             Recipient::Operator => false,
         }
     }
@@ -34,8 +44,8 @@ impl Recipient {
 pub(crate) struct Entry {
     /// Room sequence number; 0 marks a slot never written.
     pub(crate) seq: u64,
-    /// The sender's session token ([`Token::NONE`] for the operator).
-    pub(crate) from_token: Token,
+    /// The sender's name's key: the sender, across its sessions.
+    pub(crate) from_key: NameKey,
     pub(crate) from: NameBuf,
     pub(crate) to: Recipient,
     /// The recipient's name, for the operator's view of direct messages.
@@ -46,16 +56,16 @@ pub(crate) struct Entry {
 impl Entry {
     const EMPTY: Entry = Entry {
         seq: 0,
-        from_token: Token::NONE,
+        from_key: NameKey::PLACEHOLDER,
         from: NAME_PLACEHOLDER,
         to: Recipient::Room,
         to_name: None,
         text: TextBuf::new(),
     };
 
-    /// Whether this message goes to the session `me`.
-    pub(crate) fn is_for(&self, me: Token) -> bool {
-        self.to.includes(self.from_token, me)
+    /// Whether this message goes to `me`.
+    pub(crate) fn is_for(&self, me: Member) -> bool {
+        self.to.includes(self.from_key, me)
     }
 }
 
@@ -63,13 +73,13 @@ impl Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Evicted {
     pub(crate) seq: u64,
-    pub(crate) from_token: Token,
+    pub(crate) from_key: NameKey,
     pub(crate) to: Recipient,
 }
 
 impl Evicted {
-    pub(crate) fn is_for(&self, me: Token) -> bool {
-        self.to.includes(self.from_token, me)
+    pub(crate) fn is_for(&self, me: Member) -> bool {
+        self.to.includes(self.from_key, me)
     }
 }
 
@@ -112,7 +122,6 @@ impl<const R: usize> Ring<R> {
     /// Stores a message and returns its sequence number, and what was evicted to make room.
     pub(crate) fn push(
         &mut self,
-        from_token: Token,
         from: Name<'_>,
         to: Recipient,
         to_name: Option<Name<'_>>,
@@ -124,11 +133,11 @@ impl<const R: usize> Ring<R> {
         };
         let evicted = (slot.seq != 0).then_some(Evicted {
             seq: slot.seq,
-            from_token: slot.from_token,
+            from_key: slot.from_key,
             to: slot.to,
         });
         slot.seq = seq;
-        slot.from_token = from_token;
+        slot.from_key = from.key();
         slot.from = NameBuf::new(from);
         slot.to = to;
         slot.to_name = to_name.map(NameBuf::new);
@@ -158,25 +167,31 @@ mod tests {
         let mut ring = Ring::<3>::new();
         assert_eq!((ring.newest(), ring.oldest()), (0, 1));
         for i in 1..=3u64 {
-            let (seq, evicted) = ring.push(Token(1), name("a"), Recipient::Room, None, "x");
+            let (seq, evicted) = ring.push(name("a"), Recipient::Room, None, "x");
             assert_eq!((seq, evicted), (i, None));
         }
-        let (seq, evicted) =
-            ring.push(Token(2), name("b"), Recipient::User(Token(1)), Some(name("a")), "y");
+        let (seq, evicted) = ring.push(name("b"), Recipient::User(Token(1)), Some(name("a")), "y");
         assert_eq!(seq, 4);
-        assert_eq!(evicted, Some(Evicted { seq: 1, from_token: Token(1), to: Recipient::Room }));
+        let a = Member { token: Token(1), key: name("a").key() };
+        let b = Member { token: Token(2), key: name("b").key() };
+        assert_eq!(evicted, Some(Evicted { seq: 1, from_key: a.key, to: Recipient::Room }));
         assert!(ring.get(1).is_none());
         assert_eq!(ring.oldest(), 2);
         let entry = ring.get(4).unwrap();
         assert_eq!((entry.from.as_str(), entry.text.as_str()), ("b", "y"));
-        assert!(entry.is_for(Token(1)) && !entry.is_for(Token(2)));
+        assert!(entry.is_for(a) && !entry.is_for(b));
         assert!(ring.get(5).is_none() && ring.get(0).is_none());
     }
 
     #[test]
-    fn room_messages_skip_their_sender() {
-        assert!(Recipient::Room.includes(Token(1), Token(2)));
-        assert!(!Recipient::Room.includes(Token(1), Token(1)));
-        assert!(!Recipient::Operator.includes(Token(1), Token(2)));
+    fn room_messages_skip_their_sender_in_every_session() {
+        let alice = name("alice").key();
+        let bob = Member { token: Token(2), key: name("bob").key() };
+        assert!(Recipient::Room.includes(alice, bob));
+        // alice again, in a new session after a re-join: still her own message.
+        let alice_again = Member { token: Token(3), key: name("ALICE").key() };
+        assert!(!Recipient::Room.includes(alice, alice_again));
+        assert!(!Recipient::Operator.includes(alice, bob));
+        assert!(Recipient::User(Token(2)).includes(alice, bob));
     }
 }

@@ -13,6 +13,8 @@ use crate::wire::{Cookie, EchoMode, Frame, Kind, Name, NameList, Token};
 
 /// Bit 0 of a `deliver` frame's flags: sent to one user (`tell`), not to the room.
 const FLAG_DIRECT: u8 = 0x01;
+/// Bit 1 of a `deliver` frame's flags: said before the recipient joined (history).
+const FLAG_HISTORY: u8 = 0x02;
 
 /// One minichat message. Field layouts are in `docs/PROTOCOL.md`, "Messages"; every
 /// frame starts with the header (magic, version, kind), and every kind but `join` and
@@ -33,6 +35,13 @@ pub enum Message<'a> {
         /// How many deliveries the client takes before acknowledging: the next one, plus
         /// as many early ones as it can hold. The server never has more outstanding.
         window: u16,
+        /// The token of the session this client had before and lost (a server restart,
+        /// an expiry), or [`Token::NONE`]: the server then offers only what the client has
+        /// not handed over yet, and never its own messages.
+        resume: Token,
+        /// With `resume`: the last delivery number of that session the client handed to
+        /// its application.
+        delivered: u32,
         /// The name the client wants.
         name: Name<'a>,
     },
@@ -131,6 +140,8 @@ pub enum Message<'a> {
         seq: u32,
         /// Sent to this recipient alone (`tell`) rather than to the room.
         direct: bool,
+        /// Said before the recipient joined: recent history, not news.
+        history: bool,
         /// The sender, as the server's table knows it: never what the sender claimed.
         from: Name<'a>,
         /// The message.
@@ -264,6 +275,8 @@ impl<'a> Message<'a> {
                 cookie: Cookie(r.array::<COOKIE_LEN>()?),
                 nonce: r.u64()?,
                 window: r.u16()?,
+                resume: Token(r.u64()?),
+                delivered: r.u32()?,
                 name: r.name()?,
             },
             Kind::Cookie => {
@@ -300,12 +313,13 @@ impl<'a> Message<'a> {
             Kind::Tell => Message::Tell { token, seq: r.u32()?, to: r.name()?, text: r.text()? },
             Kind::Deliver => {
                 let seq = r.u32()?;
-                let direct = match r.u8()? {
-                    0 => false,
-                    FLAG_DIRECT => true,
-                    other => return Err(WireError::UnknownFlags(other)),
-                };
-                Message::Deliver { token, seq, direct, from: r.name()?, text: r.text()? }
+                let flags = r.u8()?;
+                if flags & !(FLAG_DIRECT | FLAG_HISTORY) != 0 {
+                    return Err(WireError::UnknownFlags(flags));
+                }
+                let direct = flags & FLAG_DIRECT != 0;
+                let history = flags & FLAG_HISTORY != 0;
+                Message::Deliver { token, seq, direct, history, from: r.name()?, text: r.text()? }
             }
             Kind::Missed => Message::Missed { token, seq: r.u32()? },
             Kind::Ack => Message::Ack { token, seq: r.u32()?, sack: r.u32()? },
@@ -408,7 +422,7 @@ impl<'a> Message<'a> {
         const NAME: usize = 1; // length byte
         const TEXT: usize = 2; // length bytes
         let body = match self {
-            Message::Join { name, .. } => COOKIE_LEN + 8 + 2 + NAME + name.as_str().len(),
+            Message::Join { name, .. } => COOKIE_LEN + 8 + 2 + 8 + 4 + NAME + name.as_str().len(),
             Message::Cookie { .. } => COOKIE_LEN + 8,
             Message::Refused { detail, .. } => 8 + 1 + 1 + detail.len(),
             Message::Moved { .. } => 4 + 4,
@@ -459,10 +473,12 @@ impl<'a> Message<'a> {
 
     fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
         match *self {
-            Message::Join { cookie, nonce, window, name } => {
+            Message::Join { cookie, nonce, window, resume, delivered, name } => {
                 w.bytes(&cookie.0)?;
                 w.u64(nonce)?;
                 w.u16(window)?;
+                w.u64(resume.0)?;
+                w.u32(delivered)?;
                 w.name(name)
             }
             Message::Cookie { cookie, nonce } => {
@@ -504,9 +520,10 @@ impl<'a> Message<'a> {
                 w.name(to)?;
                 w.text(text)
             }
-            Message::Deliver { seq, direct, from, text, .. } => {
+            Message::Deliver { seq, direct, history, from, text, .. } => {
                 w.u32(seq)?;
-                w.u8(if direct { FLAG_DIRECT } else { 0 })?;
+                let direct = if direct { FLAG_DIRECT } else { 0 };
+                w.u8(direct | if history { FLAG_HISTORY } else { 0 })?;
                 w.name(from)?;
                 w.text(text)
             }

@@ -59,9 +59,26 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
     std::vec![
         (
             "join-first",
-            Message::Join { cookie: Cookie::EMPTY, nonce: NONCE, window: 33, name: name("star") }
+            Message::Join {
+                cookie: Cookie::EMPTY,
+                nonce: NONCE,
+                window: 33,
+                resume: Token::NONE,
+                delivered: 0,
+                name: name("star"),
+            }
         ),
-        ("join", Message::Join { cookie: COOKIE, nonce: NONCE, window: 33, name: name("star") }),
+        (
+            "join",
+            Message::Join {
+                cookie: COOKIE,
+                nonce: NONCE,
+                window: 33,
+                resume: t,
+                delivered: 17,
+                name: name("star"),
+            },
+        ),
         ("cookie", Message::Cookie { cookie: COOKIE, nonce: NONCE }),
         (
             "refused",
@@ -92,11 +109,36 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
         ("tell", Message::Tell { token: t, seq: 3, to: name("star2"), text: "hi" }),
         (
             "deliver",
-            Message::Deliver { token: t, seq: 8, direct: false, from: name("star"), text: "hello" },
+            Message::Deliver {
+                token: t,
+                seq: 8,
+                direct: false,
+                history: false,
+                from: name("star"),
+                text: "hello",
+            },
+        ),
+        (
+            "deliver-history",
+            Message::Deliver {
+                token: t,
+                seq: 1,
+                direct: false,
+                history: true,
+                from: name("star"),
+                text: "hello",
+            },
         ),
         (
             "deliver-direct",
-            Message::Deliver { token: t, seq: 9, direct: true, from: name("Zoë"), text: "你好" },
+            Message::Deliver {
+                token: t,
+                seq: 9,
+                direct: true,
+                history: false,
+                from: name("Zoë"),
+                text: "你好",
+            },
         ),
         ("missed", Message::Missed { token: t, seq: 20 }),
         ("ack", Message::Ack { token: t, seq: 3, sack: 0b101 }),
@@ -136,7 +178,7 @@ fn rejected() -> [(&'static str, WireError); 16] {
         ("bad-name-not-utf8", WireError::NameNotUtf8),
         ("bad-text-too-long", WireError::TextTooLong { len: 990 }),
         ("bad-text-not-utf8", WireError::TextNotUtf8),
-        ("bad-unknown-flags", WireError::UnknownFlags(0x02)),
+        ("bad-unknown-flags", WireError::UnknownFlags(0x04)),
         ("bad-unknown-echo-mode", WireError::UnknownEchoMode(3)),
         ("bad-unknown-error-code", WireError::UnknownErrorCode(0)),
         ("bad-users-inconsistent", WireError::UserListInconsistent { start: 0, end: 2, total: 1 }),
