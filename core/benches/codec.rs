@@ -32,7 +32,7 @@ fn messages<'a>(text: &'a str, names: NameList<'a>) -> Vec<Message<'a>> {
         },
         Message::Cookie { cookie: Cookie([7; 16]), nonce: 9 },
         Message::Refused { nonce: 9, code: ErrorCode::NameTaken, detail: "the name star is taken" },
-        Message::Moved { token, nonce: 5, seq: 7 },
+        Message::Moved { token, nonce: 5, seq: 7, digest: 9 },
         Message::Welcome {
             token,
             nonce: 9,

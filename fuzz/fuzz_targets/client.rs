@@ -106,7 +106,7 @@ fuzz_target!(|ops: Vec<Op>| {
                         code,
                         detail: "no",
                     },
-                    12 => Message::Moved { token: t, nonce: seq, seq },
+                    12 => Message::Moved { token: t, nonce: seq, seq, digest: seq.rotate_left(7) },
                     _ => Message::UnknownSession { token: t },
                 };
                 let len = message.encode(&mut buf).expect("valid");

@@ -49,6 +49,8 @@ pub struct Minichat {
     stderr: Receiver<String>,
     /// Every line seen so far on stderr, for failure messages.
     stderr_seen: Vec<String>,
+    /// Every stdout line read so far, the ones waits passed over included.
+    stdout_seen: Vec<String>,
     /// A stdout pipe the test holds open and never reads (a stuck terminal).
     unread_stdout: Option<BufReader<std::process::ChildStdout>>,
 }
@@ -76,7 +78,15 @@ impl Minichat {
         let stdout = lines_of(child.stdout.take().expect("piped stdout"));
         let stderr = lines_of(child.stderr.take().expect("piped stderr"));
         let stdin = child.stdin.take();
-        Minichat { child, stdin, stdout, stderr, stderr_seen: Vec::new(), unread_stdout: None }
+        Minichat {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            stderr_seen: Vec::new(),
+            stdout_seen: Vec::new(),
+            unread_stdout: None,
+        }
     }
 
     /// Starts a server (`ARGS` should bind port 0), reads its "listening on ADDR" line,
@@ -102,6 +112,7 @@ impl Minichat {
             stdout: never,
             stderr,
             stderr_seen: Vec::new(),
+            stdout_seen: Vec::new(),
             unread_stdout: Some(stdout),
         };
         (server, addr)
@@ -143,9 +154,19 @@ impl Minichat {
     pub fn stdout_so_far(&mut self) -> Vec<String> {
         let mut lines = Vec::new();
         while let Ok(line) = self.stdout.try_recv() {
+            self.stdout_seen.push(line.clone());
             lines.push(line);
         }
         lines
+    }
+
+    /// Everything the program printed on stdout, from its start to its exit, including
+    /// the lines earlier waits read past (call after it exited).
+    pub fn whole_stdout_after_exit(&mut self, timeout: Duration) -> Vec<String> {
+        let rest = self.stdout_after_exit(timeout);
+        let mut all = std::mem::take(&mut self.stdout_seen);
+        all.extend(rest);
+        all
     }
 
     /// Everything printed on stdout until the program closed it (call after it exited).
@@ -190,8 +211,14 @@ impl Minichat {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.stdout.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(line) => seen.push(line),
+                Ok(line) if line.contains(needle) => {
+                    self.stdout_seen.push(line.clone());
+                    return line;
+                }
+                Ok(line) => {
+                    self.stdout_seen.push(line.clone());
+                    seen.push(line);
+                }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
                     self.drain_stderr();
                     panic!(

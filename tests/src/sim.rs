@@ -10,8 +10,8 @@ use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::server::{Server, ServerConfig, ServerEvent};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::transport::Transmit;
-use minichat_core::wire::NameBuf;
 use minichat_core::wire::limits::MAX_FRAME;
+use minichat_core::wire::{Message, NameBuf};
 use proptest::prelude::RngExt;
 use proptest::test_runner::TestRng;
 
@@ -55,6 +55,19 @@ pub type TestServer = Server<64, 256>;
 /// A client for tests.
 pub type TestClient = Client<16, 32>;
 
+/// Which frames a [`DropRule`] looks at: (from, to, the frame).
+pub type FramePredicate = Box<dyn Fn(SocketAddr, SocketAddr, &Message<'_>) -> bool>;
+
+/// Drops the `nth` frame (1-based) that matches a predicate, once: a loss placed exactly
+/// where a test wants it, beside the random faults.
+pub struct DropRule {
+    matches: FramePredicate,
+    nth: usize,
+    seen: usize,
+    /// The frame was dropped.
+    pub fired: bool,
+}
+
 /// One server, many clients, one clock.
 pub struct Sim {
     pub now: Instant,
@@ -78,6 +91,8 @@ pub struct Sim {
     /// With `record` on, every datagram the server sent, to clients too.
     pub server_sent: Vec<(SocketAddr, Vec<u8>)>,
     pub record: bool,
+    /// Frames to lose on purpose ([`Sim::drop_nth`]).
+    pub drops: Vec<DropRule>,
 }
 
 impl Sim {
@@ -98,6 +113,7 @@ impl Sim {
             server_bytes: std::collections::HashMap::new(),
             server_sent: Vec::new(),
             record: false,
+            drops: Vec::new(),
         }
     }
 
@@ -125,6 +141,32 @@ impl Sim {
     /// The client at `index`.
     pub fn client(&mut self, index: usize) -> &mut TestClient {
         &mut self.clients[index].1
+    }
+
+    /// Loses the `nth` frame (from 1) for which `matches(from, to, frame)` holds; returns
+    /// the rule's index in [`Sim::drops`], so the test can check it fired.
+    pub fn drop_nth(
+        &mut self,
+        nth: usize,
+        matches: impl Fn(SocketAddr, SocketAddr, &Message<'_>) -> bool + 'static,
+    ) -> usize {
+        self.drops.push(DropRule { matches: Box::new(matches), nth, seen: 0, fired: false });
+        self.drops.len() - 1
+    }
+
+    /// Whether a frame goes missing by a drop rule (and counts it against the rules).
+    fn dropped_on_purpose(&mut self, from: SocketAddr, to: SocketAddr, bytes: &[u8]) -> bool {
+        let Ok(message) = Message::decode(bytes) else { return false };
+        for rule in self.drops.iter_mut().filter(|rule| !rule.fired) {
+            if (rule.matches)(from, to, &message) {
+                rule.seen += 1;
+                if rule.seen == rule.nth {
+                    rule.fired = true;
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Replaces the server with a fresh one (a restart: everything it knew is gone).
@@ -247,7 +289,7 @@ impl Sim {
                 return;
             }
         }
-        if self.rng.random_bool(self.faults.loss) {
+        if self.dropped_on_purpose(from, to, &bytes) || self.rng.random_bool(self.faults.loss) {
             return;
         }
         let copies = if self.rng.random_bool(self.faults.duplicate) { 2 } else { 1 };

@@ -52,7 +52,7 @@ impl MessageSeed {
                 code: self.code,
                 detail: &self.detail,
             },
-            Kind::Moved => Message::Moved { token, nonce: a, seq: c },
+            Kind::Moved => Message::Moved { token, nonce: a, seq: c, digest: b },
             Kind::Welcome => Message::Welcome {
                 token,
                 nonce: self.token.rotate_left(17),

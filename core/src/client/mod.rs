@@ -579,7 +579,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 self.challenge_reply = Some(nonce);
                 self.challenge_answered = Some(nonce);
             }
-            Message::Moved { nonce, seq, .. } => self.on_moved(now, nonce, seq),
+            Message::Moved { nonce, seq, digest, .. } => self.on_moved(now, nonce, seq, digest),
             Message::UnknownSession { .. } => {
                 if self.outbox.only_leave_sent() {
                     // Our leave arrived and its acknowledgement was lost: we are out.
@@ -681,16 +681,23 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
     }
 
     /// The session moved to the address that answered the challenge `nonce`; the server
-    /// accepted our numbers up to `seq`.
-    fn on_moved(&mut self, now: Instant, nonce: u32, seq: u32) {
+    /// accepted our numbers up to `seq`, the last with `digest`.
+    fn on_moved(&mut self, now: Instant, nonce: u32, seq: u32, digest: u32) {
         if self.challenge_answered != Some(nonce) || after(seq, self.outbox.sent_up_to()) {
             // Not our move, or the server accepted numbers we never sent: someone else
             // holds the session. Start a new one; what is unacknowledged goes again.
             self.lose_session(now, ClientEvent::SessionMoved);
             return;
         }
-        // Our own move. A number accepted but not acknowledged to us may have been taken
-        // by whoever held the session meanwhile: say so rather than claim delivery.
+        // Our own move (a NAT rebinding, say). While the session was elsewhere only that
+        // address could speak in it, after anything we had said: so if the last message
+        // accepted is ours, all before it are too.
+        if self.outbox.get(seq).is_none_or(|entry| entry.digest() == digest) {
+            self.on_ack(now, seq);
+            return;
+        }
+        // Someone else spoke under our numbers: what we sent in that span may be lost,
+        // and whoever it was knows our token. Say so, and start a new session.
         let mut uncertain: heapless::Vec<Entry, Q> = heapless::Vec::new();
         self.outbox.ack(seq, |entry| {
             let _ = uncertain.push(entry);
@@ -702,7 +709,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             }
             self.push_event(ClientEvent::MaybeLost { id: entry.id });
         }
-        self.progress(now);
+        self.lose_session(now, ClientEvent::SessionMoved);
     }
 
     fn on_error(&mut self, now: Instant, code: ErrorCode, seq: u32) {

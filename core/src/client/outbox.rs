@@ -14,7 +14,7 @@ use crate::client::event::MessageId;
 use crate::error::ClientError;
 use crate::seq::after;
 use crate::time::Instant;
-use crate::wire::{NameBuf, TextBuf};
+use crate::wire::{Kind, NameBuf, TextBuf, message_digest};
 
 /// What a queued message is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,17 @@ pub(crate) struct Entry {
     pub(crate) queued_at: Instant,
     /// How often it was sent in this session.
     pub(crate) transmissions: u8,
+}
+
+impl Entry {
+    /// The digest the server reports in `moved` for this message.
+    pub(crate) fn digest(&self) -> u32 {
+        match &self.what {
+            Outgoing::Say(text) => message_digest(Kind::Say, None, text),
+            Outgoing::Tell(to, text) => message_digest(Kind::Tell, Some(to.as_name()), text),
+            Outgoing::Leave => message_digest(Kind::Leave, None, ""),
+        }
+    }
 }
 
 /// The queue of unacknowledged messages, `Q` at most.
@@ -92,6 +103,11 @@ impl<const Q: usize> Outbox<Q> {
         let unsent = self.entries.iter().rev().take_while(|e| e.transmissions == 0).count();
         let unsent = u32::try_from(unsent).unwrap_or(u32::MAX);
         self.next_seq.wrapping_sub(1).wrapping_sub(unsent)
+    }
+
+    /// The entry numbered `seq` in this session, if still queued.
+    pub(crate) fn get(&self, seq: u32) -> Option<&Entry> {
+        self.entries.iter().find(|entry| entry.seq == seq && entry.transmissions > 0)
     }
 
     /// Everything unacknowledged goes again (retransmission timeout).

@@ -34,7 +34,9 @@ use crate::table::{SlotId, UserTable};
 use crate::time::{Duration, Instant};
 use crate::transport::{Endpoint, Transmit};
 use crate::wire::limits::{HEADER_LEN, MAX_DETAIL, MAX_FRAME, TOKEN_LEN};
-use crate::wire::{Cookie, EchoMode, Frame, Kind, Message, Name, NameBuf, NameList, Token};
+use crate::wire::{
+    Cookie, EchoMode, Frame, Kind, Message, Name, NameBuf, NameList, Token, message_digest,
+};
 
 /// How many events may wait for [`Server::poll_event`]. No event is ever dropped: while
 /// the queue is full, whatever would make one waits (a join is left unanswered and comes
@@ -142,6 +144,8 @@ struct Session {
     ack_due: bool,
     /// Ring entries up to this room seq were said before the user joined: history.
     history_until: u64,
+    /// The digest of the last sequenced message accepted (`expected - 1`), for `moved`.
+    last_digest: u32,
 }
 
 /// A join's fields.
@@ -161,6 +165,16 @@ enum Sequenced<'a> {
     Say(&'a str),
     Tell(Name<'a>, &'a str),
     Leave,
+}
+
+impl Sequenced<'_> {
+    fn digest(self) -> u32 {
+        match self {
+            Sequenced::Say(text) => message_digest(Kind::Say, None, text),
+            Sequenced::Tell(to, text) => message_digest(Kind::Tell, Some(to), text),
+            Sequenced::Leave => message_digest(Kind::Leave, None, ""),
+        }
+    }
 }
 
 /// The chat server, with `N` user slots and a ring of `R` messages.
@@ -399,7 +413,8 @@ impl<const N: usize, const R: usize> Server<N, R> {
         }
         if let Some((old, nonce)) = user.state.moved_from.take() {
             let seq = user.state.expected.wrapping_sub(1);
-            return emit(buf, old, &Message::Moved { token, nonce, seq });
+            let digest = user.state.last_digest;
+            return emit(buf, old, &Message::Moved { token, nonce, seq, digest });
         }
         if let Some(code) = user.state.closing {
             if self.events.is_full() {
@@ -535,6 +550,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             moved_from: None,
             ack_due: false,
             history_until,
+            last_digest: 0,
         };
         match self.table.insert(from, token, name, now, session) {
             Ok(_) => {
@@ -713,6 +729,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             }
             if text.len() > usize::from(max_text) {
                 session.expected = expected.wrapping_add(1);
+                session.last_digest = what.digest();
                 session.last_reject = Some((seq, ErrorCode::TextTooLong));
                 return self.reject_reply(addr, token, seq, ErrorCode::TextTooLong, what, buf);
             }
@@ -720,6 +737,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         match what {
             Sequenced::Say(text) => {
                 session.expected = expected.wrapping_add(1);
+                session.last_digest = what.digest();
                 session.ack_due = true;
                 self.store(now, name, Recipient::Room, None, text);
             }
@@ -732,6 +750,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
                 };
                 let session = &mut self.table.get_mut(slot)?.state;
                 session.expected = expected.wrapping_add(1);
+                session.last_digest = what.digest();
                 let Some((recipient, to_name)) = recipient else {
                     session.last_reject = Some((seq, ErrorCode::NoSuchUser));
                     return self.reject_reply(addr, token, seq, ErrorCode::NoSuchUser, what, buf);
@@ -847,6 +866,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             return None;
         }
         let (old, name, expected) = (user.addr, user.name, user.state.expected);
+        let digest = user.state.last_digest;
         self.table.move_to(slot, from).ok()?;
         let user = self.table.get_mut(slot)?;
         user.state.challenge = None;
@@ -856,7 +876,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         self.work = true;
         self.stats.migrations += 1;
         self.push_event(ServerEvent::Moved { name, from: old, to: from });
-        emit(buf, from, &Message::Moved { token, nonce, seq: expected.wrapping_sub(1) })
+        emit(buf, from, &Message::Moved { token, nonce, seq: expected.wrapping_sub(1), digest })
     }
 
     fn malformed(

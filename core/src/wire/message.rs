@@ -237,6 +237,9 @@ pub enum Message<'a> {
         nonce: u32,
         /// The highest client sequence number the server accepted in order.
         seq: u32,
+        /// [`crate::wire::message_digest`] of the message the server accepted as `seq`
+        /// (0 when `seq` is 0): the client compares it with its own.
+        digest: u32,
     },
     /// Server -> client: something went wrong.
     Error {
@@ -308,7 +311,9 @@ impl<'a> Message<'a> {
             Kind::UnknownSession => Message::UnknownSession { token },
             Kind::Challenge => Message::Challenge { token, nonce: r.u32()? },
             Kind::ChallengeResponse => Message::ChallengeResponse { token, nonce: r.u32()? },
-            Kind::Moved => Message::Moved { token, nonce: r.u32()?, seq: r.u32()? },
+            Kind::Moved => {
+                Message::Moved { token, nonce: r.u32()?, seq: r.u32()?, digest: r.u32()? }
+            }
             Kind::Say => Message::Say { token, seq: r.u32()?, text: r.text()? },
             Kind::Tell => Message::Tell { token, seq: r.u32()?, to: r.name()?, text: r.text()? },
             Kind::Deliver => {
@@ -425,7 +430,7 @@ impl<'a> Message<'a> {
             Message::Join { name, .. } => COOKIE_LEN + 8 + 2 + 8 + 4 + NAME + name.as_str().len(),
             Message::Cookie { .. } => COOKIE_LEN + 8,
             Message::Refused { detail, .. } => 8 + 1 + 1 + detail.len(),
-            Message::Moved { .. } => 4 + 4,
+            Message::Moved { .. } => 4 + 4 + 4,
             Message::Welcome { name, .. } => 8 + 4 + 2 + 2 + NAME + name.as_str().len(),
             Message::UnknownSession { .. } => 0,
             Message::Leave { .. }
@@ -490,9 +495,10 @@ impl<'a> Message<'a> {
                 w.u8(code.to_byte())?;
                 w.detail(detail)
             }
-            Message::Moved { nonce, seq, .. } => {
+            Message::Moved { nonce, seq, digest, .. } => {
                 w.u32(nonce)?;
-                w.u32(seq)
+                w.u32(seq)?;
+                w.u32(digest)
             }
             Message::Welcome { nonce, keepalive_ms, max_text, rate_per_sec, name, .. } => {
                 w.u64(nonce)?;

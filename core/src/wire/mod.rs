@@ -8,6 +8,7 @@
 
 mod cookie;
 mod cursor;
+mod digest;
 mod echo_mode;
 mod frame;
 mod kind;
@@ -20,6 +21,7 @@ mod token;
 pub(crate) mod vectors;
 
 pub use cookie::Cookie;
+pub use digest::message_digest;
 pub use echo_mode::EchoMode;
 pub use frame::{Frame, is_frame};
 pub use kind::Kind;

@@ -88,7 +88,7 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
                 detail: "the name star is taken"
             },
         ),
-        ("moved", Message::Moved { token: t, nonce: 0xdead_beef, seq: 7 }),
+        ("moved", Message::Moved { token: t, nonce: 0xdead_beef, seq: 7, digest: 0x5d0c_8a4e }),
         (
             "welcome",
             Message::Welcome {

@@ -1,0 +1,164 @@
+//! Losses placed exactly where the protocol is most fragile: the last `ack`, a refusal,
+//! the `leave`'s acknowledgement, an address change with traffic in flight. Each test
+//! drops one chosen frame on the simulated network (`Sim::drop_nth`) and checks that the
+//! rule fired, so none can pass without the loss it is about.
+
+use std::net::SocketAddr;
+
+use minichat_core::client::ClientEvent;
+use minichat_core::error::ErrorCode;
+use minichat_core::server::{Server, ServerConfig};
+use minichat_core::time::{Duration, Instant};
+use minichat_core::wire::limits::MAX_FRAME;
+use minichat_core::wire::{Cookie, Kind, Message, Name, Token};
+use minichat_tests::sim::{Faults, Sim, client_addr, server_addr};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+fn three_users(seed: u64) -> Sim {
+    let mut config = Sim::server_config();
+    config.history = 0;
+    let mut sim = Sim::new(config, Faults::NONE, seed);
+    for name in ["star", "star2", "star3"] {
+        sim.add_client(name);
+    }
+    assert!(sim.run_until(10 * SECOND, |s| s.clients.iter().all(|(_, c)| c.is_joined())));
+    sim
+}
+
+fn from_server_to(i: usize, kind: Kind) -> impl Fn(SocketAddr, SocketAddr, &Message<'_>) -> bool {
+    move |from, to, message| from == server_addr() && to == client_addr(i) && message.kind() == kind
+}
+
+#[test]
+fn the_final_ack_lost_delivers_exactly_once() {
+    let mut sim = three_users(101);
+    let rule = sim.drop_nth(1, from_server_to(0, Kind::Ack));
+    let now = sim.now;
+    let id = sim.client(0).say(now, "only once").unwrap();
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })));
+    sim.run_for(2 * SECOND);
+    assert!(sim.drops[rule].fired);
+    assert_eq!(sim.received(1), ["star: only once"]);
+    assert_eq!(sim.received(2), ["star: only once"]);
+    let delivered =
+        sim.client_events[0].iter().filter(|e| **e == ClientEvent::Delivered { id }).count();
+    assert_eq!(delivered, 1);
+}
+
+#[test]
+fn a_refused_tells_error_lost_is_refused_again_never_delivered() {
+    let mut sim = three_users(102);
+    let rule = sim.drop_nth(1, from_server_to(0, Kind::Error));
+    let now = sim.now;
+    let id = sim.client(0).tell(now, "nobody", "hello?").unwrap();
+    assert!(sim.run_until(10 * SECOND, |s| {
+        s.saw(0, &ClientEvent::Rejected { id, code: ErrorCode::NoSuchUser })
+    }));
+    sim.run_for(2 * SECOND);
+    assert!(sim.drops[rule].fired);
+    assert!(!sim.saw(0, &ClientEvent::Delivered { id }));
+    assert!(sim.received(1).is_empty() && sim.received(2).is_empty());
+}
+
+#[test]
+fn the_leaves_ack_lost_still_leaves() {
+    let mut sim = three_users(103);
+    let rule = sim.drop_nth(1, from_server_to(0, Kind::Ack));
+    let now = sim.now;
+    sim.client(0).leave(now).unwrap();
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Left)));
+    assert!(sim.drops[rule].fired);
+    assert!(sim.clients[0].1.is_closed());
+    assert_eq!(sim.server.user_count(), 2);
+}
+
+#[test]
+fn an_address_change_mid_stream_loses_and_doubles_nothing() {
+    let mut sim = three_users(104);
+    let now = sim.now;
+    let mine: Vec<_> = (0..10).map(|i| sim.client(0).say(now, &format!("a{i}")).unwrap()).collect();
+    for i in 0..10 {
+        sim.client(1).say(now, &format!("b{i}")).unwrap();
+    }
+    // Some of it is on the wire when star's NAT rebinds.
+    sim.run_for(Duration::from_millis(1));
+    sim.clients[0].0 = "10.0.7.7:7777".parse().unwrap();
+    let done = sim.run_until(20 * SECOND, |s| {
+        mine.iter().all(|id| s.saw(0, &ClientEvent::Delivered { id: *id }))
+            && s.received(0).len() == 10
+    });
+    assert!(done, "star: {:?}\nstar2 got {:?}", sim.client_events[0], sim.received(1));
+    sim.run_for(2 * SECOND);
+    let expected_a: Vec<String> = (0..10).map(|i| format!("star: a{i}")).collect();
+    let expected_b: Vec<String> = (0..10).map(|i| format!("star2: b{i}")).collect();
+    assert_eq!(sim.received(0), expected_b);
+    let star2: Vec<String> = sim.received(1);
+    assert_eq!(star2, expected_a);
+    assert!(!sim.client_events[0].iter().any(|e| matches!(e, ClientEvent::MaybeLost { .. })));
+}
+
+/// The server never has more deliveries outstanding to a recipient than its join's
+/// window, down to a window of 1.
+#[test]
+fn deliveries_in_flight_never_exceed_the_window_of_one() {
+    std::thread::Builder::new().stack_size(64 << 20).spawn(window_of_one).unwrap().join().unwrap();
+}
+
+fn window_of_one() {
+    let mut config = ServerConfig::new([4; 16], 1);
+    config.rate_per_sec = 0;
+    let mut server: Box<Server<8, 64>> = Box::new(Server::new(config).unwrap());
+    let mut buf = [0u8; MAX_FRAME];
+    let now = Instant::ZERO;
+    let encode = |m: &Message<'_>| {
+        let mut b = vec![0u8; m.buffer_len()];
+        m.encode(&mut b).unwrap();
+        b
+    };
+    let mut join = |server: &mut Server<8, 64>, port: u16, name: &str, window: u16| -> Token {
+        let addr = SocketAddr::from(([10, 2, 0, 1], port));
+        let name = Name::new(name).unwrap();
+        let first = Message::Join {
+            cookie: Cookie::EMPTY,
+            nonce: 1,
+            window,
+            resume: Token::NONE,
+            delivered: 0,
+            name,
+        };
+        let t = server.handle(now, addr, &encode(&first), &mut buf).unwrap();
+        let Ok(Message::Cookie { cookie, .. }) = Message::decode(&buf[..t.len]) else { panic!() };
+        let second =
+            Message::Join { cookie, nonce: 1, window, resume: Token::NONE, delivered: 0, name };
+        let t = server.handle(now, addr, &encode(&second), &mut buf).unwrap();
+        let Ok(Message::Welcome { token, .. }) = Message::decode(&buf[..t.len]) else { panic!() };
+        token
+    };
+    let slow = join(&mut server, 1, "slow", 1);
+    let fast = join(&mut server, 2, "fast", 33);
+    let slow_addr = SocketAddr::from(([10, 2, 0, 1], 1));
+    let fast_addr = SocketAddr::from(([10, 2, 0, 1], 2));
+    for seq in 1..=5u32 {
+        let say = Message::Say { token: fast, seq, text: "x" };
+        server.handle(now, fast_addr, &encode(&say), &mut buf);
+    }
+    let to_slow = |server: &mut Server<8, 64>| {
+        let mut buf = [0u8; MAX_FRAME];
+        let mut delivers = Vec::new();
+        while let Some(t) = server.poll_transmit(now, &mut buf) {
+            if t.destination == slow_addr
+                && let Ok(Message::Deliver { seq, .. }) = Message::decode(&buf[..t.len])
+            {
+                delivers.push(seq);
+            }
+        }
+        delivers
+    };
+    for expected in 1..=5u32 {
+        assert_eq!(to_slow(&mut server), [expected], "one delivery at a time");
+        let ack = Message::Ack { token: slow, seq: expected, sack: 0 };
+        server.handle(now, slow_addr, &encode(&ack), &mut buf);
+    }
+    assert!(to_slow(&mut server).is_empty());
+}
