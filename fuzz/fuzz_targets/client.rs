@@ -1,15 +1,17 @@
 //! The client state machine fed what a server (or an impostor) could send: raw bytes and
 //! well-formed frames with the right token or a wrong one, in any order, with time steps
-//! and application calls between. Checks: no panic, every frame it sends parses and goes
-//! to its server, and it hands over each delivery number at most once.
+//! and application calls between; numbers are full width, so wrap-around and spans near
+//! 2^31 are reached. Checks: no panic, every frame it sends parses and goes to its server,
+//! it hands over each delivery at most once per session, and every message the
+//! application queued gets at most one answer (delivered, refused, failed, maybe lost).
 #![no_main]
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
 use minichat_core::error::ErrorCode;
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::limits::MAX_FRAME;
@@ -18,7 +20,7 @@ use minichat_core::wire::{Cookie, EchoMode, Message, Name, NameBuf, NameList, To
 #[derive(Arbitrary, Debug)]
 enum Op {
     Raw { from_server: bool, bytes: Vec<u8> },
-    Frame { right_token: bool, kind: u8, seq: u8, code: u8, flag: bool },
+    Frame { right_token: bool, kind: u8, seq: u32, code: u8, flag: bool },
     Advance(u16),
     Say(u8),
     Tell(u8),
@@ -37,6 +39,8 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut last_nonce = 0u64;
     let mut token = Token(0x1234);
     let mut texts_seen: HashSet<String> = HashSet::new();
+    // Each queued message, and whether it got its answer.
+    let mut answered: HashMap<MessageId, bool> = HashMap::new();
     let mut names_buf = [0u8; 64];
     let users = NameList::encode(
         [Name::new("me").expect("valid"), Name::new("you").expect("valid")],
@@ -49,14 +53,13 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::Frame { right_token, kind, seq, code, flag } => {
                 let t = if right_token { token } else { Token(0x9999) };
-                let seq = u32::from(seq);
                 // Each delivery carries its number in its text, to spot a repeat.
                 let text = format!("m{seq}");
                 let from = Name::new("you").expect("valid");
                 let code = ErrorCode::ALL[usize::from(code) % ErrorCode::ALL.len()];
                 let message = match kind % 14 {
                     0 => Message::Cookie {
-                        cookie: Cookie([seq as u8; 16]),
+                        cookie: Cookie([seq.to_le_bytes()[0]; 16]),
                         nonce: if flag { last_nonce } else { u64::from(seq) },
                     },
                     1 => {
@@ -119,10 +122,14 @@ fuzz_target!(|ops: Vec<Op>| {
                 }
             }
             Op::Say(n) => {
-                let _ = client.say(now, &"s".repeat(usize::from(n)));
+                if let Ok(id) = client.say(now, &"s".repeat(usize::from(n))) {
+                    answered.insert(id, false);
+                }
             }
             Op::Tell(n) => {
-                let _ = client.tell(now, "you", &"t".repeat(usize::from(n)));
+                if let Ok(id) = client.tell(now, "you", &"t".repeat(usize::from(n))) {
+                    answered.insert(id, false);
+                }
             }
             Op::Who => {
                 let _ = client.who(now);
@@ -131,7 +138,9 @@ fuzz_target!(|ops: Vec<Op>| {
                 let _ = client.echo(now, EchoMode::Lower, "Hi");
             }
             Op::Leave => {
-                let _ = client.leave(now);
+                if let Ok(id) = client.leave(now) {
+                    answered.insert(id, false);
+                }
             }
         }
         for _ in 0..1000 {
@@ -147,11 +156,20 @@ fuzz_target!(|ops: Vec<Op>| {
             if let ClientEvent::Joined { .. } = event {
                 texts_seen.clear(); // a new session numbers from 1 again
             }
-            if let ClientEvent::Message { text, .. } = event {
+            if let ClientEvent::Message { text, .. } = &event {
                 assert!(
                     texts_seen.insert(text.to_string()),
                     "{text} handed over twice in one session"
                 );
+            }
+            if let ClientEvent::Delivered { id }
+            | ClientEvent::Rejected { id, .. }
+            | ClientEvent::Failed { id }
+            | ClientEvent::MaybeLost { id } = event
+            {
+                let done = answered.get_mut(&id).expect("an answer for a message never queued");
+                assert!(!*done, "{id:?} answered twice: {event:?}");
+                *done = true;
             }
         }
     }

@@ -1,8 +1,10 @@
 //! The server state machine fed sequences of datagrams from several addresses, with time
 //! steps and operator actions. Raw bytes reach the parser's corners; structured frames
 //! (joins that echo the cookie they got, session frames with tokens the server issued)
-//! reach the session logic. Checks: no panic, every frame it sends parses, never more
-//! bytes to an unverified address than it sent, never more users than the capacity.
+//! reach the session logic; numbers are full width, so wrap-around is reached. Checks: no
+//! panic, every frame it sends parses, never more bytes to an unverified address than it
+//! sent, never more users than the capacity, no event dropped, and a delivery number
+//! resent to a session always carries the same message.
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -19,12 +21,32 @@ const NAMES: [&str; 4] = ["ann", "ANN", "bob", "cy"];
 
 #[derive(Arbitrary, Debug)]
 enum Op {
-    Raw { from: u8, bytes: Vec<u8> },
-    Join { from: u8, name: u8, echo_cookie: bool, nonce: u8, window: u8 },
-    Session { from: u8, token_of: u8, kind: u8, seq: u8, sack: u32, text: u8 },
+    Raw {
+        from: u8,
+        bytes: Vec<u8>,
+    },
+    Join {
+        from: u8,
+        name: u8,
+        echo_cookie: bool,
+        nonce: u64,
+        window: u8,
+        resume_of: Option<u8>,
+        delivered: u32,
+    },
+    Session {
+        from: u8,
+        token_of: u8,
+        kind: u8,
+        seq: u32,
+        sack: u32,
+        text: u8,
+    },
     Advance(u16),
     Kick(u8),
-    Announce { to: Option<u8> },
+    Announce {
+        to: Option<u8>,
+    },
     Shutdown,
 }
 
@@ -47,12 +69,13 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut now = Instant::ZERO;
     let mut buf = [0u8; MAX_FRAME];
     let mut cookies: HashMap<SocketAddr, Cookie> = HashMap::new();
+    let mut sent: Sent = HashMap::new();
     let mut tokens: HashMap<SocketAddr, Token> = HashMap::new();
     let mut verified: HashSet<SocketAddr> = HashSet::new();
     for op in ops.into_iter().take(256) {
         let (from, datagram, proves) = match op {
             Op::Raw { from, bytes } => (addr(from), bytes, false),
-            Op::Join { from, name, echo_cookie, nonce, window } => {
+            Op::Join { from, name, echo_cookie, nonce, window, resume_of, delivered } => {
                 let from = addr(from);
                 let cookie = if echo_cookie {
                     cookies.get(&from).copied().unwrap_or(Cookie::EMPTY)
@@ -60,19 +83,20 @@ fuzz_target!(|ops: Vec<Op>| {
                     Cookie::EMPTY
                 };
                 let name = Name::new(NAMES[usize::from(name) % NAMES.len()]).expect("valid");
+                let resume =
+                    resume_of.and_then(|i| tokens.get(&addr(i)).copied()).unwrap_or(Token::NONE);
                 let join = Message::Join {
                     cookie,
-                    nonce: u64::from(nonce),
+                    nonce,
                     window: u16::from(window),
-                    resume: Token::NONE,
-                    delivered: 0,
+                    resume,
+                    delivered,
                     name,
                 };
                 (from, encode(&join), !cookie.is_empty())
             }
             Op::Session { from, token_of, kind, seq, sack, text } => {
                 let token = tokens.get(&addr(token_of)).copied().unwrap_or(Token(0x5eed));
-                let seq = u32::from(seq);
                 let text = ["", "hi", "a bit longer text", "ünïcödé"][usize::from(text) % 4];
                 let to = Name::new(NAMES[usize::from(seq as u8) % NAMES.len()]).expect("valid");
                 let message = match kind % 9 {
@@ -100,23 +124,23 @@ fuzz_target!(|ops: Vec<Op>| {
                 if server.poll_timeout().is_some_and(|t| t <= now) {
                     server.handle_timeout(now);
                 }
-                drain(&mut server, now, &mut buf, &verified);
+                drain(&mut server, now, &mut buf, &verified, &mut sent);
                 continue;
             }
             Op::Kick(i) => {
                 let _ = server.kick(Name::new(NAMES[usize::from(i) % NAMES.len()]).expect("valid"));
-                drain(&mut server, now, &mut buf, &verified);
+                drain(&mut server, now, &mut buf, &verified, &mut sent);
                 continue;
             }
             Op::Announce { to } => {
                 let to = to.map(|i| Name::new(NAMES[usize::from(i) % NAMES.len()]).expect("valid"));
                 let _ = server.announce(now, "attention", to);
-                drain(&mut server, now, &mut buf, &verified);
+                drain(&mut server, now, &mut buf, &verified, &mut sent);
                 continue;
             }
             Op::Shutdown => {
                 server.shutdown();
-                drain(&mut server, now, &mut buf, &verified);
+                drain(&mut server, now, &mut buf, &verified, &mut sent);
                 continue;
             }
         };
@@ -142,20 +166,30 @@ fuzz_target!(|ops: Vec<Op>| {
         for (_, user) in server.users() {
             verified.insert(user);
         }
-        drain(&mut server, now, &mut buf, &verified);
+        drain(&mut server, now, &mut buf, &verified, &mut sent);
         assert!(server.user_count() <= 3);
     }
 });
+
+/// What each (session, delivery number) carried when first sent.
+type Sent = HashMap<(Token, u32), (String, String)>;
 
 fn drain(
     server: &mut Server<4, 16>,
     now: Instant,
     buf: &mut [u8; MAX_FRAME],
     verified: &HashSet<SocketAddr>,
+    sent: &mut Sent,
 ) {
     for _ in 0..10_000 {
         let Some(transmit) = server.poll_transmit(now, buf) else { break };
-        Message::decode(&buf[..transmit.len]).expect("the server sends only valid frames");
+        let message =
+            Message::decode(&buf[..transmit.len]).expect("the server sends only valid frames");
+        if let Message::Deliver { token, seq, from, text, .. } = message {
+            let carried = (from.as_str().to_owned(), text.to_owned());
+            let first = sent.entry((token, seq)).or_insert_with(|| carried.clone());
+            assert_eq!(*first, carried, "delivery {seq} to {token:?} changed on resend");
+        }
         assert!(
             verified.contains(&transmit.destination),
             "poll_transmit to unverified {}",
