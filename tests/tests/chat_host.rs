@@ -127,9 +127,10 @@ fn send_says_delivered_or_not_in_its_exit_status() {
 
 #[test]
 fn a_client_started_before_its_server_joins_once_it_comes_up() {
-    // A port that was free a moment ago.
-    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
+    // A port held, so nobody else takes it, but not served: the client's joins go
+    // unanswered. It is let go only the moment before the server binds it.
+    let holder = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = holder.local_addr().unwrap().to_string();
     let mut early = Minichat::spawn_with_stdin(&[
         "chat", "--name", "early", "--server", &addr, "--linger", "0",
     ]);
@@ -138,6 +139,7 @@ fn a_client_started_before_its_server_joins_once_it_comes_up() {
     let notice = early.stderr_line_containing("no server answers", WAIT);
     assert!(notice.starts_with(&format!("minichat: no server answers at {addr}")), "{notice}");
     assert!(notice.contains("retrying in"), "{notice}");
+    drop(holder);
     let (mut server, _) = Minichat::serve(&["serve", "--bind", &addr, "--history", "0"]);
     server.stdout_line_containing("early: typed before the server was up", WAIT);
     assert!(early.wait_exit(WAIT).success());
