@@ -236,6 +236,13 @@ impl Minichat {
         let _ = self.child.wait();
     }
 
+    /// The program's resident memory in KiB, from `/proc` (Linux).
+    pub fn resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// Sends SIGTERM, as a service manager does.
     pub fn terminate(&self) {
         self.signal("TERM");

@@ -18,12 +18,31 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sends `data` and returns the reply, resending on timeout like any UDP client must
 /// (bounded: loopback loses nothing in practice).
 fn udp_round_trip(socket: &UdpSocket, server: SocketAddr, data: &[u8]) -> Vec<u8> {
+    let mut counts = Counts::default();
+    udp_exchange(socket, server, data, &mut counts)
+}
+
+/// Datagrams sent and replies received, so a test can check one reply per datagram.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Counts {
+    sent: usize,
+    replies: usize,
+}
+
+fn udp_exchange(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    data: &[u8],
+    counts: &mut Counts,
+) -> Vec<u8> {
     let mut buf = vec![0u8; 65_536];
     for _attempt in 0..3 {
         socket.send_to(data, server).unwrap();
+        counts.sent += 1;
         match socket.recv_from(&mut buf) {
             Ok((len, from)) => {
                 assert_eq!(from, server);
+                counts.replies += 1;
                 return buf[..len].to_vec();
             }
             Err(e)
@@ -35,6 +54,15 @@ fn udp_round_trip(socket: &UdpSocket, server: SocketAddr, data: &[u8]) -> Vec<u8
         }
     }
     panic!("no reply from {server} after 3 tries");
+}
+
+/// Counts whatever replies are still arriving (none, if every datagram got exactly one).
+fn drain_replies(socket: &UdpSocket, counts: &mut Counts) {
+    socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut buf = vec![0u8; 65_536];
+    while socket.recv_from(&mut buf).is_ok() {
+        counts.replies += 1;
+    }
 }
 
 fn udp_client() -> UdpSocket {
@@ -53,17 +81,21 @@ fn many_udp_clients(server: SocketAddr, expected: fn(&[u8]) -> Vec<u8>) {
             std::thread::spawn(move || {
                 let socket = udp_client();
                 let mut rng = rng(client as u64);
+                let mut counts = Counts::default();
                 start.wait();
                 for i in 0..PER_CLIENT {
                     let len = if i % 10 == 0 { 0 } else { rng.next_u32() as usize % 2000 };
                     let mut data = vec![0u8; len];
                     rng.fill_bytes(&mut data);
                     assert_eq!(
-                        udp_round_trip(&socket, server, &data),
+                        udp_exchange(&socket, server, &data, &mut counts),
                         expected(&data),
                         "client {client}, datagram {i}"
                     );
                 }
+                // Exactly one reply per datagram sent, resends included: nothing extra.
+                drain_replies(&socket, &mut counts);
+                assert_eq!(counts.sent, counts.replies, "client {client}");
             })
         })
         .collect();
@@ -145,7 +177,7 @@ fn tcp_and_udp_share_the_port() {
 
 #[test]
 fn a_client_that_does_not_read_is_throttled_not_buffered_without_bound() {
-    let (_server, addr) = Minichat::serve(&["echo", "--upper", "--tcp", "--bind", "127.0.0.1:0"]);
+    let (server, addr) = Minichat::serve(&["echo", "--upper", "--tcp", "--bind", "127.0.0.1:0"]);
     // Write up to 256 MiB without reading: the server must stop reading (the writes block) rather
     // than hold it all; a second client is served meanwhile.
     let mut hog = TcpStream::connect(addr).unwrap();
@@ -159,12 +191,21 @@ fn a_client_that_does_not_read_is_throttled_not_buffered_without_bound() {
         }
     }
     assert!(written < 256 << 20, "256 MiB went in without the server pushing back");
+    // While it pushes back, the server holds a bounded amount, not what was written.
+    let rss = server.resident_kib().expect("/proc is readable");
+    assert!(rss < 64 * 1024, "the server holds {rss} KiB with one stalled client");
     let mut other = TcpStream::connect(addr).unwrap();
     other.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
     other.write_all(b"still here").unwrap();
     let mut reply = [0u8; 10];
     other.read_exact(&mut reply).unwrap();
     assert_eq!(&reply, b"STILL HERE");
+    // Every byte the stalled client wrote comes back, in order, through the partial
+    // writes the backpressure forced: read it all and compare.
+    hog.set_read_timeout(Some(REPLY_TIMEOUT)).unwrap();
+    let mut back = vec![0u8; written];
+    hog.read_exact(&mut back).unwrap();
+    assert!(back.iter().all(|b| *b == b'A'), "the echo of {written} bytes is not all 'A'");
 }
 
 #[test]
