@@ -77,6 +77,9 @@ pub struct Sim {
     pub clients: Vec<(SocketAddr, TestClient)>,
     /// Set an entry to false to take that client off the network.
     pub client_up: Vec<bool>,
+    /// Set an entry to true to cut that client off the network while it keeps running
+    /// (its timers fire, it sends into the void): a partition.
+    pub cut_off: Vec<bool>,
     pub faults: Faults,
     rng: TestRng,
     wire: VecDeque<InFlight>,
@@ -104,6 +107,7 @@ impl Sim {
             server_up: true,
             clients: Vec::new(),
             client_up: Vec::new(),
+            cut_off: Vec::new(),
             faults,
             rng: crate::rng(seed),
             wire: VecDeque::new(),
@@ -134,6 +138,7 @@ impl Sim {
         let index = self.clients.len();
         self.clients.push((client_addr(index), TestClient::new(config, self.now)));
         self.client_up.push(true);
+        self.cut_off.push(false);
         self.client_events.push(Vec::new());
         index
     }
@@ -188,12 +193,22 @@ impl Sim {
     /// held. Every step is bounded, so this always ends.
     pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Sim) -> bool) -> bool {
         let deadline = self.now + limit;
+        let mut stuck = 0u32;
         loop {
             self.settle();
             if done(self) {
                 return true;
             }
             let Some(next) = self.next_wakeup() else { return false };
+            // A timer that stays due without anything happening would spin forever.
+            stuck = if next <= self.now { stuck + 1 } else { 0 };
+            assert!(
+                stuck < 10_000,
+                "time stands still at {:?}: server timer {:?}, client timers {:?}",
+                self.now,
+                self.server.poll_timeout(),
+                self.clients.iter().map(|(_, c)| c.poll_timeout()).collect::<Vec<_>>()
+            );
             if next > deadline {
                 self.now = deadline;
                 self.settle();
@@ -289,7 +304,15 @@ impl Sim {
                 return;
             }
         }
-        if self.dropped_on_purpose(from, to, &bytes) || self.rng.random_bool(self.faults.loss) {
+        let partitioned = self
+            .clients
+            .iter()
+            .zip(&self.cut_off)
+            .any(|((addr, _), cut)| *cut && (*addr == from || *addr == to));
+        if partitioned
+            || self.dropped_on_purpose(from, to, &bytes)
+            || self.rng.random_bool(self.faults.loss)
+        {
             return;
         }
         let copies = if self.rng.random_bool(self.faults.duplicate) { 2 } else { 1 };

@@ -162,3 +162,128 @@ fn window_of_one() {
     }
     assert!(to_slow(&mut server).is_empty());
 }
+
+/// What each client's queued messages became, and what each received.
+fn check_every_message_accounted(
+    sim: &Sim,
+    sent: &[Vec<(minichat_core::client::MessageId, String)>],
+) {
+    let names = ["star", "star2", "star3"];
+    for (i, messages) in sent.iter().enumerate() {
+        for (id, text) in messages {
+            let answers = sim.client_events[i]
+                .iter()
+                .filter(|e| {
+                    matches!(e, ClientEvent::Delivered { id: d }
+                        | ClientEvent::Failed { id: d }
+                        | ClientEvent::MaybeLost { id: d } if d == id)
+                })
+                .count();
+            assert_eq!(answers, 1, "{}'s {text:?}: one answer, got {answers}", names[i]);
+            let delivered = sim.saw(i, &ClientEvent::Delivered { id: *id });
+            for r in (0..sent.len()).filter(|r| *r != i) {
+                let line = format!("{}: {text}", names[i]);
+                let got = sim.received(r).iter().filter(|l| **l == line).count();
+                assert!(got <= 1, "{} got {line:?} {got} times", names[r]);
+                let told: u32 = sim.client_events[r]
+                    .iter()
+                    .map(|e| if let ClientEvent::Missed { count } = e { *count } else { 0 })
+                    .sum();
+                if delivered && told == 0 {
+                    assert_eq!(got, 1, "{} never got the delivered {line:?}", names[r]);
+                }
+            }
+        }
+        // Nobody gets its own messages back.
+        let own = format!("{}: ", names[i]);
+        assert!(sim.received(i).iter().all(|l| !l.starts_with(&own)), "{} got its own", names[i]);
+    }
+}
+
+#[test]
+fn a_partition_longer_than_the_idle_timeout_with_traffic_both_ways_loses_nothing_silently() {
+    let mut config = Sim::server_config();
+    config.history = 10;
+    config.keepalive = SECOND;
+    config.idle_timeout = 3 * SECOND;
+    let mut sim = Sim::new(config, Faults::NONE, 105);
+    for name in ["star", "star2", "star3"] {
+        sim.add_client(name);
+    }
+    assert!(sim.run_until(10 * SECOND, |s| s.clients.iter().all(|(_, c)| c.is_joined())));
+    let mut sent = vec![Vec::new(); 3];
+    let now = sim.now;
+    for (i, queue) in sent.iter_mut().enumerate() {
+        for k in 0..5 {
+            let text = format!("m{i}-{k}");
+            queue.push((sim.client(i).say(now, &text).unwrap(), text));
+        }
+    }
+    // Some of it is on the wire, both ways, when star is cut off for 8 s; its timers run.
+    sim.run_for(Duration::from_millis(1));
+    sim.cut_off[0] = true;
+    let now = sim.now;
+    for (i, queue) in sent.iter_mut().enumerate().skip(1) {
+        let text = format!("during-{i}");
+        queue.push((sim.client(i).say(now, &text).unwrap(), text));
+    }
+    sim.run_for(8 * SECOND);
+    assert_eq!(sim.server.user_count(), 2, "star expired");
+    sim.cut_off[0] = false;
+    assert!(sim.run_until(30 * SECOND, |s| {
+        s.clients.iter().all(|(_, c)| c.is_joined() && c.pending() == 0)
+    }));
+    sim.run_for(5 * SECOND);
+    check_every_message_accounted(&sim, &sent);
+    // And star, back, saw what was said while it was away, once.
+    assert_eq!(
+        sim.received(0).iter().filter(|l| l.contains("during-")).count(),
+        2,
+        "{:?}",
+        sim.received(0)
+    );
+}
+
+#[test]
+fn a_full_outbox_with_a_tell_and_a_leave_across_a_restart_under_loss_answers_each_once() {
+    let faults = Faults { loss: 0.2, duplicate: 0.05, delay_ms: (1, 20) };
+    let mut config = Sim::server_config();
+    config.history = 0;
+    let mut sim = Sim::new(config, faults, 106);
+    for name in ["star", "star2", "star3"] {
+        sim.add_client(name);
+    }
+    assert!(sim.run_until(60 * SECOND, |s| s.clients.iter().all(|(_, c)| c.is_joined())));
+    let now = sim.now;
+    let mut sent = vec![Vec::new(); 3];
+    for k in 0..14 {
+        let text = format!("s{k}");
+        sent[0].push((sim.client(0).say(now, &text).unwrap(), text));
+    }
+    let tell = sim.client(0).tell(now, "star2", "just you").unwrap();
+    let leave = sim.client(0).leave(now).unwrap();
+    assert!(sim.client(0).say(now, "one too many").is_err(), "the outbox is full");
+    sim.run_for(Duration::from_millis(30));
+    let mut restarted = Sim::server_config();
+    restarted.boot = 2;
+    restarted.history = 0;
+    sim.restart_server(restarted);
+    assert!(sim.run_until(120 * SECOND, |s| s.clients[0].1.is_closed()));
+    sim.run_for(10 * SECOND);
+    let answers = |id| {
+        sim.client_events[0]
+            .iter()
+            .filter(|e| {
+                matches!(e, ClientEvent::Delivered { id: d }
+                    | ClientEvent::Rejected { id: d, .. }
+                    | ClientEvent::Failed { id: d }
+                    | ClientEvent::MaybeLost { id: d } if *d == id)
+            })
+            .count()
+    };
+    for (id, text) in &sent[0] {
+        assert_eq!(answers(*id), 1, "{text}: {:?}", sim.client_events[0]);
+    }
+    assert_eq!(answers(tell), 1, "the tell: {:?}", sim.client_events[0]);
+    assert!(sim.saw(0, &ClientEvent::Left) || answers(leave) == 1, "the leave");
+}

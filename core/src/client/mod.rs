@@ -344,7 +344,9 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
             Phase::Joined { .. } => [
                 self.retransmission.at(),
                 self.ack_at,
-                Some(self.last_sent + self.keepalive),
+                // Once a ping is out, its own resend time counts, not the keep-alive:
+                // a keep-alive already past would otherwise stay due forever.
+                self.ping.is_none().then(|| self.last_sent + self.keepalive),
                 Some(self.last_heard + self.dead_after()),
             ],
         };
