@@ -3,7 +3,11 @@
 
 Section sizes come from `readelf -S` (any ELF target); the state sizes from the
 `.minichat_sizes` section the `chat` binary carries, computed by the compiler for the
-target itself. Run after `./build.sh` (or CI's firmware step)."""
+target itself. Run after `./build.sh` (or CI's firmware step).
+
+With `--check FILE` it also compares every `.text` size with the figure recorded in FILE
+(BENCHMARKS.md's first table) and exits 1 if one grew by more than MARGIN, so a size
+regression cannot land unnoticed: re-measure and update the table when growth is meant."""
 
 import re
 import struct
@@ -37,7 +41,26 @@ def state_sizes(path):
     return struct.unpack("<%dI" % (len(raw) // 4), raw)
 
 
+# Growth allowed before the check fails: the sizes move by a few bytes with the checkout's
+# path, and a small change should not need a new table.
+MARGIN = 0.02
+
+
+def recorded_text_sizes(path):
+    """(target, build) -> .text, from the first footprint table of BENCHMARKS.md."""
+    sizes = {}
+    for line in Path(path).read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0] in TARGETS and cells[1] in BINS.values():
+            sizes.setdefault((cells[0], cells[1]), int(cells[2].replace(",", "")))
+    return sizes
+
+
 def main():
+    check = None
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        check = recorded_text_sizes(sys.argv[2])
+    grown = []
     print("| target | build | `.text` | `.rodata` | `.data` + `.bss` |")
     print("|---|---|---:|---:|---:|")
     for target in TARGETS:
@@ -48,6 +71,12 @@ def main():
                 continue
             s = sections(path)
             print(f"| {target} | {what} | {s.get('.text', 0):,} | {s.get('.rodata', 0):,} | {s.get('.data', 0) + s.get('.bss', 0):,} |")
+            if check is not None:
+                recorded = check.get((target, what))
+                if recorded is None:
+                    grown.append(f"{target} {what}: no recorded size")
+                elif s.get(".text", 0) > recorded * (1 + MARGIN):
+                    grown.append(f"{target} {what}: .text {s.get('.text', 0):,} B, recorded {recorded:,} B")
     print()
     print("| target | `Server<8, 16>` | per user slot | per ring entry | `Server<8, 0>` | `Client<4, 4, 4>` |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -57,6 +86,11 @@ def main():
             continue
         server, no_users, no_ring, client = state_sizes(path)[:4]
         print(f"| {target} | {server:,} | {(server - no_users) // 8:,} | {(server - no_ring) // 16:,} | {no_ring:,} | {client:,} |")
+    if grown:
+        print(f"\nfirmware grew by more than {MARGIN:.0%} over BENCHMARKS.md:", file=sys.stderr)
+        for line in grown:
+            print(f"  {line}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

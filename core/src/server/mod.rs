@@ -521,13 +521,16 @@ impl<const N: usize, const R: usize> Server<N, R> {
             token = self.secrets.mint_token();
         }
         // A client resuming a session that expired gets exactly what it has not handed
-        // over; anyone else the last `history` entries, marked as history.
+        // over; anyone else the last `history` entries — marked as history for a
+        // newcomer, but not for a client that was in the chat before (after a server
+        // restart, say): to it they are what it missed.
         let oldest = self.ring.oldest() - 1;
         let (start, history_until) = match self.resume_point(join) {
             Some(resume) => (resume.max(oldest), 0),
             None => {
                 let recent = self.ring.newest().saturating_sub(u64::from(self.config.history));
-                (recent.max(oldest), self.ring.newest())
+                let history_until = if join.resume.is_none() { self.ring.newest() } else { 0 };
+                (recent.max(oldest), history_until)
             }
         };
         let session = Session {

@@ -30,7 +30,7 @@ pub extern "C" fn _start() -> ! {
         let now = clock.tick();
         step_server(&mut wire, &mut server, now);
         step_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
-        match black_box(now.as_millis() % 7) {
+        match black_box(now.as_millis() % 8) {
             0 => {
                 let _ = client.say(now, opaque_text());
             }
@@ -60,8 +60,26 @@ pub extern "C" fn _start() -> ! {
             5 => {
                 let _ = server.announce(now, opaque_text(), None);
                 if let Ok(name) = minichat_core::wire::Name::new(opaque_name()) {
+                    let _ = server.announce(now, opaque_text(), Some(name));
                     let _ = server.kick(name);
                 }
+            }
+            6 => {
+                // Every observer of both machines, so the proof covers them too.
+                black_box((server.config(), server.stats(), server.user_count()));
+                for user in server.users() {
+                    black_box(user);
+                }
+                let newest = server.newest_message();
+                for seq in server.oldest_message()..=newest {
+                    black_box(server.message(seq));
+                }
+                black_box((client.config(), client.stats(), client.is_joined()));
+                black_box((client.session_token(), client.is_closed(), client.pending()));
+                black_box((client.max_text(), client.poll_timeout(), server.poll_timeout()));
+                client.handle_timeout(now);
+                server.handle_timeout(now);
+                let _ = black_box(minichat_core::client::valid_name(opaque_name()));
             }
             _ => {
                 if black_box(false) {
