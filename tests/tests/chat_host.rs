@@ -282,3 +282,27 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
         "{out}"
     );
 }
+
+#[test]
+fn legacy_text_that_is_empty_not_utf8_or_full_of_controls_is_shown_safely() {
+    let (mut server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    let legacy = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let from = legacy.local_addr().unwrap();
+    legacy.send_to(b"", addr).unwrap();
+    assert_eq!(server.stdout_line_containing(&format!("[{from}]"), WAIT), format!("[{from}] "));
+    legacy.send_to(b"caf\xc3 \xfeok", addr).unwrap();
+    assert_eq!(
+        server.stdout_line_containing("ok", WAIT),
+        format!("[{from}] caf\u{fffd} \u{fffd}ok"),
+        "invalid UTF-8 shows as replacement characters"
+    );
+    legacy.send_to(b"\x1b[2Jgone\x07\xe2\x80\xaeevil", addr).unwrap();
+    assert_eq!(
+        server.stdout_line_containing("gone", WAIT),
+        format!("[{from}] \\x1b[2Jgone\\x07\\u{{202e}}evil"),
+        "controls and bidi overrides are escaped"
+    );
+    // And the chat goes on.
+    let mut client = UdpClient::new("after", addr);
+    assert!(client.run_until(WAIT, |c| c.client.is_joined()));
+}
