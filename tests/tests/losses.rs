@@ -287,3 +287,41 @@ fn a_full_outbox_with_a_tell_and_a_leave_across_a_restart_under_loss_answers_eac
     assert_eq!(answers(tell), 1, "the tell: {:?}", sim.client_events[0]);
     assert!(sim.saw(0, &ClientEvent::Left) || answers(leave) == 1, "the leave");
 }
+
+/// Sequence numbers across the u32 wrap (the `test-hooks` feature starts sessions near
+/// `u32::MAX`), under loss, duplication and reordering: everything once, in order.
+#[test]
+fn sequence_numbers_cross_the_wrap_without_loss_or_duplicates() {
+    const FIRST: u32 = u32::MAX - 5;
+    let faults = Faults { loss: 0.2, duplicate: 0.1, delay_ms: (1, 30) };
+    let mut config = Sim::server_config();
+    config.history = 0;
+    config.rate_per_sec = 0;
+    config.first_seq = FIRST;
+    let mut sim = Sim::new(config, faults, 107);
+    for name in ["star", "star2"] {
+        let mut client = minichat_core::client::ClientConfig::new(
+            minichat_core::wire::NameBuf::parse(name).unwrap(),
+            server_addr(),
+        );
+        client.first_seq = FIRST;
+        client.give_up = 120 * SECOND;
+        sim.add_client_with(client);
+    }
+    assert!(sim.run_until(60 * SECOND, |s| s.clients.iter().all(|(_, c)| c.is_joined())));
+    let mut ids = Vec::new();
+    for k in 0..20 {
+        let now = sim.now;
+        ids.push(sim.client(0).say(now, &format!("a{k}")).unwrap());
+        sim.client(1).say(now, &format!("b{k}")).unwrap();
+        sim.run_until(5 * SECOND, |s| s.clients.iter().all(|(_, c)| c.pending() < 8));
+    }
+    assert!(
+        sim.run_until(120 * SECOND, |s| s.received(0).len() == 20 && s.received(1).len() == 20)
+    );
+    let a: Vec<String> = (0..20).map(|k| format!("star: a{k}")).collect();
+    let b: Vec<String> = (0..20).map(|k| format!("star2: b{k}")).collect();
+    assert_eq!(sim.received(1), a);
+    assert_eq!(sim.received(0), b);
+    assert!(ids.iter().all(|id| sim.saw(0, &ClientEvent::Delivered { id: *id })));
+}

@@ -33,6 +33,12 @@ pub struct ClientConfig {
     /// host reads the operating system's random generator, firmware a hardware one), so
     /// a restarted client at a reused address is never taken for its predecessor.
     pub entropy: u64,
+    /// Test only (feature `test-hooks`): the first sequence number of every session, for
+    /// the client's messages and the server's deliveries alike, instead of the protocol's
+    /// 1 — so a test can start near `u32::MAX` and cross the wrap. Client and server must
+    /// agree.
+    #[cfg(feature = "test-hooks")]
+    pub first_seq: u32,
 }
 
 impl ClientConfig {
@@ -48,6 +54,20 @@ impl ClientConfig {
             keepalive: DEFAULT_KEEPALIVE,
             ack_delay: Duration::from_millis(10),
             entropy: 0,
+            #[cfg(feature = "test-hooks")]
+            first_seq: 1,
         }
+    }
+
+    /// The first sequence number of a session: 1, as the protocol says.
+    #[cfg(not(feature = "test-hooks"))]
+    pub(crate) const fn first_seq(&self) -> u32 {
+        1
+    }
+
+    /// The first sequence number of a session, as the test set it.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) const fn first_seq(&self) -> u32 {
+        self.first_seq
     }
 }

@@ -453,10 +453,10 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 self.resume = (Token::NONE, 0);
                 self.keepalive = Duration::from_millis(u64::from(keepalive_ms.max(1)));
                 self.max_text = max_text;
-                self.delivered = 0;
+                self.delivered = self.config.first_seq().wrapping_sub(1);
                 self.held = [const { None }; B];
                 self.ack_due = false;
-                self.outbox.renumber();
+                self.outbox.renumber(self.config.first_seq());
                 self.join_rto = self.config.rto_initial;
                 self.retransmission.reset();
                 self.challenge_reply = None;

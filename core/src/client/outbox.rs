@@ -85,9 +85,10 @@ impl<const Q: usize> Outbox<Q> {
         Ok(())
     }
 
-    /// A new session: number everything from 1 and send it all again.
-    pub(crate) fn renumber(&mut self) {
-        let mut seq = 1u32;
+    /// A new session: number everything from `first` (1, by the protocol) and send it all
+    /// again.
+    pub(crate) fn renumber(&mut self, first: u32) {
+        let mut seq = first;
         for entry in self.entries.iter_mut() {
             entry.seq = seq;
             entry.transmissions = 0;
@@ -224,7 +225,7 @@ mod tests {
         outbox.ack(1, |_| {});
         outbox.rewind();
         assert_eq!(sendable(&mut outbox), [2, 3]);
-        outbox.renumber();
+        outbox.renumber(1);
         assert_eq!(sendable(&mut outbox), [1, 2]);
         assert!(!outbox.ack(0, |_| {}));
         outbox.push(MessageId(9), say("y"), Instant::ZERO).unwrap();

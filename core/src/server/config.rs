@@ -56,6 +56,12 @@ pub struct ServerConfig {
     /// The operator's name: messages the operator writes come from it, and no user may
     /// take it.
     pub operator: NameBuf,
+    /// Test only (feature `test-hooks`): the first sequence number of every session, for
+    /// the client's messages and the server's deliveries alike, instead of the protocol's
+    /// 1 — so a test can start near `u32::MAX` and cross the wrap. Client and server must
+    /// agree.
+    #[cfg(feature = "test-hooks")]
+    pub first_seq: u32,
 }
 
 impl ServerConfig {
@@ -79,7 +85,21 @@ impl ServerConfig {
             window: 32,
             history: 10,
             operator: NameBuf::OPERATOR,
+            #[cfg(feature = "test-hooks")]
+            first_seq: 1,
         }
+    }
+
+    /// The first sequence number of a session: 1, as the protocol says.
+    #[cfg(not(feature = "test-hooks"))]
+    pub(crate) const fn first_seq(&self) -> u32 {
+        1
+    }
+
+    /// The first sequence number of a session, as the test set it.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) const fn first_seq(&self) -> u32 {
+        self.first_seq
     }
 
     /// The keep-alive in milliseconds, as `welcome` carries it.

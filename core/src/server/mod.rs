@@ -536,10 +536,11 @@ impl<const N: usize, const R: usize> Server<N, R> {
         let session = Session {
             join_nonce: nonce,
             window: self.config.window.min(u32::from(window)).max(1),
-            expected: 1,
+            expected: self.config.first_seq(),
             last_reject: None,
             outbound: Outbound::new(
                 start,
+                self.config.first_seq(),
                 RttEstimator::new(
                     self.config.rto_initial,
                     self.config.rto_min,
