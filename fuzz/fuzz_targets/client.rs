@@ -2,7 +2,7 @@
 //! well-formed frames with the right token or a wrong one, in any order, with time steps
 //! and application calls between; numbers are full width, so wrap-around and spans near
 //! 2^31 are reached. Checks: no panic, every frame it sends parses and goes to its server,
-//! it hands over each delivery at most once per session, and every message the
+//! it hands over each delivery at most once per session and in order, and every message the
 //! application queued gets at most one answer (delivered, refused, failed, maybe lost).
 #![no_main]
 
@@ -13,6 +13,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
 use minichat_core::error::ErrorCode;
+use minichat_core::seq::after;
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, EchoMode, Message, Name, NameBuf, NameList, Token};
@@ -39,6 +40,7 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut last_nonce = 0u64;
     let mut token = Token(0x1234);
     let mut texts_seen: HashSet<String> = HashSet::new();
+    let mut last_handed: Option<u32> = None;
     // Each queued message, and whether it got its answer.
     let mut answered: HashMap<MessageId, bool> = HashMap::new();
     let mut names_buf = [0u8; 64];
@@ -155,12 +157,20 @@ fuzz_target!(|ops: Vec<Op>| {
         while let Some(event) = client.poll_event() {
             if let ClientEvent::Joined { .. } = event {
                 texts_seen.clear(); // a new session numbers from 1 again
+                last_handed = None;
             }
             if let ClientEvent::Message { text, .. } = &event {
                 assert!(
                     texts_seen.insert(text.to_string()),
                     "{text} handed over twice in one session"
                 );
+                // In delivery order: each carries its number, and numbers only go up.
+                if let Some(n) = text.strip_prefix('m').and_then(|n| n.parse::<u32>().ok()) {
+                    if let Some(last) = last_handed {
+                        assert!(after(n, last), "m{n} handed over after m{last}");
+                    }
+                    last_handed = Some(n);
+                }
             }
             if let ClientEvent::Delivered { id }
             | ClientEvent::Rejected { id, .. }
