@@ -121,6 +121,19 @@ impl Sim {
         }
     }
 
+    /// A server with `config` on a perfect link, and a client for each of `names`, all
+    /// joined (or the test fails).
+    pub fn joined(config: ServerConfig, seed: u64, names: &[impl AsRef<str>]) -> Sim {
+        let mut sim = Sim::new(config, Faults::NONE, seed);
+        for name in names {
+            sim.add_client(name.as_ref());
+        }
+        let all_joined = sim
+            .run_until(Duration::from_secs(30), |s| s.clients.iter().all(|(_, c)| c.is_joined()));
+        assert!(all_joined, "every client joins");
+        sim
+    }
+
     /// The default server settings with a fixed secret.
     pub fn server_config() -> ServerConfig {
         ServerConfig::new([0x5e; 16], 1)

@@ -32,12 +32,7 @@ fn joined(sim: &Sim, i: usize) -> bool {
 }
 
 fn users(names: &[&str], seed: u64) -> Sim {
-    let mut sim = Sim::new(Sim::server_config(), Faults::NONE, seed);
-    for name in names {
-        sim.add_client(name);
-    }
-    assert!(sim.run_until(30 * SECOND, |s| (0..names.len()).all(|i| joined(s, i))));
-    sim
+    Sim::joined(Sim::server_config(), seed, names)
 }
 
 #[test]

@@ -18,12 +18,7 @@ const SECOND: Duration = Duration::from_secs(1);
 fn three_users(seed: u64) -> Sim {
     let mut config = Sim::server_config();
     config.history = 0;
-    let mut sim = Sim::new(config, Faults::NONE, seed);
-    for name in ["star", "star2", "star3"] {
-        sim.add_client(name);
-    }
-    assert!(sim.run_until(10 * SECOND, |s| s.clients.iter().all(|(_, c)| c.is_joined())));
-    sim
+    Sim::joined(config, seed, &["star", "star2", "star3"])
 }
 
 fn from_server_to(i: usize, kind: Kind) -> impl Fn(SocketAddr, SocketAddr, &Message<'_>) -> bool {

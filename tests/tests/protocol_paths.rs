@@ -26,12 +26,7 @@ fn joined_sim(names: &[String], seed: u64) -> Sim {
     let mut config = Sim::server_config();
     config.per_ip = 0; // every simulated client shares one address
     config.history = 0;
-    let mut sim = Sim::new(config, Faults::NONE, seed);
-    for name in names {
-        sim.add_client(name);
-    }
-    assert!(sim.run_until(30 * SECOND, |s| s.clients.iter().all(|(_, c)| c.is_joined())));
-    sim
+    Sim::joined(config, seed, names)
 }
 
 fn names(n: usize) -> Vec<String> {
