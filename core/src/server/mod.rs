@@ -480,7 +480,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             || !self.secrets.cookie_valid(from, &cookie, now, self.config.cookie_lifetime)
         {
             // Stateless: nothing is stored until the client proves it receives here. The
-            // cookie (19 bytes) is smaller than any join (29 or more).
+            // cookie (27 bytes) is smaller than any join (43 or more).
             self.stats.cookies += 1;
             let cookie = self.secrets.mint_cookie(from, now);
             return emit(buf, from, &Message::Cookie { cookie, nonce });
