@@ -15,6 +15,7 @@
 mod config;
 mod event;
 mod outbox;
+mod session;
 
 use core::net::SocketAddr;
 
@@ -438,62 +439,6 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         None
     }
 
-    fn handle_joining(&mut self, now: Instant, message: Message<'_>) {
-        let Phase::Joining { nonce: attempt, attempts, rejoin, .. } = self.phase else { return };
-        match message {
-            Message::Cookie { cookie, nonce } if nonce == attempt => {
-                // Answer at once with the cookie.
-                self.phase = Phase::Joining { cookie, nonce: attempt, attempts, rejoin };
-                self.join_at = now;
-            }
-            Message::Welcome { token, nonce, keepalive_ms, max_text, name, .. }
-                if nonce == attempt && self.config.name == name =>
-            {
-                self.phase = Phase::Joined { token };
-                self.resume = (Token::NONE, 0);
-                self.keepalive = Duration::from_millis(u64::from(keepalive_ms.max(1)));
-                self.max_text = max_text;
-                self.delivered = self.config.first_seq().wrapping_sub(1);
-                self.held = [const { None }; B];
-                self.ack_due = false;
-                self.outbox.renumber(self.config.first_seq());
-                self.join_rto = self.config.rto_initial;
-                self.retransmission.reset();
-                self.challenge_reply = None;
-                self.challenge_answered = None;
-                self.last_heard = now;
-                // Requests of the old session go again under the new token.
-                for request in [
-                    self.who.as_mut().map(|(r, _)| r),
-                    self.echo.as_mut().map(|(r, ..)| r),
-                    self.ping.as_mut(),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    request.next_at = now;
-                }
-                self.stats.joins += 1;
-                self.push_event(ClientEvent::Joined { name: self.config.name, rejoined: rejoin });
-            }
-            Message::Refused { nonce, code, .. } if nonce == attempt => {
-                if !rejoin {
-                    // The user's own first join: the name or the server will not do.
-                    self.close(ClientEvent::Refused { code });
-                    return;
-                }
-                // A re-join: the old session may still hold the name, or the server may
-                // be briefly full. Start over later; the user is told.
-                let retry_in = self.join_rto.max(SHUTDOWN_BACKOFF);
-                self.phase =
-                    Phase::Joining { cookie: Cookie::EMPTY, nonce: attempt, attempts, rejoin };
-                self.join_at = now + retry_in;
-                self.push_event(ClientEvent::RejoinRefused { code, retry_in });
-            }
-            _ => self.stats.ignored += 1,
-        }
-    }
-
     fn handle_session(&mut self, now: Instant, message: Message<'_>) {
         match message {
             Message::Deliver { seq, direct, history, from, text, .. } => {
@@ -682,38 +627,6 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         self.progress(now);
     }
 
-    /// The session moved to the address that answered the challenge `nonce`; the server
-    /// accepted our numbers up to `seq`, the last with `digest`.
-    fn on_moved(&mut self, now: Instant, nonce: u32, seq: u32, digest: u32) {
-        if self.challenge_answered != Some(nonce) || after(seq, self.outbox.sent_up_to()) {
-            // Not our move, or the server accepted numbers we never sent: someone else
-            // holds the session. Start a new one; what is unacknowledged goes again.
-            self.lose_session(now, ClientEvent::SessionMoved);
-            return;
-        }
-        // Our own move (a NAT rebinding, say). While the session was elsewhere only that
-        // address could speak in it, after anything we had said: so if the last message
-        // accepted is ours, all before it are too.
-        if self.outbox.get(seq).is_none_or(|entry| entry.digest() == digest) {
-            self.on_ack(now, seq);
-            return;
-        }
-        // Someone else spoke under our numbers: what we sent in that span may be lost,
-        // and whoever it was knows our token. Say so, and start a new session.
-        let mut uncertain: heapless::Vec<Entry, Q> = heapless::Vec::new();
-        self.outbox.ack(seq, |entry| {
-            let _ = uncertain.push(entry);
-        });
-        for entry in uncertain {
-            if entry.what == Outgoing::Leave {
-                self.close(ClientEvent::Left);
-                return;
-            }
-            self.push_event(ClientEvent::MaybeLost { id: entry.id });
-        }
-        self.lose_session(now, ClientEvent::SessionMoved);
-    }
-
     fn on_error(&mut self, now: Instant, code: ErrorCode, seq: u32) {
         match code {
             ErrorCode::NoSuchUser | ErrorCode::TextTooLong => {
@@ -746,23 +659,6 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
     fn resend_all(&mut self) {
         self.outbox.rewind();
         self.retransmission.on_resend();
-    }
-
-    /// The session is gone; join again and resend everything unacknowledged.
-    fn lose_session(&mut self, now: Instant, event: ClientEvent) {
-        if let Phase::Joined { token } = self.phase {
-            self.resume = (token, self.delivered);
-        }
-        let nonce = join_nonce(self.config.entropy, self.join_attempts);
-        self.join_attempts = self.join_attempts.wrapping_add(1);
-        self.phase = Phase::Joining { cookie: Cookie::EMPTY, nonce, attempts: 0, rejoin: true };
-        self.join_at = now;
-        self.join_rto = self.config.rto_initial;
-        self.retransmission.stop();
-        self.ack_due = false;
-        self.ping = None;
-        self.outbox.rewind();
-        self.push_event(event);
     }
 
     fn close(&mut self, event: ClientEvent) {

@@ -6,11 +6,16 @@
 //! [`Server::poll_event`] reports to the application. No socket, no clock, no allocation:
 //! `N` user slots and a ring of `R` recent messages are all the memory it has.
 //!
-//! The exchanges are specified in `docs/PROTOCOL.md`, "Exchanges".
+//! The exchanges are specified in `docs/PROTOCOL.md`, "Exchanges". Joining (cookies,
+//! checks, welcome or refusal, resuming) is in `join.rs`, address moves in `migrate.rs`,
+//! each recipient's delivery cursor in `delivery.rs`.
 
 mod config;
 mod delivery;
+mod detail;
 mod event;
+mod join;
+mod migrate;
 mod ring;
 mod secret;
 
@@ -25,27 +30,23 @@ pub use ring::Recipient;
 
 use crate::error::{ErrorCode, ServerError, WireError};
 use crate::rate::RateLimiter;
-use crate::rtt::RttEstimator;
 use crate::seq::after;
 use crate::server::delivery::{MAX_WINDOW, Next, Outbound};
+use crate::server::detail::Detail;
+use crate::server::join::{DEPARTED, Departed, Join};
+use crate::server::migrate::Challenge;
 use crate::server::ring::{Member, Ring};
 use crate::server::secret::Secrets;
 use crate::table::{SlotId, UserTable};
 use crate::time::{Duration, Instant};
 use crate::transport::{Endpoint, Transmit};
-use crate::wire::limits::{HEADER_LEN, MAX_DETAIL, MAX_FRAME, TOKEN_LEN};
-use crate::wire::{
-    Cookie, EchoMode, Frame, Kind, Message, Name, NameBuf, NameList, Token, message_digest,
-};
+use crate::wire::limits::{HEADER_LEN, MAX_FRAME, TOKEN_LEN};
+use crate::wire::{EchoMode, Frame, Kind, Message, Name, NameBuf, NameList, Token, message_digest};
 
 /// How many events may wait for [`Server::poll_event`]. No event is ever dropped: while
 /// the queue is full, whatever would make one waits (a join is left unanswered and comes
 /// again, an expiry or a kick waits for the next turn).
 pub const EVENT_QUEUE: usize = 64;
-
-/// Sessions that ended by expiry or replacement, remembered so that their clients can
-/// resume: a re-join naming one gets what it has not handed over yet, nothing twice.
-const DEPARTED: usize = 8;
 
 /// The length of an `error` frame without its detail.
 const ERROR_OVERHEAD: usize = HEADER_LEN + TOKEN_LEN + 1 + 4 + 1;
@@ -103,22 +104,6 @@ pub struct ServerStats {
     pub events_dropped: u64,
 }
 
-/// A pending proof of a new address.
-#[derive(Debug, Clone, Copy)]
-struct Challenge {
-    addr: SocketAddr,
-    nonce: u32,
-    sent_at: Instant,
-}
-
-/// Where a session that ended had got to, for its client's re-join.
-#[derive(Debug, Clone, Copy)]
-struct Departed {
-    member: Member,
-    /// The session's delivery cursor was done up to this delivery number and room seq.
-    done: (u32, u64),
-}
-
 /// The server's per-user state, kept in the table slot.
 #[derive(Debug, Clone)]
 struct Session {
@@ -146,17 +131,6 @@ struct Session {
     history_until: u64,
     /// The digest of the last sequenced message accepted (`expected - 1`), for `moved`.
     last_digest: u32,
-}
-
-/// A join's fields.
-#[derive(Debug, Clone, Copy)]
-struct Join<'a> {
-    cookie: Cookie,
-    nonce: u64,
-    window: u16,
-    resume: Token,
-    delivered: u32,
-    name: Name<'a>,
 }
 
 /// What a sequenced client message asks for.
@@ -458,167 +432,6 @@ impl<const N: usize, const R: usize> Server<N, R> {
         }
     }
 
-    fn on_join(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        join: Join<'_>,
-        buf: &mut [u8],
-    ) -> Option<Transmit> {
-        let Join { cookie, nonce, window, name, .. } = join;
-        if let Some(slot) = self.table.by_addr(from) {
-            let user = self.table.get(slot)?;
-            if user.name.as_name().same_user(&name) && user.state.join_nonce == nonce {
-                // A resend of the join that made this session (its welcome was lost): the
-                // same answer again.
-                let token = user.token;
-                self.table.touch(slot, now);
-                return self.welcome(from, token, nonce, name, buf);
-            }
-        }
-        if cookie.is_empty()
-            || !self.secrets.cookie_valid(from, &cookie, now, self.config.cookie_lifetime)
-        {
-            // Stateless: nothing is stored until the client proves it receives here. The
-            // cookie (27 bytes) is smaller than any join (43 or more).
-            self.stats.cookies += 1;
-            let cookie = self.secrets.mint_cookie(from, now);
-            return emit(buf, from, &Message::Cookie { cookie, nonce });
-        }
-        if !self.has_event_room(2) {
-            // Joined (and Replaced) must be reported; the client's resend finds room.
-            self.stats.events_waited += 1;
-            return None;
-        }
-        if let Some(slot) = self.table.by_addr(from) {
-            // A new attempt from an address with a session: the client lost its state, so
-            // the old session ends and a fresh one starts.
-            self.end_session(slot, LeftReason::Replaced);
-        }
-        if let Err(reason) = crate::name_policy::check(name.as_str()) {
-            self.stats.refused_name += 1;
-            let mut detail = Detail::new();
-            let _ = write!(detail, "{reason}");
-            let refusal =
-                Message::Refused { nonce, code: ErrorCode::InvalidName, detail: detail.as_str() };
-            return emit(buf, from, &refusal);
-        }
-        let per_ip = usize::from(self.config.per_ip);
-        if per_ip > 0 && self.table.count_ip(from.ip()) >= per_ip {
-            self.stats.refused_per_ip += 1;
-            return self.refuse(from, nonce, ErrorCode::TooManyFromAddress, name, buf);
-        }
-        if self.config.operator.as_name().same_user(&name) {
-            self.stats.refused_name += 1;
-            return self.refuse(from, nonce, ErrorCode::NameTaken, name, buf);
-        }
-        // A 64-bit token repeats only by chance; should it, draw again.
-        let mut token = self.secrets.mint_token();
-        for _ in 0..4 {
-            if self.table.by_token(token).is_none() {
-                break;
-            }
-            token = self.secrets.mint_token();
-        }
-        // A client resuming a session that expired gets exactly what it has not handed
-        // over; anyone else the last `history` entries — marked as history for a
-        // newcomer, but not for a client that was in the chat before (after a server
-        // restart, say): to it they are what it missed.
-        let oldest = self.ring.oldest() - 1;
-        let (start, history_until) = match self.resume_point(join) {
-            Some(resume) => (resume.max(oldest), 0),
-            None => {
-                let recent = self.ring.newest().saturating_sub(u64::from(self.config.history));
-                let history_until = if join.resume.is_none() { self.ring.newest() } else { 0 };
-                (recent.max(oldest), history_until)
-            }
-        };
-        let session = Session {
-            join_nonce: nonce,
-            window: self.config.window.min(u32::from(window)).max(1),
-            expected: self.config.first_seq(),
-            last_reject: None,
-            outbound: Outbound::new(
-                start,
-                self.config.first_seq(),
-                RttEstimator::new(
-                    self.config.rto_initial,
-                    self.config.rto_min,
-                    self.config.rto_max,
-                ),
-            ),
-            rate: RateLimiter::new(self.config.burst, now),
-            challenge: None,
-            malformed_reported_at: None,
-            closing: None,
-            moved_from: None,
-            ack_due: false,
-            history_until,
-            last_digest: 0,
-        };
-        match self.table.insert(from, token, name, now, session) {
-            Ok(_) => {
-                self.stats.joins += 1;
-                self.work = true; // history, if any
-                self.push_event(ServerEvent::Joined { name: NameBuf::new(name), addr: from });
-                self.welcome(from, token, nonce, name, buf)
-            }
-            Err((crate::error::TableError::Full { .. }, _)) => {
-                self.stats.refused_full += 1;
-                self.refuse(from, nonce, ErrorCode::ServerFull, name, buf)
-            }
-            Err((crate::error::TableError::NameTaken, _)) => {
-                self.stats.refused_name += 1;
-                self.refuse(from, nonce, ErrorCode::NameTaken, name, buf)
-            }
-            // A token drawn five times over, or an address taken meanwhile: not this
-            // client's fault, and nothing it could fix by another name. No answer; its
-            // resend tries again.
-            Err(_) => None,
-        }
-    }
-
-    fn welcome(
-        &self,
-        to: SocketAddr,
-        token: Token,
-        nonce: u64,
-        name: Name<'_>,
-        buf: &mut [u8],
-    ) -> Option<Transmit> {
-        let message = Message::Welcome {
-            token,
-            nonce,
-            keepalive_ms: self.config.keepalive_ms(),
-            max_text: self.config.max_text,
-            rate_per_sec: self.config.rate_per_sec,
-            name,
-        };
-        emit(buf, to, &message)
-    }
-
-    fn refuse(
-        &self,
-        to: SocketAddr,
-        nonce: u64,
-        code: ErrorCode,
-        name: Name<'_>,
-        buf: &mut [u8],
-    ) -> Option<Transmit> {
-        let mut detail = Detail::new();
-        let _ = match code {
-            ErrorCode::NameTaken => write!(detail, "the name {name} is taken"),
-            ErrorCode::TooManyFromAddress => write!(
-                detail,
-                "{} (at most {} from one IP address)",
-                code.describe(),
-                self.config.per_ip
-            ),
-            _ => write!(detail, "{} ({} users)", code.describe(), self.config.capacity),
-        };
-        emit(buf, to, &Message::Refused { nonce, code, detail: detail.as_str() })
-    }
-
     fn on_session_frame(
         &mut self,
         now: Instant,
@@ -821,68 +634,6 @@ impl<const N: usize, const R: usize> Server<N, R> {
         emit(buf, addr, &Message::Users { token, req, total, start, names: list })
     }
 
-    fn challenge(
-        &mut self,
-        now: Instant,
-        slot: SlotId,
-        from: SocketAddr,
-        received: usize,
-        buf: &mut [u8],
-    ) -> Option<Transmit> {
-        if received < CHALLENGE_LEN {
-            return None; // the challenge would be larger than what provoked it
-        }
-        let resend_after = self.config.rto_initial;
-        let user = self.table.get_mut(slot)?;
-        let token = user.token;
-        let nonce = match user.state.challenge {
-            Some(pending) if pending.addr == from => {
-                if now.saturating_since(pending.sent_at) < resend_after {
-                    return None;
-                }
-                pending.nonce
-            }
-            _ => self.secrets.mint_nonce(token, from),
-        };
-        user.state.challenge = Some(Challenge { addr: from, nonce, sent_at: now });
-        self.stats.challenges += 1;
-        emit(buf, from, &Message::Challenge { token, nonce })
-    }
-
-    fn on_challenge_response(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        token: Token,
-        nonce: u32,
-        buf: &mut [u8],
-    ) -> Option<Transmit> {
-        let slot = self.table.by_token(token)?;
-        let user = self.table.get(slot)?;
-        let pending = user.state.challenge?;
-        if pending.addr != from || pending.nonce != nonce {
-            self.stats.bad_token += 1;
-            return None;
-        }
-        if self.events.is_full() {
-            // `Moved` must be reported: the next challenge to this address tries again.
-            self.stats.events_waited += 1;
-            return None;
-        }
-        let (old, name, expected) = (user.addr, user.name, user.state.expected);
-        let digest = user.state.last_digest;
-        self.table.move_to(slot, from).ok()?;
-        let user = self.table.get_mut(slot)?;
-        user.state.challenge = None;
-        user.state.moved_from = Some((old, nonce));
-        user.state.outbound.rewind_now();
-        self.table.touch(slot, now);
-        self.work = true;
-        self.stats.migrations += 1;
-        self.push_event(ServerEvent::Moved { name, from: old, to: from });
-        emit(buf, from, &Message::Moved { token, nonce, seq: expected.wrapping_sub(1), digest })
-    }
-
     fn malformed(
         &mut self,
         now: Instant,
@@ -944,45 +695,9 @@ impl<const N: usize, const R: usize> Server<N, R> {
         seq
     }
 
-    /// Where a re-join that names its old session starts: after the last delivery its
-    /// client handed over. `None` for a fresh join, or a session not remembered.
-    fn resume_point(&mut self, join: Join<'_>) -> Option<u64> {
-        if join.resume.is_none() {
-            return None;
-        }
-        let key = join.name.key();
-        let at = self
-            .departed
-            .iter()
-            .position(|d| d.member.token == join.resume && d.member.key == key)?;
-        let departed = *self.departed.iter().nth(at)?;
-        let (done_seq, done_room) = departed.done;
-        // The client handed over `delivered`; the cursor was sure up to `done_seq`. Walk
-        // the ring over the deliveries in between (at most a window's worth).
-        let mut ahead = join.delivered.wrapping_sub(done_seq);
-        if ahead > MAX_WINDOW {
-            ahead = 0; // behind what was done (evicted since), or nonsense
-        }
-        let mut room = done_room;
-        while ahead > 0 && room < self.ring.newest() {
-            room += 1;
-            if self.ring.get(room).is_some_and(|entry| entry.is_for(departed.member)) {
-                ahead -= 1;
-            }
-        }
-        Some(room)
-    }
-
     fn end_session(&mut self, slot: SlotId, reason: LeftReason) {
-        if matches!(reason, LeftReason::TimedOut | LeftReason::Replaced)
-            && let Some(user) = self.table.get(slot)
-        {
-            let member = Member { token: user.token, key: user.key };
-            let departed = Departed { member, done: user.state.outbound.done() };
-            if self.departed.is_full() {
-                self.departed.pop_front();
-            }
-            let _ = self.departed.push_back(departed);
+        if matches!(reason, LeftReason::TimedOut | LeftReason::Replaced) {
+            self.remember_departed(slot);
         }
         if let Some(user) = self.table.remove(slot) {
             self.push_event(ServerEvent::Left { name: user.name, addr: user.addr, reason });
@@ -1054,40 +769,4 @@ fn echo_in_place(
     *out.get_mut(2)? = Kind::EchoReply.to_byte();
     mode.apply(out.get_mut(ECHO_TEXT_AT..)?);
     Some(Transmit { destination: to, len })
-}
-
-/// An error detail being written: at most [`MAX_DETAIL`] bytes, cut at a character
-/// boundary if longer.
-struct Detail {
-    text: heapless::String<MAX_DETAIL>,
-}
-
-impl Detail {
-    fn new() -> Self {
-        Detail { text: heapless::String::new() }
-    }
-
-    fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// The first `max` bytes or fewer, at a character boundary.
-    fn truncated(&self, max: usize) -> &str {
-        let mut end = max.min(self.text.len());
-        while !self.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        self.text.get(..end).unwrap_or_default()
-    }
-}
-
-impl core::fmt::Write for Detail {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for c in s.chars() {
-            if self.text.push(c).is_err() {
-                break; // full: the rest is cut
-            }
-        }
-        Ok(())
-    }
 }

@@ -1,0 +1,242 @@
+//! Joining: the stateless cookie, the checks a join must pass (name policy, per-IP limit,
+//! the operator's name, a free slot), the welcome or the refusal, and where a re-joining
+//! client's deliveries resume.
+
+use core::fmt::Write as _;
+use core::net::SocketAddr;
+
+use crate::error::ErrorCode;
+use crate::rate::RateLimiter;
+use crate::rtt::RttEstimator;
+use crate::server::delivery::{MAX_WINDOW, Outbound};
+use crate::server::ring::Member;
+use crate::server::{Detail, LeftReason, Server, ServerEvent, Session, emit};
+use crate::time::Instant;
+use crate::transport::Transmit;
+use crate::wire::{Cookie, Message, Name, NameBuf, Token};
+
+/// Sessions that ended by expiry or replacement, remembered so that their clients can
+/// resume: a re-join naming one gets what it has not handed over yet, nothing twice.
+pub(super) const DEPARTED: usize = 8;
+
+/// Where a session that ended had got to, for its client's re-join.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Departed {
+    pub(super) member: Member,
+    /// The session's delivery cursor was done up to this delivery number and room seq.
+    pub(super) done: (u32, u64),
+}
+
+/// A join's fields.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Join<'a> {
+    pub(super) cookie: Cookie,
+    pub(super) nonce: u64,
+    pub(super) window: u16,
+    pub(super) resume: Token,
+    pub(super) delivered: u32,
+    pub(super) name: Name<'a>,
+}
+
+impl<const N: usize, const R: usize> Server<N, R> {
+    pub(super) fn on_join(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        join: Join<'_>,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let Join { cookie, nonce, window, name, .. } = join;
+        if let Some(slot) = self.table.by_addr(from) {
+            let user = self.table.get(slot)?;
+            if user.name.as_name().same_user(&name) && user.state.join_nonce == nonce {
+                // A resend of the join that made this session (its welcome was lost): the
+                // same answer again.
+                let token = user.token;
+                self.table.touch(slot, now);
+                return self.welcome(from, token, nonce, name, buf);
+            }
+        }
+        if cookie.is_empty()
+            || !self.secrets.cookie_valid(from, &cookie, now, self.config.cookie_lifetime)
+        {
+            // Stateless: nothing is stored until the client proves it receives here. The
+            // cookie (27 bytes) is smaller than any join (43 or more).
+            self.stats.cookies += 1;
+            let cookie = self.secrets.mint_cookie(from, now);
+            return emit(buf, from, &Message::Cookie { cookie, nonce });
+        }
+        if !self.has_event_room(2) {
+            // Joined (and Replaced) must be reported; the client's resend finds room.
+            self.stats.events_waited += 1;
+            return None;
+        }
+        if let Some(slot) = self.table.by_addr(from) {
+            // A new attempt from an address with a session: the client lost its state, so
+            // the old session ends and a fresh one starts.
+            self.end_session(slot, LeftReason::Replaced);
+        }
+        if let Err(reason) = crate::name_policy::check(name.as_str()) {
+            self.stats.refused_name += 1;
+            let mut detail = Detail::new();
+            let _ = write!(detail, "{reason}");
+            let refusal =
+                Message::Refused { nonce, code: ErrorCode::InvalidName, detail: detail.as_str() };
+            return emit(buf, from, &refusal);
+        }
+        let per_ip = usize::from(self.config.per_ip);
+        if per_ip > 0 && self.table.count_ip(from.ip()) >= per_ip {
+            self.stats.refused_per_ip += 1;
+            return self.refuse(from, nonce, ErrorCode::TooManyFromAddress, name, buf);
+        }
+        if self.config.operator.as_name().same_user(&name) {
+            self.stats.refused_name += 1;
+            return self.refuse(from, nonce, ErrorCode::NameTaken, name, buf);
+        }
+        // A 64-bit token repeats only by chance; should it, draw again.
+        let mut token = self.secrets.mint_token();
+        for _ in 0..4 {
+            if self.table.by_token(token).is_none() {
+                break;
+            }
+            token = self.secrets.mint_token();
+        }
+        // A client resuming a session that expired gets exactly what it has not handed
+        // over; anyone else the last `history` entries — marked as history for a
+        // newcomer, but not for a client that was in the chat before (after a server
+        // restart, say): to it they are what it missed.
+        let oldest = self.ring.oldest() - 1;
+        let (start, history_until) = match self.resume_point(join) {
+            Some(resume) => (resume.max(oldest), 0),
+            None => {
+                let recent = self.ring.newest().saturating_sub(u64::from(self.config.history));
+                let history_until = if join.resume.is_none() { self.ring.newest() } else { 0 };
+                (recent.max(oldest), history_until)
+            }
+        };
+        let session = Session {
+            join_nonce: nonce,
+            window: self.config.window.min(u32::from(window)).max(1),
+            expected: self.config.first_seq(),
+            last_reject: None,
+            outbound: Outbound::new(
+                start,
+                self.config.first_seq(),
+                RttEstimator::new(
+                    self.config.rto_initial,
+                    self.config.rto_min,
+                    self.config.rto_max,
+                ),
+            ),
+            rate: RateLimiter::new(self.config.burst, now),
+            challenge: None,
+            malformed_reported_at: None,
+            closing: None,
+            moved_from: None,
+            ack_due: false,
+            history_until,
+            last_digest: 0,
+        };
+        match self.table.insert(from, token, name, now, session) {
+            Ok(_) => {
+                self.stats.joins += 1;
+                self.work = true; // history, if any
+                self.push_event(ServerEvent::Joined { name: NameBuf::new(name), addr: from });
+                self.welcome(from, token, nonce, name, buf)
+            }
+            Err((crate::error::TableError::Full { .. }, _)) => {
+                self.stats.refused_full += 1;
+                self.refuse(from, nonce, ErrorCode::ServerFull, name, buf)
+            }
+            Err((crate::error::TableError::NameTaken, _)) => {
+                self.stats.refused_name += 1;
+                self.refuse(from, nonce, ErrorCode::NameTaken, name, buf)
+            }
+            // A token drawn five times over, or an address taken meanwhile: not this
+            // client's fault, and nothing it could fix by another name. No answer; its
+            // resend tries again.
+            Err(_) => None,
+        }
+    }
+
+    pub(super) fn welcome(
+        &self,
+        to: SocketAddr,
+        token: Token,
+        nonce: u64,
+        name: Name<'_>,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let message = Message::Welcome {
+            token,
+            nonce,
+            keepalive_ms: self.config.keepalive_ms(),
+            max_text: self.config.max_text,
+            rate_per_sec: self.config.rate_per_sec,
+            name,
+        };
+        emit(buf, to, &message)
+    }
+
+    pub(super) fn refuse(
+        &self,
+        to: SocketAddr,
+        nonce: u64,
+        code: ErrorCode,
+        name: Name<'_>,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let mut detail = Detail::new();
+        let _ = match code {
+            ErrorCode::NameTaken => write!(detail, "the name {name} is taken"),
+            ErrorCode::TooManyFromAddress => write!(
+                detail,
+                "{} (at most {} from one IP address)",
+                code.describe(),
+                self.config.per_ip
+            ),
+            _ => write!(detail, "{} ({} users)", code.describe(), self.config.capacity),
+        };
+        emit(buf, to, &Message::Refused { nonce, code, detail: detail.as_str() })
+    }
+
+    /// Where a re-join that names its old session starts: after the last delivery its
+    /// client handed over. `None` for a fresh join, or a session not remembered.
+    pub(super) fn resume_point(&mut self, join: Join<'_>) -> Option<u64> {
+        if join.resume.is_none() {
+            return None;
+        }
+        let key = join.name.key();
+        let at = self
+            .departed
+            .iter()
+            .position(|d| d.member.token == join.resume && d.member.key == key)?;
+        let departed = *self.departed.iter().nth(at)?;
+        let (done_seq, done_room) = departed.done;
+        // The client handed over `delivered`; the cursor was sure up to `done_seq`. Walk
+        // the ring over the deliveries in between (at most a window's worth).
+        let mut ahead = join.delivered.wrapping_sub(done_seq);
+        if ahead > MAX_WINDOW {
+            ahead = 0; // behind what was done (evicted since), or nonsense
+        }
+        let mut room = done_room;
+        while ahead > 0 && room < self.ring.newest() {
+            room += 1;
+            if self.ring.get(room).is_some_and(|entry| entry.is_for(departed.member)) {
+                ahead -= 1;
+            }
+        }
+        Some(room)
+    }
+
+    /// Remembers where the session in `slot` had got to, for its client's re-join.
+    pub(super) fn remember_departed(&mut self, slot: crate::table::SlotId) {
+        let Some(user) = self.table.get(slot) else { return };
+        let member = Member { token: user.token, key: user.key };
+        let departed = Departed { member, done: user.state.outbound.done() };
+        if self.departed.is_full() {
+            self.departed.pop_front();
+        }
+        let _ = self.departed.push_back(departed);
+    }
+}

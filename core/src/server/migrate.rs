@@ -1,0 +1,82 @@
+//! Address moves: a valid token from an address without a session is challenged, and the
+//! session moves when the new address answers; `moved` tells both addresses.
+
+use core::net::SocketAddr;
+
+use crate::server::{CHALLENGE_LEN, Server, ServerEvent, emit};
+use crate::table::SlotId;
+use crate::time::Instant;
+use crate::transport::Transmit;
+use crate::wire::{Message, Token};
+
+/// A pending proof of a new address.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Challenge {
+    pub(super) addr: SocketAddr,
+    pub(super) nonce: u32,
+    pub(super) sent_at: Instant,
+}
+
+impl<const N: usize, const R: usize> Server<N, R> {
+    pub(super) fn challenge(
+        &mut self,
+        now: Instant,
+        slot: SlotId,
+        from: SocketAddr,
+        received: usize,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        if received < CHALLENGE_LEN {
+            return None; // the challenge would be larger than what provoked it
+        }
+        let resend_after = self.config.rto_initial;
+        let user = self.table.get_mut(slot)?;
+        let token = user.token;
+        let nonce = match user.state.challenge {
+            Some(pending) if pending.addr == from => {
+                if now.saturating_since(pending.sent_at) < resend_after {
+                    return None;
+                }
+                pending.nonce
+            }
+            _ => self.secrets.mint_nonce(token, from),
+        };
+        user.state.challenge = Some(Challenge { addr: from, nonce, sent_at: now });
+        self.stats.challenges += 1;
+        emit(buf, from, &Message::Challenge { token, nonce })
+    }
+
+    pub(super) fn on_challenge_response(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        token: Token,
+        nonce: u32,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let slot = self.table.by_token(token)?;
+        let user = self.table.get(slot)?;
+        let pending = user.state.challenge?;
+        if pending.addr != from || pending.nonce != nonce {
+            self.stats.bad_token += 1;
+            return None;
+        }
+        if self.events.is_full() {
+            // `Moved` must be reported: the next challenge to this address tries again.
+            self.stats.events_waited += 1;
+            return None;
+        }
+        let (old, name, expected) = (user.addr, user.name, user.state.expected);
+        let digest = user.state.last_digest;
+        self.table.move_to(slot, from).ok()?;
+        let user = self.table.get_mut(slot)?;
+        user.state.challenge = None;
+        user.state.moved_from = Some((old, nonce));
+        user.state.outbound.rewind_now();
+        self.table.touch(slot, now);
+        self.work = true;
+        self.stats.migrations += 1;
+        self.push_event(ServerEvent::Moved { name, from: old, to: from });
+        emit(buf, from, &Message::Moved { token, nonce, seq: expected.wrapping_sub(1), digest })
+    }
+}
