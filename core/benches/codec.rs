@@ -14,7 +14,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use minichat_core::error::ErrorCode;
+use minichat_core::wire::ErrorCode;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, EchoMode, Message, Name, NameList, Token};
 

@@ -31,6 +31,7 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+mod backoff;
 pub mod client;
 pub mod error;
 pub mod name_policy;

@@ -94,8 +94,9 @@ impl Retransmission {
         true
     }
 
-    /// If the timer has fired, backs the timeout off and returns true.
-    pub(crate) fn expired(&mut self, now: Instant) -> bool {
+    /// If the timer is due at `now` it fires: the timeout backs off (doubles) for the
+    /// resend it triggers, and true is returned.
+    pub(crate) fn fire_if_due(&mut self, now: Instant) -> bool {
         if self.at.is_some_and(|at| at <= now) {
             self.rtt.back_off();
             return true;

@@ -9,8 +9,8 @@ use core::net::SocketAddr;
 
 use crate::error::TransportError;
 use crate::time::Instant;
-use crate::wire::is_frame;
 use crate::wire::limits::MAX_FRAME;
+use crate::wire::{Message, is_frame};
 
 /// A datagram the state machine wants sent: `len` bytes at the start of the buffer it was
 /// given, to `destination`.
@@ -20,6 +20,16 @@ pub struct Transmit {
     pub destination: SocketAddr,
     /// How many bytes of the buffer to send.
     pub len: usize,
+}
+
+impl Transmit {
+    /// Writes `message` into `buf` as a transmit to `to`; `None` if it does not fit (which
+    /// a buffer of [`MAX_FRAME`] bytes rules out). Server and client send every frame
+    /// through here.
+    pub(crate) fn encode(buf: &mut [u8], to: SocketAddr, message: &Message<'_>) -> Option<Self> {
+        let len = message.encode(buf).ok()?;
+        Some(Transmit { destination: to, len })
+    }
 }
 
 /// A non-blocking datagram socket (embedded-nal's `UdpFullStack` receive/send shape).

@@ -11,11 +11,12 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use minichat_core::client::{ClientEvent, MessageId};
-use minichat_core::error::{ClientError, ErrorCode};
+use minichat_core::error::ClientError;
 use minichat_core::time::{Duration, Instant};
+use minichat_core::wire::ErrorCode;
 use minichat_core::wire::{Kind, NameBuf};
 
-use crate::client_loop::{ClientLoop, HostClient};
+use crate::client_loop::{ClientLoop, HostClient, no_answer_notice};
 use crate::clock;
 use crate::commands::{CHAT_HELP, ChatCommand, parse_chat};
 use crate::console::{self, Console, Input};
@@ -58,7 +59,7 @@ struct Chat {
     server: SocketAddr,
     give_up: Duration,
     /// What each unacknowledged message was, to explain a failure.
-    sent: HashMap<MessageId, (Option<String>, String)>,
+    sent: HashMap<MessageId, String>,
     failures: Vec<String>,
     /// A who or echo request is waiting.
     requests: usize,
@@ -159,10 +160,10 @@ impl Chat {
                 return;
             }
             ChatCommand::Say(text) => client.say(now, text).map(|id| {
-                self.sent.insert(id, (None, excerpt(text)));
+                self.sent.insert(id, excerpt(text));
             }),
             ChatCommand::To(to, text) => client.tell(now, to, text).map(|id| {
-                self.sent.insert(id, (Some(to.to_owned()), excerpt(text)));
+                self.sent.insert(id, excerpt(text));
             }),
             ChatCommand::Who => client.who(now).map(|()| {
                 self.requests += 1;
@@ -196,25 +197,21 @@ impl Chat {
                     .notice(&format!("joined again as {name}; unacknowledged messages go again"));
             }
             ClientEvent::JoinRetry { retry_in, .. } => {
-                let why = if refused { " (connection refused)" } else { "" };
-                console.notice(&format!(
-                    "no server answers at {}{why}; retrying in {}",
-                    self.server,
-                    clock::seconds(retry_in)
-                ));
+                console.notice(&no_answer_notice(self.server, refused, retry_in));
             }
-            ClientEvent::Refused { code } => {
-                let why = match code {
-                    ErrorCode::NameTaken => {
-                        "the name is taken; choose another with --name".to_owned()
-                    }
-                    other => other.describe().to_owned(),
+            ClientEvent::Refused { code, detail } => {
+                let hint = match code {
+                    ErrorCode::NameTaken | ErrorCode::InvalidName => "; choose another with --name",
+                    _ => "",
                 };
-                self.end(console, format!("the server refused the join: {why}"));
+                self.end(
+                    console,
+                    format!("the server refused the join: {}{hint}", escape(&detail)),
+                );
             }
-            ClientEvent::RejoinRefused { code, retry_in } => console.notice(&format!(
+            ClientEvent::RejoinRefused { detail, retry_in, .. } => console.notice(&format!(
                 "the server refused to let this session back in ({}); trying again in {}",
-                code.describe(),
+                escape(&detail),
                 clock::seconds(retry_in)
             )),
             ClientEvent::SessionMoved => console.notice(
@@ -222,7 +219,7 @@ impl Chat {
                  joining again with a new session",
             ),
             ClientEvent::MaybeLost { id } => {
-                let (_, text) = self.sent.remove(&id).unwrap_or_default();
+                let text = self.sent.remove(&id).unwrap_or_default();
                 self.fail(
                     console,
                     format!(
@@ -248,16 +245,12 @@ impl Chat {
             ClientEvent::Delivered { id } => {
                 self.sent.remove(&id);
             }
-            ClientEvent::Rejected { id, code } => {
-                let (to, text) = self.sent.remove(&id).unwrap_or_default();
-                let why = match (code, to) {
-                    (ErrorCode::NoSuchUser, Some(to)) => format!("no user named {to} is connected"),
-                    (other, _) => other.describe().to_owned(),
-                };
-                self.fail(console, format!("not delivered ({why}): {text}"));
+            ClientEvent::Rejected { id, detail, .. } => {
+                let text = self.sent.remove(&id).unwrap_or_default();
+                self.fail(console, format!("not delivered ({}): {text}", escape(&detail)));
             }
             ClientEvent::Failed { id } => {
-                let (_, text) = self.sent.remove(&id).unwrap_or_default();
+                let text = self.sent.remove(&id).unwrap_or_default();
                 self.fail(
                     console,
                     format!(

@@ -23,6 +23,12 @@ pub(crate) type HostClient = Client<32, 64, 32>;
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
 
+/// What `chat` and `send` say while no server answers their join.
+pub(crate) fn no_answer_notice(server: SocketAddr, refused: bool, retry_in: Duration) -> String {
+    let why = if refused { " (connection refused)" } else { "" };
+    format!("no server answers at {server}{why}; retrying in {}", crate::clock::seconds(retry_in))
+}
+
 /// A client, its socket and its loop.
 pub(crate) struct ClientLoop {
     pub(crate) client: HostClient,

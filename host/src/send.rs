@@ -5,13 +5,13 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use minichat_core::client::ClientEvent;
-use minichat_core::error::ErrorCode;
 use minichat_core::time::Duration;
 use minichat_core::wire::NameBuf;
 
-use crate::client_loop::ClientLoop;
+use crate::client_loop::{ClientLoop, no_answer_notice};
 use crate::clock;
 use crate::error::HostError;
+use crate::escape::escape;
 use crate::output::{self, Stream};
 use crate::shutdown::Shutdown;
 
@@ -51,14 +51,8 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
         while let Some(event) = net.next_event() {
             match event {
                 ClientEvent::Delivered { id: done } if done == id => outcome = Some(Ok(())),
-                ClientEvent::Rejected { id: done, code } if done == id => {
-                    let why = match (code, config.to) {
-                        (ErrorCode::NoSuchUser, Some(to)) => {
-                            format!("no user named {to} is connected")
-                        }
-                        (other, _) => other.describe().to_owned(),
-                    };
-                    outcome = Some(Err(why));
+                ClientEvent::Rejected { id: done, detail, .. } if done == id => {
+                    outcome = Some(Err(escape(&detail).into_owned()));
                 }
                 ClientEvent::Failed { id: done } if done == id => {
                     let why = format!(
@@ -68,10 +62,9 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
                     );
                     outcome = Some(Err(why));
                 }
-                ClientEvent::Refused { code: ErrorCode::NameTaken } => {
-                    outcome = Some(Err(format!("the name {} is taken", config.name)));
+                ClientEvent::Refused { detail, .. } => {
+                    outcome = Some(Err(escape(&detail).into_owned()));
                 }
-                ClientEvent::Refused { code } => outcome = Some(Err(code.describe().to_owned())),
                 ClientEvent::MaybeLost { id: done } if done == id => {
                     outcome = Some(Err(
                         "the session moved while the message was in flight; it may be lost"
@@ -82,15 +75,8 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
                     outcome = Some(Err("the operator removed this user".to_owned()))
                 }
                 ClientEvent::JoinRetry { retry_in, .. } => {
-                    let why = if net.refused() { " (connection refused)" } else { "" };
-                    output::line(
-                        Stream::Stderr,
-                        format!(
-                            "minichat: no server answers at {}{why}; retrying in {}",
-                            config.server,
-                            clock::seconds(retry_in)
-                        ),
-                    );
+                    let notice = no_answer_notice(config.server, net.refused(), retry_in);
+                    output::line(Stream::Stderr, format!("minichat: {notice}"));
                 }
                 _ => {}
             }

@@ -6,12 +6,12 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
-use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
 use minichat_core::server::{Server, ServerConfig, ServerEvent};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::transport::Transmit;
 use minichat_core::wire::limits::MAX_FRAME;
-use minichat_core::wire::{Message, NameBuf};
+use minichat_core::wire::{ErrorCode, Message, NameBuf};
 use proptest::prelude::RngExt;
 use proptest::test_runner::TestRng;
 
@@ -372,5 +372,23 @@ impl Sim {
     /// Whether client `i` reported `event`.
     pub fn saw(&self, i: usize, event: &ClientEvent) -> bool {
         self.client_events[i].contains(event)
+    }
+
+    /// What the server said when it refused client `i`'s join with `code`, if it did.
+    pub fn refusal(&self, i: usize, code: ErrorCode) -> Option<String> {
+        self.client_events[i].iter().find_map(|event| match event {
+            ClientEvent::Refused { code: c, detail } if *c == code => Some(detail.to_string()),
+            _ => None,
+        })
+    }
+
+    /// What the server said when it rejected client `i`'s message `id` with `code`.
+    pub fn rejection(&self, i: usize, id: MessageId, code: ErrorCode) -> Option<String> {
+        self.client_events[i].iter().find_map(|event| match event {
+            ClientEvent::Rejected { id: d, code: c, detail } if *d == id && *c == code => {
+                Some(detail.to_string())
+            }
+            _ => None,
+        })
     }
 }

@@ -3,7 +3,7 @@
 //! A [`Message`] borrows its names and texts, so strategies produce an owned
 //! [`MessageSeed`] and tests borrow a message from it with [`MessageSeed::message`].
 
-use minichat_core::error::ErrorCode;
+use minichat_core::wire::ErrorCode;
 use minichat_core::wire::limits::{MAX_DETAIL, MAX_FRAME, MAX_NAME, MAX_TEXT};
 use minichat_core::wire::{Cookie, EchoMode, Kind, Message, Name, NameList, Token};
 use proptest::prelude::*;

@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 
 use minichat_core::client::ClientEvent;
-use minichat_core::error::ErrorCode;
 use minichat_core::time::Duration;
+use minichat_core::wire::ErrorCode;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, Kind, Message, Name, Token};
 use minichat_tests::rng;

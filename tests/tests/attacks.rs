@@ -6,9 +6,9 @@
 use std::net::SocketAddr;
 
 use minichat_core::client::{ClientEvent, MessageId};
-use minichat_core::error::ErrorCode;
 use minichat_core::server::{LeftReason, Server, ServerConfig, ServerEvent};
 use minichat_core::time::{Duration, Instant};
+use minichat_core::wire::ErrorCode;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, Message, Name, Token};
 use minichat_tests::sim::{Faults, Sim, server_addr};
@@ -115,7 +115,7 @@ fn a_first_join_refused_for_its_name_says_why_and_closes() {
         let i = sim.add_client(name);
         assert!(sim.run_until(10 * SECOND, |s| s.clients[i].1.is_closed()), "{name:?} closes");
         assert!(
-            sim.saw(i, &ClientEvent::Refused { code }),
+            sim.refusal(i, code).is_some(),
             "{name:?}: expected {code:?}, got {:?}",
             sim.client_events[i]
         );
@@ -136,7 +136,7 @@ fn one_ip_address_cannot_take_every_slot() {
     assert!(sim.run_until(10 * SECOND, |s| (3..5).all(|i| s.clients[i].1.is_closed())));
     assert!((0..3).all(|i| joined(&sim, i)));
     for i in 3..5 {
-        assert!(sim.saw(i, &ClientEvent::Refused { code: ErrorCode::TooManyFromAddress }));
+        assert!(sim.refusal(i, ErrorCode::TooManyFromAddress).is_some());
     }
     assert_eq!(sim.server.stats().refused_per_ip, 2);
     assert_eq!(sim.server.user_count(), 3, "the table still has room for other hosts");

@@ -67,7 +67,12 @@ fn a_second_user_with_the_same_name_in_another_case_is_refused() {
     chat_twin.close_stdin();
     assert_eq!(chat_twin.wait_exit(WAIT).code(), Some(1));
     let stderr = chat_twin.stderr_after_exit(WAIT).join("\n");
-    assert!(stderr.contains("the server refused the join: the name is taken"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the server refused the join: the name Star2 is taken; choose another with --name"
+        ),
+        "{stderr}"
+    );
     star2.close_stdin();
     assert!(star2.wait_exit(WAIT).success());
 }

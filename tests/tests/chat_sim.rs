@@ -2,9 +2,9 @@
 //! minichat-core, a seeded lossy link, simulated time. No sockets, no sleeping.
 
 use minichat_core::client::{ClientConfig, ClientEvent, MessageId};
-use minichat_core::error::ErrorCode;
 use minichat_core::server::{LeftReason, ServerEvent};
 use minichat_core::time::Duration;
+use minichat_core::wire::ErrorCode;
 use minichat_core::wire::{EchoMode, Message, NameBuf, Token};
 use minichat_tests::sim::{Faults, Sim, client_addr, server_addr};
 
@@ -65,7 +65,11 @@ fn a_tell_to_nobody_is_rejected_and_what_follows_still_goes() {
     let bad = sim.client(0).tell(now, "nobody", "hello?").unwrap();
     let good = sim.client(0).say(now, "after").unwrap();
     assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id: good })));
-    assert!(sim.saw(0, &ClientEvent::Rejected { id: bad, code: ErrorCode::NoSuchUser }));
+    // The server's own words reach the application.
+    assert_eq!(
+        sim.rejection(0, bad, ErrorCode::NoSuchUser).as_deref(),
+        Some("no user named nobody is connected")
+    );
     assert_eq!(sim.received(1), ["star: after"]);
 }
 
@@ -74,12 +78,12 @@ fn a_second_user_with_the_same_name_in_another_case_is_refused() {
     let mut sim = three_users(Faults::NONE, 4);
     let late = sim.add_client("STAR2");
     assert!(sim.run_until(5 * SECOND, |s| s.clients[late].1.is_closed()));
-    assert!(sim.saw(late, &ClientEvent::Refused { code: ErrorCode::NameTaken }));
+    assert_eq!(sim.refusal(late, ErrorCode::NameTaken).as_deref(), Some("the name STAR2 is taken"));
     assert_eq!(sim.server.user_count(), 3);
     // The operator's name is taken too.
     let operator = sim.add_client("Server");
     assert!(sim.run_until(5 * SECOND, |s| s.clients[operator].1.is_closed()));
-    assert!(sim.saw(operator, &ClientEvent::Refused { code: ErrorCode::NameTaken }));
+    assert!(sim.refusal(operator, ErrorCode::NameTaken).is_some());
 }
 
 #[test]

@@ -6,9 +6,9 @@
 use std::net::SocketAddr;
 
 use minichat_core::client::ClientEvent;
-use minichat_core::error::ErrorCode;
 use minichat_core::server::{Server, ServerConfig};
 use minichat_core::time::{Duration, Instant};
+use minichat_core::wire::ErrorCode;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, Kind, Message, Name, Token};
 use minichat_tests::sim::{Faults, Sim, client_addr, server_addr};
@@ -47,9 +47,9 @@ fn a_refused_tells_error_lost_is_refused_again_never_delivered() {
     let rule = sim.drop_nth(1, from_server_to(0, Kind::Error));
     let now = sim.now;
     let id = sim.client(0).tell(now, "nobody", "hello?").unwrap();
-    assert!(sim.run_until(10 * SECOND, |s| {
-        s.saw(0, &ClientEvent::Rejected { id, code: ErrorCode::NoSuchUser })
-    }));
+    assert!(
+        sim.run_until(10 * SECOND, |s| { s.rejection(0, id, ErrorCode::NoSuchUser).is_some() })
+    );
     sim.run_for(2 * SECOND);
     assert!(sim.drops[rule].fired);
     assert!(!sim.saw(0, &ClientEvent::Delivered { id }));

@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 
 use minichat_core::client::ClientEvent;
-use minichat_core::error::ErrorCode;
 use minichat_core::time::Duration;
+use minichat_core::wire::ErrorCode;
 use minichat_core::wire::{Kind, Message};
 use minichat_tests::sim::{Faults, Sim, client_addr};
 

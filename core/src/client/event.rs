@@ -1,8 +1,7 @@
 //! What the client tells its application.
 
-use crate::error::ErrorCode;
 use crate::time::Duration;
-use crate::wire::{EchoMode, Kind, NameBuf, NameIter, NameList, TextBuf};
+use crate::wire::{DetailBuf, EchoMode, ErrorCode, Kind, NameBuf, NameIter, NameList, TextBuf};
 
 /// Names a message the application queued; stays the same across re-joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,12 +62,16 @@ pub enum ClientEvent {
     Refused {
         /// Why.
         code: ErrorCode,
+        /// What the server said, for people.
+        detail: DetailBuf,
     },
     /// The server refused a re-join (after a restart, an expiry or a lost session), for
     /// instance because the old session still holds the name. The client keeps trying.
     RejoinRefused {
         /// Why.
         code: ErrorCode,
+        /// What the server said, for people.
+        detail: DetailBuf,
         /// How long until the next try.
         retry_in: Duration,
     },
@@ -99,6 +102,8 @@ pub enum ClientEvent {
         id: MessageId,
         /// Why.
         code: ErrorCode,
+        /// What the server said, for people ("no user named bob is connected").
+        detail: DetailBuf,
     },
     /// A message we queued got no acknowledgement in time: not delivered.
     Failed {

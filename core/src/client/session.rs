@@ -1,21 +1,44 @@
 //! A session's life seen from the client: answers to its join (cookie, welcome, refusal),
 //! a move confirmed or taken by someone else, and losing the session to re-join.
 
+use crate::backoff::Backoff;
+use crate::client::inbox::Inbox;
 use crate::client::outbox::{Entry, Outgoing};
-use crate::client::{Client, ClientEvent, Phase, SHUTDOWN_BACKOFF, join_nonce};
-
+use crate::client::sending::SHUTDOWN_BACKOFF;
+use crate::client::{Client, ClientEvent, Phase, join_nonce};
 use crate::seq::after;
 use crate::time::{Duration, Instant};
-use crate::wire::{Cookie, Message, Token};
+use crate::transport::Transmit;
+use crate::wire::{Cookie, Message, Token, detail_buf};
 
 impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
+    /// The next join, if one is due: with an empty cookie, or the server's.
+    pub(super) fn join_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+        let Phase::Joining { cookie, nonce, attempts, rejoin } = self.phase else { return None };
+        if !self.join.is_due(now) {
+            return None;
+        }
+        let attempts = attempts.saturating_add(1);
+        self.phase = Phase::Joining { cookie, nonce, attempts, rejoin };
+        let retry_in = self.join.tried(now, self.config.rto_max);
+        if attempts > 1 && cookie.is_empty() {
+            self.push_event(ClientEvent::JoinRetry { attempt: attempts, retry_in });
+        }
+        let name = self.config.name;
+        // The next delivery, and the early ones it can hold.
+        let window = u16::try_from(B.saturating_add(1)).unwrap_or(u16::MAX);
+        let (resume, delivered) = self.resume;
+        let join = Message::Join { cookie, nonce, window, resume, delivered, name: name.as_name() };
+        self.emit(buf, &join)
+    }
+
     pub(super) fn handle_joining(&mut self, now: Instant, message: Message<'_>) {
         let Phase::Joining { nonce: attempt, attempts, rejoin, .. } = self.phase else { return };
         match message {
             Message::Cookie { cookie, nonce } if nonce == attempt => {
                 // Answer at once with the cookie.
                 self.phase = Phase::Joining { cookie, nonce: attempt, attempts, rejoin };
-                self.join_at = now;
+                self.join.due_at(now);
             }
             Message::Welcome { token, nonce, keepalive_ms, max_text, name, .. }
                 if nonce == attempt && self.config.name == name =>
@@ -24,42 +47,33 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
                 self.resume = (Token::NONE, 0);
                 self.keepalive = Duration::from_millis(u64::from(keepalive_ms.max(1)));
                 self.max_text = max_text;
-                self.delivered = self.config.first_seq().wrapping_sub(1);
-                self.held = [const { None }; B];
-                self.ack_due = false;
+                self.inbox = Inbox::new(self.config.first_seq().wrapping_sub(1));
                 self.outbox.renumber(self.config.first_seq());
-                self.join_rto = self.config.rto_initial;
                 self.retransmission.reset();
                 self.challenge_reply = None;
                 self.challenge_answered = None;
                 self.last_heard = now;
                 // Requests of the old session go again under the new token.
-                for request in [
-                    self.who.as_mut().map(|(r, _)| r),
-                    self.echo.as_mut().map(|(r, ..)| r),
-                    self.ping.as_mut(),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    request.next_at = now;
+                for request in self.requests.each_mut() {
+                    request.backoff.due_at(now);
                 }
                 self.stats.joins += 1;
                 self.push_event(ClientEvent::Joined { name: self.config.name, rejoined: rejoin });
             }
-            Message::Refused { nonce, code, .. } if nonce == attempt => {
+            Message::Refused { nonce, code, detail } if nonce == attempt => {
+                let detail = detail_buf(detail);
                 if !rejoin {
                     // The user's own first join: the name or the server will not do.
-                    self.close(ClientEvent::Refused { code });
+                    self.close(ClientEvent::Refused { code, detail });
                     return;
                 }
                 // A re-join: the old session may still hold the name, or the server may
                 // be briefly full. Start over later; the user is told.
-                let retry_in = self.join_rto.max(SHUTDOWN_BACKOFF);
+                let retry_in = self.join.wait().max(SHUTDOWN_BACKOFF);
                 self.phase =
                     Phase::Joining { cookie: Cookie::EMPTY, nonce: attempt, attempts, rejoin };
-                self.join_at = now + retry_in;
-                self.push_event(ClientEvent::RejoinRefused { code, retry_in });
+                self.join.due_at(now + retry_in);
+                self.push_event(ClientEvent::RejoinRefused { code, detail, retry_in });
             }
             _ => self.stats.ignored += 1,
         }
@@ -100,16 +114,15 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
     /// The session is gone; join again and resend everything unacknowledged.
     pub(super) fn lose_session(&mut self, now: Instant, event: ClientEvent) {
         if let Phase::Joined { token } = self.phase {
-            self.resume = (token, self.delivered);
+            self.resume = (token, self.inbox.delivered);
         }
         let nonce = join_nonce(self.config.entropy, self.join_attempts);
         self.join_attempts = self.join_attempts.wrapping_add(1);
         self.phase = Phase::Joining { cookie: Cookie::EMPTY, nonce, attempts: 0, rejoin: true };
-        self.join_at = now;
-        self.join_rto = self.config.rto_initial;
+        self.join = Backoff::new(now, self.config.rto_initial);
         self.retransmission.stop();
-        self.ack_due = false;
-        self.ping = None;
+        self.inbox.ack_due = false;
+        self.requests.ping = None;
         self.outbox.rewind();
         self.push_event(event);
     }

@@ -237,7 +237,7 @@ impl Outbound {
     /// If the retransmission time has come, starts a resend pass and doubles the
     /// timeout. Returns whether it did.
     pub(crate) fn on_timeout(&mut self, now: Instant) -> bool {
-        if !self.retransmission.expired(now) {
+        if !self.retransmission.fire_if_due(now) {
             return false;
         }
         self.start_resend();

@@ -5,14 +5,16 @@
 use core::fmt::Write as _;
 use core::net::SocketAddr;
 
-use crate::error::ErrorCode;
 use crate::rate::RateLimiter;
 use crate::rtt::RttEstimator;
 use crate::server::delivery::{MAX_WINDOW, Outbound};
+use crate::server::detail::Detail;
 use crate::server::ring::Member;
-use crate::server::{Detail, LeftReason, Server, ServerEvent, Session, emit};
+use crate::server::session::Session;
+use crate::server::{LeftReason, Server, ServerEvent};
 use crate::time::Instant;
 use crate::transport::Transmit;
+use crate::wire::ErrorCode;
 use crate::wire::{Cookie, Message, Name, NameBuf, Token};
 
 /// Sessions that ended by expiry or replacement, remembered so that their clients can
@@ -64,7 +66,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             // cookie (27 bytes) is smaller than any join (43 or more).
             self.stats.cookies += 1;
             let cookie = self.secrets.mint_cookie(from, now);
-            return emit(buf, from, &Message::Cookie { cookie, nonce });
+            return Transmit::encode(buf, from, &Message::Cookie { cookie, nonce });
         }
         if !self.has_event_room(2) {
             // Joined (and Replaced) must be reported; the client's resend finds room.
@@ -82,7 +84,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             let _ = write!(detail, "{reason}");
             let refusal =
                 Message::Refused { nonce, code: ErrorCode::InvalidName, detail: detail.as_str() };
-            return emit(buf, from, &refusal);
+            return Transmit::encode(buf, from, &refusal);
         }
         let per_ip = usize::from(self.config.per_ip);
         if per_ip > 0 && self.table.count_ip(from.ip()) >= per_ip {
@@ -175,7 +177,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             rate_per_sec: self.config.rate_per_sec,
             name,
         };
-        emit(buf, to, &message)
+        Transmit::encode(buf, to, &message)
     }
 
     pub(super) fn refuse(
@@ -197,7 +199,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             ),
             _ => write!(detail, "{} ({} users)", code.describe(), self.config.capacity),
         };
-        emit(buf, to, &Message::Refused { nonce, code, detail: detail.as_str() })
+        Transmit::encode(buf, to, &Message::Refused { nonce, code, detail: detail.as_str() })
     }
 
     /// Where a re-join that names its old session starts: after the last delivery its

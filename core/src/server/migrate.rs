@@ -3,7 +3,7 @@
 
 use core::net::SocketAddr;
 
-use crate::server::{CHALLENGE_LEN, Server, ServerEvent, emit};
+use crate::server::{Server, ServerEvent};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -26,7 +26,8 @@ impl<const N: usize, const R: usize> Server<N, R> {
         received: usize,
         buf: &mut [u8],
     ) -> Option<Transmit> {
-        if received < CHALLENGE_LEN {
+        let challenge_len = Message::Challenge { token: Token::NONE, nonce: 0 }.buffer_len();
+        if received < challenge_len {
             return None; // the challenge would be larger than what provoked it
         }
         let resend_after = self.config.rto_initial;
@@ -43,7 +44,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         };
         user.state.challenge = Some(Challenge { addr: from, nonce, sent_at: now });
         self.stats.challenges += 1;
-        emit(buf, from, &Message::Challenge { token, nonce })
+        Transmit::encode(buf, from, &Message::Challenge { token, nonce })
     }
 
     pub(super) fn on_challenge_response(
@@ -77,6 +78,10 @@ impl<const N: usize, const R: usize> Server<N, R> {
         self.work = true;
         self.stats.migrations += 1;
         self.push_event(ServerEvent::Moved { name, from: old, to: from });
-        emit(buf, from, &Message::Moved { token, nonce, seq: expected.wrapping_sub(1), digest })
+        Transmit::encode(
+            buf,
+            from,
+            &Message::Moved { token, nonce, seq: expected.wrapping_sub(1), digest },
+        )
     }
 }

@@ -89,73 +89,107 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Writes the fields of one frame, front to back, into a buffer already checked to be
-/// large enough; a short buffer is still an error, never a panic.
+/// Writes the fields of one frame, front to back. The same calls that write a message
+/// also measure it ([`Writer::counting`]), so a layout is described once, in
+/// `Message::write_fields`. The first error is kept and every later call only counts, so
+/// a writer never panics and reports a short buffer or an over-long field at the end.
 pub(crate) struct Writer<'b> {
     buf: &'b mut [u8],
     len: usize,
+    counting: bool,
+    error: Option<WireError>,
 }
 
 impl<'b> Writer<'b> {
+    /// Writes into `buf`.
     pub(crate) fn new(buf: &'b mut [u8]) -> Self {
-        Writer { buf, len: 0 }
+        Writer { buf, len: 0, counting: false, error: None }
     }
 
+    /// Writes nothing: counts the bytes a layout takes.
+    pub(crate) fn counting() -> Writer<'static> {
+        Writer { buf: &mut [], len: 0, counting: true, error: None }
+    }
+
+    /// The bytes written (or counted) so far.
     pub(crate) const fn len(&self) -> usize {
         self.len
     }
 
-    pub(crate) fn bytes(&mut self, bytes: &[u8]) -> Result<(), WireError> {
-        let available = self.buf.len();
+    /// The length written, or the first error.
+    pub(crate) fn finish(self) -> Result<usize, WireError> {
+        self.error.map_or(Ok(self.len), Err)
+    }
+
+    fn fail(&mut self, error: WireError) {
+        self.error.get_or_insert(error);
+    }
+
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
         let end = self.len.saturating_add(bytes.len());
-        let too_small = WireError::BufferTooSmall { needed: end, available };
-        let slot = self.buf.get_mut(self.len..end).ok_or(too_small)?;
-        // Equal lengths by construction; a zip cannot panic either way.
-        slot.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
+        if !self.counting && self.error.is_none() {
+            let available = self.buf.len();
+            match self.buf.get_mut(self.len..end) {
+                // Equal lengths by construction; a zip cannot panic either way.
+                Some(slot) => slot.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s),
+                None => self.fail(WireError::BufferTooSmall { needed: end, available }),
+            }
+        }
         self.len = end;
-        Ok(())
     }
 
-    pub(crate) fn u8(&mut self, value: u8) -> Result<(), WireError> {
-        self.bytes(&[value])
+    pub(crate) fn u8(&mut self, value: u8) {
+        self.bytes(&[value]);
     }
 
-    pub(crate) fn u16(&mut self, value: u16) -> Result<(), WireError> {
-        self.bytes(&value.to_be_bytes())
+    pub(crate) fn u16(&mut self, value: u16) {
+        self.bytes(&value.to_be_bytes());
     }
 
-    pub(crate) fn u32(&mut self, value: u32) -> Result<(), WireError> {
-        self.bytes(&value.to_be_bytes())
+    pub(crate) fn u32(&mut self, value: u32) {
+        self.bytes(&value.to_be_bytes());
     }
 
-    pub(crate) fn u64(&mut self, value: u64) -> Result<(), WireError> {
-        self.bytes(&value.to_be_bytes())
+    pub(crate) fn u64(&mut self, value: u64) {
+        self.bytes(&value.to_be_bytes());
     }
 
-    pub(crate) fn name(&mut self, name: Name<'_>) -> Result<(), WireError> {
+    /// A name: one length byte, then the name.
+    pub(crate) fn name(&mut self, name: Name<'_>) {
         let bytes = name.as_str().as_bytes();
-        let len =
-            u8::try_from(bytes.len()).map_err(|_| WireError::NameTooLong { len: bytes.len() })?;
-        self.u8(len)?;
-        self.bytes(bytes)
+        let len = u8::try_from(bytes.len()).unwrap_or_else(|_| {
+            self.fail(WireError::NameTooLong { len: bytes.len() });
+            u8::MAX
+        });
+        self.u8(len);
+        self.bytes(bytes);
     }
 
-    pub(crate) fn text(&mut self, text: &str) -> Result<(), WireError> {
+    /// A text: two length bytes, then UTF-8.
+    pub(crate) fn text(&mut self, text: &str) {
         let len = text.len();
-        let len16 = u16::try_from(len).ok().filter(|_| len <= MAX_TEXT);
-        self.u16(len16.ok_or(WireError::TextTooLong { len })?)?;
-        self.bytes(text.as_bytes())
+        let len16 = u16::try_from(len).ok().filter(|_| len <= MAX_TEXT).unwrap_or_else(|| {
+            self.fail(WireError::TextTooLong { len });
+            u16::MAX
+        });
+        self.u16(len16);
+        self.bytes(text.as_bytes());
     }
 
-    pub(crate) fn detail(&mut self, detail: &str) -> Result<(), WireError> {
+    /// An error detail: one length byte, then UTF-8.
+    pub(crate) fn detail(&mut self, detail: &str) {
         let len = detail.len();
-        let len8 = u8::try_from(len).ok().filter(|_| len <= MAX_DETAIL);
-        self.u8(len8.ok_or(WireError::DetailTooLong { len })?)?;
-        self.bytes(detail.as_bytes())
+        let len8 = u8::try_from(len).ok().filter(|_| len <= MAX_DETAIL).unwrap_or_else(|| {
+            self.fail(WireError::DetailTooLong { len });
+            u8::MAX
+        });
+        self.u8(len8);
+        self.bytes(detail.as_bytes());
     }
 
-    pub(crate) fn name_list(&mut self, names: &NameList<'_>) -> Result<(), WireError> {
-        self.u8(names.len())?;
-        self.bytes(names.encoded())
+    /// A name list: one count byte, then the names.
+    pub(crate) fn name_list(&mut self, names: &NameList<'_>) {
+        self.u8(names.len());
+        self.bytes(names.encoded());
     }
 }

@@ -6,10 +6,10 @@
 //! last field, and undefined flag bits, modes and codes are refused. So whatever parses
 //! re-emits to the identical bytes.
 
-use crate::error::{ErrorCode, WireError};
+use crate::error::WireError;
 use crate::wire::cursor::{Reader, Writer};
-use crate::wire::limits::{COOKIE_LEN, HEADER_LEN, MAX_FRAME, TOKEN_LEN};
-use crate::wire::{Cookie, EchoMode, Frame, Kind, Name, NameList, Token};
+use crate::wire::limits::{COOKIE_LEN, HEADER_LEN, MAX_FRAME};
+use crate::wire::{Cookie, EchoMode, ErrorCode, Frame, Kind, Name, NameList, Token};
 
 /// Bit 0 of a `deliver` frame's flags: sent to one user (`tell`), not to the room.
 const FLAG_DIRECT: u8 = 0x01;
@@ -422,38 +422,12 @@ impl<'a> Message<'a> {
         }
     }
 
-    /// How many bytes [`Message::emit`] writes: the frame's exact length.
+    /// How many bytes [`Message::emit`] writes: the frame's exact length, measured by
+    /// the same [`Message::write_fields`] that writes it.
     pub fn buffer_len(&self) -> usize {
-        const NAME: usize = 1; // length byte
-        const TEXT: usize = 2; // length bytes
-        let body = match self {
-            Message::Join { name, .. } => COOKIE_LEN + 8 + 2 + 8 + 4 + NAME + name.as_str().len(),
-            Message::Cookie { .. } => COOKIE_LEN + 8,
-            Message::Refused { detail, .. } => 8 + 1 + 1 + detail.len(),
-            Message::Moved { .. } => 4 + 4 + 4,
-            Message::Welcome { name, .. } => 8 + 4 + 2 + 2 + NAME + name.as_str().len(),
-            Message::UnknownSession { .. } => 0,
-            Message::Leave { .. }
-            | Message::Missed { .. }
-            | Message::Challenge { .. }
-            | Message::ChallengeResponse { .. }
-            | Message::Ping { .. }
-            | Message::Pong { .. } => 4,
-            Message::Ack { .. } => 4 + 4,
-            Message::Say { text, .. } => 4 + TEXT + text.len(),
-            Message::Tell { to, text, .. } => 4 + NAME + to.as_str().len() + TEXT + text.len(),
-            Message::Deliver { from, text, .. } => {
-                4 + 1 + NAME + from.as_str().len() + TEXT + text.len()
-            }
-            Message::Who { .. } => 4 + 2,
-            Message::Users { names, .. } => 4 + 2 + 2 + 1 + names.encoded().len(),
-            Message::Echo { text, .. } | Message::EchoReply { text, .. } => {
-                4 + 1 + TEXT + text.len()
-            }
-            Message::Error { detail, .. } => 1 + 4 + 1 + detail.len(),
-        };
-        let token = if self.kind().has_token() { TOKEN_LEN } else { 0 };
-        HEADER_LEN + token + body
+        let mut w = Writer::counting();
+        self.write_fields(&mut w);
+        HEADER_LEN + w.len()
     }
 
     /// Writes the message at the start of `frame`'s buffer and returns its length,
@@ -469,89 +443,91 @@ impl<'a> Message<'a> {
         }
         frame.set_header(self.kind())?;
         let mut w = Writer::new(frame.body_mut());
-        if let Some(token) = self.token() {
-            w.u64(token.0)?;
-        }
-        self.emit_body(&mut w)?;
-        Ok(HEADER_LEN + w.len())
+        self.write_fields(&mut w);
+        Ok(HEADER_LEN + w.finish()?)
     }
 
-    fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
+    /// The layout of every kind after the header, in the order of `docs/PROTOCOL.md`
+    /// ("Messages"): the token, then the body. [`Message::parse`] reads the same fields.
+    fn write_fields(&self, w: &mut Writer<'_>) {
+        if let Some(token) = self.token() {
+            w.u64(token.0);
+        }
         match *self {
             Message::Join { cookie, nonce, window, resume, delivered, name } => {
-                w.bytes(&cookie.0)?;
-                w.u64(nonce)?;
-                w.u16(window)?;
-                w.u64(resume.0)?;
-                w.u32(delivered)?;
-                w.name(name)
+                w.bytes(&cookie.0);
+                w.u64(nonce);
+                w.u16(window);
+                w.u64(resume.0);
+                w.u32(delivered);
+                w.name(name);
             }
             Message::Cookie { cookie, nonce } => {
-                w.bytes(&cookie.0)?;
-                w.u64(nonce)
+                w.bytes(&cookie.0);
+                w.u64(nonce);
             }
             Message::Refused { nonce, code, detail } => {
-                w.u64(nonce)?;
-                w.u8(code.to_byte())?;
-                w.detail(detail)
+                w.u64(nonce);
+                w.u8(code.to_byte());
+                w.detail(detail);
             }
             Message::Moved { nonce, seq, digest, .. } => {
-                w.u32(nonce)?;
-                w.u32(seq)?;
-                w.u32(digest)
+                w.u32(nonce);
+                w.u32(seq);
+                w.u32(digest);
             }
             Message::Welcome { nonce, keepalive_ms, max_text, rate_per_sec, name, .. } => {
-                w.u64(nonce)?;
-                w.u32(keepalive_ms)?;
-                w.u16(max_text)?;
-                w.u16(rate_per_sec)?;
-                w.name(name)
+                w.u64(nonce);
+                w.u32(keepalive_ms);
+                w.u16(max_text);
+                w.u16(rate_per_sec);
+                w.name(name);
             }
-            Message::UnknownSession { .. } => Ok(()),
+            Message::UnknownSession { .. } => {}
             Message::Leave { seq, .. } | Message::Missed { seq, .. } => w.u32(seq),
             Message::Ack { seq, sack, .. } => {
-                w.u32(seq)?;
-                w.u32(sack)
+                w.u32(seq);
+                w.u32(sack);
             }
             Message::Challenge { nonce, .. } | Message::ChallengeResponse { nonce, .. } => {
-                w.u32(nonce)
+                w.u32(nonce);
             }
             Message::Ping { req, .. } | Message::Pong { req, .. } => w.u32(req),
             Message::Say { seq, text, .. } => {
-                w.u32(seq)?;
-                w.text(text)
+                w.u32(seq);
+                w.text(text);
             }
             Message::Tell { seq, to, text, .. } => {
-                w.u32(seq)?;
-                w.name(to)?;
-                w.text(text)
+                w.u32(seq);
+                w.name(to);
+                w.text(text);
             }
             Message::Deliver { seq, direct, history, from, text, .. } => {
-                w.u32(seq)?;
+                w.u32(seq);
                 let direct = if direct { FLAG_DIRECT } else { 0 };
-                w.u8(direct | if history { FLAG_HISTORY } else { 0 })?;
-                w.name(from)?;
-                w.text(text)
+                w.u8(direct | if history { FLAG_HISTORY } else { 0 });
+                w.name(from);
+                w.text(text);
             }
             Message::Who { req, start, .. } => {
-                w.u32(req)?;
-                w.u16(start)
+                w.u32(req);
+                w.u16(start);
             }
             Message::Users { req, total, start, names, .. } => {
-                w.u32(req)?;
-                w.u16(total)?;
-                w.u16(start)?;
-                w.name_list(&names)
+                w.u32(req);
+                w.u16(total);
+                w.u16(start);
+                w.name_list(&names);
             }
             Message::Echo { req, mode, text, .. } | Message::EchoReply { req, mode, text, .. } => {
-                w.u32(req)?;
-                w.u8(mode.to_byte())?;
-                w.text(text)
+                w.u32(req);
+                w.u8(mode.to_byte());
+                w.text(text);
             }
             Message::Error { code, seq, detail, .. } => {
-                w.u8(code.to_byte())?;
-                w.u32(seq)?;
-                w.detail(detail)
+                w.u8(code.to_byte());
+                w.u32(seq);
+                w.detail(detail);
             }
         }
     }

@@ -6,9 +6,9 @@
 use std::string::String;
 use std::vec::Vec;
 
-use crate::error::{ErrorCode, WireError};
+use crate::error::WireError;
 use crate::wire::limits::MAX_FRAME;
-use crate::wire::{Cookie, EchoMode, Kind, Message, Name, NameList, Token};
+use crate::wire::{Cookie, EchoMode, ErrorCode, Kind, Message, Name, NameList, Token};
 
 const SPEC: &str = include_str!("../../../docs/PROTOCOL.md");
 

@@ -1,0 +1,198 @@
+//! Deliveries in: each is handed to the application exactly once and in order; early
+//! ones (after a gap) are held and selectively acknowledged, a `missed` notice skips what
+//! the server lost, and acknowledgements are batched.
+
+use crate::client::{Client, ClientEvent};
+use crate::seq::after;
+use crate::time::{Duration, Instant};
+use crate::wire::{Name, NameBuf, TextBuf, text_buf};
+
+/// Deliveries accepted in order before an acknowledgement goes without waiting.
+const ACK_EVERY: u8 = 8;
+
+/// Event slots kept free for reports about our own messages: a new incoming message is
+/// accepted only while more than this many slots are free (otherwise it is left
+/// unacknowledged, and the server sends it again later).
+const EVENT_RESERVE: usize = 2;
+
+/// A delivery received: handed over at once if it is next in order, held if early.
+#[derive(Debug, Clone)]
+pub(super) struct Delivery {
+    seq: u32,
+    history: bool,
+    from: NameBuf,
+    text: TextBuf,
+    direct: bool,
+}
+
+/// Where the client's inbox stands: what was handed over, what is held, what is owed an
+/// acknowledgement.
+#[derive(Debug, Clone)]
+pub(super) struct Inbox<const B: usize> {
+    /// The last delivery number accepted in order.
+    pub(super) delivered: u32,
+    /// Early deliveries, at index `seq % B`.
+    held: [Option<Delivery>; B],
+    /// An acknowledgement goes with the next transmit.
+    pub(super) ack_due: bool,
+    /// Deliveries accepted in order since the last acknowledgement.
+    unacked: u8,
+    /// When the delayed acknowledgement is due.
+    pub(super) ack_at: Option<Instant>,
+}
+
+impl<const B: usize> Inbox<B> {
+    /// Empty, the next delivery expected after `delivered`.
+    pub(super) const fn new(delivered: u32) -> Self {
+        Inbox { delivered, held: [const { None }; B], ack_due: false, unacked: 0, ack_at: None }
+    }
+
+    /// The acknowledgement goes now: its numbers, and the delay is over.
+    pub(super) fn take_ack(&mut self) -> (u32, u32) {
+        self.ack_due = false;
+        self.unacked = 0;
+        self.ack_at = None;
+        (self.delivered, self.sack())
+    }
+
+    /// The delayed acknowledgement is due at `now`, if its time came.
+    pub(super) fn on_timeout(&mut self, now: Instant) {
+        if self.ack_at.is_some_and(|at| at <= now) {
+            self.ack_due = true;
+            self.ack_at = None;
+        }
+    }
+
+    /// One more delivery accepted in order: the acknowledgement goes with every
+    /// [`ACK_EVERY`]th, or after `delay`, whichever comes first — one datagram for several
+    /// deliveries.
+    fn acknowledge_later(&mut self, now: Instant, delay: Duration) {
+        self.unacked = self.unacked.saturating_add(1);
+        if self.unacked >= ACK_EVERY {
+            self.ack_due = true;
+        } else if self.ack_at.is_none() {
+            self.ack_at = Some(now + delay);
+        }
+    }
+
+    /// Keeps an early delivery, if it falls within the `B` numbers after the gap.
+    fn hold(&mut self, delivery: Delivery) {
+        let ahead = delivery.seq.wrapping_sub(self.delivered).wrapping_sub(1);
+        if usize::try_from(ahead).is_ok_and(|ahead| (1..=B).contains(&ahead))
+            && let Some(slot) = Self::slot(delivery.seq).and_then(|i| self.held.get_mut(i))
+        {
+            *slot = Some(delivery);
+        }
+    }
+
+    fn is_held(&self, seq: u32) -> bool {
+        Self::slot(seq)
+            .and_then(|i| self.held.get(i))
+            .is_some_and(|held| held.as_ref().is_some_and(|h| h.seq == seq))
+    }
+
+    fn take_held(&mut self, seq: u32) -> Option<Delivery> {
+        let slot = self.held.get_mut(Self::slot(seq)?)?;
+        if slot.as_ref().is_some_and(|h| h.seq == seq) { slot.take() } else { None }
+    }
+
+    fn slot(seq: u32) -> Option<usize> {
+        usize::try_from(seq).ok()?.checked_rem(B)
+    }
+
+    /// The selective acknowledgement: bit `i` for delivery `delivered + 2 + i`, held.
+    fn sack(&self) -> u32 {
+        (0..32u32)
+            .filter(|i| self.is_held(self.delivered.wrapping_add(2).wrapping_add(*i)))
+            .fold(0, |bits, i| bits | 1 << i)
+    }
+}
+
+impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
+    /// A `deliver` frame: delivery `seq` of this session.
+    pub(super) fn on_deliver(
+        &mut self,
+        now: Instant,
+        seq: u32,
+        direct: bool,
+        history: bool,
+        from: Name<'_>,
+        text: &str,
+    ) {
+        let Ok(text) = text_buf(text) else { return };
+        let delivery = Delivery { seq, history, from: NameBuf::new(from), text, direct };
+        if seq == self.inbox.delivered.wrapping_add(1) {
+            if !self.event_room(1) {
+                // No room to hand it over: leave it unacknowledged; it comes again.
+                self.stats.deferred += 1;
+                return;
+            }
+            self.accept(delivery);
+            self.release_held();
+            if self.inbox.sack() == 0 {
+                // In order, nothing held: acknowledge with the next few, or soon.
+                self.inbox.acknowledge_later(now, self.config.ack_delay);
+                return;
+            }
+        } else if after(seq, self.inbox.delivered) {
+            self.inbox.hold(delivery);
+        }
+        // Early, duplicate, or a gap still open: say at once what we have, so the
+        // server resends what is missing.
+        self.inbox.ack_due = true;
+    }
+
+    /// A `missed` frame: every delivery up to `seq` not accepted yet is lost.
+    pub(super) fn on_missed(&mut self, seq: u32) {
+        if after(seq, self.inbox.delivered) {
+            let span = seq.wrapping_sub(self.inbox.delivered);
+            // Only the first B + 1 numbers after the gap can be held: the work is
+            // bounded by what the client holds, never by the number a peer sent.
+            let reach = span.min(u32::try_from(B).unwrap_or(u32::MAX).saturating_add(1));
+            let held = (1..=reach)
+                .filter(|i| self.inbox.is_held(self.inbox.delivered.wrapping_add(*i)))
+                .count();
+            if !self.event_room(held.saturating_add(1)) {
+                self.stats.deferred += 1;
+                return;
+            }
+            // What was lost is reported; what is held is handed over, in order.
+            let count = span.saturating_sub(u32::try_from(held).unwrap_or(span));
+            if count > 0 {
+                self.push_event(ClientEvent::Missed { count });
+            }
+            for _ in 0..reach {
+                let next = self.inbox.delivered.wrapping_add(1);
+                match self.inbox.take_held(next) {
+                    Some(delivery) => self.accept(delivery),
+                    None => self.inbox.delivered = next,
+                }
+            }
+            self.inbox.delivered = seq;
+            self.release_held();
+        }
+        self.inbox.ack_due = true;
+    }
+
+    /// Whether `n` more events fit, keeping the reserve for reports about our own
+    /// messages.
+    fn event_room(&self, n: usize) -> bool {
+        E.saturating_sub(self.events.len()) > EVENT_RESERVE.saturating_add(n.saturating_sub(1))
+    }
+
+    /// Hands a delivery to the application: it is the next in order.
+    fn accept(&mut self, delivery: Delivery) {
+        self.inbox.delivered = delivery.seq;
+        let Delivery { from, text, direct, history, .. } = delivery;
+        self.push_event(ClientEvent::Message { from, text, direct, history });
+    }
+
+    /// Hands over held deliveries that are now next in order, while there is room.
+    fn release_held(&mut self) {
+        while self.event_room(1) {
+            let next = self.inbox.delivered.wrapping_add(1);
+            let Some(delivery) = self.inbox.take_held(next) else { return };
+            self.accept(delivery);
+        }
+    }
+}

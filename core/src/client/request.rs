@@ -1,0 +1,151 @@
+//! Requests and their answers: `who` (paged), `echo` and the keep-alive `ping`, each
+//! resent on its own back-off until answered or given up.
+
+use crate::backoff::Backoff;
+use crate::client::{Client, ClientEvent, UserPage};
+use crate::time::Instant;
+use crate::transport::Transmit;
+use crate::wire::{EchoMode, Kind, Message, NameList, TextBuf, Token, text_buf};
+
+/// A request awaiting its answer, resent with back-off.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Request {
+    pub(super) req: u32,
+    pub(super) backoff: Backoff,
+    asked_at: Instant,
+}
+
+/// The requests waiting for their answers, one of each kind at most.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Requests {
+    /// A `who`, and the index of the page asked for.
+    pub(super) who: Option<(Request, u16)>,
+    pub(super) echo: Option<(Request, EchoMode, TextBuf)>,
+    pub(super) ping: Option<Request>,
+    next_req: u32,
+}
+
+impl Requests {
+    /// A new request, due at once.
+    pub(super) fn new_request(&mut self, now: Instant, initial: crate::time::Duration) -> Request {
+        self.next_req = self.next_req.wrapping_add(1);
+        Request { req: self.next_req, backoff: Backoff::new(now, initial), asked_at: now }
+    }
+
+    /// Every pending request, to reschedule them.
+    pub(super) fn each_mut(&mut self) -> impl Iterator<Item = &mut Request> {
+        [self.who.as_mut().map(|(r, _)| r), self.echo.as_mut().map(|(r, ..)| r), self.ping.as_mut()]
+            .into_iter()
+            .flatten()
+    }
+
+    /// When the next resend is due.
+    pub(super) fn next_at(&self) -> Option<Instant> {
+        [self.who.map(|(r, _)| r), self.echo.as_ref().map(|(r, ..)| *r), self.ping]
+            .into_iter()
+            .flatten()
+            .map(|r| r.backoff.next_at())
+            .min()
+    }
+
+    /// Forgets every request.
+    pub(super) fn clear(&mut self) {
+        self.who = None;
+        self.echo = None;
+        self.ping = None;
+    }
+}
+
+impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
+    /// The next request to send or resend, if one is due.
+    pub(super) fn request_transmit(
+        &mut self,
+        now: Instant,
+        token: Token,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let rto_max = self.config.rto_max;
+        if let Some((request, start)) =
+            self.requests.who.as_mut().filter(|(r, _)| r.backoff.is_due(now))
+        {
+            let (req, start) = (request.req, *start);
+            request.backoff.tried(now, rto_max);
+            return self.emit(buf, &Message::Who { token, req, start });
+        }
+        if let Some((request, mode, text)) =
+            self.requests.echo.as_mut().filter(|(r, ..)| r.backoff.is_due(now))
+        {
+            request.backoff.tried(now, rto_max);
+            let message = Message::Echo { token, req: request.req, mode: *mode, text };
+            return Transmit::encode(buf, self.config.server, &message);
+        }
+        let ping_due = match &self.requests.ping {
+            Some(request) => request.backoff.is_due(now),
+            None => now.saturating_since(self.last_sent) >= self.keepalive,
+        };
+        if ping_due {
+            let initial = self.config.rto_initial;
+            let mut request = match self.requests.ping {
+                Some(request) => request,
+                None => self.requests.new_request(now, initial),
+            };
+            request.backoff.tried(now, rto_max);
+            self.requests.ping = Some(request);
+            return self.emit(buf, &Message::Ping { token, req: request.req });
+        }
+        None
+    }
+
+    /// A page of the user list: reported, and the next page asked for if there is one.
+    pub(super) fn on_users(
+        &mut self,
+        now: Instant,
+        req: u32,
+        total: u16,
+        start: u16,
+        names: NameList<'_>,
+    ) {
+        let Some((request, _)) = self.requests.who.filter(|(r, _)| r.req == req) else { return };
+        self.push_event(ClientEvent::Users { total, start, names: UserPage::copy(&names) });
+        let next = u32::from(start) + u32::from(names.len());
+        self.requests.who = match u16::try_from(next) {
+            // More pages, and this one made progress: ask for the next.
+            Ok(next) if next < total && !names.is_empty() => Some((
+                Request { backoff: Backoff::new(now, self.config.rto_initial), ..request },
+                next,
+            )),
+            _ => None,
+        };
+    }
+
+    /// The answer to our echo.
+    pub(super) fn on_echo_reply(&mut self, req: u32, mode: EchoMode, text: &str) {
+        if self.requests.echo.as_ref().is_some_and(|(r, ..)| r.req == req) {
+            self.requests.echo = None;
+            if let Ok(text) = text_buf(text) {
+                self.push_event(ClientEvent::EchoReply { mode, text });
+            }
+        }
+    }
+
+    /// The answer to our ping.
+    pub(super) fn on_pong(&mut self, req: u32) {
+        if self.requests.ping.is_some_and(|r| r.req == req) {
+            self.requests.ping = None;
+        }
+    }
+
+    /// Requests unanswered for the give-up time are reported and dropped.
+    pub(super) fn expire_requests(&mut self, now: Instant) {
+        let give_up = self.config.give_up;
+        let expired = |r: &Request| now.saturating_since(r.asked_at) >= give_up;
+        if self.requests.who.is_some_and(|(r, _)| expired(&r)) {
+            self.requests.who = None;
+            self.push_event(ClientEvent::RequestTimedOut { kind: Kind::Who });
+        }
+        if self.requests.echo.as_ref().is_some_and(|(r, ..)| expired(r)) {
+            self.requests.echo = None;
+            self.push_event(ClientEvent::RequestTimedOut { kind: Kind::Echo });
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Our own messages out: the acknowledgements and refusals that settle them, and the
+//! retransmission that resends what the server did not confirm.
+
+use crate::client::outbox::{Entry, Outgoing};
+use crate::client::{Client, ClientEvent};
+use crate::time::{Duration, Instant};
+use crate::transport::Transmit;
+use crate::wire::{ErrorCode, Message, Token, detail_buf};
+
+/// How long to wait before re-joining a server that said it is shutting down.
+pub(super) const SHUTDOWN_BACKOFF: Duration = Duration::from_secs(1);
+
+impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
+    /// The next queued message to send or resend, if any.
+    pub(super) fn outbox_transmit(
+        &mut self,
+        now: Instant,
+        token: Token,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let entry = self.outbox.next_to_send()?;
+        let (seq, first) = (entry.seq, entry.transmissions == 1);
+        let message = match &entry.what {
+            Outgoing::Say(text) => Message::Say { token, seq, text },
+            Outgoing::Tell(to, text) => Message::Tell { token, seq, to: to.as_name(), text },
+            Outgoing::Leave => Message::Leave { token, seq },
+        };
+        let transmit = Transmit::encode(buf, self.config.server, &message);
+        self.retransmission.on_send(seq, first, now);
+        transmit
+    }
+
+    pub(super) fn on_ack(&mut self, now: Instant, seq: u32) {
+        let mut done: heapless::Vec<Entry, Q> = heapless::Vec::new();
+        if !self.outbox.ack(seq, |entry| {
+            let _ = done.push(entry);
+        }) {
+            // Nothing new: the server got something after a gap. Three in a row, and
+            // everything unacknowledged goes again at once.
+            if self.outbox.awaiting() && self.retransmission.on_duplicate() {
+                self.resend_all();
+            }
+            return;
+        }
+        self.retransmission.on_progress(seq, now);
+        for entry in done {
+            if entry.what == Outgoing::Leave {
+                self.close(ClientEvent::Left);
+                return;
+            }
+            self.push_event(ClientEvent::Delivered { id: entry.id });
+        }
+        self.progress(now);
+    }
+
+    pub(super) fn on_error(&mut self, now: Instant, code: ErrorCode, seq: u32, detail: &str) {
+        match code {
+            ErrorCode::NoSuchUser | ErrorCode::TextTooLong => {
+                if let Some(entry) = self.outbox.refuse(seq) {
+                    let detail = detail_buf(detail);
+                    self.push_event(ClientEvent::Rejected { id: entry.id, code, detail });
+                    self.progress(now);
+                }
+            }
+            ErrorCode::RateLimited => {
+                // Give the bucket time to refill before the resend.
+                let later = now + Duration::from_secs(1);
+                self.retransmission.defer(later);
+                self.push_event(ClientEvent::RateLimited);
+            }
+            ErrorCode::Kicked => self.close(ClientEvent::Kicked),
+            ErrorCode::ShuttingDown => {
+                self.lose_session(now, ClientEvent::ServerShutdown);
+                self.join.due_at(now + SHUTDOWN_BACKOFF);
+            }
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// The server answered: the timer covers what is still out.
+    pub(super) fn progress(&mut self, now: Instant) {
+        self.retransmission.restart(now, self.outbox.awaiting());
+    }
+
+    /// Everything unacknowledged goes again, in order.
+    pub(super) fn resend_all(&mut self) {
+        self.outbox.rewind();
+        self.retransmission.on_resend();
+    }
+}

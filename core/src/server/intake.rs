@@ -1,0 +1,153 @@
+//! Sequenced messages in: `say`, `tell` and `leave` are accepted in the client's order,
+//! exactly once, within the rate limit and the text limit, and stored in the ring for
+//! delivery; a refusal is remembered so a resend gets the same answer.
+
+use core::fmt::Write as _;
+
+use crate::seq::after;
+use crate::server::detail::Detail;
+use crate::server::ring::{Member, Recipient};
+use crate::server::{LeftReason, Server};
+use crate::table::SlotId;
+use crate::time::Instant;
+use crate::transport::Transmit;
+use crate::wire::{ErrorCode, Kind, Message, Name, NameBuf, message_digest};
+
+/// What a sequenced client message asks for.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Sequenced<'a> {
+    Say(&'a str),
+    Tell(Name<'a>, &'a str),
+    Leave,
+}
+
+impl Sequenced<'_> {
+    pub(super) fn digest(self) -> u32 {
+        match self {
+            Sequenced::Say(text) => message_digest(Kind::Say, None, text),
+            Sequenced::Tell(to, text) => message_digest(Kind::Tell, Some(to), text),
+            Sequenced::Leave => message_digest(Kind::Leave, None, ""),
+        }
+    }
+}
+
+impl<const N: usize, const R: usize> Server<N, R> {
+    pub(super) fn on_sequenced(
+        &mut self,
+        now: Instant,
+        slot: SlotId,
+        seq: u32,
+        what: Sequenced<'_>,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let (rate, burst, max_text) =
+            (self.config.rate_per_sec, self.config.burst, self.config.max_text);
+        let user = self.table.get_mut(slot)?;
+        let (token, addr, name) = (user.token, user.addr, user.name);
+        let session = &mut user.state;
+        let expected = session.expected;
+        let last_accepted = expected.wrapping_sub(1);
+        if seq != expected {
+            if after(expected, seq)
+                && let Some((rejected, code)) = session.last_reject.filter(|(s, _)| *s == seq)
+            {
+                return self.reject_reply(addr, token, rejected, code, what, buf);
+            }
+            // A duplicate, or a gap before it: say what was accepted, so the client resends.
+            return Transmit::encode(
+                buf,
+                addr,
+                &Message::Ack { token, seq: last_accepted, sack: 0 },
+            );
+        }
+        let text = match what {
+            Sequenced::Say(text) | Sequenced::Tell(_, text) => Some(text),
+            Sequenced::Leave => None,
+        };
+        if let Some(text) = text {
+            if !session.rate.try_take(now, rate, burst) {
+                // Not accepted and not acknowledged: the client's resend brings it back.
+                self.stats.rate_limited += 1;
+                if !session.rate.should_report(now) {
+                    return None;
+                }
+                let mut detail = Detail::new();
+                let _ = write!(detail, "slow down: at most {rate} messages a second");
+                let message = Message::Error {
+                    token,
+                    code: ErrorCode::RateLimited,
+                    seq,
+                    detail: detail.as_str(),
+                };
+                return Transmit::encode(buf, addr, &message);
+            }
+            if text.len() > usize::from(max_text) {
+                session.expected = expected.wrapping_add(1);
+                session.last_digest = what.digest();
+                session.last_reject = Some((seq, ErrorCode::TextTooLong));
+                return self.reject_reply(addr, token, seq, ErrorCode::TextTooLong, what, buf);
+            }
+        }
+        match what {
+            Sequenced::Say(text) => {
+                session.expected = expected.wrapping_add(1);
+                session.last_digest = what.digest();
+                session.ack_due = true;
+                self.store(now, name, Recipient::Room, None, text);
+            }
+            Sequenced::Tell(to, text) => {
+                let recipient = if self.config.operator.as_name().same_user(&to) {
+                    Some((Recipient::Operator, self.config.operator))
+                } else {
+                    let target = self.table.by_name(to).and_then(|s| self.table.get(s));
+                    target.map(|t| (Recipient::User(t.token), t.name))
+                };
+                let session = &mut self.table.get_mut(slot)?.state;
+                session.expected = expected.wrapping_add(1);
+                session.last_digest = what.digest();
+                let Some((recipient, to_name)) = recipient else {
+                    session.last_reject = Some((seq, ErrorCode::NoSuchUser));
+                    return self.reject_reply(addr, token, seq, ErrorCode::NoSuchUser, what, buf);
+                };
+                session.ack_due = true;
+                self.store(now, name, recipient, Some(to_name), text);
+            }
+            Sequenced::Leave => {
+                if self.events.is_full() {
+                    // Not accepted, so not acknowledged: the resend finds room for `Left`.
+                    self.stats.events_waited += 1;
+                    return None;
+                }
+                let session = &mut self.table.get_mut(slot)?.state;
+                session.expected = expected.wrapping_add(1);
+                let ack = Transmit::encode(buf, addr, &Message::Ack { token, seq, sack: 0 });
+                self.end_session(slot, LeftReason::Left);
+                return ack;
+            }
+        }
+        // The acknowledgement goes from poll_transmit: after a batch of messages from
+        // this sender, one covers them all.
+        None
+    }
+
+    pub(super) fn store(
+        &mut self,
+        now: Instant,
+        from: NameBuf,
+        to: Recipient,
+        to_name: Option<NameBuf>,
+        text: &str,
+    ) -> u64 {
+        let (seq, evicted) =
+            self.ring.push(from.as_name(), to, to_name.as_ref().map(NameBuf::as_name), text);
+        if let Some(evicted) = evicted {
+            for (_, user) in self.table.iter_mut() {
+                let me = Member { token: user.token, key: user.key };
+                user.state.outbound.on_evict(&evicted, me, now);
+            }
+        }
+        self.stats.messages += 1;
+        self.work = true;
+        seq
+    }
+}

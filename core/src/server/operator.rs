@@ -1,0 +1,52 @@
+//! The operator's requests: say something as the operator, remove a user, shut down.
+
+use crate::error::ServerError;
+use crate::server::Server;
+use crate::server::ring::Recipient;
+use crate::time::Instant;
+use crate::wire::{ErrorCode, Name};
+
+impl<const N: usize, const R: usize> Server<N, R> {
+    /// The operator says `text`, to the room or to one user; delivered like any message,
+    /// from the operator's name.
+    pub fn announce(
+        &mut self,
+        now: Instant,
+        text: &str,
+        to: Option<Name<'_>>,
+    ) -> Result<u64, ServerError> {
+        let max = usize::from(self.config.max_text);
+        if text.len() > max {
+            return Err(ServerError::TextTooLong { len: text.len(), max });
+        }
+        let (recipient, to_name) = match to {
+            None => (Recipient::Room, None),
+            Some(name) => {
+                let slot = self.table.by_name(name).ok_or(ServerError::NoSuchUser)?;
+                let user = self.table.get(slot).ok_or(ServerError::NoSuchUser)?;
+                (Recipient::User(user.token), Some(user.name))
+            }
+        };
+        let operator = self.config.operator;
+        Ok(self.store(now, operator, recipient, to_name, text))
+    }
+
+    /// Removes the user called `name`, telling it so.
+    pub fn kick(&mut self, name: Name<'_>) -> Result<(), ServerError> {
+        let slot = self.table.by_name(name).ok_or(ServerError::NoSuchUser)?;
+        if let Some(user) = self.table.get_mut(slot) {
+            user.state.closing = Some(ErrorCode::Kicked);
+        }
+        self.work = true;
+        Ok(())
+    }
+
+    /// Tells every user the server is going away, then forgets them. Pump until
+    /// [`Server::poll_transmit`] is `None` to send the notices.
+    pub fn shutdown(&mut self) {
+        for (_, user) in self.table.iter_mut() {
+            user.state.closing = Some(ErrorCode::ShuttingDown);
+        }
+        self.work = true;
+    }
+}

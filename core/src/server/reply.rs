@@ -1,0 +1,106 @@
+//! Immediate answers: an error for a refused message, a page of the user list, and the
+//! answer to a frame that did not parse (rate-limited, and to an unverified source never
+//! larger than what it sent).
+
+use core::fmt::Write as _;
+use core::net::SocketAddr;
+
+use crate::error::WireError;
+use crate::server::Server;
+use crate::server::detail::Detail;
+use crate::server::intake::Sequenced;
+use crate::time::{Duration, Instant};
+use crate::transport::Transmit;
+use crate::wire::limits::MAX_FRAME;
+use crate::wire::{ErrorCode, Message, NameList, Token};
+
+impl<const N: usize, const R: usize> Server<N, R> {
+    pub(super) fn reject_reply(
+        &self,
+        addr: SocketAddr,
+        token: Token,
+        seq: u32,
+        code: ErrorCode,
+        what: Sequenced<'_>,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let mut detail = Detail::new();
+        let _ = match (code, what) {
+            (ErrorCode::NoSuchUser, Sequenced::Tell(to, _)) => {
+                write!(detail, "no user named {to} is connected")
+            }
+            (ErrorCode::TextTooLong, _) => {
+                write!(detail, "this server accepts at most {} bytes of text", self.config.max_text)
+            }
+            _ => detail.write_str(code.describe()),
+        };
+        Transmit::encode(buf, addr, &Message::Error { token, code, seq, detail: detail.as_str() })
+    }
+
+    pub(super) fn users_reply(
+        &self,
+        addr: SocketAddr,
+        token: Token,
+        req: u32,
+        start: u16,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        // Room for names: the frame less a `users` frame with none.
+        let empty = Message::Users { token, req, total: 0, start: 0, names: NameList::EMPTY };
+        let mut room = [0u8; MAX_FRAME];
+        let names = room.get_mut(..MAX_FRAME.saturating_sub(empty.buffer_len()))?;
+        let list = NameList::encode(
+            self.table.iter().skip(usize::from(start)).map(|(_, user)| user.name.as_name()),
+            names,
+        );
+        let total = u16::try_from(self.table.len()).unwrap_or(u16::MAX);
+        // A start past the end gets an empty page at the end.
+        let start = start.min(total);
+        Transmit::encode(buf, addr, &Message::Users { token, req, total, start, names: list })
+    }
+
+    pub(super) fn malformed(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        token: Option<Token>,
+        error: WireError,
+        received: usize,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        self.stats.malformed += 1;
+        let code = ErrorCode::from(error);
+        let mut detail = Detail::new();
+        let _ = write!(detail, "{error}");
+        if let Some(slot) = self.table.by_addr(from) {
+            let user = self.table.get_mut(slot)?;
+            if token.is_some_and(|t| t != user.token) {
+                self.stats.bad_token += 1;
+                return None;
+            }
+            let session = &mut user.state;
+            if session
+                .malformed_reported_at
+                .is_some_and(|at| now.saturating_since(at) < Duration::from_secs(1))
+            {
+                return None;
+            }
+            session.malformed_reported_at = Some(now);
+            let message =
+                Message::Error { token: user.token, code, seq: 0, detail: detail.as_str() };
+            return Transmit::encode(buf, from, &message);
+        }
+        // An unverified source: only a version mismatch is answered, and never with more
+        // bytes than it sent.
+        let overhead = Message::Error { token: Token::NONE, code, seq: 0, detail: "" }.buffer_len();
+        if code != ErrorCode::UnsupportedVersion || received < overhead {
+            return None;
+        }
+        let fits = detail.truncated(received - overhead);
+        Transmit::encode(
+            buf,
+            from,
+            &Message::Error { token: Token::NONE, code, seq: 0, detail: fits },
+        )
+    }
+}

@@ -1,0 +1,125 @@
+//! A user's session on the server: the state kept in its table slot, and where its frames
+//! go once the address and token are checked (an unknown address with a known token is
+//! challenged, see `migrate.rs`).
+
+use core::net::SocketAddr;
+
+use crate::rate::RateLimiter;
+use crate::server::Server;
+use crate::server::delivery::Outbound;
+use crate::server::intake::Sequenced;
+use crate::server::migrate::Challenge;
+use crate::server::ring::Member;
+use crate::table::SlotId;
+use crate::time::Instant;
+use crate::transport::Transmit;
+use crate::wire::{ErrorCode, Kind, Message, Token, echo_reply_in_place};
+
+/// The server's per-user state, kept in the table slot.
+#[derive(Debug, Clone)]
+pub(super) struct Session {
+    /// The nonce of the join that made this session: a join with it again is a resend.
+    pub(super) join_nonce: u64,
+    /// The most deliveries outstanding: the server's window or the client's, the smaller.
+    pub(super) window: u32,
+    /// The client sequence number expected next.
+    pub(super) expected: u32,
+    /// The last message refused, to answer its retransmissions the same way.
+    pub(super) last_reject: Option<(u32, ErrorCode)>,
+    pub(super) outbound: Outbound,
+    pub(super) rate: RateLimiter,
+    pub(super) challenge: Option<Challenge>,
+    /// When the user was last told its frame was malformed (at most once a second).
+    pub(super) malformed_reported_at: Option<Instant>,
+    /// An error to send before the session ends (kicked, shutting down).
+    pub(super) closing: Option<ErrorCode>,
+    /// The session moved: tell its old address (with the challenge's nonce), so a client
+    /// that did not move itself learns its session was taken and joins again.
+    pub(super) moved_from: Option<(SocketAddr, u32)>,
+    /// Messages were accepted and not yet acknowledged: one `ack` covers all of them.
+    pub(super) ack_due: bool,
+    /// Ring entries up to this room seq were said before the user joined: history.
+    pub(super) history_until: u64,
+    /// The digest of the last sequenced message accepted (`expected - 1`), for `moved`.
+    pub(super) last_digest: u32,
+}
+
+impl<const N: usize, const R: usize> Server<N, R> {
+    pub(super) fn on_session_frame(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        token: Token,
+        message: Message<'_>,
+        datagram: &[u8],
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        if let Some(slot) = self.table.by_addr(from) {
+            if self.table.get(slot)?.token != token {
+                // Someone else's token, or a guess: no reply, so nothing to learn from.
+                self.stats.bad_token += 1;
+                return None;
+            }
+            self.table.touch(slot, now);
+            return self.dispatch(now, slot, message, datagram, buf);
+        }
+        if !is_client_kind(message.kind()) {
+            // A kind only servers send, from an address without a session: nothing a
+            // client would do, so no answer at all.
+            self.stats.unexpected += 1;
+            return None;
+        }
+        if let Some(slot) = self.table.by_token(token) {
+            return self.challenge(now, slot, from, datagram.len(), buf);
+        }
+        // 11 bytes, never more than the frame that provoked it.
+        self.stats.unknown_session += 1;
+        Transmit::encode(buf, from, &Message::UnknownSession { token })
+    }
+
+    fn dispatch(
+        &mut self,
+        now: Instant,
+        slot: SlotId,
+        message: Message<'_>,
+        datagram: &[u8],
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let user = self.table.get_mut(slot)?;
+        let (token, addr) = (user.token, user.addr);
+        match message {
+            Message::Say { seq, text, .. } => {
+                self.on_sequenced(now, slot, seq, Sequenced::Say(text), buf)
+            }
+            Message::Tell { seq, to, text, .. } => {
+                self.on_sequenced(now, slot, seq, Sequenced::Tell(to, text), buf)
+            }
+            Message::Leave { seq, .. } => self.on_sequenced(now, slot, seq, Sequenced::Leave, buf),
+            Message::Ack { seq, sack, .. } => {
+                let me = Member { token, key: user.key };
+                if user.state.outbound.on_ack(seq, sack, &self.ring, me, now) {
+                    self.work = true;
+                }
+                None
+            }
+            Message::Who { req, start, .. } => self.users_reply(addr, token, req, start, buf),
+            Message::Echo { mode, .. } => {
+                let len = echo_reply_in_place(datagram, mode, buf)?;
+                Some(Transmit { destination: addr, len })
+            }
+            Message::Ping { req, .. } => Transmit::encode(buf, addr, &Message::Pong { token, req }),
+            _ => {
+                self.stats.unexpected += 1;
+                None
+            }
+        }
+    }
+}
+
+/// Kinds a client sends; only these get an `unknown-session` answer.
+fn is_client_kind(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Say | Kind::Tell | Kind::Leave | Kind::Ack | Kind::Who | Kind::Echo | Kind::Ping
+    )
+}

@@ -1,0 +1,47 @@
+//! The server's counters.
+
+/// Counters, for logs and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// Datagrams handled.
+    pub datagrams: u64,
+    /// Datagrams that were not frames (legacy text, left to the embedding).
+    pub not_frames: u64,
+    /// Frames that could not be parsed.
+    pub malformed: u64,
+    /// Frames whose token did not match their address's session: dropped, no reply.
+    pub bad_token: u64,
+    /// Frames from addresses with no session, answered `unknown-session`.
+    pub unknown_session: u64,
+    /// Frames of kinds a server never receives.
+    pub unexpected: u64,
+    /// Cookies sent (first-step joins answered).
+    pub cookies: u64,
+    /// Users admitted.
+    pub joins: u64,
+    /// Joins refused because the table was full.
+    pub refused_full: u64,
+    /// Joins refused because the name was taken.
+    pub refused_name: u64,
+    /// Joins refused because their source IP address held `per_ip` sessions already.
+    pub refused_per_ip: u64,
+    /// Things that waited because the event queue was full (see [`EVENT_QUEUE`]).
+    pub events_waited: u64,
+    /// Messages accepted into the ring.
+    pub messages: u64,
+    /// `deliver` frames sent (retransmissions included).
+    pub deliveries: u64,
+    /// Retransmission timeouts that rewound a cursor.
+    pub retransmits: u64,
+    /// `missed` frames sent.
+    pub missed_notices: u64,
+    /// Messages refused for the rate limit.
+    pub rate_limited: u64,
+    /// Address challenges sent.
+    pub challenges: u64,
+    /// Sessions moved to a new address.
+    pub migrations: u64,
+    /// Events dropped. Stays 0: whatever would raise an event waits for room instead.
+    pub events_dropped: u64,
+}

@@ -1,0 +1,73 @@
+//! What goes to one user next, in order of urgency: the acknowledgement of what it sent,
+//! the notice to its old address after a move, the notice that ends its session, then
+//! deliveries (new, or resent after the retransmission timer rewound the cursor).
+
+use crate::server::delivery::Next;
+use crate::server::ring::{Member, Recipient};
+use crate::server::{LeftReason, Server};
+use crate::table::SlotId;
+use crate::time::Instant;
+use crate::transport::Transmit;
+use crate::wire::{ErrorCode, Message};
+
+impl<const N: usize, const R: usize> Server<N, R> {
+    pub(super) fn transmit_for(
+        &mut self,
+        now: Instant,
+        slot: SlotId,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
+        let user = self.table.get_mut(slot)?;
+        let (token, addr) = (user.token, user.addr);
+        if user.state.ack_due {
+            user.state.ack_due = false;
+            let seq = user.state.expected.wrapping_sub(1);
+            return Transmit::encode(buf, addr, &Message::Ack { token, seq, sack: 0 });
+        }
+        if let Some((old, nonce)) = user.state.moved_from.take() {
+            let seq = user.state.expected.wrapping_sub(1);
+            let digest = user.state.last_digest;
+            return Transmit::encode(buf, old, &Message::Moved { token, nonce, seq, digest });
+        }
+        if let Some(code) = user.state.closing {
+            if self.events.is_full() {
+                self.stats.events_waited += 1;
+                return None; // the notice goes once the application took its events
+            }
+            let transmit = Transmit::encode(
+                buf,
+                addr,
+                &Message::Error { token, code, seq: 0, detail: code.describe() },
+            );
+            let reason = match code {
+                ErrorCode::Kicked => LeftReason::Kicked,
+                _ => LeftReason::ServerShutdown,
+            };
+            self.end_session(slot, reason);
+            return transmit;
+        }
+        let window = user.state.window;
+        let me = Member { token, key: user.key };
+        let history_until = user.state.history_until;
+        match user.state.outbound.next(&self.ring, me, window, now)? {
+            Next::Missed { seq } => {
+                self.stats.missed_notices += 1;
+                Transmit::encode(buf, addr, &Message::Missed { token, seq })
+            }
+            Next::Deliver { seq, room_seq } => {
+                let entry = self.ring.get(room_seq)?;
+                self.stats.deliveries += 1;
+                let direct = matches!(entry.to, Recipient::User(_));
+                let message = Message::Deliver {
+                    token,
+                    seq,
+                    direct,
+                    history: room_seq <= history_until,
+                    from: entry.from.as_name(),
+                    text: &entry.text,
+                };
+                Transmit::encode(buf, addr, &message)
+            }
+        }
+    }
+}

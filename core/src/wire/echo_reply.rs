@@ -1,0 +1,19 @@
+//! The server's answer to an `echo`, written in place: `echo` and `echo-reply` have the
+//! same layout, so the answer is the request with its kind byte flipped and its text
+//! mapped, without parsing and re-emitting the text.
+
+use crate::wire::{EchoMode, Frame, Kind, Message, Token};
+
+/// Writes the reply to the `echo` frame `echo` (already parsed, with `mode`) into `out`,
+/// returning its length; `None` if `out` is too short.
+pub(crate) fn echo_reply_in_place(echo: &[u8], mode: EchoMode, out: &mut [u8]) -> Option<usize> {
+    // The text starts where an echo with an empty text ends: derived from the layout.
+    let text_at = Message::Echo { token: Token::NONE, req: 0, mode, text: "" }.buffer_len();
+    let len = echo.len();
+    let out = out.get_mut(..len)?;
+    // Same length by construction; a zip cannot panic either way.
+    out.iter_mut().zip(echo).for_each(|(d, s)| *d = *s);
+    Frame::new_unchecked(&mut *out).set_header(Kind::EchoReply).ok()?;
+    mode.apply(out.get_mut(text_at..)?);
+    Some(len)
+}
