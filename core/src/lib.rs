@@ -6,8 +6,15 @@
 //! - [`wire`]: zero-copy frame views ([`wire::Frame`]) and the typed messages they carry
 //!   ([`wire::Message`]), with `parse`, `emit` and `buffer_len`, and every limit
 //!   ([`wire::limits`]).
+//! - [`server`] and [`client`]: the two state machines, datagrams and time in,
+//!   datagrams and events out, in quinn-proto's shape (`handle`, `poll_transmit`,
+//!   `poll_timeout`, `handle_timeout`, `poll_event`).
+//! - [`transport`]: the non-blocking datagram trait, with std and smoltcp adapters, and
+//!   the driver that pumps a state machine over it.
+//! - [`table`]: the fixed-capacity user table; [`time`]: the millisecond clock types the
+//!   embedding feeds in; [`rate`]: the token bucket.
 //! - [`stream`]: COBS framing for byte streams such as TCP or a serial line.
-//! - [`error`]: one error enum per layer, and the error codes sent on the wire.
+//! - [`error`]: one error enum per layer.
 //! - [`name_policy`]: which names a server accepts, and when two names are the same user
 //!   (UTS #39 with the `unicode-names` feature, printable ASCII without it).
 //!
@@ -37,8 +44,8 @@ pub mod error;
 pub mod name_policy;
 pub mod rate;
 mod retransmit;
-pub mod rtt;
-pub mod seq;
+mod rtt;
+mod seq;
 pub mod server;
 pub mod stream;
 pub mod table;

@@ -11,7 +11,7 @@ use crate::time::Duration;
 
 /// A smoothed round-trip estimate and the retransmission timeout derived from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RttEstimator {
+pub(crate) struct RttEstimator {
     /// Smoothed round-trip time, ms; `None` before the first sample.
     srtt: Option<u64>,
     /// Round-trip variation, ms.
@@ -26,7 +26,7 @@ pub struct RttEstimator {
 impl RttEstimator {
     /// An estimator that starts with `initial` and keeps its timeout within
     /// `min..=max`.
-    pub const fn new(initial: Duration, min: Duration, max: Duration) -> Self {
+    pub(crate) const fn new(initial: Duration, min: Duration, max: Duration) -> Self {
         RttEstimator {
             srtt: None,
             rttvar: 0,
@@ -38,17 +38,18 @@ impl RttEstimator {
     }
 
     /// The retransmission timeout now.
-    pub const fn rto(&self) -> Duration {
+    pub(crate) const fn rto(&self) -> Duration {
         Duration::from_millis(self.rto)
     }
 
-    /// The smoothed round-trip time, once measured.
-    pub fn srtt(&self) -> Option<Duration> {
+    /// The smoothed round-trip time, once measured (tests read it).
+    #[cfg(test)]
+    fn srtt(&self) -> Option<Duration> {
         self.srtt.map(Duration::from_millis)
     }
 
     /// Takes one round-trip measurement (of a frame sent once: Karn's rule).
-    pub fn sample(&mut self, rtt: Duration) {
+    pub(crate) fn sample(&mut self, rtt: Duration) {
         let r = rtt.as_millis();
         let (srtt, rttvar) = match self.srtt {
             None => (r, r / 2),
@@ -63,7 +64,7 @@ impl RttEstimator {
     }
 
     /// The peer acknowledged something new: the path works, so the back-off ends.
-    pub fn on_progress(&mut self) {
+    pub(crate) fn on_progress(&mut self) {
         self.rto = self.computed();
     }
 
@@ -77,7 +78,7 @@ impl RttEstimator {
     }
 
     /// A timeout fired: wait twice as long next time.
-    pub fn back_off(&mut self) {
+    pub(crate) fn back_off(&mut self) {
         self.rto = self.rto.saturating_mul(2).min(self.max.max(self.min));
     }
 }

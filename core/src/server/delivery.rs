@@ -40,7 +40,7 @@ pub(crate) enum Next {
 
 /// A recipient's delivery cursor.
 #[derive(Debug, Clone)]
-pub(crate) struct Outbound {
+pub(crate) struct DeliveryCursor {
     /// The highest delivery number the recipient acknowledged in order.
     confirmed: u32,
     base_seq: u32,
@@ -56,12 +56,12 @@ pub(crate) struct Outbound {
     retransmission: Retransmission,
 }
 
-impl Outbound {
+impl DeliveryCursor {
     /// A cursor that starts after room sequence number `start_room`, its first delivery
     /// numbered `first_seq`.
     pub(crate) fn new(start_room: u64, first_seq: u32, rtt: RttEstimator) -> Self {
         let before = first_seq.wrapping_sub(1);
-        Outbound {
+        DeliveryCursor {
             confirmed: before,
             base_seq: before,
             base_room: start_room,
@@ -309,7 +309,7 @@ mod tests {
     }
 
     fn drain<const R: usize>(
-        cursor: &mut Outbound,
+        cursor: &mut DeliveryCursor,
         ring: &Ring<R>,
         window: u32,
     ) -> std::vec::Vec<Next> {
@@ -323,7 +323,7 @@ mod tests {
         push(&mut ring, Recipient::User(Token(99))); // 2: for someone else
         push(&mut ring, Recipient::User(ME.token)); // 3: for me
         push(&mut ring, Recipient::Room); // 4: for me
-        let mut cursor = Outbound::new(0, 1, rtt());
+        let mut cursor = DeliveryCursor::new(0, 1, rtt());
         assert_eq!(
             drain(&mut cursor, &ring, 2),
             [Next::Deliver { seq: 1, room_seq: 1 }, Next::Deliver { seq: 2, room_seq: 3 }]
@@ -345,7 +345,7 @@ mod tests {
         for _ in 0..3 {
             push(&mut ring, Recipient::Room);
         }
-        let mut cursor = Outbound::new(0, 1, rtt());
+        let mut cursor = DeliveryCursor::new(0, 1, rtt());
         assert_eq!(drain(&mut cursor, &ring, 8).len(), 3);
         // A 50 ms round trip: srtt 50, rttvar 25, so a 150 ms timeout.
         let acked = Instant::from_millis(50);
@@ -374,7 +374,7 @@ mod tests {
         for _ in 0..4 {
             push(&mut ring, Recipient::Room);
         }
-        let mut cursor = Outbound::new(0, 1, rtt());
+        let mut cursor = DeliveryCursor::new(0, 1, rtt());
         assert_eq!(drain(&mut cursor, &ring, 8).len(), 4);
         cursor.on_timeout(cursor.retransmit_at().unwrap());
         // The acknowledgement of the first pass arrives after the rewind.
@@ -390,7 +390,7 @@ mod tests {
         for _ in 0..6 {
             push(&mut ring, Recipient::Room);
         }
-        let mut cursor = Outbound::new(0, 1, rtt());
+        let mut cursor = DeliveryCursor::new(0, 1, rtt());
         assert_eq!(drain(&mut cursor, &ring, 8).len(), 6);
         // 1 arrived, 2 was lost, 3..6 arrived: the recipient acks 1 four times.
         assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO));
@@ -415,7 +415,7 @@ mod tests {
     fn the_timeout_follows_the_measured_round_trip() {
         let mut ring = Ring::<16>::new();
         push(&mut ring, Recipient::Room);
-        let mut cursor = Outbound::new(0, 1, rtt());
+        let mut cursor = DeliveryCursor::new(0, 1, rtt());
         let t0 = Instant::from_millis(1000);
         assert!(cursor.next(&ring, ME, 8, t0).is_some());
         assert_eq!(cursor.retransmit_at(), Some(t0 + Duration::from_millis(100)));
@@ -430,7 +430,7 @@ mod tests {
     #[test]
     fn eviction_of_unacknowledged_entries_becomes_a_missed_notice() {
         let mut ring = Ring::<2>::new();
-        let mut cursor = Outbound::new(0, 1, rtt());
+        let mut cursor = DeliveryCursor::new(0, 1, rtt());
         push(&mut ring, Recipient::Room); // 1
         assert_eq!(drain(&mut cursor, &ring, 8), [Next::Deliver { seq: 1, room_seq: 1 }]);
         push(&mut ring, Recipient::Room); // 2

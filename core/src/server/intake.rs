@@ -143,7 +143,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         if let Some(evicted) = evicted {
             for (_, user) in self.table.iter_mut() {
                 let me = Member { token: user.token, key: user.key };
-                user.state.outbound.on_evict(&evicted, me, now);
+                user.state.cursor.on_evict(&evicted, me, now);
             }
         }
         self.stats.messages += 1;

@@ -7,7 +7,7 @@ use core::net::SocketAddr;
 
 use crate::rate::RateLimiter;
 use crate::rtt::RttEstimator;
-use crate::server::delivery::{MAX_WINDOW, Outbound};
+use crate::server::delivery::{MAX_WINDOW, DeliveryCursor};
 use crate::server::detail::Detail;
 use crate::server::ring::Member;
 use crate::server::session::Session;
@@ -121,7 +121,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             window: self.config.window.min(u32::from(window)).max(1),
             expected: self.config.first_seq(),
             last_reject: None,
-            outbound: Outbound::new(
+            cursor: DeliveryCursor::new(
                 start,
                 self.config.first_seq(),
                 RttEstimator::new(
@@ -235,7 +235,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
     pub(super) fn remember_departed(&mut self, slot: crate::table::SlotId) {
         let Some(user) = self.table.get(slot) else { return };
         let member = Member { token: user.token, key: user.key };
-        let departed = Departed { member, done: user.state.outbound.done() };
+        let departed = Departed { member, done: user.state.cursor.done() };
         if self.departed.is_full() {
             self.departed.pop_front();
         }

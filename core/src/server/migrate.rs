@@ -73,7 +73,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         let user = self.table.get_mut(slot)?;
         user.state.challenge = None;
         user.state.moved_from = Some((old, nonce));
-        user.state.outbound.rewind_now();
+        user.state.cursor.rewind_now();
         self.table.touch(slot, now);
         self.work = true;
         self.stats.migrations += 1;

@@ -217,7 +217,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         self.table
             .iter()
             .flat_map(|(_, user)| {
-                [user.state.outbound.retransmit_at(), Some(user.last_heard + idle)]
+                [user.state.cursor.retransmit_at(), Some(user.last_heard + idle)]
             })
             .flatten()
             .min()
@@ -233,7 +233,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             self.end_session(slot, LeftReason::TimedOut);
         }
         for (_, user) in self.table.iter_mut() {
-            if user.state.outbound.on_timeout(now) {
+            if user.state.cursor.on_timeout(now) {
                 self.stats.retransmits += 1;
                 self.work = true;
             }

@@ -6,7 +6,7 @@ use core::net::SocketAddr;
 
 use crate::rate::RateLimiter;
 use crate::server::Server;
-use crate::server::delivery::Outbound;
+use crate::server::delivery::DeliveryCursor;
 use crate::server::intake::Sequenced;
 use crate::server::migrate::Challenge;
 use crate::server::ring::Member;
@@ -26,7 +26,7 @@ pub(super) struct Session {
     pub(super) expected: u32,
     /// The last message refused, to answer its retransmissions the same way.
     pub(super) last_reject: Option<(u32, ErrorCode)>,
-    pub(super) outbound: Outbound,
+    pub(super) cursor: DeliveryCursor,
     pub(super) rate: RateLimiter,
     pub(super) challenge: Option<Challenge>,
     /// When the user was last told its frame was malformed (at most once a second).
@@ -97,7 +97,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             Message::Leave { seq, .. } => self.on_sequenced(now, slot, seq, Sequenced::Leave, buf),
             Message::Ack { seq, sack, .. } => {
                 let me = Member { token, key: user.key };
-                if user.state.outbound.on_ack(seq, sack, &self.ring, me, now) {
+                if user.state.cursor.on_ack(seq, sack, &self.ring, me, now) {
                     self.work = true;
                 }
                 None

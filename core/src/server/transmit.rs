@@ -49,7 +49,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         let window = user.state.window;
         let me = Member { token, key: user.key };
         let history_until = user.state.history_until;
-        match user.state.outbound.next(&self.ring, me, window, now)? {
+        match user.state.cursor.next(&self.ring, me, window, now)? {
             Next::Missed { seq } => {
                 self.stats.missed_notices += 1;
                 Transmit::encode(buf, addr, &Message::Missed { token, seq })
