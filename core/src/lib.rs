@@ -45,7 +45,7 @@ pub mod name_policy;
 pub mod rate;
 mod retransmit;
 mod rtt;
-mod seq;
+pub mod seq;
 pub mod server;
 pub mod stream;
 pub mod table;

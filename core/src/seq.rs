@@ -2,7 +2,7 @@
 //! a session may outlive four billion messages.
 
 /// Whether `a` comes after `b`: less than half the number space ahead of it.
-pub(crate) fn after(a: u32, b: u32) -> bool {
+pub fn after(a: u32, b: u32) -> bool {
     let distance = a.wrapping_sub(b);
     distance != 0 && distance < 1 << 31
 }

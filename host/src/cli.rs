@@ -13,27 +13,19 @@ pub(crate) const DEFAULT_BIND: &str = "127.0.0.1:8080";
 #[derive(Debug, Parser)]
 #[command(name = "minichat", version)]
 #[command(after_help = "Logs go to stderr; set RUST_LOG (for example RUST_LOG=debug) for more.")]
+// Without a command, `serve`'s options apply: `minichat --quiet` is `minichat serve --quiet`.
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
 }
 
 impl Cli {
     /// The command given, or `serve` with every default when there is none.
     pub(crate) fn command_or_serve(self) -> Command {
-        self.command.unwrap_or_else(|| match Cli::try_parse_from(["minichat", "serve"]) {
-            Ok(Cli { command: Some(command) }) => command,
-            // `serve` alone always parses (its arguments all have defaults).
-            _ => Command::Serve(ServeArgs {
-                bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-                capacity: 256,
-                keepalive: 15,
-                history: 10,
-                rate: 50,
-                per_ip: minichat_core::server::DEFAULT_PER_IP,
-                quiet: false,
-            }),
-        })
+        self.command.unwrap_or(Command::Serve(self.serve))
     }
 }
 

@@ -39,6 +39,34 @@ pub(crate) enum HostError {
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(#[source] io::Error),
+    /// A thread of this program stopped by panicking (a bug).
+    #[error("the {thread} thread stopped unexpectedly; this is a bug in minichat")]
+    Panicked {
+        /// Which thread.
+        thread: &'static str,
+    },
+    /// Another program could not be run.
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: &'static str,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A server `minichat bench` measures did not come up.
+    #[error("the {name} did not start: {why}")]
+    NotStarted {
+        /// Which server.
+        name: &'static str,
+        /// What went wrong.
+        why: String,
+    },
+    /// The bench's load could not run.
+    #[error("the bench's load failed: {0}")]
+    Load(#[source] io::Error),
+    /// The report could not be written as JSON.
+    #[error("cannot write the report as JSON: {0}")]
+    Json(#[from] serde_json::Error),
     /// The server's settings are inconsistent.
     #[error("{0}")]
     Server(#[from] minichat_core::error::ServerError),

@@ -1,28 +1,20 @@
 //! The `minichat` program: the minichat core over real sockets, a terminal and a clock.
 //!
-//! The binary is `src/main.rs`; this library holds its commands, and the in-memory
-//! network ([`loopback`]) that `minichat demo` and the tests share.
+//! The binary is `src/main.rs`; this library holds the layers it is built from:
+//!
+//! - [`cmd`]: the subcommands (`serve`, `chat`, `send`, `echo`, `demo`, `bench`);
+//! - [`net`]: sockets and event loops, the reactor they wait on, and the in-memory
+//!   network ([`net::memory`]) that `minichat demo` and the tests share;
+//! - `term`: console, output queue, escaping of remote text, slash commands;
+//! - `cli` (the command line), `clock`, `shutdown` (Ctrl-C, SIGTERM), `error`.
 
-mod bench;
-mod chat;
 mod cli;
-mod client_loop;
 mod clock;
-mod commands;
-mod console;
-pub mod demo;
-mod echo;
+pub mod cmd;
 mod error;
-mod escape;
-mod legacy;
-mod listen;
-pub mod loopback;
-mod output;
-mod send;
-mod serve;
-mod server_loop;
+pub mod net;
 mod shutdown;
-mod udp_batch;
+mod term;
 
 use std::process::ExitCode;
 
@@ -31,14 +23,14 @@ use minichat_core::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
-use crate::loopback::LinkFaults;
+use crate::net::memory::LinkFaults;
 
 /// Runs `minichat` with the process's arguments and returns its exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command_or_serve() {
-        Command::Serve(args) => serve::run(serve::ServeConfig {
+        Command::Serve(args) => cmd::serve::run(cmd::serve::ServeConfig {
             bind: args.bind,
             capacity: usize::from(args.capacity),
             keepalive: Duration::from_secs(u64::from(args.keepalive)),
@@ -48,13 +40,13 @@ pub fn main() -> ExitCode {
             quiet: args.quiet,
         })
         .map(|()| ExitCode::SUCCESS),
-        Command::Chat(args) => chat::run(chat::ChatConfig {
+        Command::Chat(args) => cmd::chat::run(cmd::chat::ChatConfig {
             name: args.name,
             server: args.server,
             linger: args.linger,
             give_up: Duration::from_secs(u64::from(args.timeout)),
         }),
-        Command::Send(args) => send::run(send::SendConfig {
+        Command::Send(args) => cmd::send::run(cmd::send::SendConfig {
             name: args.name,
             to: args.to,
             server: args.server,
@@ -63,37 +55,39 @@ pub fn main() -> ExitCode {
         }),
         Command::Demo(args) => Ok(run_demo(args.loss, args.seed)),
         Command::Bench(args) => run_bench(args),
-        Command::Echo(args) => {
-            echo::run(echo::EchoConfig { mode: args.mode(), bind: args.bind, tcp: args.tcp })
-                .map(|()| ExitCode::SUCCESS)
-        }
+        Command::Echo(args) => cmd::echo::run(cmd::echo::EchoConfig {
+            mode: args.mode(),
+            bind: args.bind,
+            tcp: args.tcp,
+        })
+        .map(|()| ExitCode::SUCCESS),
     };
     let code = match result {
         Ok(code) => code,
         Err(error) => {
-            output::line(output::Stream::Stderr, format!("minichat: {error}"));
+            term::output::line(term::output::Stream::Stderr, format!("minichat: {error}"));
             ExitCode::FAILURE
         }
     };
     // A terminal that takes nothing may delay the exit by this much, never more.
-    output::flush(std::time::Duration::from_millis(500));
+    term::output::flush(std::time::Duration::from_millis(500));
     code
 }
 
 fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
-    use bench::chat_mode;
+    use cmd::bench::chat_mode;
     let modes = if args.mode.is_empty() {
         vec![cli::BenchMode::Echo, cli::BenchMode::Relay, cli::BenchMode::Fanout]
     } else {
         args.mode.clone()
     };
     let duration = std::time::Duration::from_millis(args.duration.as_millis().max(100));
-    let config = bench::BenchConfig {
+    let config = cmd::bench::BenchConfig {
         modes: modes.into_iter().map(chat_mode).collect(),
         baselines: !args.no_baselines,
         python: !args.no_python,
         server: args.server,
-        load: bench::LoadConfig {
+        load: cmd::bench::LoadConfig {
             clients: usize::from(args.clients),
             window: usize::from(args.window),
             size: usize::from(args.size),
@@ -103,15 +97,11 @@ fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
         json: args.json,
     };
     let json = config.json;
-    let report = bench::run(config)?;
+    let report = cmd::bench::run(config)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report)
-                .map_err(|e| error::HostError::Thread(std::io::Error::other(e)))?
-        );
+        println!("{}", serde_json::to_string_pretty(&report).map_err(error::HostError::Json)?);
     } else {
-        bench::print_table(&report);
+        cmd::bench::print_table(&report);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -123,7 +113,7 @@ fn run_demo(loss: u8, seed: u32) -> ExitCode {
         "minichat demo: a server and three clients over smoltcp's in-memory IP stack; the link drops {loss}% of packets \
          and corrupts 1%, duplicates 5% and reorders 5% (seed {seed})"
     );
-    match demo::run(faults) {
+    match cmd::demo::run(faults) {
         Ok(transcript) => {
             for line in &transcript.lines {
                 println!("{line}");
@@ -145,5 +135,5 @@ fn run_demo(loss: u8, seed: u32) -> ExitCode {
 /// queue so that logging never blocks the network.
 fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(output::LogWriter).init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(term::output::LogWriter).init();
 }

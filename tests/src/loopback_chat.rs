@@ -2,7 +2,7 @@
 //! simulated time: the harness the loopback chat and fault tests share. Each step pumps
 //! every endpoint through the core's smoltcp adapter, exactly as firmware on smoltcp would.
 
-use host::loopback::{LinkFaults, LoopbackNet, SocketHandle};
+use host::net::memory::{LinkFaults, LoopbackNet, SocketHandle};
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::server::{Server, ServerConfig};
 use minichat_core::wire::NameBuf;

@@ -2,7 +2,7 @@
 //! network): the core's smoltcp adapter and driver, exactly as firmware on smoltcp uses
 //! them, on simulated time.
 
-use host::loopback::{LinkFaults, LoopbackNet};
+use host::net::memory::{LinkFaults, LoopbackNet};
 use minichat_core::client::ClientEvent;
 use minichat_core::server::ServerConfig;
 use minichat_core::wire::ErrorCode;
@@ -130,7 +130,7 @@ fn the_demo_conversation_completes_exactly_once_whatever_the_seed() {
         for drop_pct in [0, 10, 30] {
             let faults =
                 LinkFaults { drop_pct, corrupt_pct: 1, duplicate_pct: 5, reorder_pct: 5, seed };
-            let transcript = host::demo::run(faults)
+            let transcript = host::cmd::demo::run(faults)
                 .unwrap_or_else(|e| panic!("seed {seed}, {drop_pct}% loss: {e}"));
             let heard = transcript.lines.iter().filter(|l| l.contains(" hears ")).count();
             // Two room messages to two listeners each, and one direct message.

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use host::loopback::LinkFaults;
+use host::net::memory::LinkFaults;
 use minichat_core::client::{ClientEvent, MessageId};
 use minichat_core::server::ServerConfig;
 use minichat_tests::loopback_chat::LoopbackChat;

@@ -7,7 +7,7 @@ use core::net::SocketAddr;
 
 use crate::rate::RateLimiter;
 use crate::rtt::RttEstimator;
-use crate::server::delivery::{MAX_WINDOW, DeliveryCursor};
+use crate::server::delivery::{DeliveryCursor, MAX_WINDOW};
 use crate::server::detail::Detail;
 use crate::server::ring::Member;
 use crate::server::session::Session;

@@ -216,9 +216,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         let idle = self.config.idle_timeout;
         self.table
             .iter()
-            .flat_map(|(_, user)| {
-                [user.state.cursor.retransmit_at(), Some(user.last_heard + idle)]
-            })
+            .flat_map(|(_, user)| [user.state.cursor.retransmit_at(), Some(user.last_heard + idle)])
             .flatten()
             .min()
     }

@@ -26,7 +26,7 @@ pub struct ServerStats {
     pub refused_name: u64,
     /// Joins refused because their source IP address held `per_ip` sessions already.
     pub refused_per_ip: u64,
-    /// Things that waited because the event queue was full (see [`EVENT_QUEUE`]).
+    /// Things that waited because the event queue was full (see [`EVENT_QUEUE`](crate::server::EVENT_QUEUE)).
     pub events_waited: u64,
     /// Messages accepted into the ring.
     pub messages: u64,

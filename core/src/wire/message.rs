@@ -423,7 +423,7 @@ impl<'a> Message<'a> {
     }
 
     /// How many bytes [`Message::emit`] writes: the frame's exact length, measured by
-    /// the same [`Message::write_fields`] that writes it.
+    /// the same `write_fields` that writes it.
     pub fn buffer_len(&self) -> usize {
         let mut w = Writer::counting();
         self.write_fields(&mut w);

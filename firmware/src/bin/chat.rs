@@ -79,7 +79,7 @@ pub extern "C" fn _start() -> ! {
                 black_box((client.max_text(), client.poll_timeout(), server.poll_timeout()));
                 client.handle_timeout(now);
                 server.handle_timeout(now);
-                let _ = black_box(minichat_core::client::valid_name(opaque_name()));
+                let _ = black_box(minichat_core::wire::Name::new(opaque_name()));
             }
             _ => {
                 if black_box(false) {

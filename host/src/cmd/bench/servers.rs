@@ -14,10 +14,10 @@ use std::time::Duration;
 use minichat_core::server::ServerConfig;
 use minichat_core::wire::EchoMode;
 
-use crate::bench::cpu::CpuProbe;
-use crate::echo::{EchoConfig, EchoLoop};
+use crate::cmd::bench::cpu::CpuProbe;
+use crate::cmd::echo::{EchoConfig, EchoLoop};
 use crate::error::HostError;
-use crate::server_loop::{SERVER_STACK, ServerLoop};
+use crate::net::server_loop::{SERVER_STACK, ServerLoop};
 
 /// How often a stopped server notices.
 const STOP_CHECK: Duration = Duration::from_millis(50);
@@ -64,7 +64,7 @@ impl Drop for Running {
 /// Runs `body` on a named thread that reports its CPU probe and address, and stops when
 /// the flag is set.
 fn spawn_thread(
-    name: &str,
+    name: &'static str,
     stack: usize,
     body: impl FnOnce(&dyn Fn(SocketAddr), Arc<AtomicBool>) -> Result<(), HostError> + Send + 'static,
 ) -> Result<Running, HostError> {
@@ -85,9 +85,9 @@ fn spawn_thread(
             }
         })
         .map_err(HostError::Thread)?;
-    let (addr, cpu) = rx.recv_timeout(Duration::from_secs(10)).map_err(|_| {
-        HostError::Thread(std::io::Error::other(format!("the {name} did not start")))
-    })??;
+    let (addr, cpu) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .map_err(|_| HostError::NotStarted { name, why: "no address within 10 s".into() })??;
     Ok(Running { addr, cpu, stop, thread: Some(thread), child: None })
 }
 
@@ -192,14 +192,14 @@ fn python(script: &str) -> Result<Running, HostError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(HostError::Thread)?;
+        .map_err(|source| HostError::Spawn { program: "python3", source })?;
+    let not_started = |why: String| HostError::NotStarted { name: "Python original", why };
     let stdout =
-        child.stdout.take().ok_or_else(|| HostError::Thread(std::io::Error::other("no stdout")))?;
+        child.stdout.take().ok_or_else(|| not_started("its output is not piped".into()))?;
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).map_err(HostError::Thread)?;
-    let port: u16 = line.trim().parse().map_err(|_| {
-        HostError::Thread(std::io::Error::other(format!("python printed {line:?}, not a port")))
-    })?;
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| not_started(e.to_string()))?;
+    let port: u16 =
+        line.trim().parse().map_err(|_| not_started(format!("it printed {line:?}, not a port")))?;
     Ok(Running {
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
         cpu: CpuProbe::Process(child.id()),

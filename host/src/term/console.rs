@@ -4,7 +4,7 @@
 //! the network is printed above the line being typed. Otherwise (a pipe, a file, a
 //! script) lines are read plainly, program output goes to stdout and notices to stderr.
 //! Lines come in on a thread and reach the event loop through a bounded channel, with a
-//! wake-up for its `poll`; lines go out through [`crate::output`], so a terminal that does
+//! wake-up for its `poll`; lines go out through [`crate::term::output`], so a terminal that does
 //! not keep up never stalls the loop.
 
 use std::io::{BufRead, IsTerminal};
@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 
 use mio::Waker;
 
-use crate::output::{self, Stream};
+use crate::term::output::{self, Stream};
 
 /// What the input thread read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +119,7 @@ impl Console {
     }
 
     /// Program output: a message, a user list. Stdout when not interactive. Queued, never
-    /// waited for (see [`crate::output`]).
+    /// waited for (see [`crate::term::output`]).
     pub(crate) fn show(&mut self, line: &str) {
         output::line(Stream::Stdout, line.to_owned());
     }

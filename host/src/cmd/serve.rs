@@ -7,14 +7,14 @@ use minichat_core::server::{LeftReason, Recipient, ServerConfig, ServerEvent};
 use minichat_core::time::Duration;
 use minichat_core::wire::{Name, NameBuf};
 
-use crate::commands::{OPERATOR_HELP, OperatorCommand, parse_operator};
-use crate::console::{self, Console, Input};
 use crate::error::HostError;
-use crate::escape::escape;
-use crate::legacy::LegacyGate;
-use crate::output::{self, Stream};
-use crate::server_loop::{HostServer, SERVER_STACK, ServerLoop};
+use crate::net::server_loop::{HostServer, SERVER_STACK, ServerLoop};
 use crate::shutdown::Shutdown;
+use crate::term::console::{self, Console, Input};
+use crate::term::escape::escape;
+use crate::term::legacy::LegacyGate;
+use crate::term::output::{self, Stream};
+use crate::term::slash::{OPERATOR_HELP, OperatorCommand, parse_operator};
 
 /// What `minichat serve` was asked to do.
 #[derive(Debug, Clone, Copy)]
@@ -63,9 +63,7 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
         .spawn(move || serve(config))
         .map_err(HostError::Thread)?
         .join()
-        .unwrap_or_else(|_| {
-            Err(HostError::Thread(std::io::Error::other("the server thread panicked")))
-        })
+        .unwrap_or(Err(HostError::Panicked { thread: "server" }))
 }
 
 fn serve(config: ServeConfig) -> Result<(), HostError> {
@@ -106,7 +104,7 @@ fn serve(config: ServeConfig) -> Result<(), HostError> {
             let what = console::count(held_back, "plain-text datagram");
             console.notice(&format!(
                 "… {what} not shown (more than {} a second from one address)",
-                crate::legacy::RATE_PER_SEC
+                crate::term::legacy::RATE_PER_SEC
             ));
         }
         while let Some(event) = net.server.poll_event() {

@@ -6,18 +6,19 @@
 //! buffers allocated once ([`BatchSocket`]), and the state machine works in place.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 
 use minichat_core::server::{LeftReason, Server, ServerConfig, ServerEvent};
 use minichat_core::wire::is_frame;
 use minichat_core::wire::limits::MAX_FRAME;
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Interest, Token, Waker};
 
 use crate::clock::Clock;
 use crate::error::HostError;
-use crate::udp_batch::BatchSocket;
+use crate::net::peer_error::is_peer_trouble;
+use crate::net::reactor::Reactor;
+use crate::net::sys;
+use crate::net::udp_batch::BatchSocket;
 
 /// The most users `--capacity` may ask for: the table's slots.
 pub(crate) const MAX_USERS: usize = 1024;
@@ -37,7 +38,6 @@ const SOCKET_BUFFER: usize = 4 << 20;
 const ROUNDS: usize = 16;
 
 const SOCKET: Token = Token(0);
-const WAKER: Token = Token(1);
 
 /// Room for a received datagram: any frame, and legacy text up to a typical MTU.
 const RX_SLOT: usize = 1500;
@@ -45,11 +45,9 @@ const RX_SLOT: usize = 1500;
 /// The server, its socket and its loop.
 pub(crate) struct ServerLoop {
     io: BatchSocket<RX_SLOT, MAX_FRAME>,
-    poll: Poll,
-    events: Events,
+    reactor: Reactor,
     pub(crate) server: Box<HostServer>,
     pub(crate) clock: Clock,
-    waker: Arc<Waker>,
     addr: SocketAddr,
     /// The next datagram of the last receive still to handle: a turn that stops because
     /// the socket is full for sending picks up here, so nothing received is dropped.
@@ -76,33 +74,14 @@ impl ServerLoop {
             protocol: "udp",
             source,
         })?;
-        // Best effort: a system that caps the buffers still works, with smaller bursts.
-        let _ = nix::sys::socket::setsockopt(
-            &socket.as_fd(),
-            nix::sys::socket::sockopt::RcvBuf,
-            &SOCKET_BUFFER,
-        );
-        let _ = nix::sys::socket::setsockopt(
-            &socket.as_fd(),
-            nix::sys::socket::sockopt::SndBuf,
-            &SOCKET_BUFFER,
-        );
-        let poll = Poll::new().map_err(HostError::Poll)?;
-        poll.registry()
-            .register(
-                &mut SourceFd(&socket.as_raw_fd()),
-                SOCKET,
-                Interest::READABLE | Interest::WRITABLE,
-            )
-            .map_err(HostError::Poll)?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(HostError::Poll)?);
+        sys::set_buffers(&socket, SOCKET_BUFFER);
+        let reactor = Reactor::new(16)?;
+        reactor.register_udp(&socket, SOCKET, Interest::READABLE | Interest::WRITABLE)?;
         Ok(ServerLoop {
             io: BatchSocket::new(socket).map_err(HostError::Poll)?,
-            poll,
-            events: Events::with_capacity(16),
+            reactor,
             server: Box::new(HostServer::new(config)?),
             clock: Clock::new(),
-            waker,
             addr,
             next_rx: 0,
         })
@@ -120,7 +99,7 @@ impl ServerLoop {
 
     /// The waker that gets [`ServerLoop::wait`] out of `poll`.
     pub(crate) fn waker(&self) -> Arc<Waker> {
-        Arc::clone(&self.waker)
+        self.reactor.waker()
     }
 
     /// Fires due timers, then receives, handles and sends until nothing is waiting (or
@@ -205,11 +184,7 @@ impl ServerLoop {
     pub(crate) fn wait(&mut self, max: std::time::Duration) -> Result<(), HostError> {
         let timer = self.server.poll_timeout().map(|at| self.clock.until(at));
         let timeout = timer.map_or(max, |t| t.min(max));
-        match self.poll.poll(&mut self.events, Some(timeout)) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => Ok(()),
-            Err(error) => Err(HostError::Poll(error)),
-        }
+        self.reactor.wait(Some(timeout))
     }
 
     /// Sends plain text (an answer to a legacy client), outside the protocol.
@@ -241,18 +216,6 @@ impl ServerLoop {
         }
         told
     }
-}
-
-/// Errors that concern one peer (an ICMP message about an earlier datagram), not the
-/// server.
-fn is_peer_trouble(error: &std::io::Error) -> bool {
-    matches!(
-        error.kind(),
-        std::io::ErrorKind::ConnectionRefused
-            | std::io::ErrorKind::ConnectionReset
-            | std::io::ErrorKind::HostUnreachable
-            | std::io::ErrorKind::NetworkUnreachable
-    )
 }
 
 #[cfg(test)]
@@ -319,7 +282,7 @@ mod tests {
         let target: Vec<usize> = clients.iter().map(|c| c.received + 2 * count).collect();
         let mut sent = 0;
         while StdInstant::now() < deadline {
-            for (i, c) in clients.iter_mut().enumerate() {
+            for c in clients.iter_mut() {
                 if sent < count * 3 && c.client.pending() < 8 {
                     let now = c.now();
                     c.client.say(now, "steady state, no allocation please").unwrap();
@@ -329,7 +292,6 @@ mod tests {
                     sent += 1;
                 }
                 c.pump();
-                let _ = i;
             }
             if sent == count * 3 && clients.iter().zip(&target).all(|(c, t)| c.received >= *t) {
                 return;

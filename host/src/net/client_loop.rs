@@ -2,7 +2,6 @@
 //! core's driver and client, a clock, and a `poll` that also wakes for input and Ctrl-C.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
@@ -10,18 +9,18 @@ use minichat_core::error::TransportError;
 use minichat_core::time::{Duration, Instant};
 use minichat_core::transport::{Driver, RECEIVE_BUDGET};
 use minichat_core::wire::NameBuf;
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Interest, Token, Waker};
 
 use crate::clock::Clock;
 use crate::error::HostError;
+use crate::net::peer_error::is_peer_trouble;
+use crate::net::reactor::Reactor;
 
 /// The client the host runs: 32 messages in flight, 64 events waiting, 32 early
 /// deliveries held.
 pub(crate) type HostClient = Client<32, 64, 32>;
 
 const SOCKET: Token = Token(0);
-const WAKER: Token = Token(1);
 
 /// What `chat` and `send` say while no server answers their join.
 pub(crate) fn no_answer_notice(server: SocketAddr, refused: bool, retry_in: Duration) -> String {
@@ -33,10 +32,8 @@ pub(crate) fn no_answer_notice(server: SocketAddr, refused: bool, retry_in: Dura
 pub(crate) struct ClientLoop {
     pub(crate) client: HostClient,
     driver: Driver<UdpSocket>,
-    poll: Poll,
-    events: Events,
+    reactor: Reactor,
     clock: Clock,
-    waker: Arc<Waker>,
     /// The system said the server's port is closed (ICMP port unreachable).
     refused: bool,
 }
@@ -65,11 +62,8 @@ impl ClientLoop {
         // Connected, so the system reports a closed port as "connection refused".
         socket.connect(server).map_err(|source| HostError::Connect { addr: server, source })?;
         socket.set_nonblocking(true).map_err(HostError::Poll)?;
-        let poll = Poll::new().map_err(HostError::Poll)?;
-        poll.registry()
-            .register(&mut SourceFd(&socket.as_raw_fd()), SOCKET, Interest::READABLE)
-            .map_err(HostError::Poll)?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(HostError::Poll)?);
+        let reactor = Reactor::new(16)?;
+        reactor.register_udp(&socket, SOCKET, Interest::READABLE)?;
         let clock = Clock::new();
         let mut config = ClientConfig::new(name, server);
         config.give_up = give_up;
@@ -77,17 +71,15 @@ impl ClientLoop {
         Ok(ClientLoop {
             client: HostClient::new(config, clock.now()),
             driver: Driver::new(socket),
-            poll,
-            events: Events::with_capacity(16),
+            reactor,
             clock,
-            waker,
             refused: false,
         })
     }
 
     /// The waker that gets [`ClientLoop::wait`] out of `poll` (for input, Ctrl-C).
     pub(crate) fn waker(&self) -> Arc<Waker> {
-        Arc::clone(&self.waker)
+        self.reactor.waker()
     }
 
     pub(crate) fn server(&self) -> SocketAddr {
@@ -117,10 +109,11 @@ impl ClientLoop {
                     }
                 }
                 Err(TransportError::Receive(error) | TransportError::Send(error))
-                    if error.kind() == std::io::ErrorKind::ConnectionRefused =>
+                    if is_peer_trouble(&error) =>
                 {
-                    // Reported once per ICMP message: note it and go on.
-                    self.refused = true;
+                    // The server cannot be reached now (reported once per ICMP
+                    // message): note it and keep trying.
+                    self.refused = error.kind() == std::io::ErrorKind::ConnectionRefused;
                 }
                 Err(TransportError::Receive(error) | TransportError::Send(error)) => {
                     return Err(HostError::Network { addr: self.server(), source: error });
@@ -141,10 +134,6 @@ impl ClientLoop {
     pub(crate) fn wait(&mut self, max: std::time::Duration) -> Result<(), HostError> {
         let timer = self.client.poll_timeout().map(|at| self.clock.until(at));
         let timeout = timer.map_or(max, |t| t.min(max));
-        match self.poll.poll(&mut self.events, Some(timeout)) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => Ok(()),
-            Err(error) => Err(HostError::Poll(error)),
-        }
+        self.reactor.wait(Some(timeout))
     }
 }

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::bench::BenchConfig;
-use crate::bench::load::{LoadConfig, Outcome};
+use crate::cmd::bench::BenchConfig;
+use crate::cmd::bench::load::{LoadConfig, Outcome};
 
 /// One scenario's results.
 #[derive(Debug, Clone, Serialize)]

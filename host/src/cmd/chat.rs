@@ -16,13 +16,13 @@ use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::ErrorCode;
 use minichat_core::wire::{Kind, NameBuf};
 
-use crate::client_loop::{ClientLoop, HostClient, no_answer_notice};
 use crate::clock;
-use crate::commands::{CHAT_HELP, ChatCommand, parse_chat};
-use crate::console::{self, Console, Input};
 use crate::error::HostError;
-use crate::escape::escape;
+use crate::net::client_loop::{ClientLoop, HostClient, no_answer_notice};
 use crate::shutdown::Shutdown;
+use crate::term::console::{self, Console, Input};
+use crate::term::escape::escape;
+use crate::term::slash::{CHAT_HELP, ChatCommand, parse_chat};
 
 /// How long leaving may take before the client exits anyway.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(3);

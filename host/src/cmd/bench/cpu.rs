@@ -36,13 +36,22 @@ impl CpuProbe {
         let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
         let utime: u64 = fields.get(11)?.parse().ok()?;
         let stime: u64 = fields.get(12)?.parse().ok()?;
-        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten()
-            .filter(|t| *t > 0)?;
-        let ticks = u64::try_from(ticks).ok()?;
+        let ticks = clock_ticks()?;
         Some(Duration::from_nanos((utime + stime).saturating_mul(1_000_000_000) / ticks))
     }
+}
+
+/// Clock ticks per second, the unit of `/proc`'s times.
+#[cfg(unix)]
+fn clock_ticks() -> Option<u64> {
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok().flatten()?;
+    u64::try_from(ticks).ok().filter(|t| *t > 0)
+}
+
+/// No `/proc` here: nothing to convert.
+#[cfg(not(unix))]
+fn clock_ticks() -> Option<u64> {
+    None
 }
 
 #[cfg(test)]

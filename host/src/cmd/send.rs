@@ -8,12 +8,12 @@ use minichat_core::client::ClientEvent;
 use minichat_core::time::Duration;
 use minichat_core::wire::NameBuf;
 
-use crate::client_loop::{ClientLoop, no_answer_notice};
 use crate::clock;
 use crate::error::HostError;
-use crate::escape::escape;
-use crate::output::{self, Stream};
+use crate::net::client_loop::{ClientLoop, no_answer_notice};
 use crate::shutdown::Shutdown;
+use crate::term::escape::escape;
+use crate::term::output::{self, Stream};
 
 /// How long leaving may take before the command exits anyway.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);

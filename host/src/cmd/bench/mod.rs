@@ -14,10 +14,10 @@ use std::net::SocketAddr;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::bench::chat::Mode;
-use crate::bench::cpu::CpuProbe;
-use crate::bench::load::{Outcome, STAMP_LEN};
-use crate::bench::report::{Report, Row};
+use crate::cmd::bench::chat::Mode;
+use crate::cmd::bench::cpu::CpuProbe;
+use crate::cmd::bench::load::{Outcome, STAMP_LEN};
+use crate::cmd::bench::report::{Report, Row};
 use crate::error::HostError;
 
 pub(crate) use load::LoadConfig;
@@ -60,13 +60,11 @@ pub(crate) fn run(config: BenchConfig) -> Result<Report, HostError> {
     // while they are built.
     std::thread::Builder::new()
         .name("bench".into())
-        .stack_size(crate::server_loop::SERVER_STACK)
+        .stack_size(crate::net::server_loop::SERVER_STACK)
         .spawn(move || measure(config))
         .map_err(HostError::Thread)?
         .join()
-        .unwrap_or_else(|_| {
-            Err(HostError::Thread(std::io::Error::other("the bench thread panicked")))
-        })
+        .unwrap_or(Err(HostError::Panicked { thread: "bench" }))
 }
 
 fn measure(config: BenchConfig) -> Result<Report, HostError> {
@@ -92,7 +90,7 @@ fn measure(config: BenchConfig) -> Result<Report, HostError> {
 }
 
 fn io(error: std::io::Error) -> HostError {
-    HostError::Thread(error)
+    HostError::Load(error)
 }
 
 fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {

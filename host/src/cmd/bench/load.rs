@@ -3,13 +3,12 @@
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
-use mio::{Interest, Poll, Token};
+use mio::{Interest, Token};
 
-use crate::bench::cpu::CpuProbe;
+use crate::cmd::bench::cpu::CpuProbe;
+use crate::net::reactor::{self, Reactor};
 
 /// How hard to push.
 #[derive(Debug, Clone, Copy)]
@@ -26,22 +25,35 @@ pub(crate) struct LoadConfig {
     pub(crate) duration: Duration,
 }
 
-/// A load client's socket: non-blocking, connected to `target`, registered with `poll`
-/// as `Token(index)`.
+/// A load client's socket: non-blocking, connected to `target`, registered with
+/// `reactor` as `Token(index)`.
 pub(crate) fn client_socket(
-    poll: &Poll,
+    reactor: &Reactor,
     target: SocketAddr,
     index: usize,
 ) -> std::io::Result<UdpSocket> {
     let socket = UdpSocket::bind("127.0.0.1:0")?;
     socket.connect(target)?;
     socket.set_nonblocking(true)?;
-    poll.registry().register(
-        &mut SourceFd(&socket.as_raw_fd()),
-        Token(index),
-        Interest::READABLE,
-    )?;
+    reactor
+        .register_udp(&socket, Token(index), Interest::READABLE)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(socket)
+}
+
+/// The load clients whose sockets may have something: those the last wait reported, or
+/// all of them where the platform reports nothing for std sockets.
+pub(crate) fn ready_clients(reactor: &Reactor, clients: usize) -> Vec<usize> {
+    if reactor::SOCKET_EVENTS {
+        reactor.events().map(|event| event.token().0).filter(|&i| i < clients).collect()
+    } else {
+        (0..clients).collect()
+    }
+}
+
+/// Waits for the load's sockets, up to `timeout`.
+pub(crate) fn wait(reactor: &mut Reactor, timeout: Duration) -> std::io::Result<()> {
+    reactor.wait(Some(timeout)).map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// The shortest payload: the stamp itself.

@@ -5,6 +5,16 @@
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 
+use crate::net::peer_error::is_peer_trouble;
+
+#[cfg(target_os = "linux")]
+#[path = "linux.rs"]
+mod sys;
+
+#[cfg(not(target_os = "linux"))]
+#[path = "fallback.rs"]
+mod sys;
+
 /// Datagrams per system call.
 pub(crate) const BATCH: usize = 32;
 
@@ -39,8 +49,7 @@ pub(crate) struct BatchSocket<const RX: usize, const TX: usize> {
     tx_sent: usize,
     /// Datagrams per system call, at most [`BATCH`] (1 turns batching off, to measure it).
     batch: usize,
-    #[cfg(target_os = "linux")]
-    headers: linux::Headers,
+    headers: sys::Headers,
 }
 
 impl<const RX: usize, const TX: usize> std::fmt::Debug for BatchSocket<RX, TX> {
@@ -64,8 +73,7 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
             tx_len: 0,
             tx_sent: 0,
             batch: BATCH,
-            #[cfg(target_os = "linux")]
-            headers: linux::Headers::new(),
+            headers: sys::Headers::new(),
         })
     }
 
@@ -83,24 +91,8 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
     /// Receives what is waiting, up to a batch; returns how many (0 when none).
     pub(crate) fn receive(&mut self) -> io::Result<usize> {
         self.rx_len = 0;
-        #[cfg(target_os = "linux")]
-        {
-            let bufs = self.rx.get_mut(..self.batch).unwrap_or_default();
-            self.rx_len = linux::receive(&self.socket, &mut self.headers, bufs, &mut self.rx_meta)?;
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            for (buf, meta) in self.rx.iter_mut().zip(self.rx_meta.iter_mut()).take(self.batch) {
-                match self.socket.recv_from(buf) {
-                    Ok((len, peer)) => {
-                        *meta = Some(Meta { len, peer });
-                        self.rx_len += 1;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => return Err(e),
-                }
-            }
-        }
+        let bufs = self.rx.get_mut(..self.batch).unwrap_or_default();
+        self.rx_len = sys::receive(&self.socket, &mut self.headers, bufs, &mut self.rx_meta)?;
         Ok(self.rx_len)
     }
 
@@ -139,24 +131,19 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
             }
             let metas: [Meta; BATCH] =
                 std::array::from_fn(|i| pending.get(i).copied().flatten().unwrap_or(EMPTY));
-            #[cfg(target_os = "linux")]
-            let result = linux::send(
+            let result = sys::send(
                 &self.socket,
                 &mut self.headers,
                 self.rx.get(sent..sent + run).unwrap_or_default(),
                 metas.get(..run).unwrap_or_default(),
             );
-            #[cfg(not(target_os = "linux"))]
-            let result = {
-                let meta = metas[0];
-                self.socket.send_to(&self.rx[sent][..meta.len], meta.peer).map(|_| 1)
-            };
             match result {
                 Ok(n) => sent += n.max(1),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(sent),
                 // One peer's trouble: skip its datagram, answer the others.
-                Err(_) => sent += 1,
+                Err(e) if is_peer_trouble(&e) => sent += 1,
+                Err(e) => return Err(e),
             }
         }
         Ok(sent)
@@ -184,31 +171,18 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
     /// socket is full and the rest waits for the next flush.
     pub(crate) fn flush(&mut self) -> io::Result<bool> {
         while self.tx_sent < self.tx_len {
-            #[cfg(target_os = "linux")]
-            let sent = linux::send(
+            let sent = sys::send(
                 &self.socket,
                 &mut self.headers,
                 self.tx.get(self.tx_sent..self.tx_len).unwrap_or_default(),
                 self.tx_meta.get(self.tx_sent..self.tx_len).unwrap_or_default(),
             );
-            #[cfg(not(target_os = "linux"))]
-            let sent = {
-                let meta = self.tx_meta[self.tx_sent];
-                self.socket.send_to(&self.tx[self.tx_sent][..meta.len], meta.peer).map(|_| 1)
-            };
             match sent {
                 Ok(n) => self.tx_sent += n.max(1),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // One peer's trouble (an ICMP error reported on send): skip that datagram.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionRefused | io::ErrorKind::HostUnreachable
-                    ) =>
-                {
-                    self.tx_sent += 1;
-                }
+                Err(e) if is_peer_trouble(&e) => self.tx_sent += 1,
                 Err(e) => {
                     self.tx_sent += 1;
                     if self.tx_sent >= self.tx_len {
@@ -227,99 +201,5 @@ impl<const RX: usize, const TX: usize> BatchSocket<RX, TX> {
     /// Sends `data` to `peer` at once, outside the batch (legacy text replies).
     pub(crate) fn send_now(&self, data: &[u8], peer: SocketAddr) -> io::Result<()> {
         self.socket.send_to(data, peer).map(|_| ())
-    }
-}
-
-#[cfg(target_os = "linux")]
-mod linux {
-    use std::io::{self, IoSlice, IoSliceMut};
-    use std::net::{SocketAddr, UdpSocket};
-    use std::os::fd::AsRawFd;
-
-    use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg};
-
-    use super::{BATCH, Meta};
-
-    /// The `mmsghdr` arrays, allocated once.
-    pub(super) struct Headers {
-        rx: MultiHeaders<SockaddrStorage>,
-        tx: MultiHeaders<SockaddrStorage>,
-    }
-
-    impl Headers {
-        pub(super) fn new() -> Self {
-            Headers {
-                rx: MultiHeaders::preallocate(BATCH, None),
-                tx: MultiHeaders::preallocate(BATCH, None),
-            }
-        }
-    }
-
-    fn to_std(addr: &SockaddrStorage) -> Option<SocketAddr> {
-        if let Some(v4) = addr.as_sockaddr_in() {
-            return Some(SocketAddr::V4((*v4).into()));
-        }
-        addr.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into()))
-    }
-
-    pub(super) fn receive<const RX: usize>(
-        socket: &UdpSocket,
-        headers: &mut Headers,
-        bufs: &mut [[u8; RX]],
-        meta: &mut [Option<Meta>; BATCH],
-    ) -> io::Result<usize> {
-        let count = bufs.len().min(BATCH);
-        let mut slots = bufs.iter_mut();
-        let mut iovs: [[IoSliceMut<'_>; 1]; BATCH] = std::array::from_fn(|_| {
-            [IoSliceMut::new(slots.next().map_or(&mut [][..], |b| &mut b[..]))]
-        });
-        let results = match recvmmsg(
-            socket.as_raw_fd(),
-            &mut headers.rx,
-            iovs.iter_mut().take(count),
-            MsgFlags::MSG_DONTWAIT,
-            None,
-        ) {
-            Ok(results) => results,
-            Err(nix::errno::Errno::EAGAIN) => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
-        let mut count = 0;
-        for (message, slot) in results.zip(meta.iter_mut()) {
-            // A datagram without a usable address cannot be answered: its slot says so,
-            // and stays in step with its buffer.
-            *slot = message
-                .address
-                .as_ref()
-                .and_then(to_std)
-                .map(|peer| Meta { len: message.bytes, peer });
-            count += 1;
-        }
-        Ok(count)
-    }
-
-    pub(super) fn send<const N: usize>(
-        socket: &UdpSocket,
-        headers: &mut Headers,
-        bufs: &[[u8; N]],
-        meta: &[Meta],
-    ) -> io::Result<usize> {
-        let iovs: [[IoSlice<'_>; 1]; BATCH] = std::array::from_fn(|i| {
-            let len = meta.get(i).map_or(0, |m| m.len);
-            [IoSlice::new(bufs.get(i).and_then(|b| b.get(..len)).unwrap_or_default())]
-        });
-        let count = meta.len().min(bufs.len()).min(BATCH);
-        let addrs: [Option<SockaddrStorage>; BATCH] = std::array::from_fn(|i| {
-            meta.get(i).filter(|_| i < count).map(|m| SockaddrStorage::from(m.peer))
-        });
-        let results = sendmmsg(
-            socket.as_raw_fd(),
-            &mut headers.tx,
-            iovs.iter().take(count),
-            addrs.get(..count).unwrap_or_default(),
-            [],
-            MsgFlags::MSG_DONTWAIT,
-        )?;
-        Ok(results.count())
     }
 }

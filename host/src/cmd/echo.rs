@@ -6,22 +6,19 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 
-use std::os::fd::AsRawFd;
-
 use minichat_core::wire::EchoMode;
 use mio::net::{TcpListener, TcpStream};
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Interest, Registry, Token};
 
 use crate::error::HostError;
-use crate::listen::{self, Listeners};
+use crate::net::listeners::{self, Listeners};
+use crate::net::reactor::{self, Reactor};
+use crate::net::udp_batch::BatchSocket;
 use crate::shutdown::Shutdown;
-use crate::udp_batch::BatchSocket;
 
 const UDP: Token = Token(0);
 const TCP_LISTENER: Token = Token(1);
-const WAKER: Token = Token(2);
-const FIRST_CONNECTION: usize = 3;
+const FIRST_CONNECTION: usize = 2;
 
 /// The largest UDP payload: a datagram is echoed whole, never truncated.
 const DATAGRAM_BUF: usize = 65_536;
@@ -53,8 +50,7 @@ pub(crate) struct EchoLoop {
     mode: EchoMode,
     udp: BatchSocket<DATAGRAM_BUF, 0>,
     listener: Option<TcpListener>,
-    poll: Poll,
-    events: Events,
+    reactor: Reactor,
     connections: HashMap<Token, Connection>,
     next_token: usize,
     chunk: Vec<u8>,
@@ -72,16 +68,15 @@ impl std::fmt::Debug for EchoLoop {
 impl EchoLoop {
     /// Binds the sockets of `config`.
     pub(crate) fn bind(config: EchoConfig) -> Result<EchoLoop, HostError> {
-        let listeners = listen::bind(config.bind, config.tcp)?;
+        let listeners = listeners::bind(config.bind, config.tcp)?;
         let protocols = listeners.protocols();
         let Listeners { udp, tcp, addr } = listeners;
-        let poll = Poll::new().map_err(HostError::Poll)?;
-        poll.registry()
-            .register(&mut SourceFd(&udp.as_raw_fd()), UDP, Interest::READABLE)
-            .map_err(HostError::Poll)?;
+        let reactor = Reactor::new(256)?;
+        reactor.register_udp(&udp, UDP, Interest::READABLE)?;
         let mut listener = tcp;
         if let Some(listener) = listener.as_mut() {
-            poll.registry()
+            reactor
+                .registry()
                 .register(listener, TCP_LISTENER, Interest::READABLE)
                 .map_err(HostError::Poll)?;
         }
@@ -89,8 +84,7 @@ impl EchoLoop {
             mode: config.mode,
             udp: BatchSocket::new(udp).map_err(HostError::Poll)?,
             listener,
-            poll,
-            events: Events::with_capacity(256),
+            reactor,
             connections: HashMap::new(),
             next_token: FIRST_CONNECTION,
             chunk: vec![0u8; CHUNK_BUF],
@@ -100,40 +94,28 @@ impl EchoLoop {
         })
     }
 
-    /// A waker for the loop's `poll`.
-    pub(crate) fn waker(&self) -> Result<std::sync::Arc<mio::Waker>, HostError> {
-        mio::Waker::new(self.poll.registry(), WAKER)
-            .map(std::sync::Arc::new)
-            .map_err(HostError::Poll)
+    /// A waker for the loop's wait.
+    pub(crate) fn waker(&self) -> std::sync::Arc<mio::Waker> {
+        self.reactor.waker()
     }
 
     /// Waits up to `timeout` (for ever with `None`) and serves what arrived.
     pub(crate) fn turn(&mut self, timeout: Option<std::time::Duration>) -> Result<(), HostError> {
-        if let Err(error) = self.poll.poll(&mut self.events, timeout) {
-            if error.kind() == io::ErrorKind::Interrupted {
-                return Ok(());
-            }
-            return Err(HostError::Poll(error));
-        }
+        self.reactor.wait(timeout)?;
         let EchoLoop {
-            mode,
-            udp,
-            listener,
-            poll,
-            events,
-            connections,
-            next_token,
-            chunk,
-            stats,
-            ..
+            mode, udp, listener, reactor, connections, next_token, chunk, stats, ..
         } = self;
-        for event in events.iter() {
+        if !reactor::SOCKET_EVENTS {
+            // No readiness events for the UDP socket on this platform: look every turn.
+            echo_datagrams(udp, *mode, stats);
+        }
+        for event in reactor.events() {
             match event.token() {
-                WAKER => {}
+                Reactor::WAKER => {}
                 UDP => echo_datagrams(udp, *mode, stats),
                 TCP_LISTENER => {
                     if let Some(listener) = listener.as_ref() {
-                        accept_all(listener, poll, connections, next_token, stats);
+                        accept_all(listener, reactor.registry(), connections, next_token, stats);
                     }
                 }
                 token => {
@@ -143,7 +125,7 @@ impl EchoLoop {
                     };
                     if let Some(mut connection) = done.then(|| connections.remove(&token)).flatten()
                     {
-                        let _ = poll.registry().deregister(&mut connection.stream);
+                        let _ = reactor.registry().deregister(&mut connection.stream);
                         tracing::debug!(peer = %connection.peer, "tcp connection closed");
                     }
                 }
@@ -197,7 +179,7 @@ fn echo_datagrams(udp: &mut BatchSocket<DATAGRAM_BUF, 0>, mode: EchoMode, stats:
 /// Runs the echo service until Ctrl-C or SIGTERM.
 pub(crate) fn run(config: EchoConfig) -> Result<(), HostError> {
     let mut service = EchoLoop::bind(config)?;
-    let shutdown = Shutdown::install(service.waker()?)?;
+    let shutdown = Shutdown::install(service.waker())?;
     // The line scripts and tests wait for: the address, with the port actually bound.
     println!(
         "minichat echo: listening on {} ({}), replying {}-cased; Ctrl-C stops",
@@ -226,7 +208,7 @@ pub(crate) fn run(config: EchoConfig) -> Result<(), HostError> {
 /// Accepts every pending connection.
 fn accept_all(
     listener: &TcpListener,
-    poll: &Poll,
+    registry: &Registry,
     connections: &mut HashMap<Token, Connection>,
     next_token: &mut usize,
     stats: &mut Stats,
@@ -250,7 +232,7 @@ fn accept_all(
         let token = Token(*next_token);
         *next_token = next_token.wrapping_add(1).max(FIRST_CONNECTION);
         if let Err(error) =
-            poll.registry().register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+            registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
         {
             tracing::warn!(%peer, %error, "cannot watch a new connection; closing it");
             continue;

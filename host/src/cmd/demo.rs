@@ -7,8 +7,8 @@ use minichat_core::server::{Server, ServerConfig, ServerEvent};
 use minichat_core::time::Instant;
 use minichat_core::wire::{EchoMode, NameBuf};
 
-use crate::escape::escape;
-use crate::loopback::{LinkFaults, LoopbackNet};
+use crate::net::memory::{LinkFaults, LoopbackNet};
+use crate::term::escape::escape;
 
 /// Simulated milliseconds per step.
 const STEP_MS: u64 = 5;

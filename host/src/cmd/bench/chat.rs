@@ -9,10 +9,12 @@ use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::time::Instant as CoreInstant;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{EchoMode, Kind, Message, NameBuf};
-use mio::{Events, Poll};
 
-use crate::bench::cpu::CpuProbe;
-use crate::bench::load::{LoadConfig, Outcome, Phase, Window, client_socket, read_stamp, stamp};
+use crate::cmd::bench::cpu::CpuProbe;
+use crate::cmd::bench::load::{
+    LoadConfig, Outcome, Phase, Window, client_socket, read_stamp, ready_clients, stamp, wait,
+};
+use crate::net::reactor::Reactor;
 
 /// A bench client: 64 messages in flight, 1024 events, 64 early deliveries held.
 type BenchClient = Client<64, 1024, 64>;
@@ -48,14 +50,14 @@ pub(crate) fn run(
     progress: &mut dyn FnMut(u64),
 ) -> std::io::Result<Outcome> {
     let users = if mode == Mode::Fanout { config.clients + 1 } else { config.clients };
-    let mut poll = Poll::new()?;
+    let mut reactor = Reactor::new(users.max(1)).map_err(std::io::Error::other)?;
     let start = Instant::now();
     let now = |start: Instant| {
         CoreInstant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
     };
     let mut peers = Vec::with_capacity(users);
     for i in 0..users {
-        let socket = client_socket(&poll, server, i)?;
+        let socket = client_socket(&reactor, server, i)?;
         let name = NameBuf::parse(&format!("bench{i}")).map_err(std::io::Error::other)?;
         let mut client_config = ClientConfig::new(name, server);
         client_config.entropy = getrandom::u64().map_err(std::io::Error::other)?;
@@ -72,7 +74,6 @@ pub(crate) fn run(
     let mut buf = vec![0u8; 2048];
     let mut tx = vec![0u8; MAX_FRAME];
     let mut text = String::with_capacity(config.size);
-    let mut events = Events::with_capacity(users.max(1));
     // Everyone joins before the clock starts.
     let deadline = Instant::now() + Duration::from_secs(20);
     while !peers.iter().all(|p| p.client.is_joined()) {
@@ -82,7 +83,7 @@ pub(crate) fn run(
                 "the bench clients could not join",
             ));
         }
-        poll.poll(&mut events, Some(Duration::from_millis(10)))?;
+        wait(&mut reactor, Duration::from_millis(10))?;
         for peer in &mut peers {
             pump(peer, now(start), &mut buf, &mut tx, None, Phase::Warmup, &mut Outcome::default());
         }
@@ -128,10 +129,10 @@ pub(crate) fn run(
                 }
             }
         }
-        poll.poll(&mut events, Some(Duration::from_millis(5)))?;
+        wait(&mut reactor, Duration::from_millis(5))?;
         let echo_window = (mode == Mode::Echo).then_some(&window);
-        for event in &events {
-            if let Some(peer) = peers.get_mut(event.token().0) {
+        for i in ready_clients(&reactor, peers.len()) {
+            if let Some(peer) = peers.get_mut(i) {
                 pump(peer, now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
             }
         }

@@ -5,10 +5,11 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll};
-
-use crate::bench::cpu::CpuProbe;
-use crate::bench::load::{LoadConfig, Outcome, Phase, Window, client_socket, read_stamp, stamp};
+use crate::cmd::bench::cpu::CpuProbe;
+use crate::cmd::bench::load::{
+    LoadConfig, Outcome, Phase, Window, client_socket, read_stamp, ready_clients, stamp, wait,
+};
+use crate::net::reactor::Reactor;
 
 /// A client that heard nothing for this long has lost its window: it is counted and sent
 /// again.
@@ -28,17 +29,16 @@ pub(crate) fn run(
     cpu: CpuProbe,
     progress: &mut dyn FnMut(u64),
 ) -> std::io::Result<Outcome> {
-    let mut poll = Poll::new()?;
+    let mut reactor = Reactor::new(config.clients.max(1)).map_err(std::io::Error::other)?;
     let mut peers = Vec::with_capacity(config.clients);
     for i in 0..config.clients {
-        let socket = client_socket(&poll, target, i)?;
+        let socket = client_socket(&reactor, target, i)?;
         peers.push(Peer { socket, in_flight: 0, next_seq: 0, heard: Instant::now() });
     }
     let mut window = Window::new(config, cpu);
     let mut outcome = Outcome::default();
     let mut text = String::with_capacity(config.size);
     let mut buf = vec![0u8; 65_536];
-    let mut events = Events::with_capacity(config.clients.max(1));
     for (i, peer) in peers.iter_mut().enumerate() {
         fill(peer, i, config, &window, &mut text);
     }
@@ -48,9 +48,8 @@ pub(crate) fn run(
         if phase == Phase::Done {
             break;
         }
-        poll.poll(&mut events, Some(Duration::from_millis(20)))?;
-        for event in &events {
-            let i = event.token().0;
+        wait(&mut reactor, Duration::from_millis(20))?;
+        for i in ready_clients(&reactor, peers.len()) {
             let Some(peer) = peers.get_mut(i) else { continue };
             loop {
                 let len = match peer.socket.recv(&mut buf) {

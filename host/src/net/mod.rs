@@ -1,0 +1,12 @@
+//! Sockets and event loops: the core's state machines over real UDP (batched where the
+//! platform can), one small reactor that every loop waits on, the in-memory network of
+//! `minichat demo` and the tests, and which I/O errors are one peer's trouble.
+
+pub(crate) mod client_loop;
+pub(crate) mod listeners;
+pub mod memory;
+pub(crate) mod peer_error;
+pub(crate) mod reactor;
+pub(crate) mod server_loop;
+mod sys;
+pub(crate) mod udp_batch;

@@ -1,0 +1,9 @@
+//! The terminal: lines in and out without ever stalling the network loop, remote text
+//! shown safely, the slash commands typed at the prompts, and legacy plain-text datagrams
+//! shown on the operator's console.
+
+pub(crate) mod console;
+pub(crate) mod escape;
+pub(crate) mod legacy;
+pub(crate) mod output;
+pub(crate) mod slash;
