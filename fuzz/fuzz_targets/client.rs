@@ -12,9 +12,9 @@ use std::net::SocketAddr;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
-use minichat_core::wire::ErrorCode;
 use minichat_core::seq::after;
 use minichat_core::time::{Duration, Instant};
+use minichat_core::wire::ErrorCode;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, EchoMode, Message, Name, NameBuf, NameList, Token};
 
