@@ -38,6 +38,7 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod address;
 mod backoff;
 pub mod client;
 pub mod error;

@@ -10,6 +10,7 @@
 
 use core::net::SocketAddr;
 
+use crate::address::PeerAddress;
 use crate::error::TableError;
 use crate::name_policy::NameKey;
 use crate::time::{Duration, Instant};
@@ -28,9 +29,9 @@ impl SlotId {
 
 /// One connected user.
 #[derive(Debug, Clone)]
-pub struct User<S> {
+pub struct User<S, A = SocketAddr> {
     /// Where the user's frames come from and where replies go.
-    pub addr: SocketAddr,
+    pub addr: A,
     /// The session token every frame of the session carries.
     pub token: Token,
     /// The user's name, as the user spelled it.
@@ -46,13 +47,13 @@ pub struct User<S> {
 /// A fixed-capacity table of users. `N` slots are allocated; `capacity` (at most `N`) of
 /// them may be used, so one build can serve different configured sizes.
 #[derive(Debug)]
-pub struct UserTable<S, const N: usize> {
-    slots: [Option<User<S>>; N],
+pub struct UserTable<S, const N: usize, A = SocketAddr> {
+    slots: [Option<User<S, A>>; N],
     capacity: usize,
     len: usize,
 }
 
-impl<S, const N: usize> UserTable<S, N> {
+impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
     /// An empty table that admits up to `capacity` users (at most `N`).
     pub fn new(capacity: usize) -> Self {
         UserTable { slots: [const { None }; N], capacity: capacity.min(N), len: 0 }
@@ -78,7 +79,7 @@ impl<S, const N: usize> UserTable<S, N> {
     /// already in use, and a full table; the state comes back with the error.
     pub fn insert(
         &mut self,
-        addr: SocketAddr,
+        addr: A,
         token: Token,
         name: Name<'_>,
         now: Instant,
@@ -110,24 +111,24 @@ impl<S, const N: usize> UserTable<S, N> {
     }
 
     /// Removes a user and returns it.
-    pub fn remove(&mut self, slot: SlotId) -> Option<User<S>> {
+    pub fn remove(&mut self, slot: SlotId) -> Option<User<S, A>> {
         let user = self.slots.get_mut(slot.index())?.take()?;
         self.len -= 1;
         Some(user)
     }
 
     /// The user in `slot`.
-    pub fn get(&self, slot: SlotId) -> Option<&User<S>> {
+    pub fn get(&self, slot: SlotId) -> Option<&User<S, A>> {
         self.slots.get(slot.index())?.as_ref()
     }
 
     /// The user in `slot`, mutable.
-    pub fn get_mut(&mut self, slot: SlotId) -> Option<&mut User<S>> {
+    pub fn get_mut(&mut self, slot: SlotId) -> Option<&mut User<S, A>> {
         self.slots.get_mut(slot.index())?.as_mut()
     }
 
     /// The user at `addr`.
-    pub fn by_addr(&self, addr: SocketAddr) -> Option<SlotId> {
+    pub fn by_addr(&self, addr: A) -> Option<SlotId> {
         self.find(|user| user.addr == addr)
     }
 
@@ -141,9 +142,9 @@ impl<S, const N: usize> UserTable<S, N> {
         self.find(|user| user.key == key)
     }
 
-    /// How many users' addresses are on the IP address `ip` (any port).
-    pub fn count_ip(&self, ip: core::net::IpAddr) -> usize {
-        self.iter().filter(|(_, user)| user.addr.ip() == ip).count()
+    /// How many users' addresses are on the same host as `addr` (any port).
+    pub fn count_same_host(&self, addr: A) -> usize {
+        self.iter().filter(|(_, user)| user.addr.same_host(&addr)).count()
     }
 
     /// The user whose session has `token`.
@@ -155,7 +156,7 @@ impl<S, const N: usize> UserTable<S, N> {
     }
 
     /// Moves a user to a new address (after it proved it holds the session there).
-    pub fn move_to(&mut self, slot: SlotId, addr: SocketAddr) -> Result<(), TableError> {
+    pub fn move_to(&mut self, slot: SlotId, addr: A) -> Result<(), TableError> {
         if self.by_addr(addr).is_some_and(|other| other != slot) {
             return Err(TableError::AddressTaken);
         }
@@ -183,7 +184,7 @@ impl<S, const N: usize> UserTable<S, N> {
     }
 
     /// Every user, with its slot.
-    pub fn iter(&self) -> impl Iterator<Item = (SlotId, &User<S>)> {
+    pub fn iter(&self) -> impl Iterator<Item = (SlotId, &User<S, A>)> {
         self.slots.iter().enumerate().filter_map(|(i, slot)| {
             let user = slot.as_ref()?;
             Some((SlotId(u16::try_from(i).ok()?), user))
@@ -191,7 +192,7 @@ impl<S, const N: usize> UserTable<S, N> {
     }
 
     /// Every user, mutable, with its slot.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (SlotId, &mut User<S>)> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (SlotId, &mut User<S, A>)> {
         self.slots.iter_mut().enumerate().filter_map(|(i, slot)| {
             let user = slot.as_mut()?;
             Some((SlotId(u16::try_from(i).ok()?), user))
@@ -204,7 +205,7 @@ impl<S, const N: usize> UserTable<S, N> {
         Some(SlotId(u16::try_from(index).ok()?))
     }
 
-    fn find(&self, mut matches: impl FnMut(&User<S>) -> bool) -> Option<SlotId> {
+    fn find(&self, mut matches: impl FnMut(&User<S, A>) -> bool) -> Option<SlotId> {
         self.iter().find(|(_, user)| matches(user)).map(|(slot, _)| slot)
     }
 }

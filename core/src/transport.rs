@@ -7,6 +7,7 @@
 
 use core::net::SocketAddr;
 
+use crate::address::PeerAddress;
 use crate::error::TransportError;
 use crate::time::Instant;
 use crate::wire::limits::MAX_FRAME;
@@ -15,18 +16,18 @@ use crate::wire::{Message, is_frame};
 /// A datagram the state machine wants sent: `len` bytes at the start of the buffer it was
 /// given, to `destination`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transmit {
+pub struct Transmit<A = SocketAddr> {
     /// Where to send it.
-    pub destination: SocketAddr,
+    pub destination: A,
     /// How many bytes of the buffer to send.
     pub len: usize,
 }
 
-impl Transmit {
+impl<A> Transmit<A> {
     /// Writes `message` into `buf` as a transmit to `to`; `None` if it does not fit (which
     /// a buffer of [`MAX_FRAME`] bytes rules out). Server and client send every frame
     /// through here.
-    pub(crate) fn encode(buf: &mut [u8], to: SocketAddr, message: &Message<'_>) -> Option<Self> {
+    pub(crate) fn encode(buf: &mut [u8], to: A, message: &Message<'_>) -> Option<Self> {
         let len = message.encode(buf).ok()?;
         Some(Transmit { destination: to, len })
     }
@@ -36,28 +37,33 @@ impl Transmit {
 pub trait Datagram {
     /// The adapter's error.
     type Error;
+    /// How the socket names its peers.
+    type Addr: PeerAddress;
 
     /// Sends `data` to `remote`, or `WouldBlock` when the socket cannot take it now.
-    fn send_to(&mut self, remote: SocketAddr, data: &[u8]) -> nb::Result<(), Self::Error>;
+    fn send_to(&mut self, remote: Self::Addr, data: &[u8]) -> nb::Result<(), Self::Error>;
 
     /// Receives one datagram into `buf`, or `WouldBlock` when none is waiting.
-    fn receive(&mut self, buf: &mut [u8]) -> nb::Result<(usize, SocketAddr), Self::Error>;
+    fn receive(&mut self, buf: &mut [u8]) -> nb::Result<(usize, Self::Addr), Self::Error>;
 }
 
 /// The sans-IO shape of [`crate::server::Server`] and [`crate::client::Client`]
 /// (quinn-proto's): bytes and time in, bytes out.
 pub trait Endpoint {
+    /// How the endpoint names its peers.
+    type Addr: PeerAddress;
+
     /// Takes one received datagram. May write an immediate reply into `buf`.
     fn handle(
         &mut self,
         now: Instant,
-        from: SocketAddr,
+        from: Self::Addr,
         datagram: &[u8],
         buf: &mut [u8],
-    ) -> Option<Transmit>;
+    ) -> Option<Transmit<Self::Addr>>;
 
     /// The next datagram to send, written into `buf`. Call until `None`.
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit>;
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<Self::Addr>>;
 
     /// When [`Endpoint::handle_timeout`] should be called next.
     fn poll_timeout(&self) -> Option<Instant>;
@@ -107,11 +113,11 @@ impl<T: Datagram> Driver<T> {
     /// Fires due timers, receives what is waiting (up to [`RECEIVE_BUDGET`] datagrams)
     /// and sends everything the endpoint has to send. Datagrams that are not frames go to
     /// `foreign` (the host shows them as legacy text).
-    pub fn pump<E: Endpoint>(
+    pub fn pump<E: Endpoint<Addr = T::Addr>>(
         &mut self,
         endpoint: &mut E,
         now: Instant,
-        mut foreign: impl FnMut(&mut T, SocketAddr, &[u8]),
+        mut foreign: impl FnMut(&mut T, T::Addr, &[u8]),
     ) -> Result<Pumped, TransportError<T::Error>> {
         let mut pumped = Pumped::default();
         if endpoint.poll_timeout().is_some_and(|at| at <= now) {
@@ -142,7 +148,7 @@ impl<T: Datagram> Driver<T> {
     fn send(
         transport: &mut T,
         buf: &[u8],
-        transmit: Transmit,
+        transmit: Transmit<T::Addr>,
         pumped: &mut Pumped,
     ) -> Result<(), TransportError<T::Error>> {
         let data = buf.get(..transmit.len).unwrap_or_default();
@@ -160,6 +166,7 @@ impl<T: Datagram> Driver<T> {
 #[cfg(feature = "std")]
 impl Datagram for std::net::UdpSocket {
     type Error = std::io::Error;
+    type Addr = SocketAddr;
 
     fn send_to(&mut self, remote: SocketAddr, data: &[u8]) -> nb::Result<(), std::io::Error> {
         std::net::UdpSocket::send_to(self, data, remote).map(|_| ()).map_err(io_to_nb)
@@ -197,6 +204,7 @@ pub enum SmoltcpError {
 #[cfg(feature = "smoltcp")]
 impl Datagram for SmoltcpUdp<'_, '_> {
     type Error = SmoltcpError;
+    type Addr = SocketAddr;
 
     fn send_to(&mut self, remote: SocketAddr, data: &[u8]) -> nb::Result<(), SmoltcpError> {
         use smoltcp::socket::udp::SendError;

@@ -47,7 +47,11 @@ pub fn step_server(wire: &mut Wire, server: &mut FirmwareServer, now: Instant) {
 }
 
 /// One turn of a client over `socket`: datagrams in and out, events taken.
-pub fn step_client<D: Datagram>(socket: D, client: &mut FirmwareClient, now: Instant) {
+pub fn step_client<D: Datagram<Addr = SocketAddr>>(
+    socket: D,
+    client: &mut FirmwareClient,
+    now: Instant,
+) {
     let _ = Driver::new(socket).pump(client, now, |_, _, _| {});
     while let Some(event) = client.poll_event() {
         black_box(event);
@@ -138,6 +142,7 @@ pub enum Never {}
 
 impl Datagram for Link<'_> {
     type Error = Never;
+    type Addr = SocketAddr;
 
     fn send_to(&mut self, _remote: SocketAddr, data: &[u8]) -> nb::Result<(), Never> {
         let (slot, from) = match self.end {

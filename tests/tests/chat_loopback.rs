@@ -85,6 +85,8 @@ fn a_frame_with_another_users_token_from_another_address_is_dropped_over_smoltcp
     // Sent from mallory's socket, which has its own session.
     struct Forger<'a>(&'a [u8], bool);
     impl minichat_core::transport::Endpoint for Forger<'_> {
+        type Addr = std::net::SocketAddr;
+
         fn handle(
             &mut self,
             _: minichat_core::time::Instant,

@@ -9,11 +9,11 @@ use crate::wire::NameBuf;
 /// How a [`crate::client::Client`] behaves. [`ClientConfig::new`] gives the defaults of
 /// `docs/PROTOCOL.md`, "Timers".
 #[derive(Debug, Clone)]
-pub struct ClientConfig {
+pub struct ClientConfig<A = SocketAddr> {
     /// The name to join as.
     pub name: NameBuf,
     /// The server's address; datagrams from anywhere else are ignored.
-    pub server: SocketAddr,
+    pub server: A,
     /// The first retransmission timeout (joins, requests, and messages until a round trip
     /// is measured).
     pub rto_initial: Duration,
@@ -41,9 +41,9 @@ pub struct ClientConfig {
     pub first_seq: u32,
 }
 
-impl ClientConfig {
+impl<A> ClientConfig<A> {
     /// The defaults, for `name` at `server`.
-    pub fn new(name: NameBuf, server: SocketAddr) -> Self {
+    pub fn new(name: NameBuf, server: A) -> Self {
         ClientConfig {
             name,
             server,

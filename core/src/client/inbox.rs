@@ -2,6 +2,7 @@
 //! ones (after a gap) are held and selectively acknowledged, a `missed` notice skips what
 //! the server lost, and acknowledgements are batched.
 
+use crate::address::PeerAddress;
 use crate::client::{Client, ClientEvent};
 use crate::seq::after;
 use crate::time::{Duration, Instant};
@@ -108,7 +109,7 @@ impl<const B: usize> Inbox<B> {
     }
 }
 
-impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
+impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
     /// A `deliver` frame: delivery `seq` of this session.
     pub(super) fn on_deliver(
         &mut self,

@@ -34,6 +34,7 @@ pub use config::ClientConfig;
 pub use event::{ClientEvent, MessageId, UserPage};
 pub use stats::ClientStats;
 
+use crate::address::PeerAddress;
 use crate::backoff::Backoff;
 use crate::client::inbox::Inbox;
 use crate::client::outbox::{Outbox, Outgoing};
@@ -61,8 +62,8 @@ enum Phase {
 /// The chat client, with room for `Q` unacknowledged messages, `E` pending events and `B`
 /// early deliveries.
 #[derive(Debug)]
-pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8> {
-    config: ClientConfig,
+pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8, A = SocketAddr> {
+    config: ClientConfig<A>,
     phase: Phase,
     /// When the next join goes, and the wait after it.
     join: Backoff,
@@ -88,9 +89,9 @@ pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8> {
     stats: ClientStats,
 }
 
-impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
+impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
     /// A client that starts joining at `now`.
-    pub fn new(config: ClientConfig, now: Instant) -> Self {
+    pub fn new(config: ClientConfig<A>, now: Instant) -> Self {
         Client {
             phase: Phase::Joining {
                 cookie: Cookie::EMPTY,
@@ -123,7 +124,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
     }
 
     /// The settings in force.
-    pub const fn config(&self) -> &ClientConfig {
+    pub const fn config(&self) -> &ClientConfig<A> {
         &self.config
     }
 
@@ -217,7 +218,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
 
     /// Takes one datagram. Replies are queued for [`Client::poll_transmit`]; this never
     /// writes to `buf`.
-    pub fn handle(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+    pub fn handle(&mut self, now: Instant, from: A, datagram: &[u8]) {
         self.stats.datagrams += 1;
         if from != self.config.server {
             self.stats.foreign += 1;
@@ -238,7 +239,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
     }
 
     /// The next datagram to send, written into `buf`. Call until `None`.
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
         let transmit = match self.phase {
             Phase::Closed => None,
             Phase::Joining { .. } => self.join_transmit(now, buf),
@@ -303,7 +304,12 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         }
     }
 
-    fn session_transmit(&mut self, now: Instant, token: Token, buf: &mut [u8]) -> Option<Transmit> {
+    fn session_transmit(
+        &mut self,
+        now: Instant,
+        token: Token,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
         if let Some(nonce) = self.challenge_reply.take() {
             return self.emit(buf, &Message::ChallengeResponse { token, nonce });
         }
@@ -400,7 +406,7 @@ impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
         }
     }
 
-    fn emit(&self, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit> {
+    fn emit(&self, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit<A>> {
         Transmit::encode(buf, self.config.server, message)
     }
 }
@@ -414,19 +420,23 @@ fn join_nonce(entropy: u64, n: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-impl<const Q: usize, const E: usize, const B: usize> Endpoint for Client<Q, E, B> {
+impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Endpoint
+    for Client<Q, E, B, A>
+{
+    type Addr = A;
+
     fn handle(
         &mut self,
         now: Instant,
-        from: SocketAddr,
+        from: A,
         datagram: &[u8],
         _buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         Client::handle(self, now, from, datagram);
         None
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
         Client::poll_transmit(self, now, buf)
     }
 

@@ -1,6 +1,7 @@
 //! Requests and their answers: `who` (paged), `echo` and the keep-alive `ping`, each
 //! resent on its own back-off until answered or given up.
 
+use crate::address::PeerAddress;
 use crate::backoff::Backoff;
 use crate::client::{Client, ClientEvent, UserPage};
 use crate::time::Instant;
@@ -56,14 +57,14 @@ impl Requests {
     }
 }
 
-impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
+impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
     /// The next request to send or resend, if one is due.
     pub(super) fn request_transmit(
         &mut self,
         now: Instant,
         token: Token,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let rto_max = self.config.rto_max;
         if let Some((request, start)) =
             self.requests.who.as_mut().filter(|(r, _)| r.backoff.is_due(now))

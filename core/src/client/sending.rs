@@ -1,6 +1,7 @@
 //! Our own messages out: the acknowledgements and refusals that settle them, and the
 //! retransmission that resends what the server did not confirm.
 
+use crate::address::PeerAddress;
 use crate::client::outbox::{Entry, Outgoing};
 use crate::client::{Client, ClientEvent};
 use crate::time::{Duration, Instant};
@@ -10,14 +11,14 @@ use crate::wire::{ErrorCode, Message, Token, detail_buf};
 /// How long to wait before re-joining a server that said it is shutting down.
 pub(super) const SHUTDOWN_BACKOFF: Duration = Duration::from_secs(1);
 
-impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
+impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
     /// The next queued message to send or resend, if any.
     pub(super) fn outbox_transmit(
         &mut self,
         now: Instant,
         token: Token,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let entry = self.outbox.next_to_send()?;
         let (seq, first) = (entry.seq, entry.transmissions == 1);
         let message = match &entry.what {

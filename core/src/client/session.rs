@@ -1,6 +1,7 @@
 //! A session's life seen from the client: answers to its join (cookie, welcome, refusal),
 //! a move confirmed or taken by someone else, and losing the session to re-join.
 
+use crate::address::PeerAddress;
 use crate::backoff::Backoff;
 use crate::client::inbox::Inbox;
 use crate::client::outbox::{Entry, Outgoing};
@@ -11,9 +12,9 @@ use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
 use crate::wire::{Cookie, Message, Token, detail_buf};
 
-impl<const Q: usize, const E: usize, const B: usize> Client<Q, E, B> {
+impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
     /// The next join, if one is due: with an empty cookie, or the server's.
-    pub(super) fn join_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    pub(super) fn join_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
         let Phase::Joining { cookie, nonce, attempts, rejoin } = self.phase else { return None };
         if !self.join.is_due(now) {
             return None;

@@ -10,20 +10,20 @@ use crate::wire::{Name, NameBuf};
 /// Something the application (an operator console, a log) may want to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ServerEvent {
+pub enum ServerEvent<A = SocketAddr> {
     /// A user joined.
     Joined {
         /// The user's name.
         name: NameBuf,
         /// The user's address.
-        addr: SocketAddr,
+        addr: A,
     },
     /// A user is gone.
     Left {
         /// The user's name.
         name: NameBuf,
         /// The user's last address.
-        addr: SocketAddr,
+        addr: A,
         /// Why.
         reason: LeftReason,
     },
@@ -32,9 +32,9 @@ pub enum ServerEvent {
         /// The user's name.
         name: NameBuf,
         /// The old address.
-        from: SocketAddr,
+        from: A,
         /// The new address.
-        to: SocketAddr,
+        to: A,
     },
 }
 

@@ -4,6 +4,7 @@
 
 use core::fmt::Write as _;
 
+use crate::address::PeerAddress;
 use crate::seq::after;
 use crate::server::detail::Detail;
 use crate::server::ring::{Member, Recipient};
@@ -31,7 +32,7 @@ impl Sequenced<'_> {
     }
 }
 
-impl<const N: usize, const R: usize> Server<N, R> {
+impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     pub(super) fn on_sequenced(
         &mut self,
         now: Instant,
@@ -39,7 +40,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         seq: u32,
         what: Sequenced<'_>,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let (rate, burst, max_text) =
             (self.config.rate_per_sec, self.config.burst, self.config.max_text);
         let user = self.table.get_mut(slot)?;

@@ -3,8 +3,8 @@
 //! client's deliveries resume.
 
 use core::fmt::Write as _;
-use core::net::SocketAddr;
 
+use crate::address::PeerAddress;
 use crate::rate::RateLimiter;
 use crate::rtt::RttEstimator;
 use crate::server::delivery::{DeliveryCursor, MAX_WINDOW};
@@ -40,14 +40,14 @@ pub(super) struct Join<'a> {
     pub(super) name: Name<'a>,
 }
 
-impl<const N: usize, const R: usize> Server<N, R> {
+impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     pub(super) fn on_join(
         &mut self,
         now: Instant,
-        from: SocketAddr,
+        from: A,
         join: Join<'_>,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let Join { cookie, nonce, window, name, .. } = join;
         if let Some(slot) = self.table.by_addr(from) {
             let user = self.table.get(slot)?;
@@ -87,7 +87,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
             return Transmit::encode(buf, from, &refusal);
         }
         let per_ip = usize::from(self.config.per_ip);
-        if per_ip > 0 && self.table.count_ip(from.ip()) >= per_ip {
+        if per_ip > 0 && self.table.count_same_host(from) >= per_ip {
             self.stats.refused_per_ip += 1;
             return self.refuse(from, nonce, ErrorCode::TooManyFromAddress, name, buf);
         }
@@ -163,12 +163,12 @@ impl<const N: usize, const R: usize> Server<N, R> {
 
     pub(super) fn welcome(
         &self,
-        to: SocketAddr,
+        to: A,
         token: Token,
         nonce: u64,
         name: Name<'_>,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let message = Message::Welcome {
             token,
             nonce,
@@ -182,12 +182,12 @@ impl<const N: usize, const R: usize> Server<N, R> {
 
     pub(super) fn refuse(
         &self,
-        to: SocketAddr,
+        to: A,
         nonce: u64,
         code: ErrorCode,
         name: Name<'_>,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let mut detail = Detail::new();
         let _ = match code {
             ErrorCode::NameTaken => write!(detail, "the name {name} is taken"),

@@ -1,8 +1,7 @@
 //! Address moves: a valid token from an address without a session is challenged, and the
 //! session moves when the new address answers; `moved` tells both addresses.
 
-use core::net::SocketAddr;
-
+use crate::address::PeerAddress;
 use crate::server::{Server, ServerEvent};
 use crate::table::SlotId;
 use crate::time::Instant;
@@ -11,21 +10,21 @@ use crate::wire::{Message, Token};
 
 /// A pending proof of a new address.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Challenge {
-    pub(super) addr: SocketAddr,
+pub(super) struct Challenge<A> {
+    pub(super) addr: A,
     pub(super) nonce: u32,
     pub(super) sent_at: Instant,
 }
 
-impl<const N: usize, const R: usize> Server<N, R> {
+impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     pub(super) fn challenge(
         &mut self,
         now: Instant,
         slot: SlotId,
-        from: SocketAddr,
+        from: A,
         received: usize,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let challenge_len = Message::Challenge { token: Token::NONE, nonce: 0 }.buffer_len();
         if received < challenge_len {
             return None; // the challenge would be larger than what provoked it
@@ -50,11 +49,11 @@ impl<const N: usize, const R: usize> Server<N, R> {
     pub(super) fn on_challenge_response(
         &mut self,
         now: Instant,
-        from: SocketAddr,
+        from: A,
         token: Token,
         nonce: u32,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let slot = self.table.by_token(token)?;
         let user = self.table.get(slot)?;
         let pending = user.state.challenge?;

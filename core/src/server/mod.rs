@@ -41,6 +41,7 @@ pub use event::{LeftReason, RoomMessage, ServerEvent};
 pub use ring::Recipient;
 pub use stats::ServerStats;
 
+use crate::address::PeerAddress;
 use crate::error::{ServerError, WireError};
 use crate::server::delivery::MAX_WINDOW;
 use crate::server::join::{DEPARTED, Departed, Join};
@@ -59,12 +60,12 @@ pub const EVENT_QUEUE: usize = 64;
 
 /// The chat server, with `N` user slots and a ring of `R` messages.
 #[derive(Debug)]
-pub struct Server<const N: usize, const R: usize> {
+pub struct Server<const N: usize, const R: usize, A = SocketAddr> {
     config: ServerConfig,
-    table: UserTable<Session, N>,
+    table: UserTable<Session<A>, N, A>,
     ring: Ring<R>,
     secrets: Secrets,
-    events: Deque<ServerEvent, EVENT_QUEUE>,
+    events: Deque<ServerEvent<A>, EVENT_QUEUE>,
     departed: Deque<Departed, DEPARTED>,
     stats: ServerStats,
     /// Where the next round-robin walk of `poll_transmit` starts.
@@ -73,7 +74,7 @@ pub struct Server<const N: usize, const R: usize> {
     work: bool,
 }
 
-impl<const N: usize, const R: usize> Server<N, R> {
+impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     /// A server with `config`. The capacity is clamped to `N` if it is `usize::MAX` (the
     /// default), and refused if it is larger otherwise.
     pub fn new(mut config: ServerConfig) -> Result<Self, ServerError> {
@@ -115,7 +116,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
     }
 
     /// The connected users' names and addresses.
-    pub fn users(&self) -> impl Iterator<Item = (Name<'_>, SocketAddr)> {
+    pub fn users(&self) -> impl Iterator<Item = (Name<'_>, A)> + '_ {
         self.table.iter().map(|(_, user)| (user.name.as_name(), user.addr))
     }
 
@@ -144,7 +145,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
     }
 
     /// The next event for the application.
-    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+    pub fn poll_event(&mut self) -> Option<ServerEvent<A>> {
         let event = self.events.pop_front()?;
         // A kick or shutdown notice may have waited for room in the queue.
         self.work = true;
@@ -157,10 +158,10 @@ impl<const N: usize, const R: usize> Server<N, R> {
     pub fn handle(
         &mut self,
         now: Instant,
-        from: SocketAddr,
+        from: A,
         datagram: &[u8],
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         self.stats.datagrams += 1;
         let frame = match Frame::new_checked(datagram) {
             Ok(frame) => frame,
@@ -193,7 +194,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
 
     /// The next datagram to send (deliveries, resends, notices), written into `buf`. Call
     /// until `None`.
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
         if !self.work {
             return None;
         }
@@ -251,25 +252,27 @@ impl<const N: usize, const R: usize> Server<N, R> {
         EVENT_QUEUE - self.events.len() >= n
     }
 
-    fn push_event(&mut self, event: ServerEvent) {
+    fn push_event(&mut self, event: ServerEvent<A>) {
         if self.events.push_back(event).is_err() {
             self.stats.events_dropped += 1;
         }
     }
 }
 
-impl<const N: usize, const R: usize> Endpoint for Server<N, R> {
+impl<const N: usize, const R: usize, A: PeerAddress> Endpoint for Server<N, R, A> {
+    type Addr = A;
+
     fn handle(
         &mut self,
         now: Instant,
-        from: SocketAddr,
+        from: A,
         datagram: &[u8],
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         Server::handle(self, now, from, datagram, buf)
     }
 
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
         Server::poll_transmit(self, now, buf)
     }
 

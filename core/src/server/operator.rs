@@ -1,12 +1,13 @@
 //! The operator's requests: say something as the operator, remove a user, shut down.
 
+use crate::address::PeerAddress;
 use crate::error::ServerError;
 use crate::server::Server;
 use crate::server::ring::Recipient;
 use crate::time::Instant;
 use crate::wire::{ErrorCode, Name};
 
-impl<const N: usize, const R: usize> Server<N, R> {
+impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     /// The operator says `text`, to the room or to one user; delivered like any message,
     /// from the operator's name.
     pub fn announce(

@@ -3,8 +3,8 @@
 //! larger than what it sent).
 
 use core::fmt::Write as _;
-use core::net::SocketAddr;
 
+use crate::address::PeerAddress;
 use crate::error::WireError;
 use crate::server::Server;
 use crate::server::detail::Detail;
@@ -14,16 +14,16 @@ use crate::transport::Transmit;
 use crate::wire::limits::MAX_FRAME;
 use crate::wire::{ErrorCode, Message, NameList, Token};
 
-impl<const N: usize, const R: usize> Server<N, R> {
+impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     pub(super) fn reject_reply(
         &self,
-        addr: SocketAddr,
+        addr: A,
         token: Token,
         seq: u32,
         code: ErrorCode,
         what: Sequenced<'_>,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let mut detail = Detail::new();
         let _ = match (code, what) {
             (ErrorCode::NoSuchUser, Sequenced::Tell(to, _)) => {
@@ -39,12 +39,12 @@ impl<const N: usize, const R: usize> Server<N, R> {
 
     pub(super) fn users_reply(
         &self,
-        addr: SocketAddr,
+        addr: A,
         token: Token,
         req: u32,
         start: u16,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         // Room for names: the frame less a `users` frame with none.
         let empty = Message::Users { token, req, total: 0, start: 0, names: NameList::EMPTY };
         let mut room = [0u8; MAX_FRAME];
@@ -62,12 +62,12 @@ impl<const N: usize, const R: usize> Server<N, R> {
     pub(super) fn malformed(
         &mut self,
         now: Instant,
-        from: SocketAddr,
+        from: A,
         token: Option<Token>,
         error: WireError,
         received: usize,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         self.stats.malformed += 1;
         let code = ErrorCode::from(error);
         let mut detail = Detail::new();

@@ -2,8 +2,8 @@
 //! nonces. All are SipHash-2-4 outputs keyed by the secret the embedding supplies, so no
 //! one without the secret can predict or forge them, and cookies need no server state.
 
+use crate::address::PeerAddress;
 use core::hash::Hasher;
-use core::net::SocketAddr;
 
 use siphasher::sip::SipHasher24;
 use siphasher::sip128::{Hasher128, SipHasher24 as SipHasher128};
@@ -35,7 +35,7 @@ impl Secrets {
 
     /// A cookie for `addr` at `now`: the issue time in seconds (4 bytes), then 12 bytes of
     /// MAC over the address and that time.
-    pub(crate) fn mint_cookie(&self, addr: SocketAddr, now: Instant) -> Cookie {
+    pub(crate) fn mint_cookie<A: PeerAddress>(&self, addr: A, now: Instant) -> Cookie {
         let issued = seconds(now);
         let mut cookie = [0u8; COOKIE_LEN];
         let (time, mac) = cookie.split_at_mut(4);
@@ -47,9 +47,9 @@ impl Secrets {
     }
 
     /// Whether `cookie` was minted for `addr` no longer than `lifetime` before `now`.
-    pub(crate) fn cookie_valid(
+    pub(crate) fn cookie_valid<A: PeerAddress>(
         &self,
-        addr: SocketAddr,
+        addr: A,
         cookie: &Cookie,
         now: Instant,
         lifetime: Duration,
@@ -68,10 +68,10 @@ impl Secrets {
         difference == 0 && mac.len() == COOKIE_LEN - 4
     }
 
-    fn cookie_mac(&self, addr: SocketAddr, issued: u32) -> [u8; 16] {
+    fn cookie_mac<A: PeerAddress>(&self, addr: A, issued: u32) -> [u8; 16] {
         let mut hasher = SipHasher128::new_with_key(&self.key);
         hasher.write_u8(COOKIE);
-        hash_addr(&mut hasher, addr);
+        addr.write_key(&mut hasher);
         hasher.write(&issued.to_be_bytes());
         hasher.finish128().as_bytes()
     }
@@ -92,13 +92,13 @@ impl Secrets {
     }
 
     /// A fresh challenge nonce for `token` at `addr`.
-    pub(crate) fn mint_nonce(&mut self, token: Token, addr: SocketAddr) -> u32 {
+    pub(crate) fn mint_nonce<A: PeerAddress>(&mut self, token: Token, addr: A) -> u32 {
         self.nonces_issued = self.nonces_issued.wrapping_add(1);
         let mut hasher = SipHasher24::new_with_key(&self.key);
         hasher.write_u8(NONCE);
         hasher.write(&self.boot.to_be_bytes());
         hasher.write(&token.0.to_be_bytes());
-        hash_addr(&mut hasher, addr);
+        addr.write_key(&mut hasher);
         hasher.write(&self.nonces_issued.to_be_bytes());
         let [a, b, c, d, ..] = hasher.finish().to_be_bytes();
         u32::from_be_bytes([a, b, c, d])
@@ -111,22 +111,10 @@ fn seconds(now: Instant) -> u32 {
     u32::from_be_bytes([a, b, c, d])
 }
 
-fn hash_addr(hasher: &mut impl Hasher, addr: SocketAddr) {
-    match addr {
-        SocketAddr::V4(v4) => {
-            hasher.write_u8(4);
-            hasher.write(&v4.ip().octets());
-        }
-        SocketAddr::V6(v6) => {
-            hasher.write_u8(6);
-            hasher.write(&v6.ip().octets());
-        }
-    }
-    hasher.write(&addr.port().to_be_bytes());
-}
-
 #[cfg(test)]
 mod tests {
+    use core::net::SocketAddr;
+
     use super::*;
 
     fn addr(port: u16) -> SocketAddr {

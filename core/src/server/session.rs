@@ -2,8 +2,7 @@
 //! go once the address and token are checked (an unknown address with a known token is
 //! challenged, see `migrate.rs`).
 
-use core::net::SocketAddr;
-
+use crate::address::PeerAddress;
 use crate::rate::RateLimiter;
 use crate::server::Server;
 use crate::server::delivery::DeliveryCursor;
@@ -17,7 +16,7 @@ use crate::wire::{ErrorCode, Kind, Message, Token, echo_reply_in_place};
 
 /// The server's per-user state, kept in the table slot.
 #[derive(Debug, Clone)]
-pub(super) struct Session {
+pub(super) struct Session<A> {
     /// The nonce of the join that made this session: a join with it again is a resend.
     pub(super) join_nonce: u64,
     /// The most deliveries outstanding: the server's window or the client's, the smaller.
@@ -28,14 +27,14 @@ pub(super) struct Session {
     pub(super) last_reject: Option<(u32, ErrorCode)>,
     pub(super) cursor: DeliveryCursor,
     pub(super) rate: RateLimiter,
-    pub(super) challenge: Option<Challenge>,
+    pub(super) challenge: Option<Challenge<A>>,
     /// When the user was last told its frame was malformed (at most once a second).
     pub(super) malformed_reported_at: Option<Instant>,
     /// An error to send before the session ends (kicked, shutting down).
     pub(super) closing: Option<ErrorCode>,
     /// The session moved: tell its old address (with the challenge's nonce), so a client
     /// that did not move itself learns its session was taken and joins again.
-    pub(super) moved_from: Option<(SocketAddr, u32)>,
+    pub(super) moved_from: Option<(A, u32)>,
     /// Messages were accepted and not yet acknowledged: one `ack` covers all of them.
     pub(super) ack_due: bool,
     /// Ring entries up to this room seq were said before the user joined: history.
@@ -44,16 +43,16 @@ pub(super) struct Session {
     pub(super) last_digest: u32,
 }
 
-impl<const N: usize, const R: usize> Server<N, R> {
+impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     pub(super) fn on_session_frame(
         &mut self,
         now: Instant,
-        from: SocketAddr,
+        from: A,
         token: Token,
         message: Message<'_>,
         datagram: &[u8],
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         if let Some(slot) = self.table.by_addr(from) {
             if self.table.get(slot)?.token != token {
                 // Someone else's token, or a guess: no reply, so nothing to learn from.
@@ -84,7 +83,7 @@ impl<const N: usize, const R: usize> Server<N, R> {
         message: Message<'_>,
         datagram: &[u8],
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let user = self.table.get_mut(slot)?;
         let (token, addr) = (user.token, user.addr);
         match message {

@@ -2,6 +2,7 @@
 //! the notice to its old address after a move, the notice that ends its session, then
 //! deliveries (new, or resent after the retransmission timer rewound the cursor).
 
+use crate::address::PeerAddress;
 use crate::server::delivery::Next;
 use crate::server::ring::{Member, Recipient};
 use crate::server::{LeftReason, Server};
@@ -10,13 +11,13 @@ use crate::time::Instant;
 use crate::transport::Transmit;
 use crate::wire::{ErrorCode, Message};
 
-impl<const N: usize, const R: usize> Server<N, R> {
+impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     pub(super) fn transmit_for(
         &mut self,
         now: Instant,
         slot: SlotId,
         buf: &mut [u8],
-    ) -> Option<Transmit> {
+    ) -> Option<Transmit<A>> {
         let user = self.table.get_mut(slot)?;
         let (token, addr) = (user.token, user.addr);
         if user.state.ack_due {

@@ -203,7 +203,7 @@ impl LoopbackNet {
 
     /// Pumps `endpoint` over the socket `handle` with the core's driver and smoltcp
     /// adapter: exactly what firmware on smoltcp does.
-    pub fn pump<E: Endpoint>(
+    pub fn pump<E: Endpoint<Addr = SocketAddr>>(
         &mut self,
         handle: SocketHandle,
         endpoint: &mut E,

@@ -1,0 +1,115 @@
+//! Where a datagram comes from and goes to, as the embedding names its peers.
+//!
+//! The state machines never look inside an address: they compare addresses, bind their
+//! secrets (cookies, tokens, challenges) to one, and ask whether two share a host (for the
+//! per-host session limit). So the embedding chooses the type: `SocketAddr` on a computer,
+//! smoltcp's `IpEndpoint` on firmware, or its own — the host's `Peer` names a UDP sender or
+//! a serial or TCP link; a firmware on one serial line uses [`PointToPoint`]: it has one
+//! peer.
+
+use core::hash::Hasher;
+use core::net::SocketAddr;
+
+/// A peer's address, as the server and client state machines need it.
+pub trait PeerAddress: Copy + Eq + core::fmt::Debug {
+    /// Feeds the address to the server's keyed hash: different addresses must write
+    /// different bytes, so a cookie or token minted for one is worthless at another.
+    fn write_key<H: Hasher>(&self, hasher: &mut H);
+
+    /// Whether `self` and `other` are on the same host, for the per-host session limit
+    /// (`ServerConfig::per_ip`). Addresses of point-to-point links share with nobody.
+    fn same_host(&self, other: &Self) -> bool;
+}
+
+impl PeerAddress for SocketAddr {
+    fn write_key<H: Hasher>(&self, hasher: &mut H) {
+        match self {
+            SocketAddr::V4(v4) => {
+                hasher.write_u8(4);
+                hasher.write(&v4.ip().octets());
+            }
+            SocketAddr::V6(v6) => {
+                hasher.write_u8(6);
+                hasher.write(&v6.ip().octets());
+            }
+        }
+        hasher.write(&self.port().to_be_bytes());
+    }
+
+    fn same_host(&self, other: &Self) -> bool {
+        self.ip() == other.ip()
+    }
+}
+
+/// The only peer on a point-to-point link (a firmware's serial line): an address that
+/// takes no memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PointToPoint;
+
+impl PeerAddress for PointToPoint {
+    fn write_key<H: Hasher>(&self, _hasher: &mut H) {}
+
+    fn same_host(&self, _other: &Self) -> bool {
+        false
+    }
+}
+
+#[cfg(feature = "smoltcp")]
+impl PeerAddress for smoltcp::wire::IpEndpoint {
+    fn write_key<H: Hasher>(&self, hasher: &mut H) {
+        core::hash::Hash::hash(self, hasher);
+    }
+
+    fn same_host(&self, other: &Self) -> bool {
+        self.addr == other.addr
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PointToPoint;
+    use crate::client::{Client, ClientConfig, ClientEvent};
+    use crate::server::{Server, ServerConfig, ServerEvent};
+    use crate::time::{Duration, Instant};
+    use crate::wire::NameBuf;
+    use crate::wire::limits::MAX_FRAME;
+
+    /// A server and a client on one point-to-point link, where the address is empty: the
+    /// client joins, says something, and the server takes it.
+    #[test]
+    fn a_session_over_a_link_with_no_addresses() {
+        let mut server = Server::<2, 4, PointToPoint>::new(ServerConfig::new([7; 16], 1)).unwrap();
+        let name = NameBuf::parse("mcu").unwrap();
+        let mut client = Client::<4, 4, 4, PointToPoint>::new(
+            ClientConfig::new(name, PointToPoint),
+            Instant::ZERO,
+        );
+        let (mut buf, mut reply) = ([0u8; MAX_FRAME], [0u8; MAX_FRAME]);
+        let mut now = Instant::ZERO;
+        let mut said = false;
+        for _ in 0..50 {
+            now = now + Duration::from_millis(10);
+            server.handle_timeout(now);
+            client.handle_timeout(now);
+            while let Some(t) = client.poll_transmit(now, &mut buf) {
+                if let Some(r) = server.handle(now, t.destination, &buf[..t.len], &mut reply) {
+                    client.handle(now, r.destination, &reply[..r.len]);
+                }
+            }
+            while let Some(t) = server.poll_transmit(now, &mut buf) {
+                client.handle(now, t.destination, &buf[..t.len]);
+            }
+            if client.is_joined() && !said {
+                client.say(now, "mcu is up").unwrap();
+                said = true;
+            }
+        }
+        assert!(matches!(
+            server.poll_event(),
+            Some(ServerEvent::Joined { addr: PointToPoint, .. })
+        ));
+        assert_eq!(server.message(1).map(|m| m.text), Some("mcu is up"));
+        let events: std::vec::Vec<_> = core::iter::from_fn(|| client.poll_event()).collect();
+        assert!(events.iter().any(|e| matches!(e, ClientEvent::Delivered { .. })), "{events:?}");
+    }
+}
