@@ -22,6 +22,9 @@ pub trait PeerAddress: Copy + Eq + core::fmt::Debug {
 }
 
 impl PeerAddress for SocketAddr {
+    // Called from three places (cookies, tokens, challenges): kept out of line, so the
+    // firmware carries it once.
+    #[inline(never)]
     fn write_key<H: Hasher>(&self, hasher: &mut H) {
         match self {
             SocketAddr::V4(v4) => {
