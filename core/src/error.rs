@@ -174,6 +174,10 @@ pub enum StreamError {
     /// skipped, and decoding goes on after its delimiter.
     #[error("a frame in the byte stream is not valid COBS; it was skipped")]
     Corrupt,
+    /// A frame's CRC does not match its bytes (line noise, or lost bytes): it was dropped
+    /// unparsed.
+    #[error("a frame in the byte stream failed its CRC check; it was dropped")]
+    BadCheck,
     /// The output buffer cannot hold the encoded frame.
     #[error("the encoded frame needs {needed} bytes, but the buffer holds only {available}")]
     BufferTooSmall {

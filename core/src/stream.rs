@@ -1,30 +1,32 @@
-//! Framing for byte streams (TCP, a serial line): COBS-encoded frames, each followed by
-//! a 0x00 delimiter.
+//! Framing for byte streams (TCP, a serial line): each frame followed by its CRC-32,
+//! COBS-encoded, then a 0x00 delimiter (`docs/PROTOCOL.md`, "Stream framing").
 //!
-//! COBS removes every zero byte from the frame, so the delimiter can only mean "end of
-//! frame": a receiver that joins mid-stream, or loses bytes on a noisy line, is back in
-//! step at the next zero. The decoder works byte by byte over a fixed buffer, so any
-//! split or merge of the input yields the same frames, and a frame longer than the
-//! buffer is an error that costs nothing: it is skipped up to its delimiter.
+//! COBS removes every zero byte, so the delimiter can only mean "end of frame": a receiver
+//! that joins mid-stream, or loses bytes on a noisy line, is back in step at the next zero.
+//! The CRC catches what COBS cannot: a flipped bit inside a frame. A frame whose check
+//! fails is counted and dropped, never parsed. The decoder works byte by byte over a fixed
+//! buffer, so any split or merge of the input yields the same frames, and a frame longer
+//! than the buffer is an error that costs nothing: it is skipped up to its delimiter.
 //!
 //! ```
 //! use minichat_core::stream::{StreamDecoder, encode_frame, MAX_ENCODED_FRAME};
 //!
 //! let mut wire = [0u8; 2 * MAX_ENCODED_FRAME];
-//! let a = encode_frame(b"\xff\x01\x24first", &mut wire)?;
-//! let b = encode_frame(b"\xff\x01\x24second", &mut wire[a..])?;
+//! let a = encode_frame(b"\xff\x02\x24first", &mut wire)?;
+//! let b = encode_frame(b"\xff\x02\x24second", &mut wire[a..])?;
 //!
-//! let mut decoder = StreamDecoder::<1024>::new();
+//! let mut decoder: StreamDecoder = StreamDecoder::new();
 //! let mut frames = 0;
 //! decoder.decode_all(&wire[..a + b], |frame| {
-//!     assert!(frame.is_ok_and(|frame| frame.starts_with(b"\xff\x01\x24")));
+//!     assert!(frame.is_ok_and(|frame| frame.starts_with(b"\xff\x02\x24")));
 //!     frames += 1;
 //! });
 //! assert_eq!(frames, 2);
 //! # Ok::<(), minichat_core::error::StreamError>(())
 //! ```
 
-use cobs::{DecodeResult, DecoderState};
+use cobs::{CobsEncoder, DecodeResult, DecoderState};
+use crc::{CRC_32_ISO_HDLC, Crc, NoTable};
 
 use crate::error::StreamError;
 use crate::wire::limits::MAX_FRAME;
@@ -32,23 +34,56 @@ use crate::wire::limits::MAX_FRAME;
 /// The delimiter after every encoded frame.
 pub const DELIMITER: u8 = 0x00;
 
-/// The longest encoding of a frame of `len` bytes, delimiter included.
+/// Bytes of the check that follows every frame on a stream.
+pub const CHECK_LEN: usize = 4;
+
+/// CRC-32/ISO-HDLC (the CRC of Ethernet, zlib and PNG: check value 0xCBF43926), computed
+/// bit by bit: no 1 KiB table in a firmware's flash, and fast enough for any serial line.
+pub const CRC: Crc<u32, NoTable> = Crc::<u32, NoTable>::new(&CRC_32_ISO_HDLC);
+
+/// The longest encoding of a frame of `len` bytes: its check, COBS, the delimiter.
 pub const fn max_encoded_len(len: usize) -> usize {
-    cobs::max_encoding_length(len) + 1
+    cobs::max_encoding_length(len + CHECK_LEN) + 1
 }
 
 /// The longest encoding of a [`MAX_FRAME`]-byte frame, delimiter included: the buffer
 /// size that always suffices for [`encode_frame`].
 pub const MAX_ENCODED_FRAME: usize = max_encoded_len(MAX_FRAME);
 
-/// COBS-encodes `frame` into `out`, followed by the delimiter, and returns how many bytes
-/// that took.
+/// What a decoder for frames of up to [`MAX_FRAME`] bytes buffers: the frame and its check.
+pub const MAX_CHECKED_FRAME: usize = MAX_FRAME + CHECK_LEN;
+
+/// Appends the CRC to `frame`, COBS-encodes both into `out`, adds the delimiter, and
+/// returns how many bytes that took.
 pub fn encode_frame(frame: &[u8], out: &mut [u8]) -> Result<usize, StreamError> {
-    let too_small =
-        StreamError::BufferTooSmall { needed: max_encoded_len(frame.len()), available: out.len() };
-    let len = cobs::try_encode(frame, out).map_err(|_| too_small)?;
+    let needed = max_encoded_len(frame.len());
+    let too_small = StreamError::BufferTooSmall { needed, available: out.len() };
+    if out.len() < needed {
+        return Err(too_small);
+    }
+    let check = CRC.checksum(frame).to_le_bytes();
+    let mut encoder = CobsEncoder::new(out);
+    encoder.push(frame).map_err(|_| too_small)?;
+    encoder.push(&check).map_err(|_| too_small)?;
+    let len = encoder.finalize();
     *out.get_mut(len).ok_or(too_small)? = DELIMITER;
     Ok(len + 1)
+}
+
+/// What a decoder has seen, for logs and the link's health: line noise is counted here,
+/// never parsed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StreamStats {
+    /// Frames decoded whose check matched.
+    pub frames: u64,
+    /// Frames dropped because their check did not match (or they were too short to have
+    /// one).
+    pub bad_checks: u64,
+    /// Frames dropped because they were not valid COBS.
+    pub corrupt: u64,
+    /// Frames skipped because they were longer than the decoder's buffer.
+    pub too_long: u64,
 }
 
 /// What one call of [`StreamDecoder::decode`] did.
@@ -69,16 +104,17 @@ enum State {
     Skipping,
 }
 
-/// An incremental COBS decoder over a fixed buffer of `N` bytes (the longest frame it
-/// accepts; [`MAX_FRAME`] for minichat).
+/// An incremental decoder over a fixed buffer of `N` bytes: a frame and its
+/// [`CHECK_LEN`]-byte check ([`MAX_CHECKED_FRAME`] for minichat's frames).
 ///
 /// Empty frames (a lone delimiter) are skipped, so a sender may emit extra delimiters,
 /// for instance to resynchronise a serial line at start-up.
 #[derive(Debug)]
-pub struct StreamDecoder<const N: usize = MAX_FRAME> {
+pub struct StreamDecoder<const N: usize = MAX_CHECKED_FRAME> {
     buf: [u8; N],
     len: usize,
     state: State,
+    stats: StreamStats,
 }
 
 impl<const N: usize> Default for StreamDecoder<N> {
@@ -90,7 +126,17 @@ impl<const N: usize> Default for StreamDecoder<N> {
 impl<const N: usize> StreamDecoder<N> {
     /// A decoder waiting for the first frame.
     pub const fn new() -> Self {
-        StreamDecoder { buf: [0; N], len: 0, state: State::Decoding(DecoderState::Idle) }
+        StreamDecoder {
+            buf: [0; N],
+            len: 0,
+            state: State::Decoding(DecoderState::Idle),
+            stats: StreamStats { frames: 0, bad_checks: 0, corrupt: 0, too_long: 0 },
+        }
+    }
+
+    /// What the decoder has seen so far.
+    pub const fn stats(&self) -> &StreamStats {
+        &self.stats
     }
 
     /// Whether the decoder holds part of a frame (so a stream ending now would cut it).
@@ -105,11 +151,14 @@ impl<const N: usize> StreamDecoder<N> {
             let consumed = index + 1;
             match self.feed(byte) {
                 Ok(false) => {}
-                Ok(true) => {
-                    let frame = self.buf.get(..self.len).unwrap_or_default();
-                    return DecodeStep { consumed, frame: Some(Ok(frame)) };
+                Ok(true) => return DecodeStep { consumed, frame: Some(self.checked()) },
+                Err(error) => {
+                    match error {
+                        StreamError::FrameTooLong { .. } => self.stats.too_long += 1,
+                        _ => self.stats.corrupt += 1,
+                    }
+                    return DecodeStep { consumed, frame: Some(Err(error)) };
                 }
-                Err(error) => return DecodeStep { consumed, frame: Some(Err(error)) },
             }
         }
         DecodeStep { consumed: input.len(), frame: None }
@@ -131,6 +180,23 @@ impl<const N: usize> StreamDecoder<N> {
                 on_frame(frame);
             }
         }
+    }
+
+    /// The frame just completed, without its check, if the check matches.
+    fn checked(&mut self) -> Result<&[u8], StreamError> {
+        let whole = self.buf.get(..self.len).unwrap_or_default();
+        let Some((frame, check)) = whole.split_at_checked(whole.len().wrapping_sub(CHECK_LEN))
+        else {
+            self.stats.bad_checks += 1;
+            return Err(StreamError::BadCheck);
+        };
+        let sent = check.try_into().map(u32::from_le_bytes).ok();
+        if sent != Some(CRC.checksum(frame)) {
+            self.stats.bad_checks += 1;
+            return Err(StreamError::BadCheck);
+        }
+        self.stats.frames += 1;
+        Ok(frame)
     }
 
     /// Takes one byte; `Ok(true)` when it completed a non-empty frame.
@@ -160,7 +226,7 @@ impl<const N: usize> StreamDecoder<N> {
                     // An overlong frame: skip to its delimiter. (Data only ever comes from a
                     // non-zero byte, so this byte was not the delimiter.)
                     self.state = State::Skipping;
-                    Err(StreamError::FrameTooLong { limit: N })
+                    Err(StreamError::FrameTooLong { limit: N.saturating_sub(CHECK_LEN) })
                 }
             },
             Ok(DecodeResult::DataComplete) => Ok(self.len > 0),
@@ -186,51 +252,105 @@ mod tests {
         out
     }
 
+    /// `frames` encoded one after the other.
+    fn stream(frames: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for frame in frames {
+            let mut buf = std::vec![0u8; max_encoded_len(frame.len())];
+            let len = encode_frame(frame, &mut buf).unwrap();
+            out.extend_from_slice(&buf[..len]);
+        }
+        out
+    }
+
     #[test]
-    fn encodes_like_the_cobs_paper() {
+    fn the_check_is_crc32_iso_hdlc() {
+        let vector = crate::wire::vectors::get("crc32-check");
+        let (digits, check) = vector.split_at(9);
+        assert_eq!(CRC.checksum(digits).to_le_bytes(), check);
+        assert_eq!(CRC.checksum(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn encodes_the_frame_and_its_check_with_cobs() {
         let mut out = [0u8; 16];
         let len = encode_frame(&[0x11, 0x00, 0x22], &mut out).unwrap();
-        assert_eq!(&out[..len], &[0x02, 0x11, 0x02, 0x22, 0x00]);
-        assert_eq!(encode_frame(&[1, 2, 3], &mut out[..5]), Ok(5));
+        let check = CRC.checksum(&[0x11, 0x00, 0x22]).to_le_bytes();
+        assert!(!check.contains(&0), "the vector's check has no zero byte");
+        let mut expected = std::vec![0x02, 0x11, 0x06, 0x22];
+        expected.extend_from_slice(&check);
+        expected.push(0x00);
+        assert_eq!(&out[..len], &expected[..]);
         assert_eq!(
-            encode_frame(&[1, 2, 3], &mut out[..4]),
-            Err(StreamError::BufferTooSmall { needed: 5, available: 4 })
+            encode_frame(&[1, 2, 3], &mut out[..8]),
+            Err(StreamError::BufferTooSmall { needed: 9, available: 8 })
         );
     }
 
     #[test]
     fn same_frames_for_every_chunk_size() {
-        let input = [0x02, 0x11, 0x02, 0x22, 0x00, 0x00, 0x03, 0x41, 0x42, 0x00];
-        let whole = decode_all::<8>(&input, input.len());
+        let input = stream(&[&[0x11, 0x00, 0x22], b"AB"]);
+        let whole = decode_all::<16>(&input, input.len());
         assert_eq!(whole, [Ok(std::vec![0x11, 0x00, 0x22]), Ok(b"AB".to_vec())]);
         for chunk in 1..input.len() {
-            assert_eq!(decode_all::<8>(&input, chunk), whole, "chunk {chunk}");
+            assert_eq!(decode_all::<16>(&input, chunk), whole, "chunk {chunk}");
         }
     }
 
     #[test]
+    fn a_flipped_bit_fails_the_check_and_decoding_goes_on() {
+        let good = stream(&[b"hello"]);
+        for bit in 0..8 * (good.len() - 1) {
+            let mut input = good.clone();
+            input[bit / 8] ^= 1 << (bit % 8);
+            input.extend(stream(&[b"next"]));
+            let mut decoder = StreamDecoder::<16>::new();
+            let mut frames = Vec::new();
+            decoder.decode_all(&input, |frame| frames.push(frame.map(<[u8]>::to_vec)));
+            // Whatever the noise did, "hello" never comes out, and the next frame does.
+            assert!(!frames.contains(&Ok(b"hello".to_vec())), "bit {bit}: {frames:?}");
+            assert_eq!(frames.last(), Some(&Ok(b"next".to_vec())), "bit {bit}");
+            let stats = decoder.stats();
+            assert_eq!(stats.frames, 1, "bit {bit}");
+        }
+    }
+
+    #[test]
+    fn a_frame_shorter_than_its_check_is_dropped() {
+        // COBS of [1, 2]: a two-byte "frame" that cannot hold a check.
+        let input = [0x03, 1, 2, 0x00];
+        assert_eq!(decode_all::<16>(&input, 1), [Err(StreamError::BadCheck)]);
+    }
+
+    #[test]
     fn overlong_frame_is_skipped_then_decoding_resumes() {
-        // Six data bytes into a four-byte decoder, then a good frame.
-        let input = [0x07, 1, 2, 3, 4, 5, 6, 0x00, 0x02, 0x09, 0x00];
+        // Six bytes and a check into a decoder for four and a check, then a good frame.
+        let mut input = stream(&[&[1, 2, 3, 4, 5, 6]]);
+        input.extend(stream(&[&[9]]));
         for chunk in 1..=input.len() {
             assert_eq!(
-                decode_all::<4>(&input, chunk),
-                [Err(StreamError::FrameTooLong { limit: 4 }), Ok(std::vec![0x09])]
+                decode_all::<8>(&input, chunk),
+                [Err(StreamError::FrameTooLong { limit: 4 }), Ok(std::vec![9])]
             );
         }
     }
 
     #[test]
     fn frame_of_exactly_the_limit_is_accepted() {
-        let input = [0x05, 1, 2, 3, 4, 0x00];
-        assert_eq!(decode_all::<4>(&input, 1), [Ok(std::vec![1, 2, 3, 4])]);
+        let input = stream(&[&[1, 2, 3, 4]]);
+        assert_eq!(decode_all::<8>(&input, 1), [Ok(std::vec![1, 2, 3, 4])]);
     }
 
     #[test]
     fn truncated_run_is_corrupt_and_resyncs() {
         // The code byte promises four bytes, but the delimiter comes after two.
-        let input = [0x05, 1, 2, 0x00, 0x02, 0x07, 0x00];
-        assert_eq!(decode_all::<8>(&input, 1), [Err(StreamError::Corrupt), Ok(std::vec![0x07])]);
+        let mut input = std::vec![0x05, 1, 2, 0x00];
+        input.extend(stream(&[&[7]]));
+        let mut decoder = StreamDecoder::<16>::new();
+        let mut frames = Vec::new();
+        decoder.decode_all(&input, |frame| frames.push(frame.map(<[u8]>::to_vec)));
+        assert_eq!(frames, [Err(StreamError::Corrupt), Ok(std::vec![7])]);
+        assert_eq!((decoder.stats().corrupt, decoder.stats().frames), (1, 1));
     }
 
     #[test]
@@ -240,7 +360,7 @@ mod tests {
             (vectors::get("stream-ping-ack"), vectors::get("ping"), vectors::get("ack"));
         for chunk in 1..=stream.len() {
             assert_eq!(
-                decode_all::<MAX_FRAME>(&stream, chunk),
+                decode_all::<MAX_CHECKED_FRAME>(&stream, chunk),
                 [Ok(ping.clone()), Ok(ack.clone())]
             );
         }

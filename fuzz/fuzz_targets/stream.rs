@@ -5,15 +5,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use minichat_core::error::StreamError;
-use minichat_core::stream::StreamDecoder;
+use minichat_core::stream::{MAX_CHECKED_FRAME, StreamDecoder};
 use minichat_core::wire::Message;
-use minichat_core::wire::limits::MAX_FRAME;
 
 fn decode(
     stream: &[u8],
     mut piece_len: impl FnMut() -> usize,
 ) -> Vec<Result<Vec<u8>, StreamError>> {
-    let mut decoder = StreamDecoder::<MAX_FRAME>::new();
+    let mut decoder = StreamDecoder::<MAX_CHECKED_FRAME>::new();
     let mut out = Vec::new();
     let mut rest = stream;
     while !rest.is_empty() {

@@ -7,7 +7,7 @@
 use core::hint::black_box;
 
 use minichat_core::server::Server;
-use minichat_core::stream::{MAX_ENCODED_FRAME, StreamDecoder, encode_frame};
+use minichat_core::stream::{MAX_CHECKED_FRAME, MAX_ENCODED_FRAME, StreamDecoder, encode_frame};
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{EchoMode, Message};
 use minichat_firmware::{
@@ -24,7 +24,7 @@ pub extern "C" fn _start() -> ! {
     let mut server = new_server();
     let mut client = new_client(clock.tick());
     let mut garbage = [0u8; MAX_FRAME + 8];
-    let mut decoder = StreamDecoder::<MAX_FRAME>::new();
+    let mut decoder = StreamDecoder::<MAX_CHECKED_FRAME>::new();
     let mut encoded = [0u8; MAX_ENCODED_FRAME];
     loop {
         let now = clock.tick();
