@@ -6,6 +6,8 @@ use clap::{Args, Parser, Subcommand};
 use minichat_core::time::Duration;
 use minichat_core::wire::{EchoMode, NameBuf};
 
+use crate::net::client_link::Target;
+
 /// The address every service binds unless told otherwise, as the original programs did.
 pub(crate) const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
@@ -20,6 +22,29 @@ pub(crate) struct Cli {
     pub(crate) command: Option<Command>,
     #[command(flatten)]
     pub(crate) serve: ServeArgs,
+}
+
+/// The server's address and how to reach it, from `--server`, `--tcp` and `--serial`.
+fn target(server: SocketAddr, tcp: bool, serial: Option<&String>, baud: u32) -> Target {
+    match (serial, tcp) {
+        (Some(path), _) => Target::Serial { path: path.clone(), baud },
+        (None, true) => Target::Tcp(server),
+        (None, false) => Target::Udp(server),
+    }
+}
+
+impl ChatArgs {
+    /// Where the server is, and how to reach it.
+    pub(crate) fn target(&self) -> Target {
+        target(self.server, self.tcp, self.serial.as_ref(), self.baud)
+    }
+}
+
+impl SendArgs {
+    /// Where the server is, and how to reach it.
+    pub(crate) fn target(&self) -> Target {
+        target(self.server, self.tcp, self.serial.as_ref(), self.baud)
+    }
 }
 
 impl Cli {
@@ -120,6 +145,21 @@ pub(crate) struct ServeArgs {
     /// plain line still answers the last sender).
     #[arg(long)]
     pub(crate) quiet: bool,
+
+    /// Also serve TCP clients on the same port (`minichat chat --tcp`), with the stream
+    /// framing of a serial line.
+    #[arg(long)]
+    pub(crate) tcp: bool,
+
+    /// Also serve the serial line at PATH (a tty such as /dev/ttyUSB0 or /dev/ttyACM0, or
+    /// an emulator's pseudo-terminal): its user joins the same room. Repeatable. A line
+    /// that goes away is reported and reopened with back-off.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) serial: Vec<String>,
+
+    /// The serial lines' speed, in baud.
+    #[arg(long, value_name = "N", default_value_t = crate::net::serial::DEFAULT_BAUD, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) baud: u32,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +171,19 @@ pub(crate) struct ChatArgs {
     /// The server's address.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
     pub(crate) server: SocketAddr,
+
+    /// Reach the server over TCP (a server started with `serve --tcp`) instead of UDP.
+    #[arg(long, conflicts_with = "serial")]
+    pub(crate) tcp: bool,
+
+    /// Reach the server over the serial line at PATH (a board running the server, or an
+    /// emulator's pseudo-terminal) instead of the network.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) serial: Option<String>,
+
+    /// The serial line's speed, in baud.
+    #[arg(long, value_name = "N", default_value_t = crate::net::serial::DEFAULT_BAUD, value_parser = clap::value_parser!(u32).range(1..), requires = "serial")]
+    pub(crate) baud: u32,
 
     /// With stdin not a terminal: seconds to keep listening after everything sent is
     /// acknowledged.
@@ -155,6 +208,19 @@ pub(crate) struct SendArgs {
     /// The server's address.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
     pub(crate) server: SocketAddr,
+
+    /// Reach the server over TCP (a server started with `serve --tcp`) instead of UDP.
+    #[arg(long, conflicts_with = "serial")]
+    pub(crate) tcp: bool,
+
+    /// Reach the server over the serial line at PATH (a board running the server, or an
+    /// emulator's pseudo-terminal) instead of the network.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) serial: Option<String>,
+
+    /// The serial line's speed, in baud.
+    #[arg(long, value_name = "N", default_value_t = crate::net::serial::DEFAULT_BAUD, value_parser = clap::value_parser!(u32).range(1..), requires = "serial")]
+    pub(crate) baud: u32,
 
     /// Seconds to wait for the server before giving up.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]

@@ -26,12 +26,20 @@ pub(crate) enum HostError {
         source: io::Error,
     },
     /// Sending or receiving failed for a reason other than a closed port.
-    #[error("the network failed talking to {addr}: {source}")]
+    #[error("the network failed talking to {peer}: {source}")]
     Network {
-        /// The peer's address.
-        addr: SocketAddr,
+        /// The peer (or the address the server listens on).
+        peer: crate::net::peer::Peer,
         /// What the system said.
         source: io::Error,
+    },
+    /// A serial line could not be opened.
+    #[error("cannot open the serial line {path}: {source}")]
+    Serial {
+        /// The device.
+        path: String,
+        /// What the system said.
+        source: serialport::Error,
     },
     /// The operating system's random number generator failed.
     #[error("cannot get random bytes for the server's secret: {0}")]

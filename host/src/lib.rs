@@ -31,7 +31,18 @@ pub fn main() -> ExitCode {
     init_logging();
     let result = match cli.command_or_serve() {
         Command::Serve(args) => cmd::serve::run(cmd::serve::ServeConfig {
-            bind: args.bind,
+            listen: net::server_loop::Listen {
+                bind: args.bind,
+                tcp: args.tcp,
+                serial: args
+                    .serial
+                    .iter()
+                    .map(|path| net::stream_links::SerialSpec {
+                        path: path.clone(),
+                        baud: args.baud,
+                    })
+                    .collect(),
+            },
             capacity: usize::from(args.capacity),
             keepalive: Duration::from_secs(u64::from(args.keepalive)),
             history: args.history,
@@ -41,15 +52,15 @@ pub fn main() -> ExitCode {
         })
         .map(|()| ExitCode::SUCCESS),
         Command::Chat(args) => cmd::chat::run(cmd::chat::ChatConfig {
+            server: args.target(),
             name: args.name,
-            server: args.server,
             linger: args.linger,
             give_up: Duration::from_secs(u64::from(args.timeout)),
         }),
         Command::Send(args) => cmd::send::run(cmd::send::SendConfig {
+            server: args.target(),
             name: args.name,
             to: args.to,
-            server: args.server,
             text: args.text,
             give_up: Duration::from_secs(u64::from(args.timeout)),
         }),

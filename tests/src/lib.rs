@@ -2,6 +2,8 @@
 //! wire types and a seeded proptest configuration. The tests themselves are in `tests/`.
 
 pub mod loopback_chat;
+#[cfg(unix)]
+pub mod null_modem;
 pub mod process;
 pub mod sim;
 pub mod strategies;

@@ -198,6 +198,11 @@ impl Minichat {
         (server, addr)
     }
 
+    /// Every stdout line read so far (the "listening on" line of a server included).
+    pub fn stdout_seen(&self) -> &[String] {
+        &self.stdout_seen
+    }
+
     fn listening_addr(&mut self) -> SocketAddr {
         let line = self.stdout_line_containing("listening on ", STARTUP);
         address_in(&line)

@@ -7,7 +7,6 @@
 //! 0 if everything was delivered, 1 (with the reasons on stderr) if not.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use minichat_core::client::{ClientEvent, MessageId};
@@ -18,7 +17,9 @@ use minichat_core::wire::{Kind, NameBuf};
 
 use crate::clock;
 use crate::error::HostError;
+use crate::net::client_link::Target;
 use crate::net::client_loop::{ClientLoop, HostClient, no_answer_notice};
+use crate::net::peer::Peer;
 use crate::shutdown::Shutdown;
 use crate::term::console::{self, Console, Input};
 use crate::term::escape::escape;
@@ -31,10 +32,11 @@ const LEAVE_TIMEOUT: Duration = Duration::from_secs(3);
 const IN_FLIGHT: usize = 24;
 
 /// What `minichat chat` was asked to do.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ChatConfig {
     pub(crate) name: NameBuf,
-    pub(crate) server: SocketAddr,
+    /// The server, and how to reach it (UDP, TCP, a serial line).
+    pub(crate) server: Target,
     pub(crate) linger: Duration,
     pub(crate) give_up: Duration,
 }
@@ -56,7 +58,7 @@ enum Stage {
 
 /// The chat's bookkeeping around the client.
 struct Chat {
-    server: SocketAddr,
+    server: Peer,
     give_up: Duration,
     /// What each unacknowledged message was, to explain a failure.
     sent: HashMap<MessageId, String>,
@@ -73,18 +75,19 @@ struct Chat {
 
 /// Runs the chat until the user quits, the input ends or the session ends.
 pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
-    let mut net = ClientLoop::connect(config.name, config.server, config.give_up)?;
+    let mut net = ClientLoop::connect(config.name, &config.server, config.give_up)?;
     let shutdown = Shutdown::install(net.waker())?;
     let mut console = Console::start(">>>: ", net.waker(), 1);
     let interactive = console.is_interactive();
     if interactive {
         console.notice(&format!(
             "joining {} as {}; /help lists the commands",
-            config.server, config.name
+            net.server(),
+            config.name
         ));
     }
     let mut chat = Chat {
-        server: config.server,
+        server: net.server(),
         give_up: config.give_up,
         sent: HashMap::new(),
         failures: Vec::new(),
@@ -96,6 +99,9 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
     };
     while chat.stage != Stage::Done {
         net.pump()?;
+        for notice in net.take_link_notices() {
+            console.notice(&notice);
+        }
         while let Some(event) = net.next_event() {
             chat.on_event(event, &mut console, net.refused());
         }

@@ -1,7 +1,6 @@
 //! `minichat send`: join, send one message, leave; the exit status says whether it was
 //! delivered.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use minichat_core::client::ClientEvent;
@@ -10,6 +9,7 @@ use minichat_core::wire::NameBuf;
 
 use crate::clock;
 use crate::error::HostError;
+use crate::net::client_link::Target;
 use crate::net::client_loop::{ClientLoop, no_answer_notice};
 use crate::shutdown::Shutdown;
 use crate::term::escape::escape;
@@ -23,14 +23,15 @@ const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) struct SendConfig {
     pub(crate) name: NameBuf,
     pub(crate) to: Option<NameBuf>,
-    pub(crate) server: SocketAddr,
+    /// The server, and how to reach it (UDP, TCP, a serial line).
+    pub(crate) server: Target,
     pub(crate) text: String,
     pub(crate) give_up: Duration,
 }
 
 /// Sends the message; `Ok(SUCCESS)` only if the server accepted it.
 pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
-    let mut net = ClientLoop::connect(config.name, config.server, config.give_up)?;
+    let mut net = ClientLoop::connect(config.name, &config.server, config.give_up)?;
     let shutdown = Shutdown::install(net.waker())?;
     let now = net.now();
     let queued = match config.to {
@@ -48,6 +49,9 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
     let mut leave_until = None;
     loop {
         net.pump()?;
+        for notice in net.take_link_notices() {
+            output::line(Stream::Stderr, format!("minichat: {notice}"));
+        }
         while let Some(event) = net.next_event() {
             match event {
                 ClientEvent::Delivered { id: done } if done == id => outcome = Some(Ok(())),
@@ -57,7 +61,7 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
                 ClientEvent::Failed { id: done } if done == id => {
                     let why = format!(
                         "no answer from {} within {}",
-                        config.server,
+                        net.server(),
                         clock::seconds(config.give_up)
                     );
                     outcome = Some(Err(why));
@@ -75,7 +79,7 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
                     outcome = Some(Err("the operator removed this user".to_owned()))
                 }
                 ClientEvent::JoinRetry { retry_in, .. } => {
-                    let notice = no_answer_notice(config.server, net.refused(), retry_in);
+                    let notice = no_answer_notice(net.server(), net.refused(), retry_in);
                     output::line(Stream::Stderr, format!("minichat: {notice}"));
                 }
                 _ => {}

@@ -8,7 +8,8 @@ use minichat_core::time::Duration;
 use minichat_core::wire::{Name, NameBuf};
 
 use crate::error::HostError;
-use crate::net::server_loop::{HostServer, SERVER_STACK, ServerLoop};
+use crate::net::peer::Peer;
+use crate::net::server_loop::{HostServer, Listen, SERVER_STACK, ServerLoop};
 use crate::shutdown::Shutdown;
 use crate::term::console::{self, Console, Input};
 use crate::term::escape::escape;
@@ -17,9 +18,10 @@ use crate::term::output::{self, Stream};
 use crate::term::slash::{OPERATOR_HELP, OperatorCommand, parse_operator};
 
 /// What `minichat serve` was asked to do.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ServeConfig {
-    pub(crate) bind: SocketAddr,
+    /// UDP (and TCP, and serial lines) to serve.
+    pub(crate) listen: Listen,
     pub(crate) capacity: usize,
     pub(crate) keepalive: Duration,
     pub(crate) history: u16,
@@ -67,14 +69,15 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
 }
 
 fn serve(config: ServeConfig) -> Result<(), HostError> {
-    let mut net = ServerLoop::bind(config.bind, config.server_config()?)?;
+    let mut net = ServerLoop::bind(&config.listen, config.server_config()?)?;
     let shutdown = Shutdown::install(net.waker())?;
     let addr = net.addr();
     // The line scripts and tests wait for, before the console takes the terminal.
     output::line(
         Stream::Stdout,
         format!(
-            "minichat serve: listening on {addr} (udp), up to {} users; type /help for the console, Ctrl-C stops",
+            "minichat serve: listening on {addr} ({}), up to {} users; type /help for the console, Ctrl-C stops",
+            net.protocols(),
             config.capacity
         ),
     );
@@ -106,6 +109,9 @@ fn serve(config: ServeConfig) -> Result<(), HostError> {
                 "… {what} not shown (more than {} a second from one address)",
                 crate::term::legacy::RATE_PER_SEC
             ));
+        }
+        for notice in net.take_link_notices() {
+            console.notice(&notice);
         }
         while let Some(event) = net.server.poll_event() {
             if !config.quiet {
@@ -237,7 +243,7 @@ fn show_messages(
     newest.max(shown)
 }
 
-fn show_event(event: ServerEvent, console: &mut Console) {
+fn show_event(event: ServerEvent<Peer>, console: &mut Console) {
     match event {
         ServerEvent::Joined { name, addr } => {
             tracing::info!(%name, %addr, "joined");

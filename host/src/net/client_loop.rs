@@ -1,7 +1,7 @@
-//! A client's event loop, shared by `chat` and `send`: one connected UDP socket, the
-//! core's driver and client, a clock, and a `poll` that also wakes for input and Ctrl-C.
+//! A client's event loop, shared by `chat` and `send`: the way to the server (UDP, TCP or
+//! a serial line: `client_link.rs`), the core's driver and client, a clock, and a wait
+//! that also wakes for input and Ctrl-C.
 
-use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
@@ -9,29 +9,29 @@ use minichat_core::error::TransportError;
 use minichat_core::time::{Duration, Instant};
 use minichat_core::transport::{Driver, RECEIVE_BUDGET};
 use minichat_core::wire::NameBuf;
-use mio::{Interest, Token, Waker};
+use mio::Waker;
 
 use crate::clock::Clock;
 use crate::error::HostError;
+use crate::net::client_link::{ClientLink, Target};
+use crate::net::peer::Peer;
 use crate::net::peer_error::is_peer_trouble;
 use crate::net::reactor::Reactor;
 
 /// The client the host runs: 32 messages in flight, 64 events waiting, 32 early
 /// deliveries held.
-pub(crate) type HostClient = Client<32, 64, 32>;
-
-const SOCKET: Token = Token(0);
+pub(crate) type HostClient = Client<32, 64, 32, Peer>;
 
 /// What `chat` and `send` say while no server answers their join.
-pub(crate) fn no_answer_notice(server: SocketAddr, refused: bool, retry_in: Duration) -> String {
+pub(crate) fn no_answer_notice(server: Peer, refused: bool, retry_in: Duration) -> String {
     let why = if refused { " (connection refused)" } else { "" };
     format!("no server answers at {server}{why}; retrying in {}", crate::clock::seconds(retry_in))
 }
 
-/// A client, its socket and its loop.
+/// A client, its link and its loop.
 pub(crate) struct ClientLoop {
     pub(crate) client: HostClient,
-    driver: Driver<UdpSocket>,
+    driver: Driver<ClientLink>,
     reactor: Reactor,
     clock: Clock,
     /// The system said the server's port is closed (ICMP port unreachable).
@@ -45,36 +45,31 @@ impl std::fmt::Debug for ClientLoop {
 }
 
 impl ClientLoop {
-    /// A client called `name` for `server`, whose messages fail after `give_up`.
+    /// A client called `name` for the server at `target`, whose messages fail after
+    /// `give_up`.
     pub(crate) fn connect(
         name: NameBuf,
-        server: SocketAddr,
+        target: &Target,
         give_up: Duration,
     ) -> Result<ClientLoop, HostError> {
-        let local: SocketAddr = if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
-            .parse()
-            .map_err(|_| HostError::Poll(std::io::ErrorKind::InvalidInput.into()))?;
-        let socket = UdpSocket::bind(local).map_err(|source| HostError::Bind {
-            addr: local,
-            protocol: "udp",
-            source,
-        })?;
-        // Connected, so the system reports a closed port as "connection refused".
-        socket.connect(server).map_err(|source| HostError::Connect { addr: server, source })?;
-        socket.set_nonblocking(true).map_err(HostError::Poll)?;
         let reactor = Reactor::new(16)?;
-        reactor.register_udp(&socket, SOCKET, Interest::READABLE)?;
+        let link = ClientLink::open(target, &reactor)?;
         let clock = Clock::new();
-        let mut config = ClientConfig::new(name, server);
+        let mut config = ClientConfig::new(name, target.peer());
         config.give_up = give_up;
         config.entropy = getrandom::u64().map_err(HostError::Random)?;
         Ok(ClientLoop {
             client: HostClient::new(config, clock.now()),
-            driver: Driver::new(socket),
+            driver: Driver::new(link),
             reactor,
             clock,
             refused: false,
         })
+    }
+
+    /// What happened to a stream link since the last call (lost, back).
+    pub(crate) fn take_link_notices(&mut self) -> Vec<String> {
+        self.driver.transport_mut().take_notices()
     }
 
     /// The waker that gets [`ClientLoop::wait`] out of `poll` (for input, Ctrl-C).
@@ -82,7 +77,7 @@ impl ClientLoop {
         self.reactor.waker()
     }
 
-    pub(crate) fn server(&self) -> SocketAddr {
+    pub(crate) fn server(&self) -> Peer {
         self.client.config().server
     }
 
@@ -97,6 +92,7 @@ impl ClientLoop {
 
     /// Fires timers, takes every datagram waiting and sends what the client has to send.
     pub(crate) fn pump(&mut self) -> Result<(), HostError> {
+        self.driver.transport_mut().maintain(&self.reactor, std::time::Instant::now());
         for _round in 0..64 {
             let now = self.clock.now();
             match self.driver.pump(&mut self.client, now, |_, _, _| {}) {
@@ -116,7 +112,7 @@ impl ClientLoop {
                     self.refused = error.kind() == std::io::ErrorKind::ConnectionRefused;
                 }
                 Err(TransportError::Receive(error) | TransportError::Send(error)) => {
-                    return Err(HostError::Network { addr: self.server(), source: error });
+                    return Err(HostError::Network { peer: self.server(), source: error });
                 }
                 Err(_) => return Ok(()),
             }
@@ -133,7 +129,9 @@ impl ClientLoop {
     /// first.
     pub(crate) fn wait(&mut self, max: std::time::Duration) -> Result<(), HostError> {
         let timer = self.client.poll_timeout().map(|at| self.clock.until(at));
-        let timeout = timer.map_or(max, |t| t.min(max));
+        let reopen = self.driver.transport_mut().next_reopen();
+        let reopen = reopen.map(|at| at.saturating_duration_since(std::time::Instant::now()));
+        let timeout = [timer, reopen].into_iter().flatten().fold(max, std::time::Duration::min);
         self.reactor.wait(Some(timeout))
     }
 }

@@ -46,6 +46,21 @@ impl Reactor {
         sys::register(self.poll.registry(), socket, token, interest).map_err(HostError::Poll)
     }
 
+    /// Registers a serial line under `token`.
+    pub(crate) fn register_serial(
+        &self,
+        port: &crate::net::serial::NativePort,
+        token: Token,
+    ) -> Result<(), HostError> {
+        sys::register_fd(self.poll.registry(), port, token, Interest::READABLE | Interest::WRITABLE)
+            .map_err(HostError::Poll)
+    }
+
+    /// Stops watching a serial line (before it is closed).
+    pub(crate) fn deregister_serial(&self, port: &crate::net::serial::NativePort) {
+        let _ = sys::deregister_fd(self.poll.registry(), port);
+    }
+
     /// The registry, for mio's own sources (TCP listeners and streams).
     pub(crate) fn registry(&self) -> &Registry {
         self.poll.registry()

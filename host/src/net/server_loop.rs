@@ -1,11 +1,12 @@
-//! The server's event loop: the core's server over a batched UDP socket, a clock and a
-//! `poll` that also wakes for the console and Ctrl-C. `minichat serve` runs it with its
-//! console; `minichat bench` runs it quietly on a thread.
+//! The server's event loop: the core's server over a batched UDP socket and its stream
+//! links (TCP on the same port, serial lines; `stream_links.rs`), a clock and a `poll`
+//! that also wakes for the console and Ctrl-C. `minichat serve` runs it with its console;
+//! `minichat bench` runs it quietly on a thread.
 //!
 //! The hot path allocates nothing: datagrams are received and sent in batches through
 //! buffers allocated once ([`BatchSocket`]), and the state machine works in place.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use minichat_core::server::{LeftReason, Server, ServerConfig, ServerEvent};
@@ -15,8 +16,11 @@ use mio::{Interest, Token, Waker};
 
 use crate::clock::Clock;
 use crate::error::HostError;
+use crate::net::listeners::{self, Listeners};
+use crate::net::peer::Peer;
 use crate::net::peer_error::is_peer_trouble;
 use crate::net::reactor::Reactor;
+use crate::net::stream_links::{SerialSpec, StreamLinks};
 use crate::net::sys;
 use crate::net::udp_batch::BatchSocket;
 
@@ -25,7 +29,7 @@ pub(crate) const MAX_USERS: usize = 1024;
 /// Messages kept for resending and for newcomers' history.
 pub(crate) const RING: usize = 1024;
 /// The server the host runs.
-pub(crate) type HostServer = Server<MAX_USERS, RING>;
+pub(crate) type HostServer = Server<MAX_USERS, RING, Peer>;
 
 /// The stack a thread running a [`ServerLoop`] needs: the server's table and ring are
 /// built on it before they move to the heap.
@@ -42,9 +46,24 @@ const SOCKET: Token = Token(0);
 /// Room for a received datagram: any frame, and legacy text up to a typical MTU.
 const RX_SLOT: usize = 1500;
 
+/// Where the server listens.
+#[derive(Debug, Clone)]
+pub(crate) struct Listen {
+    /// The UDP address (and the TCP one, with `tcp`).
+    pub(crate) bind: SocketAddr,
+    /// Whether TCP clients are served on the same port.
+    pub(crate) tcp: bool,
+    /// Serial lines to serve.
+    pub(crate) serial: Vec<SerialSpec>,
+}
+
 /// The server, its socket and its loop.
 pub(crate) struct ServerLoop {
     io: BatchSocket<RX_SLOT, MAX_FRAME>,
+    links: StreamLinks,
+    /// A frame from a stream link, and the server's immediate answer to it.
+    stream_rx: Box<[u8; MAX_FRAME]>,
+    stream_tx: Box<[u8; MAX_FRAME]>,
     reactor: Reactor,
     pub(crate) server: Box<HostServer>,
     pub(crate) clock: Clock,
@@ -63,22 +82,17 @@ impl std::fmt::Debug for ServerLoop {
 impl ServerLoop {
     /// Binds `bind` and builds a server with `config`. Call on a thread with
     /// [`SERVER_STACK`].
-    pub(crate) fn bind(bind: SocketAddr, config: ServerConfig) -> Result<ServerLoop, HostError> {
-        let socket = UdpSocket::bind(bind).map_err(|source| HostError::Bind {
-            addr: bind,
-            protocol: "udp",
-            source,
-        })?;
-        let addr = socket.local_addr().map_err(|source| HostError::Bind {
-            addr: bind,
-            protocol: "udp",
-            source,
-        })?;
+    pub(crate) fn bind(listen: &Listen, config: ServerConfig) -> Result<ServerLoop, HostError> {
+        let Listeners { udp: socket, tcp, addr } = listeners::bind(listen.bind, listen.tcp)?;
         sys::set_buffers(&socket, SOCKET_BUFFER);
-        let reactor = Reactor::new(16)?;
+        let reactor = Reactor::new(64)?;
         reactor.register_udp(&socket, SOCKET, Interest::READABLE | Interest::WRITABLE)?;
+        let links = StreamLinks::new(tcp, &listen.serial, &reactor)?;
         Ok(ServerLoop {
             io: BatchSocket::new(socket).map_err(HostError::Poll)?,
+            links,
+            stream_rx: Box::new([0; MAX_FRAME]),
+            stream_tx: Box::new([0; MAX_FRAME]),
             reactor,
             server: Box::new(HostServer::new(config)?),
             clock: Clock::new(),
@@ -90,6 +104,17 @@ impl ServerLoop {
     /// The address bound (with the port chosen, if 0 was asked for).
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// What the server listens on: `udp`, `udp, tcp`, `udp, serial:/dev/ttyUSB0`.
+    pub(crate) fn protocols(&self) -> String {
+        format!("udp{}", self.links.describe())
+    }
+
+    /// What happened to the stream links since the last call (a serial line lost or
+    /// back), for the operator.
+    pub(crate) fn take_link_notices(&mut self) -> Vec<String> {
+        self.links.take_notices()
     }
 
     /// Sets how many datagrams go per system call (1 turns batching off, to measure it).
@@ -127,7 +152,10 @@ impl ServerLoop {
                         continue;
                     }
                     Err(error) => {
-                        return Err(HostError::Network { addr: self.addr, source: error });
+                        return Err(HostError::Network {
+                            peer: Peer::Udp(self.addr),
+                            source: error,
+                        });
                     }
                 }
             }
@@ -144,18 +172,50 @@ impl ServerLoop {
                     continue;
                 }
                 let Some(slot) = slot else { continue };
-                if let Some(reply) = self.server.handle(now, peer, data, slot) {
-                    self.io.commit(reply.len, reply.destination);
+                if let Some(reply) = self.server.handle(now, Peer::Udp(peer), data, slot) {
+                    match reply.destination {
+                        Peer::Udp(to) => self.io.commit(reply.len, to),
+                        // An answer to a UDP datagram goes back over UDP.
+                        _ => tracing::debug!("a reply to a datagram went to a stream"),
+                    }
                 }
             }
             if !self.transmit(now)? {
                 return Ok(true);
             }
             if received < self.io.batch() {
-                return Ok(false);
+                break;
             }
         }
-        Ok(true)
+        self.serve_links(now)?;
+        Ok(self.links.has_more())
+    }
+
+    /// Frames from the stream links, and the server's answers.
+    fn serve_links(&mut self, now: minichat_core::time::Instant) -> Result<(), HostError> {
+        let wall = std::time::Instant::now();
+        self.links.maintain(&self.reactor, wall);
+        // A budget, so a busy link cannot starve the timers and the console.
+        for _ in 0..minichat_core::transport::RECEIVE_BUDGET {
+            let Some((peer, len)) = self.links.next_frame(&self.reactor, wall, &mut self.stream_rx)
+            else {
+                break;
+            };
+            let frame = self.stream_rx.get(..len).unwrap_or_default();
+            if !is_frame(frame) {
+                continue; // legacy text is a UDP thing; on a stream it is noise
+            }
+            if let Some(reply) = self.server.handle(now, peer, frame, &mut self.stream_tx[..]) {
+                let data = self.stream_tx.get(..reply.len).unwrap_or_default();
+                match reply.destination {
+                    Peer::Udp(to) => {
+                        let _ = self.io.send_now(data, to);
+                    }
+                    to => self.links.send(&self.reactor, to, data, wall),
+                }
+            }
+        }
+        self.transmit(now).map(|_| ())
     }
 
     /// Sends everything the server has to send; `Ok(false)` if the socket filled up.
@@ -166,7 +226,13 @@ impl ServerLoop {
             }
             let Some(slot) = self.io.slot() else { return Ok(false) };
             match self.server.poll_transmit(now, slot) {
-                Some(transmit) => self.io.commit(transmit.len, transmit.destination),
+                Some(transmit) => match transmit.destination {
+                    Peer::Udp(to) => self.io.commit(transmit.len, to),
+                    to => {
+                        let data = slot.get(..transmit.len).unwrap_or_default();
+                        self.links.send(&self.reactor, to, data, std::time::Instant::now());
+                    }
+                },
                 None => return self.flush(),
             }
         }
@@ -176,15 +242,21 @@ impl ServerLoop {
         match self.io.flush() {
             Ok(done) => Ok(done),
             Err(error) if is_peer_trouble(&error) => Ok(true),
-            Err(error) => Err(HostError::Network { addr: self.addr, source: error }),
+            Err(error) => Err(HostError::Network { peer: Peer::Udp(self.addr), source: error }),
         }
     }
 
     /// Waits for a datagram, writability, a wake-up, the server's next timer or `max`.
     pub(crate) fn wait(&mut self, max: std::time::Duration) -> Result<(), HostError> {
         let timer = self.server.poll_timeout().map(|at| self.clock.until(at));
-        let timeout = timer.map_or(max, |t| t.min(max));
-        self.reactor.wait(Some(timeout))
+        let reopen = self
+            .links
+            .next_reopen()
+            .map(|at| at.saturating_duration_since(std::time::Instant::now()));
+        let timeout = [timer, reopen].into_iter().flatten().fold(max, std::time::Duration::min);
+        self.reactor.wait(Some(timeout))?;
+        self.links.note_ready(&self.reactor);
+        Ok(())
     }
 
     /// Sends plain text (an answer to a legacy client), outside the protocol.
@@ -314,7 +386,9 @@ mod tests {
             .spawn(move || {
                 let mut config = ServerConfig::new([9; 16], 1);
                 config.rate_per_sec = 0;
-                let mut net = ServerLoop::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+                let listen =
+                    Listen { bind: "127.0.0.1:0".parse().unwrap(), tcp: false, serial: Vec::new() };
+                let mut net = ServerLoop::bind(&listen, config).unwrap();
                 addr_tx.send(net.addr()).unwrap();
                 let run = |net: &mut ServerLoop, until: u8| {
                     while server_phase.load(Ordering::SeqCst) < until {

@@ -17,7 +17,7 @@ use minichat_core::wire::EchoMode;
 use crate::cmd::bench::cpu::CpuProbe;
 use crate::cmd::echo::{EchoConfig, EchoLoop};
 use crate::error::HostError;
-use crate::net::server_loop::{SERVER_STACK, ServerLoop};
+use crate::net::server_loop::{Listen, SERVER_STACK, ServerLoop};
 
 /// How often a stopped server notices.
 const STOP_CHECK: Duration = Duration::from_millis(50);
@@ -138,7 +138,9 @@ pub(crate) fn chat_server(users: usize, batch: usize) -> Result<Running, HostErr
         config.rate_per_sec = 0;
         config.per_ip = 0;
         config.history = 0;
-        let mut net = ServerLoop::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)?;
+        let listen =
+            Listen { bind: SocketAddr::from(([127, 0, 0, 1], 0)), tcp: false, serial: Vec::new() };
+        let mut net = ServerLoop::bind(&listen, config)?;
         net.set_batch(batch);
         ready(net.addr());
         while !stop.load(Ordering::Relaxed) {

@@ -28,3 +28,18 @@ pub(crate) fn register(
 
 /// The system's default buffers are kept.
 pub(crate) fn set_buffers(_socket: &UdpSocket, _bytes: usize) {}
+
+/// Nothing to register: the reactor's tick stands in for readiness.
+pub(crate) fn register_fd<T>(
+    _registry: &Registry,
+    _stream: &T,
+    _token: Token,
+    _interest: Interest,
+) -> io::Result<()> {
+    Ok(())
+}
+
+/// Nothing was registered.
+pub(crate) fn deregister_fd<T>(_registry: &Registry, _stream: &T) -> io::Result<()> {
+    Ok(())
+}

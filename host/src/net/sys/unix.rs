@@ -31,3 +31,18 @@ pub(crate) fn set_buffers(socket: &UdpSocket, bytes: usize) {
     let _ = setsockopt(&socket.as_fd(), sockopt::RcvBuf, &bytes);
     let _ = setsockopt(&socket.as_fd(), sockopt::SndBuf, &bytes);
 }
+
+/// Registers a stream (a serial line) by its file descriptor.
+pub(crate) fn register_fd(
+    registry: &Registry,
+    fd: &impl AsRawFd,
+    token: Token,
+    interest: Interest,
+) -> io::Result<()> {
+    registry.register(&mut SourceFd(&fd.as_raw_fd()), token, interest)
+}
+
+/// Stops watching a stream registered with [`register_fd`].
+pub(crate) fn deregister_fd(registry: &Registry, fd: &impl AsRawFd) -> io::Result<()> {
+    registry.deregister(&mut SourceFd(&fd.as_raw_fd()))
+}

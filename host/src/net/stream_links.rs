@@ -1,0 +1,276 @@
+//! The server's stream links: TCP connections accepted on the server's port, and serial
+//! lines named on the command line. Each carries one peer ([`Peer::Tcp`], [`Peer::Serial`])
+//! with the core's stream framing. A connection that closes is forgotten; a serial line
+//! that goes away (a USB adapter unplugged, an emulator stopped) is reported and reopened
+//! with back-off, while the server goes on serving everyone else.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::time::Instant;
+
+use minichat_core::wire::limits::MAX_FRAME;
+use mio::net::TcpListener;
+use mio::{Interest, Token};
+
+use crate::error::HostError;
+use crate::net::peer::Peer;
+use crate::net::reactor::{self, Reactor};
+use crate::net::serial::{self, Reopen};
+use crate::net::stream_link::{LinkIo, Next, StreamLink};
+
+/// The listener's token; serial lines and connections count up from [`FIRST_LINK`].
+const TCP_LISTENER: Token = Token(1);
+const FIRST_LINK: usize = 2;
+
+/// TCP connections at most: more are accepted and closed at once, so a flood cannot
+/// exhaust the process's file descriptors.
+const MAX_CONNECTIONS: usize = 1024;
+
+/// A serial line to serve: its device and speed.
+#[derive(Debug, Clone)]
+pub(crate) struct SerialSpec {
+    pub(crate) path: String,
+    pub(crate) baud: u32,
+}
+
+/// A serial line the server keeps open: its link while open, when to reopen otherwise.
+#[derive(Debug)]
+struct SerialLine {
+    spec: SerialSpec,
+    peer: Peer,
+    token: Token,
+    reopen: Option<Reopen>,
+}
+
+/// Every stream link of one server.
+#[derive(Debug)]
+pub(crate) struct StreamLinks {
+    tcp: Option<TcpListener>,
+    links: HashMap<Token, (Peer, StreamLink<LinkIo>)>,
+    by_peer: HashMap<Peer, Token>,
+    serials: Vec<SerialLine>,
+    next_token: usize,
+    /// Links to look at on the next turn: reported ready, or not drained last time.
+    ready: HashSet<Token>,
+    /// What the operator should hear about (a line lost, reopened).
+    notices: Vec<String>,
+}
+
+impl StreamLinks {
+    /// Takes `tcp` (if the server listens on TCP too) and opens every serial line: one
+    /// that cannot be opened at start is an error, so a mistyped path is caught at once.
+    pub(crate) fn new(
+        tcp: Option<TcpListener>,
+        serial: &[SerialSpec],
+        reactor: &Reactor,
+    ) -> Result<Self, HostError> {
+        let mut links = StreamLinks {
+            tcp,
+            links: HashMap::new(),
+            by_peer: HashMap::new(),
+            serials: Vec::new(),
+            next_token: FIRST_LINK,
+            ready: HashSet::new(),
+            notices: Vec::new(),
+        };
+        if let Some(listener) = links.tcp.as_mut() {
+            reactor
+                .registry()
+                .register(listener, TCP_LISTENER, Interest::READABLE)
+                .map_err(HostError::Poll)?;
+        }
+        for spec in serial {
+            let port = serial::open(&spec.path, spec.baud)
+                .map_err(|source| HostError::Serial { path: spec.path.clone(), source })?;
+            let token = links.new_token();
+            let peer = Peer::serial(&spec.path);
+            reactor.register_serial(&port, token)?;
+            links.insert(token, peer, LinkIo::Serial(port));
+            links.serials.push(SerialLine { spec: spec.clone(), peer, token, reopen: None });
+        }
+        Ok(links)
+    }
+
+    /// What the server listens on besides UDP, for the start-up line: `, tcp`,
+    /// `, serial:/dev/ttyUSB0`.
+    pub(crate) fn describe(&self) -> String {
+        let mut out = String::new();
+        if self.tcp.is_some() {
+            out.push_str(", tcp");
+        }
+        for line in &self.serials {
+            out.push_str(&format!(", {}", line.peer));
+        }
+        out
+    }
+
+    /// Notes which links the last wait reported ready.
+    pub(crate) fn note_ready(&mut self, reactor: &Reactor) {
+        if reactor::SOCKET_EVENTS {
+            self.ready.extend(reactor.events().map(|event| event.token()));
+        } else {
+            // No readiness events here: look at every link on every turn.
+            self.ready.extend(self.links.keys().copied());
+            self.ready.insert(TCP_LISTENER);
+        }
+    }
+
+    /// Accepts waiting connections and reopens serial lines whose time has come.
+    pub(crate) fn maintain(&mut self, reactor: &Reactor, now: Instant) {
+        if self.ready.remove(&TCP_LISTENER) {
+            self.accept(reactor);
+        }
+        for i in 0..self.serials.len() {
+            let Some(line) = self.serials.get_mut(i) else { continue };
+            let Some(reopen) = line.reopen.as_mut().filter(|r| r.at <= now) else { continue };
+            match serial::open(&line.spec.path, line.spec.baud) {
+                Ok(port) => {
+                    let (token, peer) = (line.token, line.peer);
+                    line.reopen = None;
+                    if let Err(error) = reactor.register_serial(&port, token) {
+                        tracing::warn!(%error, %peer, "cannot watch a reopened serial line");
+                    }
+                    self.notices.push(format!("{peer} is back"));
+                    self.insert(token, peer, LinkIo::Serial(port));
+                    self.ready.insert(token);
+                }
+                Err(_) => {
+                    reopen.failed(now);
+                }
+            }
+        }
+    }
+
+    /// The next frame from any ready link, copied into `buf`, with its peer. `None` when
+    /// no ready link has one; links that still hold input are looked at next turn.
+    pub(crate) fn next_frame(
+        &mut self,
+        reactor: &Reactor,
+        now: Instant,
+        buf: &mut [u8; MAX_FRAME],
+    ) -> Option<(Peer, usize)> {
+        while let Some(&token) = self.ready.iter().next() {
+            let Some((peer, link)) = self.links.get_mut(&token) else {
+                self.ready.remove(&token);
+                continue;
+            };
+            let peer = *peer;
+            let outcome = link.flush().and_then(|()| link.next_frame(buf));
+            match outcome {
+                Ok(Next::Frame(len)) => return Some((peer, len)),
+                Ok(Next::Empty) => {
+                    self.ready.remove(&token);
+                }
+                Ok(Next::Busy) => {
+                    // Input remains: a later turn goes on (after the others had theirs).
+                    self.ready.remove(&token);
+                    self.busy_later(token);
+                }
+                Err(error) => self.lose(reactor, token, &error, now),
+            }
+        }
+        None
+    }
+
+    /// Sends `frame` to `peer`'s link; a frame for a link that is gone is dropped (the
+    /// protocol resends what matters, once the peer is back).
+    pub(crate) fn send(&mut self, reactor: &Reactor, peer: Peer, frame: &[u8], now: Instant) {
+        let Some(&token) = self.by_peer.get(&peer) else { return };
+        let Some((_, link)) = self.links.get_mut(&token) else { return };
+        if let Err(error) = link.send(frame) {
+            self.lose(reactor, token, &error, now);
+        }
+    }
+
+    /// Whether links may have more waiting than this turn took.
+    pub(crate) fn has_more(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
+    /// When the next serial line is due to be reopened.
+    pub(crate) fn next_reopen(&self) -> Option<Instant> {
+        self.serials.iter().filter_map(|line| line.reopen.map(|r| r.at)).min()
+    }
+
+    /// What happened to the links since the last call, for the operator.
+    pub(crate) fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    fn busy_later(&mut self, token: Token) {
+        // Kept ready: the loop does not wait while a link has input left.
+        self.ready.insert(token);
+    }
+
+    fn accept(&mut self, reactor: &Reactor) {
+        loop {
+            let Some(listener) = self.tcp.as_ref() else { return };
+            let (mut stream, remote) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "accepting a connection failed");
+                    return;
+                }
+            };
+            let tcp_links = self.by_peer.keys().filter(|p| matches!(p, Peer::Tcp(_))).count();
+            if tcp_links >= MAX_CONNECTIONS {
+                tracing::warn!(%remote, limit = MAX_CONNECTIONS, "too many connections; closing the new one");
+                continue;
+            }
+            let token = self.new_token();
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if let Err(error) = reactor.registry().register(&mut stream, token, interest) {
+                tracing::warn!(%remote, %error, "cannot watch a new connection; closing it");
+                continue;
+            }
+            let _ = stream.set_nodelay(true);
+            tracing::debug!(%remote, "tcp connection accepted");
+            self.insert(token, Peer::Tcp(remote), LinkIo::Tcp(stream));
+            self.ready.insert(token);
+        }
+    }
+
+    fn insert(&mut self, token: Token, peer: Peer, io: LinkIo) {
+        let chunk = match io {
+            LinkIo::Tcp(_) => usize::MAX,
+            LinkIo::Serial(_) => serial::WRITE_CHUNK,
+        };
+        self.links.insert(token, (peer, StreamLink::new(io, chunk)));
+        self.by_peer.insert(peer, token);
+    }
+
+    /// The link is gone: a connection is forgotten, a serial line reopened later.
+    fn lose(&mut self, reactor: &Reactor, token: Token, error: &io::Error, now: Instant) {
+        self.ready.remove(&token);
+        let Some((peer, link)) = self.links.remove(&token) else { return };
+        self.by_peer.remove(&peer);
+        let stats = *link.stats();
+        match link.into_io() {
+            LinkIo::Tcp(mut stream) => {
+                let _ = reactor.registry().deregister(&mut stream);
+                tracing::debug!(%peer, %error, "tcp connection closed");
+            }
+            LinkIo::Serial(port) => {
+                reactor.deregister_serial(&port);
+                drop(port);
+                let reopen = Reopen::after_loss(now);
+                if let Some(line) = self.serials.iter_mut().find(|line| line.token == token) {
+                    line.reopen = Some(reopen);
+                }
+                tracing::warn!(%peer, %error, bad_checks = stats.bad_checks, "serial line lost");
+                self.notices.push(format!(
+                    "{peer} is gone ({error}); trying to reopen it every few seconds"
+                ));
+            }
+        }
+    }
+
+    fn new_token(&mut self) -> Token {
+        let token = Token(self.next_token);
+        // Tokens are never reused while the server runs: usize does not wrap in practice.
+        self.next_token = self.next_token.saturating_add(1);
+        token
+    }
+}

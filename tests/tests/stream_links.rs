@@ -1,0 +1,126 @@
+//! The byte-stream transports as a user runs them: `serve --tcp` and `chat --tcp` on one
+//! port beside UDP users, and `serve --serial` / `chat --serial` over a serial line (a
+//! null-modem cable between two pseudo-terminals), all in one room.
+
+use std::time::Duration;
+
+use minichat_tests::process::Minichat;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn tcp_and_udp_users_share_one_room() {
+    let (mut server, addr) =
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--tcp", "--history", "0"]);
+    let addr = addr.to_string();
+    assert!(server.stdout_seen().iter().any(|l| l.contains("(udp, tcp)")));
+    let mut over_tcp = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "tee", "--server", &addr, "--tcp", "--linger", "0",
+    ]);
+    let joined = server.stdout_line_containing("tee joined from", WAIT);
+    assert!(joined.contains("tcp:127.0.0.1:"), "{joined}");
+    let mut over_udp =
+        Minichat::spawn_with_stdin(&["chat", "--name", "you", "--server", &addr, "--linger", "0"]);
+    server.stdout_line_containing("you joined from", WAIT);
+    over_tcp.write_line("hello from tcp");
+    assert_eq!(over_udp.stdout_line_containing("hello", WAIT), "tee: hello from tcp");
+    over_udp.write_line("/to tee and back over udp");
+    assert_eq!(over_tcp.stdout_line_containing("back", WAIT), "you (direct): and back over udp");
+    over_tcp.close_stdin();
+    over_udp.close_stdin();
+    assert!(over_tcp.wait_exit(WAIT).success());
+    assert!(over_udp.wait_exit(WAIT).success());
+}
+
+#[test]
+fn a_tcp_client_without_a_server_says_so() {
+    // A port nothing listens on (bound and released at once).
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut send = Minichat::spawn(&[
+        "send",
+        "--name",
+        "lonely",
+        "--server",
+        &port.to_string(),
+        "--tcp",
+        "--timeout",
+        "2",
+        "hi",
+    ]);
+    assert_eq!(send.wait_exit(WAIT).code(), Some(1));
+}
+
+#[cfg(unix)]
+mod serial {
+    use minichat_tests::null_modem::NullModem;
+
+    use super::*;
+
+    #[test]
+    fn a_user_on_a_serial_line_chats_with_a_user_on_udp() {
+        let cable = NullModem::new();
+        let (mut server, addr) = Minichat::serve(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--serial",
+            &cable.a,
+            "--history",
+            "0",
+        ]);
+        let addr = addr.to_string();
+        assert!(
+            server.stdout_seen().iter().any(|l| l.contains(&format!("serial:{}", cable.a))),
+            "{:?}",
+            server.stdout_seen()
+        );
+        let mut board = Minichat::spawn_with_stdin(&[
+            "chat", "--name", "mcu", "--serial", &cable.b, "--linger", "0",
+        ]);
+        let joined = server.stdout_line_containing("mcu joined from", WAIT);
+        assert!(joined.ends_with(&format!("serial:{}", cable.a)), "{joined}");
+        let mut desk = Minichat::spawn_with_stdin(&[
+            "chat", "--name", "desk", "--server", &addr, "--linger", "0",
+        ]);
+        server.stdout_line_containing("desk joined from", WAIT);
+        board.write_line("mcu is up");
+        assert_eq!(desk.stdout_line_containing("is up", WAIT), "mcu: mcu is up");
+        desk.write_line("/to mcu hello");
+        assert_eq!(board.stdout_line_containing("hello", WAIT), "desk (direct): hello");
+        board.close_stdin();
+        desk.close_stdin();
+        assert!(board.wait_exit(WAIT).success());
+        assert!(desk.wait_exit(WAIT).success());
+    }
+
+    #[test]
+    fn a_serial_line_that_disappears_is_reported_and_the_rest_goes_on() {
+        let cable = NullModem::new();
+        let (mut server, addr) =
+            Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--serial", &cable.a]);
+        cable.cut_a();
+        let notice = server.stderr_line_containing("is gone", WAIT);
+        assert!(notice.contains(&format!("serial:{}", cable.a)), "{notice}");
+        let mut send =
+            Minichat::spawn(&["send", "--name", "still", "--server", &addr.to_string(), "served"]);
+        assert!(send.wait_exit(WAIT).success());
+        server.stdout_line_containing("still: served", WAIT);
+    }
+
+    #[test]
+    fn a_serial_line_that_cannot_be_opened_stops_the_server_with_a_clear_error() {
+        let mut server = Minichat::spawn(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--serial",
+            "/dev/minichat-no-such-line",
+        ]);
+        assert_eq!(server.wait_exit(WAIT).code(), Some(1));
+        let stderr = server.stderr_after_exit(WAIT).join("\n");
+        assert!(
+            stderr.contains("cannot open the serial line /dev/minichat-no-such-line"),
+            "{stderr}"
+        );
+    }
+}
