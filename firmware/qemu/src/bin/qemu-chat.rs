@@ -1,0 +1,120 @@
+//! The upper-case echo of the original socket programs, now on a microcontroller: a
+//! minichat client on QEMU's lm3s6965evb that joins over UART0 as `mcu`, says `mcu is
+//! up` to the room, and answers every direct message with its text upper-cased.
+//!
+//! `cargo run --release --bin qemu-chat` boots it; QEMU prints the pseudo-terminal UART0
+//! is on, and `minichat serve --serial /dev/pts/N` puts `mcu` in the room.
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::hprintln;
+use minichat_core::address::PointToPoint;
+use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::time::Duration;
+use minichat_core::wire::limits::MAX_FRAME;
+use minichat_core::wire::{NameBuf, TextBuf};
+use minichat_qemu::clock;
+use minichat_qemu::serial_link::SerialLink;
+use minichat_qemu::uart::Uart;
+use panic_halt as _;
+
+/// The client: 4 messages in flight, 8 events, 4 early deliveries held; its one peer is
+/// the other end of the serial line.
+type McuClient = Client<4, 8, 4, PointToPoint>;
+
+/// Everything the program keeps, in one static (so `.bss` shows its RAM).
+struct State {
+    client: McuClient,
+    link: SerialLink,
+    rx: [u8; MAX_FRAME],
+    tx: [u8; MAX_FRAME],
+}
+
+#[entry]
+fn main() -> ! {
+    let Some(mut core) = cortex_m::Peripherals::take() else { halt() };
+    clock::start(&mut core.SYST);
+    let name = NameBuf::parse("mcu").unwrap_or(NameBuf::PLACEHOLDER);
+    let mut config = ClientConfig::new(name, PointToPoint);
+    // A serial line is quick and nothing else shares it: retry joins at most every 2 s.
+    config.rto_max = Duration::from_secs(2);
+    // No random source on this board: the nonces still differ per join attempt.
+    config.entropy = 0x6d63_7521_u64;
+    let Some(state) = cortex_m::singleton!(: State = State {
+        client: McuClient::new(config, clock::now()),
+        link: SerialLink::new(Uart::new(0)),
+        rx: [0; MAX_FRAME],
+        tx: [0; MAX_FRAME],
+    }) else {
+        halt()
+    };
+    hprintln!("qemu-chat: joining as mcu over UART0");
+    loop {
+        let busy = turn(state);
+        if !busy {
+            // Until the next millisecond tick.
+            cortex_m::asm::wfi();
+        }
+    }
+}
+
+/// One pass: frames in, timers, events, frames out. Returns whether anything happened.
+fn turn(state: &mut State) -> bool {
+    let now = clock::now();
+    let State { client, link, rx, tx } = state;
+    let mut busy = false;
+    while let Some(len) = link.next_frame(rx) {
+        busy = true;
+        client.handle(now, PointToPoint, rx.get(..len).unwrap_or_default());
+    }
+    if client.poll_timeout().is_some_and(|at| at <= now) {
+        client.handle_timeout(now);
+    }
+    while let Some(event) = client.poll_event() {
+        busy = true;
+        on_event(client, event);
+    }
+    while let Some(transmit) = client.poll_transmit(now, tx) {
+        busy = true;
+        link.send(tx.get(..transmit.len).unwrap_or_default());
+    }
+    busy
+}
+
+fn on_event(client: &mut McuClient, event: ClientEvent) {
+    let now = clock::now();
+    match event {
+        ClientEvent::Joined { rejoined, .. } => {
+            hprintln!("qemu-chat: joined as mcu");
+            if !rejoined {
+                let _ = client.say(now, "mcu is up");
+            }
+        }
+        ClientEvent::Message { from, text, direct: true, history: false } => {
+            hprintln!("qemu-chat: {} asked for {}", from.as_str(), text.as_str());
+            let _ = client.tell(now, from.as_str(), upper(&text).as_str());
+        }
+        ClientEvent::Refused { detail, .. } => {
+            hprintln!("qemu-chat: refused: {}", detail.as_str());
+        }
+        _ => {}
+    }
+}
+
+/// `text` upper-cased (as much as fits: a few letters grow when upper-cased).
+fn upper(text: &str) -> TextBuf {
+    let mut out = TextBuf::new();
+    for c in text.chars().flat_map(char::to_uppercase) {
+        if out.push(c).is_err() {
+            break;
+        }
+    }
+    out
+}
+
+fn halt() -> ! {
+    loop {
+        cortex_m::asm::wfi();
+    }
+}

@@ -1,0 +1,125 @@
+//! The chat server on a microcontroller: minichat's server for 8 users on QEMU's
+//! lm3s6965evb, serving a user on each of UART0 and UART1 (each a serial line to a
+//! computer running `minichat chat --serial`), all in one room.
+//!
+//! `cargo run --release --bin qemu-server` boots it with UART0 on a pseudo-terminal; with
+//! `-serial pty -serial pty` (see README.md) UART1 gets one too.
+#![no_std]
+#![no_main]
+
+use core::hash::Hasher;
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::hprintln;
+use minichat_core::address::PeerAddress;
+use minichat_core::server::{Server, ServerConfig, ServerEvent};
+use minichat_core::wire::limits::MAX_FRAME;
+use minichat_qemu::clock;
+use minichat_qemu::entropy::{boot_entropy, mix};
+use minichat_qemu::serial_link::SerialLink;
+use minichat_qemu::uart::Uart;
+use panic_halt as _;
+
+/// UARTs served.
+const LINKS: usize = 2;
+
+/// A user's address: the UART its serial line is on. One user per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UartPort(u8);
+
+impl PeerAddress for UartPort {
+    fn write_key<H: Hasher>(&self, hasher: &mut H) {
+        hasher.write_u8(self.0);
+    }
+
+    fn same_host(&self, _other: &Self) -> bool {
+        false // a serial line is point to point
+    }
+}
+
+/// 8 user slots, 8 messages of history and resending. (The state is built on the stack
+/// before it moves to its static: 64 KiB of RAM hold it twice, with room to spare, at
+/// this size.)
+type McuServer = Server<8, 8, UartPort>;
+
+/// Everything the program keeps, in one static (so `.bss` shows its RAM).
+struct State {
+    server: McuServer,
+    links: [SerialLink; LINKS],
+    rx: [u8; MAX_FRAME],
+    tx: [u8; MAX_FRAME],
+}
+
+#[entry]
+fn main() -> ! {
+    let Some(mut core) = cortex_m::Peripherals::take() else { halt() };
+    clock::start(&mut core.SYST);
+    let seed = boot_entropy();
+    let mut secret = [0u8; 16];
+    secret[..8].copy_from_slice(&mix(seed).to_le_bytes());
+    secret[8..].copy_from_slice(&mix(seed ^ 0x5eed).to_le_bytes());
+    let mut config = ServerConfig::new(secret, seed);
+    config.capacity = 8;
+    let Ok(server) = McuServer::new(config) else { halt() };
+    let Some(state) = cortex_m::singleton!(: State = State {
+        server,
+        links: [SerialLink::new(Uart::new(0)), SerialLink::new(Uart::new(1))],
+        rx: [0; MAX_FRAME],
+        tx: [0; MAX_FRAME],
+    }) else {
+        halt()
+    };
+    hprintln!("qemu-server: serving 8 users on UART0 and UART1");
+    loop {
+        if !turn(state) {
+            cortex_m::asm::wfi();
+        }
+    }
+}
+
+/// One pass: frames in (and immediate answers), timers, events, frames out.
+fn turn(state: &mut State) -> bool {
+    let now = clock::now();
+    let State { server, links, rx, tx } = state;
+    let mut busy = false;
+    for port in 0..LINKS {
+        let from = UartPort(port as u8);
+        while let Some(len) = links.get_mut(port).and_then(|link| link.next_frame(rx)) {
+            busy = true;
+            let frame = rx.get(..len).unwrap_or_default();
+            if let Some(reply) = server.handle(now, from, frame, tx) {
+                send(links, reply.destination, tx.get(..reply.len).unwrap_or_default());
+            }
+        }
+    }
+    if server.poll_timeout().is_some_and(|at| at <= now) {
+        server.handle_timeout(now);
+    }
+    while let Some(event) = server.poll_event() {
+        busy = true;
+        match event {
+            ServerEvent::Joined { name, addr } => {
+                hprintln!("qemu-server: {} joined on UART{}", name.as_str(), addr.0);
+            }
+            ServerEvent::Left { name, .. } => hprintln!("qemu-server: {} left", name.as_str()),
+            _ => {}
+        }
+    }
+    while let Some(transmit) = server.poll_transmit(now, tx) {
+        busy = true;
+        send(links, transmit.destination, tx.get(..transmit.len).unwrap_or_default());
+    }
+    busy
+}
+
+fn send(links: &mut [SerialLink; LINKS], to: UartPort, frame: &[u8]) {
+    if let Some(link) = links.get_mut(usize::from(to.0)) {
+        link.send(frame);
+    }
+}
+
+fn halt() -> ! {
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
