@@ -5,6 +5,8 @@ pub mod loopback_chat;
 #[cfg(unix)]
 pub mod null_modem;
 pub mod process;
+#[cfg(unix)]
+pub mod qemu;
 pub mod sim;
 pub mod strategies;
 pub mod udp_client;

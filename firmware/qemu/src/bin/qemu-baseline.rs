@@ -1,0 +1,29 @@
+//! The yardstick for the firmware's size: the same runtime, clock, UART driver and log as
+//! `qemu-chat` and `qemu-server`, without minichat (it echoes UART0's bytes back). The
+//! protocol's share of a firmware is its size less this one's.
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::hprintln;
+use minichat_qemu::clock;
+use minichat_qemu::uart::Uart;
+use panic_halt as _;
+
+#[entry]
+fn main() -> ! {
+    let Some(mut core) = cortex_m::Peripherals::take() else {
+        loop {
+            cortex_m::asm::wfi();
+        }
+    };
+    clock::start(&mut core.SYST);
+    let uart = Uart::new(0);
+    hprintln!("qemu-baseline: echoing UART0 at {} ms", clock::now().as_millis());
+    loop {
+        match uart.read() {
+            Some(byte) => uart.write_all(&[byte]),
+            None => cortex_m::asm::wfi(),
+        }
+    }
+}

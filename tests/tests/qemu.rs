@@ -1,0 +1,79 @@
+//! minichat on a microcontroller, for real: the firmware of `firmware/qemu` booted on
+//! QEMU's lm3s6965evb, its UARTs joined to the host's `minichat` by serial lines (null-modem
+//! cables between pseudo-terminals).
+//!
+//! These need `qemu-system-arm` and the `thumbv7m-none-eabi` target, which `.ci/run`
+//! installs; they are ignored by a plain `cargo test` and run with
+//! `cargo test -p minichat-tests --test qemu -- --ignored`.
+#![cfg(unix)]
+
+use std::time::Duration;
+
+use minichat_tests::null_modem::NullModem;
+use minichat_tests::process::Minichat;
+use minichat_tests::qemu::{Qemu, firmware};
+
+/// Generous: the emulator boots in well under a second, but CI machines are slow and the
+/// firmware retries its join up to every 2 s.
+const WAIT: Duration = Duration::from_secs(30);
+
+#[test]
+#[ignore = "needs qemu-system-arm; .ci/run runs it"]
+fn the_microcontroller_joins_says_it_is_up_and_answers_in_upper_case() {
+    let cable = NullModem::new();
+    let (mut server, addr) = Minichat::serve(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--serial",
+        &cable.b,
+        "--history",
+        "0",
+    ]);
+    let addr = addr.to_string();
+    // Someone in the room before the board starts, to see it come up.
+    let mut watcher = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "watcher", "--server", &addr, "--linger", "0",
+    ]);
+    server.stdout_line_containing("watcher joined from", WAIT);
+    let _board = Qemu::boot(&firmware("qemu-chat"), &[&cable.a]);
+    let joined = server.stdout_line_containing("mcu joined from", WAIT);
+    assert!(joined.ends_with(&format!("serial:{}", cable.b)), "{joined}");
+    assert_eq!(watcher.stdout_line_containing("is up", WAIT), "mcu: mcu is up");
+    // The script: printf '/to mcu hello\n' | minichat chat --name tester --linger 3
+    let mut tester = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "tester", "--server", &addr, "--linger", "3",
+    ]);
+    tester.write_line("/to mcu hello");
+    tester.close_stdin();
+    assert!(tester.wait_exit(WAIT).success());
+    let out = tester.stdout_after_exit(WAIT);
+    assert!(out.contains(&"mcu (direct): HELLO".to_owned()), "{out:?}");
+    watcher.close_stdin();
+    assert!(watcher.wait_exit(WAIT).success());
+}
+
+#[test]
+#[ignore = "needs qemu-system-arm; .ci/run runs it"]
+fn two_computers_chat_through_the_microcontroller_server() {
+    let (uart0, uart1) = (NullModem::new(), NullModem::new());
+    let _board = Qemu::boot(&firmware("qemu-server"), &[&uart0.a, &uart1.a]);
+    let mut zero = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "zero", "--serial", &uart0.b, "--linger", "0",
+    ]);
+    zero.stderr_line_containing("joined as zero", WAIT);
+    let mut one = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "one", "--serial", &uart1.b, "--linger", "0",
+    ]);
+    one.stderr_line_containing("joined as one", WAIT);
+    one.write_line("hello from one");
+    assert_eq!(zero.stdout_line_containing("hello", WAIT), "one: hello from one");
+    zero.write_line("/to one psst");
+    assert_eq!(one.stdout_line_containing("psst", WAIT), "zero (direct): psst");
+    zero.write_line("/who");
+    assert_eq!(zero.stdout_line_containing("users", WAIT), "users (2): zero, one");
+    zero.close_stdin();
+    one.close_stdin();
+    assert!(zero.wait_exit(WAIT).success());
+    assert!(one.wait_exit(WAIT).success());
+}
