@@ -46,6 +46,7 @@ impl PeerAddress for SocketAddr {
 
 /// The only peer on a point-to-point link (a firmware's serial line): an address that
 /// takes no memory.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct PointToPoint;
 

@@ -9,6 +9,7 @@ use crate::wire::Kind;
 use crate::wire::limits::{MAX_DETAIL, MAX_FRAME, MAX_NAME, MAX_TEXT, VERSION};
 
 /// Why a frame could not be parsed or emitted.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WireError {
@@ -110,6 +111,7 @@ pub enum WireError {
 
 /// Why the name policy ([`crate::name_policy::check`]) refuses a name: the first rule the
 /// name breaks, with the offending code point where there is one.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NameError {
@@ -158,6 +160,7 @@ pub enum NameError {
 }
 
 /// Why a byte stream could not be split into frames.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StreamError {
@@ -189,6 +192,7 @@ pub enum StreamError {
 }
 
 /// Why the user table refused an insertion.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TableError {
@@ -211,6 +215,7 @@ pub enum TableError {
 }
 
 /// Why the server refused something its embedding asked of it.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
@@ -236,6 +241,7 @@ pub enum ServerError {
 }
 
 /// Why the client refused something its application asked of it.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -267,6 +273,7 @@ pub enum ClientError {
 }
 
 /// Why a transport could not move a datagram: the adapter's own error, and which way.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError<E> {

@@ -72,6 +72,7 @@ pub fn encode_frame(frame: &[u8], out: &mut [u8]) -> Result<usize, StreamError> 
 
 /// What a decoder has seen, for logs and the link's health: line noise is counted here,
 /// never parsed.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StreamStats {
@@ -87,6 +88,7 @@ pub struct StreamStats {
 }
 
 /// What one call of [`StreamDecoder::decode`] did.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug)]
 pub struct DecodeStep<'d> {
     /// How many input bytes were used; the caller passes the rest to the next call.

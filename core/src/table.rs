@@ -17,6 +17,7 @@ use crate::time::{Duration, Instant};
 use crate::wire::{Name, NameBuf, Token};
 
 /// Index of a slot in a [`UserTable`]. Stable while the user stays.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SlotId(u16);
 

@@ -7,6 +7,7 @@ use core::ops::{Add, Mul, Sub};
 
 /// A point in time: milliseconds since an epoch the embedding chooses (boot, program
 /// start). Only differences matter.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Instant(u64);
 
@@ -31,6 +32,7 @@ impl Instant {
 }
 
 /// A span of time in milliseconds.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Duration(u64);
 

@@ -15,6 +15,7 @@ use crate::wire::{Message, is_frame};
 
 /// A datagram the state machine wants sent: `len` bytes at the start of the buffer it was
 /// given, to `destination`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transmit<A = SocketAddr> {
     /// Where to send it.
@@ -73,6 +74,7 @@ pub trait Endpoint {
 }
 
 /// What one [`Driver::pump`] did.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pumped {
     /// Datagrams received.
@@ -193,6 +195,7 @@ pub struct SmoltcpUdp<'s, 'b>(pub &'s mut smoltcp::socket::udp::Socket<'b>);
 
 /// Why a smoltcp UDP socket refused a datagram.
 #[cfg(feature = "smoltcp")]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SmoltcpError {

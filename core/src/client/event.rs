@@ -4,6 +4,7 @@ use crate::time::Duration;
 use crate::wire::{DetailBuf, EchoMode, ErrorCode, Kind, NameBuf, NameIter, NameList, TextBuf};
 
 /// Names a message the application queued; stays the same across re-joins.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageId(pub u32);
 
@@ -38,8 +39,16 @@ impl UserPage {
     }
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for UserPage {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{=u8} names", self.len());
+    }
+}
+
 /// Something the application should know: a message arrived, a message was delivered or
 /// not, the session changed.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientEvent {

@@ -1,6 +1,7 @@
 //! The client's counters.
 
 /// Counters, for logs and tests.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClientStats {

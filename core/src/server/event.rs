@@ -8,6 +8,7 @@ use crate::server::ring::Recipient;
 use crate::wire::{Name, NameBuf};
 
 /// Something the application (an operator console, a log) may want to know.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServerEvent<A = SocketAddr> {
@@ -39,6 +40,7 @@ pub enum ServerEvent<A = SocketAddr> {
 }
 
 /// Why a user left.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LeftReason {
@@ -68,6 +70,7 @@ impl LeftReason {
 }
 
 /// A message in the ring, as [`crate::server::Server::message`] shows it.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoomMessage<'a> {
     /// Its room sequence number.

@@ -17,6 +17,7 @@ pub(crate) struct Member {
 }
 
 /// Who a stored message is for.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recipient {
     /// Everyone but the sender.

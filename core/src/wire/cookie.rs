@@ -8,6 +8,7 @@ use crate::wire::limits::COOKIE_LEN;
 /// computed from the client's address, the time and a secret, keeping no state. Only a
 /// `join` that echoes a valid cookie takes a table slot, so spoofed joins cost the server
 /// nothing. The client never looks inside.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Cookie(pub [u8; COOKIE_LEN]);
 

@@ -3,6 +3,7 @@
 use crate::error::WireError;
 
 /// How the server transforms the text of an `echo` before sending it back.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[repr(u8)]
 pub enum EchoMode {

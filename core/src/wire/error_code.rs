@@ -6,6 +6,7 @@ use crate::error::WireError;
 /// The code an `error` frame carries: what went wrong, in one byte.
 ///
 /// The numbers are part of the wire format (`docs/PROTOCOL.md`, "Error codes").
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 #[repr(u8)]

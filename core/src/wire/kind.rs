@@ -6,6 +6,7 @@ use crate::error::WireError;
 ///
 /// Kinds are grouped by their high nibble: 0x0_ session, 0x1_ chat, 0x2_ queries,
 /// 0x3_ errors (`docs/PROTOCOL.md`, "Messages").
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 #[repr(u8)]

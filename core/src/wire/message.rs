@@ -19,6 +19,7 @@ const FLAG_HISTORY: u8 = 0x02;
 /// One minichat message. Field layouts are in `docs/PROTOCOL.md`, "Messages"; every
 /// frame starts with the header (magic, version, kind), and every kind but `join` and
 /// `cookie` continues with the session [`Token`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Message<'a> {

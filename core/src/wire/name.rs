@@ -13,6 +13,7 @@ use crate::wire::limits::{MAX_NAME, MIN_NAME};
 /// look-alikes are the name policy's ([`crate::name_policy::check`]), so a server can
 /// answer such a name with the rule it breaks instead of dropping the frame as malformed.
 /// Controls stay refused here because no terminal can show them safely.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Name<'a>(&'a str);
 
@@ -227,6 +228,20 @@ impl<'a> Iterator for NameIter<'a> {
         self.rest = tail;
         // Validated when the list was built; a failure here would only end the iteration.
         Name::from_bytes(name).ok()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for NameBuf {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{=str}", self.as_str());
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for NameList<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{=u8} names", self.len());
     }
 }
 

@@ -6,6 +6,7 @@
 ///
 /// [`Token::NONE`] (zero) is never issued; `error` and `unknown-session` frames use it when
 /// there is no session to name.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Token(pub u64);
 
