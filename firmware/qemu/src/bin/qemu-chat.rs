@@ -23,12 +23,13 @@ use panic_halt as _;
 /// the other end of the serial line.
 type McuClient = Client<4, 8, 4, PointToPoint>;
 
-/// Everything the program keeps, in one static (so `.bss` shows its RAM).
+/// Everything the program keeps, each part in its own static (so `.bss` shows its RAM,
+/// and no part is ever copied on the stack together with another).
 struct State {
-    client: McuClient,
-    link: SerialLink,
-    rx: [u8; MAX_FRAME],
-    tx: [u8; MAX_FRAME],
+    client: &'static mut McuClient,
+    link: &'static mut SerialLink,
+    rx: &'static mut [u8; MAX_FRAME],
+    tx: &'static mut [u8; MAX_FRAME],
 }
 
 #[entry]
@@ -41,14 +42,17 @@ fn main() -> ! {
     config.rto_max = Duration::from_secs(2);
     // No random source on this board: the nonces still differ per join attempt.
     config.entropy = 0x6d63_7521_u64;
-    let Some(state) = cortex_m::singleton!(: State = State {
-        client: McuClient::new(config, clock::now()),
-        link: SerialLink::new(Uart::new(0)),
-        rx: [0; MAX_FRAME],
-        tx: [0; MAX_FRAME],
-    }) else {
+    let Some(client) = cortex_m::singleton!(: McuClient = McuClient::new(config, clock::now()))
+    else {
         halt()
     };
+    let Some(link) = cortex_m::singleton!(: SerialLink = SerialLink::new(Uart::new(0))) else {
+        halt()
+    };
+    let Some(rx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    let Some(tx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    let mut state = State { client, link, rx, tx };
+    let state = &mut state;
     hprintln!("qemu-chat: joining as mcu over UART0");
     loop {
         let busy = turn(state);
@@ -64,7 +68,7 @@ fn turn(state: &mut State) -> bool {
     let now = clock::now();
     let State { client, link, rx, tx } = state;
     let mut busy = false;
-    while let Some(len) = link.next_frame(rx) {
+    while let Some(len) = link.next_frame(&mut rx[..]) {
         busy = true;
         client.handle(now, PointToPoint, rx.get(..len).unwrap_or_default());
     }
@@ -75,7 +79,7 @@ fn turn(state: &mut State) -> bool {
         busy = true;
         on_event(client, event);
     }
-    while let Some(transmit) = client.poll_transmit(now, tx) {
+    while let Some(transmit) = client.poll_transmit(now, &mut tx[..]) {
         busy = true;
         link.send(tx.get(..transmit.len).unwrap_or_default());
     }

@@ -12,6 +12,7 @@ use core::hash::Hasher;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use minichat_core::address::PeerAddress;
+use minichat_core::error::ServerError;
 use minichat_core::server::{Server, ServerConfig, ServerEvent};
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_qemu::clock;
@@ -37,17 +38,16 @@ impl PeerAddress for UartPort {
     }
 }
 
-/// 8 user slots, 8 messages of history and resending. (The state is built on the stack
-/// before it moves to its static: 64 KiB of RAM hold it twice, with room to spare, at
-/// this size.)
-type McuServer = Server<8, 8, UartPort>;
+/// 8 user slots, 16 messages of history and resending.
+type McuServer = Server<8, 16, UartPort>;
 
-/// Everything the program keeps, in one static (so `.bss` shows its RAM).
+/// Everything the program keeps, each part in its own static (so `.bss` shows its RAM,
+/// and no part is ever copied on the stack together with another).
 struct State {
-    server: McuServer,
-    links: [SerialLink; LINKS],
-    rx: [u8; MAX_FRAME],
-    tx: [u8; MAX_FRAME],
+    server: &'static mut McuServer,
+    links: &'static mut [SerialLink; LINKS],
+    rx: &'static mut [u8; MAX_FRAME],
+    tx: &'static mut [u8; MAX_FRAME],
 }
 
 #[entry]
@@ -60,15 +60,20 @@ fn main() -> ! {
     secret[8..].copy_from_slice(&mix(seed ^ 0x5eed).to_le_bytes());
     let mut config = ServerConfig::new(secret, seed);
     config.capacity = 8;
-    let Ok(server) = McuServer::new(config) else { halt() };
-    let Some(state) = cortex_m::singleton!(: State = State {
-        server,
-        links: [SerialLink::new(Uart::new(0)), SerialLink::new(Uart::new(1))],
-        rx: [0; MAX_FRAME],
-        tx: [0; MAX_FRAME],
-    }) else {
+    let Some(Ok(server)) =
+        cortex_m::singleton!(: Result<McuServer, ServerError> = McuServer::new(config))
+    else {
         halt()
     };
+    let Some(links) = cortex_m::singleton!(: [SerialLink; LINKS] =
+        [SerialLink::new(Uart::new(0)), SerialLink::new(Uart::new(1))])
+    else {
+        halt()
+    };
+    let Some(rx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    let Some(tx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    let mut state = State { server, links, rx, tx };
+    let state = &mut state;
     hprintln!("qemu-server: serving 8 users on UART0 and UART1");
     loop {
         if !turn(state) {
@@ -84,10 +89,10 @@ fn turn(state: &mut State) -> bool {
     let mut busy = false;
     for port in 0..LINKS {
         let from = UartPort(port as u8);
-        while let Some(len) = links.get_mut(port).and_then(|link| link.next_frame(rx)) {
+        while let Some(len) = links.get_mut(port).and_then(|link| link.next_frame(&mut rx[..])) {
             busy = true;
             let frame = rx.get(..len).unwrap_or_default();
-            if let Some(reply) = server.handle(now, from, frame, tx) {
+            if let Some(reply) = server.handle(now, from, frame, &mut tx[..]) {
                 send(links, reply.destination, tx.get(..reply.len).unwrap_or_default());
             }
         }
@@ -105,7 +110,7 @@ fn turn(state: &mut State) -> bool {
             _ => {}
         }
     }
-    while let Some(transmit) = server.poll_transmit(now, tx) {
+    while let Some(transmit) = server.poll_transmit(now, &mut tx[..]) {
         busy = true;
         send(links, transmit.destination, tx.get(..transmit.len).unwrap_or_default());
     }
