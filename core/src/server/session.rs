@@ -12,7 +12,7 @@ use crate::server::ring::Member;
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
-use crate::wire::{ErrorCode, Kind, Message, Token, echo_reply_in_place};
+use crate::wire::{ErrorCode, Message, Token, echo_reply_in_place};
 
 /// The server's per-user state, kept in the table slot.
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
             self.table.touch(slot, now);
             return self.dispatch(now, slot, message, datagram, buf);
         }
-        if !is_client_kind(message.kind()) {
+        if !message.kind().sent_by_client() {
             // A kind only servers send, from an address without a session: nothing a
             // client would do, so no answer at all.
             self.stats.unexpected += 1;
@@ -113,12 +113,4 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
             }
         }
     }
-}
-
-/// Kinds a client sends; only these get an `unknown-session` answer.
-fn is_client_kind(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Say | Kind::Tell | Kind::Leave | Kind::Ack | Kind::Who | Kind::Echo | Kind::Ping
-    )
 }

@@ -101,6 +101,22 @@ impl Kind {
         !matches!(self, Kind::Join | Kind::Cookie | Kind::Refused)
     }
 
+    /// Whether clients send this kind (`docs/PROTOCOL.md`, "Messages": the direction).
+    pub const fn sent_by_client(self) -> bool {
+        matches!(
+            self,
+            Kind::Join
+                | Kind::ChallengeResponse
+                | Kind::Say
+                | Kind::Tell
+                | Kind::Leave
+                | Kind::Ack
+                | Kind::Who
+                | Kind::Echo
+                | Kind::Ping
+        )
+    }
+
     /// The kind's name as the spec writes it.
     pub const fn name(self) -> &'static str {
         match self {
