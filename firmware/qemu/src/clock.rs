@@ -29,5 +29,7 @@ pub fn now() -> Instant {
 
 #[exception]
 fn SysTick() {
-    MILLIS.fetch_add(1, Ordering::Relaxed);
+    // The handler is the only writer, so load-then-store is exact; it also builds for
+    // ARMv6-M (Cortex-M0), which has no atomic read-modify-write.
+    MILLIS.store(MILLIS.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
 }
