@@ -109,54 +109,170 @@ pub enum WireError {
     },
 }
 
+impl WireError {
+    /// What is wrong, in a few words and without formatting: what a server puts in the
+    /// detail of its `malformed` answer (the [`Display`](core::fmt::Display) sentence
+    /// would pull `core::fmt` into every firmware server).
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            WireError::NotAFrame => "not a frame",
+            WireError::HeaderTruncated { .. } => "shorter than the header",
+            WireError::FrameTooLong { .. } => "longer than 1024 bytes",
+            WireError::UnsupportedVersion(_) => "another protocol version",
+            WireError::UnknownKind(_) => "an unknown kind",
+            WireError::Truncated { .. } => "it ends before its last field",
+            WireError::TrailingBytes { .. } => "bytes after its last field",
+            WireError::NameEmpty => "an empty name",
+            WireError::NameTooLong { .. } => "a name over 16 bytes",
+            WireError::NameNotUtf8 => "a name that is not UTF-8",
+            WireError::NameBadChar(_) => "a control character in a name",
+            WireError::TextTooLong { .. } => "a text over the limit",
+            WireError::TextNotUtf8 => "a text that is not UTF-8",
+            WireError::DetailTooLong { .. } => "a detail over 96 bytes",
+            WireError::UnknownEchoMode(_) => "an unknown echo mode",
+            WireError::UnknownFlags(_) => "undefined flag bits",
+            WireError::UnknownErrorCode(_) => "an unknown error code",
+            WireError::UserListInconsistent { .. } => "a user list past its total",
+            WireError::BufferTooSmall { .. } => "a buffer too small",
+        }
+    }
+
+    /// The kind of the frame the error is about, when known.
+    pub const fn kind(&self) -> Option<Kind> {
+        match self {
+            WireError::Truncated { kind } | WireError::TrailingBytes { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}
+
 /// Why the name policy ([`crate::name_policy::check`]) refuses a name: the first rule the
 /// name breaks, with the offending code point where there is one.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NameError {
     /// A control character (general category Cc).
-    #[error("a name must not contain U+{0:04X}, a control character")]
     Control(u32),
     /// Whitespace, a default-ignorable code point (which includes the variation selectors
     /// and the Hangul fillers) or a blank-looking character such as U+2800.
-    #[error(
-        "a name must not contain U+{0:04X}: whitespace, invisible and blank-looking characters are not allowed"
-    )]
     Invisible(u32),
     /// `:`, which separates a name from its text on screen (`name: text`).
-    #[error("a name must not contain ':', the separator between a name and its text")]
     Colon,
     /// The first character is a combining mark (general category Mn, Mc or Me).
-    #[error("a name must not start with a combining mark (U+{0:04X})")]
     LeadingMark(u32),
     /// A combining mark that is hard to see where it is: the same mark twice in a row, or
     /// a dot above on a letter that already has a dot or looks like one (UTS #39, 5.4).
-    #[error("a name must not contain U+{0:04X} where it cannot be seen")]
     HiddenMark(u32),
     /// A name not in Unicode Normalization Form C: a letter and a mark that have a
     /// composed form must be written composed, so one name has one spelling.
-    #[error("a name must be written in composed form (Unicode NFC)")]
     NotComposed,
     /// A character outside the identifier profile of UTS #39 (Identifier_Status=Allowed)
     /// that is not printable ASCII: symbols, emoji, compatibility forms such as
     /// fullwidth letters, historic scripts.
-    #[error(
-        "a name must not contain U+{0:04X}: only letters, digits and marks in common use, and printable ASCII, are allowed"
-    )]
     NotAllowed(u32),
     /// A non-ASCII character on a server built without the Unicode tables.
-    #[error("a name must not contain U+{0:04X}: this server accepts printable ASCII names only")]
     NotAscii(u32),
     /// Letters of scripts that may not be mixed (more than UTS #39's Highly Restrictive
     /// level allows).
-    #[error("a name must not mix scripts ({first} and {second})")]
     MixedScripts {
         /// A script of the name's earlier letters.
         first: &'static str,
         /// The script of the letter that cannot join them.
         second: &'static str,
     },
+}
+
+impl NameError {
+    /// Writes the sentence piece by piece to `out`, without `core::fmt`: the server sends
+    /// it as a refusal's detail (firmware carries no formatting for it), and `Display`
+    /// prints the same pieces.
+    pub fn write_sentence(&self, out: &mut dyn FnMut(&str)) {
+        let code = hex_code_point;
+        match *self {
+            NameError::Control(c) => {
+                out("a name must not contain U+");
+                out(code(c).as_str());
+                out(", a control character");
+            }
+            NameError::Invisible(c) => {
+                out("a name must not contain U+");
+                out(code(c).as_str());
+                out(": whitespace, invisible and blank-looking characters are not allowed");
+            }
+            NameError::Colon => {
+                out("a name must not contain ':', the separator between a name and its text");
+            }
+            NameError::LeadingMark(c) => {
+                out("a name must not start with a combining mark (U+");
+                out(code(c).as_str());
+                out(")");
+            }
+            NameError::HiddenMark(c) => {
+                out("a name must not contain U+");
+                out(code(c).as_str());
+                out(" where it cannot be seen");
+            }
+            NameError::NotComposed => out("a name must be written in composed form (Unicode NFC)"),
+            NameError::NotAllowed(c) => {
+                out("a name must not contain U+");
+                out(code(c).as_str());
+                out(
+                    ": only letters, digits and marks in common use, and printable ASCII, are allowed",
+                );
+            }
+            NameError::NotAscii(c) => {
+                out("a name must not contain U+");
+                out(code(c).as_str());
+                out(": this server accepts printable ASCII names only");
+            }
+            NameError::MixedScripts { first, second } => {
+                out("a name must not mix scripts (");
+                out(first);
+                out(" and ");
+                out(second);
+                out(")");
+            }
+        }
+    }
+}
+
+impl core::fmt::Display for NameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut result = Ok(());
+        self.write_sentence(&mut |piece| {
+            if result.is_ok() {
+                result = f.write_str(piece);
+            }
+        });
+        result
+    }
+}
+
+impl core::error::Error for NameError {}
+
+/// `c` as the hexadecimal digits of `U+XXXX`: upper case, at least four digits.
+fn hex_code_point(c: u32) -> HexDigits {
+    let mut buf = [0u8; 8];
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let digits = (32 - c.leading_zeros()).div_ceil(4).max(4) as usize;
+    for (i, slot) in buf.iter_mut().take(digits).enumerate() {
+        let shift = 4 * (digits - 1 - i);
+        *slot = DIGITS.get(((c >> shift) & 0xF) as usize).copied().unwrap_or(b'0');
+    }
+    HexDigits { buf, len: digits }
+}
+
+/// The digits [`hex_code_point`] wrote.
+struct HexDigits {
+    buf: [u8; 8],
+    len: usize,
+}
+
+impl HexDigits {
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
 }
 
 /// Why a byte stream could not be split into frames.
@@ -283,4 +399,22 @@ pub enum TransportError<E> {
     /// Sending failed.
     #[error("sending a datagram failed: {0}")]
     Send(E),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn code_points_read_as_in_the_unicode_standard() {
+        assert_eq!(hex_code_point(0x7).as_str(), "0007");
+        assert_eq!(hex_code_point(0x200B).as_str(), "200B");
+        assert_eq!(hex_code_point(0x1F600).as_str(), "1F600");
+        assert_eq!(hex_code_point(0x10_FFFF).as_str(), "10FFFF");
+        assert_eq!(
+            NameError::Control(0x7).to_string(),
+            "a name must not contain U+0007, a control character"
+        );
+    }
 }

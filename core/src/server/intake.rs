@@ -2,8 +2,6 @@
 //! exactly once, within the rate limit and the text limit, and stored in the ring for
 //! delivery; a refusal is remembered so a resend gets the same answer.
 
-use core::fmt::Write as _;
-
 use crate::address::PeerAddress;
 use crate::seq::after;
 use crate::server::detail::Detail;
@@ -73,7 +71,9 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
                     return None;
                 }
                 let mut detail = Detail::new();
-                let _ = write!(detail, "slow down: at most {rate} messages a second");
+                detail.push("slow down: at most ");
+                detail.push_u32(u32::from(rate));
+                detail.push(" messages a second");
                 let message = Message::Error {
                     token,
                     code: ErrorCode::RateLimited,

@@ -2,8 +2,6 @@
 //! the operator's name, a free slot), the welcome or the refusal, and where a re-joining
 //! client's deliveries resume.
 
-use core::fmt::Write as _;
-
 use crate::address::PeerAddress;
 use crate::rate::RateLimiter;
 use crate::rtt::RttEstimator;
@@ -81,7 +79,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         if let Err(reason) = crate::name_policy::check(name.as_str()) {
             self.stats.refused_name += 1;
             let mut detail = Detail::new();
-            let _ = write!(detail, "{reason}");
+            reason.write_sentence(&mut |piece| detail.push(piece));
             let refusal =
                 Message::Refused { nonce, code: ErrorCode::InvalidName, detail: detail.as_str() };
             return Transmit::encode(buf, from, &refusal);
@@ -189,16 +187,25 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
         let mut detail = Detail::new();
-        let _ = match code {
-            ErrorCode::NameTaken => write!(detail, "the name {name} is taken"),
-            ErrorCode::TooManyFromAddress => write!(
-                detail,
-                "{} (at most {} from one IP address)",
-                code.describe(),
-                self.config.per_ip
-            ),
-            _ => write!(detail, "{} ({} users)", code.describe(), self.config.capacity),
-        };
+        match code {
+            ErrorCode::NameTaken => {
+                detail.push("the name ");
+                detail.push(name.as_str());
+                detail.push(" is taken");
+            }
+            ErrorCode::TooManyFromAddress => {
+                detail.push(code.describe());
+                detail.push(" (at most ");
+                detail.push_u32(u32::from(self.config.per_ip));
+                detail.push(" from one IP address)");
+            }
+            _ => {
+                detail.push(code.describe());
+                detail.push(" (");
+                detail.push_u32(u32::try_from(self.config.capacity).unwrap_or(u32::MAX));
+                detail.push(" users)");
+            }
+        }
         Transmit::encode(buf, to, &Message::Refused { nonce, code, detail: detail.as_str() })
     }
 

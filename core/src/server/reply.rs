@@ -2,8 +2,6 @@
 //! answer to a frame that did not parse (rate-limited, and to an unverified source never
 //! larger than what it sent).
 
-use core::fmt::Write as _;
-
 use crate::address::PeerAddress;
 use crate::error::WireError;
 use crate::server::Server;
@@ -25,15 +23,19 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
         let mut detail = Detail::new();
-        let _ = match (code, what) {
+        match (code, what) {
             (ErrorCode::NoSuchUser, Sequenced::Tell(to, _)) => {
-                write!(detail, "no user named {to} is connected")
+                detail.push("no user named ");
+                detail.push(to.as_str());
+                detail.push(" is connected");
             }
             (ErrorCode::TextTooLong, _) => {
-                write!(detail, "this server accepts at most {} bytes of text", self.config.max_text)
+                detail.push("this server accepts at most ");
+                detail.push_u32(u32::from(self.config.max_text));
+                detail.push(" bytes of text");
             }
-            _ => detail.write_str(code.describe()),
-        };
+            _ => detail.push(code.describe()),
+        }
         Transmit::encode(buf, addr, &Message::Error { token, code, seq, detail: detail.as_str() })
     }
 
@@ -71,7 +73,15 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         self.stats.malformed += 1;
         let code = ErrorCode::from(error);
         let mut detail = Detail::new();
-        let _ = write!(detail, "{error}");
+        // Without `core::fmt`: a firmware server carries no formatting for this.
+        detail.push(code.describe());
+        detail.push(": ");
+        detail.push(error.reason());
+        if let Some(kind) = error.kind() {
+            detail.push(" (");
+            detail.push(kind.name());
+            detail.push(")");
+        }
         if let Some(slot) = self.table.by_addr(from) {
             let user = self.table.get_mut(slot)?;
             if token.is_some_and(|t| t != user.token) {

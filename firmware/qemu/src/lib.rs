@@ -8,5 +8,6 @@
 
 pub mod clock;
 pub mod entropy;
+pub mod log;
 pub mod serial_link;
 pub mod uart;

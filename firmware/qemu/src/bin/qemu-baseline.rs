@@ -5,9 +5,8 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::hprintln;
-use minichat_qemu::clock;
 use minichat_qemu::uart::Uart;
+use minichat_qemu::{clock, log};
 use panic_halt as _;
 
 #[entry]
@@ -19,7 +18,7 @@ fn main() -> ! {
     };
     clock::start(&mut core.SYST);
     let uart = Uart::new(0);
-    hprintln!("qemu-baseline: echoing UART0 at {} ms", clock::now().as_millis());
+    log::line(&["qemu-baseline: echoing UART0"]);
     loop {
         match uart.read() {
             Some(byte) => uart.write_all(&[byte]),

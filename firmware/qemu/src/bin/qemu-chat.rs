@@ -9,15 +9,14 @@
 #![no_main]
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::hprintln;
 use minichat_core::address::PointToPoint;
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::time::Duration;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{NameBuf, TextBuf};
-use minichat_qemu::clock;
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
+use minichat_qemu::{clock, log};
 use panic_halt as _;
 
 /// The client: 4 messages in flight, 8 events, 4 early deliveries held; its one peer is
@@ -54,7 +53,7 @@ fn main() -> ! {
     let Some(tx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
     let mut state = State { client, link, rx, tx };
     let state = &mut state;
-    hprintln!("qemu-chat: joining as mcu over UART0");
+    log::line(&["qemu-chat: joining as mcu over UART0"]);
     loop {
         let busy = turn(state);
         if !busy {
@@ -91,17 +90,17 @@ fn on_event(client: &mut McuClient, event: ClientEvent) {
     let now = clock::now();
     match event {
         ClientEvent::Joined { rejoined, .. } => {
-            hprintln!("qemu-chat: joined as mcu");
+            log::line(&["qemu-chat: joined as mcu"]);
             if !rejoined {
                 let _ = client.say(now, "mcu is up");
             }
         }
         ClientEvent::Message { from, text, direct: true, history: false } => {
-            hprintln!("qemu-chat: {} asked for {}", from.as_str(), text.as_str());
+            log::line(&["qemu-chat: ", from.as_str(), " asked for ", text.as_str()]);
             let _ = client.tell(now, from.as_str(), upper(&text).as_str());
         }
         ClientEvent::Refused { detail, .. } => {
-            hprintln!("qemu-chat: refused: {}", detail.as_str());
+            log::line(&["qemu-chat: refused: ", detail.as_str()]);
         }
         _ => {}
     }

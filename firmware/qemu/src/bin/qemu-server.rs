@@ -10,15 +10,14 @@
 use core::hash::Hasher;
 
 use cortex_m_rt::entry;
-use cortex_m_semihosting::hprintln;
 use minichat_core::address::PeerAddress;
 use minichat_core::error::ServerError;
 use minichat_core::server::{Server, ServerConfig, ServerEvent};
 use minichat_core::wire::limits::MAX_FRAME;
-use minichat_qemu::clock;
 use minichat_qemu::entropy::{boot_entropy, mix};
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
+use minichat_qemu::{clock, log};
 use panic_halt as _;
 
 /// UARTs served.
@@ -74,7 +73,7 @@ fn main() -> ! {
     let Some(tx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
     let mut state = State { server, links, rx, tx };
     let state = &mut state;
-    hprintln!("qemu-server: serving 8 users on UART0 and UART1");
+    log::line(&["qemu-server: serving 8 users on UART0 and UART1"]);
     loop {
         if !turn(state) {
             cortex_m::asm::wfi();
@@ -104,9 +103,10 @@ fn turn(state: &mut State) -> bool {
         busy = true;
         match event {
             ServerEvent::Joined { name, addr } => {
-                hprintln!("qemu-server: {} joined on UART{}", name.as_str(), addr.0);
+                let uart = if addr.0 == 0 { "UART0" } else { "UART1" };
+                log::line(&["qemu-server: ", name.as_str(), " joined on ", uart]);
             }
-            ServerEvent::Left { name, .. } => hprintln!("qemu-server: {} left", name.as_str()),
+            ServerEvent::Left { name, .. } => log::line(&["qemu-server: ", name.as_str(), " left"]),
             _ => {}
         }
     }
