@@ -24,29 +24,6 @@ pub(crate) struct Cli {
     pub(crate) serve: ServeArgs,
 }
 
-/// The server's address and how to reach it, from `--server`, `--tcp` and `--serial`.
-fn target(server: SocketAddr, tcp: bool, serial: Option<&String>, baud: u32) -> Target {
-    match (serial, tcp) {
-        (Some(path), _) => Target::Serial { path: path.clone(), baud },
-        (None, true) => Target::Tcp(server),
-        (None, false) => Target::Udp(server),
-    }
-}
-
-impl ChatArgs {
-    /// Where the server is, and how to reach it.
-    pub(crate) fn target(&self) -> Target {
-        target(self.server, self.tcp, self.serial.as_ref(), self.baud)
-    }
-}
-
-impl SendArgs {
-    /// Where the server is, and how to reach it.
-    pub(crate) fn target(&self) -> Target {
-        target(self.server, self.tcp, self.serial.as_ref(), self.baud)
-    }
-}
-
 impl Cli {
     /// The command given, or `serve` with every default when there is none.
     pub(crate) fn command_or_serve(self) -> Command {
@@ -162,12 +139,9 @@ pub(crate) struct ServeArgs {
     pub(crate) baud: u32,
 }
 
+/// Where a client's server is, and how to reach it (`chat` and `send` share these).
 #[derive(Debug, Args)]
-pub(crate) struct ChatArgs {
-    /// Your name: 1 to 16 bytes, no spaces; unique on the server by look (case variants and look-alikes are the same name).
-    #[arg(long, value_parser = parse_name)]
-    pub(crate) name: NameBuf,
-
+pub(crate) struct ServerArgs {
     /// The server's address.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
     pub(crate) server: SocketAddr,
@@ -184,6 +158,27 @@ pub(crate) struct ChatArgs {
     /// The serial line's speed, in baud.
     #[arg(long, value_name = "N", default_value_t = crate::net::serial::DEFAULT_BAUD, value_parser = clap::value_parser!(u32).range(1..), requires = "serial")]
     pub(crate) baud: u32,
+}
+
+impl ServerArgs {
+    /// Where the server is, and how to reach it.
+    pub(crate) fn target(&self) -> Target {
+        match (&self.serial, self.tcp) {
+            (Some(path), _) => Target::Serial { path: path.clone(), baud: self.baud },
+            (None, true) => Target::Tcp(self.server),
+            (None, false) => Target::Udp(self.server),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChatArgs {
+    /// Your name: 1 to 16 bytes, no spaces; unique on the server by look (case variants and look-alikes are the same name).
+    #[arg(long, value_parser = parse_name)]
+    pub(crate) name: NameBuf,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
 
     /// With stdin not a terminal: seconds to keep listening after everything sent is
     /// acknowledged.
@@ -205,22 +200,8 @@ pub(crate) struct SendArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_name)]
     pub(crate) to: Option<NameBuf>,
 
-    /// The server's address.
-    #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
-    pub(crate) server: SocketAddr,
-
-    /// Reach the server over TCP (a server started with `serve --tcp`) instead of UDP.
-    #[arg(long, conflicts_with = "serial")]
-    pub(crate) tcp: bool,
-
-    /// Reach the server over the serial line at PATH (a board running the server, or an
-    /// emulator's pseudo-terminal) instead of the network.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) serial: Option<String>,
-
-    /// The serial line's speed, in baud.
-    #[arg(long, value_name = "N", default_value_t = crate::net::serial::DEFAULT_BAUD, value_parser = clap::value_parser!(u32).range(1..), requires = "serial")]
-    pub(crate) baud: u32,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
 
     /// Seconds to wait for the server before giving up.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]

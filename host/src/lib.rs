@@ -52,13 +52,13 @@ pub fn main() -> ExitCode {
         })
         .map(|()| ExitCode::SUCCESS),
         Command::Chat(args) => cmd::chat::run(cmd::chat::ChatConfig {
-            server: args.target(),
+            server: args.server.target(),
             name: args.name,
             linger: args.linger,
             give_up: Duration::from_secs(u64::from(args.timeout)),
         }),
         Command::Send(args) => cmd::send::run(cmd::send::SendConfig {
-            server: args.target(),
+            server: args.server.target(),
             name: args.name,
             to: args.to,
             text: args.text,
