@@ -188,43 +188,36 @@ impl NameError {
     /// it as a refusal's detail (firmware carries no formatting for it), and `Display`
     /// prints the same pieces.
     pub fn write_sentence(&self, out: &mut dyn FnMut(&str)) {
-        let code = hex_code_point;
+        // "a name must not contain U+XXXX" and why: most rules read so.
+        fn contains(out: &mut dyn FnMut(&str), c: u32, why: &str) {
+            out("a name must not contain U+");
+            out(hex_code_point(c).as_str());
+            out(why);
+        }
         match *self {
-            NameError::Control(c) => {
-                out("a name must not contain U+");
-                out(code(c).as_str());
-                out(", a control character");
-            }
-            NameError::Invisible(c) => {
-                out("a name must not contain U+");
-                out(code(c).as_str());
-                out(": whitespace, invisible and blank-looking characters are not allowed");
-            }
+            NameError::Control(c) => contains(out, c, ", a control character"),
+            NameError::Invisible(c) => contains(
+                out,
+                c,
+                ": whitespace, invisible and blank-looking characters are not allowed",
+            ),
             NameError::Colon => {
                 out("a name must not contain ':', the separator between a name and its text");
             }
             NameError::LeadingMark(c) => {
                 out("a name must not start with a combining mark (U+");
-                out(code(c).as_str());
+                out(hex_code_point(c).as_str());
                 out(")");
             }
-            NameError::HiddenMark(c) => {
-                out("a name must not contain U+");
-                out(code(c).as_str());
-                out(" where it cannot be seen");
-            }
+            NameError::HiddenMark(c) => contains(out, c, " where it cannot be seen"),
             NameError::NotComposed => out("a name must be written in composed form (Unicode NFC)"),
-            NameError::NotAllowed(c) => {
-                out("a name must not contain U+");
-                out(code(c).as_str());
-                out(
-                    ": only letters, digits and marks in common use, and printable ASCII, are allowed",
-                );
-            }
+            NameError::NotAllowed(c) => contains(
+                out,
+                c,
+                ": only letters, digits and marks in common use, and printable ASCII, are allowed",
+            ),
             NameError::NotAscii(c) => {
-                out("a name must not contain U+");
-                out(code(c).as_str());
-                out(": this server accepts printable ASCII names only");
+                contains(out, c, ": this server accepts printable ASCII names only");
             }
             NameError::MixedScripts { first, second } => {
                 out("a name must not mix scripts (");

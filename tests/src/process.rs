@@ -126,6 +126,12 @@ impl Minichat {
         stdin.flush().expect("flush stdin");
     }
 
+    /// Closes stdin (the script ends) and waits up to `timeout` for the program to exit.
+    pub fn close_and_wait(&mut self, timeout: Duration) -> ExitStatus {
+        self.close_stdin();
+        self.wait_exit(timeout)
+    }
+
     /// Closes the program's stdin: it reads end of file.
     pub fn close_stdin(&mut self) {
         self.stdin = None;

@@ -45,12 +45,10 @@ fn the_microcontroller_joins_says_it_is_up_and_answers_in_upper_case() {
         "chat", "--name", "tester", "--server", &addr, "--linger", "3",
     ]);
     tester.write_line("/to mcu hello");
-    tester.close_stdin();
-    assert!(tester.wait_exit(WAIT).success());
+    assert!(tester.close_and_wait(WAIT).success());
     let out = tester.stdout_after_exit(WAIT);
     assert!(out.contains(&"mcu (direct): HELLO".to_owned()), "{out:?}");
-    watcher.close_stdin();
-    assert!(watcher.wait_exit(WAIT).success());
+    assert!(watcher.close_and_wait(WAIT).success());
 }
 
 #[test]
@@ -72,8 +70,6 @@ fn two_computers_chat_through_the_microcontroller_server() {
     assert_eq!(one.stdout_line_containing("psst", WAIT), "zero (direct): psst");
     zero.write_line("/who");
     assert_eq!(zero.stdout_line_containing("users", WAIT), "users (2): zero, one");
-    zero.close_stdin();
-    one.close_stdin();
-    assert!(zero.wait_exit(WAIT).success());
-    assert!(one.wait_exit(WAIT).success());
+    assert!(zero.close_and_wait(WAIT).success());
+    assert!(one.close_and_wait(WAIT).success());
 }

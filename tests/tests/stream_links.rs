@@ -26,10 +26,8 @@ fn tcp_and_udp_users_share_one_room() {
     assert_eq!(over_udp.stdout_line_containing("hello", WAIT), "tee: hello from tcp");
     over_udp.write_line("/to tee and back over udp");
     assert_eq!(over_tcp.stdout_line_containing("back", WAIT), "you (direct): and back over udp");
-    over_tcp.close_stdin();
-    over_udp.close_stdin();
-    assert!(over_tcp.wait_exit(WAIT).success());
-    assert!(over_udp.wait_exit(WAIT).success());
+    assert!(over_tcp.close_and_wait(WAIT).success());
+    assert!(over_udp.close_and_wait(WAIT).success());
 }
 
 #[test]
@@ -87,10 +85,8 @@ mod serial {
         assert_eq!(desk.stdout_line_containing("is up", WAIT), "mcu: mcu is up");
         desk.write_line("/to mcu hello");
         assert_eq!(board.stdout_line_containing("hello", WAIT), "desk (direct): hello");
-        board.close_stdin();
-        desk.close_stdin();
-        assert!(board.wait_exit(WAIT).success());
-        assert!(desk.wait_exit(WAIT).success());
+        assert!(board.close_and_wait(WAIT).success());
+        assert!(desk.close_and_wait(WAIT).success());
     }
 
     #[test]

@@ -11,3 +11,27 @@ pub mod entropy;
 pub mod log;
 pub mod serial_link;
 pub mod uart;
+
+use minichat_core::wire::limits::MAX_FRAME;
+
+/// Starts the board: takes the core peripherals and starts the millisecond clock. Halts if
+/// called twice.
+pub fn start() {
+    let Some(mut core) = cortex_m::Peripherals::take() else { halt() };
+    clock::start(&mut core.SYST);
+}
+
+/// Stops for good (sleeping between ticks): what a program does when it cannot go on.
+pub fn halt() -> ! {
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+/// A frame buffer for receiving and one for sending, each in a static of its own. Halts if
+/// called twice.
+pub fn frame_buffers() -> (&'static mut [u8; MAX_FRAME], &'static mut [u8; MAX_FRAME]) {
+    let Some(rx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    let Some(tx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    (rx, tx)
+}

@@ -47,7 +47,8 @@ impl Target {
 /// The socket or stream, registered with the reactor as [`LINK`].
 #[derive(Debug)]
 pub(crate) enum ClientLink {
-    Udp(UdpSocket),
+    /// A socket connected to the server at this address.
+    Udp(UdpSocket, SocketAddr),
     Stream {
         target: Target,
         link: Option<Box<StreamLink<LinkIo>>>,
@@ -81,7 +82,7 @@ impl ClientLink {
                     .map_err(|source| HostError::Connect { addr: *server, source })?;
                 socket.set_nonblocking(true).map_err(HostError::Poll)?;
                 reactor.register_udp(&socket, LINK, Interest::READABLE)?;
-                Ok(ClientLink::Udp(socket))
+                Ok(ClientLink::Udp(socket, *server))
             }
             Target::Tcp(_) | Target::Serial { .. } => {
                 let io = open_stream(target, reactor)?;
@@ -120,7 +121,7 @@ impl ClientLink {
     pub(crate) fn next_reopen(&self) -> Option<Instant> {
         match self {
             ClientLink::Stream { reopen, .. } => reopen.map(|r| r.at),
-            ClientLink::Udp(_) => None,
+            ClientLink::Udp(..) => None,
         }
     }
 
@@ -128,27 +129,20 @@ impl ClientLink {
     pub(crate) fn take_notices(&mut self) -> Vec<String> {
         match self {
             ClientLink::Stream { notices, .. } => std::mem::take(notices),
-            ClientLink::Udp(_) => Vec::new(),
+            ClientLink::Udp(..) => Vec::new(),
         }
     }
 
     /// The stream failed now: drop it, say so, reopen it later.
     fn lose_now(&mut self, error: &io::Error) {
-        if let ClientLink::Stream { target, link, reopen, notices } = self
-            && let Some(old) = link.take()
-        {
-            let mut old = Some(old);
-            lose(target, &mut old, reopen, notices, error, Instant::now());
+        if let ClientLink::Stream { target, link, reopen, notices } = self {
+            lose(target, link, reopen, notices, error, Instant::now());
         }
     }
 }
 
 fn new_link(io: LinkIo) -> Box<StreamLink<LinkIo>> {
-    let chunk = match io {
-        LinkIo::Tcp(_) => usize::MAX,
-        LinkIo::Serial(_) => serial::WRITE_CHUNK,
-    };
-    Box::new(StreamLink::new(io, chunk))
+    Box::new(StreamLink::over(io))
 }
 
 /// Opens a TCP connection or serial line and registers it.
@@ -196,7 +190,7 @@ impl Datagram for ClientLink {
 
     fn send_to(&mut self, _remote: Peer, data: &[u8]) -> nb::Result<(), io::Error> {
         let result = match self {
-            ClientLink::Udp(socket) => socket.send(data).map(|_| ()),
+            ClientLink::Udp(socket, _) => socket.send(data).map(|_| ()),
             ClientLink::Stream { link: Some(link), .. } => link.send(data).map(|_| ()),
             // Lost: the frame is dropped; the client resends once the link is back.
             ClientLink::Stream { link: None, .. } => return Err(nb::Error::WouldBlock),
@@ -218,8 +212,8 @@ impl Datagram for ClientLink {
 
     fn receive(&mut self, buf: &mut [u8]) -> nb::Result<(usize, Peer), io::Error> {
         match self {
-            ClientLink::Udp(socket) => {
-                let server = socket.peer_addr().map_err(nb::Error::Other)?;
+            ClientLink::Udp(socket, server) => {
+                let server = *server;
                 match socket.recv(buf) {
                     Ok(len) => Ok((len, Peer::Udp(server))),
                     Err(e)
@@ -236,15 +230,8 @@ impl Datagram for ClientLink {
             ClientLink::Stream { link: None, .. } => Err(nb::Error::WouldBlock),
             ClientLink::Stream { target, link: Some(link), .. } => {
                 let peer = target.peer();
-                let mut frame = [0u8; minichat_core::wire::limits::MAX_FRAME];
-                match link.next_frame(&mut frame) {
-                    Ok(Next::Frame(len)) => {
-                        let (Some(dst), Some(src)) = (buf.get_mut(..len), frame.get(..len)) else {
-                            return Err(nb::Error::WouldBlock);
-                        };
-                        dst.copy_from_slice(src);
-                        Ok((len, peer))
-                    }
+                match link.next_frame(buf) {
+                    Ok(Next::Frame(len)) => Ok((len, peer)),
                     Ok(Next::Empty | Next::Busy) => Err(nb::Error::WouldBlock),
                     Err(e) => {
                         self.lose_now(&e);

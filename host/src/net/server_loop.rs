@@ -195,12 +195,14 @@ impl ServerLoop {
     fn serve_links(&mut self, now: minichat_core::time::Instant) -> Result<(), HostError> {
         let wall = std::time::Instant::now();
         self.links.maintain(&self.reactor, wall);
+        let mut handled = false;
         // A budget, so a busy link cannot starve the timers and the console.
         for _ in 0..minichat_core::transport::RECEIVE_BUDGET {
             let Some((peer, len)) = self.links.next_frame(&self.reactor, wall, &mut self.stream_rx)
             else {
                 break;
             };
+            handled = true;
             let frame = self.stream_rx.get(..len).unwrap_or_default();
             if !is_frame(frame) {
                 continue; // legacy text is a UDP thing; on a stream it is noise
@@ -215,7 +217,12 @@ impl ServerLoop {
                 }
             }
         }
-        self.transmit(now).map(|_| ())
+        // What the frames made due (deliveries to others) goes now; without frames the
+        // turn's own transmit has sent everything already.
+        if handled {
+            self.transmit(now)?;
+        }
+        Ok(())
     }
 
     /// Sends everything the server has to send; `Ok(false)` if the socket filled up.

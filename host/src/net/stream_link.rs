@@ -9,7 +9,7 @@ use std::io::{self, Read, Write};
 use minichat_core::stream::{MAX_ENCODED_FRAME, StreamDecoder, StreamStats, encode_frame};
 use mio::net::TcpStream;
 
-use crate::net::serial::NativePort;
+use crate::net::serial::{self, NativePort};
 
 /// Bytes read from the stream per system call.
 const READ_CHUNK: usize = 4096;
@@ -24,6 +24,18 @@ const OUT_LIMIT: usize = 32 * MAX_ENCODED_FRAME;
 pub(crate) enum LinkIo {
     Tcp(TcpStream),
     Serial(NativePort),
+}
+
+impl StreamLink<LinkIo> {
+    /// A link over a TCP connection (written as fast as it takes) or a serial line
+    /// (written in [`serial::WRITE_CHUNK`]s, so a tty never makes the loop wait).
+    pub(crate) fn over(io: LinkIo) -> Self {
+        let chunk = match io {
+            LinkIo::Tcp(_) => usize::MAX,
+            LinkIo::Serial(_) => serial::WRITE_CHUNK,
+        };
+        StreamLink::new(io, chunk)
+    }
 }
 
 impl Read for LinkIo {

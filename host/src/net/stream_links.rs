@@ -52,6 +52,9 @@ pub(crate) struct StreamLinks {
     next_token: usize,
     /// Links to look at on the next turn: reported ready, or not drained last time.
     ready: HashSet<Token>,
+    /// Links that yielded with input left during this turn: ready again once every other
+    /// ready link had its go, so one busy link cannot hold the loop.
+    busy: Vec<Token>,
     /// What the operator should hear about (a line lost, reopened).
     notices: Vec<String>,
 }
@@ -71,6 +74,7 @@ impl StreamLinks {
             serials: Vec::new(),
             next_token: FIRST_LINK,
             ready: HashSet::new(),
+            busy: Vec::new(),
             notices: Vec::new(),
         };
         if let Some(listener) = links.tcp.as_mut() {
@@ -142,7 +146,8 @@ impl StreamLinks {
     }
 
     /// The next frame from any ready link, copied into `buf`, with its peer. `None` when
-    /// no ready link has one; links that still hold input are looked at next turn.
+    /// no ready link has one; links that still hold input are ready again for the next
+    /// turn ([`StreamLinks::has_more`]).
     pub(crate) fn next_frame(
         &mut self,
         reactor: &Reactor,
@@ -164,11 +169,12 @@ impl StreamLinks {
                 Ok(Next::Busy) => {
                     // Input remains: a later turn goes on (after the others had theirs).
                     self.ready.remove(&token);
-                    self.busy_later(token);
+                    self.busy.push(token);
                 }
                 Err(error) => self.lose(reactor, token, &error, now),
             }
         }
+        self.ready.extend(self.busy.drain(..));
         None
     }
 
@@ -195,11 +201,6 @@ impl StreamLinks {
     /// What happened to the links since the last call, for the operator.
     pub(crate) fn take_notices(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notices)
-    }
-
-    fn busy_later(&mut self, token: Token) {
-        // Kept ready: the loop does not wait while a link has input left.
-        self.ready.insert(token);
     }
 
     fn accept(&mut self, reactor: &Reactor) {
@@ -233,11 +234,7 @@ impl StreamLinks {
     }
 
     fn insert(&mut self, token: Token, peer: Peer, io: LinkIo) {
-        let chunk = match io {
-            LinkIo::Tcp(_) => usize::MAX,
-            LinkIo::Serial(_) => serial::WRITE_CHUNK,
-        };
-        self.links.insert(token, (peer, StreamLink::new(io, chunk)));
+        self.links.insert(token, (peer, StreamLink::over(io)));
         self.by_peer.insert(peer, token);
     }
 

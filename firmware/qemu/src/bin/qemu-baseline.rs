@@ -5,18 +5,13 @@
 #![no_main]
 
 use cortex_m_rt::entry;
+use minichat_qemu::log;
 use minichat_qemu::uart::Uart;
-use minichat_qemu::{clock, log};
 use panic_halt as _;
 
 #[entry]
 fn main() -> ! {
-    let Some(mut core) = cortex_m::Peripherals::take() else {
-        loop {
-            cortex_m::asm::wfi();
-        }
-    };
-    clock::start(&mut core.SYST);
+    minichat_qemu::start();
     let uart = Uart::new(0);
     log::line(&["qemu-baseline: echoing UART0"]);
     loop {

@@ -16,7 +16,7 @@ use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{NameBuf, TextBuf};
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
-use minichat_qemu::{clock, log};
+use minichat_qemu::{clock, halt, log};
 use panic_halt as _;
 
 /// The client: 4 messages in flight, 8 events, 4 early deliveries held; its one peer is
@@ -34,8 +34,7 @@ struct State {
 
 #[entry]
 fn main() -> ! {
-    let Some(mut core) = cortex_m::Peripherals::take() else { halt() };
-    clock::start(&mut core.SYST);
+    minichat_qemu::start();
     let name = NameBuf::parse("mcu").unwrap_or(NameBuf::PLACEHOLDER);
     let mut config = ClientConfig::new(name, PointToPoint);
     // A serial line is quick and nothing else shares it: retry joins at most every 2 s.
@@ -49,8 +48,7 @@ fn main() -> ! {
     let Some(link) = cortex_m::singleton!(: SerialLink = SerialLink::new(Uart::new(0))) else {
         halt()
     };
-    let Some(rx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
-    let Some(tx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    let (rx, tx) = minichat_qemu::frame_buffers();
     let mut state = State { client, link, rx, tx };
     let state = &mut state;
     log::line(&["qemu-chat: joining as mcu over UART0"]);
@@ -116,10 +114,4 @@ fn upper(text: &str) -> TextBuf {
         }
     }
     out
-}
-
-fn halt() -> ! {
-    loop {
-        cortex_m::asm::wfi();
-    }
 }

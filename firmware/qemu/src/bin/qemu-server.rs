@@ -17,7 +17,7 @@ use minichat_core::wire::limits::MAX_FRAME;
 use minichat_qemu::entropy::{boot_entropy, mix};
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
-use minichat_qemu::{clock, log};
+use minichat_qemu::{clock, halt, log};
 use panic_halt as _;
 
 /// UARTs served.
@@ -51,8 +51,7 @@ struct State {
 
 #[entry]
 fn main() -> ! {
-    let Some(mut core) = cortex_m::Peripherals::take() else { halt() };
-    clock::start(&mut core.SYST);
+    minichat_qemu::start();
     let seed = boot_entropy();
     let mut secret = [0u8; 16];
     secret[..8].copy_from_slice(&mix(seed).to_le_bytes());
@@ -69,8 +68,7 @@ fn main() -> ! {
     else {
         halt()
     };
-    let Some(rx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
-    let Some(tx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    let (rx, tx) = minichat_qemu::frame_buffers();
     let mut state = State { server, links, rx, tx };
     let state = &mut state;
     log::line(&["qemu-server: serving 8 users on UART0 and UART1"]);
@@ -120,11 +118,5 @@ fn turn(state: &mut State) -> bool {
 fn send(links: &mut [SerialLink; LINKS], to: UartPort, frame: &[u8]) {
     if let Some(link) = links.get_mut(usize::from(to.0)) {
         link.send(frame);
-    }
-}
-
-fn halt() -> ! {
-    loop {
-        cortex_m::asm::wfi();
     }
 }
