@@ -35,6 +35,10 @@ pub enum WireError {
     /// A kind byte the protocol does not define.
     #[error("0x{0:02x} is not a message kind this protocol defines")]
     UnknownKind(u8),
+    /// A kind the protocol defines but this end does not take (a client reading a kind
+    /// only clients send, [`Message::parse_only`](crate::wire::Message::parse_only)).
+    #[error("{0} frames are not for this end of the protocol")]
+    UnexpectedKind(Kind),
     /// The frame ends before its last field.
     #[error("the {kind} frame ends before its last field")]
     Truncated {
@@ -120,6 +124,7 @@ impl WireError {
             WireError::FrameTooLong { .. } => "longer than 1024 bytes",
             WireError::UnsupportedVersion(_) => "another protocol version",
             WireError::UnknownKind(_) => "an unknown kind",
+            WireError::UnexpectedKind(_) => "a kind not for this end",
             WireError::Truncated { .. } => "it ends before its last field",
             WireError::TrailingBytes { .. } => "bytes after its last field",
             WireError::NameEmpty => "an empty name",
@@ -140,7 +145,9 @@ impl WireError {
     /// The kind of the frame the error is about, when known.
     pub const fn kind(&self) -> Option<Kind> {
         match self {
-            WireError::Truncated { kind } | WireError::TrailingBytes { kind, .. } => Some(*kind),
+            WireError::Truncated { kind }
+            | WireError::TrailingBytes { kind, .. }
+            | WireError::UnexpectedKind(kind) => Some(*kind),
             _ => None,
         }
     }

@@ -11,7 +11,7 @@ use crate::address::PeerAddress;
 use crate::error::TransportError;
 use crate::time::Instant;
 use crate::wire::limits::MAX_FRAME;
-use crate::wire::{Message, is_frame};
+use crate::wire::{Frame, Kind, Message, is_frame};
 
 /// A datagram the state machine wants sent: `len` bytes at the start of the buffer it was
 /// given, to `destination`.
@@ -25,12 +25,22 @@ pub struct Transmit<A = SocketAddr> {
 }
 
 impl<A> Transmit<A> {
-    /// Writes `message` into `buf` as a transmit to `to`; `None` if it does not fit (which
-    /// a buffer of [`MAX_FRAME`] bytes rules out). Server and client send every frame
-    /// through here.
-    pub(crate) fn encode(buf: &mut [u8], to: A, message: &Message<'_>) -> Option<Self> {
-        let len = message.encode(buf).ok()?;
+    /// Writes `message`, one of the kinds in `KINDS` ([`Message::emit_only`]), into `buf`
+    /// as a transmit to `to`; `None` if it does not fit (which a buffer of [`MAX_FRAME`]
+    /// bytes rules out). Server and client send every frame through here, each with the
+    /// kinds it sends, so neither carries the other's writers.
+    pub(crate) fn encode<const KINDS: u64>(
+        buf: &mut [u8],
+        to: A,
+        message: &Message<'_>,
+    ) -> Option<Self> {
+        let len = message.emit_only::<KINDS, _>(&mut Frame::new_unchecked(buf)).ok()?;
         Some(Transmit { destination: to, len })
+    }
+
+    /// [`Transmit::encode`] for a server: the kinds servers send.
+    pub(crate) fn to_client(buf: &mut [u8], to: A, message: &Message<'_>) -> Option<Self> {
+        Self::encode::<{ Kind::FROM_SERVER }>(buf, to, message)
     }
 }
 

@@ -1,7 +1,11 @@
 //! What the client tells its application.
 
 use crate::time::Duration;
-use crate::wire::{DetailBuf, EchoMode, ErrorCode, Kind, NameBuf, NameIter, NameList, TextBuf};
+#[cfg(feature = "echo")]
+use crate::wire::EchoMode;
+use crate::wire::{DetailBuf, ErrorCode, Kind, NameBuf, TextBuf};
+#[cfg(feature = "who")]
+use crate::wire::{NameIter, NameList};
 
 /// Names a message the application queued; stays the same across re-joins.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -9,12 +13,14 @@ use crate::wire::{DetailBuf, EchoMode, ErrorCode, Kind, NameBuf, NameIter, NameL
 pub struct MessageId(pub u32);
 
 /// One page of the user list, as a `users` frame carried it.
+#[cfg(feature = "who")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPage {
     count: u8,
     encoded: heapless::Vec<u8, { crate::wire::limits::MAX_FRAME }>,
 }
 
+#[cfg(feature = "who")]
 impl UserPage {
     pub(crate) fn copy(names: &NameList<'_>) -> Self {
         let mut encoded = heapless::Vec::new();
@@ -39,7 +45,7 @@ impl UserPage {
     }
 }
 
-#[cfg(feature = "defmt")]
+#[cfg(all(feature = "defmt", feature = "who"))]
 impl defmt::Format for UserPage {
     fn format(&self, f: defmt::Formatter<'_>) {
         defmt::write!(f, "{=u8} names", self.len());
@@ -51,6 +57,9 @@ impl defmt::Format for UserPage {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+// No allocator to box the large variants in: events wait in a fixed queue, each the size
+// of the largest (a message with its text), whichever features are on.
+#[allow(clippy::large_enum_variant)]
 pub enum ClientEvent {
     /// The server admitted us (again, after a restart or expiry, when `rejoined`).
     Joined {
@@ -128,6 +137,7 @@ pub enum ClientEvent {
     },
     /// An answer to [`crate::client::Client::who`]; lists longer than one frame come
     /// as several pages.
+    #[cfg(feature = "who")]
     Users {
         /// How many users are connected in all.
         total: u16,
@@ -137,6 +147,7 @@ pub enum ClientEvent {
         names: UserPage,
     },
     /// An answer to [`crate::client::Client::echo`].
+    #[cfg(feature = "echo")]
     EchoReply {
         /// The mode that was applied.
         mode: EchoMode,

@@ -31,7 +31,9 @@ use core::net::SocketAddr;
 use heapless::Deque;
 
 pub use config::ClientConfig;
-pub use event::{ClientEvent, MessageId, UserPage};
+#[cfg(feature = "who")]
+pub use event::UserPage;
+pub use event::{ClientEvent, MessageId};
 pub use stats::ClientStats;
 
 use crate::address::PeerAddress;
@@ -44,8 +46,22 @@ use crate::retransmit::Retransmission;
 use crate::rtt::RttEstimator;
 use crate::time::{Duration, Instant};
 use crate::transport::{Endpoint, Transmit};
+#[cfg(feature = "echo")]
+use crate::wire::EchoMode;
 use crate::wire::limits::MAX_TEXT_U16;
-use crate::wire::{Cookie, EchoMode, Message, NameBuf, TextBuf, Token, text_buf};
+use crate::wire::{Cookie, Kind, Message, NameBuf, TextBuf, Token, text_buf};
+
+/// The requests this build cannot make (Cargo features `who` and `echo`), with their
+/// answers, as a kind mask.
+const NOT_ASKED: u64 = if cfg!(feature = "who") { 0 } else { Kind::Who.bit() | Kind::Users.bit() }
+    | if cfg!(feature = "echo") { 0 } else { Kind::Echo.bit() | Kind::EchoReply.bit() };
+
+/// The kinds a client reads ([`Message::decode_only`]): what servers send, less the
+/// answers to requests this build cannot make. The parser holds nothing else.
+pub(super) const FROM_SERVER: u64 = Kind::FROM_SERVER & !NOT_ASKED;
+
+/// The kinds a client writes ([`Message::emit_only`]).
+pub(super) const TO_SERVER: u64 = Kind::FROM_CLIENT & !NOT_ASKED;
 
 /// Where the client is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +210,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     }
 
     /// Asks who is connected; the answer comes as [`ClientEvent::Users`] pages.
+    #[cfg(feature = "who")]
     pub fn who(&mut self, now: Instant) -> Result<(), ClientError> {
         self.check_open()?;
         if self.requests.who.is_some() {
@@ -205,6 +222,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
 
     /// Asks the server to echo `text` transformed by `mode`; the answer comes as
     /// [`ClientEvent::EchoReply`].
+    #[cfg(feature = "echo")]
     pub fn echo(&mut self, now: Instant, mode: EchoMode, text: &str) -> Result<(), ClientError> {
         self.check_open()?;
         if self.requests.echo.is_some() {
@@ -224,7 +242,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             self.stats.foreign += 1;
             return;
         }
-        let Ok(message) = Message::decode(datagram) else {
+        let Ok(message) = Message::decode_only::<FROM_SERVER>(datagram) else {
             self.stats.ignored += 1;
             return;
         };
@@ -331,9 +349,11 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             Message::Missed { seq, .. } => self.on_missed(seq),
             Message::Ack { seq, .. } => self.on_ack(now, seq),
             Message::Error { code, seq, detail, .. } => self.on_error(now, code, seq, detail),
+            #[cfg(feature = "who")]
             Message::Users { req, total, start, names, .. } => {
                 self.on_users(now, req, total, start, names);
             }
+            #[cfg(feature = "echo")]
             Message::EchoReply { req, mode, text, .. } => self.on_echo_reply(req, mode, text),
             Message::Pong { req, .. } => self.on_pong(req),
             Message::Challenge { nonce, .. } => {
@@ -407,7 +427,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     }
 
     fn emit(&self, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit<A>> {
-        Transmit::encode(buf, self.config.server, message)
+        Transmit::encode::<TO_SERVER>(buf, self.config.server, message)
     }
 }
 

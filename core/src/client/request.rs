@@ -1,18 +1,33 @@
 //! Requests and their answers: `who` (paged), `echo` and the keep-alive `ping`, each
-//! resent on its own back-off until answered or given up.
+//! resent on its own back-off until answered or given up. `who` and `echo` are Cargo
+//! features (on by default): a firmware client that never asks leaves their code out.
 
 use crate::address::PeerAddress;
 use crate::backoff::Backoff;
-use crate::client::{Client, ClientEvent, UserPage};
+use crate::client::Client;
+#[cfg(any(feature = "who", feature = "echo"))]
+use crate::client::ClientEvent;
+#[cfg(feature = "echo")]
+use crate::client::TO_SERVER;
+#[cfg(feature = "who")]
+use crate::client::UserPage;
 use crate::time::Instant;
 use crate::transport::Transmit;
-use crate::wire::{EchoMode, Kind, Message, NameList, TextBuf, Token, text_buf};
+#[cfg(any(feature = "who", feature = "echo"))]
+use crate::wire::Kind;
+#[cfg(feature = "who")]
+use crate::wire::NameList;
+#[cfg(feature = "echo")]
+use crate::wire::{EchoMode, TextBuf, text_buf};
+use crate::wire::{Message, Token};
 
 /// A request awaiting its answer, resent with back-off.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Request {
     pub(super) req: u32,
     pub(super) backoff: Backoff,
+    /// For giving up: only `who` and `echo` do.
+    #[cfg(any(feature = "who", feature = "echo"))]
     asked_at: Instant,
 }
 
@@ -20,7 +35,9 @@ pub(super) struct Request {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Requests {
     /// A `who`, and the index of the page asked for.
+    #[cfg(feature = "who")]
     pub(super) who: Option<(Request, u16)>,
+    #[cfg(feature = "echo")]
     pub(super) echo: Option<(Request, EchoMode, TextBuf)>,
     pub(super) ping: Option<Request>,
     next_req: u32,
@@ -30,30 +47,45 @@ impl Requests {
     /// A new request, due at once.
     pub(super) fn new_request(&mut self, now: Instant, initial: crate::time::Duration) -> Request {
         self.next_req = self.next_req.wrapping_add(1);
-        Request { req: self.next_req, backoff: Backoff::new(now, initial), asked_at: now }
+        Request {
+            req: self.next_req,
+            backoff: Backoff::new(now, initial),
+            #[cfg(any(feature = "who", feature = "echo"))]
+            asked_at: now,
+        }
     }
 
     /// Every pending request, to reschedule them.
     pub(super) fn each_mut(&mut self) -> impl Iterator<Item = &mut Request> {
-        [self.who.as_mut().map(|(r, _)| r), self.echo.as_mut().map(|(r, ..)| r), self.ping.as_mut()]
-            .into_iter()
-            .flatten()
+        [
+            #[cfg(feature = "who")]
+            self.who.as_mut().map(|(r, _)| r),
+            #[cfg(feature = "echo")]
+            self.echo.as_mut().map(|(r, ..)| r),
+            self.ping.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
     }
 
     /// When the next resend is due.
     pub(super) fn next_at(&self) -> Option<Instant> {
-        [self.who.map(|(r, _)| r), self.echo.as_ref().map(|(r, ..)| *r), self.ping]
-            .into_iter()
-            .flatten()
-            .map(|r| r.backoff.next_at())
-            .min()
+        [
+            #[cfg(feature = "who")]
+            self.who.map(|(r, _)| r),
+            #[cfg(feature = "echo")]
+            self.echo.as_ref().map(|(r, ..)| *r),
+            self.ping,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|r| r.backoff.next_at())
+        .min()
     }
 
     /// Forgets every request.
     pub(super) fn clear(&mut self) {
-        self.who = None;
-        self.echo = None;
-        self.ping = None;
+        *self = Requests { next_req: self.next_req, ..Requests::default() };
     }
 }
 
@@ -66,6 +98,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
         let rto_max = self.config.rto_max;
+        #[cfg(feature = "who")]
         if let Some((request, start)) =
             self.requests.who.as_mut().filter(|(r, _)| r.backoff.is_due(now))
         {
@@ -73,12 +106,13 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             request.backoff.tried(now, rto_max);
             return self.emit(buf, &Message::Who { token, req, start });
         }
+        #[cfg(feature = "echo")]
         if let Some((request, mode, text)) =
             self.requests.echo.as_mut().filter(|(r, ..)| r.backoff.is_due(now))
         {
             request.backoff.tried(now, rto_max);
             let message = Message::Echo { token, req: request.req, mode: *mode, text };
-            return Transmit::encode(buf, self.config.server, &message);
+            return Transmit::encode::<TO_SERVER>(buf, self.config.server, &message);
         }
         let ping_due = match &self.requests.ping {
             Some(request) => request.backoff.is_due(now),
@@ -97,6 +131,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         None
     }
 
+    #[cfg(feature = "who")]
     /// A page of the user list: reported, and the next page asked for if there is one.
     pub(super) fn on_users(
         &mut self,
@@ -120,6 +155,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     }
 
     /// The answer to our echo.
+    #[cfg(feature = "echo")]
     pub(super) fn on_echo_reply(&mut self, req: u32, mode: EchoMode, text: &str) {
         if self.requests.echo.as_ref().is_some_and(|(r, ..)| r.req == req) {
             self.requests.echo = None;
@@ -136,17 +172,25 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         }
     }
 
-    /// Requests unanswered for the give-up time are reported and dropped.
+    /// Requests unanswered for the give-up time are reported and dropped. (A ping never
+    /// gives up: a silent server is noticed by the keep-alive.)
+    #[cfg(any(feature = "who", feature = "echo"))]
     pub(super) fn expire_requests(&mut self, now: Instant) {
         let give_up = self.config.give_up;
         let expired = |r: &Request| now.saturating_since(r.asked_at) >= give_up;
+        #[cfg(feature = "who")]
         if self.requests.who.is_some_and(|(r, _)| expired(&r)) {
             self.requests.who = None;
             self.push_event(ClientEvent::RequestTimedOut { kind: Kind::Who });
         }
+        #[cfg(feature = "echo")]
         if self.requests.echo.as_ref().is_some_and(|(r, ..)| expired(r)) {
             self.requests.echo = None;
             self.push_event(ClientEvent::RequestTimedOut { kind: Kind::Echo });
         }
     }
+
+    /// Without `who` and `echo` only pings are asked, and they never give up.
+    #[cfg(not(any(feature = "who", feature = "echo")))]
+    pub(super) fn expire_requests(&mut self, _now: Instant) {}
 }

@@ -53,7 +53,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
                 return self.reject_reply(addr, token, rejected, code, what, buf);
             }
             // A duplicate, or a gap before it: say what was accepted, so the client resends.
-            return Transmit::encode(
+            return Transmit::to_client(
                 buf,
                 addr,
                 &Message::Ack { token, seq: last_accepted, sack: 0 },
@@ -80,7 +80,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
                     seq,
                     detail: detail.as_str(),
                 };
-                return Transmit::encode(buf, addr, &message);
+                return Transmit::to_client(buf, addr, &message);
             }
             if text.len() > usize::from(max_text) {
                 session.expected = expected.wrapping_add(1);
@@ -121,7 +121,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
                 }
                 let session = &mut self.table.get_mut(slot)?.state;
                 session.expected = expected.wrapping_add(1);
-                let ack = Transmit::encode(buf, addr, &Message::Ack { token, seq, sack: 0 });
+                let ack = Transmit::to_client(buf, addr, &Message::Ack { token, seq, sack: 0 });
                 self.end_session(slot, LeftReason::Left);
                 return ack;
             }

@@ -64,7 +64,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
             // cookie (27 bytes) is smaller than any join (43 or more).
             self.stats.cookies += 1;
             let cookie = self.secrets.mint_cookie(from, now);
-            return Transmit::encode(buf, from, &Message::Cookie { cookie, nonce });
+            return Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce });
         }
         if !self.has_event_room(2) {
             // Joined (and Replaced) must be reported; the client's resend finds room.
@@ -82,7 +82,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
             reason.write_sentence(&mut |piece| detail.push(piece));
             let refusal =
                 Message::Refused { nonce, code: ErrorCode::InvalidName, detail: detail.as_str() };
-            return Transmit::encode(buf, from, &refusal);
+            return Transmit::to_client(buf, from, &refusal);
         }
         let per_ip = usize::from(self.config.per_ip);
         if per_ip > 0 && self.table.count_same_host(from) >= per_ip {
@@ -175,7 +175,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
             rate_per_sec: self.config.rate_per_sec,
             name,
         };
-        Transmit::encode(buf, to, &message)
+        Transmit::to_client(buf, to, &message)
     }
 
     pub(super) fn refuse(
@@ -206,7 +206,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
                 detail.push(" users)");
             }
         }
-        Transmit::encode(buf, to, &Message::Refused { nonce, code, detail: detail.as_str() })
+        Transmit::to_client(buf, to, &Message::Refused { nonce, code, detail: detail.as_str() })
     }
 
     /// Where a re-join that names its old session starts: after the last delivery its

@@ -6,7 +6,7 @@ use crate::server::{Server, ServerEvent};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
-use crate::wire::{Message, Token};
+use crate::wire::{Kind, Message, Token};
 
 /// A pending proof of a new address.
 #[derive(Debug, Clone, Copy)]
@@ -25,7 +25,8 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         received: usize,
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
-        let challenge_len = Message::Challenge { token: Token::NONE, nonce: 0 }.buffer_len();
+        let challenge_len = Message::Challenge { token: Token::NONE, nonce: 0 }
+            .buffer_len_only::<{ Kind::FROM_SERVER }>();
         if received < challenge_len {
             return None; // the challenge would be larger than what provoked it
         }
@@ -43,7 +44,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         };
         user.state.challenge = Some(Challenge { addr: from, nonce, sent_at: now });
         self.stats.challenges += 1;
-        Transmit::encode(buf, from, &Message::Challenge { token, nonce })
+        Transmit::to_client(buf, from, &Message::Challenge { token, nonce })
     }
 
     pub(super) fn on_challenge_response(
@@ -77,7 +78,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         self.work = true;
         self.stats.migrations += 1;
         self.push_event(ServerEvent::Moved { name, from: old, to: from });
-        Transmit::encode(
+        Transmit::to_client(
             buf,
             from,
             &Message::Moved { token, nonce, seq: expected.wrapping_sub(1), digest },

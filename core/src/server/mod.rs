@@ -51,7 +51,7 @@ use crate::server::session::Session;
 use crate::table::{SlotId, UserTable};
 use crate::time::Instant;
 use crate::transport::{Endpoint, Transmit};
-use crate::wire::{Frame, Message, Name, NameBuf};
+use crate::wire::{Frame, Kind, Message, Name, NameBuf};
 
 /// How many events may wait for [`Server::poll_event`]. No event is ever dropped: while
 /// the queue is full, whatever would make one waits (a join is left unanswered and comes
@@ -171,8 +171,14 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
             }
             Err(error) => return self.malformed(now, from, None, error, datagram.len(), buf),
         };
-        let message = match Message::parse(&frame) {
+        // Only what clients send: the readers of the server's own kinds are not in it.
+        let message = match Message::parse_only::<{ Kind::FROM_CLIENT }, _>(&frame) {
             Ok(message) => message,
+            Err(WireError::UnexpectedKind(_)) => {
+                // A kind only servers send: nothing a client would do, so no answer.
+                self.stats.unexpected += 1;
+                return None;
+            }
             Err(error) => {
                 return self.malformed(now, from, frame.token(), error, datagram.len(), buf);
             }

@@ -10,7 +10,7 @@ use crate::server::intake::Sequenced;
 use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
 use crate::wire::limits::MAX_FRAME;
-use crate::wire::{ErrorCode, Message, NameList, Token};
+use crate::wire::{ErrorCode, Kind, Message, NameList, Token};
 
 impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     pub(super) fn reject_reply(
@@ -36,7 +36,11 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
             }
             _ => detail.push(code.describe()),
         }
-        Transmit::encode(buf, addr, &Message::Error { token, code, seq, detail: detail.as_str() })
+        Transmit::to_client(
+            buf,
+            addr,
+            &Message::Error { token, code, seq, detail: detail.as_str() },
+        )
     }
 
     pub(super) fn users_reply(
@@ -50,7 +54,9 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         // Room for names: the frame less a `users` frame with none.
         let empty = Message::Users { token, req, total: 0, start: 0, names: NameList::EMPTY };
         let mut room = [0u8; MAX_FRAME];
-        let names = room.get_mut(..MAX_FRAME.saturating_sub(empty.buffer_len()))?;
+        let names = room.get_mut(
+            ..MAX_FRAME.saturating_sub(empty.buffer_len_only::<{ Kind::FROM_SERVER }>()),
+        )?;
         let list = NameList::encode(
             self.table.iter().skip(usize::from(start)).map(|(_, user)| user.name.as_name()),
             names,
@@ -58,7 +64,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         let total = u16::try_from(self.table.len()).unwrap_or(u16::MAX);
         // A start past the end gets an empty page at the end.
         let start = start.min(total);
-        Transmit::encode(buf, addr, &Message::Users { token, req, total, start, names: list })
+        Transmit::to_client(buf, addr, &Message::Users { token, req, total, start, names: list })
     }
 
     pub(super) fn malformed(
@@ -98,16 +104,17 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
             session.malformed_reported_at = Some(now);
             let message =
                 Message::Error { token: user.token, code, seq: 0, detail: detail.as_str() };
-            return Transmit::encode(buf, from, &message);
+            return Transmit::to_client(buf, from, &message);
         }
         // An unverified source: only a version mismatch is answered, and never with more
         // bytes than it sent.
-        let overhead = Message::Error { token: Token::NONE, code, seq: 0, detail: "" }.buffer_len();
+        let overhead = Message::Error { token: Token::NONE, code, seq: 0, detail: "" }
+            .buffer_len_only::<{ Kind::FROM_SERVER }>();
         if code != ErrorCode::UnsupportedVersion || received < overhead {
             return None;
         }
         let fits = detail.truncated(received - overhead);
-        Transmit::encode(
+        Transmit::to_client(
             buf,
             from,
             &Message::Error { token: Token::NONE, code, seq: 0, detail: fits },

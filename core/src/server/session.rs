@@ -62,18 +62,12 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
             self.table.touch(slot, now);
             return self.dispatch(now, slot, message, datagram, buf);
         }
-        if !message.kind().sent_by_client() {
-            // A kind only servers send, from an address without a session: nothing a
-            // client would do, so no answer at all.
-            self.stats.unexpected += 1;
-            return None;
-        }
         if let Some(slot) = self.table.by_token(token) {
             return self.challenge(now, slot, from, datagram.len(), buf);
         }
         // 11 bytes, never more than the frame that provoked it.
         self.stats.unknown_session += 1;
-        Transmit::encode(buf, from, &Message::UnknownSession { token })
+        Transmit::to_client(buf, from, &Message::UnknownSession { token })
     }
 
     fn dispatch(
@@ -106,7 +100,9 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
                 let len = echo_reply_in_place(datagram, mode, buf)?;
                 Some(Transmit { destination: addr, len })
             }
-            Message::Ping { req, .. } => Transmit::encode(buf, addr, &Message::Pong { token, req }),
+            Message::Ping { req, .. } => {
+                Transmit::to_client(buf, addr, &Message::Pong { token, req })
+            }
             _ => {
                 self.stats.unexpected += 1;
                 None

@@ -23,19 +23,19 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         if user.state.ack_due {
             user.state.ack_due = false;
             let seq = user.state.expected.wrapping_sub(1);
-            return Transmit::encode(buf, addr, &Message::Ack { token, seq, sack: 0 });
+            return Transmit::to_client(buf, addr, &Message::Ack { token, seq, sack: 0 });
         }
         if let Some((old, nonce)) = user.state.moved_from.take() {
             let seq = user.state.expected.wrapping_sub(1);
             let digest = user.state.last_digest;
-            return Transmit::encode(buf, old, &Message::Moved { token, nonce, seq, digest });
+            return Transmit::to_client(buf, old, &Message::Moved { token, nonce, seq, digest });
         }
         if let Some(code) = user.state.closing {
             if self.events.is_full() {
                 self.stats.events_waited += 1;
                 return None; // the notice goes once the application took its events
             }
-            let transmit = Transmit::encode(
+            let transmit = Transmit::to_client(
                 buf,
                 addr,
                 &Message::Error { token, code, seq: 0, detail: code.describe() },
@@ -53,7 +53,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         match user.state.cursor.next(&self.ring, me, window, now)? {
             Next::Missed { seq } => {
                 self.stats.missed_notices += 1;
-                Transmit::encode(buf, addr, &Message::Missed { token, seq })
+                Transmit::to_client(buf, addr, &Message::Missed { token, seq })
             }
             Next::Deliver { seq, room_seq } => {
                 let entry = self.ring.get(room_seq)?;
@@ -67,7 +67,7 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
                     from: entry.from.as_name(),
                     text: &entry.text,
                 };
-                Transmit::encode(buf, addr, &message)
+                Transmit::to_client(buf, addr, &message)
             }
         }
     }

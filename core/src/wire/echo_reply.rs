@@ -7,8 +7,10 @@ use crate::wire::{EchoMode, Frame, Kind, Message, Token};
 /// Writes the reply to the `echo` frame `echo` (already parsed, with `mode`) into `out`,
 /// returning its length; `None` if `out` is too short.
 pub(crate) fn echo_reply_in_place(echo: &[u8], mode: EchoMode, out: &mut [u8]) -> Option<usize> {
-    // The text starts where an echo with an empty text ends: derived from the layout.
-    let text_at = Message::Echo { token: Token::NONE, req: 0, mode, text: "" }.buffer_len();
+    // The text starts where a reply with an empty text ends: derived from the layout
+    // (through the server's writers, which the server carries anyway).
+    let empty = Message::EchoReply { token: Token::NONE, req: 0, mode, text: "" };
+    let text_at = empty.buffer_len_only::<{ Kind::FROM_SERVER }>();
     let len = echo.len();
     let out = out.get_mut(..len)?;
     // Same length by construction; a zip cannot panic either way.

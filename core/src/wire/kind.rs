@@ -101,6 +101,49 @@ impl Kind {
         !matches!(self, Kind::Join | Kind::Cookie | Kind::Refused)
     }
 
+    /// This kind's bit in a kind mask ([`Message::parse_only`](crate::wire::Message::parse_only)):
+    /// bit n stands for the kind whose byte is n.
+    pub const fn bit(self) -> u64 {
+        1 << (self as u8)
+    }
+
+    /// Every kind, as a mask.
+    pub const ALL_MASK: u64 = Kind::mask(&Kind::ALL);
+
+    /// The kinds clients send ([`Kind::sent_by_client`]), as a mask.
+    pub const FROM_CLIENT: u64 = Kind::mask_by_direction(true);
+
+    /// The kinds servers send ([`Kind::sent_by_server`]), as a mask. `ack` is in both.
+    pub const FROM_SERVER: u64 = Kind::mask_by_direction(false);
+
+    const fn mask_by_direction(client: bool) -> u64 {
+        let mut mask = 0;
+        let mut rest: &[Kind] = &Kind::ALL;
+        while let [kind, tail @ ..] = rest {
+            if (client && kind.sent_by_client()) || (!client && kind.sent_by_server()) {
+                mask |= kind.bit();
+            }
+            rest = tail;
+        }
+        mask
+    }
+
+    /// The mask of `kinds`, for [`Message::parse_only`](crate::wire::Message::parse_only).
+    pub const fn mask(kinds: &[Kind]) -> u64 {
+        let mut mask = 0;
+        let mut rest = kinds;
+        while let [kind, tail @ ..] = rest {
+            mask |= kind.bit();
+            rest = tail;
+        }
+        mask
+    }
+
+    /// Whether servers send this kind (`docs/PROTOCOL.md`, "Messages": the direction).
+    pub const fn sent_by_server(self) -> bool {
+        matches!(self, Kind::Ack) || !self.sent_by_client()
+    }
+
     /// Whether clients send this kind (`docs/PROTOCOL.md`, "Messages": the direction).
     pub const fn sent_by_client(self) -> bool {
         matches!(

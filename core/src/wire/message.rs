@@ -259,23 +259,41 @@ pub enum Message<'a> {
 impl<'a> Message<'a> {
     /// Parses a frame checked by [`Frame::new_checked`].
     pub fn parse<T: AsRef<[u8]> + ?Sized>(frame: &Frame<&'a T>) -> Result<Message<'a>, WireError> {
+        Self::parse_only::<{ Kind::ALL_MASK }, _>(frame)
+    }
+
+    /// [`Message::parse`] for the kinds in `KINDS` only (a mask, [`Kind::mask`]); any other
+    /// kind is [`WireError::UnexpectedKind`]. The mask is a constant, so the code that reads
+    /// the other kinds is not in the program at all: a firmware client carries the
+    /// readers of what servers send and nothing else.
+    pub fn parse_only<const KINDS: u64, T: AsRef<[u8]> + ?Sized>(
+        frame: &Frame<&'a T>,
+    ) -> Result<Message<'a>, WireError> {
         frame.check_len()?;
         let kind = frame.kind()?;
+        if KINDS & kind.bit() == 0 {
+            return Err(WireError::UnexpectedKind(kind));
+        }
         let buffer: &'a [u8] = frame.into_inner().as_ref();
         let mut r = Reader::new(buffer.get(HEADER_LEN..).unwrap_or_default(), kind);
         let message = if kind.has_token() {
             let token = Token(r.u64()?);
-            Self::parse_session(kind, token, &mut r)?
+            Self::parse_session::<KINDS>(kind, token, &mut r)?
         } else {
-            Self::parse_tokenless(kind, &mut r)?
+            Self::parse_tokenless::<KINDS>(kind, &mut r)?
         };
         r.finish()?;
         Ok(message)
     }
 
-    fn parse_tokenless(kind: Kind, r: &mut Reader<'a>) -> Result<Message<'a>, WireError> {
+    // Every arm is guarded by `takes::<KINDS>`, a constant: arms for kinds outside the
+    // mask are dropped when the function is compiled for it.
+    fn parse_tokenless<const KINDS: u64>(
+        kind: Kind,
+        r: &mut Reader<'a>,
+    ) -> Result<Message<'a>, WireError> {
         Ok(match kind {
-            Kind::Join => Message::Join {
+            Kind::Join if takes::<KINDS>(Kind::Join) => Message::Join {
                 cookie: Cookie(r.array::<COOKIE_LEN>()?),
                 nonce: r.u64()?,
                 window: r.u16()?,
@@ -283,24 +301,25 @@ impl<'a> Message<'a> {
                 delivered: r.u32()?,
                 name: r.name()?,
             },
-            Kind::Cookie => {
+            Kind::Cookie if takes::<KINDS>(Kind::Cookie) => {
                 Message::Cookie { cookie: Cookie(r.array::<COOKIE_LEN>()?), nonce: r.u64()? }
             }
-            _ => Message::Refused {
+            Kind::Refused if takes::<KINDS>(Kind::Refused) => Message::Refused {
                 nonce: r.u64()?,
                 code: ErrorCode::from_byte(r.u8()?)?,
                 detail: r.detail()?,
             },
+            _ => return Err(WireError::UnexpectedKind(kind)),
         })
     }
 
-    fn parse_session(
+    fn parse_session<const KINDS: u64>(
         kind: Kind,
         token: Token,
         r: &mut Reader<'a>,
     ) -> Result<Message<'a>, WireError> {
         Ok(match kind {
-            Kind::Welcome => Message::Welcome {
+            Kind::Welcome if takes::<KINDS>(Kind::Welcome) => Message::Welcome {
                 token,
                 nonce: r.u64()?,
                 keepalive_ms: r.u32()?,
@@ -308,16 +327,26 @@ impl<'a> Message<'a> {
                 rate_per_sec: r.u16()?,
                 name: r.name()?,
             },
-            Kind::Leave => Message::Leave { token, seq: r.u32()? },
-            Kind::UnknownSession => Message::UnknownSession { token },
-            Kind::Challenge => Message::Challenge { token, nonce: r.u32()? },
-            Kind::ChallengeResponse => Message::ChallengeResponse { token, nonce: r.u32()? },
-            Kind::Moved => {
+            Kind::Leave if takes::<KINDS>(Kind::Leave) => Message::Leave { token, seq: r.u32()? },
+            Kind::UnknownSession if takes::<KINDS>(Kind::UnknownSession) => {
+                Message::UnknownSession { token }
+            }
+            Kind::Challenge if takes::<KINDS>(Kind::Challenge) => {
+                Message::Challenge { token, nonce: r.u32()? }
+            }
+            Kind::ChallengeResponse if takes::<KINDS>(Kind::ChallengeResponse) => {
+                Message::ChallengeResponse { token, nonce: r.u32()? }
+            }
+            Kind::Moved if takes::<KINDS>(Kind::Moved) => {
                 Message::Moved { token, nonce: r.u32()?, seq: r.u32()?, digest: r.u32()? }
             }
-            Kind::Say => Message::Say { token, seq: r.u32()?, text: r.text()? },
-            Kind::Tell => Message::Tell { token, seq: r.u32()?, to: r.name()?, text: r.text()? },
-            Kind::Deliver => {
+            Kind::Say if takes::<KINDS>(Kind::Say) => {
+                Message::Say { token, seq: r.u32()?, text: r.text()? }
+            }
+            Kind::Tell if takes::<KINDS>(Kind::Tell) => {
+                Message::Tell { token, seq: r.u32()?, to: r.name()?, text: r.text()? }
+            }
+            Kind::Deliver if takes::<KINDS>(Kind::Deliver) => {
                 let seq = r.u32()?;
                 let flags = r.u8()?;
                 if flags & !(FLAG_DIRECT | FLAG_HISTORY) != 0 {
@@ -327,10 +356,16 @@ impl<'a> Message<'a> {
                 let history = flags & FLAG_HISTORY != 0;
                 Message::Deliver { token, seq, direct, history, from: r.name()?, text: r.text()? }
             }
-            Kind::Missed => Message::Missed { token, seq: r.u32()? },
-            Kind::Ack => Message::Ack { token, seq: r.u32()?, sack: r.u32()? },
-            Kind::Who => Message::Who { token, req: r.u32()?, start: r.u16()? },
-            Kind::Users => {
+            Kind::Missed if takes::<KINDS>(Kind::Missed) => {
+                Message::Missed { token, seq: r.u32()? }
+            }
+            Kind::Ack if takes::<KINDS>(Kind::Ack) => {
+                Message::Ack { token, seq: r.u32()?, sack: r.u32()? }
+            }
+            Kind::Who if takes::<KINDS>(Kind::Who) => {
+                Message::Who { token, req: r.u32()?, start: r.u16()? }
+            }
+            Kind::Users if takes::<KINDS>(Kind::Users) => {
                 let req = r.u32()?;
                 let total = r.u16()?;
                 let start = r.u16()?;
@@ -341,7 +376,9 @@ impl<'a> Message<'a> {
                 }
                 Message::Users { token, req, total, start, names }
             }
-            Kind::Echo | Kind::EchoReply => {
+            Kind::Echo | Kind::EchoReply
+                if takes::<KINDS>(Kind::Echo) || takes::<KINDS>(Kind::EchoReply) =>
+            {
                 let req = r.u32()?;
                 let mode = EchoMode::from_byte(r.u8()?)?;
                 let text = r.text()?;
@@ -351,24 +388,28 @@ impl<'a> Message<'a> {
                     Message::EchoReply { token, req, mode, text }
                 }
             }
-            Kind::Ping => Message::Ping { token, req: r.u32()? },
-            Kind::Pong => Message::Pong { token, req: r.u32()? },
-            Kind::Error => Message::Error {
+            Kind::Ping if takes::<KINDS>(Kind::Ping) => Message::Ping { token, req: r.u32()? },
+            Kind::Pong if takes::<KINDS>(Kind::Pong) => Message::Pong { token, req: r.u32()? },
+            Kind::Error if takes::<KINDS>(Kind::Error) => Message::Error {
                 token,
                 code: ErrorCode::from_byte(r.u8()?)?,
                 seq: r.u32()?,
                 detail: r.detail()?,
             },
-            // These carry no token and never reach here.
-            Kind::Join | Kind::Cookie | Kind::Refused => {
-                return Err(WireError::UnknownKind(kind.to_byte()));
-            }
+            // Outside the mask; `join`, `cookie` and `refused` carry no token and never
+            // reach here.
+            _ => return Err(WireError::UnexpectedKind(kind)),
         })
     }
 
     /// Parses a datagram: [`Frame::new_checked`] then [`Message::parse`].
     pub fn decode(datagram: &'a [u8]) -> Result<Message<'a>, WireError> {
         Self::parse(&Frame::new_checked(datagram)?)
+    }
+
+    /// [`Message::decode`] for the kinds in `KINDS` only ([`Message::parse_only`]).
+    pub fn decode_only<const KINDS: u64>(datagram: &'a [u8]) -> Result<Message<'a>, WireError> {
+        Self::parse_only::<KINDS, _>(&Frame::new_checked(datagram)?)
     }
 
     /// The message's kind.
@@ -426,8 +467,14 @@ impl<'a> Message<'a> {
     /// How many bytes [`Message::emit`] writes: the frame's exact length, measured by
     /// the same `write_fields` that writes it.
     pub fn buffer_len(&self) -> usize {
+        self.buffer_len_only::<{ Kind::ALL_MASK }>()
+    }
+
+    /// [`Message::buffer_len`] through the writers of the kinds in `KINDS` only, as
+    /// [`Message::emit_only`] writes (a kind outside them counts its header and token).
+    pub(crate) fn buffer_len_only<const KINDS: u64>(&self) -> usize {
         let mut w = Writer::counting();
-        self.write_fields(&mut w);
+        self.write_fields::<KINDS>(&mut w);
         HEADER_LEN + w.len()
     }
 
@@ -438,24 +485,48 @@ impl<'a> Message<'a> {
         &self,
         frame: &mut Frame<T>,
     ) -> Result<usize, WireError> {
-        let len = self.buffer_len();
+        self.emit_only::<{ Kind::ALL_MASK }, T>(frame)
+    }
+
+    /// [`Message::emit`] for the kinds in `KINDS` only (a mask, [`Kind::mask`]); any other
+    /// kind is [`WireError::UnexpectedKind`]. As with [`Message::parse_only`], the writers
+    /// of the other kinds are not in the program: a client carries those of what clients
+    /// send, a server those of what servers send.
+    pub fn emit_only<const KINDS: u64, T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        frame: &mut Frame<T>,
+    ) -> Result<usize, WireError> {
+        let kind = self.kind();
+        if KINDS & kind.bit() == 0 {
+            return Err(WireError::UnexpectedKind(kind));
+        }
+        // One pass: the writer goes on counting past the end of a short buffer, so the
+        // frame's length is known even when it does not fit.
+        let mut w = Writer::new(frame.body_mut());
+        self.write_fields::<KINDS>(&mut w);
+        let len = HEADER_LEN + w.len();
+        let written = w.finish();
         if len > MAX_FRAME {
             return Err(WireError::FrameTooLong { len });
         }
-        frame.set_header(self.kind())?;
-        let mut w = Writer::new(frame.body_mut());
-        self.write_fields(&mut w);
-        Ok(HEADER_LEN + w.finish()?)
+        frame.set_header(kind)?;
+        Ok(HEADER_LEN + written?)
     }
 
     /// The layout of every kind after the header, in the order of `docs/PROTOCOL.md`
     /// ("Messages"): the token, then the body. [`Message::parse`] reads the same fields.
-    fn write_fields(&self, w: &mut Writer<'_>) {
+    // Arms guarded by `takes::<KINDS>` as in `parse_only`; `emit_only` has refused the
+    // kinds outside the mask before this runs. Never inlined, so writing and counting
+    // (`buffer_len_only`) share one copy per mask.
+    #[inline(never)]
+    fn write_fields<const KINDS: u64>(&self, w: &mut Writer<'_>) {
         if let Some(token) = self.token() {
             w.u64(token.0);
         }
         match *self {
-            Message::Join { cookie, nonce, window, resume, delivered, name } => {
+            Message::Join { cookie, nonce, window, resume, delivered, name }
+                if takes::<KINDS>(Kind::Join) =>
+            {
                 w.bytes(&cookie.0);
                 w.u64(nonce);
                 w.u16(window);
@@ -463,73 +534,90 @@ impl<'a> Message<'a> {
                 w.u32(delivered);
                 w.name(name);
             }
-            Message::Cookie { cookie, nonce } => {
+            Message::Cookie { cookie, nonce } if takes::<KINDS>(Kind::Cookie) => {
                 w.bytes(&cookie.0);
                 w.u64(nonce);
             }
-            Message::Refused { nonce, code, detail } => {
+            Message::Refused { nonce, code, detail } if takes::<KINDS>(Kind::Refused) => {
                 w.u64(nonce);
                 w.u8(code.to_byte());
                 w.detail(detail);
             }
-            Message::Moved { nonce, seq, digest, .. } => {
+            Message::Moved { nonce, seq, digest, .. } if takes::<KINDS>(Kind::Moved) => {
                 w.u32(nonce);
                 w.u32(seq);
                 w.u32(digest);
             }
-            Message::Welcome { nonce, keepalive_ms, max_text, rate_per_sec, name, .. } => {
+            Message::Welcome { nonce, keepalive_ms, max_text, rate_per_sec, name, .. }
+                if takes::<KINDS>(Kind::Welcome) =>
+            {
                 w.u64(nonce);
                 w.u32(keepalive_ms);
                 w.u16(max_text);
                 w.u16(rate_per_sec);
                 w.name(name);
             }
-            Message::UnknownSession { .. } => {}
-            Message::Leave { seq, .. } | Message::Missed { seq, .. } => w.u32(seq),
-            Message::Ack { seq, sack, .. } => {
+            Message::UnknownSession { .. } if takes::<KINDS>(Kind::UnknownSession) => {}
+            Message::Leave { seq, .. } | Message::Missed { seq, .. }
+                if takes::<KINDS>(Kind::Leave) || takes::<KINDS>(Kind::Missed) =>
+            {
+                w.u32(seq)
+            }
+            Message::Ack { seq, sack, .. } if takes::<KINDS>(Kind::Ack) => {
                 w.u32(seq);
                 w.u32(sack);
             }
-            Message::Challenge { nonce, .. } | Message::ChallengeResponse { nonce, .. } => {
+            Message::Challenge { nonce, .. } | Message::ChallengeResponse { nonce, .. }
+                if takes::<KINDS>(Kind::Challenge) || takes::<KINDS>(Kind::ChallengeResponse) =>
+            {
                 w.u32(nonce);
             }
-            Message::Ping { req, .. } | Message::Pong { req, .. } => w.u32(req),
-            Message::Say { seq, text, .. } => {
+            Message::Ping { req, .. } | Message::Pong { req, .. }
+                if takes::<KINDS>(Kind::Ping) || takes::<KINDS>(Kind::Pong) =>
+            {
+                w.u32(req)
+            }
+            Message::Say { seq, text, .. } if takes::<KINDS>(Kind::Say) => {
                 w.u32(seq);
                 w.text(text);
             }
-            Message::Tell { seq, to, text, .. } => {
+            Message::Tell { seq, to, text, .. } if takes::<KINDS>(Kind::Tell) => {
                 w.u32(seq);
                 w.name(to);
                 w.text(text);
             }
-            Message::Deliver { seq, direct, history, from, text, .. } => {
+            Message::Deliver { seq, direct, history, from, text, .. }
+                if takes::<KINDS>(Kind::Deliver) =>
+            {
                 w.u32(seq);
                 let direct = if direct { FLAG_DIRECT } else { 0 };
                 w.u8(direct | if history { FLAG_HISTORY } else { 0 });
                 w.name(from);
                 w.text(text);
             }
-            Message::Who { req, start, .. } => {
+            Message::Who { req, start, .. } if takes::<KINDS>(Kind::Who) => {
                 w.u32(req);
                 w.u16(start);
             }
-            Message::Users { req, total, start, names, .. } => {
+            Message::Users { req, total, start, names, .. } if takes::<KINDS>(Kind::Users) => {
                 w.u32(req);
                 w.u16(total);
                 w.u16(start);
                 w.name_list(&names);
             }
-            Message::Echo { req, mode, text, .. } | Message::EchoReply { req, mode, text, .. } => {
+            Message::Echo { req, mode, text, .. } | Message::EchoReply { req, mode, text, .. }
+                if takes::<KINDS>(Kind::Echo) || takes::<KINDS>(Kind::EchoReply) =>
+            {
                 w.u32(req);
                 w.u8(mode.to_byte());
                 w.text(text);
             }
-            Message::Error { code, seq, detail, .. } => {
+            Message::Error { code, seq, detail, .. } if takes::<KINDS>(Kind::Error) => {
                 w.u8(code.to_byte());
                 w.u32(seq);
                 w.detail(detail);
             }
+            _ => {}
         }
     }
 
@@ -538,4 +626,9 @@ impl<'a> Message<'a> {
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, WireError> {
         self.emit(&mut Frame::new_unchecked(buf))
     }
+}
+
+/// Whether the kind mask `KINDS` holds `kind`; constant wherever `kind` is.
+const fn takes<const KINDS: u64>(kind: Kind) -> bool {
+    KINDS & kind.bit() != 0
 }

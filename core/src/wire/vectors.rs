@@ -198,6 +198,63 @@ fn valid_vectors_parse_and_emit_byte_exact() {
     }
 }
 
+/// A client reads and writes through its side's masks, a server through its own: each
+/// vector passes on the side that receives it and is refused, as unexpected, on the other.
+#[test]
+fn each_side_reads_and_writes_the_kinds_of_its_direction() {
+    let mut names_buf = [0u8; 32];
+    for (vector, message) in valid(&mut names_buf) {
+        let bytes = get(vector);
+        let kind = message.kind();
+        let mut out = [0u8; MAX_FRAME];
+        for (mask, takes) in
+            [(Kind::FROM_CLIENT, kind.sent_by_client()), (Kind::FROM_SERVER, kind.sent_by_server())]
+        {
+            let frame = crate::wire::Frame::new_unchecked(&bytes[..]);
+            let mut out_frame = crate::wire::Frame::new_unchecked(&mut out[..]);
+            let (parsed, emitted) = match mask {
+                Kind::FROM_CLIENT => (
+                    Message::parse_only::<{ Kind::FROM_CLIENT }, _>(&frame),
+                    message.emit_only::<{ Kind::FROM_CLIENT }, _>(&mut out_frame),
+                ),
+                _ => (
+                    Message::parse_only::<{ Kind::FROM_SERVER }, _>(&frame),
+                    message.emit_only::<{ Kind::FROM_SERVER }, _>(&mut out_frame),
+                ),
+            };
+            if takes {
+                assert_eq!(parsed, Ok(message), "vector {vector}");
+                assert_eq!(emitted, Ok(bytes.len()), "vector {vector}");
+            } else {
+                assert_eq!(parsed, Err(WireError::UnexpectedKind(kind)), "vector {vector}");
+                assert_eq!(emitted, Err(WireError::UnexpectedKind(kind)), "vector {vector}");
+            }
+        }
+    }
+}
+
+/// The direction column of the spec's table of kinds is what the masks hold.
+#[test]
+fn the_direction_masks_follow_the_spec() {
+    let table = SPEC.split("## 6. Messages").nth(1).unwrap().split("\n\n").nth(1).unwrap();
+    let mut rows = 0;
+    for row in table.lines().skip(2) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let byte = u8::from_str_radix(cells[1].trim_matches('`').trim_start_matches("0x"), 16);
+        let kind = Kind::from_byte(byte.unwrap()).unwrap();
+        let (client, server) = match cells[3] {
+            "client → server" => (true, false),
+            "server → client" => (false, true),
+            "both" => (true, true),
+            other => panic!("direction {other:?} of {kind}"),
+        };
+        assert_eq!(Kind::FROM_CLIENT & kind.bit() != 0, client, "{kind} from clients");
+        assert_eq!(Kind::FROM_SERVER & kind.bit() != 0, server, "{kind} from servers");
+        rows += 1;
+    }
+    assert_eq!(rows, Kind::ALL.len());
+}
+
 #[test]
 fn rejected_vectors_give_their_errors() {
     for (vector, error) in rejected() {

@@ -8,8 +8,8 @@ use core::hint::black_box;
 
 use minichat_core::server::Server;
 use minichat_core::stream::{MAX_CHECKED_FRAME, MAX_ENCODED_FRAME, StreamDecoder, encode_frame};
+use minichat_core::wire::Message;
 use minichat_core::wire::limits::MAX_FRAME;
-use minichat_core::wire::{EchoMode, Message};
 use minichat_firmware::{
     Clock, End, FirmwareClient, FirmwareServer, Link, RING, Wire, client_addr, new_client,
     new_server, opaque_bytes, opaque_name, opaque_text, step_client, step_server,
@@ -37,9 +37,10 @@ pub extern "C" fn _start() -> ! {
             1 => {
                 let _ = client.tell(now, opaque_name(), opaque_text());
             }
+            #[cfg(feature = "full")]
             2 => {
                 let _ = client.who(now);
-                let _ = client.echo(now, EchoMode::Upper, opaque_text());
+                let _ = client.echo(now, minichat_core::wire::EchoMode::Upper, opaque_text());
             }
             3 => {
                 // Garbage from anywhere: the parser's every error path.

@@ -1,5 +1,6 @@
 //! A client alone, with whatever the network brings: the footprint of a client-only
-//! firmware, under the same no-panic proof.
+//! firmware, under the same no-panic proof. The default build is the full client (it asks
+//! who is on and for echoes); `--no-default-features` builds the minimal one.
 #![no_std]
 #![no_main]
 
@@ -30,6 +31,11 @@ pub extern "C" fn _start() -> ! {
         step_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
         if black_box(now.as_millis().is_multiple_of(3)) {
             let _ = client.say(now, opaque_text());
+        }
+        #[cfg(feature = "full")]
+        if black_box(now.as_millis().is_multiple_of(7)) {
+            let _ = client.who(now);
+            let _ = client.echo(now, minichat_core::wire::EchoMode::Upper, opaque_text());
         }
     }
 }
