@@ -78,14 +78,16 @@ def main():
                 elif s.get(".text", 0) > recorded * (1 + MARGIN):
                     grown.append(f"{target} {what}: .text {s.get('.text', 0):,} B, recorded {recorded:,} B")
     print()
-    print("| target | `Server<8, 16>` | per user slot | per ring entry | `Server<8, 0>` | `Client<4, 4, 4>` |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| target | `Server<8, 16, _, 2048>` | per user slot | per ring entry | ring arena | without users and ring | `Client<4, 4, 4>` |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for target in TARGETS:
         path = HERE / "target" / target / "release" / "chat"
         if not path.exists():
             continue
-        server, no_users, no_ring, client = state_sizes(path)[:4]
-        print(f"| {target} | {server:,} | {(server - no_users) // 8:,} | {(server - no_ring) // 16:,} | {no_ring:,} | {client:,} |")
+        server, no_users, no_entries, no_ring, client = state_sizes(path)[:5]
+        bare = no_ring - 8 * ((server - no_users) // 8)
+        print(f"| {target} | {server:,} | {(server - no_users) // 8:,} | {(server - no_entries) // 16:,} | "
+              f"{no_entries - no_ring:,} | {bare:,} | {client:,} |")
     if grown:
         print(f"\nfirmware grew by more than {MARGIN:.0%} over BENCHMARKS.md:", file=sys.stderr)
         for line in grown:

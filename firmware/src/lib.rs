@@ -16,11 +16,16 @@ use minichat_core::transport::{Datagram, Driver};
 use minichat_core::wire::NameBuf;
 use minichat_core::wire::limits::MAX_FRAME;
 
-/// Ring entries of the firmware server.
+/// Ring entries of the firmware server, at most.
 pub const RING: usize = 16;
 
-/// The server every firmware program runs: 8 users, [`RING`] messages of history.
-pub type FirmwareServer = Server<8, RING>;
+/// The bytes of names and texts those entries may take: two of the longest messages, or
+/// all sixteen at 128 bytes.
+pub const RING_BYTES: usize = 2048;
+
+/// The server every firmware program runs: 8 users, at most [`RING`] messages of history
+/// in [`RING_BYTES`] bytes.
+pub type FirmwareServer = Server<8, RING, SocketAddr, RING_BYTES>;
 
 /// The client every firmware program runs: 4 queued messages, 4 events, 4 early deliveries.
 pub type FirmwareClient = Client<4, 4, 4>;

@@ -108,9 +108,9 @@ impl DeliveryCursor {
     /// The next frame to send, if any: a pending `missed` first, then what a resend pass
     /// has to resend, then the next ring entry for `me`, within `window` unacknowledged
     /// deliveries.
-    pub(crate) fn next<const R: usize>(
+    pub(crate) fn next<const R: usize, const T: usize>(
         &mut self,
-        ring: &Ring<R>,
+        ring: &Ring<R, T>,
         me: Member,
         window: u32,
         now: Instant,
@@ -144,9 +144,9 @@ impl DeliveryCursor {
     }
 
     /// The next delivery a running resend pass must send again.
-    fn next_resend<const R: usize>(
+    fn next_resend<const R: usize, const T: usize>(
         &mut self,
-        ring: &Ring<R>,
+        ring: &Ring<R, T>,
         me: Member,
         now: Instant,
     ) -> Option<Next> {
@@ -169,11 +169,11 @@ impl DeliveryCursor {
 
     /// The recipient acknowledged every delivery up to `seq` in order, and holds those
     /// `sack` names after it. Returns whether there may be something new to send.
-    pub(crate) fn on_ack<const R: usize>(
+    pub(crate) fn on_ack<const R: usize, const T: usize>(
         &mut self,
         seq: u32,
         sack: u32,
-        ring: &Ring<R>,
+        ring: &Ring<R, T>,
         me: Member,
         now: Instant,
     ) -> bool {
@@ -304,13 +304,18 @@ mod tests {
         )
     }
 
-    fn push<const R: usize>(ring: &mut Ring<R>, to: Recipient) -> Option<Evicted> {
-        ring.push(Name::new("other").unwrap(), to, None, "x").1
+    fn push<const R: usize, const T: usize>(
+        ring: &mut Ring<R, T>,
+        to: Recipient,
+    ) -> Option<Evicted> {
+        let mut gone = None;
+        ring.push(Name::new("other").unwrap(), to, None, "x", |e| gone = Some(e));
+        gone
     }
 
-    fn drain<const R: usize>(
+    fn drain<const R: usize, const T: usize>(
         cursor: &mut DeliveryCursor,
-        ring: &Ring<R>,
+        ring: &Ring<R, T>,
         window: u32,
     ) -> std::vec::Vec<Next> {
         core::iter::from_fn(|| cursor.next(ring, ME, window, Instant::ZERO)).collect()
@@ -318,7 +323,7 @@ mod tests {
 
     #[test]
     fn numbers_only_entries_for_me_and_respects_the_window() {
-        let mut ring = Ring::<16>::new();
+        let mut ring = Ring::<16, 1024>::new();
         push(&mut ring, Recipient::Room); // 1: for me
         push(&mut ring, Recipient::User(Token(99))); // 2: for someone else
         push(&mut ring, Recipient::User(ME.token)); // 3: for me
@@ -341,7 +346,7 @@ mod tests {
 
     #[test]
     fn timeout_rewinds_to_the_first_unacknowledged_with_backoff() {
-        let mut ring = Ring::<16>::new();
+        let mut ring = Ring::<16, 1024>::new();
         for _ in 0..3 {
             push(&mut ring, Recipient::Room);
         }
@@ -370,7 +375,7 @@ mod tests {
 
     #[test]
     fn an_ack_from_before_a_rewind_still_counts() {
-        let mut ring = Ring::<16>::new();
+        let mut ring = Ring::<16, 1024>::new();
         for _ in 0..4 {
             push(&mut ring, Recipient::Room);
         }
@@ -386,7 +391,7 @@ mod tests {
 
     #[test]
     fn three_duplicate_acks_resend_from_the_gap_once() {
-        let mut ring = Ring::<16>::new();
+        let mut ring = Ring::<16, 1024>::new();
         for _ in 0..6 {
             push(&mut ring, Recipient::Room);
         }
@@ -413,7 +418,7 @@ mod tests {
 
     #[test]
     fn the_timeout_follows_the_measured_round_trip() {
-        let mut ring = Ring::<16>::new();
+        let mut ring = Ring::<16, 1024>::new();
         push(&mut ring, Recipient::Room);
         let mut cursor = DeliveryCursor::new(0, 1, rtt());
         let t0 = Instant::from_millis(1000);
@@ -429,7 +434,7 @@ mod tests {
 
     #[test]
     fn eviction_of_unacknowledged_entries_becomes_a_missed_notice() {
-        let mut ring = Ring::<2>::new();
+        let mut ring = Ring::<2, 1024>::new();
         let mut cursor = DeliveryCursor::new(0, 1, rtt());
         push(&mut ring, Recipient::Room); // 1
         assert_eq!(drain(&mut cursor, &ring, 8), [Next::Deliver { seq: 1, room_seq: 1 }]);

@@ -30,7 +30,7 @@ impl Sequenced<'_> {
     }
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
+impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
     pub(super) fn on_sequenced(
         &mut self,
         now: Instant,
@@ -139,14 +139,14 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         to_name: Option<NameBuf>,
         text: &str,
     ) -> u64 {
-        let (seq, evicted) =
-            self.ring.push(from.as_name(), to, to_name.as_ref().map(NameBuf::as_name), text);
-        if let Some(evicted) = evicted {
-            for (_, user) in self.table.iter_mut() {
+        let table = &mut self.table;
+        let to_name = to_name.as_ref().map(NameBuf::as_name);
+        let seq = self.ring.push(from.as_name(), to, to_name, text, |evicted| {
+            for (_, user) in table.iter_mut() {
                 let me = Member { token: user.token, key: user.key };
                 user.state.cursor.on_evict(&evicted, me, now);
             }
-        }
+        });
         self.stats.messages += 1;
         self.work = true;
         seq

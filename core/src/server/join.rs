@@ -38,7 +38,7 @@ pub(super) struct Join<'a> {
     pub(super) name: Name<'a>,
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
+impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
     pub(super) fn on_join(
         &mut self,
         now: Instant,

@@ -16,7 +16,7 @@ pub(super) struct Challenge<A> {
     pub(super) sent_at: Instant,
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
+impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
     pub(super) fn challenge(
         &mut self,
         now: Instant,

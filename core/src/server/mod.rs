@@ -51,19 +51,25 @@ use crate::server::session::Session;
 use crate::table::{SlotId, UserTable};
 use crate::time::Instant;
 use crate::transport::{Endpoint, Transmit};
-use crate::wire::{Frame, Kind, Message, Name, NameBuf};
+use crate::wire::{Frame, Kind, Message, Name};
 
 /// How many events may wait for [`Server::poll_event`]. No event is ever dropped: while
 /// the queue is full, whatever would make one waits (a join is left unanswered and comes
 /// again, an expiry or a kick waits for the next turn).
 pub const EVENT_QUEUE: usize = 64;
 
-/// The chat server, with `N` user slots and a ring of `R` messages.
+/// The bytes of names and texts the message ring holds unless the embedding says
+/// otherwise: 64 full-length messages, many more short ones.
+pub const RING_BYTES: usize = 64 * 1024;
+
+/// The chat server, with `N` user slots and a ring of at most `R` messages whose names and
+/// texts take at most `T` bytes (each message its own length: a firmware server keeps a
+/// few kilobytes of history, not room for `R` of the longest).
 #[derive(Debug)]
-pub struct Server<const N: usize, const R: usize, A = SocketAddr> {
+pub struct Server<const N: usize, const R: usize, A = SocketAddr, const T: usize = RING_BYTES> {
     config: ServerConfig,
     table: UserTable<Session<A>, N, A>,
-    ring: Ring<R>,
+    ring: Ring<R, T>,
     secrets: Secrets,
     events: Deque<ServerEvent<A>, EVENT_QUEUE>,
     departed: Deque<Departed, DEPARTED>,
@@ -74,7 +80,7 @@ pub struct Server<const N: usize, const R: usize, A = SocketAddr> {
     work: bool,
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
+impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
     /// A server with `config`. The capacity is clamped to `N` if it is `usize::MAX` (the
     /// default), and refused if it is larger otherwise.
     pub fn new(mut config: ServerConfig) -> Result<Self, ServerError> {
@@ -137,10 +143,10 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
         let entry = self.ring.get(seq)?;
         Some(RoomMessage {
             seq,
-            from: entry.from.as_name(),
+            from: entry.from,
             to: entry.to,
-            to_name: entry.to_name.as_ref().map(NameBuf::as_name),
-            text: &entry.text,
+            to_name: entry.to_name,
+            text: entry.text,
         })
     }
 
@@ -265,7 +271,9 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
     }
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress> Endpoint for Server<N, R, A> {
+impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Endpoint
+    for Server<N, R, A, T>
+{
     type Addr = A;
 
     fn handle(

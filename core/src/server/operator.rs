@@ -7,7 +7,7 @@ use crate::server::ring::Recipient;
 use crate::time::Instant;
 use crate::wire::{ErrorCode, Name};
 
-impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
+impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
     /// The operator says `text`, to the room or to one user; delivered like any message,
     /// from the operator's name.
     pub fn announce(

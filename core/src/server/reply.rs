@@ -12,7 +12,7 @@ use crate::transport::Transmit;
 use crate::wire::limits::MAX_FRAME;
 use crate::wire::{ErrorCode, Kind, Message, NameList, Token};
 
-impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
+impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
     pub(super) fn reject_reply(
         &self,
         addr: A,

@@ -6,7 +6,7 @@
 //! every cursor still behind it learns what it lost.
 
 use crate::name_policy::NameKey;
-use crate::wire::{Name, NameBuf, TextBuf, Token};
+use crate::wire::{Name, Token};
 
 /// A recipient as the ring sees it: its session, and its name's key — so a user who
 /// joins again under a new session still never gets its own room messages back.
@@ -40,30 +40,19 @@ impl Recipient {
     }
 }
 
-/// One stored message.
-#[derive(Debug, Clone)]
-pub(crate) struct Entry {
-    /// Room sequence number; 0 marks a slot never written.
-    pub(crate) seq: u64,
+/// One stored message, borrowed from the ring.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry<'a> {
     /// The sender's name's key: the sender, across its sessions.
     pub(crate) from_key: NameKey,
-    pub(crate) from: NameBuf,
+    pub(crate) from: Name<'a>,
     pub(crate) to: Recipient,
     /// The recipient's name, for the operator's view of direct messages.
-    pub(crate) to_name: Option<NameBuf>,
-    pub(crate) text: TextBuf,
+    pub(crate) to_name: Option<Name<'a>>,
+    pub(crate) text: &'a str,
 }
 
-impl Entry {
-    const EMPTY: Entry = Entry {
-        seq: 0,
-        from_key: NameKey::PLACEHOLDER,
-        from: NAME_PLACEHOLDER,
-        to: Recipient::Room,
-        to_name: None,
-        text: TextBuf::new(),
-    };
-
+impl Entry<'_> {
     /// Whether this message goes to `me`.
     pub(crate) fn is_for(&self, me: Member) -> bool {
         self.to.includes(self.from_key, me)
@@ -84,20 +73,58 @@ impl Evicted {
     }
 }
 
-// Never read: slots with seq 0 are empty.
-const NAME_PLACEHOLDER: NameBuf = NameBuf::PLACEHOLDER;
+/// Where a message lives: its fixed part. Its names and text are in the arena, one after
+/// the other from `start` (all UTF-8, so the run is too).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    from_key: NameKey,
+    to: Recipient,
+    start: u32,
+    from_len: u8,
+    /// 0: no recipient name (a name is never empty).
+    to_len: u8,
+    text_len: u16,
+}
 
-/// A ring of the last `R` messages.
+impl Slot {
+    const EMPTY: Slot = Slot {
+        from_key: NameKey::PLACEHOLDER,
+        to: Recipient::Room,
+        start: 0,
+        from_len: 0,
+        to_len: 0,
+        text_len: 0,
+    };
+
+    fn len(&self) -> usize {
+        usize::from(self.from_len) + usize::from(self.to_len) + usize::from(self.text_len)
+    }
+
+    fn end(&self) -> usize {
+        usize::try_from(self.start).unwrap_or(usize::MAX).saturating_add(self.len())
+    }
+}
+
+/// A ring of at most `R` messages whose names and texts share an arena of `T` bytes: a
+/// short message costs its own length, not room for the longest one. When either runs out
+/// the oldest messages are evicted, as many as it takes.
+///
+/// Each message's bytes are contiguous: one that does not fit between the newest and the
+/// end of the arena starts again at its beginning (the tail left behind is free again once
+/// the messages before it are evicted), as in a bip buffer.
 #[derive(Debug)]
-pub(crate) struct Ring<const R: usize> {
-    entries: [Entry; R],
+pub(crate) struct Ring<const R: usize, const T: usize> {
+    slots: [Slot; R],
+    arena: [u8; T],
+    /// The oldest message's sequence number; `newest + 1` when the ring is empty.
+    oldest: u64,
     /// The newest message's sequence number; 0 before the first.
     newest: u64,
 }
 
-impl<const R: usize> Ring<R> {
+impl<const R: usize, const T: usize> Ring<R, T> {
     pub(crate) const fn new() -> Self {
-        Ring { entries: [const { Entry::EMPTY }; R], newest: 0 }
+        Ring { slots: [Slot::EMPTY; R], arena: [0; T], oldest: 1, newest: 0 }
     }
 
     /// The newest sequence number (0 when nothing was ever stored).
@@ -105,48 +132,122 @@ impl<const R: usize> Ring<R> {
         self.newest
     }
 
-    /// The oldest sequence number still stored (1 when nothing was evicted yet).
+    /// The oldest sequence number still stored (`newest + 1` when none is: 1 when nothing
+    /// was evicted yet).
     pub(crate) const fn oldest(&self) -> u64 {
-        let span = R as u64;
-        if self.newest >= span { self.newest - span + 1 } else { 1 }
+        self.oldest
     }
 
     /// The message with sequence number `seq`, if still stored.
-    pub(crate) fn get(&self, seq: u64) -> Option<&Entry> {
-        if seq == 0 || seq > self.newest || seq < self.oldest() {
+    pub(crate) fn get(&self, seq: u64) -> Option<Entry<'_>> {
+        if seq < self.oldest || seq > self.newest {
             return None;
         }
-        let entry = self.entries.get(Self::index(seq)?)?;
-        (entry.seq == seq).then_some(entry)
+        let slot = self.slots.get(Self::index(seq)?)?;
+        let start = usize::try_from(slot.start).ok()?;
+        let run = self.arena.get(start..slot.end())?;
+        // Stored from `&str`s, so this holds; checked anyway, as no input may panic.
+        let run = core::str::from_utf8(run).ok()?;
+        let (from, rest) = run.split_at_checked(usize::from(slot.from_len))?;
+        let (to_name, text) = rest.split_at_checked(usize::from(slot.to_len))?;
+        Some(Entry {
+            from_key: slot.from_key,
+            from: Name::stored(from),
+            to: slot.to,
+            to_name: (slot.to_len > 0).then(|| Name::stored(to_name)),
+            text,
+        })
     }
 
-    /// Stores a message and returns its sequence number, and what was evicted to make room.
+    /// Stores a message and returns its sequence number; every message evicted to make
+    /// room goes to `evicted`, oldest first. A message longer than the arena is not
+    /// stored (the caller checked the text against `MAX_TEXT`, and the arena is sized for
+    /// at least one of the longest): its sequence number is returned already evicted.
     pub(crate) fn push(
         &mut self,
         from: Name<'_>,
         to: Recipient,
         to_name: Option<Name<'_>>,
         text: &str,
-    ) -> (u64, Option<Evicted>) {
-        let seq = self.newest + 1;
-        let Some(slot) = Self::index(seq).and_then(|i| self.entries.get_mut(i)) else {
-            return (self.newest, None); // R == 0: nothing can be stored
+        mut evicted: impl FnMut(Evicted),
+    ) -> u64 {
+        let from_str = from.as_str();
+        let to_str = to_name.map_or("", |n| n.as_str());
+        let slot = Slot {
+            from_key: from.key(),
+            to,
+            start: 0,
+            from_len: u8::try_from(from_str.len()).unwrap_or(u8::MAX),
+            to_len: u8::try_from(to_str.len()).unwrap_or(u8::MAX),
+            text_len: u16::try_from(text.len()).unwrap_or(u16::MAX),
         };
-        let evicted = (slot.seq != 0).then_some(Evicted {
-            seq: slot.seq,
-            from_key: slot.from_key,
-            to: slot.to,
-        });
-        slot.seq = seq;
-        slot.from_key = from.key();
-        slot.from = NameBuf::new(from);
-        slot.to = to;
-        slot.to_name = to_name.map(NameBuf::new);
-        slot.text.clear();
-        // The caller checked the text against MAX_TEXT; a longer one would be cut here.
-        let _ = slot.text.push_str(text);
+        let len = slot.len();
+        let seq = self.newest + 1;
+        let start = loop {
+            if self.len() < R as u64 {
+                if let Some(start) = self.place(len) {
+                    break Some(start);
+                }
+            }
+            match self.evict_oldest() {
+                Some(gone) => evicted(gone),
+                // Empty, and still no room: longer than the arena, or `R == 0`.
+                None => break None,
+            }
+        };
         self.newest = seq;
-        (seq, evicted)
+        let stored = start.and_then(|start| {
+            let index = Self::index(seq)?;
+            let bytes = from_str.bytes().chain(to_str.bytes()).chain(text.bytes());
+            let run = self.arena.get_mut(start..start.checked_add(len)?)?;
+            run.iter_mut().zip(bytes).for_each(|(d, s)| *d = s);
+            let start = u32::try_from(start).ok()?;
+            *self.slots.get_mut(index)? = Slot { start, ..slot };
+            Some(())
+        });
+        if stored.is_none() {
+            // Nowhere to keep it: it is gone at once, and every cursor counts it missed.
+            self.oldest = seq + 1;
+            evicted(Evicted { seq, from_key: slot.from_key, to });
+        }
+        seq
+    }
+
+    /// How many messages are stored.
+    const fn len(&self) -> u64 {
+        self.newest + 1 - self.oldest
+    }
+
+    /// Where `len` more bytes can go after the newest message without reaching the
+    /// oldest's, if anywhere.
+    fn place(&self, len: usize) -> Option<usize> {
+        if self.len() == 0 {
+            return (len <= T).then_some(0);
+        }
+        let head = usize::try_from(self.slot(self.oldest)?.start).ok()?;
+        let tail = self.slot(self.newest)?.end();
+        if head < tail {
+            // In order: after the newest up to the end, else from the start up to the oldest.
+            if tail.checked_add(len)? <= T { Some(tail) } else { (len <= head).then_some(0) }
+        } else {
+            // Wrapped (every message is at least one byte, so `head == tail` is full):
+            // between the newest and the oldest.
+            (tail.checked_add(len)? <= head).then_some(tail)
+        }
+    }
+
+    fn evict_oldest(&mut self) -> Option<Evicted> {
+        let seq = self.oldest;
+        if self.len() == 0 {
+            return None;
+        }
+        let slot = *self.slot(seq)?;
+        self.oldest = seq + 1;
+        Some(Evicted { seq, from_key: slot.from_key, to: slot.to })
+    }
+
+    fn slot(&self, seq: u64) -> Option<&Slot> {
+        self.slots.get(Self::index(seq)?)
     }
 
     fn index(seq: u64) -> Option<usize> {
@@ -163,25 +264,106 @@ mod tests {
         Name::new(n).unwrap()
     }
 
+    /// Pushes and returns the sequence number with what was evicted.
+    fn push<const R: usize, const T: usize>(
+        ring: &mut Ring<R, T>,
+        from: &str,
+        to: Recipient,
+        to_name: Option<&str>,
+        text: &str,
+    ) -> (u64, std::vec::Vec<u64>) {
+        let mut gone = std::vec::Vec::new();
+        let seq = ring.push(name(from), to, to_name.map(name), text, |e| gone.push(e.seq));
+        (seq, gone)
+    }
+
     #[test]
     fn keeps_the_last_r_and_reports_evictions() {
-        let mut ring = Ring::<3>::new();
+        let mut ring = Ring::<3, 1024>::new();
         assert_eq!((ring.newest(), ring.oldest()), (0, 1));
         for i in 1..=3u64 {
-            let (seq, evicted) = ring.push(name("a"), Recipient::Room, None, "x");
-            assert_eq!((seq, evicted), (i, None));
+            assert_eq!(push(&mut ring, "a", Recipient::Room, None, "x"), (i, std::vec![]));
         }
-        let (seq, evicted) = ring.push(name("b"), Recipient::User(Token(1)), Some(name("a")), "y");
+        let mut evicted = std::vec::Vec::new();
+        let seq = ring.push(name("b"), Recipient::User(Token(1)), Some(name("a")), "y", |e| {
+            evicted.push(e);
+        });
         assert_eq!(seq, 4);
         let a = Member { token: Token(1), key: name("a").key() };
         let b = Member { token: Token(2), key: name("b").key() };
-        assert_eq!(evicted, Some(Evicted { seq: 1, from_key: a.key, to: Recipient::Room }));
+        assert_eq!(evicted, [Evicted { seq: 1, from_key: a.key, to: Recipient::Room }]);
         assert!(ring.get(1).is_none());
         assert_eq!(ring.oldest(), 2);
         let entry = ring.get(4).unwrap();
-        assert_eq!((entry.from.as_str(), entry.text.as_str()), ("b", "y"));
+        assert_eq!((entry.from.as_str(), entry.text), ("b", "y"));
+        assert_eq!(entry.to_name.map(|n| n.as_str()), Some("a"));
         assert!(entry.is_for(a) && !entry.is_for(b));
         assert!(ring.get(5).is_none() && ring.get(0).is_none());
+    }
+
+    /// Messages cost their own length: the arena, not the count, decides what stays.
+    #[test]
+    fn the_arena_holds_bytes_not_slots() {
+        // Each message below is 1 + 9 = 10 bytes; 35 bytes hold three.
+        let mut ring = Ring::<16, 35>::new();
+        for i in 1..=3u64 {
+            assert_eq!(push(&mut ring, "a", Recipient::Room, None, "123456789"), (i, std::vec![]));
+        }
+        // The fourth does not fit after the third (30 + 10 > 35) nor before the first
+        // (which starts at 0): the first goes, and it starts over at 0.
+        assert_eq!(push(&mut ring, "b", Recipient::Room, None, "abcdefghi"), (4, std::vec![1]));
+        assert_eq!(ring.get(4).unwrap().text, "abcdefghi");
+        assert_eq!(ring.get(2).unwrap().text, "123456789");
+        // A long one takes the room of several.
+        let (seq, gone) = push(&mut ring, "c", Recipient::Room, None, "0123456789012345678");
+        assert_eq!((seq, gone), (5, std::vec![2, 3]));
+        assert_eq!((ring.oldest(), ring.newest()), (4, 5));
+        assert_eq!(ring.get(5).unwrap().text, "0123456789012345678");
+        assert_eq!(ring.get(4).unwrap().from.as_str(), "b");
+    }
+
+    /// Round and round with texts of every length: what the ring still holds always reads
+    /// back exactly, evictions come oldest first, and the newest is always kept.
+    #[test]
+    fn wraps_around_the_arena_with_any_lengths() {
+        let mut ring = Ring::<8, 100>::new();
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut next_gone = 1;
+        for i in 1..=500u64 {
+            let len = usize::try_from(i * 7 % 60).unwrap();
+            let (seq, gone) = push(&mut ring, "n", Recipient::Room, Some("to"), &text[..len]);
+            assert_eq!(seq, i);
+            for g in gone {
+                assert_eq!(g, next_gone, "evicted in order");
+                next_gone += 1;
+            }
+            assert_eq!(ring.oldest(), next_gone);
+            for s in ring.oldest()..=ring.newest() {
+                let len = usize::try_from(s * 7 % 60).unwrap();
+                let entry = ring.get(s).unwrap();
+                assert_eq!((entry.from.as_str(), entry.text), ("n", &text[..len]), "seq {s}");
+                assert_eq!(entry.to_name.unwrap().as_str(), "to");
+            }
+            assert!(ring.newest() - ring.oldest() < 8);
+        }
+    }
+
+    /// A message longer than the whole arena is counted and gone at once, as is every
+    /// message of a ring with no slots.
+    #[test]
+    fn what_cannot_be_kept_is_evicted_at_once() {
+        let mut ring = Ring::<4, 8>::new();
+        assert_eq!(push(&mut ring, "a", Recipient::Room, None, "x"), (1, std::vec![]));
+        assert_eq!(
+            push(&mut ring, "a", Recipient::Room, None, "far too long"),
+            (2, std::vec![1, 2])
+        );
+        assert!(ring.get(2).is_none());
+        assert_eq!((ring.oldest(), ring.newest()), (3, 2));
+        assert_eq!(push(&mut ring, "a", Recipient::Room, None, "ok"), (3, std::vec![]));
+        let mut none = Ring::<0, 64>::new();
+        assert_eq!(push(&mut none, "a", Recipient::Room, None, "x"), (1, std::vec![1]));
+        assert!(none.get(1).is_none());
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub(super) struct Session<A> {
     pub(super) last_digest: u32,
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
+impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
     pub(super) fn on_session_frame(
         &mut self,
         now: Instant,

@@ -11,7 +11,7 @@ use crate::time::Instant;
 use crate::transport::Transmit;
 use crate::wire::{ErrorCode, Message};
 
-impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
+impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
     pub(super) fn transmit_for(
         &mut self,
         now: Instant,
@@ -64,8 +64,8 @@ impl<const N: usize, const R: usize, A: PeerAddress> Server<N, R, A> {
                     seq,
                     direct,
                     history: room_seq <= history_until,
-                    from: entry.from.as_name(),
-                    text: &entry.text,
+                    from: entry.from,
+                    text: entry.text,
                 };
                 Transmit::to_client(buf, addr, &message)
             }

@@ -41,6 +41,11 @@ impl<'a> Name<'a> {
         Self::new(name)
     }
 
+    /// A name that was checked before it was stored (the server's message ring).
+    pub(crate) const fn stored(name: &'a str) -> Self {
+        Name(name)
+    }
+
     /// The name as text.
     pub const fn as_str(&self) -> &'a str {
         self.0

@@ -5,14 +5,15 @@
 #![no_main]
 
 use core::hint::black_box;
+use core::net::SocketAddr;
 
 use minichat_core::server::Server;
 use minichat_core::stream::{MAX_CHECKED_FRAME, MAX_ENCODED_FRAME, StreamDecoder, encode_frame};
 use minichat_core::wire::Message;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_firmware::{
-    Clock, End, FirmwareClient, FirmwareServer, Link, RING, Wire, client_addr, new_client,
-    new_server, opaque_bytes, opaque_name, opaque_text, step_client, step_server,
+    Clock, End, FirmwareClient, FirmwareServer, Link, RING, RING_BYTES, Wire, client_addr,
+    new_client, new_server, opaque_bytes, opaque_name, opaque_text, step_client, step_server,
 };
 #[cfg(not(feature = "find-panics"))]
 use panic_never as _;
@@ -93,12 +94,14 @@ pub extern "C" fn _start() -> ! {
 }
 
 /// Sizes for the footprint report, computed for this target: the server's state, the same
-/// with no user slots, the same with no ring, and the client's state.
+/// with no user slots, the same with no ring entries, the same with no ring at all, and
+/// the client's state.
 #[unsafe(link_section = ".minichat_sizes")]
 #[used]
-static SIZES: [u32; 4] = [
+static SIZES: [u32; 5] = [
     size_of::<FirmwareServer>() as u32,
-    size_of::<Server<0, RING>>() as u32,
-    size_of::<Server<8, 0>>() as u32,
+    size_of::<Server<0, RING, SocketAddr, RING_BYTES>>() as u32,
+    size_of::<Server<8, 0, SocketAddr, RING_BYTES>>() as u32,
+    size_of::<Server<8, 0, SocketAddr, 0>>() as u32,
     size_of::<FirmwareClient>() as u32,
 ];

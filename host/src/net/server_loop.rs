@@ -26,10 +26,13 @@ use crate::net::udp_batch::BatchSocket;
 
 /// The most users `--capacity` may ask for: the table's slots.
 pub(crate) const MAX_USERS: usize = 1024;
-/// Messages kept for resending and for newcomers' history.
+/// Messages kept for resending and for newcomers' history, at most.
 pub(crate) const RING: usize = 1024;
+/// The bytes of names and texts those messages may take: 1 MiB, room for the whole ring
+/// even at the longest texts.
+pub(crate) const RING_BYTES: usize = 1 << 20;
 /// The server the host runs.
-pub(crate) type HostServer = Server<MAX_USERS, RING, Peer>;
+pub(crate) type HostServer = Server<MAX_USERS, RING, Peer, RING_BYTES>;
 
 /// The stack a thread running a [`ServerLoop`] needs: the server's table and ring are
 /// built on it before they move to the heap.

@@ -37,8 +37,8 @@ impl PeerAddress for UartPort {
     }
 }
 
-/// 8 user slots, 16 messages of history and resending.
-type McuServer = Server<8, 16, UartPort>;
+/// 8 user slots; history and resending: at most 16 messages, in 2 KiB of names and texts.
+type McuServer = Server<8, 16, UartPort, 2048>;
 
 /// Everything the program keeps, each part in its own static (so `.bss` shows its RAM,
 /// and no part is ever copied on the stack together with another).
