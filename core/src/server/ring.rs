@@ -184,10 +184,10 @@ impl<const R: usize, const T: usize> Ring<R, T> {
         let len = slot.len();
         let seq = self.newest + 1;
         let start = loop {
-            if self.len() < R as u64 {
-                if let Some(start) = self.place(len) {
-                    break Some(start);
-                }
+            if self.len() < R as u64
+                && let Some(start) = self.place(len)
+            {
+                break Some(start);
             }
             match self.evict_oldest() {
                 Some(gone) => evicted(gone),
