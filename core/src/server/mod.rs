@@ -45,6 +45,7 @@ use crate::address::PeerAddress;
 use crate::error::{ServerError, WireError};
 use crate::server::delivery::MAX_WINDOW;
 use crate::server::join::{DEPARTED, Departed, Join};
+use crate::server::migrate::PendingMoves;
 use crate::server::ring::Ring;
 use crate::server::secret::Secrets;
 use crate::server::session::Session;
@@ -68,7 +69,9 @@ pub const RING_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Server<const N: usize, const R: usize, A = SocketAddr, const T: usize = RING_BYTES> {
     config: ServerConfig,
-    table: UserTable<Session<A>, N, A>,
+    table: UserTable<Session, N, A>,
+    /// Address proofs and `moved` notices in progress (`migrate.rs`).
+    moves: PendingMoves<A>,
     ring: Ring<R, T>,
     secrets: Secrets,
     events: Deque<ServerEvent<A>, EVENT_QUEUE>,
@@ -96,6 +99,7 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
         Ok(Server {
             table: UserTable::new(config.capacity),
             ring: Ring::new(),
+            moves: PendingMoves::new(),
             secrets: Secrets::new(config.secret, config.boot),
             events: Deque::new(),
             departed: Deque::new(),
@@ -256,6 +260,7 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
             self.remember_departed(slot);
         }
         if let Some(user) = self.table.remove(slot) {
+            self.moves.forget(user.token);
             self.push_event(ServerEvent::Left { name: user.name, addr: user.addr, reason });
         }
     }

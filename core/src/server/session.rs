@@ -7,7 +7,6 @@ use crate::rate::RateLimiter;
 use crate::server::Server;
 use crate::server::delivery::DeliveryCursor;
 use crate::server::intake::Sequenced;
-use crate::server::migrate::Challenge;
 use crate::server::ring::Member;
 use crate::table::SlotId;
 use crate::time::Instant;
@@ -16,7 +15,7 @@ use crate::wire::{ErrorCode, Message, Token, echo_reply_in_place};
 
 /// The server's per-user state, kept in the table slot.
 #[derive(Debug, Clone)]
-pub(super) struct Session<A> {
+pub(super) struct Session {
     /// The nonce of the join that made this session: a join with it again is a resend.
     pub(super) join_nonce: u64,
     /// The most deliveries outstanding: the server's window or the client's, the smaller.
@@ -27,14 +26,10 @@ pub(super) struct Session<A> {
     pub(super) last_reject: Option<(u32, ErrorCode)>,
     pub(super) cursor: DeliveryCursor,
     pub(super) rate: RateLimiter,
-    pub(super) challenge: Option<Challenge<A>>,
     /// When the user was last told its frame was malformed (at most once a second).
     pub(super) malformed_reported_at: Option<Instant>,
     /// An error to send before the session ends (kicked, shutting down).
     pub(super) closing: Option<ErrorCode>,
-    /// The session moved: tell its old address (with the challenge's nonce), so a client
-    /// that did not move itself learns its session was taken and joins again.
-    pub(super) moved_from: Option<(A, u32)>,
     /// Messages were accepted and not yet acknowledged: one `ack` covers all of them.
     pub(super) ack_due: bool,
     /// Ring entries up to this room seq were said before the user joined: history.

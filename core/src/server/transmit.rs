@@ -25,7 +25,7 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
             let seq = user.state.expected.wrapping_sub(1);
             return Transmit::to_client(buf, addr, &Message::Ack { token, seq, sack: 0 });
         }
-        if let Some((old, nonce)) = user.state.moved_from.take() {
+        if let Some((old, nonce)) = self.moves.take_notice(token) {
             let seq = user.state.expected.wrapping_sub(1);
             let digest = user.state.last_digest;
             return Transmit::to_client(buf, old, &Message::Moved { token, nonce, seq, digest });
