@@ -3,7 +3,7 @@
 
 Section sizes come from `readelf -S` (any ELF target); the state sizes from the
 `.minichat_sizes` section the `chat` binary carries, computed by the compiler for the
-target itself. Run after `./build.sh` (or CI's firmware step).
+target itself. Run after the builds of BENCHMARKS.md, "Reproduce" (CI's firmware step).
 
 With `--check FILE` it also compares every `.text` size with the figure recorded in FILE
 (BENCHMARKS.md's first table) and exits 1 if one grew by more than MARGIN, so a size
@@ -16,7 +16,16 @@ import sys
 from pathlib import Path
 
 TARGETS = ["thumbv7em-none-eabihf", "thumbv6m-none-eabi", "riscv32imc-unknown-none-elf"]
-BINS = {"client": "client only", "server": "server, 8 users", "chat": "server + client (the proof)", "smoltcp": "client on smoltcp"}
+# (binary, label, build directory under target/): the minimal client is the `client` binary
+# built with `--no-default-features` into target/minimal.
+BINS = [
+    ("client", "minimal client (no who, no echo)", "minimal"),
+    ("client", "full client", ""),
+    ("server", "server, 8 users", ""),
+    ("chat", "server + client (the proof)", ""),
+    ("smoltcp", "client on smoltcp", ""),
+]
+LABELS = [label for _, label, _ in BINS]
 HERE = Path(__file__).resolve().parent
 
 
@@ -51,7 +60,7 @@ def recorded_text_sizes(path):
     sizes = {}
     for line in Path(path).read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 5 and cells[0] in TARGETS and cells[1] in BINS.values():
+        if len(cells) == 5 and cells[0] in TARGETS and cells[1] in LABELS:
             sizes.setdefault((cells[0], cells[1]), int(cells[2].replace(",", "")))
     return sizes
 
@@ -64,8 +73,8 @@ def main():
     print("| target | build | `.text` | `.rodata` | `.data` + `.bss` |")
     print("|---|---|---:|---:|---:|")
     for target in TARGETS:
-        for name, what in BINS.items():
-            path = HERE / "target" / target / "release" / name
+        for name, what, build in BINS:
+            path = HERE / "target" / build / target / "release" / name
             if not path.exists():
                 print(f"missing {path}", file=sys.stderr)
                 continue

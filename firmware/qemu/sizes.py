@@ -1,12 +1,17 @@
-#!/usr/bin/env python3
 """Prints the size of the QEMU firmware programs as a Markdown table: each program's
-`.text`, `.rodata` and `.bss` (its state, in statics) on every Cortex-M target, and its `.text` less
-`qemu-baseline`'s (the same runtime, clock, UART driver and log without minichat): the
-protocol's own share. Run after building for each target (CI's firmware-on-QEMU step).
+`.text`, `.rodata` and `.bss` (its state, in statics) on every Cortex-M target; the
+compiler-builtins memory routines it links (`memcpy`, `memset`, `memclr`, `memmove`,
+`memcmp`: what a C firmware gets from its libc, reported apart as coreMQTT's figures are);
+and the protocol's own share: its `.text` less `qemu-baseline`'s (the same runtime, clock,
+UART driver and log without minichat) and less those routines. The client comes twice: the
+minimal one (the default build) and the full one (`--features full`, built into
+`target/full`). Run after building for each target (CI's firmware-on-QEMU step).
 
 With `--check FILE` it compares every `.text` with the figure recorded in FILE
 (BENCHMARKS.md, "Firmware on QEMU") and exits 1 if one grew by more than 2%."""
 
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,20 +19,44 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from report import MARGIN, sections  # noqa: E402  (the footprint report's ELF reader)
 
 TARGETS = ["thumbv6m-none-eabi", "thumbv7m-none-eabi", "thumbv7em-none-eabihf"]
-PROGRAMS = {"qemu-baseline": "baseline (runtime, UART, log)", "qemu-chat": "client (`qemu-chat`)",
-            "qemu-server": "server, 8 users (`qemu-server`)"}
+# (label, program, build directory under target/, budget for the protocol's share)
+PROGRAMS = [
+    ("baseline (runtime, UART, log)", "qemu-baseline", "", None),
+    ("minimal client (`qemu-chat`)", "qemu-chat", "", 8192),
+    ("full client (`qemu-chat --features full`)", "qemu-chat", "full", None),
+    ("server, 8 users (`qemu-server`)", "qemu-server", "", 16384),
+]
+LABELS = [label for label, *_ in PROGRAMS]
 HERE = Path(__file__).resolve().parent
+MEM_ROUTINE = re.compile(r"mem(cpy|set|clr|move|cmp)")
+
+
+def path(target, program, build):
+    return HERE / "target" / build / target / "release" / program
+
+
+def mem_routines(elf):
+    """Bytes of the memory routines compiler-builtins linked into `elf`."""
+    out = subprocess.run(["readelf", "-s", "-W", str(elf)], capture_output=True, text=True, check=True).stdout
+    total = 0
+    for line in out.splitlines():
+        cells = line.split()
+        if len(cells) >= 8 and cells[3] == "FUNC" and MEM_ROUTINE.search(cells[7]):
+            total += int(cells[2], 0)
+    return total
 
 
 def measure():
     rows = []
     for target in TARGETS:
-        base = sections(HERE / "target" / target / "release" / "qemu-baseline").get(".text", 0)
-        for program, label in PROGRAMS.items():
-            s = sections(HERE / "target" / target / "release" / program)
+        base = sections(path(target, "qemu-baseline", "")).get(".text", 0)
+        for label, program, build, budget in PROGRAMS:
+            elf = path(target, program, build)
+            s = sections(elf)
             text, rodata, bss = s.get(".text", 0), s.get(".rodata", 0), s.get(".bss", 0)
-            share = "—" if program == "qemu-baseline" else f"{text - base:,}"
-            rows.append((target, label, text, rodata, bss, share))
+            mem = mem_routines(elf)
+            share = None if program == "qemu-baseline" else text - base - mem
+            rows.append((target, label, text, rodata, bss, mem, share, budget))
     return rows
 
 
@@ -35,17 +64,25 @@ def recorded(path):
     sizes = {}
     for line in Path(path).read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 6 and cells[0] in TARGETS and cells[1] in PROGRAMS.values():
+        if len(cells) >= 7 and cells[0] in TARGETS and cells[1] in LABELS:
             sizes[(cells[0], cells[1])] = int(cells[2].replace(",", ""))
     return sizes
 
 
+def verdict(share, budget):
+    if share is None or budget is None:
+        return "—"
+    met = "met" if share <= budget else f"missed, {share / budget:.1f}×"
+    return f"{budget // 1024} KiB: {met}"
+
+
 def main():
     rows = measure()
-    print("| target | program | `.text` | `.rodata` | `.bss` (state) | `.text` less the baseline |")
-    print("|---|---|---:|---:|---:|---:|")
-    for target, label, text, rodata, bss, share in rows:
-        print(f"| {target} | {label} | {text:,} | {rodata:,} | {bss:,} | {share} |")
+    print("| target | program | `.text` | `.rodata` | `.bss` (state) | memory routines | protocol's share | budget |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    for target, label, text, rodata, bss, mem, share, budget in rows:
+        shown = "—" if share is None else f"{share:,}"
+        print(f"| {target} | {label} | {text:,} | {rodata:,} | {bss:,} | {mem:,} | {shown} | {verdict(share, budget)} |")
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
         known = recorded(sys.argv[2])
         grew = [(t, l, x, known[(t, l)]) for t, l, x, *_ in rows

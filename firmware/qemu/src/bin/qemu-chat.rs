@@ -3,6 +3,9 @@
 //! up` to the room, and answers every direct message with its text upper-cased (ASCII
 //! letters; the rest passes unchanged).
 //!
+//! With the `full` feature it also asks who is in the room and for an echo when it joins
+//! (the full client, measured beside this minimal one in BENCHMARKS.md).
+//!
 //! `cargo run --release --bin qemu-chat` boots it; QEMU prints the pseudo-terminal UART0
 //! is on, and `minichat serve --serial /dev/pts/N` puts `mcu` in the room.
 #![no_std]
@@ -92,10 +95,25 @@ fn on_event(client: &mut McuClient, event: ClientEvent) {
             if !rejoined {
                 let _ = client.say(now, "mcu is up");
             }
+            #[cfg(feature = "full")]
+            {
+                let _ = client.who(now);
+                let _ = client.echo(now, minichat_core::wire::EchoMode::Upper, "echo");
+            }
         }
         ClientEvent::Message { from, text, direct: true, history: false } => {
             log::line(&["qemu-chat: ", from.as_str(), " asked for ", text.as_str()]);
             let _ = client.tell(now, from.as_str(), upper(&text).as_str());
+        }
+        #[cfg(feature = "full")]
+        ClientEvent::Users { names, .. } => {
+            for name in names.iter() {
+                log::line(&["qemu-chat: in the room: ", name.as_str()]);
+            }
+        }
+        #[cfg(feature = "full")]
+        ClientEvent::EchoReply { text, .. } => {
+            log::line(&["qemu-chat: the server echoed ", text.as_str()]);
         }
         ClientEvent::Refused { detail, .. } => {
             log::line(&["qemu-chat: refused: ", detail.as_str()]);
