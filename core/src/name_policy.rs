@@ -36,7 +36,7 @@
 
 use core::hash::Hasher;
 
-use siphasher::sip::SipHasher13;
+use siphasher::sip::SipHasher24;
 
 use crate::error::NameError;
 
@@ -46,7 +46,7 @@ pub use unicode_security::UNICODE_VERSION;
 
 /// The key that decides whether two names are the same user: equal keys, same user.
 ///
-/// A SipHash-1-3 of the UTF-8 of the name's folded confusable skeleton (see the module
+/// A SipHash-2-4 (fixed zero key) of the UTF-8 of the name's folded confusable skeleton (see the module
 /// documentation), so it is 8 bytes whatever the name, and costs no allocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NameKey(u64);
@@ -78,8 +78,9 @@ pub fn check(name: &str) -> Result<(), NameError> {
 pub fn key(name: &str) -> NameKey {
     // A fixed, public key is enough: a second preimage of 64 bits (a name that collides
     // with a given user's) is out of reach, and a birthday collision between two names an
-    // attacker picks only locks the attacker out of one of its own names.
-    let mut hasher = SipHasher13::new_with_keys(0, 0);
+    // attacker picks only locks the attacker out of one of its own names. SipHash-2-4, as
+    // the server's secrets use: one SipHash in a firmware server, not two.
+    let mut hasher = SipHasher24::new_with_keys(0, 0);
     policy::for_each_key_char(name, |c| {
         let mut utf8 = [0u8; 4];
         hasher.write(c.encode_utf8(&mut utf8).as_bytes());
@@ -423,7 +424,7 @@ mod tests {
         }
         /// The key's definition on whole strings, to check the streamed version against.
         fn reference_key(name: &str) -> NameKey {
-            let mut hasher = SipHasher13::new_with_keys(0, 0);
+            let mut hasher = SipHasher24::new_with_keys(0, 0);
             hasher.write(s(&lower(&s(&upper(&lower(name))))).as_bytes());
             NameKey(hasher.finish())
         }

@@ -6,7 +6,6 @@ use crate::address::PeerAddress;
 use core::hash::Hasher;
 
 use siphasher::sip::SipHasher24;
-use siphasher::sip128::{Hasher128, SipHasher24 as SipHasher128};
 
 use crate::time::{Duration, Instant};
 use crate::wire::limits::COOKIE_LEN;
@@ -16,6 +15,8 @@ use crate::wire::{Cookie, Token};
 const COOKIE: u8 = 1;
 const TOKEN: u8 = 2;
 const NONCE: u8 = 3;
+/// The cookie's second half.
+const COOKIE_LOW: u8 = 4;
 
 /// The server's keyed generators.
 #[derive(Debug)]
@@ -69,12 +70,21 @@ impl Secrets {
         difference == 0 && mac.len() == COOKIE_LEN - 4
     }
 
+    /// Two 64-bit SipHash-2-4 MACs, domain-separated, rather than one 128-bit one: the
+    /// server then carries one SipHash (about 1 KB less on firmware).
     fn cookie_mac<A: PeerAddress>(&self, addr: A, issued: u32) -> [u8; 16] {
-        let mut hasher = SipHasher128::new_with_key(&self.key);
-        hasher.write_u8(COOKIE);
-        addr.write_key(&mut hasher);
-        hasher.write(&issued.to_be_bytes());
-        hasher.finish128().as_bytes()
+        let half = |domain: u8| {
+            let mut hasher = SipHasher24::new_with_key(&self.key);
+            hasher.write_u8(domain);
+            addr.write_key(&mut hasher);
+            hasher.write(&issued.to_be_bytes());
+            hasher.finish().to_be_bytes()
+        };
+        let mut mac = [0u8; 16];
+        let (high, low) = mac.split_at_mut(8);
+        high.copy_from_slice(&half(COOKIE));
+        low.copy_from_slice(&half(COOKIE_LOW));
+        mac
     }
 
     /// A fresh session token: never zero, never repeated for the same secret and boot.
