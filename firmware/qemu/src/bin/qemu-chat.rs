@@ -20,7 +20,7 @@ use minichat_core::wire::{NameBuf, TextBuf};
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
 use minichat_qemu::{clock, halt, log};
-use panic_halt as _;
+use panic_never as _;
 
 /// The client: 4 messages in flight, 8 events, 4 early deliveries held; its one peer is
 /// the other end of the serial line.
