@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn the_check_is_crc32_iso_hdlc() {
-        let vector = crate::wire::vectors::get("crc32-check");
+        let vector = crate::wire::spec_vectors::get("crc32-check");
         let (digits, check) = vector.split_at(9);
         assert_eq!(CRC.checksum(digits).to_le_bytes(), check);
         assert_eq!(CRC.checksum(b"123456789"), 0xCBF4_3926);
@@ -357,9 +357,12 @@ mod tests {
 
     #[test]
     fn spec_vector_stream_ping_ack() {
-        use crate::wire::vectors;
-        let (stream, ping, ack) =
-            (vectors::get("stream-ping-ack"), vectors::get("ping"), vectors::get("ack"));
+        use crate::wire::spec_vectors;
+        let (stream, ping, ack) = (
+            spec_vectors::get("stream-ping-ack"),
+            spec_vectors::get("ping"),
+            spec_vectors::get("ack"),
+        );
         for chunk in 1..=stream.len() {
             assert_eq!(
                 decode_all::<MAX_CHECKED_FRAME>(&stream, chunk),

@@ -17,10 +17,12 @@ mod kind;
 pub mod limits;
 mod message;
 mod name;
+#[cfg(any(test, all(feature = "test-hooks", feature = "std")))]
+pub mod spec_vectors;
 mod text;
 mod token;
 #[cfg(test)]
-pub(crate) mod vectors;
+mod vectors;
 
 pub use cookie::Cookie;
 pub use digest::message_digest;

@@ -1,46 +1,15 @@
-//! The test vectors of `docs/PROTOCOL.md`, read from the spec itself, and the tests that
-//! hold the codec to them. A vector is a fenced block whose info string is `hex NAME`;
-//! `#` starts a comment. Test code only: a spec that does not parse fails the tests.
+//! The tests that hold the codec to the test vectors of `docs/PROTOCOL.md`
+//! (`spec_vectors.rs` reads them from the spec itself).
 #![cfg(test)]
 
 use std::string::String;
 use std::vec::Vec;
 
+use crate::wire::spec_vectors::{SPEC, all, get};
+
 use crate::error::WireError;
 use crate::wire::limits::MAX_FRAME;
 use crate::wire::{Cookie, EchoMode, ErrorCode, Kind, Message, Name, NameList, Token};
-
-const SPEC: &str = include_str!("../../../docs/PROTOCOL.md");
-
-/// Every vector in the spec, by name, in order.
-pub(crate) fn all() -> Vec<(String, Vec<u8>)> {
-    let mut vectors = Vec::new();
-    let mut current: Option<(String, Vec<u8>)> = None;
-    for line in SPEC.lines() {
-        match (&mut current, line.strip_prefix("```hex ")) {
-            (None, Some(name)) => current = Some((name.trim().into(), Vec::new())),
-            (Some(_), _) if line.trim() == "```" => vectors.extend(current.take()),
-            (Some((_, bytes)), _) => {
-                let hex = line.split('#').next().unwrap_or_default();
-                for pair in hex.split_whitespace() {
-                    bytes.push(u8::from_str_radix(pair, 16).expect("hex pair in spec vector"));
-                }
-            }
-            (None, None) => {}
-        }
-    }
-    assert!(current.is_none(), "unterminated vector in the spec");
-    vectors
-}
-
-/// The bytes of the vector called `name`.
-pub(crate) fn get(name: &str) -> Vec<u8> {
-    all()
-        .into_iter()
-        .find(|(n, _)| n == name)
-        .unwrap_or_else(|| panic!("no vector {name:?} in docs/PROTOCOL.md"))
-        .1
-}
 
 const TOKEN: Token = Token(0x0123_4567_89ab_cdef);
 const NONCE: u64 = 0x8f3e_215c_0d77_a419;
