@@ -137,6 +137,12 @@ pub(crate) struct ServeArgs {
     /// The serial lines' speed, in baud.
     #[arg(long, value_name = "N", default_value_t = crate::net::serial::DEFAULT_BAUD, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) baud: u32,
+
+    /// Write every datagram in and out, and every frame of a TCP or serial link, to FILE
+    /// (pcapng; read it with Wireshark or tshark and contrib/wireshark/minichat.lua). The
+    /// file is readable while the server runs and complete when it stops.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) capture: Option<std::path::PathBuf>,
 }
 
 /// Where a client's server is, and how to reach it (`chat` and `send` share these).
@@ -188,6 +194,11 @@ pub(crate) struct ChatArgs {
     /// Seconds a message may wait for the server before it counts as not delivered.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) timeout: u32,
+
+    /// Write every datagram (or frame, over TCP or a serial line) to and from the server
+    /// to FILE (pcapng; read it with Wireshark or tshark and contrib/wireshark/minichat.lua).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) capture: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

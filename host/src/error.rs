@@ -47,6 +47,14 @@ pub(crate) enum HostError {
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(#[source] io::Error),
+    /// The capture file (`--capture`) could not be created or written.
+    #[error("cannot write the capture {}: {source}", .path.display())]
+    Capture {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
     /// A thread of this program stopped by panicking (a bug).
     #[error("the {thread} thread stopped unexpectedly; this is a bug in minichat")]
     Panicked {

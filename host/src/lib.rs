@@ -49,6 +49,7 @@ pub fn main() -> ExitCode {
             rate_per_sec: args.rate,
             per_ip: args.per_ip,
             quiet: args.quiet,
+            capture: args.capture,
         })
         .map(|()| ExitCode::SUCCESS),
         Command::Chat(args) => cmd::chat::run(cmd::chat::ChatConfig {
@@ -56,6 +57,7 @@ pub fn main() -> ExitCode {
             name: args.name,
             linger: args.linger,
             give_up: Duration::from_secs(u64::from(args.timeout)),
+            capture: args.capture,
         }),
         Command::Send(args) => cmd::send::run(cmd::send::SendConfig {
             server: args.server.target(),

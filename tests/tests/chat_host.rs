@@ -267,9 +267,15 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
     let status = bench.wait_exit(Duration::from_secs(120));
     let out = bench.stdout_after_exit(WAIT).join("\n");
     assert!(status.success(), "{out}\n{:?}", bench.stderr_after_exit(WAIT));
-    for key in
-        ["bare-loop", "minichat-echo", "protocol-echo", "relay", "fanout", "fanout-unbatched"]
-    {
+    for key in [
+        "bare-loop",
+        "minichat-echo",
+        "protocol-echo",
+        "relay",
+        "relay-captured",
+        "fanout",
+        "fanout-unbatched",
+    ] {
         let row = out
             .split(&format!("\"key\": \"{key}\""))
             .nth(1)

@@ -17,6 +17,7 @@ use minichat_core::wire::{Kind, NameBuf};
 
 use crate::clock;
 use crate::error::HostError;
+use crate::net::capture::Capture;
 use crate::net::client_link::Target;
 use crate::net::client_loop::{ClientLoop, HostClient, no_answer_notice};
 use crate::net::peer::Peer;
@@ -39,6 +40,8 @@ pub(crate) struct ChatConfig {
     pub(crate) server: Target,
     pub(crate) linger: Duration,
     pub(crate) give_up: Duration,
+    /// `--capture`: the file the traffic is written to.
+    pub(crate) capture: Option<std::path::PathBuf>,
 }
 
 /// Where the session is.
@@ -75,7 +78,14 @@ struct Chat {
 
 /// Runs the chat until the user quits, the input ends or the session ends.
 pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
-    let mut net = ClientLoop::connect(config.name, &config.server, config.give_up)?;
+    let capture = match &config.capture {
+        Some(path) => Some(
+            Capture::create(path)
+                .map_err(|source| HostError::Capture { path: path.clone(), source })?,
+        ),
+        None => None,
+    };
+    let mut net = ClientLoop::connect(config.name, &config.server, config.give_up, capture)?;
     let shutdown = Shutdown::install(net.waker())?;
     let mut console = Console::start(">>>: ", net.waker(), 1);
     let interactive = console.is_interactive();
@@ -125,7 +135,11 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
         }
     }
     net.pump()?;
-    Ok(chat.finish(&net.client, &mut console))
+    let code = chat.finish(&net.client, &mut console);
+    if let (Some(capture), Some(path)) = (net.take_capture(), &config.capture) {
+        super::finish_capture(capture, path, "chat")?;
+    }
+    Ok(code)
 }
 
 impl Chat {

@@ -31,7 +31,7 @@ pub(crate) struct SendConfig {
 
 /// Sends the message; `Ok(SUCCESS)` only if the server accepted it.
 pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
-    let mut net = ClientLoop::connect(config.name, &config.server, config.give_up)?;
+    let mut net = ClientLoop::connect(config.name, &config.server, config.give_up, None)?;
     let shutdown = Shutdown::install(net.waker())?;
     let now = net.now();
     let queued = match config.to {

@@ -2,12 +2,14 @@
 //! QQ program, and legacy plain-text clients.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use minichat_core::server::{LeftReason, Recipient, ServerConfig, ServerEvent};
 use minichat_core::time::Duration;
 use minichat_core::wire::{Name, NameBuf};
 
 use crate::error::HostError;
+use crate::net::capture::Capture;
 use crate::net::peer::Peer;
 use crate::net::server_loop::{HostServer, Listen, SERVER_STACK, ServerLoop};
 use crate::shutdown::Shutdown;
@@ -31,6 +33,8 @@ pub(crate) struct ServeConfig {
     /// Do not show joins, leaves and messages (the console still answers, and a plain
     /// line still answers the last sender).
     pub(crate) quiet: bool,
+    /// `--capture`: the file everything in and out is written to.
+    pub(crate) capture: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -70,6 +74,11 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
 
 fn serve(config: ServeConfig) -> Result<(), HostError> {
     let mut net = ServerLoop::bind(&config.listen, config.server_config()?)?;
+    if let Some(path) = &config.capture {
+        let capture = Capture::create(path)
+            .map_err(|source| HostError::Capture { path: path.clone(), source })?;
+        net.set_capture(capture);
+    }
     let shutdown = Shutdown::install(net.waker())?;
     let addr = net.addr();
     // The line scripts and tests wait for, before the console takes the terminal.
@@ -149,6 +158,9 @@ fn serve(config: ServeConfig) -> Result<(), HostError> {
     tracing::info!(users, told, "chat server stopped");
     let told = console::count(told, "connected user");
     output::line(Stream::Stderr, format!("minichat serve: stopped; {told} told"));
+    if let (Some(capture), Some(path)) = (net.take_capture(), &config.capture) {
+        super::finish_capture(capture, path, "serve")?;
+    }
     Ok(())
 }
 

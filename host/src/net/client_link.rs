@@ -63,6 +63,15 @@ pub(crate) const LINK: Token = Token(0);
 
 impl ClientLink {
     /// Opens the way to `target` and registers it with `reactor`.
+    /// This end's UDP address (unspecified for a stream link, which has none in a capture).
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        match self {
+            ClientLink::Udp(socket, _) => socket.local_addr().ok(),
+            ClientLink::Stream { .. } => None,
+        }
+        .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
     pub(crate) fn open(target: &Target, reactor: &Reactor) -> Result<ClientLink, HostError> {
         match target {
             Target::Udp(server) => {

@@ -13,6 +13,7 @@ use mio::Waker;
 
 use crate::clock::Clock;
 use crate::error::HostError;
+use crate::net::capture::{Capture, Captured};
 use crate::net::client_link::{ClientLink, Target};
 use crate::net::peer::Peer;
 use crate::net::peer_error::is_peer_trouble;
@@ -31,7 +32,7 @@ pub(crate) fn no_answer_notice(server: Peer, refused: bool, retry_in: Duration) 
 /// A client, its link and its loop.
 pub(crate) struct ClientLoop {
     pub(crate) client: HostClient,
-    driver: Driver<ClientLink>,
+    driver: Driver<Captured<ClientLink>>,
     reactor: Reactor,
     clock: Clock,
     /// The system said the server's port is closed (ICMP port unreachable).
@@ -46,14 +47,17 @@ impl std::fmt::Debug for ClientLoop {
 
 impl ClientLoop {
     /// A client called `name` for the server at `target`, whose messages fail after
-    /// `give_up`.
+    /// `give_up`; everything it sends and receives goes to `capture` too, if given.
     pub(crate) fn connect(
         name: NameBuf,
         target: &Target,
         give_up: Duration,
+        capture: Option<Capture>,
     ) -> Result<ClientLoop, HostError> {
         let reactor = Reactor::new(16)?;
         let link = ClientLink::open(target, &reactor)?;
+        let local = link.local_addr();
+        let link = Captured::new(link, capture, local);
         let clock = Clock::new();
         let mut config = ClientConfig::new(name, target.peer());
         config.give_up = give_up;
@@ -69,7 +73,7 @@ impl ClientLoop {
 
     /// What happened to a stream link since the last call (lost, back).
     pub(crate) fn take_link_notices(&mut self) -> Vec<String> {
-        self.driver.transport_mut().take_notices()
+        self.driver.transport_mut().inner.take_notices()
     }
 
     /// The waker that gets [`ClientLoop::wait`] out of `poll` (for input, Ctrl-C).
@@ -92,7 +96,7 @@ impl ClientLoop {
 
     /// Fires timers, takes every datagram waiting and sends what the client has to send.
     pub(crate) fn pump(&mut self) -> Result<(), HostError> {
-        self.driver.transport_mut().maintain(&self.reactor, std::time::Instant::now());
+        self.driver.transport_mut().inner.maintain(&self.reactor, std::time::Instant::now());
         for _round in 0..64 {
             let now = self.clock.now();
             match self.driver.pump(&mut self.client, now, |_, _, _| {}) {
@@ -120,6 +124,11 @@ impl ClientLoop {
         Ok(())
     }
 
+    /// Stops capturing: the capture (`--capture`), to finish.
+    pub(crate) fn take_capture(&mut self) -> Option<Capture> {
+        self.driver.transport_mut().take_capture()
+    }
+
     /// The next event from the client.
     pub(crate) fn next_event(&mut self) -> Option<ClientEvent> {
         self.client.poll_event()
@@ -129,7 +138,7 @@ impl ClientLoop {
     /// first.
     pub(crate) fn wait(&mut self, max: std::time::Duration) -> Result<(), HostError> {
         let timer = self.client.poll_timeout().map(|at| self.clock.until(at));
-        let reopen = self.driver.transport_mut().next_reopen();
+        let reopen = self.driver.transport_mut().inner.next_reopen();
         let reopen = reopen.map(|at| at.saturating_duration_since(std::time::Instant::now()));
         let timeout = [timer, reopen].into_iter().flatten().fold(max, std::time::Duration::min);
         self.reactor.wait(Some(timeout))

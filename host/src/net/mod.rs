@@ -2,6 +2,7 @@
 //! platform can), one small reactor that every loop waits on, the in-memory network of
 //! `minichat demo` and the tests, and which I/O errors are one peer's trouble.
 
+pub mod capture;
 pub(crate) mod client_link;
 pub(crate) mod client_loop;
 pub(crate) mod listeners;

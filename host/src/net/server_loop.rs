@@ -16,6 +16,7 @@ use mio::{Interest, Token, Waker};
 
 use crate::clock::Clock;
 use crate::error::HostError;
+use crate::net::capture::{Capture, Direction};
 use crate::net::listeners::{self, Listeners};
 use crate::net::peer::Peer;
 use crate::net::peer_error::is_peer_trouble;
@@ -74,6 +75,8 @@ pub(crate) struct ServerLoop {
     /// The next datagram of the last receive still to handle: a turn that stops because
     /// the socket is full for sending picks up here, so nothing received is dropped.
     next_rx: usize,
+    /// `--capture`: everything in and out, written to a file.
+    capture: Option<Capture>,
 }
 
 impl std::fmt::Debug for ServerLoop {
@@ -101,7 +104,18 @@ impl ServerLoop {
             clock: Clock::new(),
             addr,
             next_rx: 0,
+            capture: None,
         })
+    }
+
+    /// Writes everything the server receives and sends to `capture` from now on.
+    pub(crate) fn set_capture(&mut self, capture: Capture) {
+        self.capture = Some(capture);
+    }
+
+    /// Stops capturing: the capture, to finish.
+    pub(crate) fn take_capture(&mut self) -> Option<Capture> {
+        self.capture.take()
     }
 
     /// The address bound (with the port chosen, if 0 was asked for).
@@ -170,12 +184,19 @@ impl ServerLoop {
                 let i = self.next_rx;
                 self.next_rx += 1;
                 let Some((data, peer, slot)) = self.io.received_and_slot(i) else { continue };
+                if let Some(capture) = &mut self.capture {
+                    capture.udp(Direction::In, self.addr, peer, data);
+                }
                 if !is_frame(data) {
                     foreign(peer, data);
                     continue;
                 }
                 let Some(slot) = slot else { continue };
                 if let Some(reply) = self.server.handle(now, Peer::Udp(peer), data, slot) {
+                    if let Some(capture) = &mut self.capture {
+                        let sent = slot.get(..reply.len).unwrap_or_default();
+                        capture.peer(Direction::Out, self.addr, reply.destination, sent);
+                    }
                     match reply.destination {
                         Peer::Udp(to) => self.io.commit(reply.len, to),
                         // An answer to a UDP datagram goes back over UDP.
@@ -207,11 +228,17 @@ impl ServerLoop {
             };
             handled = true;
             let frame = self.stream_rx.get(..len).unwrap_or_default();
+            if let Some(capture) = &mut self.capture {
+                capture.peer(Direction::In, self.addr, peer, frame);
+            }
             if !is_frame(frame) {
                 continue; // legacy text is a UDP thing; on a stream it is noise
             }
             if let Some(reply) = self.server.handle(now, peer, frame, &mut self.stream_tx[..]) {
                 let data = self.stream_tx.get(..reply.len).unwrap_or_default();
+                if let Some(capture) = &mut self.capture {
+                    capture.peer(Direction::Out, self.addr, reply.destination, data);
+                }
                 match reply.destination {
                     Peer::Udp(to) => {
                         let _ = self.io.send_now(data, to);
@@ -236,13 +263,16 @@ impl ServerLoop {
             }
             let Some(slot) = self.io.slot() else { return Ok(false) };
             match self.server.poll_transmit(now, slot) {
-                Some(transmit) => match transmit.destination {
-                    Peer::Udp(to) => self.io.commit(transmit.len, to),
-                    to => {
-                        let data = slot.get(..transmit.len).unwrap_or_default();
-                        self.links.send(&self.reactor, to, data, std::time::Instant::now());
+                Some(transmit) => {
+                    let data = slot.get(..transmit.len).unwrap_or_default();
+                    if let Some(capture) = &mut self.capture {
+                        capture.peer(Direction::Out, self.addr, transmit.destination, data);
                     }
-                },
+                    match transmit.destination {
+                        Peer::Udp(to) => self.io.commit(transmit.len, to),
+                        to => self.links.send(&self.reactor, to, data, std::time::Instant::now()),
+                    }
+                }
                 None => return self.flush(),
             }
         }
@@ -270,7 +300,10 @@ impl ServerLoop {
     }
 
     /// Sends plain text (an answer to a legacy client), outside the protocol.
-    pub(crate) fn send_text(&self, text: &str, peer: SocketAddr) -> std::io::Result<()> {
+    pub(crate) fn send_text(&mut self, text: &str, peer: SocketAddr) -> std::io::Result<()> {
+        if let Some(capture) = &mut self.capture {
+            capture.udp(Direction::Out, self.addr, peer, text.as_bytes());
+        }
         self.io.send_now(text.as_bytes(), peer)
     }
 

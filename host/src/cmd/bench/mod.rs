@@ -123,14 +123,29 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
             key,
             name,
             unit,
-            run: Box::new(move |load, tick| chat_scenario(external, users, 32, mode, load, tick)),
+            run: Box::new(move |load, tick| {
+                chat_scenario(external, users, 32, false, mode, load, tick)
+            }),
         });
         if mode == Mode::Fanout && external.is_none() {
             list.push(Scenario {
                 key: "fanout-unbatched",
                 name: "minichat fan-out, unbatched",
                 unit: "deliveries",
-                run: Box::new(move |load, tick| chat_scenario(None, users, 1, mode, load, tick)),
+                run: Box::new(move |load, tick| {
+                    chat_scenario(None, users, 1, false, mode, load, tick)
+                }),
+            });
+        }
+        if mode == Mode::Relay && external.is_none() {
+            // What `serve --capture` costs: the same relay, every datagram written out.
+            list.push(Scenario {
+                key: "relay-captured",
+                name: "minichat relay, --capture",
+                unit: "deliveries",
+                run: Box::new(move |load, tick| {
+                    chat_scenario(None, users, 32, true, mode, load, tick)
+                }),
             });
         }
     }
@@ -160,6 +175,7 @@ fn chat_scenario(
     external: Option<SocketAddr>,
     users: usize,
     batch: usize,
+    capture: bool,
     mode: Mode,
     load: &LoadConfig,
     tick: &mut dyn FnMut(u64),
@@ -167,7 +183,7 @@ fn chat_scenario(
     match external {
         Some(addr) => chat::run(addr, mode, load, CpuProbe::None, tick).map_err(io),
         None => {
-            let server = servers::chat_server(users, batch)?;
+            let server = servers::chat_server(users, batch, capture)?;
             let outcome = chat::run(server.addr, mode, load, server.cpu, tick).map_err(io);
             server.stop();
             outcome

@@ -146,6 +146,18 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         |m| m < 1.0,
     );
     push(
+        "relay with --capture CPU per delivery / relay CPU per delivery",
+        "<= 1.1",
+        cpu("relay-captured").zip(cpu("relay")).map(|(a, b)| a / b),
+        |m| m <= 1.1,
+    );
+    push(
+        "relay with --capture deliveries per second / relay deliveries per second",
+        ">= 0.9",
+        rate("relay-captured").zip(rate("relay")).map(|(a, b)| a / b),
+        |m| m >= 0.9,
+    );
+    push(
         "relay deliveries per second / bare loop replies per second",
         ">= 0.8",
         rate("relay").zip(rate("bare-loop")).map(|(a, b)| a / b),

@@ -17,6 +17,7 @@ use minichat_core::wire::EchoMode;
 use crate::cmd::bench::cpu::CpuProbe;
 use crate::cmd::echo::{EchoConfig, EchoLoop};
 use crate::error::HostError;
+use crate::net::capture::Capture;
 use crate::net::server_loop::{Listen, SERVER_STACK, ServerLoop};
 
 /// How often a stopped server notices.
@@ -128,8 +129,10 @@ pub(crate) fn minichat_echo() -> Result<Running, HostError> {
 }
 
 /// The chat server for `users`, quiet, without a rate limit or a per-address limit (every
-/// load client comes from 127.0.0.1), moving `batch` datagrams per system call.
-pub(crate) fn chat_server(users: usize, batch: usize) -> Result<Running, HostError> {
+/// load client comes from 127.0.0.1), moving `batch` datagrams per system call; with
+/// `capture`, writing everything to a capture file in the temporary directory (removed
+/// when the server stops).
+pub(crate) fn chat_server(users: usize, batch: usize, capture: bool) -> Result<Running, HostError> {
     spawn_thread("chat server", SERVER_STACK, move |ready, stop| {
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(HostError::Random)?;
@@ -142,6 +145,16 @@ pub(crate) fn chat_server(users: usize, batch: usize) -> Result<Running, HostErr
             Listen { bind: SocketAddr::from(([127, 0, 0, 1], 0)), tcp: false, serial: Vec::new() };
         let mut net = ServerLoop::bind(&listen, config)?;
         net.set_batch(batch);
+        let path = std::env::temp_dir().join(format!(
+            "minichat-bench-{}-{}.pcapng",
+            std::process::id(),
+            net.addr().port()
+        ));
+        if capture {
+            let capture = Capture::create(&path)
+                .map_err(|source| HostError::Capture { path: path.clone(), source })?;
+            net.set_capture(capture);
+        }
         ready(net.addr());
         while !stop.load(Ordering::Relaxed) {
             let more = net.turn(&mut |_, _| {})?;
@@ -149,6 +162,15 @@ pub(crate) fn chat_server(users: usize, batch: usize) -> Result<Running, HostErr
             if !more {
                 net.wait(STOP_CHECK)?;
             }
+        }
+        if let Some(capture) = net.take_capture() {
+            let dropped = capture
+                .finish()
+                .map_err(|source| HostError::Capture { path: path.clone(), source })?;
+            if dropped > 0 {
+                tracing::warn!(dropped, "the bench's capture dropped records");
+            }
+            let _ = std::fs::remove_file(&path);
         }
         Ok(())
     })
