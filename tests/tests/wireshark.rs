@@ -1,0 +1,365 @@
+//! The Wireshark dissector (`contrib/wireshark/minichat.lua`) as tshark runs it, on
+//! captures written by the host's `--capture` code: it agrees with the Rust codec on every
+//! vector of PROTOCOL.md (the same verdict, the same words), its field output matches a
+//! golden file, and the captures of real conversations — over UDP and over a serial line —
+//! decode with no frame flagged. Needs `tshark` (`.ci/run` installs Debian's), so `cargo
+//! test` leaves these out (ignored); `cargo test -p minichat-tests --test wireshark --
+//! --ignored` runs them, as CI does.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use host::net::capture::{Capture, Direction, StreamKind};
+use minichat_core::error::WireError;
+use minichat_core::stream::{MAX_CHECKED_FRAME, StreamDecoder};
+use minichat_core::wire::{Message, spec_vectors};
+use minichat_tests::process::Minichat;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The fields the golden file holds, in its column order.
+const FIELDS: [&str; 15] = [
+    "minichat.kind",
+    "minichat.token",
+    "minichat.nonce",
+    "minichat.name",
+    "minichat.from",
+    "minichat.to",
+    "minichat.text",
+    "minichat.seq",
+    "minichat.sack",
+    "minichat.req",
+    "minichat.code",
+    "minichat.detail",
+    "minichat.legacy",
+    "minichat_stream.check_good",
+    "_ws.expert.message",
+];
+
+/// Where the noisy copy of the stream vector has a bit flipped: a byte of the ping's check.
+const NOISE_AT: usize = 17;
+
+/// The server's port in the vectors' capture: not 8080, so the port preference is used.
+const PORT: u16 = 18080;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("minichat-wireshark-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// tshark's field output for `capture` with the dissector: one line per packet, the
+/// fields separated by `|`, several values of one field by `,`.
+fn tshark(capture: &Path, port: u16, fields: &[&str]) -> Vec<String> {
+    let script = repo().join("contrib/wireshark/minichat.lua");
+    let mut command = Command::new("tshark");
+    command
+        .arg("-X")
+        .arg(format!("lua_script:{}", script.display()))
+        .args(["-o", &format!("minichat.port:{port}"), "-r"])
+        .arg(capture)
+        .args(["-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]);
+    for field in fields {
+        command.args(["-e", field]);
+    }
+    let output = command.output().expect("tshark runs (install it: apt-get install tshark)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "tshark failed: {stderr}");
+    assert!(!stderr.contains("Lua"), "the dissector reported an error: {stderr}");
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_owned).collect()
+}
+
+/// The capture of every vector of the spec: each datagram vector as a UDP datagram from
+/// a client to the server on [`PORT`], the stream vector as a serial record, and that
+/// stream again with one bit of the ping's check flipped. Returns the label of each
+/// packet, in order.
+fn vectors_capture(path: &Path) -> Vec<String> {
+    let mut capture = Capture::create(path).unwrap();
+    let server = std::net::SocketAddr::from(([127, 0, 0, 1], PORT));
+    let client = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
+    let mut labels = Vec::new();
+    for (name, bytes) in spec_vectors::all() {
+        match name.as_str() {
+            "crc32-check" => continue, // not a frame: the CRC's own check
+            "stream-ping-ack" => {
+                capture.stream_bytes(Direction::In, StreamKind::Serial, "/dev/ttyUSB0", &bytes);
+                labels.push(name.clone());
+                let mut noisy = bytes.clone();
+                noisy[NOISE_AT] ^= 0x01;
+                capture.stream_bytes(Direction::Out, StreamKind::Serial, "/dev/ttyUSB0", &noisy);
+                labels.push(format!("{name} (line noise in the ping)"));
+            }
+            _ => {
+                capture.udp(Direction::In, server, client, &bytes);
+                labels.push(name);
+            }
+        }
+    }
+    capture.finish().unwrap();
+    labels
+}
+
+/// What the Rust codec says about a datagram, in the dissector's terms: the kind it
+/// parsed to, the plain text of a legacy client, or the sentence of its error (the
+/// dissector still shows the fields it read before the error).
+fn rust_verdict(bytes: &[u8]) -> (String, String, String) {
+    match Message::decode(bytes) {
+        Ok(message) => {
+            (format!("0x{:02x}", message.kind().to_byte()), String::new(), String::new())
+        }
+        Err(WireError::NotAFrame) => {
+            (String::new(), String::from_utf8_lossy(bytes).into_owned(), String::new())
+        }
+        Err(error) => (String::new(), String::new(), error.to_string()),
+    }
+}
+
+#[test]
+#[ignore = "needs tshark: .ci/run installs it and runs these with --ignored"]
+fn the_dissector_agrees_with_the_rust_codec_on_every_spec_vector() {
+    let path = scratch("vectors.pcapng");
+    let labels = vectors_capture(&path);
+    let lines = tshark(&path, PORT, &["minichat.kind", "minichat.legacy", "_ws.expert.message"]);
+    assert_eq!(lines.len(), labels.len(), "{lines:?}");
+    let vectors = spec_vectors::all();
+    let mut streams = 0;
+    for (label, line) in labels.iter().zip(&lines) {
+        let cells: Vec<&str> = line.split('|').collect();
+        if label.starts_with("stream-ping-ack") {
+            // The stream: what the core's stream decoder takes from the same bytes (the
+            // noisy copy loses the ping to its check), and the dissector says why.
+            let bytes = capture_stream_bytes(&vectors, label);
+            let mut kinds = Vec::new();
+            let mut bad_checks = 0;
+            StreamDecoder::<MAX_CHECKED_FRAME>::new().decode_all(&bytes, |frame| match frame {
+                Ok(frame) => {
+                    kinds.push(format!(
+                        "0x{:02x}",
+                        Message::decode(frame).unwrap().kind().to_byte()
+                    ));
+                }
+                Err(_) => bad_checks += 1,
+            });
+            assert_eq!(cells[0], kinds.join(","), "{label}: the kinds (tshark: {line})");
+            let flagged = cells[2].matches("does not match").count();
+            assert_eq!(flagged, bad_checks, "{label}: bad checks (tshark: {line})");
+            streams += 1;
+            continue;
+        }
+        let (_, bytes) = vectors.iter().find(|(n, _)| n == label).unwrap();
+        let (kind, legacy, expert) = rust_verdict(bytes);
+        if expert.is_empty() {
+            assert_eq!(cells[0], kind, "{label}: the kind (tshark: {line})");
+        }
+        assert_eq!(cells[1], legacy, "{label}: plain text (tshark: {line})");
+        assert_eq!(cells[2], expert, "{label}: the error (tshark: {line})");
+    }
+    assert_eq!(streams, 2);
+}
+
+/// The bytes [`vectors_capture`] recorded for the stream record `label`.
+fn capture_stream_bytes(vectors: &[(String, Vec<u8>)], label: &str) -> Vec<u8> {
+    let (_, bytes) = vectors.iter().find(|(n, _)| n == "stream-ping-ack").unwrap();
+    let mut bytes = bytes.clone();
+    if label != "stream-ping-ack" {
+        bytes[NOISE_AT] ^= 0x01;
+    }
+    bytes
+}
+
+/// Mutants of the spec's valid frames — bytes flipped, cut short, grown — read by both:
+/// the dissector must reach the codec's verdict on each (a differential test), and no
+/// input may make the script itself fail.
+#[test]
+#[ignore = "needs tshark: .ci/run installs it and runs these with --ignored"]
+fn the_dissector_agrees_with_the_rust_codec_on_mutated_frames() {
+    use proptest::prelude::Rng;
+
+    let mut rng = minichat_tests::rng(12);
+    let valid: Vec<Vec<u8>> = spec_vectors::all()
+        .into_iter()
+        .filter(|(n, b)| {
+            !n.starts_with("bad-")
+                && !n.starts_with("stream-")
+                && n != "crc32-check"
+                && !b.is_empty()
+        })
+        .map(|(_, b)| b)
+        .collect();
+    let mut mutants = Vec::new();
+    for i in 0..600 {
+        let mut bytes = valid[i % valid.len()].clone();
+        match rng.next_u32() % 4 {
+            0 => {
+                let at = 3 + rng.next_u32() as usize % (bytes.len() - 3).max(1);
+                if let Some(b) = bytes.get_mut(at) {
+                    *b ^= 1 << (rng.next_u32() % 8);
+                }
+            }
+            1 => bytes.truncate(rng.next_u32() as usize % bytes.len()),
+            2 => bytes.extend((0..1 + rng.next_u32() % 4).map(|_| rng.next_u32() as u8)),
+            _ => {
+                let at = rng.next_u32() as usize % bytes.len();
+                bytes[at] = rng.next_u32() as u8;
+            }
+        }
+        mutants.push(bytes);
+    }
+    let path = scratch("mutants.pcapng");
+    let mut capture = Capture::create(&path).unwrap();
+    let server = std::net::SocketAddr::from(([127, 0, 0, 1], PORT));
+    let client = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
+    for bytes in &mutants {
+        capture.udp(Direction::In, server, client, bytes);
+    }
+    capture.finish().unwrap();
+    let lines = tshark(&path, PORT, &["minichat.kind", "minichat.legacy", "_ws.expert.message"]);
+    assert_eq!(lines.len(), mutants.len());
+    for (bytes, line) in mutants.iter().zip(&lines) {
+        let (kind, legacy, expert) = rust_verdict(bytes);
+        let cells: Vec<&str> = line.split('|').collect();
+        let shown = format!("{bytes:02x?}: tshark: {line}");
+        if expert.is_empty() {
+            assert_eq!(cells[0], kind, "the kind of {shown}");
+        }
+        if !legacy.is_empty() {
+            assert!(!cells[1].is_empty(), "plain text {shown}");
+        }
+        assert_eq!(cells[2], expert, "the error of {shown}");
+    }
+}
+
+#[test]
+#[ignore = "needs tshark: .ci/run installs it and runs these with --ignored"]
+fn the_dissectors_fields_match_the_golden_file() {
+    let path = scratch("golden.pcapng");
+    let labels = vectors_capture(&path);
+    let lines = tshark(&path, PORT, &FIELDS);
+    let mut got = format!("# vector|{}\n", FIELDS.join("|"));
+    for (label, line) in labels.iter().zip(&lines) {
+        got += &format!("{label}|{line}\n");
+    }
+    let golden = repo().join("contrib/wireshark/testdata/vectors.fields");
+    if std::env::var_os("MINICHAT_BLESS").is_some() {
+        std::fs::write(&golden, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&golden).unwrap();
+    assert_eq!(got, want, "tshark's output changed; MINICHAT_BLESS=1 rewrites the golden file");
+}
+
+/// The kinds (by byte) tshark found in `capture`, and every expert message.
+fn kinds_and_problems(capture: &Path, port: u16) -> (Vec<String>, Vec<String>) {
+    let lines = tshark(capture, port, &["minichat.kind", "minichat.text", "_ws.expert.message"]);
+    let mut kinds = Vec::new();
+    let mut problems = Vec::new();
+    for line in &lines {
+        let cells: Vec<&str> = line.split('|').collect();
+        kinds.extend(cells[0].split(',').filter(|k| !k.is_empty()).map(str::to_owned));
+        problems.extend(cells[2].split(',').filter(|p| !p.is_empty()).map(str::to_owned));
+    }
+    (kinds, problems)
+}
+
+#[test]
+#[ignore = "needs tshark: .ci/run installs it and runs these with --ignored"]
+fn captures_of_a_udp_conversation_decode_on_both_ends() {
+    let server_capture = scratch("udp-server.pcapng");
+    let client_capture = scratch("udp-client.pcapng");
+    let (mut server, addr) = Minichat::serve(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--capture",
+        server_capture.to_str().unwrap(),
+    ]);
+    let mut chat = Minichat::spawn_with_stdin(&[
+        "chat",
+        "--name",
+        "alice",
+        "--server",
+        &addr.to_string(),
+        "--capture",
+        client_capture.to_str().unwrap(),
+        "--linger",
+        "1",
+    ]);
+    server.stdout_line_containing("alice joined", WAIT);
+    chat.write_line("hello through the capture");
+    chat.write_line("/who");
+    server.stdout_line_containing("hello through the capture", WAIT);
+    assert!(chat.close_and_wait(WAIT).success());
+    chat.stderr_line_containing("capture written to", WAIT);
+    // The server's file is readable while it runs: everything so far is in it within a
+    // flush interval, and the chat's departure is seen there.
+    server.stdout_line_containing("alice left", WAIT);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (kinds, _) = kinds_and_problems(&server_capture, addr.port());
+        if kinds.iter().any(|k| k == "0x04") {
+            break; // the leave
+        }
+        assert!(std::time::Instant::now() < deadline, "the running server's capture: {kinds:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.interrupt();
+    assert!(server.wait_exit(WAIT).success());
+    for capture in [&server_capture, &client_capture] {
+        let (kinds, problems) = kinds_and_problems(capture, addr.port());
+        assert!(problems.is_empty(), "{}: {problems:?}", capture.display());
+        // join, cookie, welcome, say, who, users, ack, leave
+        for kind in ["0x01", "0x02", "0x03", "0x10", "0x20", "0x21", "0x14", "0x04"] {
+            assert!(
+                kinds.iter().any(|k| k == kind),
+                "{}: no {kind} in {kinds:?}",
+                capture.display()
+            );
+        }
+        let texts = tshark(capture, addr.port(), &["minichat.text"]);
+        assert!(texts.iter().any(|t| t == "hello through the capture"), "{texts:?}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+#[ignore = "needs tshark: .ci/run installs it and runs these with --ignored"]
+fn a_capture_of_a_serial_conversation_decodes() {
+    use minichat_tests::null_modem::NullModem;
+
+    let cable = NullModem::new();
+    let capture = scratch("serial.pcapng");
+    let (mut server, addr) = Minichat::serve(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--serial",
+        &cable.a,
+        "--capture",
+        capture.to_str().unwrap(),
+    ]);
+    let mut board = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "mcu", "--serial", &cable.b, "--linger", "0",
+    ]);
+    server.stdout_line_containing("mcu joined from", WAIT);
+    board.write_line("mcu is up");
+    server.stdout_line_containing("mcu is up", WAIT);
+    assert!(board.close_and_wait(WAIT).success());
+    server.stdout_line_containing("mcu left", WAIT);
+    server.interrupt();
+    assert!(server.wait_exit(WAIT).success());
+    let (kinds, problems) = kinds_and_problems(&capture, addr.port());
+    assert!(problems.is_empty(), "{problems:?}");
+    for kind in ["0x01", "0x02", "0x03", "0x10", "0x14", "0x04"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
+    }
+    let links =
+        tshark(&capture, addr.port(), &["minichat_stream.link_name", "minichat_stream.check_good"]);
+    assert!(
+        links.iter().all(|l| *l == format!("{}|1", cable.a) || *l == format!("{}|True", cable.a)),
+        "{links:?}"
+    );
+}
