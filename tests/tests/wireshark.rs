@@ -61,7 +61,8 @@ fn tshark(capture: &Path, port: u16, fields: &[&str]) -> Vec<String> {
     command
         .arg("-X")
         .arg(format!("lua_script:{}", script.display()))
-        .args(["-o", &format!("minichat.port:{port}"), "-r"])
+        .args(["-o", &format!("minichat.port:{port}")])
+        .args(["-o", "udp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-r"])
         .arg(capture)
         .args(["-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]);
     for field in fields {
@@ -100,6 +101,14 @@ fn vectors_capture(path: &Path) -> Vec<String> {
             }
         }
     }
+    // The same ping between IPv6 addresses, and back.
+    let ping = spec_vectors::get("ping");
+    let server6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, PORT));
+    let client6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 40000));
+    capture.udp(Direction::In, server6, client6, &ping);
+    labels.push("ping over IPv6".to_owned());
+    capture.udp(Direction::Out, server6, client6, &spec_vectors::get("pong"));
+    labels.push("pong over IPv6".to_owned());
     capture.finish().unwrap();
     labels
 }
@@ -124,7 +133,11 @@ fn rust_verdict(bytes: &[u8]) -> (String, String, String) {
 fn the_dissector_agrees_with_the_rust_codec_on_every_spec_vector() {
     let path = scratch("vectors.pcapng");
     let labels = vectors_capture(&path);
-    let lines = tshark(&path, PORT, &["minichat.kind", "minichat.legacy", "_ws.expert.message"]);
+    let lines = tshark(
+        &path,
+        PORT,
+        &["minichat.kind", "minichat.legacy", "_ws.expert.message", "udp.checksum.status"],
+    );
     assert_eq!(lines.len(), labels.len(), "{lines:?}");
     let vectors = spec_vectors::all();
     let mut streams = 0;
@@ -151,7 +164,13 @@ fn the_dissector_agrees_with_the_rust_codec_on_every_spec_vector() {
             streams += 1;
             continue;
         }
-        let (_, bytes) = vectors.iter().find(|(n, _)| n == label).unwrap();
+        // Every datagram of a capture carries a right UDP checksum, over IPv4 and IPv6.
+        assert_eq!(cells[3], "1", "{label}: the UDP checksum (tshark: {line})");
+        if label.contains("over IPv6") {
+            let kind = if label.starts_with("ping") { "0x24" } else { "0x25" };
+            assert_eq!(cells[..3], [kind, "", ""], "{label}: {line}");
+        }
+        let Some((_, bytes)) = vectors.iter().find(|(n, _)| n == label) else { continue };
         let (kind, legacy, expert) = rust_verdict(bytes);
         if expert.is_empty() {
             assert_eq!(cells[0], kind, "{label}: the kind (tshark: {line})");
