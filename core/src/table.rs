@@ -7,8 +7,20 @@
 //! Names are unique by confusable skeleton: two users never share a key
 //! ([`crate::name_policy::key`]), so no user can take a case variant or a look-alike of
 //! another's name.
+//!
+//! Finding a user by address, token or name key takes expected constant time, whatever
+//! the number of users: three hash indexes of `N` buckets, each a chain threaded through
+//! the slots (two bytes per slot and per bucket for each), hashed with SipHash under a
+//! key the embedding chooses (the server derives it from its secret), so that remote
+//! parties, who choose addresses, names and the tokens they try, cannot steer entries
+//! into one bucket. Free slots are a chain too, so a join does not scan either. A table
+//! of at most [`SCAN_UP_TO`] slots (a firmware server's) is scanned instead: looking at
+//! every slot costs less than hashing, and the index code is then not in the program.
 
+use core::hash::Hasher;
 use core::net::SocketAddr;
+
+use siphasher::sip::SipHasher24;
 
 use crate::address::PeerAddress;
 use crate::error::TableError;
@@ -45,19 +57,89 @@ pub struct User<S, A = SocketAddr> {
     pub state: S,
 }
 
-/// A fixed-capacity table of users. `N` slots are allocated; `capacity` (at most `N`) of
-/// them may be used, so one build can serve different configured sizes.
+/// The end of a chain.
+const END: u16 = u16::MAX;
+
+/// Tables of at most this many slots find users by scanning them, not by their indexes.
+pub const SCAN_UP_TO: usize = 16;
+
+/// One link per index: the next slot in the same bucket (or, for a free slot, `addr` is
+/// the next free slot).
+#[derive(Debug, Clone, Copy)]
+struct Links {
+    addr: u16,
+    token: u16,
+    key: u16,
+}
+
+impl Links {
+    const NONE: Links = Links { addr: END, token: END, key: END };
+}
+
+/// Which index.
+#[derive(Debug, Clone, Copy)]
+enum Index {
+    Addr,
+    Token,
+    Key,
+}
+
+impl Links {
+    fn get(&self, index: Index) -> u16 {
+        match index {
+            Index::Addr => self.addr,
+            Index::Token => self.token,
+            Index::Key => self.key,
+        }
+    }
+
+    fn set(&mut self, index: Index, to: u16) {
+        match index {
+            Index::Addr => self.addr = to,
+            Index::Token => self.token = to,
+            Index::Key => self.key = to,
+        }
+    }
+}
+
+/// A fixed-capacity table of users. `N` slots are allocated (at most 65,535); `capacity`
+/// (at most `N`) of them may be used, so one build can serve different configured sizes.
 #[derive(Debug)]
 pub struct UserTable<S, const N: usize, A = SocketAddr> {
     slots: [Option<User<S, A>>; N],
+    /// Each slot's next slot in its buckets.
+    next: [Links; N],
+    /// Each bucket's first slot, per index.
+    heads: [Links; N],
+    /// The first free slot, the rest chained through `next[..].addr` (indexed tables).
+    free: u16,
+    hash_key: [u8; 16],
     capacity: usize,
     len: usize,
 }
 
 impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
-    /// An empty table that admits up to `capacity` users (at most `N`).
-    pub fn new(capacity: usize) -> Self {
-        UserTable { slots: [const { None }; N], capacity: capacity.min(N), len: 0 }
+    /// An empty table that admits up to `capacity` users (at most `N`), hashing under the
+    /// key `hash_key` gives (keep it secret from the network: [`UserTable`]); a table that
+    /// scans ([`SCAN_UP_TO`]) never asks for it.
+    pub fn new(capacity: usize, hash_key: impl FnOnce() -> [u8; 16]) -> Self {
+        let capacity = capacity.min(N).min(usize::from(END));
+        let mut next = [Links::NONE; N];
+        // Free slots chained in order, so the first join takes slot 0.
+        for (i, links) in next.iter_mut().enumerate().take(if Self::INDEXED { capacity } else { 0 })
+        {
+            links.addr =
+                u16::try_from(i + 1).ok().filter(|&n| usize::from(n) < capacity).unwrap_or(END);
+        }
+        UserTable {
+            slots: [const { None }; N],
+            next,
+            heads: [Links::NONE; N],
+            free: if capacity > 0 { 0 } else { END },
+            hash_key: if Self::INDEXED { hash_key() } else { [0; 16] },
+            capacity,
+            len: 0,
+        }
     }
 
     /// How many users the table admits.
@@ -96,24 +178,54 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
         if token.is_none() || self.by_token(token).is_some() {
             return Err((TableError::TokenTaken, state));
         }
+        let full = TableError::Full { capacity: self.capacity };
         if self.len >= self.capacity {
-            return Err((TableError::Full { capacity: self.capacity }, state));
+            return Err((full, state));
         }
-        let free = self.slots.iter().take(self.capacity).position(Option::is_none);
-        let Some((index, slot)) = free.and_then(|i| Some((i, self.slots.get_mut(i)?))) else {
-            return Err((TableError::Full { capacity: self.capacity }, state));
+        let id = if Self::INDEXED {
+            self.free
+        } else {
+            // A few slots: the first free one, as a scan finds it.
+            let free = self.slots.iter().take(self.capacity).position(Option::is_none);
+            free.and_then(|i| u16::try_from(i).ok()).unwrap_or(END)
         };
-        let Ok(id) = u16::try_from(index) else {
-            return Err((TableError::Full { capacity: self.capacity }, state));
+        let (Some(slot), Some(after)) =
+            (self.slots.get_mut(usize::from(id)), self.next.get(usize::from(id)).map(|l| l.addr))
+        else {
+            return Err((full, state));
         };
         *slot = Some(User { addr, token, name: NameBuf::new(name), key, last_heard: now, state });
+        if Self::INDEXED {
+            self.free = after;
+        }
         self.len += 1;
+        if Self::INDEXED {
+            let (a, t, k) =
+                (self.addr_bucket(addr), self.token_bucket(token), self.key_bucket(key));
+            self.link(Index::Addr, a, id);
+            self.link(Index::Token, t, id);
+            self.link(Index::Key, k, id);
+        }
         Ok(SlotId(id))
     }
 
     /// Removes a user and returns it.
     pub fn remove(&mut self, slot: SlotId) -> Option<User<S, A>> {
         let user = self.slots.get_mut(slot.index())?.take()?;
+        if Self::INDEXED {
+            let (a, t, k) = (
+                self.addr_bucket(user.addr),
+                self.token_bucket(user.token),
+                self.key_bucket(user.key),
+            );
+            self.unlink(Index::Addr, a, slot.0);
+            self.unlink(Index::Token, t, slot.0);
+            self.unlink(Index::Key, k, slot.0);
+        }
+        if let Some(links) = self.next.get_mut(slot.index()).filter(|_| Self::INDEXED) {
+            *links = Links { addr: self.free, ..Links::NONE };
+            self.free = slot.0;
+        }
         self.len -= 1;
         Some(user)
     }
@@ -128,9 +240,15 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
         self.slots.get_mut(slot.index())?.as_mut()
     }
 
+    /// Whether lookups go through the indexes (a constant: the other way is not compiled).
+    const INDEXED: bool = N > SCAN_UP_TO;
+
     /// The user at `addr`.
     pub fn by_addr(&self, addr: A) -> Option<SlotId> {
-        self.find(|user| user.addr == addr)
+        if !Self::INDEXED {
+            return self.find(|user| user.addr == addr);
+        }
+        self.find_in(Index::Addr, self.addr_bucket(addr), |user| user.addr == addr)
     }
 
     /// The user called `name` or a name with the same key (a case variant or look-alike).
@@ -138,12 +256,16 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
         self.by_key(name.key())
     }
 
-    /// The user whose name has `key`. A scan of the slots, like the other lookups.
+    /// The user whose name has `key`.
     pub fn by_key(&self, key: NameKey) -> Option<SlotId> {
-        self.find(|user| user.key == key)
+        if !Self::INDEXED {
+            return self.find(|user| user.key == key);
+        }
+        self.find_in(Index::Key, self.key_bucket(key), |user| user.key == key)
     }
 
-    /// How many users' addresses are on the same host as `addr` (any port).
+    /// How many users' addresses are on the same host as `addr` (any port). A scan of
+    /// every user: it runs for joins only.
     pub fn count_same_host(&self, addr: A) -> usize {
         self.iter().filter(|(_, user)| user.addr.same_host(&addr)).count()
     }
@@ -153,13 +275,22 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
         if token.is_none() {
             return None;
         }
-        self.find(|user| user.token == token)
+        if !Self::INDEXED {
+            return self.find(|user| user.token == token);
+        }
+        self.find_in(Index::Token, self.token_bucket(token), |user| user.token == token)
     }
 
     /// Moves a user to a new address (after it proved it holds the session there).
     pub fn move_to(&mut self, slot: SlotId, addr: A) -> Result<(), TableError> {
         if self.by_addr(addr).is_some_and(|other| other != slot) {
             return Err(TableError::AddressTaken);
+        }
+        let Some(old) = self.get(slot).map(|user| user.addr) else { return Ok(()) };
+        if Self::INDEXED {
+            let (from, to) = (self.addr_bucket(old), self.addr_bucket(addr));
+            self.unlink(Index::Addr, from, slot.0);
+            self.link(Index::Addr, to, slot.0);
         }
         if let Some(user) = self.get_mut(slot) {
             user.addr = addr;
@@ -209,6 +340,85 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
     fn find(&self, mut matches: impl FnMut(&User<S, A>) -> bool) -> Option<SlotId> {
         self.iter().find(|(_, user)| matches(user)).map(|(slot, _)| slot)
     }
+
+    /// The first user of `bucket` in `index` that `matches`: a walk of one chain.
+    fn find_in(
+        &self,
+        index: Index,
+        bucket: usize,
+        matches: impl Fn(&User<S, A>) -> bool,
+    ) -> Option<SlotId> {
+        let mut at = self.heads.get(bucket)?.get(index);
+        // Bounded by the slots, whatever the links say.
+        for _ in 0..N {
+            let user = self.slots.get(usize::from(at))?.as_ref()?;
+            if matches(user) {
+                return Some(SlotId(at));
+            }
+            at = self.next.get(usize::from(at))?.get(index);
+        }
+        None
+    }
+
+    /// Puts slot `id` first in `bucket` of `index`.
+    fn link(&mut self, index: Index, bucket: usize, id: u16) {
+        let Some(head) = self.heads.get_mut(bucket) else { return };
+        let first = head.get(index);
+        head.set(index, id);
+        if let Some(links) = self.next.get_mut(usize::from(id)) {
+            links.set(index, first);
+        }
+    }
+
+    /// Takes slot `id` out of `bucket` of `index`.
+    fn unlink(&mut self, index: Index, bucket: usize, id: u16) {
+        let after = self.next.get(usize::from(id)).map_or(END, |links| links.get(index));
+        let Some(head) = self.heads.get_mut(bucket) else { return };
+        if head.get(index) == id {
+            head.set(index, after);
+            return;
+        }
+        let mut at = head.get(index);
+        for _ in 0..N {
+            let Some(links) = self.next.get_mut(usize::from(at)) else { return };
+            if links.get(index) == id {
+                links.set(index, after);
+                return;
+            }
+            at = links.get(index);
+        }
+    }
+
+    fn bucket(&self, hash: u64) -> usize {
+        // Lemire's reduction: the high half of a 32×32-bit product, no division.
+        let low = hash & 0xffff_ffff;
+        let n = u64::try_from(N).unwrap_or(u64::MAX);
+        usize::try_from(low.saturating_mul(n) >> 32).unwrap_or(0)
+    }
+
+    fn hasher(&self, index: u8) -> SipHasher24 {
+        let mut hasher = SipHasher24::new_with_key(&self.hash_key);
+        hasher.write_u8(index);
+        hasher
+    }
+
+    fn addr_bucket(&self, addr: A) -> usize {
+        let mut hasher = self.hasher(0);
+        addr.write_key(&mut hasher);
+        self.bucket(hasher.finish())
+    }
+
+    fn token_bucket(&self, token: Token) -> usize {
+        let mut hasher = self.hasher(1);
+        hasher.write_u64(token.0);
+        self.bucket(hasher.finish())
+    }
+
+    fn key_bucket(&self, key: NameKey) -> usize {
+        let mut hasher = self.hasher(2);
+        hasher.write_u64(key.to_u64());
+        self.bucket(hasher.finish())
+    }
 }
 
 #[cfg(test)]
@@ -225,7 +435,7 @@ mod tests {
 
     #[test]
     fn finds_users_every_way() {
-        let mut table = UserTable::<u8, 4>::new(4);
+        let mut table = UserTable::<u8, 4>::new(4, || [3; 16]);
         let now = Instant::ZERO;
         let a = table.insert(addr(1), Token(10), name("Star"), now, 1).unwrap();
         let b = table.insert(addr(2), Token(20), name("star2"), now, 2).unwrap();
@@ -239,7 +449,7 @@ mod tests {
 
     #[test]
     fn refuses_duplicates_and_a_full_table_without_evicting() {
-        let mut table = UserTable::<(), 4>::new(2);
+        let mut table = UserTable::<(), 4>::new(2, || [3; 16]);
         let now = Instant::ZERO;
         table.insert(addr(1), Token(1), name("a"), now, ()).unwrap();
         assert_eq!(
@@ -258,9 +468,52 @@ mod tests {
         assert!(table.by_name(name("a")).is_some() && table.by_name(name("b")).is_some());
     }
 
+    /// A thousand users: each found every way, through chains that stay short, and gone
+    /// from every index once removed.
+    #[test]
+    fn the_indexes_find_every_user_in_few_steps() {
+        let mut table = UserTable::<(), 1024>::new(1024, || [7; 16]);
+        let names: std::vec::Vec<std::string::String> =
+            (0..1000).map(|i| std::format!("user{i}")).collect();
+        let at = |i: usize| {
+            let [.., high, low] = u32::try_from(i).unwrap().to_be_bytes();
+            SocketAddr::from(([10, 0, high, low], 9))
+        };
+        for (i, n) in names.iter().enumerate() {
+            table.insert(at(i), Token(1000 + i as u64), name(n), Instant::ZERO, ()).unwrap();
+        }
+        for (i, n) in names.iter().enumerate() {
+            let slot = table.by_addr(at(i)).unwrap();
+            assert_eq!(table.by_token(Token(1000 + i as u64)), Some(slot));
+            assert_eq!(table.by_name(name(n)), Some(slot));
+        }
+        for index in [Index::Addr, Index::Token, Index::Key] {
+            let longest = (0..1024)
+                .map(|b| {
+                    let mut at = table.heads[b].get(index);
+                    let mut len = 0;
+                    while at != END {
+                        len += 1;
+                        at = table.next[usize::from(at)].get(index);
+                    }
+                    len
+                })
+                .max();
+            assert!(longest.unwrap() <= 10, "{index:?}: a chain of {longest:?}");
+        }
+        for i in (0..1000).step_by(2) {
+            let slot = table.by_addr(at(i)).unwrap();
+            table.remove(slot).unwrap();
+            assert_eq!(table.by_token(Token(1000 + i as u64)), None);
+            assert_eq!(table.by_name(name(&names[i])), None);
+        }
+        assert_eq!(table.len(), 500);
+        assert!(table.by_addr(at(1)).is_some() && table.by_name(name("user999")).is_some());
+    }
+
     #[test]
     fn expiry_and_reuse() {
-        let mut table = UserTable::<(), 2>::new(2);
+        let mut table = UserTable::<(), 2>::new(2, || [3; 16]);
         let a = table.insert(addr(1), Token(1), name("a"), Instant::from_millis(0), ()).unwrap();
         table.insert(addr(2), Token(2), name("b"), Instant::from_millis(500), ()).unwrap();
         let idle = Duration::from_millis(1000);

@@ -53,29 +53,67 @@ proptest! {
     #![proptest_config(seeded(2048))]
 
     #[test]
-    fn table_agrees_with_a_hashmap(ops in proptest::collection::vec(op(), 1..60)) {
-        let mut table = UserTable::<(), 8>::new(CAPACITY);
+    fn a_scanned_table_agrees_with_a_hashmap(ops in proptest::collection::vec(op(), 1..60)) {
+        agrees_with_a_hashmap(UserTable::<(), 8>::new(CAPACITY, || [9; 16]), ops)?;
+    }
+
+    /// Past `SCAN_UP_TO` slots the table finds users through its hash indexes; 24 slots
+    /// for 6 users, so chains of several users are common.
+    #[test]
+    fn an_indexed_table_agrees_with_a_hashmap(ops in proptest::collection::vec(op(), 1..60)) {
+        agrees_with_a_hashmap(UserTable::<(), 24>::new(CAPACITY, || [9; 16]), ops)?;
+    }
+}
+
+fn agrees_with_a_hashmap<const N: usize>(
+    mut table: UserTable<(), N>,
+    ops: Vec<Op>,
+) -> Result<(), TestCaseError> {
+    {
         let mut model: HashMap<SlotId, ModelUser> = HashMap::new();
         for op in ops {
             match op {
                 Op::Insert { addr: a, token, name, at } => {
                     let (addr, token, name) = (addr(a), Token(u64::from(token)), NAMES[name]);
-                    let result = table.insert(addr, token, Name::new(name).unwrap(), Instant::from_millis(at.into()), ());
+                    let result = table.insert(
+                        addr,
+                        token,
+                        Name::new(name).unwrap(),
+                        Instant::from_millis(at.into()),
+                        (),
+                    );
                     let name_taken = model.values().any(|u| key(&u.name) == key(name));
                     let addr_taken = model.values().any(|u| u.addr == addr);
                     let token_taken = model.values().any(|u| u.token == token);
                     match result {
                         Ok(slot) => {
-                            prop_assert!(!name_taken && !addr_taken && !token_taken && model.len() < CAPACITY);
+                            prop_assert!(
+                                !name_taken
+                                    && !addr_taken
+                                    && !token_taken
+                                    && model.len() < CAPACITY
+                            );
                             prop_assert!(!model.contains_key(&slot));
-                            model.insert(slot, ModelUser { addr, token, name: name.into(), last_heard: at.into() });
+                            model.insert(
+                                slot,
+                                ModelUser { addr, token, name: name.into(), last_heard: at.into() },
+                            );
                         }
                         Err((TableError::NameTaken, ())) => prop_assert!(name_taken),
-                        Err((TableError::AddressTaken, ())) => prop_assert!(!name_taken && addr_taken),
-                        Err((TableError::TokenTaken, ())) => prop_assert!(!name_taken && !addr_taken && token_taken),
+                        Err((TableError::AddressTaken, ())) => {
+                            prop_assert!(!name_taken && addr_taken)
+                        }
+                        Err((TableError::TokenTaken, ())) => {
+                            prop_assert!(!name_taken && !addr_taken && token_taken)
+                        }
                         Err((TableError::Full { capacity }, ())) => {
                             prop_assert_eq!(capacity, CAPACITY);
-                            prop_assert!(!name_taken && !addr_taken && !token_taken && model.len() == CAPACITY);
+                            prop_assert!(
+                                !name_taken
+                                    && !addr_taken
+                                    && !token_taken
+                                    && model.len() == CAPACITY
+                            );
                         }
                         Err((other, ())) => prop_assert!(false, "unexpected {other:?}"),
                     }
@@ -113,7 +151,9 @@ proptest! {
                         prop_assert!(u64::from(at) >= user.last_heard + IDLE.as_millis());
                         table.remove(slot);
                     }
-                    prop_assert!(model.values().all(|u| u64::from(at) < u.last_heard + IDLE.as_millis()));
+                    prop_assert!(
+                        model.values().all(|u| u64::from(at) < u.last_heard + IDLE.as_millis())
+                    );
                 }
             }
             // After every operation, every lookup agrees.
@@ -122,16 +162,24 @@ proptest! {
                 prop_assert_eq!(table.by_addr(user.addr), Some(*slot));
                 let shouted = user.name.to_uppercase();
                 prop_assert_eq!(table.by_name(Name::new(&shouted).unwrap()), Some(*slot));
-                prop_assert_eq!(table.get(*slot).map(|u| (u.addr, u.name.as_str().to_string())), Some((user.addr, user.name.clone())));
+                prop_assert_eq!(
+                    table.get(*slot).map(|u| (u.addr, u.name.as_str().to_string())),
+                    Some((user.addr, user.name.clone()))
+                );
             }
             for name in NAMES {
-                let expected = model.iter().find(|(_, u)| key(&u.name) == key(name)).map(|(s, _)| *s);
+                let expected =
+                    model.iter().find(|(_, u)| key(&u.name) == key(name)).map(|(s, _)| *s);
                 prop_assert_eq!(table.by_name(Name::new(name).unwrap()), expected);
             }
             for token in 0..13u64 {
-                let expected = model.iter().find(|(_, u)| u.token == Token(token) && token != 0).map(|(s, _)| *s);
+                let expected = model
+                    .iter()
+                    .find(|(_, u)| u.token == Token(token) && token != 0)
+                    .map(|(s, _)| *s);
                 prop_assert_eq!(table.by_token(Token(token)), expected);
             }
         }
     }
+    Ok(())
 }

@@ -96,11 +96,12 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
         config.max_text = config.max_text.min(crate::wire::limits::MAX_TEXT_U16);
         config.window =
             config.window.clamp(1, u32::try_from(R).unwrap_or(u32::MAX).clamp(1, MAX_WINDOW));
+        let secrets = Secrets::new(config.secret, config.boot);
         Ok(Server {
-            table: UserTable::new(config.capacity),
+            table: UserTable::new(config.capacity, || secrets.table_key()),
             ring: Ring::new(),
             moves: PendingMoves::new(),
-            secrets: Secrets::new(config.secret, config.boot),
+            secrets,
             events: Deque::new(),
             departed: Deque::new(),
             stats: ServerStats::default(),

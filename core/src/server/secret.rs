@@ -17,6 +17,9 @@ const TOKEN: u8 = 2;
 const NONCE: u8 = 3;
 /// The cookie's second half.
 const COOKIE_LOW: u8 = 4;
+/// The user table's hash key, both halves.
+const TABLE: u8 = 5;
+const TABLE_LOW: u8 = 6;
 
 /// The server's keyed generators.
 #[derive(Debug)]
@@ -73,18 +76,31 @@ impl Secrets {
     /// Two 64-bit SipHash-2-4 MACs, domain-separated, rather than one 128-bit one: the
     /// server then carries one SipHash (about 1 KB less on firmware).
     fn cookie_mac<A: PeerAddress>(&self, addr: A, issued: u32) -> [u8; 16] {
+        self.wide((COOKIE, COOKIE_LOW), |hasher| {
+            addr.write_key(hasher);
+            hasher.write(&issued.to_be_bytes());
+        })
+    }
+
+    /// The key the user table hashes addresses, tokens and names under: derived, so the
+    /// secret itself is used for nothing else.
+    pub(crate) fn table_key(&self) -> [u8; 16] {
+        self.wide((TABLE, TABLE_LOW), |hasher| hasher.write(&self.boot.to_be_bytes()))
+    }
+
+    /// 16 bytes: two 64-bit SipHash-2-4 of what `write` writes, after each of `domains`.
+    fn wide(&self, domains: (u8, u8), write: impl Fn(&mut SipHasher24)) -> [u8; 16] {
         let half = |domain: u8| {
             let mut hasher = SipHasher24::new_with_key(&self.key);
             hasher.write_u8(domain);
-            addr.write_key(&mut hasher);
-            hasher.write(&issued.to_be_bytes());
+            write(&mut hasher);
             hasher.finish().to_be_bytes()
         };
-        let mut mac = [0u8; 16];
-        let (high, low) = mac.split_at_mut(8);
-        high.copy_from_slice(&half(COOKIE));
-        low.copy_from_slice(&half(COOKIE_LOW));
-        mac
+        let mut out = [0u8; 16];
+        let (high, low) = out.split_at_mut(8);
+        high.copy_from_slice(&half(domains.0));
+        low.copy_from_slice(&half(domains.1));
+        out
     }
 
     /// A fresh session token: never zero, never repeated for the same secret and boot.
