@@ -281,6 +281,12 @@ pub(crate) struct BenchArgs {
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Also run the protocol echo with N more users joined, silent but pinging, and compare:
+    /// what a fuller table costs the users who talk (up to the server's 1,024 slots, less
+    /// CLIENTS).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    pub(crate) idle: u16,
 }
 
 /// Parses a number of seconds, fractions allowed: `1`, `0.5`.

@@ -108,6 +108,7 @@ fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
             duration,
         },
         json: args.json,
+        idle: usize::from(args.idle),
     };
     let json = config.json;
     let report = cmd::bench::run(config)?;

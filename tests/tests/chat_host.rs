@@ -262,6 +262,8 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
         "3",
         "--window",
         "4",
+        "--idle",
+        "20",
         "--json",
     ]);
     let status = bench.wait_exit(Duration::from_secs(120));
@@ -271,6 +273,7 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
         "bare-loop",
         "minichat-echo",
         "protocol-echo",
+        "protocol-echo-idle",
         "relay",
         "relay-captured",
         "fanout",

@@ -4,6 +4,7 @@
 
 mod chat;
 mod cpu;
+mod idle;
 mod load;
 mod raw;
 mod report;
@@ -16,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cmd::bench::chat::Mode;
 use crate::cmd::bench::cpu::CpuProbe;
+use crate::cmd::bench::idle::IdleUsers;
 use crate::cmd::bench::load::{Outcome, STAMP_LEN};
 use crate::cmd::bench::report::{Report, Row};
 use crate::error::HostError;
@@ -41,6 +43,8 @@ pub(crate) struct BenchConfig {
     pub(crate) server: Option<SocketAddr>,
     pub(crate) load: LoadConfig,
     pub(crate) json: bool,
+    /// Users who join and stay silent during an extra protocol-echo scenario (0: none).
+    pub(crate) idle: usize,
 }
 
 /// What measures a scenario: given the load and a progress callback (thousandths done).
@@ -124,7 +128,7 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
             name,
             unit,
             run: Box::new(move |load, tick| {
-                chat_scenario(external, users, 32, false, mode, load, tick)
+                chat_scenario(external, users, 32, Extras::default(), mode, load, tick)
             }),
         });
         if mode == Mode::Fanout && external.is_none() {
@@ -133,7 +137,7 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
                 name: "minichat fan-out, unbatched",
                 unit: "deliveries",
                 run: Box::new(move |load, tick| {
-                    chat_scenario(None, users, 1, false, mode, load, tick)
+                    chat_scenario(None, users, 1, Extras::default(), mode, load, tick)
                 }),
             });
         }
@@ -144,7 +148,22 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
                 name: "minichat relay, --capture",
                 unit: "deliveries",
                 run: Box::new(move |load, tick| {
-                    chat_scenario(None, users, 32, true, mode, load, tick)
+                    let extras = Extras { capture: true, idle: 0 };
+                    chat_scenario(None, users, 32, extras, mode, load, tick)
+                }),
+            });
+        }
+        let idle = config.idle;
+        if mode == Mode::Echo && external.is_none() && idle > 0 {
+            // What a fuller table costs: the same echo with `idle` more users joined (echo,
+            // not relay: in a room the idle users would receive every message too).
+            list.push(Scenario {
+                key: "protocol-echo-idle",
+                name: "minichat protocol echo, --idle users joined",
+                unit: "replies",
+                run: Box::new(move |load, tick| {
+                    let extras = Extras { capture: false, idle };
+                    chat_scenario(None, users + idle, 32, extras, mode, load, tick)
                 }),
             });
         }
@@ -171,11 +190,18 @@ fn echo_baseline(
     }
 }
 
+/// What a chat scenario adds to the plain server: a capture, idle users.
+#[derive(Debug, Clone, Copy, Default)]
+struct Extras {
+    capture: bool,
+    idle: usize,
+}
+
 fn chat_scenario(
     external: Option<SocketAddr>,
     users: usize,
     batch: usize,
-    capture: bool,
+    extras: Extras,
     mode: Mode,
     load: &LoadConfig,
     tick: &mut dyn FnMut(u64),
@@ -183,8 +209,15 @@ fn chat_scenario(
     match external {
         Some(addr) => chat::run(addr, mode, load, CpuProbe::None, tick).map_err(io),
         None => {
-            let server = servers::chat_server(users, batch, capture)?;
+            let server = servers::chat_server(users, batch, extras.capture)?;
+            let idle = match extras.idle {
+                0 => None,
+                count => Some(IdleUsers::join(server.addr, count).map_err(io)?),
+            };
             let outcome = chat::run(server.addr, mode, load, server.cpu, tick).map_err(io);
+            if let Some(idle) = idle {
+                idle.stop();
+            }
             server.stop();
             outcome
         }

@@ -66,12 +66,14 @@ pub(crate) struct Report {
     pub(crate) window: usize,
     pub(crate) size: usize,
     pub(crate) seconds: f64,
+    /// Users joined and silent in the `protocol-echo-idle` scenario.
+    pub(crate) idle: usize,
     pub(crate) scenarios: Vec<Row>,
     pub(crate) ratios: Vec<Ratio>,
 }
 
 impl Report {
-    pub(crate) fn new(_config: &BenchConfig, load: &LoadConfig, scenarios: Vec<Row>) -> Report {
+    pub(crate) fn new(config: &BenchConfig, load: &LoadConfig, scenarios: Vec<Row>) -> Report {
         let ratios = ratios(&scenarios);
         Report {
             machine: machine(),
@@ -79,6 +81,7 @@ impl Report {
             window: load.window,
             size: load.size,
             seconds: load.duration.as_secs_f64(),
+            idle: config.idle,
             scenarios,
             ratios,
         }
@@ -158,6 +161,12 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         |m| m >= 0.9,
     );
     push(
+        "protocol echo with idle users CPU per reply / protocol echo CPU per reply",
+        "<= 1.1",
+        cpu("protocol-echo-idle").zip(cpu("protocol-echo")).map(|(a, b)| a / b),
+        |m| m <= 1.1,
+    );
+    push(
         "relay deliveries per second / bare loop replies per second",
         ">= 0.8",
         rate("relay").zip(rate("bare-loop")).map(|(a, b)| a / b),
@@ -181,11 +190,12 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
 /// Prints the report as a table, for people.
 pub(crate) fn print_table(report: &Report) {
     println!(
-        "minichat bench: {} clients, window {}, {} bytes, {:.0} s per scenario; {} ({} cores), Linux {}",
+        "minichat bench: {} clients, window {}, {} bytes, {:.0} s per scenario{}; {} ({} cores), Linux {}",
         report.clients,
         report.window,
         report.size,
         report.seconds,
+        if report.idle > 0 { format!(", {} idle users", report.idle) } else { String::new() },
         report.machine.cpu,
         report.machine.cores,
         report.machine.kernel
