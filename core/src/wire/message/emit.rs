@@ -1,0 +1,173 @@
+//! Writing a message into a frame: [`Message::emit`], [`Message::emit_only`] for the kinds
+//! one end sends, and [`Message::buffer_len`], counted by the same code that writes.
+
+use crate::error::WireError;
+use crate::wire::cursor::Writer;
+use crate::wire::limits::{HEADER_LEN, MAX_FRAME};
+use crate::wire::message::{FLAG_DIRECT, FLAG_HISTORY, takes};
+use crate::wire::{Frame, Kind, Message};
+
+impl Message<'_> {
+    /// How many bytes [`Message::emit`] writes: the frame's exact length, measured by
+    /// the same `write_fields` that writes it.
+    pub fn buffer_len(&self) -> usize {
+        self.buffer_len_only::<{ Kind::ALL_MASK }>()
+    }
+
+    /// [`Message::buffer_len`] through the writers of the kinds in `KINDS` only, as
+    /// [`Message::emit_only`] writes (a kind outside them counts its header and token).
+    pub(crate) fn buffer_len_only<const KINDS: u64>(&self) -> usize {
+        let mut w = Writer::counting();
+        self.write_fields::<KINDS>(&mut w);
+        HEADER_LEN + w.len()
+    }
+
+    /// Writes the message at the start of `frame`'s buffer and returns its length,
+    /// [`Message::buffer_len`]. A buffer that is too small, a text or detail over its limit,
+    /// or a frame over [`MAX_FRAME`] is an error.
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        frame: &mut Frame<T>,
+    ) -> Result<usize, WireError> {
+        self.emit_only::<{ Kind::ALL_MASK }, T>(frame)
+    }
+
+    /// [`Message::emit`] for the kinds in `KINDS` only (a mask, [`Kind::mask`]); any other
+    /// kind is [`WireError::UnexpectedKind`]. As with [`Message::parse_only`], the writers
+    /// of the other kinds are not in the program: a client carries those of what clients
+    /// send, a server those of what servers send.
+    pub fn emit_only<const KINDS: u64, T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        frame: &mut Frame<T>,
+    ) -> Result<usize, WireError> {
+        let kind = self.kind();
+        if KINDS & kind.bit() == 0 {
+            return Err(WireError::UnexpectedKind(kind));
+        }
+        // One pass: the writer goes on counting past the end of a short buffer, so the
+        // frame's length is known even when it does not fit.
+        let mut w = Writer::new(frame.body_mut());
+        self.write_fields::<KINDS>(&mut w);
+        let len = HEADER_LEN + w.len();
+        let written = w.finish();
+        if len > MAX_FRAME {
+            return Err(WireError::FrameTooLong { len });
+        }
+        frame.set_header(kind)?;
+        Ok(HEADER_LEN + written?)
+    }
+
+    /// The layout of every kind after the header, in the order of `docs/PROTOCOL.md`
+    /// ("Messages"): the token, then the body. [`Message::parse`] reads the same fields.
+    // Arms guarded by `takes::<KINDS>` as in `parse_only`; `emit_only` has refused the
+    // kinds outside the mask before this runs. Never inlined, so writing and counting
+    // (`buffer_len_only`) share one copy per mask.
+    #[inline(never)]
+    fn write_fields<const KINDS: u64>(&self, w: &mut Writer<'_>) {
+        if let Some(token) = self.token() {
+            w.u64(token.0);
+        }
+        match *self {
+            Message::Join { cookie, nonce, window, resume, delivered, name }
+                if takes::<KINDS>(Kind::Join) =>
+            {
+                w.bytes(&cookie.0);
+                w.u64(nonce);
+                w.u16(window);
+                w.u64(resume.0);
+                w.u32(delivered);
+                w.name(name);
+            }
+            Message::Cookie { cookie, nonce } if takes::<KINDS>(Kind::Cookie) => {
+                w.bytes(&cookie.0);
+                w.u64(nonce);
+            }
+            Message::Refused { nonce, code, detail } if takes::<KINDS>(Kind::Refused) => {
+                w.u64(nonce);
+                w.u8(code.to_byte());
+                w.detail(detail);
+            }
+            Message::Moved { nonce, seq, digest, .. } if takes::<KINDS>(Kind::Moved) => {
+                w.u32(nonce);
+                w.u32(seq);
+                w.u32(digest);
+            }
+            Message::Welcome { nonce, keepalive_ms, max_text, rate_per_sec, name, .. }
+                if takes::<KINDS>(Kind::Welcome) =>
+            {
+                w.u64(nonce);
+                w.u32(keepalive_ms);
+                w.u16(max_text);
+                w.u16(rate_per_sec);
+                w.name(name);
+            }
+            Message::UnknownSession { .. } if takes::<KINDS>(Kind::UnknownSession) => {}
+            Message::Leave { seq, .. } | Message::Missed { seq, .. }
+                if takes::<KINDS>(Kind::Leave) || takes::<KINDS>(Kind::Missed) =>
+            {
+                w.u32(seq)
+            }
+            Message::Ack { seq, sack, .. } if takes::<KINDS>(Kind::Ack) => {
+                w.u32(seq);
+                w.u32(sack);
+            }
+            Message::Challenge { nonce, .. } | Message::ChallengeResponse { nonce, .. }
+                if takes::<KINDS>(Kind::Challenge) || takes::<KINDS>(Kind::ChallengeResponse) =>
+            {
+                w.u32(nonce);
+            }
+            Message::Ping { req, .. } | Message::Pong { req, .. }
+                if takes::<KINDS>(Kind::Ping) || takes::<KINDS>(Kind::Pong) =>
+            {
+                w.u32(req)
+            }
+            Message::Say { seq, text, .. } if takes::<KINDS>(Kind::Say) => {
+                w.u32(seq);
+                w.text(text);
+            }
+            Message::Tell { seq, to, text, .. } if takes::<KINDS>(Kind::Tell) => {
+                w.u32(seq);
+                w.name(to);
+                w.text(text);
+            }
+            Message::Deliver { seq, direct, history, from, text, .. }
+                if takes::<KINDS>(Kind::Deliver) =>
+            {
+                w.u32(seq);
+                let direct = if direct { FLAG_DIRECT } else { 0 };
+                w.u8(direct | if history { FLAG_HISTORY } else { 0 });
+                w.name(from);
+                w.text(text);
+            }
+            Message::Who { req, start, .. } if takes::<KINDS>(Kind::Who) => {
+                w.u32(req);
+                w.u16(start);
+            }
+            Message::Users { req, total, start, names, .. } if takes::<KINDS>(Kind::Users) => {
+                w.u32(req);
+                w.u16(total);
+                w.u16(start);
+                w.name_list(&names);
+            }
+            Message::Echo { req, mode, text, .. } | Message::EchoReply { req, mode, text, .. }
+                if takes::<KINDS>(Kind::Echo) || takes::<KINDS>(Kind::EchoReply) =>
+            {
+                w.u32(req);
+                w.u8(mode.to_byte());
+                w.text(text);
+            }
+            Message::Error { code, seq, detail, .. } if takes::<KINDS>(Kind::Error) => {
+                w.u8(code.to_byte());
+                w.u32(seq);
+                w.detail(detail);
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes the message into `buf` and returns its length: [`Message::emit`] over a
+    /// plain buffer.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, WireError> {
+        self.emit(&mut Frame::new_unchecked(buf))
+    }
+}
