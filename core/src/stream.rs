@@ -267,7 +267,7 @@ mod tests {
 
     #[test]
     fn the_check_is_crc32_iso_hdlc() {
-        let vector = crate::wire::spec_vectors::get("crc32-check");
+        let vector = crate::wire::spec_vectors::get("crc32-check").unwrap();
         let (digits, check) = vector.split_at(9);
         assert_eq!(CRC.checksum(digits).to_le_bytes(), check);
         assert_eq!(CRC.checksum(b"123456789"), 0xCBF4_3926);
@@ -359,9 +359,9 @@ mod tests {
     fn spec_vector_stream_ping_ack() {
         use crate::wire::spec_vectors;
         let (stream, ping, ack) = (
-            spec_vectors::get("stream-ping-ack"),
-            spec_vectors::get("ping"),
-            spec_vectors::get("ack"),
+            spec_vectors::get("stream-ping-ack").unwrap(),
+            spec_vectors::get("ping").unwrap(),
+            spec_vectors::get("ack").unwrap(),
         );
         for chunk in 1..=stream.len() {
             assert_eq!(

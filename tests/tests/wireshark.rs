@@ -84,7 +84,7 @@ fn vectors_capture(path: &Path) -> Vec<String> {
     let server = std::net::SocketAddr::from(([127, 0, 0, 1], PORT));
     let client = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
     let mut labels = Vec::new();
-    for (name, bytes) in spec_vectors::all() {
+    for (name, bytes) in spec_vectors::all().unwrap() {
         match name.as_str() {
             "crc32-check" => continue, // not a frame: the CRC's own check
             "stream-ping-ack" => {
@@ -102,12 +102,12 @@ fn vectors_capture(path: &Path) -> Vec<String> {
         }
     }
     // The same ping between IPv6 addresses, and back.
-    let ping = spec_vectors::get("ping");
+    let ping = spec_vectors::get("ping").unwrap();
     let server6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, PORT));
     let client6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 40000));
     capture.udp(Direction::In, server6, client6, &ping);
     labels.push("ping over IPv6".to_owned());
-    capture.udp(Direction::Out, server6, client6, &spec_vectors::get("pong"));
+    capture.udp(Direction::Out, server6, client6, &spec_vectors::get("pong").unwrap());
     labels.push("pong over IPv6".to_owned());
     capture.finish().unwrap();
     labels
@@ -139,7 +139,7 @@ fn the_dissector_agrees_with_the_rust_codec_on_every_spec_vector() {
         &["minichat.kind", "minichat.legacy", "_ws.expert.message", "udp.checksum.status"],
     );
     assert_eq!(lines.len(), labels.len(), "{lines:?}");
-    let vectors = spec_vectors::all();
+    let vectors = spec_vectors::all().unwrap();
     let mut streams = 0;
     for (label, line) in labels.iter().zip(&lines) {
         let cells: Vec<&str> = line.split('|').collect();
@@ -201,6 +201,7 @@ fn the_dissector_agrees_with_the_rust_codec_on_mutated_frames() {
 
     let mut rng = minichat_tests::rng(12);
     let valid: Vec<Vec<u8>> = spec_vectors::all()
+        .unwrap()
         .into_iter()
         .filter(|(n, b)| {
             !n.starts_with("bad-")
