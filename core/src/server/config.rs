@@ -39,8 +39,9 @@ pub struct ServerConfig {
     pub rate_per_sec: u16,
     /// How many messages one user may send at once before the rate applies.
     pub burst: u16,
-    /// The longest text accepted, at most [`MAX_TEXT`](crate::wire::limits::MAX_TEXT);
-    /// sent in `welcome`.
+    /// The longest text accepted, at most [`MAX_TEXT`](crate::wire::limits::MAX_TEXT) and
+    /// at most what the ring's arena holds beside two names ([`Server::new`](crate::server::Server::new)
+    /// lowers it); sent in `welcome`.
     pub max_text: u16,
     /// The retransmission timeout for deliveries before a round trip is measured.
     pub rto_initial: Duration,

@@ -60,7 +60,9 @@ use crate::wire::{Frame, Kind, Message, Name};
 pub const EVENT_QUEUE: usize = 64;
 
 /// The bytes of names and texts the message ring holds unless the embedding says
-/// otherwise: 64 full-length messages, many more short ones.
+/// otherwise: 64 full-length messages, many more short ones. A server whose arena is
+/// smaller than the longest message accepts shorter texts (`max_text`, told in the
+/// welcome), so every message it accepts fits.
 pub const RING_BYTES: usize = 64 * 1024;
 
 /// The chat server, with `N` user slots and a ring of at most `R` messages whose names and
@@ -93,7 +95,13 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
         if config.capacity > N {
             return Err(ServerError::CapacityTooLarge { asked: config.capacity, max: N });
         }
-        config.max_text = config.max_text.min(crate::wire::limits::MAX_TEXT_U16);
+        // The longest message must fit the ring's arena (its sender's and recipient's
+        // names and its text): a small arena means shorter texts, told in the welcome.
+        let arena_text = T.saturating_sub(2 * crate::wire::limits::MAX_NAME);
+        config.max_text = config
+            .max_text
+            .min(crate::wire::limits::MAX_TEXT_U16)
+            .min(u16::try_from(arena_text).unwrap_or(u16::MAX));
         config.window =
             config.window.clamp(1, u32::try_from(R).unwrap_or(u32::MAX).clamp(1, MAX_WINDOW));
         let secrets = Secrets::new(config.secret, config.boot);

@@ -160,9 +160,9 @@ impl<const R: usize, const T: usize> Ring<R, T> {
     }
 
     /// Stores a message and returns its sequence number; every message evicted to make
-    /// room goes to `evicted`, oldest first. A message longer than the arena is not
-    /// stored (the caller checked the text against `MAX_TEXT`, and the arena is sized for
-    /// at least one of the longest): its sequence number is returned already evicted.
+    /// room goes to `evicted`, oldest first. A message longer than the whole arena (the
+    /// server clamps its `max_text` so none is) empties the ring and is itself evicted at
+    /// once: what is stored stays one run of sequence numbers.
     pub(crate) fn push(
         &mut self,
         from: Name<'_>,
@@ -346,6 +346,16 @@ mod tests {
             }
             assert!(ring.newest() - ring.oldest() < 8);
         }
+    }
+
+    /// A server's texts fit its arena: `max_text` comes down to the arena less two names.
+    #[test]
+    fn a_small_arena_means_shorter_texts() {
+        use crate::server::{Server, ServerConfig};
+        let small = Server::<2, 4, core::net::SocketAddr, 100>::new(ServerConfig::new([1; 16], 1));
+        assert_eq!(small.unwrap().config().max_text, 100 - 2 * 16);
+        let roomy = Server::<2, 4, core::net::SocketAddr, 4096>::new(ServerConfig::new([1; 16], 1));
+        assert_eq!(roomy.unwrap().config().max_text, crate::wire::limits::MAX_TEXT_U16);
     }
 
     /// A message longer than the whole arena is counted and gone at once, as is every
