@@ -123,49 +123,27 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
             Mode::Relay => ("relay", "minichat relay, room of N", "deliveries"),
             Mode::Fanout => ("fanout", "minichat fan-out, 1 to N", "deliveries"),
         };
-        list.push(Scenario {
-            key,
-            name,
-            unit,
-            run: Box::new(move |load, tick| {
-                chat_scenario(external, users, 32, Extras::default(), mode, load, tick)
-            }),
-        });
-        if mode == Mode::Fanout && external.is_none() {
-            list.push(Scenario {
-                key: "fanout-unbatched",
-                name: "minichat fan-out, unbatched",
-                unit: "deliveries",
-                run: Box::new(move |load, tick| {
-                    chat_scenario(None, users, 1, Extras::default(), mode, load, tick)
-                }),
-            });
+        list.push(chat(key, name, unit, external, users, ServerSetup::PLAIN, mode));
+        if external.is_some() {
+            continue; // the variants below start servers of their own
         }
-        if mode == Mode::Relay && external.is_none() {
+        if mode == Mode::Fanout {
+            let setup = ServerSetup { batch: 1, ..ServerSetup::PLAIN };
+            let name = "minichat fan-out, unbatched";
+            list.push(chat("fanout-unbatched", name, unit, None, users, setup, mode));
+        }
+        if mode == Mode::Relay {
             // What `serve --capture` costs: the same relay, every datagram written out.
-            list.push(Scenario {
-                key: "relay-captured",
-                name: "minichat relay, --capture",
-                unit: "deliveries",
-                run: Box::new(move |load, tick| {
-                    let extras = Extras { capture: true, idle: 0 };
-                    chat_scenario(None, users, 32, extras, mode, load, tick)
-                }),
-            });
+            let setup = ServerSetup { capture: true, ..ServerSetup::PLAIN };
+            let name = "minichat relay, --capture";
+            list.push(chat("relay-captured", name, unit, None, users, setup, mode));
         }
-        let idle = config.idle;
-        if mode == Mode::Echo && external.is_none() && idle > 0 {
+        if mode == Mode::Echo && config.idle > 0 {
             // What a fuller table costs: the same echo with `idle` more users joined (echo,
             // not relay: in a room the idle users would receive every message too).
-            list.push(Scenario {
-                key: "protocol-echo-idle",
-                name: "minichat protocol echo, --idle users joined",
-                unit: "replies",
-                run: Box::new(move |load, tick| {
-                    let extras = Extras { capture: false, idle };
-                    chat_scenario(None, users + idle, 32, extras, mode, load, tick)
-                }),
-            });
+            let setup = ServerSetup { idle: config.idle, ..ServerSetup::PLAIN };
+            let name = "minichat protocol echo, --idle users joined";
+            list.push(chat("protocol-echo-idle", name, unit, None, users, setup, mode));
         }
     }
     list
@@ -190,18 +168,43 @@ fn echo_baseline(
     }
 }
 
-/// What a chat scenario adds to the plain server: a capture, idle users.
-#[derive(Debug, Clone, Copy, Default)]
-struct Extras {
+/// How a chat scenario's own server runs: datagrams per system call, whether it writes a
+/// capture, and how many idle users join it.
+#[derive(Debug, Clone, Copy)]
+struct ServerSetup {
+    batch: usize,
     capture: bool,
     idle: usize,
+}
+
+impl ServerSetup {
+    /// Batched, no capture, no idle users.
+    const PLAIN: ServerSetup = ServerSetup { batch: 32, capture: false, idle: 0 };
+}
+
+/// A chat scenario: the load of `mode` against `external`, or against a server of its own
+/// for `users` (and the idle ones) set up as `setup` says.
+fn chat(
+    key: &'static str,
+    name: &'static str,
+    unit: &'static str,
+    external: Option<SocketAddr>,
+    users: usize,
+    setup: ServerSetup,
+    mode: Mode,
+) -> Scenario {
+    Scenario {
+        key,
+        name,
+        unit,
+        run: Box::new(move |load, tick| chat_scenario(external, users, setup, mode, load, tick)),
+    }
 }
 
 fn chat_scenario(
     external: Option<SocketAddr>,
     users: usize,
-    batch: usize,
-    extras: Extras,
+    setup: ServerSetup,
     mode: Mode,
     load: &LoadConfig,
     tick: &mut dyn FnMut(u64),
@@ -209,8 +212,8 @@ fn chat_scenario(
     match external {
         Some(addr) => chat::run(addr, mode, load, CpuProbe::None, tick).map_err(io),
         None => {
-            let server = servers::chat_server(users, batch, extras.capture)?;
-            let idle = match extras.idle {
+            let server = servers::chat_server(users + setup.idle, setup.batch, setup.capture)?;
+            let idle = match setup.idle {
                 0 => None,
                 count => Some(IdleUsers::join(server.addr, count).map_err(io)?),
             };
