@@ -87,7 +87,7 @@ def main():
                 elif s.get(".text", 0) > recorded * (1 + MARGIN):
                     grown.append(f"{target} {what}: .text {s.get('.text', 0):,} B, recorded {recorded:,} B")
     print()
-    print("| target | `Server<8, 16, _, 2048>` | per user slot | per ring entry | ring arena | without users and ring | `Client<4, 4, 4>` |")
+    print("| target | `StaticServer<8, 16, _, 2048, 0>` | per user slot | per ring entry | ring arena | without users and ring | `Client<4, 4, 4>` |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for target in TARGETS:
         path = HERE / "target" / target / "release" / "chat"

@@ -15,12 +15,12 @@ use std::hint::black_box;
 use std::net::SocketAddr;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use minichat_core::server::{Server, ServerConfig};
+use minichat_core::server::{ServerConfig, StaticServer};
 use minichat_core::time::Instant;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, Message, Name, Token};
 
-type BenchServer = Server<128, 256>;
+type BenchServer = StaticServer<128, 256>;
 
 fn addr(i: usize) -> SocketAddr {
     SocketAddr::from(([10, 0, (i / 250) as u8, (i % 250) as u8 + 1], 4000))

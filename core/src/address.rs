@@ -73,7 +73,7 @@ impl PeerAddress for smoltcp::wire::IpEndpoint {
 mod tests {
     use super::PointToPoint;
     use crate::client::{Client, ClientConfig, ClientEvent};
-    use crate::server::{Server, ServerConfig, ServerEvent};
+    use crate::server::{ServerConfig, ServerEvent, StaticServer};
     use crate::time::{Duration, Instant};
     use crate::wire::NameBuf;
     use crate::wire::limits::MAX_FRAME;
@@ -82,7 +82,8 @@ mod tests {
     /// client joins, says something, and the server takes it.
     #[test]
     fn a_session_over_a_link_with_no_addresses() {
-        let mut server = Server::<2, 4, PointToPoint>::new(ServerConfig::new([7; 16], 1)).unwrap();
+        let mut server =
+            StaticServer::<2, 4, PointToPoint>::new(ServerConfig::new([7; 16], 1)).unwrap();
         let name = NameBuf::parse("mcu").unwrap();
         let mut client = Client::<4, 4, 4, PointToPoint>::new(
             ClientConfig::new(name, PointToPoint),

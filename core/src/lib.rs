@@ -48,6 +48,7 @@ mod retransmit;
 mod rtt;
 pub mod seq;
 pub mod server;
+pub mod storage;
 pub mod stream;
 pub mod table;
 pub mod time;

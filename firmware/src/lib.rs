@@ -10,7 +10,7 @@ use core::hint::black_box;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use minichat_core::client::{Client, ClientConfig};
-use minichat_core::server::{Server, ServerConfig};
+use minichat_core::server::{ServerConfig, StaticServer};
 use minichat_core::time::Instant;
 use minichat_core::transport::{Datagram, Driver};
 use minichat_core::wire::NameBuf;
@@ -23,9 +23,9 @@ pub const RING: usize = 16;
 /// all sixteen at 128 bytes.
 pub const RING_BYTES: usize = 2048;
 
-/// The server every firmware program runs: 8 users, at most [`RING`] messages of history
-/// in [`RING_BYTES`] bytes.
-pub type FirmwareServer = Server<8, RING, SocketAddr, RING_BYTES>;
+/// The server every firmware program runs: 8 users (scanned: no index entries), at most
+/// [`RING`] messages of history in [`RING_BYTES`] bytes.
+pub type FirmwareServer = StaticServer<8, RING, SocketAddr, RING_BYTES, 0>;
 
 /// The client every firmware program runs: 4 queued messages, 4 events, 4 early deliveries.
 pub type FirmwareClient = Client<4, 4, 4>;
@@ -34,7 +34,7 @@ pub type FirmwareClient = Client<4, 4, 4>;
 pub fn new_server() -> FirmwareServer {
     let mut config = ServerConfig::new(black_box([0x42; 16]), black_box(1));
     config.capacity = black_box(8);
-    Server::new(config).unwrap_or_else(|_| halt())
+    StaticServer::new(config).unwrap_or_else(|_| halt())
 }
 
 /// A client with a name the optimiser cannot see, for the server at [`server_addr`].

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use minichat_core::server::{Server, ServerConfig};
+use minichat_core::server::{ServerConfig, StaticServer};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, EchoMode, Message, Name, Token};
@@ -65,7 +65,7 @@ fuzz_target!(|ops: Vec<Op>| {
     config.capacity = 3;
     config.rate_per_sec = 5;
     config.burst = 3;
-    let mut server = Server::<4, 16>::new(config).expect("capacity 3 of 4");
+    let mut server = StaticServer::<4, 16>::new(config).expect("capacity 3 of 4");
     let mut now = Instant::ZERO;
     let mut buf = [0u8; MAX_FRAME];
     let mut cookies: HashMap<SocketAddr, Cookie> = HashMap::new();
@@ -175,7 +175,7 @@ fuzz_target!(|ops: Vec<Op>| {
 type Sent = HashMap<(Token, u32), (String, String)>;
 
 fn drain(
-    server: &mut Server<4, 16>,
+    server: &mut StaticServer<4, 16>,
     now: Instant,
     buf: &mut [u8; MAX_FRAME],
     verified: &HashSet<SocketAddr>,

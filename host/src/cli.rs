@@ -7,6 +7,7 @@ use minichat_core::time::Duration;
 use minichat_core::wire::{EchoMode, NameBuf};
 
 use crate::net::client_link::Target;
+use crate::net::server_memory::MIN_BUFFER;
 
 /// The address every service binds unless told otherwise, as the original programs did.
 pub(crate) const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -96,9 +97,16 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
     pub(crate) bind: SocketAddr,
 
-    /// How many users may be connected at once.
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    /// How many users may be connected at once (up to 65535). Their memory, about 450
+    /// bytes each, is allocated when the server starts.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) capacity: u16,
+
+    /// Bytes of recent messages kept for resending to slow users and for newcomers'
+    /// history: a number, or with K or M (1024s). A smaller buffer means shorter texts
+    /// (the server tells clients its limit).
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = parse_bytes)]
+    pub(crate) buffer: usize,
 
     /// Seconds a client may stay silent before it pings; silent for three times this, it
     /// is dropped.
@@ -297,6 +305,25 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(u64::try_from(span.as_millis()).unwrap_or(u64::MAX)))
 }
 
+/// Parses a size in bytes: `4096`, `64K`, `1M` (powers of 1024), from 2K to 1G.
+pub(crate) fn parse_bytes(text: &str) -> Result<usize, String> {
+    let (digits, unit) = match text.trim().to_ascii_uppercase() {
+        t if t.ends_with('K') => (t.trim_end_matches('K').to_owned(), 1 << 10),
+        t if t.ends_with('M') => (t.trim_end_matches('M').to_owned(), 1 << 20),
+        t => (t, 1),
+    };
+    let bytes = digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| format!("{text} is not a size; expected bytes, like 4096, 64K or 1M"))?;
+    let (least, most) = (MIN_BUFFER, 1 << 30);
+    if !(least..=most).contains(&bytes) {
+        return Err(format!("{text} is out of range; between 2K and 1024M"));
+    }
+    Ok(bytes)
+}
+
 /// Parses a user name with the protocol's rules.
 pub(crate) fn parse_name(text: &str) -> Result<NameBuf, String> {
     // The server's name policy, checked here too so a bad name is explained at once.
@@ -350,6 +377,25 @@ mod tests {
         let cli = Cli::try_parse_from(["minichat"]).unwrap();
         let Command::Serve(args) = cli.command_or_serve() else { panic!("not serve") };
         assert_eq!((args.bind, args.capacity), (DEFAULT_BIND.parse().unwrap(), 256));
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64k"), Ok(64 << 10));
+        assert_eq!(parse_bytes("1M"), Ok(1 << 20));
+        assert!(parse_bytes("1").unwrap_err().contains("out of range"));
+        assert!(parse_bytes("lots").unwrap_err().contains("not a size"));
+        assert!(parse_bytes("99999999999999999999M").is_err());
+    }
+
+    #[test]
+    fn capacity_up_to_the_table_limit() {
+        let cli = Cli::try_parse_from(["minichat", "serve", "--capacity", "65535"]).unwrap();
+        let Command::Serve(args) = cli.command_or_serve() else { panic!("not serve") };
+        assert_eq!((args.capacity, args.buffer), (65535, 1 << 20));
+        assert!(Cli::try_parse_from(["minichat", "serve", "--capacity", "65536"]).is_err());
+        assert!(Cli::try_parse_from(["minichat", "serve", "--capacity", "0"]).is_err());
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub fn main() -> ExitCode {
                     .collect(),
             },
             capacity: usize::from(args.capacity),
+            buffer: args.buffer,
             keepalive: Duration::from_secs(u64::from(args.keepalive)),
             history: args.history,
             rate_per_sec: args.rate,

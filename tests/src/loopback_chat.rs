@@ -4,7 +4,7 @@
 
 use host::net::memory::{LinkFaults, LoopbackNet, SocketHandle};
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
-use minichat_core::server::{Server, ServerConfig};
+use minichat_core::server::{ServerConfig, StaticServer};
 use minichat_core::wire::NameBuf;
 
 /// The server's port; clients bind 5000, 5001, ...
@@ -25,7 +25,7 @@ pub struct LoopbackChat<
     /// The simulated network.
     pub net: LoopbackNet,
     /// The server's socket and the server.
-    pub server: (SocketHandle, Box<Server<N, R>>),
+    pub server: (SocketHandle, Box<StaticServer<N, R>>),
     /// Each client's socket and the client, in the order they were added.
     pub clients: Vec<(SocketHandle, Client<Q, E, B>)>,
     /// Every event of client `i`, in order.
@@ -38,7 +38,7 @@ impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: us
     /// A server with `config` on a network with `faults`, and no clients yet.
     pub fn new(faults: LinkFaults, config: ServerConfig) -> Self {
         let mut net = LoopbackNet::new(faults);
-        let server = (net.bind(SERVER_PORT), Box::new(Server::new(config).unwrap()));
+        let server = (net.bind(SERVER_PORT), Box::new(StaticServer::new(config).unwrap()));
         LoopbackChat { net, server, clients: Vec::new(), events: Vec::new() }
     }
 

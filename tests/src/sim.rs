@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
-use minichat_core::server::{Server, ServerConfig, ServerEvent};
+use minichat_core::server::{ServerConfig, ServerEvent, StaticServer};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::transport::Transmit;
 use minichat_core::wire::limits::MAX_FRAME;
@@ -51,7 +51,7 @@ pub fn client_addr(i: usize) -> SocketAddr {
 }
 
 /// A server for tests: 64 users, a ring of 256.
-pub type TestServer = Server<64, 256>;
+pub type TestServer = StaticServer<64, 256>;
 /// A client for tests.
 pub type TestClient = Client<16, 32>;
 

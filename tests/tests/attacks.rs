@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use minichat_core::client::{ClientEvent, MessageId};
-use minichat_core::server::{LeftReason, Server, ServerConfig, ServerEvent};
+use minichat_core::server::{LeftReason, ServerConfig, ServerEvent, StaticServer};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::ErrorCode;
 use minichat_core::wire::limits::MAX_FRAME;
@@ -222,7 +222,7 @@ fn slow_application() {
     let mut config = ServerConfig::new([1; 16], 1);
     config.per_ip = 0;
     config.rate_per_sec = 0;
-    let mut server: Box<Server<256, 1024>> = Box::new(Server::new(config).unwrap());
+    let mut server: Box<StaticServer<256, 1024>> = Box::new(StaticServer::new(config).unwrap());
     let mut buf = [0u8; MAX_FRAME];
     let now = Instant::ZERO;
     let addr = |i: u16| SocketAddr::from(([10, 1, 0, 1], 2000 + i));

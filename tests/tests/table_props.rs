@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 
 use minichat_core::error::TableError;
 use minichat_core::name_policy::key;
-use minichat_core::table::{SlotId, UserTable};
+use minichat_core::storage::Storage;
+use minichat_core::table::{ArrayTable, IndexEntry, Slot, SlotId, UserTable};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::{Name, Token};
 use minichat_tests::seeded;
@@ -54,19 +55,31 @@ proptest! {
 
     #[test]
     fn a_scanned_table_agrees_with_a_hashmap(ops in proptest::collection::vec(op(), 1..60)) {
-        agrees_with_a_hashmap(UserTable::<(), 8>::new(CAPACITY, || [9; 16]), ops)?;
+        let table = ArrayTable::<(), 8, SocketAddr, 0>::new(CAPACITY, || [9; 16]);
+        prop_assert!(!table.indexed());
+        agrees_with_a_hashmap(table, ops)?;
     }
 
-    /// Past `SCAN_UP_TO` slots the table finds users through its hash indexes; 24 slots
-    /// for 6 users, so chains of several users are common.
+    /// With index entries the table finds users through its hash indexes; 8 buckets for 6
+    /// users, so chains of several users are common.
     #[test]
     fn an_indexed_table_agrees_with_a_hashmap(ops in proptest::collection::vec(op(), 1..60)) {
-        agrees_with_a_hashmap(UserTable::<(), 24>::new(CAPACITY, || [9; 16]), ops)?;
+        let table = ArrayTable::<(), 8>::new(CAPACITY, || [9; 16]);
+        prop_assert!(table.indexed());
+        agrees_with_a_hashmap(table, ops)?;
+    }
+
+    /// The same in memory allocated at run time, as the host gives it.
+    #[test]
+    fn a_table_in_boxed_slices_agrees_with_a_hashmap(ops in proptest::collection::vec(op(), 1..60)) {
+        let slots: Box<[Slot<(), SocketAddr>]> = vec![None; 7].into_boxed_slice();
+        let index = vec![IndexEntry::EMPTY; 7].into_boxed_slice();
+        agrees_with_a_hashmap(UserTable::with_storage(slots, index, CAPACITY, || [9; 16]), ops)?;
     }
 }
 
-fn agrees_with_a_hashmap<const N: usize>(
-    mut table: UserTable<(), N>,
+fn agrees_with_a_hashmap<U: Storage<Slot<(), SocketAddr>>, I: Storage<IndexEntry>>(
+    mut table: UserTable<(), SocketAddr, U, I>,
     ops: Vec<Op>,
 ) -> Result<(), TestCaseError> {
     {

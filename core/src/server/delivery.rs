@@ -23,7 +23,8 @@
 use crate::retransmit::Retransmission;
 use crate::rtt::RttEstimator;
 use crate::seq::after;
-use crate::server::ring::{Evicted, Member, Ring};
+use crate::server::ring::{Evicted, Member, MessageSlot, Ring};
+use crate::storage::Storage;
 use crate::time::Instant;
 
 /// The most deliveries a cursor keeps unacknowledged: the width of its bitmap.
@@ -108,9 +109,9 @@ impl DeliveryCursor {
     /// The next frame to send, if any: a pending `missed` first, then what a resend pass
     /// has to resend, then the next ring entry for `me`, within `window` unacknowledged
     /// deliveries.
-    pub(crate) fn next<const R: usize, const T: usize>(
+    pub(crate) fn next<M: Storage<MessageSlot>, B: Storage<u8>>(
         &mut self,
-        ring: &Ring<R, T>,
+        ring: &Ring<M, B>,
         me: Member,
         window: u32,
         now: Instant,
@@ -144,9 +145,9 @@ impl DeliveryCursor {
     }
 
     /// The next delivery a running resend pass must send again.
-    fn next_resend<const R: usize, const T: usize>(
+    fn next_resend<M: Storage<MessageSlot>, B: Storage<u8>>(
         &mut self,
-        ring: &Ring<R, T>,
+        ring: &Ring<M, B>,
         me: Member,
         now: Instant,
     ) -> Option<Next> {
@@ -169,11 +170,11 @@ impl DeliveryCursor {
 
     /// The recipient acknowledged every delivery up to `seq` in order, and holds those
     /// `sack` names after it. Returns whether there may be something new to send.
-    pub(crate) fn on_ack<const R: usize, const T: usize>(
+    pub(crate) fn on_ack<M: Storage<MessageSlot>, B: Storage<u8>>(
         &mut self,
         seq: u32,
         sack: u32,
-        ring: &Ring<R, T>,
+        ring: &Ring<M, B>,
         me: Member,
         now: Instant,
     ) -> bool {
@@ -259,9 +260,11 @@ impl DeliveryCursor {
     /// The ring evicted an entry. If this cursor had not finished with it, base moves past
     /// it (consuming its delivery number if it was for `me`), so the entry counts as lost
     /// unless the recipient acknowledges it.
-    pub(crate) fn on_evict(&mut self, evicted: &Evicted, me: Member, now: Instant) {
+    /// Returns whether something is now outstanding (a `missed` may be due, a resend pass
+    /// may have moved): the recipient must be looked at.
+    pub(crate) fn on_evict(&mut self, evicted: &Evicted, me: Member, now: Instant) -> bool {
         if self.base_room >= evicted.seq {
-            return;
+            return false;
         }
         if evicted.is_for(me) {
             self.base_seq = self.base_seq.wrapping_add(1);
@@ -278,7 +281,9 @@ impl DeliveryCursor {
         }
         if self.outstanding() {
             self.retransmission.arm(now);
+            return true;
         }
+        false
     }
 }
 
@@ -304,8 +309,8 @@ mod tests {
         )
     }
 
-    fn push<const R: usize, const T: usize>(
-        ring: &mut Ring<R, T>,
+    fn push<M: Storage<MessageSlot>, B: Storage<u8>>(
+        ring: &mut Ring<M, B>,
         to: Recipient,
     ) -> Option<Evicted> {
         let mut gone = None;
@@ -313,9 +318,9 @@ mod tests {
         gone
     }
 
-    fn drain<const R: usize, const T: usize>(
+    fn drain<M: Storage<MessageSlot>, B: Storage<u8>>(
         cursor: &mut DeliveryCursor,
-        ring: &Ring<R, T>,
+        ring: &Ring<M, B>,
         window: u32,
     ) -> std::vec::Vec<Next> {
         core::iter::from_fn(|| cursor.next(ring, ME, window, Instant::ZERO)).collect()
@@ -323,7 +328,7 @@ mod tests {
 
     #[test]
     fn numbers_only_entries_for_me_and_respects_the_window() {
-        let mut ring = Ring::<16, 1024>::new();
+        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
         push(&mut ring, Recipient::Room); // 1: for me
         push(&mut ring, Recipient::User(Token(99))); // 2: for someone else
         push(&mut ring, Recipient::User(ME.token)); // 3: for me
@@ -346,7 +351,7 @@ mod tests {
 
     #[test]
     fn timeout_rewinds_to_the_first_unacknowledged_with_backoff() {
-        let mut ring = Ring::<16, 1024>::new();
+        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
         for _ in 0..3 {
             push(&mut ring, Recipient::Room);
         }
@@ -375,7 +380,7 @@ mod tests {
 
     #[test]
     fn an_ack_from_before_a_rewind_still_counts() {
-        let mut ring = Ring::<16, 1024>::new();
+        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
         for _ in 0..4 {
             push(&mut ring, Recipient::Room);
         }
@@ -391,7 +396,7 @@ mod tests {
 
     #[test]
     fn three_duplicate_acks_resend_from_the_gap_once() {
-        let mut ring = Ring::<16, 1024>::new();
+        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
         for _ in 0..6 {
             push(&mut ring, Recipient::Room);
         }
@@ -418,7 +423,7 @@ mod tests {
 
     #[test]
     fn the_timeout_follows_the_measured_round_trip() {
-        let mut ring = Ring::<16, 1024>::new();
+        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
         push(&mut ring, Recipient::Room);
         let mut cursor = DeliveryCursor::new(0, 1, rtt());
         let t0 = Instant::from_millis(1000);
@@ -434,7 +439,7 @@ mod tests {
 
     #[test]
     fn eviction_of_unacknowledged_entries_becomes_a_missed_notice() {
-        let mut ring = Ring::<2, 1024>::new();
+        let mut ring = Ring::<[MessageSlot; 2], [u8; 1024]>::new();
         let mut cursor = DeliveryCursor::new(0, 1, rtt());
         push(&mut ring, Recipient::Room); // 1
         assert_eq!(drain(&mut cursor, &ring, 8), [Next::Deliver { seq: 1, room_seq: 1 }]);

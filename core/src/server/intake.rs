@@ -7,6 +7,7 @@ use crate::seq::after;
 use crate::server::detail::Detail;
 use crate::server::ring::{Member, Recipient};
 use crate::server::{LeftReason, Server};
+use crate::server::{ServerMemory, deadline};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -30,7 +31,7 @@ impl Sequenced<'_> {
     }
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
+impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn on_sequenced(
         &mut self,
         now: Instant,
@@ -94,6 +95,7 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
                 session.expected = expected.wrapping_add(1);
                 session.last_digest = what.digest();
                 session.ack_due = true;
+                self.wake(slot);
                 self.store(now, name, Recipient::Room, None, text);
             }
             Sequenced::Tell(to, text) => {
@@ -111,6 +113,7 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
                     return self.reject_reply(addr, token, seq, ErrorCode::NoSuchUser, what, buf);
                 };
                 session.ack_due = true;
+                self.wake(slot);
                 self.store(now, name, recipient, Some(to_name), text);
             }
             Sequenced::Leave => {
@@ -141,14 +144,35 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
     ) -> u64 {
         let table = &mut self.table;
         let to_name = to_name.as_ref().map(NameBuf::as_name);
+        let idle = self.config.idle_timeout;
         let seq = self.ring.push(from.as_name(), to, to_name, text, |evicted| {
-            for (_, user) in table.iter_mut() {
-                let me = Member { token: user.token, key: user.key };
-                user.state.cursor.on_evict(&evicted, me, now);
-            }
+            // Every cursor that was not done with the evicted message learns it is gone
+            // (and may owe a `missed`): queued, its deadline brought forward.
+            table.update_each(
+                |user| {
+                    let me = Member { token: user.token, key: user.key };
+                    user.state.cursor.on_evict(&evicted, me, now)
+                },
+                |user| deadline(user, idle),
+            );
         });
         self.stats.messages += 1;
         self.work = true;
+        if self.table.indexed() {
+            // Who the message is for: everyone, or its recipient and its sender.
+            match to {
+                Recipient::Room => self.wake_all(),
+                Recipient::User(token) => {
+                    if let Some(slot) = self.table.by_token(token) {
+                        self.wake(slot);
+                    }
+                }
+                Recipient::Operator => {}
+            }
+            if let Some(slot) = self.table.by_key(from.as_name().key()) {
+                self.wake(slot);
+            }
+        }
         seq
     }
 }

@@ -5,6 +5,7 @@
 use crate::address::PeerAddress;
 use crate::rate::RateLimiter;
 use crate::rtt::RttEstimator;
+use crate::server::ServerMemory;
 use crate::server::delivery::{DeliveryCursor, MAX_WINDOW};
 use crate::server::detail::Detail;
 use crate::server::ring::Member;
@@ -38,7 +39,7 @@ pub(super) struct Join<'a> {
     pub(super) name: Name<'a>,
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
+impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn on_join(
         &mut self,
         now: Instant,
@@ -136,9 +137,10 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
             last_digest: 0,
         };
         match self.table.insert(from, token, name, now, session) {
-            Ok(_) => {
+            Ok(slot) => {
                 self.stats.joins += 1;
-                self.work = true; // history, if any
+                self.wake(slot); // history, if any
+                self.schedule(slot); // the end of its allowed silence
                 self.push_event(ServerEvent::Joined { name: NameBuf::new(name), addr: from });
                 self.welcome(from, token, nonce, name, buf)
             }

@@ -2,6 +2,7 @@
 //! session moves when the new address answers; `moved` tells both addresses.
 
 use crate::address::PeerAddress;
+use crate::server::ServerMemory;
 use crate::server::{Server, ServerEvent};
 use crate::table::SlotId;
 use crate::time::Instant;
@@ -98,7 +99,7 @@ impl<A: PeerAddress> PendingMoves<A> {
     }
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
+impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn challenge(
         &mut self,
         now: Instant,
@@ -156,7 +157,7 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
         let user = self.table.get_mut(slot)?;
         user.state.cursor.rewind_now();
         self.table.touch(slot, now);
-        self.work = true;
+        self.wake(slot);
         self.stats.migrations += 1;
         self.push_event(ServerEvent::Moved { name, from: old, to: from });
         Transmit::to_client(

@@ -4,7 +4,7 @@
 //! [`Server::poll_transmit`] yields what else is to be sent (call until `None`),
 //! [`Server::poll_timeout`] / [`Server::handle_timeout`] run the timers, and
 //! [`Server::poll_event`] reports to the application. No socket, no clock, no allocation:
-//! `N` user slots and a ring of `R` recent messages are all the memory it has.
+//! the memory the embedding gives it (`memory.rs`) is all it has.
 //!
 //! The exchanges are specified in `docs/PROTOCOL.md`, "Exchanges". This file holds the
 //! API and the turn (datagram in, transmits out, timers); each concept has its file:
@@ -15,7 +15,8 @@
 //! - `transmit.rs`: what goes to one user next (acks, notices, deliveries);
 //! - `delivery.rs`: each recipient's delivery cursor; `ring.rs`: recent messages;
 //! - `migrate.rs`: address moves; `reply.rs`: immediate answers (errors, user lists);
-//! - `operator.rs`: what the operator's console asks (announce, kick, shut down).
+//! - `operator.rs`: what the operator's console asks (announce, kick, shut down);
+//! - `memory.rs`: the memory an embedding gives a server (arrays, or allocated once).
 
 mod config;
 mod delivery;
@@ -23,6 +24,7 @@ mod detail;
 mod event;
 mod intake;
 mod join;
+mod memory;
 mod migrate;
 mod operator;
 mod reply;
@@ -32,13 +34,14 @@ mod session;
 mod stats;
 mod transmit;
 
-use core::net::SocketAddr;
-
 use heapless::Deque;
 
 pub use config::{DEFAULT_KEEPALIVE, DEFAULT_PER_IP, ServerConfig};
 pub use event::{LeftReason, RoomMessage, ServerEvent};
+pub use memory::{Arrays, ServerMemory, StaticServer, UserSlot};
+pub use ring::MessageSlot;
 pub use ring::Recipient;
+pub use session::Session;
 pub use stats::ServerStats;
 
 use crate::address::PeerAddress;
@@ -48,9 +51,8 @@ use crate::server::join::{DEPARTED, Departed, Join};
 use crate::server::migrate::PendingMoves;
 use crate::server::ring::Ring;
 use crate::server::secret::Secrets;
-use crate::server::session::Session;
-use crate::table::{SlotId, UserTable};
-use crate::time::Instant;
+use crate::table::{IndexEntry, MAX_CAPACITY, SlotId, User, UserTable};
+use crate::time::{Duration, Instant};
 use crate::transport::{Endpoint, Transmit};
 use crate::wire::{Frame, Kind, Message, Name};
 
@@ -65,49 +67,76 @@ pub const EVENT_QUEUE: usize = 64;
 /// welcome), so every message it accepts fits.
 pub const RING_BYTES: usize = 64 * 1024;
 
-/// The chat server, with `N` user slots and a ring of at most `R` messages whose names and
-/// texts take at most `T` bytes (each message its own length: a firmware server keeps a
-/// few kilobytes of history, not room for `R` of the longest).
+/// The chat server, for peers addressed by `A`, in the memory `M` ([`ServerMemory`]):
+/// arrays ([`StaticServer`]) or memory the embedding allocated ([`Server::with_memory`]).
 #[derive(Debug)]
-pub struct Server<const N: usize, const R: usize, A = SocketAddr, const T: usize = RING_BYTES> {
+pub struct Server<A, M: ServerMemory<A>> {
     config: ServerConfig,
-    table: UserTable<Session, N, A>,
+    table: UserTable<Session, A, M::Users, M::Index>,
     /// Address proofs and `moved` notices in progress (`migrate.rs`).
     moves: PendingMoves<A>,
-    ring: Ring<R, T>,
+    ring: Ring<M::Messages, M::Bytes>,
     secrets: Secrets,
     events: Deque<ServerEvent<A>, EVENT_QUEUE>,
     departed: Deque<Departed, DEPARTED>,
     stats: ServerStats,
-    /// Where the next round-robin walk of `poll_transmit` starts.
+    /// Where the next round-robin walk of `poll_transmit` starts (a table that scans).
     next_slot: usize,
-    /// Something may be ready to send; cleared when a full walk finds nothing.
+    /// Something may be ready to send; cleared when a full walk finds nothing (a table
+    /// that scans; an indexed one queues the users who may have something).
     work: bool,
+    /// A session's closing notice waits for room in the event queue.
+    closing_waits: bool,
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
-    /// A server with `config`. The capacity is clamped to `N` if it is `usize::MAX` (the
-    /// default), and refused if it is larger otherwise.
-    pub fn new(mut config: ServerConfig) -> Result<Self, ServerError> {
+impl<A: PeerAddress, const N: usize, const R: usize, const T: usize, const I: usize>
+    StaticServer<N, R, A, T, I>
+{
+    /// A server with `config` in arrays. See [`Server::with_memory`].
+    pub fn new(config: ServerConfig) -> Result<Self, ServerError> {
+        Server::with_memory(
+            config,
+            [const { None }; N],
+            [IndexEntry::EMPTY; I],
+            [MessageSlot::EMPTY; R],
+            [0; T],
+        )
+    }
+}
+
+impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
+    /// A server with `config` in the memory given: `users` (all free), `index` (one entry
+    /// per user slot, or none to scan), the ring's `messages` and its `bytes`. The capacity
+    /// is the user slots if it is `usize::MAX` (the default), and refused if it is larger
+    /// than they are.
+    pub fn with_memory(
+        mut config: ServerConfig,
+        users: M::Users,
+        index: M::Index,
+        messages: M::Messages,
+        bytes: M::Bytes,
+    ) -> Result<Self, ServerError> {
+        let slots = users.as_ref().len().min(MAX_CAPACITY);
         if config.capacity == usize::MAX {
-            config.capacity = N;
+            config.capacity = slots;
         }
-        if config.capacity > N {
-            return Err(ServerError::CapacityTooLarge { asked: config.capacity, max: N });
+        if config.capacity > slots {
+            return Err(ServerError::CapacityTooLarge { asked: config.capacity, max: slots });
         }
+        let ring = Ring::with_storage(messages, bytes);
         // The longest message must fit the ring's arena (its sender's and recipient's
         // names and its text): a small arena means shorter texts, told in the welcome.
-        let arena_text = T.saturating_sub(2 * crate::wire::limits::MAX_NAME);
+        let arena_text = ring.arena_len().saturating_sub(2 * crate::wire::limits::MAX_NAME);
         config.max_text = config
             .max_text
             .min(crate::wire::limits::MAX_TEXT_U16)
             .min(u16::try_from(arena_text).unwrap_or(u16::MAX));
-        config.window =
-            config.window.clamp(1, u32::try_from(R).unwrap_or(u32::MAX).clamp(1, MAX_WINDOW));
+        let kept = u32::try_from(ring.slot_count()).unwrap_or(u32::MAX);
+        config.window = config.window.clamp(1, kept.clamp(1, MAX_WINDOW));
         let secrets = Secrets::new(config.secret, config.boot);
         Ok(Server {
-            table: UserTable::new(config.capacity, || secrets.table_key()),
-            ring: Ring::new(),
+            table: UserTable::with_storage(users, index, config.capacity, || secrets.table_key()),
+            ring,
             moves: PendingMoves::new(),
             secrets,
             events: Deque::new(),
@@ -115,6 +144,7 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
             stats: ServerStats::default(),
             next_slot: 0,
             work: false,
+            closing_waits: false,
             config,
         })
     }
@@ -168,6 +198,10 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
         let event = self.events.pop_front()?;
         // A kick or shutdown notice may have waited for room in the queue.
         self.work = true;
+        if self.table.indexed() && self.closing_waits {
+            self.closing_waits = false;
+            self.wake_closing();
+        }
         Some(event)
     }
 
@@ -220,6 +254,18 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
     /// The next datagram to send (deliveries, resends, notices), written into `buf`. Call
     /// until `None`.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
+        if self.table.indexed() {
+            // Only users queued as having work, each sending one frame per turn.
+            for _ in 0..=self.table.len() {
+                let slot = self.table.pop_ready()?;
+                if let Some(transmit) = self.transmit_for(now, slot, buf) {
+                    self.table.mark_ready(slot);
+                    self.schedule(slot);
+                    return Some(transmit);
+                }
+            }
+            return None;
+        }
         if !self.work {
             return None;
         }
@@ -239,6 +285,9 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
     /// When [`Server::handle_timeout`] should run next: the earliest retransmission or
     /// idle expiry.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.table.indexed() {
+            return self.table.next_due();
+        }
         let idle = self.config.idle_timeout;
         self.table
             .iter()
@@ -249,6 +298,9 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
 
     /// Expires silent users and rewinds cursors whose retransmission time has come.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.table.indexed() {
+            return self.handle_deadlines(now);
+        }
         while let Some(slot) = self.table.first_expired(now, self.config.idle_timeout) {
             if !self.has_event_room(1) {
                 self.stats.events_waited += 1;
@@ -260,6 +312,72 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
             if user.state.cursor.on_timeout(now) {
                 self.stats.retransmits += 1;
                 self.work = true;
+            }
+        }
+    }
+
+    /// The timers of an indexed table: only the users whose deadline came.
+    fn handle_deadlines(&mut self, now: Instant) {
+        let idle = self.config.idle_timeout;
+        // Each user at most once: a deadline set again is after `now`.
+        for _ in 0..=self.table.len() {
+            let Some(slot) = self.table.pop_due(now) else { return };
+            let Some(user) = self.table.get_mut(slot) else { continue };
+            if now.saturating_since(user.last_heard) >= idle {
+                if !self.has_event_room(1) {
+                    self.stats.events_waited += 1;
+                    // It expires once the application took its events.
+                    self.table.reschedule(slot, now);
+                    return;
+                }
+                self.end_session(slot, LeftReason::TimedOut);
+                continue;
+            }
+            if user.state.cursor.on_timeout(now) {
+                self.stats.retransmits += 1;
+                self.wake(slot);
+            }
+            if let Some(at) = self.deadline(slot) {
+                self.table.reschedule(slot, at);
+            }
+        }
+    }
+
+    /// When `slot`'s user must next be looked at: its retransmission, or the end of its
+    /// allowed silence.
+    fn deadline(&self, slot: SlotId) -> Option<Instant> {
+        Some(deadline(self.table.get(slot)?, self.config.idle_timeout))
+    }
+
+    /// Brings `slot`'s deadline forward if something made it sooner (a send armed its
+    /// retransmission timer, an acknowledgement restarted it).
+    pub(super) fn schedule(&mut self, slot: SlotId) {
+        if self.table.indexed()
+            && let Some(at) = self.deadline(slot)
+        {
+            self.table.schedule(slot, at);
+        }
+    }
+
+    /// `slot`'s user may have something to send.
+    pub(super) fn wake(&mut self, slot: SlotId) {
+        self.work = true;
+        self.table.mark_ready(slot);
+    }
+
+    /// Every user may have something to send.
+    pub(super) fn wake_all(&mut self) {
+        self.work = true;
+        self.table.mark_all_ready();
+    }
+
+    /// The users whose closing notice waited.
+    fn wake_closing(&mut self) {
+        for i in 0..self.table.capacity() {
+            if let Some(slot) = self.table.slot_at(i)
+                && self.table.get(slot).is_some_and(|user| user.state.closing.is_some())
+            {
+                self.table.mark_ready(slot);
             }
         }
     }
@@ -285,9 +403,14 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
     }
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Endpoint
-    for Server<N, R, A, T>
-{
+/// When `user` must next be looked at: its retransmission, or the end of its allowed
+/// silence (`idle`).
+fn deadline<A>(user: &User<Session, A>, idle: Duration) -> Instant {
+    let silent_until = user.last_heard + idle;
+    user.state.cursor.retransmit_at().map_or(silent_until, |at| at.min(silent_until))
+}
+
+impl<A: PeerAddress, M: ServerMemory<A>> Endpoint for Server<A, M> {
     type Addr = A;
 
     fn handle(

@@ -3,11 +3,12 @@
 use crate::address::PeerAddress;
 use crate::error::ServerError;
 use crate::server::Server;
+use crate::server::ServerMemory;
 use crate::server::ring::Recipient;
 use crate::time::Instant;
 use crate::wire::{ErrorCode, Name};
 
-impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
+impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     /// The operator says `text`, to the room or to one user; delivered like any message,
     /// from the operator's name.
     pub fn announce(
@@ -38,7 +39,7 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
         if let Some(user) = self.table.get_mut(slot) {
             user.state.closing = Some(ErrorCode::Kicked);
         }
-        self.work = true;
+        self.wake(slot);
         Ok(())
     }
 
@@ -48,6 +49,6 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
         for (_, user) in self.table.iter_mut() {
             user.state.closing = Some(ErrorCode::ShuttingDown);
         }
-        self.work = true;
+        self.wake_all();
     }
 }

@@ -5,6 +5,7 @@
 use crate::address::PeerAddress;
 use crate::error::WireError;
 use crate::server::Server;
+use crate::server::ServerMemory;
 use crate::server::detail::Detail;
 use crate::server::intake::Sequenced;
 use crate::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use crate::transport::Transmit;
 use crate::wire::limits::MAX_FRAME;
 use crate::wire::{ErrorCode, Kind, Message, NameList, Token};
 
-impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
+impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn reject_reply(
         &self,
         addr: A,

@@ -6,6 +6,7 @@
 //! every cursor still behind it learns what it lost.
 
 use crate::name_policy::NameKey;
+use crate::storage::Storage;
 use crate::wire::{Name, Token};
 
 /// A recipient as the ring sees it: its session, and its name's key — so a user who
@@ -73,10 +74,10 @@ impl Evicted {
     }
 }
 
-/// Where a message lives: its fixed part. Its names and text are in the arena, one after
-/// the other from `start` (all UTF-8, so the run is too).
+/// Where a message lives: its fixed part (24 bytes). Its names and text are in the
+/// arena, one after the other from `start` (all UTF-8, so the run is too).
 #[derive(Debug, Clone, Copy)]
-struct Slot {
+pub struct MessageSlot {
     from_key: NameKey,
     to: Recipient,
     start: u32,
@@ -86,8 +87,9 @@ struct Slot {
     text_len: u16,
 }
 
-impl Slot {
-    const EMPTY: Slot = Slot {
+impl MessageSlot {
+    /// A slot for the ring to overwrite.
+    pub const EMPTY: MessageSlot = MessageSlot {
         from_key: NameKey::PLACEHOLDER,
         to: Recipient::Room,
         start: 0,
@@ -105,26 +107,44 @@ impl Slot {
     }
 }
 
-/// A ring of at most `R` messages whose names and texts share an arena of `T` bytes: a
-/// short message costs its own length, not room for the longest one. When either runs out
-/// the oldest messages are evicted, as many as it takes.
+/// A ring of at most as many messages as it has slots (`M`), whose names and texts share
+/// an arena of bytes (`B`): a short message costs its own length, not room for the longest
+/// one. When either runs out the oldest messages are evicted, as many as it takes.
 ///
 /// Each message's bytes are contiguous: one that does not fit between the newest and the
 /// end of the arena starts again at its beginning (the tail left behind is free again once
 /// the messages before it are evicted), as in a bip buffer.
 #[derive(Debug)]
-pub(crate) struct Ring<const R: usize, const T: usize> {
-    slots: [Slot; R],
-    arena: [u8; T],
+pub(crate) struct Ring<M, B> {
+    slots: M,
+    arena: B,
     /// The oldest message's sequence number; `newest + 1` when the ring is empty.
     oldest: u64,
     /// The newest message's sequence number; 0 before the first.
     newest: u64,
 }
 
-impl<const R: usize, const T: usize> Ring<R, T> {
+impl<const R: usize, const T: usize> Ring<[MessageSlot; R], [u8; T]> {
+    #[cfg(test)]
     pub(crate) const fn new() -> Self {
-        Ring { slots: [Slot::EMPTY; R], arena: [0; T], oldest: 1, newest: 0 }
+        Ring::with_storage([MessageSlot::EMPTY; R], [0; T])
+    }
+}
+
+impl<M: Storage<MessageSlot>, B: Storage<u8>> Ring<M, B> {
+    /// An empty ring in `slots` and `arena` (their contents are overwritten as it fills).
+    pub(crate) const fn with_storage(slots: M, arena: B) -> Self {
+        Ring { slots, arena, oldest: 1, newest: 0 }
+    }
+
+    /// How many bytes the arena has.
+    pub(crate) fn arena_len(&self) -> usize {
+        self.arena.as_ref().len()
+    }
+
+    /// How many messages it keeps at most.
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.as_ref().len()
     }
 
     /// The newest sequence number (0 when nothing was ever stored).
@@ -143,9 +163,9 @@ impl<const R: usize, const T: usize> Ring<R, T> {
         if seq < self.oldest || seq > self.newest {
             return None;
         }
-        let slot = self.slots.get(Self::index(seq)?)?;
+        let slot = self.slots.as_ref().get(self.index(seq)?)?;
         let start = usize::try_from(slot.start).ok()?;
-        let run = self.arena.get(start..slot.end())?;
+        let run = self.arena.as_ref().get(start..slot.end())?;
         // Stored from `&str`s, so this holds; checked anyway, as no input may panic.
         let run = core::str::from_utf8(run).ok()?;
         let (from, rest) = run.split_at_checked(usize::from(slot.from_len))?;
@@ -173,7 +193,7 @@ impl<const R: usize, const T: usize> Ring<R, T> {
     ) -> u64 {
         let from_str = from.as_str();
         let to_str = to_name.map_or("", |n| n.as_str());
-        let slot = Slot {
+        let slot = MessageSlot {
             from_key: from.key(),
             to,
             start: 0,
@@ -184,7 +204,7 @@ impl<const R: usize, const T: usize> Ring<R, T> {
         let len = slot.len();
         let seq = self.newest + 1;
         let start = loop {
-            if self.len() < R as u64
+            if self.len() < self.slot_count() as u64
                 && let Some(start) = self.place(len)
             {
                 break Some(start);
@@ -197,12 +217,12 @@ impl<const R: usize, const T: usize> Ring<R, T> {
         };
         self.newest = seq;
         let stored = start.and_then(|start| {
-            let index = Self::index(seq)?;
+            let index = self.index(seq)?;
             let bytes = from_str.bytes().chain(to_str.bytes()).chain(text.bytes());
-            let run = self.arena.get_mut(start..start.checked_add(len)?)?;
+            let run = self.arena.as_mut().get_mut(start..start.checked_add(len)?)?;
             run.iter_mut().zip(bytes).for_each(|(d, s)| *d = s);
             let start = u32::try_from(start).ok()?;
-            *self.slots.get_mut(index)? = Slot { start, ..slot };
+            *self.slots.as_mut().get_mut(index)? = MessageSlot { start, ..slot };
             Some(())
         });
         if stored.is_none() {
@@ -221,14 +241,15 @@ impl<const R: usize, const T: usize> Ring<R, T> {
     /// Where `len` more bytes can go after the newest message without reaching the
     /// oldest's, if anywhere.
     fn place(&self, len: usize) -> Option<usize> {
+        let size = self.arena_len();
         if self.len() == 0 {
-            return (len <= T).then_some(0);
+            return (len <= size).then_some(0);
         }
         let head = usize::try_from(self.slot(self.oldest)?.start).ok()?;
         let tail = self.slot(self.newest)?.end();
         if head < tail {
             // In order: after the newest up to the end, else from the start up to the oldest.
-            if tail.checked_add(len)? <= T { Some(tail) } else { (len <= head).then_some(0) }
+            if tail.checked_add(len)? <= size { Some(tail) } else { (len <= head).then_some(0) }
         } else {
             // Wrapped (every message is at least one byte, so `head == tail` is full):
             // between the newest and the oldest.
@@ -246,12 +267,12 @@ impl<const R: usize, const T: usize> Ring<R, T> {
         Some(Evicted { seq, from_key: slot.from_key, to: slot.to })
     }
 
-    fn slot(&self, seq: u64) -> Option<&Slot> {
-        self.slots.get(Self::index(seq)?)
+    fn slot(&self, seq: u64) -> Option<&MessageSlot> {
+        self.slots.as_ref().get(self.index(seq)?)
     }
 
-    fn index(seq: u64) -> Option<usize> {
-        let r = u64::try_from(R).ok().filter(|&r| r > 0)?;
+    fn index(&self, seq: u64) -> Option<usize> {
+        let r = u64::try_from(self.slot_count()).ok().filter(|&r| r > 0)?;
         usize::try_from(seq % r).ok()
     }
 }
@@ -266,7 +287,7 @@ mod tests {
 
     /// Pushes and returns the sequence number with what was evicted.
     fn push<const R: usize, const T: usize>(
-        ring: &mut Ring<R, T>,
+        ring: &mut Ring<[MessageSlot; R], [u8; T]>,
         from: &str,
         to: Recipient,
         to_name: Option<&str>,
@@ -279,7 +300,7 @@ mod tests {
 
     #[test]
     fn keeps_the_last_r_and_reports_evictions() {
-        let mut ring = Ring::<3, 1024>::new();
+        let mut ring = Ring::<[MessageSlot; 3], [u8; 1024]>::new();
         assert_eq!((ring.newest(), ring.oldest()), (0, 1));
         for i in 1..=3u64 {
             assert_eq!(push(&mut ring, "a", Recipient::Room, None, "x"), (i, std::vec![]));
@@ -305,7 +326,7 @@ mod tests {
     #[test]
     fn the_arena_holds_bytes_not_slots() {
         // Each message below is 1 + 9 = 10 bytes; 35 bytes hold three.
-        let mut ring = Ring::<16, 35>::new();
+        let mut ring = Ring::<[MessageSlot; 16], [u8; 35]>::new();
         for i in 1..=3u64 {
             assert_eq!(push(&mut ring, "a", Recipient::Room, None, "123456789"), (i, std::vec![]));
         }
@@ -326,7 +347,7 @@ mod tests {
     /// back exactly, evictions come oldest first, and the newest is always kept.
     #[test]
     fn wraps_around_the_arena_with_any_lengths() {
-        let mut ring = Ring::<8, 100>::new();
+        let mut ring = Ring::<[MessageSlot; 8], [u8; 100]>::new();
         let text = "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789";
         let mut next_gone = 1;
         for i in 1..=500u64 {
@@ -351,10 +372,12 @@ mod tests {
     /// A server's texts fit its arena: `max_text` comes down to the arena less two names.
     #[test]
     fn a_small_arena_means_shorter_texts() {
-        use crate::server::{Server, ServerConfig};
-        let small = Server::<2, 4, core::net::SocketAddr, 100>::new(ServerConfig::new([1; 16], 1));
+        use crate::server::{ServerConfig, StaticServer};
+        let small =
+            StaticServer::<2, 4, core::net::SocketAddr, 100>::new(ServerConfig::new([1; 16], 1));
         assert_eq!(small.unwrap().config().max_text, 100 - 2 * 16);
-        let roomy = Server::<2, 4, core::net::SocketAddr, 4096>::new(ServerConfig::new([1; 16], 1));
+        let roomy =
+            StaticServer::<2, 4, core::net::SocketAddr, 4096>::new(ServerConfig::new([1; 16], 1));
         assert_eq!(roomy.unwrap().config().max_text, crate::wire::limits::MAX_TEXT_U16);
     }
 
@@ -362,7 +385,7 @@ mod tests {
     /// message of a ring with no slots.
     #[test]
     fn what_cannot_be_kept_is_evicted_at_once() {
-        let mut ring = Ring::<4, 8>::new();
+        let mut ring = Ring::<[MessageSlot; 4], [u8; 8]>::new();
         assert_eq!(push(&mut ring, "a", Recipient::Room, None, "x"), (1, std::vec![]));
         assert_eq!(
             push(&mut ring, "a", Recipient::Room, None, "far too long"),
@@ -371,7 +394,7 @@ mod tests {
         assert!(ring.get(2).is_none());
         assert_eq!((ring.oldest(), ring.newest()), (3, 2));
         assert_eq!(push(&mut ring, "a", Recipient::Room, None, "ok"), (3, std::vec![]));
-        let mut none = Ring::<0, 64>::new();
+        let mut none = Ring::<[MessageSlot; 0], [u8; 64]>::new();
         assert_eq!(push(&mut none, "a", Recipient::Room, None, "x"), (1, std::vec![1]));
         assert!(none.get(1).is_none());
     }

@@ -5,6 +5,7 @@
 use crate::address::PeerAddress;
 use crate::rate::RateLimiter;
 use crate::server::Server;
+use crate::server::ServerMemory;
 use crate::server::delivery::DeliveryCursor;
 use crate::server::intake::Sequenced;
 use crate::server::ring::Member;
@@ -13,9 +14,10 @@ use crate::time::Instant;
 use crate::transport::Transmit;
 use crate::wire::{ErrorCode, Message, Token, echo_reply_in_place};
 
-/// The server's per-user state, kept in the table slot.
+/// The server's per-user state, kept in the table slot. Opaque: an embedding names it only
+/// to give the server memory for its users ([`crate::server::UserSlot`]).
 #[derive(Debug, Clone)]
-pub(super) struct Session {
+pub struct Session {
     /// The nonce of the join that made this session: a join with it again is a resend.
     pub(super) join_nonce: u64,
     /// The most deliveries outstanding: the server's window or the client's, the smaller.
@@ -38,7 +40,7 @@ pub(super) struct Session {
     pub(super) last_digest: u32,
 }
 
-impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
+impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn on_session_frame(
         &mut self,
         now: Instant,
@@ -86,7 +88,8 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
             Message::Ack { seq, sack, .. } => {
                 let me = Member { token, key: user.key };
                 if user.state.cursor.on_ack(seq, sack, &self.ring, me, now) {
-                    self.work = true;
+                    self.wake(slot);
+                    self.schedule(slot);
                 }
                 None
             }

@@ -3,6 +3,7 @@
 //! deliveries (new, or resent after the retransmission timer rewound the cursor).
 
 use crate::address::PeerAddress;
+use crate::server::ServerMemory;
 use crate::server::delivery::Next;
 use crate::server::ring::{Member, Recipient};
 use crate::server::{LeftReason, Server};
@@ -11,7 +12,7 @@ use crate::time::Instant;
 use crate::transport::Transmit;
 use crate::wire::{ErrorCode, Message};
 
-impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R, A, T> {
+impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn transmit_for(
         &mut self,
         now: Instant,
@@ -33,6 +34,7 @@ impl<const N: usize, const R: usize, A: PeerAddress, const T: usize> Server<N, R
         if let Some(code) = user.state.closing {
             if self.events.is_full() {
                 self.stats.events_waited += 1;
+                self.closing_waits = true;
                 return None; // the notice goes once the application took its events
             }
             let transmit = Transmit::to_client(

@@ -7,7 +7,7 @@
 use core::hint::black_box;
 use core::net::SocketAddr;
 
-use minichat_core::server::Server;
+use minichat_core::server::StaticServer;
 use minichat_core::stream::{MAX_CHECKED_FRAME, MAX_ENCODED_FRAME, StreamDecoder, encode_frame};
 use minichat_core::wire::Message;
 use minichat_core::wire::limits::MAX_FRAME;
@@ -100,8 +100,8 @@ pub extern "C" fn _start() -> ! {
 #[used]
 static SIZES: [u32; 5] = [
     size_of::<FirmwareServer>() as u32,
-    size_of::<Server<0, RING, SocketAddr, RING_BYTES>>() as u32,
-    size_of::<Server<8, 0, SocketAddr, RING_BYTES>>() as u32,
-    size_of::<Server<8, 0, SocketAddr, 0>>() as u32,
+    size_of::<StaticServer<0, RING, SocketAddr, RING_BYTES, 0>>() as u32,
+    size_of::<StaticServer<8, 0, SocketAddr, RING_BYTES, 0>>() as u32,
+    size_of::<StaticServer<8, 0, SocketAddr, 0, 0>>() as u32,
     size_of::<FirmwareClient>() as u32,
 ];

@@ -3,7 +3,7 @@
 //! no network: the conversation, and what the protocol did to get it through.
 
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
-use minichat_core::server::{Server, ServerConfig, ServerEvent};
+use minichat_core::server::{ServerConfig, ServerEvent, StaticServer};
 use minichat_core::time::Instant;
 use minichat_core::wire::{EchoMode, NameBuf};
 
@@ -20,7 +20,7 @@ const GREETING: &str = "hello everyone";
 const ANSWER: &str = "hi star!";
 const SECRET: &str = "psst, star2: only you can read this";
 
-type DemoServer = Server<8, 64>;
+type DemoServer = StaticServer<8, 64>;
 type DemoClient = Client<8, 16>;
 
 /// Why the demo could not finish.

@@ -11,7 +11,8 @@ use minichat_core::wire::{Name, NameBuf};
 use crate::error::HostError;
 use crate::net::capture::Capture;
 use crate::net::peer::Peer;
-use crate::net::server_loop::{HostServer, Listen, SERVER_STACK, ServerLoop};
+use crate::net::server_loop::{Listen, ServerLoop};
+use crate::net::server_memory::HostServer;
 use crate::shutdown::Shutdown;
 use crate::term::console::{self, Console, Input};
 use crate::term::escape::escape;
@@ -25,6 +26,8 @@ pub(crate) struct ServeConfig {
     /// UDP (and TCP, and serial lines) to serve.
     pub(crate) listen: Listen,
     pub(crate) capacity: usize,
+    /// Bytes of recent messages kept for resending and history.
+    pub(crate) buffer: usize,
     pub(crate) keepalive: Duration,
     pub(crate) history: u16,
     pub(crate) rate_per_sec: u16,
@@ -63,17 +66,7 @@ enum LastSender {
 
 /// Runs the server until Ctrl-C, SIGTERM or `/quit`.
 pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
-    std::thread::Builder::new()
-        .name("server".into())
-        .stack_size(SERVER_STACK)
-        .spawn(move || serve(config))
-        .map_err(HostError::Thread)?
-        .join()
-        .unwrap_or(Err(HostError::Panicked { thread: "server" }))
-}
-
-fn serve(config: ServeConfig) -> Result<(), HostError> {
-    let mut net = ServerLoop::bind(&config.listen, config.server_config()?)?;
+    let mut net = ServerLoop::bind(&config.listen, config.server_config()?, config.buffer)?;
     if let Some(path) = &config.capture {
         let capture = Capture::create(path)
             .map_err(|source| HostError::Capture { path: path.clone(), source })?;

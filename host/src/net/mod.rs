@@ -12,6 +12,7 @@ pub(crate) mod peer_error;
 pub(crate) mod reactor;
 pub(crate) mod serial;
 pub(crate) mod server_loop;
+pub(crate) mod server_memory;
 pub(crate) mod stream_link;
 pub(crate) mod stream_links;
 mod sys;

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use minichat_core::server::{LeftReason, Server, ServerConfig, ServerEvent};
+use minichat_core::server::{LeftReason, ServerConfig, ServerEvent};
 use minichat_core::wire::is_frame;
 use minichat_core::wire::limits::MAX_FRAME;
 use mio::{Interest, Token, Waker};
@@ -21,23 +21,10 @@ use crate::net::listeners::{self, Listeners};
 use crate::net::peer::Peer;
 use crate::net::peer_error::is_peer_trouble;
 use crate::net::reactor::Reactor;
+use crate::net::server_memory::{HostServer, host_server};
 use crate::net::stream_links::{SerialSpec, StreamLinks};
 use crate::net::sys;
 use crate::net::udp_batch::BatchSocket;
-
-/// The most users `--capacity` may ask for: the table's slots.
-pub(crate) const MAX_USERS: usize = 1024;
-/// Messages kept for resending and for newcomers' history, at most.
-pub(crate) const RING: usize = 1024;
-/// The bytes of names and texts those messages may take: 1 MiB, room for the whole ring
-/// even at the longest texts.
-pub(crate) const RING_BYTES: usize = 1 << 20;
-/// The server the host runs.
-pub(crate) type HostServer = Server<MAX_USERS, RING, Peer, RING_BYTES>;
-
-/// The stack a thread running a [`ServerLoop`] needs: the server's table and ring are
-/// built on it before they move to the heap.
-pub(crate) const SERVER_STACK: usize = 64 << 20;
 
 /// Socket buffers asked for, so bursts of fan-out do not overflow them.
 const SOCKET_BUFFER: usize = 4 << 20;
@@ -86,9 +73,13 @@ impl std::fmt::Debug for ServerLoop {
 }
 
 impl ServerLoop {
-    /// Binds `bind` and builds a server with `config`. Call on a thread with
-    /// [`SERVER_STACK`].
-    pub(crate) fn bind(listen: &Listen, config: ServerConfig) -> Result<ServerLoop, HostError> {
+    /// Binds `bind` and builds a server with `config`, keeping `buffer` bytes of recent
+    /// messages.
+    pub(crate) fn bind(
+        listen: &Listen,
+        config: ServerConfig,
+        buffer: usize,
+    ) -> Result<ServerLoop, HostError> {
         let Listeners { udp: socket, tcp, addr } = listeners::bind(listen.bind, listen.tcp)?;
         sys::set_buffers(&socket, SOCKET_BUFFER);
         let reactor = Reactor::new(64)?;
@@ -100,7 +91,7 @@ impl ServerLoop {
             stream_rx: Box::new([0; MAX_FRAME]),
             stream_tx: Box::new([0; MAX_FRAME]),
             reactor,
-            server: Box::new(HostServer::new(config)?),
+            server: host_server(config, buffer)?,
             clock: Clock::new(),
             addr,
             next_rx: 0,
@@ -345,6 +336,7 @@ mod tests {
     use minichat_core::wire::{EchoMode, NameBuf};
 
     use super::*;
+    use crate::net::server_memory::DEFAULT_BUFFER;
 
     const WARM: u8 = 0;
     const MEASURE: u8 = 1;
@@ -425,13 +417,12 @@ mod tests {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let server_phase = Arc::clone(&phase);
         let server = std::thread::Builder::new()
-            .stack_size(SERVER_STACK)
             .spawn(move || {
                 let mut config = ServerConfig::new([9; 16], 1);
                 config.rate_per_sec = 0;
                 let listen =
                     Listen { bind: "127.0.0.1:0".parse().unwrap(), tcp: false, serial: Vec::new() };
-                let mut net = ServerLoop::bind(&listen, config).unwrap();
+                let mut net = ServerLoop::bind(&listen, config, DEFAULT_BUFFER).unwrap();
                 addr_tx.send(net.addr()).unwrap();
                 let run = |net: &mut ServerLoop, until: u8| {
                     while server_phase.load(Ordering::SeqCst) < until {

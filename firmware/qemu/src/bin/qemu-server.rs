@@ -12,7 +12,7 @@ use core::hash::Hasher;
 use cortex_m_rt::entry;
 use minichat_core::address::PeerAddress;
 use minichat_core::error::ServerError;
-use minichat_core::server::{Server, ServerConfig, ServerEvent};
+use minichat_core::server::{ServerConfig, ServerEvent, StaticServer};
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_qemu::entropy::{boot_entropy, mix};
 use minichat_qemu::serial_link::SerialLink;
@@ -37,8 +37,9 @@ impl PeerAddress for UartPort {
     }
 }
 
-/// 8 user slots; history and resending: at most 16 messages, in 2 KiB of names and texts.
-type McuServer = Server<8, 16, UartPort, 2048>;
+/// 8 user slots, scanned (no index entries: at this size a scan costs less than hashing);
+/// history and resending: at most 16 messages, in 2 KiB of names and texts.
+type McuServer = StaticServer<8, 16, UartPort, 2048, 0>;
 
 /// Everything the program keeps, each part in its own static (so `.bss` shows its RAM,
 /// and no part is ever copied on the stack together with another).

@@ -60,11 +60,10 @@ struct Scenario {
 
 /// Runs every scenario asked for and returns the report.
 pub(crate) fn run(config: BenchConfig) -> Result<Report, HostError> {
-    // The clients' state machines and the in-process servers live on this thread's stack
-    // while they are built.
+    // The clients' state machines live on this thread's stack while they are built.
     std::thread::Builder::new()
         .name("bench".into())
-        .stack_size(crate::net::server_loop::SERVER_STACK)
+        .stack_size(64 << 20)
         .spawn(move || measure(config))
         .map_err(HostError::Thread)?
         .join()

@@ -18,7 +18,8 @@ use crate::cmd::bench::cpu::CpuProbe;
 use crate::cmd::echo::{EchoConfig, EchoLoop};
 use crate::error::HostError;
 use crate::net::capture::Capture;
-use crate::net::server_loop::{Listen, SERVER_STACK, ServerLoop};
+use crate::net::server_loop::{Listen, ServerLoop};
+use crate::net::server_memory::DEFAULT_BUFFER;
 
 /// How often a stopped server notices.
 const STOP_CHECK: Duration = Duration::from_millis(50);
@@ -133,7 +134,7 @@ pub(crate) fn minichat_echo() -> Result<Running, HostError> {
 /// `capture`, writing everything to a capture file in the temporary directory (removed
 /// when the server stops).
 pub(crate) fn chat_server(users: usize, batch: usize, capture: bool) -> Result<Running, HostError> {
-    spawn_thread("chat server", SERVER_STACK, move |ready, stop| {
+    spawn_thread("chat server", 8 << 20, move |ready, stop| {
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(HostError::Random)?;
         let mut config = ServerConfig::new(secret, getrandom::u64().map_err(HostError::Random)?);
@@ -143,7 +144,7 @@ pub(crate) fn chat_server(users: usize, batch: usize, capture: bool) -> Result<R
         config.history = 0;
         let listen =
             Listen { bind: SocketAddr::from(([127, 0, 0, 1], 0)), tcp: false, serial: Vec::new() };
-        let mut net = ServerLoop::bind(&listen, config)?;
+        let mut net = ServerLoop::bind(&listen, config, DEFAULT_BUFFER)?;
         net.set_batch(batch);
         let path = std::env::temp_dir().join(format!(
             "minichat-bench-{}-{}.pcapng",

@@ -8,23 +8,27 @@
 //! ([`crate::name_policy::key`]), so no user can take a case variant or a look-alike of
 //! another's name.
 //!
-//! Finding a user by address, token or name key takes expected constant time, whatever
-//! the number of users: three hash indexes of `N` buckets, each a chain threaded through
-//! the slots (two bytes per slot and per bucket for each), hashed with SipHash under a
-//! key the embedding chooses (the server derives it from its secret), so that remote
-//! parties, who choose addresses, names and the tokens they try, cannot steer entries
-//! into one bucket. Free slots are a chain too, so a join does not scan either. A table
-//! of at most [`SCAN_UP_TO`] slots (a firmware server's) is scanned instead: looking at
-//! every slot costs less than hashing, and the index code is then not in the program.
+//! The embedding gives the memory ([`crate::storage`]): the slots, and optionally one
+//! [`IndexEntry`] per slot. With index memory, nothing the server does per datagram or per
+//! turn grows with the number of users: hash indexes find a user by address, token or
+//! name key (`index.rs`), a queue names the users with something to send (`ready.rs`),
+//! and a heap orders their deadlines (`deadlines.rs`). Without it (a firmware server of a
+//! few users) every lookup scans the slots: cheaper than hashing at that size, and none
+//! of that code is in the program.
 
-use core::hash::Hasher;
+mod deadlines;
+mod index;
+mod ready;
+
+use core::marker::PhantomData;
 use core::net::SocketAddr;
 
-use siphasher::sip::SipHasher24;
-
+pub use self::index::IndexEntry;
+use self::index::{END, Index};
 use crate::address::PeerAddress;
 use crate::error::TableError;
 use crate::name_policy::NameKey;
+use crate::storage::Storage;
 use crate::time::{Duration, Instant};
 use crate::wire::{Name, NameBuf, Token};
 
@@ -57,89 +61,91 @@ pub struct User<S, A = SocketAddr> {
     pub state: S,
 }
 
-/// The end of a chain.
-const END: u16 = u16::MAX;
+/// A slot: a user, or free.
+pub type Slot<S, A = SocketAddr> = Option<User<S, A>>;
 
-/// Tables of at most this many slots find users by scanning them, not by their indexes.
-pub const SCAN_UP_TO: usize = 16;
+/// The most users a table holds: slot numbers are 16 bits, one value marks a chain's end.
+pub const MAX_CAPACITY: usize = END as usize;
 
-/// One link per index: the next slot in the same bucket (or, for a free slot, `addr` is
-/// the next free slot).
-#[derive(Debug, Clone, Copy)]
-struct Links {
-    addr: u16,
-    token: u16,
-    key: u16,
-}
+/// A table in arrays: `N` slots and `I` index entries (`N`, the default, to index; 0 to
+/// scan, as a firmware server of a few users does).
+pub type ArrayTable<S, const N: usize, A = SocketAddr, const I: usize = N> =
+    UserTable<S, A, [Slot<S, A>; N], [IndexEntry; I]>;
 
-impl Links {
-    const NONE: Links = Links { addr: END, token: END, key: END };
-}
-
-/// Which index.
-#[derive(Debug, Clone, Copy)]
-enum Index {
-    Addr,
-    Token,
-    Key,
-}
-
-impl Links {
-    fn get(&self, index: Index) -> u16 {
-        match index {
-            Index::Addr => self.addr,
-            Index::Token => self.token,
-            Index::Key => self.key,
-        }
-    }
-
-    fn set(&mut self, index: Index, to: u16) {
-        match index {
-            Index::Addr => self.addr = to,
-            Index::Token => self.token = to,
-            Index::Key => self.key = to,
-        }
-    }
-}
-
-/// A fixed-capacity table of users. `N` slots are allocated (at most 65,535); `capacity`
-/// (at most `N`) of them may be used, so one build can serve different configured sizes.
+/// A table of users in memory the embedding gives: slots `U`, index entries `I`. Up to
+/// `capacity` slots are used (at most [`MAX_CAPACITY`] and the slots given), so one build
+/// can serve different configured sizes. The table indexes when `I` has an entry for
+/// every usable slot, and scans otherwise.
 #[derive(Debug)]
-pub struct UserTable<S, const N: usize, A = SocketAddr> {
-    slots: [Option<User<S, A>>; N],
-    /// Each slot's next slot in its buckets.
-    next: [Links; N],
-    /// Each bucket's first slot, per index.
-    heads: [Links; N],
-    /// The first free slot, the rest chained through `next[..].addr` (indexed tables).
+pub struct UserTable<S, A, U, I> {
+    slots: U,
+    index: I,
+    /// The first free slot, the rest chained through the index (indexed tables).
     free: u16,
+    /// The ready queue's first and last slot (`ready.rs`).
+    ready_head: u16,
+    ready_tail: u16,
+    /// How many slots the deadline heap holds (`deadlines.rs`).
+    heap_len: u16,
     hash_key: [u8; 16],
     capacity: usize,
     len: usize,
+    user: PhantomData<fn() -> (S, A)>,
 }
 
-impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
-    /// An empty table that admits up to `capacity` users (at most `N`), hashing under the
-    /// key `hash_key` gives (keep it secret from the network: [`UserTable`]); a table that
-    /// scans ([`SCAN_UP_TO`]) never asks for it.
+impl<S, const N: usize, A: PeerAddress, const I: usize> ArrayTable<S, N, A, I> {
+    /// An empty table in arrays that admits up to `capacity` users (at most `N`); see
+    /// [`UserTable::with_storage`].
     pub fn new(capacity: usize, hash_key: impl FnOnce() -> [u8; 16]) -> Self {
-        let capacity = capacity.min(N).min(usize::from(END));
-        let mut next = [Links::NONE; N];
-        // Free slots chained in order, so the first join takes slot 0.
-        for (i, links) in next.iter_mut().enumerate().take(if Self::INDEXED { capacity } else { 0 })
-        {
-            links.addr =
-                u16::try_from(i + 1).ok().filter(|&n| usize::from(n) < capacity).unwrap_or(END);
-        }
-        UserTable {
-            slots: [const { None }; N],
-            next,
-            heads: [Links::NONE; N],
-            free: if capacity > 0 { 0 } else { END },
-            hash_key: if Self::INDEXED { hash_key() } else { [0; 16] },
+        UserTable::with_storage([const { None }; N], [IndexEntry::EMPTY; I], capacity, hash_key)
+    }
+}
+
+impl<S, A: PeerAddress, U: Storage<Slot<S, A>>, I: Storage<IndexEntry>> UserTable<S, A, U, I> {
+    /// An empty table in `slots` (all must be free) and `index` (its entries are
+    /// overwritten) that admits up to `capacity` users, hashing under the key `hash_key`
+    /// gives (keep it secret from the network: remote parties choose addresses, names and
+    /// the tokens they try, and must not be able to steer them into one bucket); a table
+    /// that scans never asks for it.
+    pub fn with_storage(
+        slots: U,
+        index: I,
+        capacity: usize,
+        hash_key: impl FnOnce() -> [u8; 16],
+    ) -> Self {
+        let capacity = capacity.min(slots.as_ref().len()).min(MAX_CAPACITY);
+        let mut table = UserTable {
+            slots,
+            index,
+            free: END,
+            ready_head: END,
+            ready_tail: END,
+            heap_len: 0,
+            hash_key: [0; 16],
             capacity,
             len: 0,
+            user: PhantomData,
+        };
+        if table.indexed() {
+            table.hash_key = hash_key();
+            table.reset_index();
         }
+        table
+    }
+
+    /// Whether lookups, the ready queue and the deadlines go through the index memory:
+    /// for arrays a constant, so the other way is not in the program.
+    pub fn indexed(&self) -> bool {
+        let entries = self.index.as_ref().len();
+        entries > 0 && entries >= self.capacity
+    }
+
+    fn slots(&self) -> &[Slot<S, A>] {
+        self.slots.as_ref()
+    }
+
+    fn slots_mut(&mut self) -> &mut [Slot<S, A>] {
+        self.slots.as_mut()
     }
 
     /// How many users the table admits.
@@ -158,8 +164,8 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
     }
 
     /// Adds a user. Refuses a name whose key is taken (a case variant or look-alike of a
-    /// user's name), an address or token
-    /// already in use, and a full table; the state comes back with the error.
+    /// user's name), an address or token already in use, and a full table; the state
+    /// comes back with the error.
     pub fn insert(
         &mut self,
         addr: A,
@@ -182,49 +188,35 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
         if self.len >= self.capacity {
             return Err((full, state));
         }
-        let id = if Self::INDEXED {
-            self.free
+        let id = if self.indexed() {
+            self.take_free()
         } else {
             // A few slots: the first free one, as a scan finds it.
-            let free = self.slots.iter().take(self.capacity).position(Option::is_none);
+            let free = self.slots().iter().take(self.capacity).position(Option::is_none);
             free.and_then(|i| u16::try_from(i).ok()).unwrap_or(END)
         };
-        let (Some(slot), Some(after)) =
-            (self.slots.get_mut(usize::from(id)), self.next.get(usize::from(id)).map(|l| l.addr))
-        else {
+        let Some(slot) = self.slots_mut().get_mut(usize::from(id)) else {
             return Err((full, state));
         };
         *slot = Some(User { addr, token, name: NameBuf::new(name), key, last_heard: now, state });
-        if Self::INDEXED {
-            self.free = after;
-        }
         self.len += 1;
-        if Self::INDEXED {
-            let (a, t, k) =
-                (self.addr_bucket(addr), self.token_bucket(token), self.key_bucket(key));
-            self.link(Index::Addr, a, id);
-            self.link(Index::Token, t, id);
-            self.link(Index::Key, k, id);
+        if self.indexed() {
+            self.link(Index::Addr, self.addr_bucket(addr), id);
+            self.link(Index::Token, self.token_bucket(token), id);
+            self.link(Index::Key, self.key_bucket(key), id);
         }
         Ok(SlotId(id))
     }
 
     /// Removes a user and returns it.
     pub fn remove(&mut self, slot: SlotId) -> Option<User<S, A>> {
-        let user = self.slots.get_mut(slot.index())?.take()?;
-        if Self::INDEXED {
-            let (a, t, k) = (
-                self.addr_bucket(user.addr),
-                self.token_bucket(user.token),
-                self.key_bucket(user.key),
-            );
-            self.unlink(Index::Addr, a, slot.0);
-            self.unlink(Index::Token, t, slot.0);
-            self.unlink(Index::Key, k, slot.0);
-        }
-        if let Some(links) = self.next.get_mut(slot.index()).filter(|_| Self::INDEXED) {
-            *links = Links { addr: self.free, ..Links::NONE };
-            self.free = slot.0;
+        let user = self.slots_mut().get_mut(slot.index())?.take()?;
+        if self.indexed() {
+            self.unlink(Index::Addr, self.addr_bucket(user.addr), slot.0);
+            self.unlink(Index::Token, self.token_bucket(user.token), slot.0);
+            self.unlink(Index::Key, self.key_bucket(user.key), slot.0);
+            self.unschedule(slot);
+            self.give_free(slot.0);
         }
         self.len -= 1;
         Some(user)
@@ -232,20 +224,17 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
 
     /// The user in `slot`.
     pub fn get(&self, slot: SlotId) -> Option<&User<S, A>> {
-        self.slots.get(slot.index())?.as_ref()
+        self.slots().get(slot.index())?.as_ref()
     }
 
     /// The user in `slot`, mutable.
     pub fn get_mut(&mut self, slot: SlotId) -> Option<&mut User<S, A>> {
-        self.slots.get_mut(slot.index())?.as_mut()
+        self.slots_mut().get_mut(slot.index())?.as_mut()
     }
-
-    /// Whether lookups go through the indexes (a constant: the other way is not compiled).
-    const INDEXED: bool = N > SCAN_UP_TO;
 
     /// The user at `addr`.
     pub fn by_addr(&self, addr: A) -> Option<SlotId> {
-        if !Self::INDEXED {
+        if !self.indexed() {
             return self.find(|user| user.addr == addr);
         }
         self.find_in(Index::Addr, self.addr_bucket(addr), |user| user.addr == addr)
@@ -258,14 +247,14 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
 
     /// The user whose name has `key`.
     pub fn by_key(&self, key: NameKey) -> Option<SlotId> {
-        if !Self::INDEXED {
+        if !self.indexed() {
             return self.find(|user| user.key == key);
         }
         self.find_in(Index::Key, self.key_bucket(key), |user| user.key == key)
     }
 
     /// How many users' addresses are on the same host as `addr` (any port). A scan of
-    /// every user: it runs for joins only.
+    /// every user: it runs for joins only, and only under a per-host limit.
     pub fn count_same_host(&self, addr: A) -> usize {
         self.iter().filter(|(_, user)| user.addr.same_host(&addr)).count()
     }
@@ -275,7 +264,7 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
         if token.is_none() {
             return None;
         }
-        if !Self::INDEXED {
+        if !self.indexed() {
             return self.find(|user| user.token == token);
         }
         self.find_in(Index::Token, self.token_bucket(token), |user| user.token == token)
@@ -287,7 +276,7 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
             return Err(TableError::AddressTaken);
         }
         let Some(old) = self.get(slot).map(|user| user.addr) else { return Ok(()) };
-        if Self::INDEXED {
+        if self.indexed() {
             let (from, to) = (self.addr_bucket(old), self.addr_bucket(addr));
             self.unlink(Index::Addr, from, slot.0);
             self.link(Index::Addr, to, slot.0);
@@ -305,19 +294,20 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
         }
     }
 
-    /// The first user silent for `idle` or longer at `now`.
+    /// The first user silent for `idle` or longer at `now` (a scan: a table without
+    /// index memory keeps no deadlines).
     pub fn first_expired(&self, now: Instant, idle: Duration) -> Option<SlotId> {
         self.find(|user| now.saturating_since(user.last_heard) >= idle)
     }
 
-    /// When the next user will have been silent for `idle`.
+    /// When the next user will have been silent for `idle` (a scan).
     pub fn next_expiry(&self, idle: Duration) -> Option<Instant> {
         self.iter().map(|(_, user)| user.last_heard + idle).min()
     }
 
     /// Every user, with its slot.
     pub fn iter(&self) -> impl Iterator<Item = (SlotId, &User<S, A>)> {
-        self.slots.iter().enumerate().filter_map(|(i, slot)| {
+        self.slots().iter().enumerate().filter_map(|(i, slot)| {
             let user = slot.as_ref()?;
             Some((SlotId(u16::try_from(i).ok()?), user))
         })
@@ -325,99 +315,46 @@ impl<S, const N: usize, A: PeerAddress> UserTable<S, N, A> {
 
     /// Every user, mutable, with its slot.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (SlotId, &mut User<S, A>)> {
-        self.slots.iter_mut().enumerate().filter_map(|(i, slot)| {
+        self.slots_mut().iter_mut().enumerate().filter_map(|(i, slot)| {
             let user = slot.as_mut()?;
             Some((SlotId(u16::try_from(i).ok()?), user))
         })
     }
 
+    /// Runs `update` on every user; each one it changed (it returns `true`) is put in the
+    /// ready queue and scheduled no later than its `deadline` (indexed tables).
+    pub fn update_each(
+        &mut self,
+        mut update: impl FnMut(&mut User<S, A>) -> bool,
+        deadline: impl Fn(&User<S, A>) -> Instant,
+    ) {
+        if !self.indexed() {
+            self.iter_mut().for_each(|(_, user)| _ = update(user));
+            return;
+        }
+        for i in 0..self.slots().len() {
+            let Some(user) = self.slots_mut().get_mut(i).and_then(Option::as_mut) else {
+                continue;
+            };
+            if !update(user) {
+                continue;
+            }
+            let at = deadline(user);
+            if let Ok(id) = u16::try_from(i) {
+                self.mark_ready(SlotId(id));
+                self.schedule(SlotId(id), at);
+            }
+        }
+    }
+
     /// The slot at `index`, if a user is in it (for round-robin walks).
     pub fn slot_at(&self, index: usize) -> Option<SlotId> {
-        self.slots.get(index)?.as_ref()?;
+        self.slots().get(index)?.as_ref()?;
         Some(SlotId(u16::try_from(index).ok()?))
     }
 
     fn find(&self, mut matches: impl FnMut(&User<S, A>) -> bool) -> Option<SlotId> {
         self.iter().find(|(_, user)| matches(user)).map(|(slot, _)| slot)
-    }
-
-    /// The first user of `bucket` in `index` that `matches`: a walk of one chain.
-    fn find_in(
-        &self,
-        index: Index,
-        bucket: usize,
-        matches: impl Fn(&User<S, A>) -> bool,
-    ) -> Option<SlotId> {
-        let mut at = self.heads.get(bucket)?.get(index);
-        // Bounded by the slots, whatever the links say.
-        for _ in 0..N {
-            let user = self.slots.get(usize::from(at))?.as_ref()?;
-            if matches(user) {
-                return Some(SlotId(at));
-            }
-            at = self.next.get(usize::from(at))?.get(index);
-        }
-        None
-    }
-
-    /// Puts slot `id` first in `bucket` of `index`.
-    fn link(&mut self, index: Index, bucket: usize, id: u16) {
-        let Some(head) = self.heads.get_mut(bucket) else { return };
-        let first = head.get(index);
-        head.set(index, id);
-        if let Some(links) = self.next.get_mut(usize::from(id)) {
-            links.set(index, first);
-        }
-    }
-
-    /// Takes slot `id` out of `bucket` of `index`.
-    fn unlink(&mut self, index: Index, bucket: usize, id: u16) {
-        let after = self.next.get(usize::from(id)).map_or(END, |links| links.get(index));
-        let Some(head) = self.heads.get_mut(bucket) else { return };
-        if head.get(index) == id {
-            head.set(index, after);
-            return;
-        }
-        let mut at = head.get(index);
-        for _ in 0..N {
-            let Some(links) = self.next.get_mut(usize::from(at)) else { return };
-            if links.get(index) == id {
-                links.set(index, after);
-                return;
-            }
-            at = links.get(index);
-        }
-    }
-
-    fn bucket(&self, hash: u64) -> usize {
-        // Lemire's reduction: the high half of a 32×32-bit product, no division.
-        let low = hash & 0xffff_ffff;
-        let n = u64::try_from(N).unwrap_or(u64::MAX);
-        usize::try_from(low.saturating_mul(n) >> 32).unwrap_or(0)
-    }
-
-    fn hasher(&self, index: u8) -> SipHasher24 {
-        let mut hasher = SipHasher24::new_with_key(&self.hash_key);
-        hasher.write_u8(index);
-        hasher
-    }
-
-    fn addr_bucket(&self, addr: A) -> usize {
-        let mut hasher = self.hasher(0);
-        addr.write_key(&mut hasher);
-        self.bucket(hasher.finish())
-    }
-
-    fn token_bucket(&self, token: Token) -> usize {
-        let mut hasher = self.hasher(1);
-        hasher.write_u64(token.0);
-        self.bucket(hasher.finish())
-    }
-
-    fn key_bucket(&self, key: NameKey) -> usize {
-        let mut hasher = self.hasher(2);
-        hasher.write_u64(key.to_u64());
-        self.bucket(hasher.finish())
     }
 }
 
@@ -435,7 +372,7 @@ mod tests {
 
     #[test]
     fn finds_users_every_way() {
-        let mut table = UserTable::<u8, 4>::new(4, || [3; 16]);
+        let mut table = ArrayTable::<u8, 4, SocketAddr, 0>::new(4, || [3; 16]);
         let now = Instant::ZERO;
         let a = table.insert(addr(1), Token(10), name("Star"), now, 1).unwrap();
         let b = table.insert(addr(2), Token(20), name("star2"), now, 2).unwrap();
@@ -449,7 +386,7 @@ mod tests {
 
     #[test]
     fn refuses_duplicates_and_a_full_table_without_evicting() {
-        let mut table = UserTable::<(), 4>::new(2, || [3; 16]);
+        let mut table = ArrayTable::<(), 4>::new(2, || [3; 16]);
         let now = Instant::ZERO;
         table.insert(addr(1), Token(1), name("a"), now, ()).unwrap();
         assert_eq!(
@@ -472,7 +409,7 @@ mod tests {
     /// from every index once removed.
     #[test]
     fn the_indexes_find_every_user_in_few_steps() {
-        let mut table = UserTable::<(), 1024>::new(1024, || [7; 16]);
+        let mut table = ArrayTable::<(), 1024>::new(1024, || [7; 16]);
         let names: std::vec::Vec<std::string::String> =
             (0..1000).map(|i| std::format!("user{i}")).collect();
         let at = |i: usize| {
@@ -490,11 +427,11 @@ mod tests {
         for index in [Index::Addr, Index::Token, Index::Key] {
             let longest = (0..1024)
                 .map(|b| {
-                    let mut at = table.heads[b].get(index);
+                    let mut at = table.index[b].head.get(index);
                     let mut len = 0;
                     while at != END {
                         len += 1;
-                        at = table.next[usize::from(at)].get(index);
+                        at = table.index[usize::from(at)].next.get(index);
                     }
                     len
                 })
@@ -513,7 +450,7 @@ mod tests {
 
     #[test]
     fn expiry_and_reuse() {
-        let mut table = UserTable::<(), 2>::new(2, || [3; 16]);
+        let mut table = ArrayTable::<(), 2, SocketAddr, 0>::new(2, || [3; 16]);
         let a = table.insert(addr(1), Token(1), name("a"), Instant::from_millis(0), ()).unwrap();
         table.insert(addr(2), Token(2), name("b"), Instant::from_millis(500), ()).unwrap();
         let idle = Duration::from_millis(1000);
