@@ -97,7 +97,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_BIND, value_parser = parse_addr)]
     pub(crate) bind: SocketAddr,
 
-    /// How many users may be connected at once (up to 65535). Their memory, about 450
+    /// How many users may be connected at once (up to 65535). Their memory, about 350
     /// bytes each, is allocated when the server starts.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) capacity: u16,
@@ -291,10 +291,18 @@ pub(crate) struct BenchArgs {
     pub(crate) json: bool,
 
     /// Also run the protocol echo with N more users joined, silent but pinging, and compare:
-    /// what a fuller table costs the users who talk (up to the server's 1,024 slots, less
-    /// CLIENTS).
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    /// what a fuller table costs the users who talk (up to 50000; Linux, each speaks from
+    /// its own loopback address).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=50000))]
     pub(crate) idle: u16,
+
+    /// Also run the protocol echo against `minichat serve` processes with these many users
+    /// connected (the load's, the rest idle): the server's CPU per reply and memory per
+    /// user as the table grows. Alone, 16,1000,10000,50000 (Linux; under a minute).
+    #[arg(long, value_name = "USERS", value_delimiter = ',', num_args = 0..=1, require_equals = true,
+          default_missing_value = "16,1000,10000,50000",
+          value_parser = clap::value_parser!(u16).range(1..=50000))]
+    pub(crate) scale: Vec<u16>,
 }
 
 /// Parses a number of seconds, fractions allowed: `1`, `0.5`.
@@ -387,6 +395,19 @@ mod tests {
         assert!(parse_bytes("1").unwrap_err().contains("out of range"));
         assert!(parse_bytes("lots").unwrap_err().contains("not a size"));
         assert!(parse_bytes("99999999999999999999M").is_err());
+    }
+
+    #[test]
+    fn scale_sizes_default_when_not_given() {
+        let sizes = |args: &[&str]| match Cli::try_parse_from(args).map(Cli::command_or_serve) {
+            Ok(Command::Bench(bench)) => Ok(bench.scale),
+            Ok(_) => Err("not bench".to_owned()),
+            Err(error) => Err(error.to_string()),
+        };
+        assert_eq!(sizes(&["minichat", "bench", "--scale"]), Ok(vec![16, 1000, 10000, 50000]));
+        assert_eq!(sizes(&["minichat", "bench", "--scale=20,300", "--json"]), Ok(vec![20, 300]));
+        assert_eq!(sizes(&["minichat", "bench"]), Ok(vec![]));
+        assert!(sizes(&["minichat", "bench", "--scale=70000"]).is_err());
     }
 
     #[test]

@@ -110,6 +110,7 @@ fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
         },
         json: args.json,
         idle: usize::from(args.idle),
+        scale: args.scale.iter().map(|&n| usize::from(n)).collect(),
     };
     let json = config.json;
     let report = cmd::bench::run(config)?;

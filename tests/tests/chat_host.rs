@@ -264,6 +264,7 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
         "4",
         "--idle",
         "20",
+        "--scale=10,60",
         "--json",
     ]);
     let status = bench.wait_exit(Duration::from_secs(120));
@@ -278,6 +279,8 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
         "relay-captured",
         "fanout",
         "fanout-unbatched",
+        "scale-10",
+        "scale-60",
     ] {
         let row = out
             .split(&format!("\"key\": \"{key}\""))
@@ -295,6 +298,17 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
         out.contains("\"target\": \"relay CPU per delivered message / bare loop CPU per reply\""),
         "{out}"
     );
+    // The scale scenarios: a server process each, with its users counted and its memory.
+    let scaled = out.split("\"key\": \"scale-60\"").nth(1).unwrap();
+    assert!(scaled.contains("\"connected\": 60"), "{scaled}");
+    let rss: u64 = scaled
+        .split("\"server_rss_kib\": ")
+        .nth(1)
+        .and_then(|r| r.split([',', '\n']).next())
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no memory for scale-60: {scaled}"));
+    assert!(rss > 0);
+    assert!(out.contains("echo CPU per reply, 60 users connected / 10 connected"), "{out}");
 }
 
 #[test]

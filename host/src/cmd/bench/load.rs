@@ -72,6 +72,10 @@ pub(crate) struct Outcome {
     pub(crate) lost: u64,
     /// The server's CPU time in the window, if it could be read.
     pub(crate) server_cpu: Option<Duration>,
+    /// Users connected to the server during the window, when the scenario counts them.
+    pub(crate) connected: Option<usize>,
+    /// The server process's resident memory with them connected, KiB.
+    pub(crate) server_rss_kib: Option<u64>,
 }
 
 impl Outcome {

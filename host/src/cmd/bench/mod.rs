@@ -8,8 +8,10 @@ mod idle;
 mod load;
 mod raw;
 mod report;
+mod scale;
 mod servers;
 
+use std::borrow::Cow;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 
@@ -45,6 +47,8 @@ pub(crate) struct BenchConfig {
     pub(crate) json: bool,
     /// Users who join and stay silent during an extra protocol-echo scenario (0: none).
     pub(crate) idle: usize,
+    /// Users connected in each `--scale` scenario (none: no such scenarios).
+    pub(crate) scale: Vec<usize>,
 }
 
 /// What measures a scenario: given the load and a progress callback (thousandths done).
@@ -52,8 +56,8 @@ type Measure = Box<dyn FnOnce(&LoadConfig, &mut dyn FnMut(u64)) -> Result<Outcom
 
 /// One measured scenario: its key, its description, and what to start.
 struct Scenario {
-    key: &'static str,
-    name: &'static str,
+    key: Cow<'static, str>,
+    name: Cow<'static, str>,
     unit: &'static str,
     run: Measure,
 }
@@ -83,7 +87,7 @@ fn measure(config: BenchConfig) -> Result<Report, HostError> {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        bar.set_prefix(scenario.name);
+        bar.set_prefix(scenario.name.clone());
         let mut tick = |per_mille: u64| bar.set_position(per_mille);
         let outcome = (scenario.run)(&load, &mut tick)?;
         bar.finish_and_clear();
@@ -145,6 +149,15 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
             list.push(chat("protocol-echo-idle", name, unit, None, users, setup, mode));
         }
     }
+    if config.server.is_none() {
+        for &size in &config.scale {
+            let connected = size.max(users);
+            let run: Measure = Box::new(move |load, tick| scale::run(connected, users, load, tick));
+            let key = format!("scale-{connected}").into();
+            let name = format!("protocol echo, {connected} users connected").into();
+            list.push(Scenario { key, name, unit: "replies", run });
+        }
+    }
     list
 }
 
@@ -155,8 +168,8 @@ fn echo_baseline(
     start: fn() -> Result<servers::Running, HostError>,
 ) -> Scenario {
     Scenario {
-        key,
-        name,
+        key: key.into(),
+        name: name.into(),
         unit: "replies",
         run: Box::new(move |load, tick| {
             let server = start()?;
@@ -193,8 +206,8 @@ fn chat(
     mode: Mode,
 ) -> Scenario {
     Scenario {
-        key,
-        name,
+        key: key.into(),
+        name: name.into(),
         unit,
         run: Box::new(move |load, tick| chat_scenario(external, users, setup, mode, load, tick)),
     }

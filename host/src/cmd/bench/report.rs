@@ -1,6 +1,8 @@
 //! What `minichat bench` prints: a row per scenario, and the design's targets as ratios of
 //! scenarios measured in the same run.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::cmd::bench::BenchConfig;
@@ -9,8 +11,8 @@ use crate::cmd::bench::load::{LoadConfig, Outcome};
 /// One scenario's results.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Row {
-    pub(crate) key: &'static str,
-    pub(crate) name: &'static str,
+    pub(crate) key: Cow<'static, str>,
+    pub(crate) name: Cow<'static, str>,
     /// What a "message" is here: replies, or deliveries.
     pub(crate) unit: &'static str,
     pub(crate) messages_per_second: f64,
@@ -19,12 +21,16 @@ pub(crate) struct Row {
     pub(crate) lost: u64,
     /// Server CPU time per message, nanoseconds (when the bench started the server).
     pub(crate) server_cpu_ns_per_message: Option<f64>,
+    /// Users connected during the window (the `--scale` scenarios).
+    pub(crate) connected: Option<usize>,
+    /// The server process's resident memory, KiB (the `--scale` scenarios).
+    pub(crate) server_rss_kib: Option<u64>,
 }
 
 impl Row {
     pub(crate) fn new(
-        key: &'static str,
-        name: &'static str,
+        key: Cow<'static, str>,
+        name: Cow<'static, str>,
         unit: &'static str,
         mut outcome: Outcome,
     ) -> Row {
@@ -37,6 +43,8 @@ impl Row {
             p99_us: outcome.latency(990),
             lost: outcome.lost,
             server_cpu_ns_per_message: outcome.cpu_per_message_ns(),
+            connected: outcome.connected,
+            server_rss_kib: outcome.server_rss_kib,
         }
     }
 }
@@ -44,7 +52,7 @@ impl Row {
 /// A target of DESIGN.md, as a ratio of two scenarios of this run.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Ratio {
-    pub(crate) target: &'static str,
+    pub(crate) target: Cow<'static, str>,
     pub(crate) goal: &'static str,
     pub(crate) measured: f64,
     pub(crate) met: bool,
@@ -113,9 +121,9 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
     let rate = |key| find(rows, key).map(|r| r.messages_per_second).filter(|r| *r > 0.0);
     let cpu = |key| find(rows, key).and_then(|r| r.server_cpu_ns_per_message).filter(|c| *c > 0.0);
     let mut out = Vec::new();
-    let mut push = |target, goal, measured: Option<f64>, met: fn(f64) -> bool| {
+    let mut push = |target: &'static str, goal, measured: Option<f64>, met: fn(f64) -> bool| {
         if let Some(measured) = measured {
-            out.push(Ratio { target, goal, measured, met: met(measured) });
+            out.push(Ratio { target: target.into(), goal, measured, met: met(measured) });
         }
     };
     push(
@@ -184,6 +192,34 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         rate("relay").zip(rate("python-threading")).map(|(a, b)| a / b),
         |m| m >= 30.0,
     );
+    // The largest table against the smallest, of the `--scale` scenarios.
+    let scaled: Vec<&Row> = rows.iter().filter(|r| r.connected.is_some()).collect();
+    if let (Some(small), Some(large)) = (scaled.first(), scaled.last())
+        && scaled.len() > 1
+    {
+        let (from, to) = (small.connected.unwrap_or(0), large.connected.unwrap_or(0));
+        let cpu = large.server_cpu_ns_per_message.zip(small.server_cpu_ns_per_message);
+        if let Some((a, b)) = cpu.filter(|(_, b)| *b > 0.0) {
+            let target = format!("echo CPU per reply, {to} users connected / {from} connected");
+            out.push(Ratio {
+                target: target.into(),
+                goal: "<= 1.1",
+                measured: a / b,
+                met: a / b <= 1.1,
+            });
+        }
+        if small.messages_per_second > 0.0 {
+            let measured = large.messages_per_second / small.messages_per_second;
+            let target =
+                format!("echo replies per second, {to} users connected / {from} connected");
+            out.push(Ratio {
+                target: target.into(),
+                goal: ">= 0.9",
+                measured,
+                met: measured >= 0.9,
+            });
+        }
+    }
     out
 }
 
@@ -203,6 +239,7 @@ pub(crate) fn print_table(report: &Report) {
     println!();
     println!("| scenario | messages/s | p50 | p99 | lost | server CPU per message |");
     println!("|---|---:|---:|---:|---:|---:|");
+    let scaled: Vec<&Row> = report.scenarios.iter().filter(|r| r.connected.is_some()).collect();
     for row in &report.scenarios {
         let micros = |v: Option<u32>| v.map_or("-".to_owned(), |v| format!("{v} µs"));
         let cpu = row
@@ -218,6 +255,25 @@ pub(crate) fn print_table(report: &Report) {
             row.lost,
             cpu
         );
+    }
+    if let Some(first) = scaled.first() {
+        println!();
+        println!(
+            "| users connected | server RSS | RSS per user | added per user beyond the first row |"
+        );
+        println!("|---:|---:|---:|---:|");
+        let base = (first.connected.unwrap_or(0), first.server_rss_kib.unwrap_or(0));
+        for row in &scaled {
+            let (Some(users), Some(kib)) = (row.connected, row.server_rss_kib) else { continue };
+            let per_user = kib as f64 * 1024.0 / users.max(1) as f64;
+            let added = match users.checked_sub(base.0).filter(|&n| n > 0) {
+                Some(more) => {
+                    format!("{:.0} B", kib.saturating_sub(base.1) as f64 * 1024.0 / more as f64)
+                }
+                None => "-".to_owned(),
+            };
+            println!("| {users} | {:.1} MiB | {per_user:.0} B | {added} |", kib as f64 / 1024.0);
+        }
     }
     if !report.ratios.is_empty() {
         println!();

@@ -234,6 +234,37 @@ fn python(script: &str) -> Result<Running, HostError> {
     })
 }
 
+/// `minichat serve` itself, as a process of its own, for `capacity` users: quiet, without a
+/// rate limit or a per-address limit (the load's clients all come from 127.0.0.1).
+pub(crate) fn serve_process(capacity: usize) -> Result<Running, HostError> {
+    let not_started = |why: String| HostError::NotStarted { name: "minichat serve", why };
+    let exe = std::env::current_exe().map_err(|e| not_started(e.to_string()))?;
+    let mut child = Command::new(exe)
+        .args(["serve", "--bind", "127.0.0.1:0", "--quiet", "--per-ip", "0", "--rate", "0"])
+        .args(["--capacity", &capacity.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|source| HostError::Spawn { program: "minichat serve", source })?;
+    let stdout =
+        child.stdout.take().ok_or_else(|| not_started("its output is not piped".into()))?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| not_started(e.to_string()))?;
+    // "minichat serve: listening on 127.0.0.1:PORT (udp), up to N users; ..."
+    let addr = line
+        .split_whitespace()
+        .find_map(|word| word.parse::<SocketAddr>().ok())
+        .ok_or_else(|| not_started(format!("it printed {line:?}, not its address")))?;
+    Ok(Running {
+        addr,
+        cpu: CpuProbe::Process(child.id()),
+        stop: Arc::new(AtomicBool::new(false)),
+        thread: None,
+        child: Some(child),
+    })
+}
+
 /// The plain Python UDP echo server of the tutorial.
 pub(crate) fn python_plain() -> Result<Running, HostError> {
     python(PYTHON_PLAIN)
