@@ -151,6 +151,12 @@ pub(crate) struct ServeArgs {
     /// file is readable while the server runs and complete when it stops.
     #[arg(long, value_name = "FILE")]
     pub(crate) capture: Option<std::path::PathBuf>,
+
+    /// Share one room with the other servers bridged to this MQTT broker and topic prefix:
+    /// mqtt://HOST:PORT/PREFIX (port 1883 and prefix minichat when left out). Room
+    /// messages and the console's /all reach every server's users; see docs/BRIDGE.md.
+    #[arg(long, value_name = "URL", value_parser = crate::bridge::BridgeUrl::parse)]
+    pub(crate) bridge: Option<crate::bridge::BridgeUrl>,
 }
 
 /// Where a client's server is, and how to reach it (`chat` and `send` share these).

@@ -8,6 +8,7 @@
 //! - `term`: console, output queue, escaping of remote text, slash commands;
 //! - `cli` (the command line), `clock`, `shutdown` (Ctrl-C, SIGTERM), `error`.
 
+mod bridge;
 mod cli;
 mod clock;
 pub mod cmd;
@@ -51,6 +52,7 @@ pub fn main() -> ExitCode {
             per_ip: args.per_ip,
             quiet: args.quiet,
             capture: args.capture,
+            bridge: args.bridge,
         })
         .map(|()| ExitCode::SUCCESS),
         Command::Chat(args) => cmd::chat::run(cmd::chat::ChatConfig {

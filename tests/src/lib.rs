@@ -1,6 +1,8 @@
 //! Support for minichat's integration and property tests: proptest strategies for the
 //! wire types and a seeded proptest configuration. The tests themselves are in `tests/`.
 
+pub mod broker;
+pub mod cuttable;
 pub mod loopback_chat;
 #[cfg(unix)]
 pub mod null_modem;

@@ -378,6 +378,28 @@ fn the_operator_speaks_and_kicks() {
     assert_eq!(sim.server.user_count(), 2);
 }
 
+/// A message relayed from a user of a bridged server reaches everyone here, but not a
+/// user whose name has the same key (as a sender never gets its own room messages), and
+/// a text longer than the server accepts is refused.
+#[test]
+fn messages_from_elsewhere_reach_the_room() {
+    let mut sim = three_users(Faults::NONE, 17);
+    let now = sim.now;
+    let star2 = minichat_core::wire::Name::new("Star2").unwrap();
+    sim.server.relay(now, minichat_core::wire::Name::new("faraway").unwrap(), "hello").unwrap();
+    sim.server.relay(now, star2, "same key as star2").unwrap();
+    assert!(sim.run_until(5 * SECOND, |s| s.received(0).len() == 2 && s.received(2).len() == 2));
+    sim.run_for(SECOND);
+    assert_eq!(sim.received(0), ["faraway: hello", "Star2: same key as star2"]);
+    assert_eq!(sim.received(1), ["faraway: hello"]);
+    let long = "x".repeat(usize::from(sim.server.config().max_text) + 1);
+    let faraway = minichat_core::wire::Name::new("faraway").unwrap();
+    assert!(matches!(
+        sim.server.relay(now, faraway, &long),
+        Err(minichat_core::error::ServerError::TextTooLong { .. })
+    ));
+}
+
 #[test]
 fn late_joiners_get_recent_history() {
     let mut config = Sim::server_config();

@@ -1,4 +1,5 @@
-//! The operator's requests: say something as the operator, remove a user, shut down.
+//! What the embedding asks: the operator's announcements, kicks and shutdown, and room
+//! messages from users the server does not hold (a bridge's, `docs/BRIDGE.md`).
 
 use crate::address::PeerAddress;
 use crate::error::ServerError;
@@ -6,7 +7,7 @@ use crate::server::Server;
 use crate::server::ServerMemory;
 use crate::server::ring::Recipient;
 use crate::time::Instant;
-use crate::wire::{ErrorCode, Name};
+use crate::wire::{ErrorCode, Name, NameBuf};
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     /// The operator says `text`, to the room or to one user; delivered like any message,
@@ -31,6 +32,17 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         };
         let operator = self.config.operator;
         Ok(self.store(now, operator, recipient, to_name, text))
+    }
+
+    /// A room message from `from`, a user of another server (a bridged one): delivered to
+    /// every user here like any room message, but to none whose name has `from`'s key.
+    /// Returns its room sequence number.
+    pub fn relay(&mut self, now: Instant, from: Name<'_>, text: &str) -> Result<u64, ServerError> {
+        let max = usize::from(self.config.max_text);
+        if text.len() > max {
+            return Err(ServerError::TextTooLong { len: text.len(), max });
+        }
+        Ok(self.store(now, NameBuf::new(from), Recipient::Room, None, text))
     }
 
     /// Removes the user called `name`, telling it so.

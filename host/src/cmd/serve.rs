@@ -8,6 +8,7 @@ use minichat_core::server::{LeftReason, Recipient, ServerConfig, ServerEvent};
 use minichat_core::time::Duration;
 use minichat_core::wire::{Name, NameBuf};
 
+use crate::bridge::{Bridge, BridgeUrl};
 use crate::error::HostError;
 use crate::net::capture::Capture;
 use crate::net::peer::Peer;
@@ -38,6 +39,8 @@ pub(crate) struct ServeConfig {
     pub(crate) quiet: bool,
     /// `--capture`: the file everything in and out is written to.
     pub(crate) capture: Option<PathBuf>,
+    /// `--bridge`: the broker through which other servers share the room.
+    pub(crate) bridge: Option<BridgeUrl>,
 }
 
 impl ServeConfig {
@@ -84,6 +87,10 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
         ),
     );
     tracing::info!(%addr, capacity = config.capacity, "chat server started");
+    let mut bridge = match config.bridge.clone() {
+        Some(url) => Some(Bridge::start(url, net.waker(), net.server.newest_message())?),
+        None => None,
+    };
     let mut console = Console::start(">>>: ", net.waker(), 16);
     let mut last_sender: Option<LastSender> = None;
     let mut console_open = true;
@@ -114,6 +121,13 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
         }
         for notice in net.take_link_notices() {
             console.notice(&notice);
+        }
+        if let Some(bridge) = &mut bridge {
+            // Messages from the other servers are delivered now, not at the next wake-up.
+            more |= bridge.exchange(&mut net.server, now);
+            for notice in bridge.take_notices() {
+                console.notice(&notice);
+            }
         }
         while let Some(event) = net.server.poll_event() {
             if !config.quiet {
@@ -146,6 +160,11 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
         }
     }
 
+    if let Some(mut bridge) = bridge {
+        // The last lines (the operator's, the users') still reach the other servers.
+        bridge.exchange(&mut net.server, net.clock.now());
+        bridge.stop();
+    }
     let users = net.server.user_count();
     let told = net.shutdown();
     tracing::info!(users, told, "chat server stopped");

@@ -1,0 +1,359 @@
+//! The bridge's connection to the broker, on a thread of its own: it numbers and publishes
+//! this server's posts (holding them while the broker is away, keeping the last ones for
+//! replays), subscribes to the other servers' posts, puts them in order, answers and sends
+//! replay requests, and reconnects with back-off (`docs/BRIDGE.md`).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::time::Duration;
+
+use mio::Waker;
+use rumqttc::{Client, Connection, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
+
+use crate::bridge::BridgeUrl;
+use crate::bridge::arrivals::Arrival;
+use crate::bridge::arrivals::Arrivals;
+use crate::bridge::post::{Hello, Met, Post, ReplayRequest, VERSION, from_json, to_json};
+
+/// Posts kept for replays, and the most waiting for the broker.
+pub(crate) const KEPT: usize = 4096;
+/// The first wait before trying the broker again, doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// How long the thread waits on the broker before looking at its requests again.
+const TICK: Duration = Duration::from_millis(20);
+/// Requests rumqttc queues towards the broker.
+const REQUESTS: usize = 256;
+
+/// From the server's loop to the link.
+#[derive(Debug)]
+pub(crate) enum ToLink {
+    /// A room message of this server's, to publish.
+    Post {
+        from: String,
+        text: String,
+    },
+    Stop,
+}
+
+/// From the link to the server's loop.
+#[derive(Debug)]
+pub(crate) enum FromLink {
+    /// A post of another server's, in order: store it.
+    Post(Post),
+    /// Something the operator should know.
+    Notice(String),
+}
+
+/// The link's state, on its thread.
+pub(crate) struct Link {
+    url: BridgeUrl,
+    server: String,
+    client: Client,
+    connection: Connection,
+    requests: Receiver<ToLink>,
+    out: Sender<FromLink>,
+    waker: Arc<Waker>,
+    next_seq: u64,
+    /// Numbered, not yet taken by the broker.
+    outbox: VecDeque<Post>,
+    /// Taken by the broker, kept for replays.
+    kept: VecDeque<Post>,
+    /// Kept posts asked for again, not yet taken.
+    resend: VecDeque<Post>,
+    arrivals: Arrivals,
+    /// Per server met: the number of this server's last post the broker had taken then;
+    /// its posts after it are that server's.
+    met: HashMap<String, u64>,
+    /// The number of the last post the broker took.
+    published: u64,
+    connected: bool,
+    ever_connected: bool,
+    backoff: Duration,
+    /// The server's loop said stop.
+    stopping: bool,
+}
+
+impl Link {
+    pub(crate) fn new(
+        url: BridgeUrl,
+        server: String,
+        requests: Receiver<ToLink>,
+        out: Sender<FromLink>,
+        waker: Arc<Waker>,
+    ) -> Link {
+        let mut options =
+            MqttOptions::new(format!("minichat-{server}"), url.host.clone(), url.port);
+        options.set_keep_alive(Duration::from_secs(5));
+        // Nothing is left on the broker for a server that is gone: what a server missed
+        // while away comes back by replay.
+        options.set_clean_session(true);
+        let (client, connection) = Client::new(options, REQUESTS);
+        Link {
+            url,
+            server,
+            client,
+            connection,
+            requests,
+            out,
+            waker,
+            next_seq: 1,
+            outbox: VecDeque::new(),
+            kept: VecDeque::new(),
+            resend: VecDeque::new(),
+            arrivals: Arrivals::default(),
+            met: HashMap::new(),
+            published: 0,
+            connected: false,
+            ever_connected: false,
+            backoff: FIRST_BACKOFF,
+            stopping: false,
+        }
+    }
+
+    fn room_topic(&self, server: &str) -> String {
+        format!("{}/room/{server}", self.url.prefix)
+    }
+
+    fn replay_topic(&self, server: &str) -> String {
+        format!("{}/replay/{server}", self.url.prefix)
+    }
+
+    fn hello_topic(&self, server: &str) -> String {
+        format!("{}/hello/{server}", self.url.prefix)
+    }
+
+    fn met_topic(&self, server: &str) -> String {
+        format!("{}/met/{server}", self.url.prefix)
+    }
+
+    fn send(&self, topic: String, payload: Vec<u8>) {
+        let sent = self.client.try_publish(&topic, QoS::AtLeastOnce, false, payload);
+        tracing::debug!(topic, ?sent, "bridge: sent");
+    }
+
+    fn tell(&self, message: FromLink) {
+        let _ = self.out.send(message);
+        let _ = self.waker.wake();
+    }
+
+    fn notice(&self, text: String) {
+        self.tell(FromLink::Notice(text));
+    }
+
+    /// Runs until the server's loop says stop (or is gone).
+    pub(crate) fn run(mut self) {
+        loop {
+            self.take_requests();
+            if self.stopping {
+                self.finish();
+                return;
+            }
+            if self.connected {
+                self.publish();
+            }
+            match self.connection.recv_timeout(TICK) {
+                Ok(Ok(event)) => self.on_event(event),
+                Ok(Err(error)) => self.on_error(&error.to_string()),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Stopping: what waits is handed to the broker, if it is there, within a second.
+    fn finish(&mut self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while self.connected && !self.outbox.is_empty() && std::time::Instant::now() < deadline {
+            self.publish();
+            if !matches!(
+                self.connection.recv_timeout(TICK),
+                Ok(Ok(_)) | Err(RecvTimeoutError::Timeout)
+            ) {
+                break;
+            }
+        }
+        // A moment for rumqttc to write what it took, then a clean goodbye.
+        let _ = self.client.disconnect();
+        while std::time::Instant::now() < deadline {
+            match self.connection.recv_timeout(TICK) {
+                Ok(Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect))) | Ok(Err(_)) => return,
+                Err(RecvTimeoutError::Disconnected) => return,
+                _ => {}
+            }
+        }
+    }
+
+    /// Numbers the posts the server's loop sent; notes when it says stop.
+    fn take_requests(&mut self) {
+        while !self.stopping {
+            match self.requests.try_recv() {
+                Ok(ToLink::Post { from, text }) => {
+                    let post = Post {
+                        v: VERSION,
+                        server: self.server.clone(),
+                        seq: self.next_seq,
+                        from,
+                        text,
+                    };
+                    self.next_seq += 1;
+                    self.outbox.push_back(post);
+                    if self.outbox.len() > KEPT {
+                        self.outbox.pop_front();
+                        self.notice(format!(
+                            "bridge: more than {KEPT} messages waiting for the broker; the oldest is dropped"
+                        ));
+                    }
+                }
+                Ok(ToLink::Stop) | Err(TryRecvError::Disconnected) => self.stopping = true,
+                Err(TryRecvError::Empty) => return,
+            }
+        }
+    }
+
+    /// Hands waiting posts to rumqttc, replays first, while it takes them.
+    fn publish(&mut self) {
+        let topic = self.room_topic(&self.server);
+        while let Some(post) = self.resend.front() {
+            if self.client.try_publish(&topic, QoS::AtLeastOnce, false, to_json(post)).is_err() {
+                return;
+            }
+            self.resend.pop_front();
+        }
+        while let Some(post) = self.outbox.front() {
+            if self.client.try_publish(&topic, QoS::AtLeastOnce, false, to_json(post)).is_err() {
+                return;
+            }
+            if let Some(post) = self.outbox.pop_front() {
+                tracing::debug!(seq = post.seq, "bridge: published");
+                self.published = post.seq;
+                self.kept.push_back(post);
+            }
+            if self.kept.len() > KEPT {
+                self.kept.pop_front();
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Incoming(Packet::ConnAck(_)) => self.on_connected(),
+            Event::Incoming(Packet::Publish(publish)) => {
+                self.on_publish(&publish.topic, &publish.payload);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_connected(&mut self) {
+        self.connected = true;
+        self.backoff = FIRST_BACKOFF;
+        let again = if self.ever_connected { "again " } else { "" };
+        self.ever_connected = true;
+        self.notice(format!("bridge: connected {again}to {} as server {}", self.url, self.server));
+        for topic in [
+            self.room_topic("+"),
+            self.hello_topic("+"),
+            self.met_topic(&self.server),
+            self.replay_topic(&self.server),
+        ] {
+            let _ = self.client.try_subscribe(topic, QoS::AtLeastOnce);
+        }
+        // Subscribed first, so every server's posts after its answer reach this one; each
+        // answers where they start (a `met`), and what this one missed is asked for then.
+        self.greet();
+    }
+
+    fn greet(&self) {
+        self.send(self.hello_topic(&self.server), to_json(&Hello { v: VERSION }));
+    }
+
+    fn ask(&self, server: &str, after: u64) {
+        self.send(self.replay_topic(server), to_json(&ReplayRequest { v: VERSION, after }));
+    }
+
+    fn on_publish(&mut self, topic: &str, payload: &[u8]) {
+        tracing::debug!(topic, payload = %String::from_utf8_lossy(payload), "bridge: received");
+        if topic == self.replay_topic(&self.server) {
+            if let Some(request) = from_json::<ReplayRequest>(payload) {
+                let again = self.kept.iter().filter(|post| post.seq > request.after);
+                self.resend.extend(again.cloned());
+            }
+            return;
+        }
+        if let Some(other) = topic.strip_prefix(&self.hello_topic("")) {
+            if other != self.server && from_json::<Hello>(payload).is_some() {
+                self.on_hello(other.to_owned());
+            }
+            return;
+        }
+        if topic == self.met_topic(&self.server) {
+            if let Some(met) = from_json::<Met>(payload).filter(|m| m.server != self.server) {
+                let arrival = self.arrivals.met(&met.server, met.met);
+                self.on_arrival(&met.server, arrival);
+            }
+            return;
+        }
+        let Some(post) = from_json::<Post>(payload) else {
+            self.notice(format!(
+                "bridge: a post on {topic} is not one of docs/BRIDGE.md v{VERSION}; dropped"
+            ));
+            return;
+        };
+        if post.server == self.server || topic != self.room_topic(&post.server) {
+            return; // our own, or published under another server's name
+        }
+        let server = post.server.clone();
+        let arrival = self.arrivals.accept(post);
+        self.on_arrival(&server, arrival);
+    }
+
+    /// A server greeted (it connected): this one's posts for it start after the last the
+    /// broker had taken when they first met. What it published while it was away is asked
+    /// for; if it never said where its posts start (or that was lost with a connection),
+    /// it is greeted back, and answers the same.
+    fn on_hello(&mut self, other: String) {
+        let met = *self.met.entry(other.clone()).or_insert(self.published);
+        let answer = Met { v: VERSION, server: self.server.clone(), met };
+        self.send(self.met_topic(&other), to_json(&answer));
+        match self.arrivals.last(&other) {
+            Some(last) => self.ask(&other, last),
+            None => self.greet(),
+        }
+    }
+
+    fn on_arrival(&mut self, server: &str, arrival: Arrival) {
+        tracing::debug!(server, ?arrival, "bridge: arrival");
+        if let Some(after) = arrival.ask_after {
+            self.ask(server, after);
+        }
+        if arrival.lost > 0 {
+            self.notice(format!(
+                "bridge: {} from server {server} lost (no longer kept there)",
+                crate::term::console::count(arrival.lost, "message")
+            ));
+        }
+        for post in arrival.ready {
+            self.tell(FromLink::Post(post));
+        }
+    }
+
+    fn on_error(&mut self, error: &str) {
+        if self.connected || !self.ever_connected && self.backoff == FIRST_BACKOFF {
+            self.notice(format!(
+                "bridge: cannot reach the broker at {} ({error}); the room here goes on, retrying",
+                self.url
+            ));
+        }
+        self.connected = false;
+        // The wait before the next try; requests keep coming and are numbered meanwhile.
+        let mut waited = Duration::ZERO;
+        while waited < self.backoff && !self.stopping {
+            std::thread::sleep(TICK);
+            waited += TICK;
+            self.take_requests();
+        }
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+}
