@@ -292,6 +292,11 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     pub(crate) no_python: bool,
 
+    /// Skip the relay across two bridged servers and through mosquitto alone, even when
+    /// mosquitto is installed.
+    #[arg(long)]
+    pub(crate) no_broker: bool,
+
     /// Print the results as JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,

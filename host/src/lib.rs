@@ -102,6 +102,7 @@ fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
         modes: modes.into_iter().map(chat_mode).collect(),
         baselines: !args.no_baselines,
         python: !args.no_python,
+        broker: !args.no_broker,
         server: args.server,
         load: cmd::bench::LoadConfig {
             clients: usize::from(args.clients),

@@ -88,6 +88,11 @@ impl Broker {
     }
 }
 
+/// Whether `mosquitto` is installed here.
+pub fn mosquitto_installed() -> bool {
+    ["mosquitto", "/usr/sbin/mosquitto"].into_iter().any(which)
+}
+
 fn which(program: &str) -> bool {
     Command::new(program).arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
 }

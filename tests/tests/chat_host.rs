@@ -252,6 +252,17 @@ fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost()
     }
 }
 
+/// The bench's JSON from scenario `key`'s row on.
+fn row<'a>(out: &'a str, key: &str) -> &'a str {
+    out.split(&format!("\"key\": \"{key}\"")).nth(1).unwrap_or_else(|| panic!("no {key} in {out}"))
+}
+
+/// A number member of the JSON object `row` starts with.
+fn field(row: &str, name: &str) -> Option<f64> {
+    let value = row.split(&format!("\"{name}\": ")).nth(1)?;
+    value.split([',', '\n']).next()?.trim().parse().ok()
+}
+
 #[test]
 fn bench_runs_every_scenario_and_reports_ratios_as_json() {
     let mut bench = Minichat::spawn(&[
@@ -282,32 +293,29 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
         "scale-10",
         "scale-60",
     ] {
-        let row = out
-            .split(&format!("\"key\": \"{key}\""))
-            .nth(1)
-            .unwrap_or_else(|| panic!("no {key} in {out}"));
-        let rate: f64 = row
-            .split("\"messages_per_second\": ")
-            .nth(1)
-            .and_then(|r| r.split([',', '\n']).next())
-            .and_then(|r| r.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no rate for {key}"));
+        let row = row(&out, key);
+        let rate = field(row, "messages_per_second").unwrap_or_else(|| panic!("no rate for {key}"));
         assert!(rate > 0.0, "{key} moved nothing");
     }
     assert!(
         out.contains("\"target\": \"relay CPU per delivered message / bare loop CPU per reply\""),
         "{out}"
     );
+    // With mosquitto installed (as CI has it): the relay across two bridged servers and
+    // through the broker alone, each with the broker's CPU.
+    if minichat_tests::broker::mosquitto_installed() {
+        for key in ["relay-bridged", "relay-mqtt"] {
+            let row = row(&out, key);
+            let rate = field(row, "messages_per_second").unwrap_or(0.0);
+            assert!(rate > 0.0, "{key} moved nothing: {row}");
+            assert!(field(row, "broker_cpu_ns_per_message").is_some(), "{key}: {row}");
+        }
+    }
     // The scale scenarios: a server process each, with its users counted and its memory.
-    let scaled = out.split("\"key\": \"scale-60\"").nth(1).unwrap();
+    let scaled = row(&out, "scale-60");
     assert!(scaled.contains("\"connected\": 60"), "{scaled}");
-    let rss: u64 = scaled
-        .split("\"server_rss_kib\": ")
-        .nth(1)
-        .and_then(|r| r.split([',', '\n']).next())
-        .and_then(|r| r.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no memory for scale-60: {scaled}"));
-    assert!(rss > 0);
+    let rss = field(scaled, "server_rss_kib");
+    assert!(rss.is_some_and(|kib| kib > 0.0), "no memory for scale-60: {scaled}");
     assert!(out.contains("echo CPU per reply, 60 users connected / 10 connected"), "{out}");
 }
 

@@ -41,12 +41,15 @@ struct Peer {
     heard: Instant,
 }
 
-/// Joins `clients` users (plus a sender for fan-out) to `server` and measures `mode`.
+/// Joins `clients` users (plus a sender for fan-out) to `servers` (client `i` to server
+/// `i` modulo their number: bridged servers share one room) and measures `mode`; `cpu`
+/// reads the servers' CPU time, `broker` a broker's between them.
 pub(crate) fn run(
-    server: SocketAddr,
+    servers: &[SocketAddr],
     mode: Mode,
     config: &LoadConfig,
     cpu: CpuProbe,
+    broker: CpuProbe,
     progress: &mut dyn FnMut(u64),
 ) -> std::io::Result<Outcome> {
     let users = if mode == Mode::Fanout { config.clients + 1 } else { config.clients };
@@ -57,6 +60,9 @@ pub(crate) fn run(
     };
     let mut peers = Vec::with_capacity(users);
     for i in 0..users {
+        let server = *servers
+            .get(i % servers.len().max(1))
+            .ok_or_else(|| std::io::Error::other("no server to load"))?;
         let socket = client_socket(&reactor, server, i)?;
         let name = NameBuf::parse(&format!("bench{i}")).map_err(std::io::Error::other)?;
         let mut client_config = ClientConfig::new(name, server);
@@ -88,7 +94,7 @@ pub(crate) fn run(
             pump(peer, now(start), &mut buf, &mut tx, None, Phase::Warmup, &mut Outcome::default());
         }
     }
-    let mut window = Window::new(config, cpu);
+    let mut window = Window::new(config, cpu).with_broker(broker);
     let mut outcome = Outcome::default();
     let mut last_sweep = Instant::now();
     loop {

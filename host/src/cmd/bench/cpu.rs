@@ -10,6 +10,8 @@ pub(crate) enum CpuProbe {
     Thread(u32),
     /// A whole process (every thread, living or gone), by its pid.
     Process(u32),
+    /// Two processes (bridged servers), their times added.
+    Processes(u32, u32),
     /// Not measurable (a server elsewhere).
     None,
 }
@@ -25,10 +27,13 @@ impl CpuProbe {
 
     /// User plus system time so far, if readable.
     pub(crate) fn read(&self) -> Option<Duration> {
+        if let CpuProbe::Processes(a, b) = *self {
+            return Some(CpuProbe::Process(a).read()? + CpuProbe::Process(b).read()?);
+        }
         let path = match self {
             CpuProbe::Thread(tid) => format!("/proc/self/task/{tid}/stat"),
             CpuProbe::Process(pid) => format!("/proc/{pid}/stat"),
-            CpuProbe::None => return None,
+            CpuProbe::None | CpuProbe::Processes(..) => return None,
         };
         let stat = std::fs::read_to_string(path).ok()?;
         // The command name may contain anything, spaces included: fields start after

@@ -72,6 +72,8 @@ pub(crate) struct Outcome {
     pub(crate) lost: u64,
     /// The server's CPU time in the window, if it could be read.
     pub(crate) server_cpu: Option<Duration>,
+    /// A broker's between bridged servers, if there is one.
+    pub(crate) broker_cpu: Option<Duration>,
     /// Users connected to the server during the window, when the scenario counts them.
     pub(crate) connected: Option<usize>,
     /// The server process's resident memory with them connected, KiB.
@@ -96,7 +98,15 @@ impl Outcome {
 
     /// Server CPU per completed message, nanoseconds.
     pub(crate) fn cpu_per_message_ns(&self) -> Option<f64> {
-        let cpu = self.server_cpu?;
+        self.per_message_ns(self.server_cpu?)
+    }
+
+    /// The broker's CPU per completed message, nanoseconds.
+    pub(crate) fn broker_cpu_per_message_ns(&self) -> Option<f64> {
+        self.per_message_ns(self.broker_cpu?)
+    }
+
+    fn per_message_ns(&self, cpu: Duration) -> Option<f64> {
         (self.messages > 0).then(|| cpu.as_nanos() as f64 / self.messages as f64)
     }
 }
@@ -117,6 +127,8 @@ pub(crate) struct Window {
     duration: Duration,
     cpu: CpuProbe,
     cpu_start: Option<Duration>,
+    broker: CpuProbe,
+    broker_start: Option<Duration>,
     measuring: bool,
 }
 
@@ -128,8 +140,16 @@ impl Window {
             duration: config.duration,
             cpu,
             cpu_start: None,
+            broker: CpuProbe::None,
+            broker_start: None,
             measuring: false,
         }
+    }
+
+    /// Also reads a broker's CPU time at the window's edges.
+    pub(crate) fn with_broker(mut self, broker: CpuProbe) -> Self {
+        self.broker = broker;
+        self
     }
 
     /// The phase now; entering the measured window reads the server's CPU time.
@@ -141,6 +161,7 @@ impl Window {
             if !self.measuring {
                 self.measuring = true;
                 self.cpu_start = self.cpu.read();
+                self.broker_start = self.broker.read();
             }
             Phase::Measure
         } else {
@@ -162,10 +183,12 @@ impl Window {
     /// Closes the window: the CPU the server spent in it.
     pub(crate) fn finish(&self, outcome: &mut Outcome) {
         outcome.seconds = self.duration.as_secs_f64();
-        outcome.server_cpu = match (self.cpu_start, self.cpu.read()) {
+        let spent = |start: Option<Duration>, end: Option<Duration>| match (start, end) {
             (Some(start), Some(end)) => Some(end.saturating_sub(start)),
             _ => None,
         };
+        outcome.server_cpu = spent(self.cpu_start, self.cpu.read());
+        outcome.broker_cpu = spent(self.broker_start, self.broker.read());
     }
 }
 

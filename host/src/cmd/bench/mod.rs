@@ -6,6 +6,7 @@ mod chat;
 mod cpu;
 mod idle;
 mod load;
+mod mqtt;
 mod raw;
 mod report;
 mod scale;
@@ -47,6 +48,9 @@ pub(crate) struct BenchConfig {
     pub(crate) json: bool,
     /// Users who join and stay silent during an extra protocol-echo scenario (0: none).
     pub(crate) idle: usize,
+    /// The relay across two bridged servers, and through mosquitto alone, when the relay
+    /// runs (and mosquitto is installed).
+    pub(crate) broker: bool,
     /// Users connected in each `--scale` scenario (none: no such scenarios).
     pub(crate) scale: Vec<usize>,
 }
@@ -135,6 +139,27 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
             let name = "minichat fan-out, unbatched";
             list.push(chat("fanout-unbatched", name, unit, None, users, setup, mode));
         }
+        if mode == Mode::Relay && config.broker && servers::mosquitto_available() {
+            // The room across two servers bridged through a broker, and the broker alone
+            // carrying the same relay: what people would otherwise pick.
+            list.push(Scenario {
+                key: "relay-bridged".into(),
+                name: "minichat relay, two bridged servers".into(),
+                unit,
+                run: Box::new(move |load, tick| bridged_relay(users, load, tick)),
+            });
+            list.push(Scenario {
+                key: "relay-mqtt".into(),
+                name: "mosquitto relay, QoS 1".into(),
+                unit,
+                run: Box::new(|load, tick| {
+                    let broker = servers::mosquitto()?;
+                    let outcome = mqtt::run(broker.addr, load, broker.cpu, tick).map_err(io);
+                    broker.stop();
+                    outcome
+                }),
+            });
+        }
         if mode == Mode::Relay {
             // What `serve --capture` costs: the same relay, every datagram written out.
             let setup = ServerSetup { capture: true, ..ServerSetup::PLAIN };
@@ -159,6 +184,29 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
         }
     }
     list
+}
+
+/// The relay with the load's clients split between two `minichat serve` processes bridged
+/// through mosquitto: their CPU time together, the broker's apart.
+fn bridged_relay(
+    users: usize,
+    load: &LoadConfig,
+    tick: &mut dyn FnMut(u64),
+) -> Result<Outcome, HostError> {
+    let broker = servers::mosquitto()?;
+    let url = format!("mqtt://{}/bench-{}", broker.addr, std::process::id());
+    let a = servers::bridged_process(users, &url)?;
+    let b = servers::bridged_process(users, &url)?;
+    let (CpuProbe::Process(pa), CpuProbe::Process(pb)) = (a.cpu, b.cpu) else {
+        return Err(HostError::NotStarted { name: "minichat serve", why: "no process id".into() });
+    };
+    let both = CpuProbe::Processes(pa, pb);
+    let outcome =
+        chat::run(&[a.addr, b.addr], Mode::Relay, load, both, broker.cpu, tick).map_err(io);
+    a.stop();
+    b.stop();
+    broker.stop();
+    outcome
 }
 
 /// A plain echo server started by `start`, driven by the raw load generator.
@@ -222,14 +270,17 @@ fn chat_scenario(
     tick: &mut dyn FnMut(u64),
 ) -> Result<Outcome, HostError> {
     match external {
-        Some(addr) => chat::run(addr, mode, load, CpuProbe::None, tick).map_err(io),
+        Some(addr) => {
+            chat::run(&[addr], mode, load, CpuProbe::None, CpuProbe::None, tick).map_err(io)
+        }
         None => {
             let server = servers::chat_server(users + setup.idle, setup.batch, setup.capture)?;
             let idle = match setup.idle {
                 0 => None,
                 count => Some(IdleUsers::join(server.addr, count).map_err(io)?),
             };
-            let outcome = chat::run(server.addr, mode, load, server.cpu, tick).map_err(io);
+            let none = CpuProbe::None;
+            let outcome = chat::run(&[server.addr], mode, load, server.cpu, none, tick).map_err(io);
             if let Some(idle) = idle {
                 idle.stop();
             }

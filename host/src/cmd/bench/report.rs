@@ -21,6 +21,8 @@ pub(crate) struct Row {
     pub(crate) lost: u64,
     /// Server CPU time per message, nanoseconds (when the bench started the server).
     pub(crate) server_cpu_ns_per_message: Option<f64>,
+    /// The broker's CPU time per message, nanoseconds (bridged and MQTT scenarios).
+    pub(crate) broker_cpu_ns_per_message: Option<f64>,
     /// Users connected during the window (the `--scale` scenarios).
     pub(crate) connected: Option<usize>,
     /// The server process's resident memory, KiB (the `--scale` scenarios).
@@ -43,6 +45,7 @@ impl Row {
             p99_us: outcome.latency(990),
             lost: outcome.lost,
             server_cpu_ns_per_message: outcome.cpu_per_message_ns(),
+            broker_cpu_ns_per_message: outcome.broker_cpu_per_message_ns(),
             connected: outcome.connected,
             server_rss_kib: outcome.server_rss_kib,
         }
@@ -255,6 +258,23 @@ pub(crate) fn print_table(report: &Report) {
             row.lost,
             cpu
         );
+    }
+    let brokered: Vec<&Row> =
+        report.scenarios.iter().filter(|r| r.broker_cpu_ns_per_message.is_some()).collect();
+    if !brokered.is_empty() {
+        println!();
+        println!("| scenario | minichat servers' CPU per message | broker's CPU per message |");
+        println!("|---|---:|---:|");
+        let micros =
+            |ns: Option<f64>| ns.map_or("-".to_owned(), |ns| format!("{:.2} µs", ns / 1000.0));
+        for row in brokered {
+            println!(
+                "| {} | {} | {} |",
+                row.name,
+                micros(row.server_cpu_ns_per_message),
+                micros(row.broker_cpu_ns_per_message)
+            );
+        }
     }
     if let Some(first) = scaled.first() {
         println!();

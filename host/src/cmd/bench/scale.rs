@@ -23,7 +23,9 @@ pub(crate) fn run(
         0 => None,
         count => Some(IdleUsers::join(server.addr, count).map_err(io)?),
     };
-    let mut outcome = chat::run(server.addr, chat::Mode::Echo, load, server.cpu, tick).map_err(io);
+    let none = CpuProbe::None;
+    let mut outcome =
+        chat::run(&[server.addr], chat::Mode::Echo, load, server.cpu, none, tick).map_err(io);
     let rss = resident_kib(server.cpu);
     if let Some(idle) = idle {
         idle.stop();

@@ -237,16 +237,47 @@ fn python(script: &str) -> Result<Running, HostError> {
 /// `minichat serve` itself, as a process of its own, for `capacity` users: quiet, without a
 /// rate limit or a per-address limit (the load's clients all come from 127.0.0.1).
 pub(crate) fn serve_process(capacity: usize) -> Result<Running, HostError> {
+    serve_process_with(capacity, None)
+}
+
+/// [`serve_process`] bridged through the broker at `bridge` (a URL), once it says it is
+/// connected.
+pub(crate) fn bridged_process(capacity: usize, bridge: &str) -> Result<Running, HostError> {
+    serve_process_with(capacity, Some(bridge))
+}
+
+fn serve_process_with(capacity: usize, bridge: Option<&str>) -> Result<Running, HostError> {
     let not_started = |why: String| HostError::NotStarted { name: "minichat serve", why };
     let exe = std::env::current_exe().map_err(|e| not_started(e.to_string()))?;
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args(["serve", "--bind", "127.0.0.1:0", "--quiet", "--per-ip", "0", "--rate", "0"])
-        .args(["--capacity", &capacity.to_string()])
+        .args(["--capacity", &capacity.to_string()]);
+    if let Some(url) = bridge {
+        command.args(["--bridge", url]);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(if bridge.is_some() { Stdio::piped() } else { Stdio::null() })
         .spawn()
         .map_err(|source| HostError::Spawn { program: "minichat serve", source })?;
+    if let Some(stderr) = child.stderr.take() {
+        // Its notices, until it says the bridge is up; the rest is read and dropped, so
+        // the pipe never fills.
+        let (connected, is_connected) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("bridge: connected") {
+                    let _ = connected.send(());
+                }
+            }
+        });
+        if is_connected.recv_timeout(Duration::from_secs(10)).is_err() {
+            let _ = child.kill();
+            return Err(not_started("its bridge did not connect within 10 s".into()));
+        }
+    }
     let stdout =
         child.stdout.take().ok_or_else(|| not_started("its output is not piped".into()))?;
     let mut line = String::new();
@@ -256,6 +287,56 @@ pub(crate) fn serve_process(capacity: usize) -> Result<Running, HostError> {
         .split_whitespace()
         .find_map(|word| word.parse::<SocketAddr>().ok())
         .ok_or_else(|| not_started(format!("it printed {line:?}, not its address")))?;
+    Ok(Running {
+        addr,
+        cpu: CpuProbe::Process(child.id()),
+        stop: Arc::new(AtomicBool::new(false)),
+        thread: None,
+        child: Some(child),
+    })
+}
+
+/// Whether `mosquitto` can be started (Debian's package; `.ci/run` installs it).
+pub(crate) fn mosquitto_available() -> bool {
+    mosquitto_program().is_some()
+}
+
+fn mosquitto_program() -> Option<&'static str> {
+    ["mosquitto", "/usr/sbin/mosquitto"].into_iter().find(|program| {
+        Command::new(program).arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+    })
+}
+
+/// An MQTT broker, `mosquitto`, on a free port of 127.0.0.1 (its address is the TCP one).
+pub(crate) fn mosquitto() -> Result<Running, HostError> {
+    let not_started = |why: String| HostError::NotStarted { name: "mosquitto", why };
+    let program = mosquitto_program().ok_or_else(|| not_started("it is not installed".into()))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| not_started(e.to_string()))?
+        .port();
+    let config = std::env::temp_dir()
+        .join(format!("minichat-bench-mosquitto-{}-{port}.conf", std::process::id()));
+    std::fs::write(&config, format!("listener {port} 127.0.0.1\nallow_anonymous true\n"))
+        .map_err(|e| not_started(e.to_string()))?;
+    let mut child = Command::new(program)
+        .arg("-c")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|source| HostError::Spawn { program: "mosquitto", source })?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(not_started(format!("it did not listen on {addr}")));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_file(&config);
     Ok(Running {
         addr,
         cpu: CpuProbe::Process(child.id()),
