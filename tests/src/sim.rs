@@ -7,11 +7,12 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
-use minichat_core::server::{ServerConfig, ServerEvent, StaticServer};
+use minichat_core::name_policy::NameKey;
+use minichat_core::server::{Directory, ServerConfig, ServerEvent, StaticServer};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::transport::Transmit;
 use minichat_core::wire::limits::MAX_FRAME;
-use minichat_core::wire::{ErrorCode, Message, NameBuf};
+use minichat_core::wire::{ErrorCode, Message, Name, NameBuf};
 use proptest::prelude::RngExt;
 use proptest::test_runner::TestRng;
 
@@ -68,6 +69,29 @@ pub struct DropRule {
     pub fired: bool,
 }
 
+/// The users of other servers sharing the room (a bridge's), as the server is told of
+/// them: names, in order.
+#[derive(Debug, Default)]
+pub struct Elsewhere(pub Vec<NameBuf>);
+
+impl Directory for Elsewhere {
+    fn holds(&self, key: NameKey) -> bool {
+        self.0.iter().any(|name| name.as_name().key() == key)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>) -> bool) {
+        for name in self.0.iter().skip(start) {
+            if !each(name.as_name()) {
+                return;
+            }
+        }
+    }
+}
+
 /// One server, many clients, one clock.
 pub struct Sim {
     pub now: Instant,
@@ -96,6 +120,8 @@ pub struct Sim {
     pub record: bool,
     /// Frames to lose on purpose ([`Sim::drop_nth`]).
     pub drops: Vec<DropRule>,
+    /// Users of other servers the server shares its room with.
+    pub elsewhere: Elsewhere,
 }
 
 impl Sim {
@@ -118,6 +144,7 @@ impl Sim {
             server_sent: Vec::new(),
             record: false,
             drops: Vec::new(),
+            elsewhere: Elsewhere::default(),
         }
     }
 
@@ -260,9 +287,13 @@ impl Sim {
                         continue;
                     }
                     self.server_bytes.entry(datagram.from).or_default().0 += datagram.bytes.len();
-                    if let Some(reply) =
-                        self.server.handle(self.now, datagram.from, &datagram.bytes, &mut buf)
-                    {
+                    if let Some(reply) = self.server.handle_with(
+                        self.now,
+                        datagram.from,
+                        &datagram.bytes,
+                        &mut buf,
+                        &self.elsewhere,
+                    ) {
                         self.send(server_addr(), reply, &buf);
                     }
                 } else if let Some(i) = self.clients.iter().position(|(a, _)| *a == datagram.to)

@@ -400,6 +400,53 @@ fn messages_from_elsewhere_reach_the_room() {
     ));
 }
 
+/// With users of other servers in the room (a bridge's directory): their names are taken
+/// here, a tell to one of them is accepted and left for the bridge, `who` lists them after
+/// the server's own, and a relayed tell reaches its recipient here or says no such user.
+#[test]
+fn users_of_other_servers_hold_their_names_and_get_direct_messages() {
+    use minichat_core::server::Recipient;
+    use minichat_core::wire::Name;
+
+    let mut sim = three_users(Faults::NONE, 21);
+    sim.elsewhere.0 = vec![NameBuf::parse("bob").unwrap(), NameBuf::parse("carol").unwrap()];
+    let newcomer = sim.add_client("BOB");
+    assert!(sim.run_until(5 * SECOND, |s| s.refusal(newcomer, ErrorCode::NameTaken).is_some()));
+    assert_eq!(sim.refusal(newcomer, ErrorCode::NameTaken).unwrap(), "the name BOB is taken");
+
+    let now = sim.now;
+    let id = sim.client(0).tell(now, "Bob", "hi bob").unwrap();
+    sim.client(0).who(now).unwrap();
+    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })
+        && s.client_events[0].iter().any(|e| matches!(e, ClientEvent::Users { .. }))));
+    let stored = sim.server.message(sim.server.newest_message()).unwrap();
+    assert_eq!(stored.to, Recipient::Elsewhere);
+    assert_eq!((stored.from.as_str(), stored.to_name.map(|n| n.as_str())), ("star", Some("Bob")));
+    let names: Vec<String> = sim.client_events[0]
+        .iter()
+        .find_map(|e| match e {
+            ClientEvent::Users { total: 5, start: 0, names } => {
+                Some(names.iter().map(|n| n.to_string()).collect())
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(names, ["star", "star2", "star3", "bob", "carol"]);
+    // Nobody here got the tell for bob.
+    sim.run_for(SECOND);
+    assert!((1..3).all(|i| sim.received(i).is_empty()));
+
+    let (bob, star2) = (Name::new("bob").unwrap(), Name::new("Star2").unwrap());
+    let now = sim.now;
+    sim.server.relay_tell(now, bob, star2, "hi star2").unwrap();
+    assert!(sim.run_until(5 * SECOND, |s| s.received(1) == ["bob (direct): hi star2"]));
+    let nobody = Name::new("nobody").unwrap();
+    assert!(matches!(
+        sim.server.relay_tell(now, bob, nobody, "hello?"),
+        Err(minichat_core::error::ServerError::NoSuchUser)
+    ));
+}
+
 #[test]
 fn late_joiners_get_recent_history() {
     let mut config = Sim::server_config();

@@ -175,6 +175,12 @@ pub enum ClientEvent {
     ServerShutdown,
     /// The operator removed us. The client is closed.
     Kicked,
+    /// The server ended our session: a user of another server that shares the room
+    /// holds our name (they joined at once, and the other won). The client is closed.
+    NameTaken {
+        /// What the server said, for people.
+        detail: DetailBuf,
+    },
     /// Our leave was acknowledged. The client is closed.
     Left,
 }

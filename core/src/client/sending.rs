@@ -71,6 +71,10 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
                 self.push_event(ClientEvent::RateLimited);
             }
             ErrorCode::Kicked => self.close(ClientEvent::Kicked),
+            // Only a session gets this (seq 0): the room's other server holds the name.
+            ErrorCode::NameTaken => {
+                self.close(ClientEvent::NameTaken { detail: detail_buf(detail) })
+            }
             ErrorCode::ShuttingDown => {
                 self.lose_session(now, ClientEvent::ServerShutdown);
                 self.join.due_at(now + SHUTDOWN_BACKOFF);

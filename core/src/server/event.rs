@@ -54,6 +54,8 @@ pub enum LeftReason {
     Replaced,
     /// The server shut down.
     ServerShutdown,
+    /// A user of another server that shares the room holds the name (`docs/BRIDGE.md`).
+    NameTakenElsewhere,
 }
 
 impl LeftReason {
@@ -65,6 +67,7 @@ impl LeftReason {
             LeftReason::Kicked => "was kicked",
             LeftReason::Replaced => "was replaced by a new join from the same address",
             LeftReason::ServerShutdown => "was told the server is shutting down",
+            LeftReason::NameTakenElsewhere => "lost its name to a user of another server",
         }
     }
 }

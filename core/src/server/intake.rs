@@ -5,6 +5,7 @@
 use crate::address::PeerAddress;
 use crate::seq::after;
 use crate::server::detail::Detail;
+use crate::server::directory::Directory;
 use crate::server::ring::{Member, Recipient};
 use crate::server::{LeftReason, Server};
 use crate::server::{ServerMemory, deadline};
@@ -32,13 +33,14 @@ impl Sequenced<'_> {
 }
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
-    pub(super) fn on_sequenced(
+    pub(super) fn on_sequenced<D: Directory + ?Sized>(
         &mut self,
         now: Instant,
         slot: SlotId,
         seq: u32,
         what: Sequenced<'_>,
         buf: &mut [u8],
+        directory: &D,
     ) -> Option<Transmit<A>> {
         let (rate, burst, max_text) =
             (self.config.rate_per_sec, self.config.burst, self.config.max_text);
@@ -101,9 +103,14 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             Sequenced::Tell(to, text) => {
                 let recipient = if self.config.operator.as_name().same_user(&to) {
                     Some((Recipient::Operator, self.config.operator))
+                } else if let Some(target) = self.table.by_name(to).and_then(|s| self.table.get(s))
+                {
+                    Some((Recipient::User(target.token), target.name))
+                } else if directory.holds(to.key()) {
+                    // A user of another server: accepted here, forwarded by the embedding.
+                    Some((Recipient::Elsewhere, NameBuf::new(to)))
                 } else {
-                    let target = self.table.by_name(to).and_then(|s| self.table.get(s));
-                    target.map(|t| (Recipient::User(t.token), t.name))
+                    None
                 };
                 let session = &mut self.table.get_mut(slot)?.state;
                 session.expected = expected.wrapping_add(1);
@@ -167,7 +174,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                         self.wake(slot);
                     }
                 }
-                Recipient::Operator => {}
+                Recipient::Operator | Recipient::Elsewhere => {}
             }
             if let Some(slot) = self.table.by_key(from.as_name().key()) {
                 self.wake(slot);

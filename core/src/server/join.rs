@@ -8,6 +8,7 @@ use crate::rtt::RttEstimator;
 use crate::server::ServerMemory;
 use crate::server::delivery::{DeliveryCursor, MAX_WINDOW};
 use crate::server::detail::Detail;
+use crate::server::directory::Directory;
 use crate::server::ring::Member;
 use crate::server::session::Session;
 use crate::server::{LeftReason, Server, ServerEvent};
@@ -40,12 +41,13 @@ pub(super) struct Join<'a> {
 }
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
-    pub(super) fn on_join(
+    pub(super) fn on_join<D: Directory + ?Sized>(
         &mut self,
         now: Instant,
         from: A,
         join: Join<'_>,
         buf: &mut [u8],
+        directory: &D,
     ) -> Option<Transmit<A>> {
         let Join { cookie, nonce, window, name, .. } = join;
         if let Some(slot) = self.table.by_addr(from) {
@@ -90,7 +92,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.stats.refused_per_ip += 1;
             return self.refuse(from, nonce, ErrorCode::TooManyFromAddress, name, buf);
         }
-        if self.config.operator.as_name().same_user(&name) {
+        if self.config.operator.as_name().same_user(&name) || directory.holds(name.key()) {
             self.stats.refused_name += 1;
             return self.refuse(from, nonce, ErrorCode::NameTaken, name, buf);
         }

@@ -15,12 +15,14 @@
 //! - `transmit.rs`: what goes to one user next (acks, notices, deliveries);
 //! - `delivery.rs`: each recipient's delivery cursor; `ring.rs`: recent messages;
 //! - `migrate.rs`: address moves; `reply.rs`: immediate answers (errors, user lists);
-//! - `operator.rs`: what the operator's console asks (announce, kick, shut down);
+//! - `operator.rs`: what the operator's console asks (announce, kick, shut down), and
+//!   what a bridge brings (other servers' messages); `directory.rs`: their users;
 //! - `memory.rs`: the memory an embedding gives a server (arrays, or allocated once).
 
 mod config;
 mod delivery;
 mod detail;
+mod directory;
 mod event;
 mod intake;
 mod join;
@@ -37,6 +39,7 @@ mod transmit;
 use heapless::Deque;
 
 pub use config::{DEFAULT_KEEPALIVE, DEFAULT_PER_IP, ServerConfig};
+pub use directory::{Alone, Directory};
 pub use event::{LeftReason, RoomMessage, ServerEvent};
 pub use memory::{Arrays, ServerMemory, StaticServer, UserSlot};
 pub use ring::MessageSlot;
@@ -215,6 +218,20 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         datagram: &[u8],
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
+        self.handle_with(now, from, datagram, buf, &Alone)
+    }
+
+    /// [`Server::handle`] for a server that shares its room with others (a bridge's):
+    /// `directory` holds their users, whose names are taken here too, to whom a `tell` is
+    /// accepted as [`Recipient::Elsewhere`], and whom `who` lists after this server's own.
+    pub fn handle_with<D: Directory + ?Sized>(
+        &mut self,
+        now: Instant,
+        from: A,
+        datagram: &[u8],
+        buf: &mut [u8],
+        directory: &D,
+    ) -> Option<Transmit<A>> {
         self.stats.datagrams += 1;
         let frame = match Frame::new_checked(datagram) {
             Ok(frame) => frame,
@@ -239,14 +256,14 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         match message {
             Message::Join { cookie, nonce, window, resume, delivered, name } => {
                 let join = Join { cookie, nonce, window, resume, delivered, name };
-                self.on_join(now, from, join, buf)
+                self.on_join(now, from, join, buf, directory)
             }
             Message::ChallengeResponse { token, nonce } => {
                 self.on_challenge_response(now, from, token, nonce, buf)
             }
             _ => {
                 let token = message.token()?;
-                self.on_session_frame(now, from, token, message, datagram, buf)
+                self.on_session_frame(now, from, token, message, datagram, buf, directory)
             }
         }
     }

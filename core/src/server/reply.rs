@@ -7,11 +7,12 @@ use crate::error::WireError;
 use crate::server::Server;
 use crate::server::ServerMemory;
 use crate::server::detail::Detail;
+use crate::server::directory::Directory;
 use crate::server::intake::Sequenced;
 use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
 use crate::wire::limits::MAX_FRAME;
-use crate::wire::{ErrorCode, Kind, Message, NameList, Token};
+use crate::wire::{ErrorCode, Kind, Message, Name, NameList, NameListBuilder, Token};
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn reject_reply(
@@ -44,13 +45,16 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         )
     }
 
-    pub(super) fn users_reply(
+    /// A page of the user list from `start`: this server's users, then the other
+    /// servers' (`directory`).
+    pub(super) fn users_reply<D: Directory + ?Sized>(
         &self,
         addr: A,
         token: Token,
         req: u32,
         start: u16,
         buf: &mut [u8],
+        directory: &D,
     ) -> Option<Transmit<A>> {
         // Room for names: the frame less a `users` frame with none.
         let empty = Message::Users { token, req, total: 0, start: 0, names: NameList::EMPTY };
@@ -58,11 +62,28 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let names = room.get_mut(
             ..MAX_FRAME.saturating_sub(empty.buffer_len_only::<{ Kind::FROM_SERVER }>()),
         )?;
-        let list = NameList::encode(
-            self.table.iter().skip(usize::from(start)).map(|(_, user)| user.name.as_name()),
-            names,
-        );
-        let total = u16::try_from(self.table.len()).unwrap_or(u16::MAX);
+        let everyone = self.table.len().saturating_add(directory.len());
+        let total = u16::try_from(everyone).unwrap_or(u16::MAX);
+        // No more than `total` less `start`, whatever the directory holds past u16.
+        let mut left = usize::from(total).saturating_sub(usize::from(start));
+        let mut list = NameListBuilder::new(names);
+        let mut push = |name: Name<'_>| {
+            let pushed = left > 0 && list.push(name);
+            left = left.saturating_sub(1);
+            pushed
+        };
+        let mut full = false;
+        for (_, user) in self.table.iter().skip(usize::from(start)) {
+            if !push(user.name.as_name()) {
+                full = true;
+                break;
+            }
+        }
+        if !full && !directory.is_empty() {
+            let from = usize::from(start).saturating_sub(self.table.len());
+            directory.names_from(from, &mut push);
+        }
+        let list = list.finish();
         // A start past the end gets an empty page at the end.
         let start = start.min(total);
         Transmit::to_client(buf, addr, &Message::Users { token, req, total, start, names: list })

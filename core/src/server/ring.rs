@@ -27,6 +27,9 @@ pub enum Recipient {
     User(Token),
     /// The server's operator (a `tell` to the operator's name): no one on the network.
     Operator,
+    /// A user of another server (a bridged one, [`crate::server::Directory`]): no one
+    /// here; the embedding forwards it.
+    Elsewhere,
 }
 
 impl Recipient {
@@ -36,7 +39,7 @@ impl Recipient {
         match self {
             Recipient::Room => from != me.key,
             Recipient::User(to) => to == me.token,
-            Recipient::Operator => false,
+            Recipient::Operator | Recipient::Elsewhere => false,
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::rate::RateLimiter;
 use crate::server::Server;
 use crate::server::ServerMemory;
 use crate::server::delivery::DeliveryCursor;
+use crate::server::directory::Directory;
 use crate::server::intake::Sequenced;
 use crate::server::ring::Member;
 use crate::table::SlotId;
@@ -41,7 +42,8 @@ pub struct Session {
 }
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
-    pub(super) fn on_session_frame(
+    #[allow(clippy::too_many_arguments)] // the datagram's parts, and where to answer
+    pub(super) fn on_session_frame<D: Directory + ?Sized>(
         &mut self,
         now: Instant,
         from: A,
@@ -49,6 +51,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         message: Message<'_>,
         datagram: &[u8],
         buf: &mut [u8],
+        directory: &D,
     ) -> Option<Transmit<A>> {
         if let Some(slot) = self.table.by_addr(from) {
             if self.table.get(slot)?.token != token {
@@ -57,7 +60,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 return None;
             }
             self.table.touch(slot, now);
-            return self.dispatch(now, slot, message, datagram, buf);
+            return self.dispatch(now, slot, message, datagram, buf, directory);
         }
         if let Some(slot) = self.table.by_token(token) {
             return self.challenge(now, slot, from, datagram.len(), buf);
@@ -67,24 +70,27 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         Transmit::to_client(buf, from, &Message::UnknownSession { token })
     }
 
-    fn dispatch(
+    fn dispatch<D: Directory + ?Sized>(
         &mut self,
         now: Instant,
         slot: SlotId,
         message: Message<'_>,
         datagram: &[u8],
         buf: &mut [u8],
+        directory: &D,
     ) -> Option<Transmit<A>> {
         let user = self.table.get_mut(slot)?;
         let (token, addr) = (user.token, user.addr);
         match message {
             Message::Say { seq, text, .. } => {
-                self.on_sequenced(now, slot, seq, Sequenced::Say(text), buf)
+                self.on_sequenced(now, slot, seq, Sequenced::Say(text), buf, directory)
             }
             Message::Tell { seq, to, text, .. } => {
-                self.on_sequenced(now, slot, seq, Sequenced::Tell(to, text), buf)
+                self.on_sequenced(now, slot, seq, Sequenced::Tell(to, text), buf, directory)
             }
-            Message::Leave { seq, .. } => self.on_sequenced(now, slot, seq, Sequenced::Leave, buf),
+            Message::Leave { seq, .. } => {
+                self.on_sequenced(now, slot, seq, Sequenced::Leave, buf, directory)
+            }
             Message::Ack { seq, sack, .. } => {
                 let me = Member { token, key: user.key };
                 if user.state.cursor.on_ack(seq, sack, &self.ring, me, now) {
@@ -93,7 +99,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 }
                 None
             }
-            Message::Who { req, start, .. } => self.users_reply(addr, token, req, start, buf),
+            Message::Who { req, start, .. } => {
+                self.users_reply(addr, token, req, start, buf, directory)
+            }
             Message::Echo { mode, .. } => {
                 let len = echo_reply_in_place(datagram, mode, buf)?;
                 Some(Transmit { destination: addr, len })

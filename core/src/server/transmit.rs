@@ -37,13 +37,15 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 self.closing_waits = true;
                 return None; // the notice goes once the application took its events
             }
-            let transmit = Transmit::to_client(
-                buf,
-                addr,
-                &Message::Error { token, code, seq: 0, detail: code.describe() },
-            );
+            let detail = match code {
+                ErrorCode::NameTaken => "the name is taken on another server that shares the room",
+                _ => code.describe(),
+            };
+            let transmit =
+                Transmit::to_client(buf, addr, &Message::Error { token, code, seq: 0, detail });
             let reason = match code {
                 ErrorCode::Kicked => LeftReason::Kicked,
+                ErrorCode::NameTaken => LeftReason::NameTakenElsewhere,
                 _ => LeftReason::ServerShutdown,
             };
             self.end_session(slot, reason);

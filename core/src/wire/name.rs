@@ -168,25 +168,13 @@ impl<'a> NameList<'a> {
     /// Encodes as many of `names` as fit into `buf` (at most 255) and returns the list and
     /// how many names it took.
     pub fn encode<'n>(names: impl IntoIterator<Item = Name<'n>>, buf: &'a mut [u8]) -> Self {
-        let mut count: u8 = 0;
-        let mut used = 0;
+        let mut builder = NameListBuilder::new(buf);
         for name in names {
-            let bytes = name.as_str().as_bytes();
-            let end = used + 1 + bytes.len();
-            let (Some(slot), Ok(len), Some(next)) =
-                (buf.get_mut(used..end), u8::try_from(bytes.len()), count.checked_add(1))
-            else {
+            if !builder.push(name) {
                 break;
-            };
-            if let Some((first, tail)) = slot.split_first_mut() {
-                *first = len;
-                tail.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
             }
-            used = end;
-            count = next;
         }
-        let encoded: &'a [u8] = buf;
-        NameList { count, encoded: encoded.get(..used).unwrap_or_default() }
+        builder.finish()
     }
 
     /// How many names the list holds.
@@ -207,6 +195,49 @@ impl<'a> NameList<'a> {
     /// The names, in order.
     pub fn iter(&self) -> NameIter<'a> {
         NameIter { rest: self.encoded }
+    }
+}
+
+/// Builds a [`NameList`] in a buffer one name at a time, for names that come from more
+/// than one place.
+#[derive(Debug)]
+pub struct NameListBuilder<'a> {
+    buf: &'a mut [u8],
+    used: usize,
+    count: u8,
+}
+
+impl<'a> NameListBuilder<'a> {
+    /// An empty list, to be written into `buf`.
+    pub fn new(buf: &'a mut [u8]) -> Self {
+        NameListBuilder { buf, used: 0, count: 0 }
+    }
+
+    /// Appends `name` if it fits in the buffer and the list holds fewer than 255 names;
+    /// returns whether it did.
+    pub fn push(&mut self, name: Name<'_>) -> bool {
+        let bytes = name.as_str().as_bytes();
+        let end = self.used + 1 + bytes.len();
+        let (Some(slot), Ok(len), Some(next)) = (
+            self.buf.get_mut(self.used..end),
+            u8::try_from(bytes.len()),
+            self.count.checked_add(1),
+        ) else {
+            return false;
+        };
+        if let Some((first, tail)) = slot.split_first_mut() {
+            *first = len;
+            tail.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
+        }
+        self.used = end;
+        self.count = next;
+        true
+    }
+
+    /// The list written so far.
+    pub fn finish(self) -> NameList<'a> {
+        let encoded: &'a [u8] = self.buf;
+        NameList { count: self.count, encoded: encoded.get(..self.used).unwrap_or_default() }
     }
 }
 

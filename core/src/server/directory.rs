@@ -1,0 +1,44 @@
+//! Users this server does not hold but shares its room with: the users of bridged servers
+//! (`docs/BRIDGE.md`), as the embedding knows them. Their names are taken here too, a
+//! `tell` to one of them is accepted and left for the embedding to forward
+//! ([`crate::server::Recipient::Elsewhere`]), and `who` lists them after this server's own.
+//!
+//! A server alone passes [`Alone`], whose answers are constants, so a firmware server
+//! carries none of this.
+
+use crate::name_policy::NameKey;
+use crate::wire::Name;
+
+/// The users of other servers that share this server's room.
+pub trait Directory {
+    /// Whether a user of another server holds a name with `key`.
+    fn holds(&self, key: NameKey) -> bool;
+
+    /// How many users the other servers hold.
+    fn len(&self) -> usize;
+
+    /// Whether the other servers hold no user.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `each` with their names in a stable order, from the `start`-th on, until it
+    /// returns `false` or the names run out.
+    fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>) -> bool);
+}
+
+/// No other servers: the directory of a server alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Alone;
+
+impl Directory for Alone {
+    fn holds(&self, _key: NameKey) -> bool {
+        false
+    }
+
+    fn len(&self) -> usize {
+        0
+    }
+
+    fn names_from(&self, _start: usize, _each: &mut dyn FnMut(Name<'_>) -> bool) {}
+}
