@@ -23,6 +23,13 @@ fn bridged_to(url: &str) -> (Minichat, String) {
     (server, addr.to_string())
 }
 
+/// Waits until `a` and `b` met through the broker: from then on each one's posts reach
+/// the other.
+fn meet(a: &mut Minichat, b: &mut Minichat) {
+    a.stderr_line_containing("shares the room", WAIT);
+    b.stderr_line_containing("shares the room", WAIT);
+}
+
 /// A user on the server at `addr`, once the server saw it join.
 fn user(name: &str, addr: &str, server: &mut Minichat) -> Minichat {
     let client =
@@ -37,6 +44,7 @@ fn room_messages_and_the_operator_reach_every_bridged_server() {
     let broker = Broker::start();
     let (mut a, addr_a) = bridged(&broker, "room-test");
     let (mut b, addr_b) = bridged(&broker, "room-test");
+    meet(&mut a, &mut b);
     let mut alice = user("alice", &addr_a, &mut a);
     let mut bob = user("bob", &addr_b, &mut b);
     let mut carol = user("carol", &addr_b, &mut b);
@@ -83,6 +91,7 @@ fn a_broker_restart_loses_nothing_and_each_room_goes_on_meanwhile() {
     let mut broker = Broker::start();
     let (mut a, addr_a) = bridged(&broker, "restart-test");
     let (mut b, addr_b) = bridged(&broker, "restart-test");
+    meet(&mut a, &mut b);
     let mut alice = user("alice", &addr_a, &mut a);
     let mut alice2 = user("alice2", &addr_a, &mut a);
     let mut bob = user("bob", &addr_b, &mut b);
@@ -120,6 +129,7 @@ fn a_server_cut_off_from_the_broker_fetches_what_it_missed() {
     let path = CuttableLink::to(broker.addr());
     let (mut a, addr_a) = bridged(&broker, "cut-test");
     let (mut b, addr_b) = bridged_to(&format!("mqtt://127.0.0.1:{}/cut-test", path.port()));
+    meet(&mut a, &mut b);
     let mut alice = user("alice", &addr_a, &mut a);
     let mut bob = user("bob", &addr_b, &mut b);
     alice.write_line("first");
@@ -138,6 +148,92 @@ fn a_server_cut_off_from_the_broker_fetches_what_it_missed() {
     assert_eq!(alice.stdout_line_containing("held by B", WAIT), "bob: held by B");
     alice.write_line("then");
     assert_eq!(bob.stdout_line_containing("then", WAIT), "alice: then");
+}
+
+#[test]
+#[ignore = "needs mosquitto; .ci/run installs it and runs this"]
+fn direct_messages_names_and_who_reach_across_bridged_servers() {
+    let broker = Broker::start();
+    let (mut a, addr_a) = bridged(&broker, "direct-test");
+    let (mut b, addr_b) = bridged(&broker, "direct-test");
+    meet(&mut a, &mut b);
+    let mut alice = user("alice", &addr_a, &mut a);
+    let mut bob = user("bob", &addr_b, &mut b);
+    // Each server hears of the other's user.
+    a.stdout_line_containing("bob joined on server", WAIT);
+    b.stdout_line_containing("alice joined on server", WAIT);
+
+    // Direct messages both ways, marked as such.
+    alice.write_line("/to bob hi bob");
+    assert_eq!(bob.stdout_line_containing("hi bob", WAIT), "alice (direct): hi bob");
+    bob.write_line("/to alice hi alice");
+    assert_eq!(alice.stdout_line_containing("hi alice", WAIT), "bob (direct): hi alice");
+    // A name no server holds is refused at once, as on a server alone.
+    alice.write_line("/to nobody are you there");
+    alice.stderr_line_containing("no user named nobody is connected", WAIT);
+
+    // /who lists everyone: the client's, and the console's with each user's server.
+    alice.write_line("/who");
+    assert_eq!(alice.stdout_line_containing("users (", WAIT), "users (2): alice, bob");
+    a.write_line("/who");
+    let who = a.stdout_line_containing("users (", WAIT);
+    assert!(who.starts_with("users (2): alice (127.0.0.1:"), "{who}");
+    assert!(who.contains("bob (on server "), "{who}");
+
+    // A name held on one server is taken on the other (case and look-alikes included).
+    let mut impostor = Minichat::spawn(&["chat", "--name", "BOB", "--server", &addr_a]);
+    assert!(!impostor.wait_exit(WAIT).success());
+    let err = impostor.stderr_after_exit(WAIT).join("\n");
+    assert!(err.contains("the name BOB is taken"), "{err}");
+
+    // The operator's plain line answers the last sender, on whichever server it is.
+    bob.write_line("anyone from A?");
+    a.stdout_line_containing("bob: anyone from A?", WAIT);
+    a.write_line("yes, the operator of A");
+    assert_eq!(
+        bob.stdout_line_containing("operator of A", WAIT),
+        "server (direct): yes, the operator of A"
+    );
+
+    // Once bob leaves, A forgets him: his name is free there, and a tell says no such user.
+    bob.close_and_wait(WAIT);
+    a.stdout_line_containing("bob left server", WAIT);
+    alice.write_line("/to bob still there?");
+    alice.stderr_line_containing("no user named bob is connected", WAIT);
+    let _bob_on_a = user("bob", &addr_a, &mut a);
+}
+
+/// Two servers admit the same name while cut off from each other: once they hear of each
+/// other, the earlier claim keeps it on both, and the later user is told and leaves.
+#[test]
+#[ignore = "needs mosquitto; .ci/run installs it and runs this"]
+fn a_name_claimed_on_two_servers_at_once_is_kept_by_the_first() {
+    let broker = Broker::start();
+    let path = CuttableLink::to(broker.addr());
+    let (mut a, addr_a) = bridged(&broker, "claim-test");
+    let (mut b, addr_b) = bridged_to(&format!("mqtt://127.0.0.1:{}/claim-test", path.port()));
+    meet(&mut a, &mut b);
+    path.cut();
+    b.stderr_line_containing("cannot reach the broker", WAIT);
+    a.stderr_line_containing("left the room", WAIT);
+
+    let mut first = user("carol", &addr_a, &mut a);
+    let mut second = user("Carol", &addr_b, &mut b);
+    path.restore();
+    b.stderr_line_containing("bridge: connected again", WAIT);
+
+    // The later one is told, and its client ends with the reason.
+    assert!(!second.wait_exit(WAIT).success());
+    let err = second.stderr_after_exit(WAIT).join("\n");
+    assert!(err.contains("the name is taken on another server"), "{err}");
+    b.stdout_line_containing("Carol lost its name to a user of another server", WAIT);
+    // The first keeps it, and both servers agree on where it is (once A heard B's leave).
+    a.stdout_line_containing("Carol left server", WAIT);
+    first.write_line("/who");
+    assert_eq!(first.stdout_line_containing("users (", WAIT), "users (1): carol");
+    b.write_line("/who");
+    let who = b.stdout_line_containing("users (", WAIT);
+    assert!(who.starts_with("users (1): carol (on server "), "{who}");
 }
 
 #[test]

@@ -100,9 +100,11 @@ impl Arrivals {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bridge::post::Body;
 
     fn post(server: &str, seq: u64) -> Post {
-        Post { v: 1, server: server.into(), seq, from: "x".into(), text: seq.to_string() }
+        let body = Body::Say { from: "x".into(), text: seq.to_string() };
+        Post { v: 1, server: server.into(), seq, body }
     }
 
     fn seqs(arrival: &Arrival) -> Vec<u64> {

@@ -1,20 +1,23 @@
 //! The bridge's connection to the broker, on a thread of its own: it numbers and publishes
 //! this server's posts (holding them while the broker is away, keeping the last ones for
-//! replays), subscribes to the other servers' posts, puts them in order, answers and sends
-//! replay requests, and reconnects with back-off (`docs/BRIDGE.md`).
+//! replays), says who is here at each connection and to each server it meets, subscribes
+//! to the other servers' posts, puts them in order, answers and sends replay requests,
+//! passes on goodbyes, and reconnects with back-off (`docs/BRIDGE.md`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::Duration;
 
 use mio::Waker;
-use rumqttc::{Client, Connection, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
+use rumqttc::{Client, Connection, Event, LastWill, MqttOptions, Packet, QoS, RecvTimeoutError};
 
 use crate::bridge::BridgeUrl;
 use crate::bridge::arrivals::Arrival;
 use crate::bridge::arrivals::Arrivals;
-use crate::bridge::post::{Hello, Met, Post, ReplayRequest, VERSION, from_json, to_json};
+use crate::bridge::post::{
+    Body, Hello, Met, Post, Present, ReplayRequest, VERSION, from_json, to_json,
+};
 
 /// Posts kept for replays, and the most waiting for the broker.
 pub(crate) const KEPT: usize = 4096;
@@ -25,15 +28,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const TICK: Duration = Duration::from_millis(20);
 /// Requests rumqttc queues towards the broker.
 const REQUESTS: usize = 256;
+/// Users per roster post.
+const ROSTER_CHUNK: usize = 200;
 
 /// From the server's loop to the link.
 #[derive(Debug)]
 pub(crate) enum ToLink {
-    /// A room message of this server's, to publish.
-    Post {
-        from: String,
-        text: String,
-    },
+    /// Something of this server's to publish, in order.
+    Post(Body),
     Stop,
 }
 
@@ -42,6 +44,8 @@ pub(crate) enum ToLink {
 pub(crate) enum FromLink {
     /// A post of another server's, in order: store it.
     Post(Post),
+    /// A server said goodbye, or the broker lost it: its users are gone.
+    Gone(String),
     /// Something the operator should know.
     Notice(String),
 }
@@ -68,6 +72,8 @@ pub(crate) struct Link {
     met: HashMap<String, u64>,
     /// The number of the last post the broker took.
     published: u64,
+    /// This server's users as its numbered posts say (name, since).
+    users: BTreeMap<String, u64>,
     connected: bool,
     ever_connected: bool,
     backoff: Duration,
@@ -89,6 +95,14 @@ impl Link {
         // Nothing is left on the broker for a server that is gone: what a server missed
         // while away comes back by replay.
         options.set_clean_session(true);
+        // Lost without a goodbye, the broker says it for us: the others forget our users.
+        let gone = format!("{}/gone/{server}", url.prefix);
+        options.set_last_will(LastWill::new(
+            gone,
+            to_json(&Hello { v: VERSION }),
+            QoS::AtLeastOnce,
+            false,
+        ));
         let (client, connection) = Client::new(options, REQUESTS);
         Link {
             url,
@@ -105,6 +119,7 @@ impl Link {
             arrivals: Arrivals::default(),
             met: HashMap::new(),
             published: 0,
+            users: BTreeMap::new(),
             connected: false,
             ever_connected: false,
             backoff: FIRST_BACKOFF,
@@ -126,6 +141,10 @@ impl Link {
 
     fn met_topic(&self, server: &str) -> String {
         format!("{}/met/{server}", self.url.prefix)
+    }
+
+    fn gone_topic(&self, server: &str) -> String {
+        format!("{}/gone/{server}", self.url.prefix)
     }
 
     fn send(&self, topic: String, payload: Vec<u8>) {
@@ -174,7 +193,11 @@ impl Link {
                 break;
             }
         }
-        // A moment for rumqttc to write what it took, then a clean goodbye.
+        // Goodbye, so the others forget our users now; a moment for rumqttc to write what
+        // it took, then a clean disconnect.
+        if self.connected {
+            self.send(self.gone_topic(&self.server), to_json(&Hello { v: VERSION }));
+        }
         let _ = self.client.disconnect();
         while std::time::Instant::now() < deadline {
             match self.connection.recv_timeout(TICK) {
@@ -189,26 +212,45 @@ impl Link {
     fn take_requests(&mut self) {
         while !self.stopping {
             match self.requests.try_recv() {
-                Ok(ToLink::Post { from, text }) => {
-                    let post = Post {
-                        v: VERSION,
-                        server: self.server.clone(),
-                        seq: self.next_seq,
-                        from,
-                        text,
-                    };
-                    self.next_seq += 1;
-                    self.outbox.push_back(post);
-                    if self.outbox.len() > KEPT {
-                        self.outbox.pop_front();
-                        self.notice(format!(
-                            "bridge: more than {KEPT} messages waiting for the broker; the oldest is dropped"
-                        ));
-                    }
-                }
+                Ok(ToLink::Post(body)) => self.number(body),
                 Ok(ToLink::Stop) | Err(TryRecvError::Disconnected) => self.stopping = true,
                 Err(TryRecvError::Empty) => return,
             }
+        }
+    }
+
+    /// Numbers a post and queues it for the broker.
+    fn number(&mut self, body: Body) {
+        match &body {
+            Body::Joined { name, since } => {
+                self.users.insert(name.clone(), *since);
+            }
+            Body::Left { name } => {
+                self.users.remove(name);
+            }
+            _ => {}
+        }
+        let post = Post { v: VERSION, server: self.server.clone(), seq: self.next_seq, body };
+        self.next_seq += 1;
+        self.outbox.push_back(post);
+        if self.outbox.len() > KEPT {
+            self.outbox.pop_front();
+            self.notice(format!(
+                "bridge: more than {KEPT} posts waiting for the broker; the oldest is dropped"
+            ));
+        }
+    }
+
+    /// Says who is here, as posts of their own numbered after everything before: what
+    /// the others knew of this server's users is replaced by it.
+    fn post_roster(&mut self) {
+        let users: Vec<Present> =
+            self.users.iter().map(|(name, &since)| Present { name: name.clone(), since }).collect();
+        let mut chunks = users.chunks(ROSTER_CHUNK);
+        let first = chunks.next().map(<[Present]>::to_vec).unwrap_or_default();
+        self.number(Body::Roster { first: true, users: first });
+        for chunk in chunks {
+            self.number(Body::Roster { first: false, users: chunk.to_vec() });
         }
     }
 
@@ -257,12 +299,15 @@ impl Link {
             self.hello_topic("+"),
             self.met_topic(&self.server),
             self.replay_topic(&self.server),
+            self.gone_topic("+"),
         ] {
             let _ = self.client.try_subscribe(topic, QoS::AtLeastOnce);
         }
         // Subscribed first, so every server's posts after its answer reach this one; each
         // answers where they start (a `met`), and what this one missed is asked for then.
         self.greet();
+        // The others may have forgotten our users (the broker said goodbye for us).
+        self.post_roster();
     }
 
     fn greet(&self) {
@@ -285,6 +330,12 @@ impl Link {
         if let Some(other) = topic.strip_prefix(&self.hello_topic("")) {
             if other != self.server && from_json::<Hello>(payload).is_some() {
                 self.on_hello(other.to_owned());
+            }
+            return;
+        }
+        if let Some(other) = topic.strip_prefix(&self.gone_topic("")) {
+            if other != self.server && from_json::<Hello>(payload).is_some() {
+                self.tell(FromLink::Gone(other.to_owned()));
             }
             return;
         }
@@ -314,9 +365,15 @@ impl Link {
     /// for; if it never said where its posts start (or that was lost with a connection),
     /// it is greeted back, and answers the same.
     fn on_hello(&mut self, other: String) {
+        let first_meeting = !self.met.contains_key(&other);
         let met = *self.met.entry(other.clone()).or_insert(self.published);
         let answer = Met { v: VERSION, server: self.server.clone(), met };
         self.send(self.met_topic(&other), to_json(&answer));
+        if first_meeting {
+            self.notice(format!("bridge: server {other} shares the room"));
+            // Our posts for it start after `met`: who is here comes right after.
+            self.post_roster();
+        }
         match self.arrivals.last(&other) {
             Some(last) => self.ask(&other, last),
             None => self.greet(),

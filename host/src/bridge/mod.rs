@@ -1,36 +1,49 @@
 //! `minichat serve --bridge mqtt://HOST:PORT[/PREFIX]`: servers that share one room
 //! through an MQTT broker (`docs/BRIDGE.md`).
 //!
-//! The server's loop hands each new room message of its own to the link (`link.rs`, a
-//! thread that speaks MQTT through rumqttc) and stores each post of another server the
-//! link hands back, in order and once (`arrivals.rs`), as a message from that server's
-//! user ([`minichat_core::server::Server::relay`]). Messages that came through the bridge
-//! are never published again.
+//! The server's loop hands the link (`link.rs`, a thread that speaks MQTT through rumqttc)
+//! each new room message of its own, each direct message to a user of another server, and
+//! each join and leave. The link hands back the other servers' posts, in order and once
+//! (`arrivals.rs`): room messages are stored as messages from that server's user
+//! ([`minichat_core::server::Server::relay`]), direct messages for users here are stored
+//! for them (or bounced back), and joins and leaves keep the roster of the other servers'
+//! users (`roster.rs`), which the server consults for names, direct messages and `who`.
+//! Messages that came through the bridge are never published again.
 
 mod arrivals;
 mod link;
 mod post;
+mod roster;
 mod url;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use minichat_core::server::Recipient;
+use minichat_core::error::ServerError;
+use minichat_core::name_policy::NameKey;
+use minichat_core::server::{Recipient, ServerEvent};
 use minichat_core::time::Instant;
-use minichat_core::wire::Name;
+use minichat_core::wire::{Name, NameBuf};
 use mio::Waker;
 
 use self::link::{FromLink, Link, ToLink};
+use self::post::{Body, Post};
+use self::roster::Claim;
+pub(crate) use self::roster::Roster;
 pub(crate) use self::url::BridgeUrl;
 use crate::error::HostError;
+use crate::net::peer::Peer;
 use crate::net::server_memory::HostServer;
 use crate::term::console;
 
 /// The bridge as the server's loop sees it.
 #[derive(Debug)]
 pub(crate) struct Bridge {
+    /// This server's id.
+    id: String,
     to_link: Sender<ToLink>,
     from_link: Receiver<FromLink>,
     thread: Option<JoinHandle<()>>,
@@ -38,7 +51,13 @@ pub(crate) struct Bridge {
     exported: u64,
     /// Room sequence numbers of the messages that came through the bridge, in order.
     relayed: VecDeque<u64>,
+    /// The other servers' users.
+    roster: Roster,
+    /// This server's users' claims on their names, by name key: (name, since).
+    claims: HashMap<NameKey, (NameBuf, u64)>,
     notices: Vec<String>,
+    /// The other servers' joins and leaves, for the console.
+    presence: Vec<String>,
 }
 
 impl Bridge {
@@ -49,25 +68,57 @@ impl Bridge {
         waker: Arc<Waker>,
         newest: u64,
     ) -> Result<Bridge, HostError> {
-        let server = format!("{:016x}", getrandom::u64().map_err(HostError::Random)?);
+        let id = format!("{:016x}", getrandom::u64().map_err(HostError::Random)?);
         let (to_link, requests) = channel();
         let (out, from_link) = channel();
-        let link = Link::new(url, server, requests, out, waker);
+        let link = Link::new(url, id.clone(), requests, out, waker);
         let thread = std::thread::Builder::new()
             .name("bridge".into())
             .spawn(move || link.run())
             .map_err(HostError::Thread)?;
         Ok(Bridge {
+            id,
             to_link,
             from_link,
             thread: Some(thread),
             exported: newest,
             relayed: VecDeque::new(),
+            roster: Roster::default(),
+            claims: HashMap::new(),
             notices: Vec::new(),
+            presence: Vec::new(),
         })
     }
 
-    /// Stores what came from the other servers and hands the link this server's new room
+    /// The other servers' users, for the server's `handle_with` and the console.
+    pub(crate) fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// A server event: joins and leaves go to the other servers.
+    pub(crate) fn on_event(&mut self, event: &ServerEvent<Peer>) {
+        match event {
+            ServerEvent::Joined { name, .. } => {
+                let since = wall_clock_ms();
+                self.claims.insert(name.as_name().key(), (*name, since));
+                self.publish(Body::Joined { name: name.as_str().to_owned(), since });
+            }
+            ServerEvent::Left { name, .. } => {
+                let key = name.as_name().key();
+                if self.claims.get(&key).is_some_and(|(held, _)| held == name) {
+                    self.claims.remove(&key);
+                }
+                self.publish(Body::Left { name: name.as_str().to_owned() });
+            }
+            _ => {}
+        }
+    }
+
+    fn publish(&self, body: Body) {
+        let _ = self.to_link.send(ToLink::Post(body));
+    }
+
+    /// Stores what came from the other servers and hands the link this server's new
     /// messages; returns whether anything came (the server has deliveries to send).
     pub(crate) fn exchange(&mut self, server: &mut HostServer, now: Instant) -> bool {
         let mut came = false;
@@ -75,7 +126,14 @@ impl Bridge {
             match self.from_link.try_recv() {
                 Ok(FromLink::Post(post)) => {
                     came = true;
-                    self.relay(server, now, &post.from, &post.text, &post.server);
+                    self.on_post(server, now, post);
+                }
+                Ok(FromLink::Gone(other)) => {
+                    let users = self.roster.forget(&other);
+                    self.notices.push(format!(
+                        "bridge: server {other} left the room ({} gone with it)",
+                        console::count(u64::try_from(users).unwrap_or(u64::MAX), "user")
+                    ));
                 }
                 Ok(FromLink::Notice(notice)) => self.notices.push(notice),
                 Err(TryRecvError::Empty) => break,
@@ -85,21 +143,98 @@ impl Bridge {
                 }
             }
         }
-        self.export(server);
+        self.export(server, now);
         came
     }
 
-    fn relay(
-        &mut self,
-        server: &mut HostServer,
-        now: Instant,
-        from: &str,
-        text: &str,
-        origin: &str,
-    ) {
-        let stored = Name::new(from)
-            .map_err(|error| error.to_string())
-            .and_then(|name| server.relay(now, name, text).map_err(|error| error.to_string()));
+    fn on_post(&mut self, server: &mut HostServer, now: Instant, post: Post) {
+        let origin = post.server;
+        match post.body {
+            Body::Say { from, text } => {
+                let stored = Name::new(&from)
+                    .map_err(|error| error.to_string())
+                    .and_then(|name| server.relay(now, name, &text).map_err(|e| e.to_string()));
+                self.stored(stored, &from, &origin);
+            }
+            Body::Tell { from, to, at, text } if at == self.id => {
+                let stored = match (Name::new(&from), Name::new(&to)) {
+                    (Ok(sender), Ok(recipient)) => {
+                        match server.relay_tell(now, sender, recipient, &text) {
+                            Err(ServerError::NoSuchUser) => {
+                                // Gone meanwhile: the sender's server tells the sender.
+                                self.publish(Body::Bounce {
+                                    to: from.clone(),
+                                    at: origin.clone(),
+                                    name: to,
+                                    text,
+                                });
+                                return;
+                            }
+                            other => other.map_err(|e| e.to_string()),
+                        }
+                    }
+                    (Err(error), _) | (_, Err(error)) => Err(error.to_string()),
+                };
+                self.stored(stored, &from, &origin);
+            }
+            Body::Tell { .. } => {} // for a user of a third server
+            Body::Bounce { to, at, name, text } if at == self.id => {
+                let note = format!(
+                    "no user named {name} is connected on any server; not delivered: {text}"
+                );
+                let note = truncate(&note, usize::from(server.config().max_text));
+                let told = Name::new(&to).map(|to| server.announce(now, note, Some(to)));
+                if !matches!(told, Ok(Ok(_))) {
+                    self.notices.push(format!(
+                        "bridge: {to}'s direct message to {name} was not delivered, and {to} is gone too"
+                    ));
+                }
+            }
+            Body::Bounce { .. } => {}
+            Body::Joined { name, since } => {
+                self.presence.push(format!("{name} joined on server {origin}"));
+                self.on_claim(server, &origin, &name, since);
+            }
+            Body::Left { name } => {
+                self.presence.push(format!("{name} left server {origin}"));
+                self.roster.leave(&origin, &name);
+            }
+            Body::Roster { first, users } => {
+                if first {
+                    self.roster.forget(&origin);
+                }
+                for user in users {
+                    self.on_claim(server, &origin, &user.name, user.since);
+                }
+                let count = self.roster.count_on(&origin);
+                self.presence
+                    .push(format!("server {origin} has {}", console::count(count, "user")));
+            }
+        }
+    }
+
+    /// Another server's user holds `name` since `since`. A user of ours with the same
+    /// name key who claimed it later loses it; every server decides alike.
+    fn on_claim(&mut self, server: &mut HostServer, origin: &str, name: &str, since: u64) {
+        let Some(key) = self.roster.join(origin, name, since) else {
+            self.notices
+                .push(format!("bridge: server {origin} named a user {name:?}, not a valid name"));
+            return;
+        };
+        let Some((ours, our_since)) = self.claims.get(&key).copied() else { return };
+        let theirs = Claim { since, server: origin.to_owned() };
+        let mine = Claim { since: our_since, server: self.id.clone() };
+        if theirs.beats(&mine) {
+            self.claims.remove(&key);
+            if server.release_name(ours.as_name()).is_ok() {
+                self.notices.push(format!(
+                    "bridge: {ours} here and {name} on server {origin} joined at once; {name} was first, so {ours} here must choose another name"
+                ));
+            }
+        }
+    }
+
+    fn stored(&mut self, stored: Result<u64, String>, from: &str, origin: &str) {
         match stored {
             Ok(seq) => self.relayed.push_back(seq),
             Err(why) => self.notices.push(format!(
@@ -108,9 +243,9 @@ impl Bridge {
         }
     }
 
-    /// Hands the link every room message since the last call, but those that came
-    /// through the bridge and direct messages (which stay on their server).
-    fn export(&mut self, server: &HostServer) {
+    /// Hands the link every room message since the last call and every direct message to
+    /// a user of another server, but those that came through the bridge.
+    fn export(&mut self, server: &mut HostServer, now: Instant) {
         let newest = server.newest_message();
         let first = (self.exported + 1).max(server.oldest_message());
         let overwritten = first - (self.exported + 1);
@@ -120,6 +255,7 @@ impl Bridge {
                 console::count(overwritten, "message")
             ));
         }
+        let mut bounced = Vec::new();
         for seq in first..=newest {
             while self.relayed.front().is_some_and(|&relayed| relayed < seq) {
                 self.relayed.pop_front();
@@ -128,16 +264,38 @@ impl Bridge {
                 continue;
             }
             let Some(message) = server.message(seq) else { continue };
-            if message.to != Recipient::Room {
-                continue;
-            }
-            let post = ToLink::Post {
-                from: message.from.as_str().to_owned(),
-                text: message.text.to_owned(),
+            let from = message.from.as_str().to_owned();
+            let text = message.text.to_owned();
+            let body = match (message.to, message.to_name) {
+                (Recipient::Room, _) => Body::Say { from, text },
+                (Recipient::Elsewhere, Some(to)) => match self.roster.owner(to.key()) {
+                    Some(claim) => {
+                        Body::Tell { from, to: to.as_str().to_owned(), at: claim.server, text }
+                    }
+                    // Gone between the sender's `tell` and now.
+                    None => {
+                        bounced.push((
+                            message.from.as_str().to_owned(),
+                            to.as_str().to_owned(),
+                            text,
+                        ));
+                        continue;
+                    }
+                },
+                _ => continue,
             };
-            let _ = self.to_link.send(post);
+            self.publish(body);
         }
         self.exported = newest;
+        // Answered here, as the operator's direct messages: never published.
+        for (to, name, text) in bounced {
+            let note =
+                format!("no user named {name} is connected on any server; not delivered: {text}");
+            let note = truncate(&note, usize::from(server.config().max_text));
+            if let Ok(to) = Name::new(&to) {
+                let _ = server.announce(now, note, Some(to));
+            }
+        }
     }
 
     /// What the operator should know since the last call.
@@ -145,12 +303,225 @@ impl Bridge {
         std::mem::take(&mut self.notices)
     }
 
+    /// The other servers' joins and leaves since the last call, for the console.
+    pub(crate) fn take_presence(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.presence)
+    }
+
     /// Stops the link: what waits for the broker goes out if the broker takes it within a
-    /// second.
+    /// second, and the others are told this server is gone.
     pub(crate) fn stop(mut self) {
         let _ = self.to_link.send(ToLink::Stop);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 for a clock set before it).
+fn wall_clock_ms() -> u64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use minichat_core::client::{ClientConfig, ClientEvent};
+    use minichat_core::server::{Alone, Directory, ServerConfig};
+
+    use super::*;
+    use crate::net::client_loop::HostClient;
+    use crate::net::server_memory::{DEFAULT_BUFFER, host_server};
+
+    const OTHER: &str = "90be1c55d2e04a17";
+
+    /// A bridge with no link thread: what it would hand the link comes out of the
+    /// returned receiver; what the link would bring goes into the sender.
+    fn bridge() -> (Bridge, Sender<FromLink>, Receiver<ToLink>) {
+        let (to_link, requests) = channel();
+        let (out, from_link) = channel();
+        let bridge = Bridge {
+            id: "3f2a9c0d11b7e845".into(),
+            to_link,
+            from_link,
+            thread: None,
+            exported: 0,
+            relayed: VecDeque::new(),
+            roster: Roster::default(),
+            claims: HashMap::new(),
+            notices: Vec::new(),
+            presence: Vec::new(),
+        };
+        (bridge, out, requests)
+    }
+
+    struct Room {
+        server: Box<HostServer>,
+        clients: Vec<(Peer, HostClient)>,
+        now: Instant,
+    }
+
+    impl Room {
+        /// A server with `names` joined, over no network.
+        fn with(names: &[&str]) -> Room {
+            let server = host_server(ServerConfig::new([7; 16], 1), DEFAULT_BUFFER).unwrap();
+            let server_addr = Peer::Udp(SocketAddr::from(([127, 0, 0, 1], 8080)));
+            let clients = names
+                .iter()
+                .zip(9000..)
+                .map(|(name, port)| {
+                    let addr = Peer::Udp(SocketAddr::from(([127, 0, 0, 1], port)));
+                    let config = ClientConfig::new(NameBuf::parse(name).unwrap(), server_addr);
+                    (addr, HostClient::new(config, Instant::ZERO))
+                })
+                .collect();
+            let mut room = Room { server, clients, now: Instant::ZERO };
+            room.pump(&Alone);
+            room
+        }
+
+        /// Datagrams both ways until nothing moves, the server knowing `directory`.
+        fn pump(&mut self, directory: &dyn Directory) {
+            let mut buf = [0u8; 1024];
+            let mut reply = [0u8; 1024];
+            for _ in 0..100 {
+                let mut moved = false;
+                for (addr, client) in &mut self.clients {
+                    while let Some(t) = client.poll_transmit(self.now, &mut buf) {
+                        moved = true;
+                        let datagram = buf.get(..t.len).unwrap();
+                        let server = &mut self.server;
+                        if let Some(r) =
+                            server.handle_with(self.now, *addr, datagram, &mut reply, directory)
+                        {
+                            client.handle(self.now, t.destination, reply.get(..r.len).unwrap());
+                        }
+                    }
+                }
+                while let Some(t) = self.server.poll_transmit(self.now, &mut buf) {
+                    moved = true;
+                    if let Some((_, client)) =
+                        self.clients.iter_mut().find(|(addr, _)| *addr == t.destination)
+                    {
+                        let server_addr = client.config().server;
+                        client.handle(self.now, server_addr, buf.get(..t.len).unwrap());
+                    }
+                }
+                if !moved {
+                    return;
+                }
+            }
+        }
+
+        /// What client `i` was told: (from, text, direct).
+        fn heard(&mut self, i: usize) -> Vec<(String, String, bool)> {
+            let client = &mut self.clients.get_mut(i).unwrap().1;
+            std::iter::from_fn(|| client.poll_event())
+                .filter_map(|event| match event {
+                    ClientEvent::Message { from, text, direct, .. } => {
+                        Some((from.to_string(), text.to_string(), direct))
+                    }
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    fn post(seq: u64, body: Body) -> FromLink {
+        FromLink::Post(Post { v: 1, server: OTHER.into(), seq, body })
+    }
+
+    #[test]
+    fn a_tell_for_a_user_here_is_delivered_and_one_for_a_user_gone_bounces() {
+        let mut room = Room::with(&["bob"]);
+        let (mut bridge, link, published) = bridge();
+        let me = bridge.id.clone();
+        let tell = |seq, to: &str| {
+            let (from, to, at) = ("alice".into(), to.into(), me.clone());
+            post(seq, Body::Tell { from, to, at, text: "hi".into() })
+        };
+        link.send(tell(1, "bob")).unwrap();
+        link.send(tell(2, "carol")).unwrap();
+        bridge.exchange(&mut room.server, room.now);
+        room.pump(&Alone);
+        assert_eq!(room.heard(0), [("alice".into(), "hi".into(), true)]);
+        let bounce = published.try_iter().find_map(|request| match request {
+            ToLink::Post(Body::Bounce { to, at, name, text }) => Some((to, at, name, text)),
+            _ => None,
+        });
+        assert_eq!(bounce, Some(("alice".into(), OTHER.into(), "carol".into(), "hi".into())));
+    }
+
+    #[test]
+    fn a_bounce_tells_the_sender_here_what_was_not_delivered() {
+        let mut room = Room::with(&["alice"]);
+        let (mut bridge, link, _published) = bridge();
+        let (to, at, name, text) = ("alice".into(), bridge.id.clone(), "carol".into(), "hi".into());
+        link.send(post(1, Body::Bounce { to, at, name, text })).unwrap();
+        bridge.exchange(&mut room.server, room.now);
+        room.pump(&Alone);
+        let heard = room.heard(0);
+        assert_eq!(heard.len(), 1, "{heard:?}");
+        let (from, text, direct) = &heard[0];
+        assert_eq!((from.as_str(), *direct), ("server", true));
+        assert_eq!(text, "no user named carol is connected on any server; not delivered: hi");
+    }
+
+    #[test]
+    fn a_tell_to_another_servers_user_is_published_for_its_server() {
+        let mut room = Room::with(&["alice"]);
+        let (mut bridge, link, published) = bridge();
+        link.send(post(1, Body::Joined { name: "bob".into(), since: 5 })).unwrap();
+        bridge.exchange(&mut room.server, room.now);
+        let (_, alice) = room.clients.get_mut(0).unwrap();
+        alice.tell(room.now, "Bob", "hi bob").unwrap();
+        room.pump(bridge.roster());
+        bridge.exchange(&mut room.server, room.now);
+        let tell = published.try_iter().find_map(|request| match request {
+            ToLink::Post(Body::Tell { from, to, at, text }) => Some((from, to, at, text)),
+            _ => None,
+        });
+        assert_eq!(tell, Some(("alice".into(), "Bob".into(), OTHER.into(), "hi bob".into())));
+    }
+
+    #[test]
+    fn of_two_claims_on_one_name_the_earlier_keeps_it() {
+        let mut room = Room::with(&["carol"]);
+        let (mut bridge, link, _published) = bridge();
+        while let Some(event) = room.server.poll_event() {
+            bridge.on_event(&event);
+        }
+        // A later claim elsewhere changes nothing here.
+        let later = wall_clock_ms() + 60_000;
+        link.send(post(1, Body::Joined { name: "Carol".into(), since: later })).unwrap();
+        bridge.exchange(&mut room.server, room.now);
+        room.pump(&Alone);
+        assert_eq!(room.server.user_count(), 1);
+        // An earlier one wins: carol here is told, and goes.
+        link.send(post(
+            2,
+            Body::Roster {
+                first: true,
+                users: vec![post::Present { name: "CAROL".into(), since: 1 }],
+            },
+        ))
+        .unwrap();
+        bridge.exchange(&mut room.server, room.now);
+        room.pump(&Alone);
+        assert_eq!(room.server.user_count(), 0);
+        let (_, carol) = room.clients.get_mut(0).unwrap();
+        let events: Vec<_> = std::iter::from_fn(|| carol.poll_event()).collect();
+        assert!(events.iter().any(|e| matches!(e, ClientEvent::NameTaken { .. })), "{events:?}");
     }
 }

@@ -312,6 +312,13 @@ impl Chat {
             ClientEvent::Kicked => {
                 self.end(console, "the operator removed you from the chat".to_owned())
             }
+            ClientEvent::NameTaken { detail } => self.end(
+                console,
+                format!(
+                    "the server ended the session: {}; choose another name with --name",
+                    escape(&detail)
+                ),
+            ),
             ClientEvent::Left => self.stage = Stage::Done,
             _ => {}
         }

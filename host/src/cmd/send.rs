@@ -78,6 +78,9 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
                 ClientEvent::Kicked => {
                     outcome = Some(Err("the operator removed this user".to_owned()))
                 }
+                ClientEvent::NameTaken { detail } => {
+                    outcome = Some(Err(escape(&detail).into_owned()));
+                }
                 ClientEvent::JoinRetry { retry_in, .. } => {
                     let notice = no_answer_notice(net.server(), net.refused(), retry_in);
                     output::line(Stream::Stderr, format!("minichat: {notice}"));

@@ -4,11 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use minichat_core::server::{LeftReason, Recipient, ServerConfig, ServerEvent};
+use minichat_core::server::{Alone, Directory, LeftReason, Recipient, ServerConfig, ServerEvent};
 use minichat_core::time::Duration;
 use minichat_core::wire::{Name, NameBuf};
 
-use crate::bridge::{Bridge, BridgeUrl};
+use crate::bridge::{Bridge, BridgeUrl, Roster};
 use crate::error::HostError;
 use crate::net::capture::Capture;
 use crate::net::peer::Peer;
@@ -100,17 +100,25 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
 
     loop {
         let now = net.clock.now();
-        let mut more = net.turn(&mut |from, bytes| {
-            // Not a frame: a plain-text client of the original program.
-            if !legacy.admit(now, from.ip()) {
-                return;
-            }
-            if !config.quiet {
-                let text = String::from_utf8_lossy(bytes);
-                console.show(&format!("[{from}] {}", escape(text.trim_end_matches(['\r', '\n']))));
-            }
-            last_sender = Some(LastSender::Legacy(from));
-        })?;
+        let directory: &dyn Directory = match &bridge {
+            Some(bridge) => bridge.roster(),
+            None => &Alone,
+        };
+        let mut more = net.turn(
+            &mut |from, bytes| {
+                // Not a frame: a plain-text client of the original program.
+                if !legacy.admit(now, from.ip()) {
+                    return;
+                }
+                if !config.quiet {
+                    let text = String::from_utf8_lossy(bytes);
+                    console
+                        .show(&format!("[{from}] {}", escape(text.trim_end_matches(['\r', '\n']))));
+                }
+                last_sender = Some(LastSender::Legacy(from));
+            },
+            directory,
+        )?;
         let held_back = legacy.take_suppressed();
         if held_back > 0 && !config.quiet {
             let what = console::count(held_back, "plain-text datagram");
@@ -122,16 +130,24 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
         for notice in net.take_link_notices() {
             console.notice(&notice);
         }
+        while let Some(event) = net.server.poll_event() {
+            if let Some(bridge) = &mut bridge {
+                bridge.on_event(&event);
+            }
+            if !config.quiet {
+                show_event(event, &mut console);
+            }
+        }
         if let Some(bridge) = &mut bridge {
             // Messages from the other servers are delivered now, not at the next wake-up.
             more |= bridge.exchange(&mut net.server, now);
             for notice in bridge.take_notices() {
                 console.notice(&notice);
             }
-        }
-        while let Some(event) = net.server.poll_event() {
-            if !config.quiet {
-                show_event(event, &mut console);
+            for line in bridge.take_presence() {
+                if !config.quiet {
+                    console.show(&line);
+                }
             }
         }
         shown = show_messages(&net.server, shown, &mut console, &mut last_sender, config.quiet);
@@ -145,7 +161,10 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
             // wake-up.
             more = true;
             match input {
-                Input::Line(line) => quit = operate(&line, &mut net, &mut console, last_sender),
+                Input::Line(line) => {
+                    let roster = bridge.as_ref().map(Bridge::roster);
+                    quit = operate(&line, &mut net, &mut console, last_sender, roster);
+                }
                 // Without a console the server keeps serving; at a terminal, Ctrl-D or
                 // Ctrl-C at the prompt stops it.
                 Input::Eof if !console.is_interactive() => console_open = false,
@@ -176,12 +195,14 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
     Ok(())
 }
 
-/// Carries out one console line; returns whether the operator asked to stop.
+/// Carries out one console line; returns whether the operator asked to stop. `roster`:
+/// the users of the servers this one shares its room with (`--bridge`).
 fn operate(
     line: &str,
     net: &mut ServerLoop,
     console: &mut Console,
     last_sender: Option<LastSender>,
+    roster: Option<&Roster>,
 ) -> bool {
     let command = match parse_operator(line) {
         Ok(command) => command,
@@ -200,8 +221,10 @@ fn operate(
             Ok(())
         }
         OperatorCommand::Who => {
-            let users: Vec<String> =
+            let mut users: Vec<String> =
                 server.users().map(|(name, addr)| format!("{name} ({addr})")).collect();
+            let elsewhere = roster.into_iter().flat_map(Roster::users);
+            users.extend(elsewhere.map(|(name, at)| format!("{name} (on server {at})")));
             console.show(&format!("users ({}): {}", users.len(), users.join(", ")));
             Ok(())
         }
@@ -209,15 +232,26 @@ fn operate(
             server.announce(now, text, None).map(|_| ()).map_err(|e| e.to_string())
         }
         OperatorCommand::Kick(name) => match Name::new(name) {
-            Ok(name) => server.kick(name).map_err(|_| format!("no user named {name} is connected")),
+            Ok(name) => {
+                server.kick(name).map_err(|_| match roster.and_then(|r| r.owner(name.key())) {
+                    Some(claim) => format!(
+                        "{name} is a user of server {}: only its operator can remove it",
+                        claim.server
+                    ),
+                    None => format!("no user named {name} is connected"),
+                })
+            }
             Err(error) => Err(error.to_string()),
         },
         OperatorCommand::Reply(text) => match last_sender {
             None => Err("nobody has written yet; /all TEXT writes to everyone".to_owned()),
-            Some(LastSender::User(name)) => server
-                .announce(now, text, Some(name.as_name()))
-                .map(|_| ())
-                .map_err(|_| format!("{name} is no longer connected")),
+            Some(LastSender::User(name)) => {
+                let directory: &dyn Directory = roster.map_or(&Alone, |r| r as &dyn Directory);
+                server
+                    .announce_with(now, text, Some(name.as_name()), directory)
+                    .map(|_| ())
+                    .map_err(|_| format!("{name} is no longer connected"))
+            }
             Some(LastSender::Legacy(addr)) => match net.send_text(text, addr) {
                 Ok(()) => {
                     console.show(&format!("[to {addr}] {}", escape(text)));

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use minichat_core::server::{LeftReason, ServerConfig, ServerEvent};
+use minichat_core::server::{Directory, LeftReason, ServerConfig, ServerEvent};
 use minichat_core::wire::is_frame;
 use minichat_core::wire::limits::MAX_FRAME;
 use mio::{Interest, Token, Waker};
@@ -136,11 +136,13 @@ impl ServerLoop {
     }
 
     /// Fires due timers, then receives, handles and sends until nothing is waiting (or
-    /// [`ROUNDS`] batches went by). Datagrams that are not frames go to `foreign`.
+    /// [`ROUNDS`] batches went by). Datagrams that are not frames go to `foreign`;
+    /// `directory` holds the users of the servers this one shares its room with.
     /// Returns whether more may be waiting.
     pub(crate) fn turn(
         &mut self,
         foreign: &mut dyn FnMut(SocketAddr, &[u8]),
+        directory: &dyn Directory,
     ) -> Result<bool, HostError> {
         let now = self.clock.now();
         if self.server.poll_timeout().is_some_and(|at| at <= now) {
@@ -183,7 +185,8 @@ impl ServerLoop {
                     continue;
                 }
                 let Some(slot) = slot else { continue };
-                if let Some(reply) = self.server.handle(now, Peer::Udp(peer), data, slot) {
+                let reply = self.server.handle_with(now, Peer::Udp(peer), data, slot, directory);
+                if let Some(reply) = reply {
                     if let Some(capture) = &mut self.capture {
                         let sent = slot.get(..reply.len).unwrap_or_default();
                         capture.peer(Direction::Out, self.addr, reply.destination, sent);
@@ -202,12 +205,16 @@ impl ServerLoop {
                 break;
             }
         }
-        self.serve_links(now)?;
+        self.serve_links(now, directory)?;
         Ok(self.links.has_more())
     }
 
     /// Frames from the stream links, and the server's answers.
-    fn serve_links(&mut self, now: minichat_core::time::Instant) -> Result<(), HostError> {
+    fn serve_links(
+        &mut self,
+        now: minichat_core::time::Instant,
+        directory: &dyn Directory,
+    ) -> Result<(), HostError> {
         let wall = std::time::Instant::now();
         self.links.maintain(&self.reactor, wall);
         let mut handled = false;
@@ -225,7 +232,9 @@ impl ServerLoop {
             if !is_frame(frame) {
                 continue; // legacy text is a UDP thing; on a stream it is noise
             }
-            if let Some(reply) = self.server.handle(now, peer, frame, &mut self.stream_tx[..]) {
+            let reply =
+                self.server.handle_with(now, peer, frame, &mut self.stream_tx[..], directory);
+            if let Some(reply) = reply {
                 let data = self.stream_tx.get(..reply.len).unwrap_or_default();
                 if let Some(capture) = &mut self.capture {
                     capture.peer(Direction::Out, self.addr, reply.destination, data);
@@ -331,6 +340,7 @@ mod tests {
     use std::time::{Duration as StdDuration, Instant as StdInstant};
 
     use minichat_core::client::{Client, ClientConfig, ClientEvent};
+    use minichat_core::server::Alone;
     use minichat_core::time::Instant;
     use minichat_core::transport::Driver;
     use minichat_core::wire::{EchoMode, NameBuf};
@@ -426,7 +436,7 @@ mod tests {
                 addr_tx.send(net.addr()).unwrap();
                 let run = |net: &mut ServerLoop, until: u8| {
                     while server_phase.load(Ordering::SeqCst) < until {
-                        net.turn(&mut |_, _| {}).unwrap();
+                        net.turn(&mut |_, _| {}, &Alone).unwrap();
                         while net.server.poll_event().is_some() {}
                         net.wait(StdDuration::from_millis(5)).unwrap();
                     }

@@ -11,7 +11,7 @@ use std::sync::mpsc::channel;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use minichat_core::server::ServerConfig;
+use minichat_core::server::{Alone, ServerConfig};
 use minichat_core::wire::EchoMode;
 
 use crate::cmd::bench::cpu::CpuProbe;
@@ -158,7 +158,7 @@ pub(crate) fn chat_server(users: usize, batch: usize, capture: bool) -> Result<R
         }
         ready(net.addr());
         while !stop.load(Ordering::Relaxed) {
-            let more = net.turn(&mut |_, _| {})?;
+            let more = net.turn(&mut |_, _| {}, &Alone)?;
             while net.server.poll_event().is_some() {}
             if !more {
                 net.wait(STOP_CHECK)?;

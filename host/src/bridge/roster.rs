@@ -1,0 +1,173 @@
+//! Who is on the other bridged servers (`docs/BRIDGE.md`, section 7), as their posts
+//! said: per server, its users' names and when each joined. It is the core's
+//! [`Directory`]: their names are taken here, direct messages to them are accepted for
+//! forwarding, and `who` lists them.
+//!
+//! Two servers may each admit a user with the same name before either hears of the other
+//! (the name key of `docs/PROTOCOL.md` section 5 decides "the same"). Every server decides
+//! the same winner from the same facts: the earlier `since`, then the smaller server id.
+
+use std::collections::{BTreeSet, HashMap};
+
+use minichat_core::name_policy::{self, NameKey};
+use minichat_core::server::Directory;
+use minichat_core::wire::Name;
+
+/// A name's claim: who holds it and since when.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Claim {
+    /// Milliseconds since the Unix epoch, on the claiming server's clock.
+    pub(crate) since: u64,
+    /// The claiming server's id.
+    pub(crate) server: String,
+}
+
+impl Claim {
+    /// Whether this claim wins over `other` for the same name.
+    pub(crate) fn beats(&self, other: &Claim) -> bool {
+        self < other
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    since: u64,
+}
+
+/// The other servers' users.
+#[derive(Debug, Default)]
+pub(crate) struct Roster {
+    /// Per server, its users by name key.
+    servers: HashMap<String, HashMap<NameKey, Entry>>,
+    /// (name, server) of everyone, for a stable `who` order.
+    listed: BTreeSet<(String, String)>,
+}
+
+impl Roster {
+    /// `server` says `name` joined at `since`; `None` if `name` is not a valid name (the
+    /// wire's lengths and the name policy, `docs/PROTOCOL.md` section 5).
+    pub(crate) fn join(&mut self, server: &str, name: &str, since: u64) -> Option<NameKey> {
+        name_policy::check(name).ok()?;
+        let key = Name::new(name).ok()?.key();
+        let users = self.servers.entry(server.to_owned()).or_default();
+        if let Some(old) = users.insert(key, Entry { name: name.to_owned(), since }) {
+            self.listed.remove(&(old.name, server.to_owned()));
+        }
+        self.listed.insert((name.to_owned(), server.to_owned()));
+        Some(key)
+    }
+
+    /// `server` says `name` left.
+    pub(crate) fn leave(&mut self, server: &str, name: &str) {
+        let Ok(name) = Name::new(name) else { return };
+        if let Some(old) = self.servers.get_mut(server).and_then(|users| users.remove(&name.key()))
+        {
+            self.listed.remove(&(old.name, server.to_owned()));
+        }
+    }
+
+    /// Forgets `server`'s users (it is gone, or about to say who it has again); returns
+    /// how many there were.
+    pub(crate) fn forget(&mut self, server: &str) -> usize {
+        let Some(users) = self.servers.remove(server) else { return 0 };
+        for entry in users.values() {
+            self.listed.remove(&(entry.name.clone(), server.to_owned()));
+        }
+        users.len()
+    }
+
+    /// How many users `server` holds.
+    pub(crate) fn count_on(&self, server: &str) -> u64 {
+        let users = self.servers.get(server).map_or(0, HashMap::len);
+        u64::try_from(users).unwrap_or(u64::MAX)
+    }
+
+    /// The claim that wins `key` among the other servers', if any holds it.
+    pub(crate) fn owner(&self, key: NameKey) -> Option<Claim> {
+        self.servers
+            .iter()
+            .filter_map(|(server, users)| {
+                users.get(&key).map(|e| Claim { since: e.since, server: server.clone() })
+            })
+            .min()
+    }
+
+    /// Everyone, as (name, server), in name order.
+    pub(crate) fn users(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.listed.iter().map(|(name, server)| (name.as_str(), server.as_str()))
+    }
+}
+
+impl Directory for Roster {
+    fn holds(&self, key: NameKey) -> bool {
+        self.servers.values().any(|users| users.contains_key(&key))
+    }
+
+    fn len(&self) -> usize {
+        self.listed.len()
+    }
+
+    fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>) -> bool) {
+        for (name, _) in self.listed.iter().skip(start) {
+            // Stored only once checked, so this always holds.
+            if let Ok(name) = Name::new(name)
+                && !each(name)
+            {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> NameKey {
+        Name::new(name).unwrap().key()
+    }
+
+    #[test]
+    fn users_come_and_go_per_server() {
+        let mut roster = Roster::default();
+        roster.join("b", "bob", 5);
+        roster.join("c", "carol", 6);
+        roster.join("c", "dave", 7);
+        assert!(roster.holds(key("BOB")));
+        assert_eq!(roster.len(), 3);
+        roster.leave("b", "Bob");
+        assert!(!roster.holds(key("bob")));
+        assert_eq!(roster.forget("c"), 2);
+        assert!(roster.is_empty());
+        assert_eq!(roster.join("c", "not:valid", 1), None);
+    }
+
+    #[test]
+    fn the_earlier_claim_wins_then_the_smaller_server_id() {
+        let mut roster = Roster::default();
+        roster.join("b", "alice", 20);
+        roster.join("a", "Alice", 20);
+        roster.join("c", "alice", 19);
+        assert_eq!(roster.owner(key("alice")).map(|c| c.server), Some("c".to_owned()));
+        roster.leave("c", "alice");
+        assert_eq!(roster.owner(key("alice")).map(|c| c.server), Some("a".to_owned()));
+        let mine = Claim { since: 20, server: "0".into() };
+        assert!(mine.beats(&roster.owner(key("alice")).unwrap()));
+    }
+
+    #[test]
+    fn who_pages_in_a_stable_order() {
+        let mut roster = Roster::default();
+        for (server, name) in [("b", "zed"), ("a", "amy"), ("b", "kim")] {
+            roster.join(server, name, 1);
+        }
+        let mut seen = Vec::new();
+        roster.names_from(1, &mut |name| {
+            seen.push(name.as_str().to_owned());
+            true
+        });
+        assert_eq!(seen, ["kim", "zed"]);
+        assert_eq!(roster.users().collect::<Vec<_>>(), [("amy", "a"), ("kim", "b"), ("zed", "b")]);
+    }
+}
