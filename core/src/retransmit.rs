@@ -44,6 +44,11 @@ impl Retransmission {
         self.arm(now);
     }
 
+    /// Whether a timeout fired since the last progress: the receiver went silent.
+    pub(crate) fn backed_off(&self) -> bool {
+        self.rtt.backed_off()
+    }
+
     /// Starts the timer if it is stopped.
     pub(crate) fn arm(&mut self, now: Instant) {
         if self.at.is_none() {

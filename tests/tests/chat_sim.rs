@@ -3,7 +3,7 @@
 
 use minichat_core::client::{ClientConfig, ClientEvent, MessageId};
 use minichat_core::server::{LeftReason, ServerEvent};
-use minichat_core::time::Duration;
+use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::ErrorCode;
 use minichat_core::wire::{EchoMode, Message, NameBuf, Token};
 use minichat_tests::sim::{Faults, Sim, client_addr, server_addr};
@@ -262,6 +262,42 @@ fn a_recipient_whose_backlog_overflows_is_told_how_many_it_missed() {
     // What arrived is the newest, in order.
     let expected: Vec<String> = ((300 - got)..300).map(|i| format!("star: m{i}")).collect();
     assert_eq!(sim.received(2), expected);
+}
+
+/// A recipient who keeps up, only slowly (a long path and a small window), holds the
+/// room's senders back once the ring is full, instead of being overrun: it gets every
+/// message, nothing is missed, and the sender's messages all go through in the end.
+#[test]
+fn a_slow_recipient_who_keeps_up_slows_the_senders_instead_of_missing_messages() {
+    let mut config = Sim::server_config();
+    config.rate_per_sec = 0;
+    config.window = 2; // at most 2 deliveries in flight: 20 a second over 100 ms
+    let faults = Faults { loss: 0.0, duplicate: 0.0, delay_ms: (50, 50) };
+    let mut sim = Sim::new(config, faults, 23);
+    sim.add_client("fast");
+    sim.add_client("slow");
+    assert!(sim.run_until(5 * SECOND, |s| joined(s, 0) && joined(s, 1)));
+    let total = 400; // more than the ring's 256
+    let mut queued = 0;
+    let mut ids = Vec::new();
+    while queued < total {
+        let now = sim.now;
+        match sim.client(0).say(now, &format!("m{queued}")) {
+            Ok(id) => {
+                ids.push(id);
+                queued += 1;
+            }
+            Err(_) => sim.run_for(Duration::from_millis(10)), // its queue is full
+        }
+        assert!(sim.now < Instant::ZERO + 120 * SECOND, "queued only {queued}");
+    }
+    assert!(sim.run_until(60 * SECOND, |s| s.received(1).len() == total));
+    let expected: Vec<String> = (0..total).map(|i| format!("fast: m{i}")).collect();
+    assert_eq!(sim.received(1), expected);
+    assert!(!sim.client_events[1].iter().any(|e| matches!(e, ClientEvent::Missed { .. })));
+    assert!(ids.iter().all(|&id| sim.saw(0, &ClientEvent::Delivered { id })));
+    assert!(sim.server.stats().held_back > 0, "the ring had to hold the sender back");
+    assert_eq!(sim.server.stats().missed_notices, 0);
 }
 
 #[test]

@@ -257,6 +257,14 @@ impl DeliveryCursor {
         self.retransmission.on_resend();
     }
 
+    /// Whether evicting room message `seq` (which is for this recipient) would take
+    /// something the recipient still needs while it keeps up: it has not finished with
+    /// it, and its deliveries were not left unanswered until a timeout since its last
+    /// progress. A recipient that went silent never holds the room up.
+    pub(crate) fn holds_up(&self, seq: u64) -> bool {
+        self.base_room < seq && !self.retransmission.backed_off()
+    }
+
     /// The ring evicted an entry. If this cursor had not finished with it, base moves past
     /// it (consuming its delivery number if it was for `me`), so the entry counts as lost
     /// unless the recipient acknowledges it.

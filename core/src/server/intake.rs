@@ -23,6 +23,16 @@ pub(super) enum Sequenced<'a> {
 }
 
 impl Sequenced<'_> {
+    /// The bytes it takes in the ring, from `from`: none for a leave.
+    fn stored_len(self, from: Name<'_>) -> Option<usize> {
+        let from = from.as_str().len();
+        match self {
+            Sequenced::Say(text) => Some(from + text.len()),
+            Sequenced::Tell(to, text) => Some(from + to.as_str().len() + text.len()),
+            Sequenced::Leave => None,
+        }
+    }
+
     pub(super) fn digest(self) -> u32 {
         match self {
             Sequenced::Say(text) => message_digest(Kind::Say, None, text),
@@ -62,6 +72,16 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 &Message::Ack { token, seq: last_accepted, sack: 0 },
             );
         }
+        if let Some(len) = what.stored_len(name.as_name())
+            && self.room_backed_up(len)
+        {
+            // Not accepted and not acknowledged: the room delivers what it holds, and the
+            // client's resend brings this back. Senders slow to the pace of the recipients
+            // who keep up, instead of overrunning them into `missed`.
+            self.stats.held_back += 1;
+            return None;
+        }
+        let session = &mut self.table.get_mut(slot)?.state;
         let text = match what {
             Sequenced::Say(text) | Sequenced::Tell(_, text) => Some(text),
             Sequenced::Leave => None,
@@ -92,6 +112,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 return self.reject_reply(addr, token, seq, ErrorCode::TextTooLong, what, buf);
             }
         }
+        let session = &mut self.table.get_mut(slot)?.state;
         match what {
             Sequenced::Say(text) => {
                 session.expected = expected.wrapping_add(1);
@@ -139,6 +160,21 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         // The acknowledgement goes from poll_transmit: after a batch of messages from
         // this sender, one covers them all.
         None
+    }
+
+    /// Whether storing `len` more bytes would evict a message a recipient who keeps up
+    /// still needs. Looks at every user, but only when the ring is full (when eviction
+    /// itself visits every user).
+    fn room_backed_up(&self, len: usize) -> bool {
+        if !self.ring.would_evict(len) {
+            return false;
+        }
+        let oldest = self.ring.oldest();
+        let Some(entry) = self.ring.get(oldest) else { return false };
+        self.table.iter().any(|(_, user)| {
+            let me = Member { token: user.token, key: user.key };
+            entry.is_for(me) && user.state.cursor.holds_up(oldest)
+        })
     }
 
     pub(super) fn store(

@@ -236,6 +236,11 @@ impl<M: Storage<MessageSlot>, B: Storage<u8>> Ring<M, B> {
         seq
     }
 
+    /// Whether storing a message of `len` bytes (names and text) would evict the oldest.
+    pub(crate) fn would_evict(&self, len: usize) -> bool {
+        !(self.len() < self.slot_count() as u64 && self.place(len).is_some())
+    }
+
     /// How many messages are stored.
     const fn len(&self) -> u64 {
         self.newest + 1 - self.oldest

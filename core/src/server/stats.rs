@@ -39,6 +39,9 @@ pub struct ServerStats {
     pub missed_notices: u64,
     /// Messages refused for the rate limit.
     pub rate_limited: u64,
+    /// Messages not accepted yet because the ring was full of messages users still
+    /// needed (their senders send them again).
+    pub held_back: u64,
     /// Address challenges sent.
     pub challenges: u64,
     /// Sessions moved to a new address.
