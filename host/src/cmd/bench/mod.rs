@@ -139,6 +139,13 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
             let name = "minichat fan-out, unbatched";
             list.push(chat("fanout-unbatched", name, unit, None, users, setup, mode));
         }
+        if mode == Mode::Relay {
+            // What `serve --capture` costs: the same relay, every datagram written out; right
+            // after the plain relay, before the broker scenarios start processes of their own.
+            let setup = ServerSetup { capture: true, ..ServerSetup::PLAIN };
+            let name = "minichat relay, --capture";
+            list.push(chat("relay-captured", name, unit, None, users, setup, mode));
+        }
         if mode == Mode::Relay && config.broker && servers::mosquitto_available() {
             // The room across two servers bridged through a broker, and the broker alone
             // carrying the same relay: what people would otherwise pick.
@@ -159,12 +166,6 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
                     outcome
                 }),
             });
-        }
-        if mode == Mode::Relay {
-            // What `serve --capture` costs: the same relay, every datagram written out.
-            let setup = ServerSetup { capture: true, ..ServerSetup::PLAIN };
-            let name = "minichat relay, --capture";
-            list.push(chat("relay-captured", name, unit, None, users, setup, mode));
         }
         if mode == Mode::Echo && config.idle > 0 {
             // What a fuller table costs: the same echo with `idle` more users joined (echo,

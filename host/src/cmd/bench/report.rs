@@ -195,6 +195,18 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         rate("relay").zip(rate("python-threading")).map(|(a, b)| a / b),
         |m| m >= 30.0,
     );
+    push(
+        "relay deliveries per second / mosquitto relay (QoS 1) deliveries per second",
+        ">= 1.0",
+        rate("relay").zip(rate("relay-mqtt")).map(|(a, b)| a / b),
+        |m| m >= 1.0,
+    );
+    push(
+        "bridged relay deliveries per second / mosquitto relay (QoS 1) deliveries per second",
+        ">= 1.0",
+        rate("relay-bridged").zip(rate("relay-mqtt")).map(|(a, b)| a / b),
+        |m| m >= 1.0,
+    );
     // The largest table against the smallest, of the `--scale` scenarios.
     let scaled: Vec<&Row> = rows.iter().filter(|r| r.connected.is_some()).collect();
     if let (Some(small), Some(large)) = (scaled.first(), scaled.last())
