@@ -354,6 +354,10 @@ pub enum ServerError {
         /// The server's limit.
         max: usize,
     },
+    /// The room's ring is full of messages its users still need: try again once they
+    /// have caught up.
+    #[error("the room is full of messages its users still need; try again once they catch up")]
+    RoomFull,
 }
 
 /// Why the client refused something its application asked of it.

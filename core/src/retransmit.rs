@@ -22,12 +22,21 @@ pub(crate) struct Retransmission {
     duplicate_acks: u8,
     /// A fast retransmit happened since the last progress: no second one until then.
     fast_resent: bool,
+    /// Timeouts since the last progress.
+    timeouts: u8,
 }
 
 impl Retransmission {
     /// Stopped, with the timeouts of `rtt`.
     pub(crate) const fn new(rtt: RttEstimator) -> Self {
-        Retransmission { rtt, at: None, probe: None, duplicate_acks: 0, fast_resent: false }
+        Retransmission {
+            rtt,
+            at: None,
+            probe: None,
+            duplicate_acks: 0,
+            fast_resent: false,
+            timeouts: 0,
+        }
     }
 
     /// When the oldest unacknowledged frame goes again, if the timer runs.
@@ -44,9 +53,10 @@ impl Retransmission {
         self.arm(now);
     }
 
-    /// Whether a timeout fired since the last progress: the receiver went silent.
-    pub(crate) fn backed_off(&self) -> bool {
-        self.rtt.backed_off()
+    /// Whether the timer fired twice since the last progress: the receiver went silent
+    /// (once may be a receiver slower than its round trip, for a moment).
+    pub(crate) fn silent(&self) -> bool {
+        self.timeouts >= 2
     }
 
     /// Starts the timer if it is stopped.
@@ -83,6 +93,7 @@ impl Retransmission {
         self.rtt.on_progress();
         self.duplicate_acks = 0;
         self.fast_resent = false;
+        self.timeouts = 0;
     }
 
     /// An acknowledgement accepted nothing new while frames were out. Returns whether
@@ -104,6 +115,7 @@ impl Retransmission {
     pub(crate) fn fire_if_due(&mut self, now: Instant) -> bool {
         if self.at.is_some_and(|at| at <= now) {
             self.rtt.back_off();
+            self.timeouts = self.timeouts.saturating_add(1);
             return true;
         }
         false

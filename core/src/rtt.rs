@@ -85,11 +85,6 @@ impl RttEstimator {
     }
 
     /// A timeout fired: wait twice as long next time.
-    /// Whether the timeout was doubled since the last progress: the path went silent.
-    pub(crate) fn backed_off(&self) -> bool {
-        self.rto > self.computed()
-    }
-
     pub(crate) fn back_off(&mut self) {
         self.rto = self.rto.saturating_mul(2).min(self.max.max(self.min));
     }

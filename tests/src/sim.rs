@@ -69,22 +69,30 @@ pub struct DropRule {
     pub fired: bool,
 }
 
-/// The users of other servers sharing the room (a bridge's), as the server is told of
-/// them: names, in order.
+/// The other servers sharing the room (a bridge's), as the server is told of them.
 #[derive(Debug, Default)]
-pub struct Elsewhere(pub Vec<NameBuf>);
+pub struct Elsewhere {
+    /// Their users' names, in order.
+    pub names: Vec<NameBuf>,
+    /// One of their rooms is full.
+    pub busy: bool,
+}
 
 impl Directory for Elsewhere {
     fn holds(&self, key: NameKey) -> bool {
-        self.0.iter().any(|name| name.as_name().key() == key)
+        self.names.iter().any(|name| name.as_name().key() == key)
     }
 
     fn len(&self) -> usize {
-        self.0.len()
+        self.names.len()
+    }
+
+    fn holds_back(&self) -> bool {
+        self.busy
     }
 
     fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>) -> bool) {
-        for name in self.0.iter().skip(start) {
+        for name in self.names.iter().skip(start) {
             if !each(name.as_name()) {
                 return;
             }

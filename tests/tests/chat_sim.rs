@@ -280,7 +280,9 @@ fn a_slow_recipient_who_keeps_up_slows_the_senders_instead_of_missing_messages()
     let total = 400; // more than the ring's 256
     let mut queued = 0;
     let mut ids = Vec::new();
+    let mut backed_up = false;
     while queued < total {
+        backed_up |= sim.server.is_backed_up();
         let now = sim.now;
         match sim.client(0).say(now, &format!("m{queued}")) {
             Ok(id) => {
@@ -297,7 +299,91 @@ fn a_slow_recipient_who_keeps_up_slows_the_senders_instead_of_missing_messages()
     assert!(!sim.client_events[1].iter().any(|e| matches!(e, ClientEvent::Missed { .. })));
     assert!(ids.iter().all(|&id| sim.saw(0, &ClientEvent::Delivered { id })));
     assert!(sim.server.stats().held_back > 0, "the ring had to hold the sender back");
+    assert!(backed_up, "a bridged server would have told the others to wait too");
     assert_eq!(sim.server.stats().missed_notices, 0);
+}
+
+/// A bridged server's message waits too while the room is full of what a recipient who
+/// keeps up still needs (`try_relay` says so), and is taken once the recipient caught up.
+#[test]
+fn a_relayed_message_waits_while_the_room_is_full() {
+    use minichat_core::error::ServerError;
+    use minichat_core::wire::Name;
+
+    let mut config = Sim::server_config();
+    config.rate_per_sec = 0;
+    config.window = 2;
+    let faults = Faults { loss: 0.0, duplicate: 0.0, delay_ms: (50, 50) };
+    let mut sim = Sim::new(config, faults, 26);
+    sim.add_client("fast");
+    sim.add_client("slow");
+    assert!(sim.run_until(5 * SECOND, |s| joined(s, 0) && joined(s, 1)));
+    let faraway = Name::new("faraway").unwrap();
+    let mut sent = 0;
+    let full = loop {
+        let now = sim.now;
+        if sim.client(0).say(now, &format!("m{sent}")).is_ok() {
+            sent += 1;
+        }
+        sim.run_for(Duration::from_millis(5));
+        let now = sim.now;
+        match sim.server.try_relay(now, faraway, "from afar") {
+            Err(ServerError::RoomFull) => break true,
+            Ok(_) => {}
+            Err(other) => panic!("{other}"),
+        }
+        if sim.now > Instant::ZERO + 60 * SECOND {
+            break false;
+        }
+    };
+    assert!(full, "the ring never filled");
+    // Once the slow recipient has caught up, it goes in; nothing was missed.
+    assert!(sim.run_until(60 * SECOND, |s| {
+        s.received(1).iter().filter(|m| m.starts_with("fast")).count() == sent
+    }));
+    let now = sim.now;
+    assert!(sim.server.try_relay(now, faraway, "at last").is_ok());
+    assert!(sim.run_until(10 * SECOND, |s| s.received(1).last().map(String::as_str)
+        == Some("faraway: at last")));
+    assert!(!sim.client_events[1].iter().any(|e| matches!(e, ClientEvent::Missed { .. })));
+}
+
+/// While another server sharing the room says its room is full, new messages from users
+/// here wait (unacknowledged, resent); once it is no longer, they all go, in order.
+#[test]
+fn a_full_room_on_another_server_holds_senders_here_back() {
+    let mut sim = three_users(Faults::NONE, 24);
+    sim.elsewhere.busy = true;
+    let now = sim.now;
+    let id = sim.client(0).say(now, "wait for it").unwrap();
+    sim.run_for(3 * SECOND);
+    assert!(sim.received(1).is_empty());
+    assert!(!sim.saw(0, &ClientEvent::Delivered { id }));
+    assert!(sim.server.stats().held_back > 0);
+    sim.elsewhere.busy = false;
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })));
+    assert!(sim.run_until(5 * SECOND, |s| s.received(1) == ["star: wait for it"]));
+}
+
+/// A server's room counts as backed up only while a recipient who answers still needs
+/// the oldest message and the ring is nearly full: a ring full of old, delivered history
+/// is not.
+#[test]
+fn a_ring_full_of_delivered_history_is_not_backed_up() {
+    let mut config = Sim::server_config();
+    config.rate_per_sec = 0;
+    let mut sim = Sim::new(config, Faults::NONE, 25);
+    sim.add_client("talker");
+    sim.add_client("reader");
+    assert!(sim.run_until(5 * SECOND, |s| joined(s, 0) && joined(s, 1)));
+    for i in 0..300 {
+        let now = sim.now;
+        sim.client(0).say(now, &format!("{i}")).unwrap();
+        sim.run_for(Duration::from_millis(20));
+    }
+    assert!(sim.run_until(10 * SECOND, |s| s.received(1).len() == 300));
+    assert!(sim.server.oldest_message() > 1, "the ring (256) wrapped");
+    assert!(!sim.server.is_backed_up());
 }
 
 #[test]
@@ -445,7 +531,7 @@ fn users_of_other_servers_hold_their_names_and_get_direct_messages() {
     use minichat_core::wire::Name;
 
     let mut sim = three_users(Faults::NONE, 21);
-    sim.elsewhere.0 = vec![NameBuf::parse("bob").unwrap(), NameBuf::parse("carol").unwrap()];
+    sim.elsewhere.names = vec![NameBuf::parse("bob").unwrap(), NameBuf::parse("carol").unwrap()];
     let newcomer = sim.add_client("BOB");
     assert!(sim.run_until(5 * SECOND, |s| s.refusal(newcomer, ErrorCode::NameTaken).is_some()));
     assert_eq!(sim.refusal(newcomer, ErrorCode::NameTaken).unwrap(), "the name BOB is taken");

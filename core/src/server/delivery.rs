@@ -259,10 +259,10 @@ impl DeliveryCursor {
 
     /// Whether evicting room message `seq` (which is for this recipient) would take
     /// something the recipient still needs while it keeps up: it has not finished with
-    /// it, and its deliveries were not left unanswered until a timeout since its last
-    /// progress. A recipient that went silent never holds the room up.
+    /// it, and its deliveries were not left unanswered through two timeouts since its last
+    /// progress. A recipient that went silent never holds the room up for long.
     pub(crate) fn holds_up(&self, seq: u64) -> bool {
-        self.base_room < seq && !self.retransmission.backed_off()
+        self.base_room < seq && !self.retransmission.silent()
     }
 
     /// The ring evicted an entry. If this cursor had not finished with it, base moves past

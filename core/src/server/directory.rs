@@ -2,6 +2,8 @@
 //! (`docs/BRIDGE.md`), as the embedding knows them. Their names are taken here too, a
 //! `tell` to one of them is accepted and left for the embedding to forward
 //! ([`crate::server::Recipient::Elsewhere`]), and `who` lists them after this server's own.
+//! When another server's room is full, new messages from users here are held back, as
+//! when this server's own room is (its senders slow to the pace of every recipient).
 //!
 //! A server alone passes [`Alone`], whose answers are constants, so a firmware server
 //! carries none of this.
@@ -25,6 +27,12 @@ pub trait Directory {
     /// Calls `each` with their names in a stable order, from the `start`-th on, until it
     /// returns `false` or the names run out.
     fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>) -> bool);
+
+    /// Whether another server's room is full ([`crate::server::Server::is_backed_up`]
+    /// there): new messages from users here are then held back.
+    fn holds_back(&self) -> bool {
+        false
+    }
 }
 
 /// No other servers: the directory of a server alone.

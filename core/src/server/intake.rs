@@ -73,11 +73,12 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             );
         }
         if let Some(len) = what.stored_len(name.as_name())
-            && self.room_backed_up(len)
+            && (directory.holds_back() || self.room_backed_up(len))
         {
             // Not accepted and not acknowledged: the room delivers what it holds, and the
             // client's resend brings this back. Senders slow to the pace of the recipients
-            // who keep up, instead of overrunning them into `missed`.
+            // who keep up, here and on the servers sharing the room, instead of overrunning
+            // them into `missed`.
             self.stats.held_back += 1;
             return None;
         }
@@ -162,11 +163,27 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         None
     }
 
+    /// Whether the ring is nearly full of messages recipients who keep up still need:
+    /// within an eighth of its messages or bytes of overwriting one. A server whose room
+    /// is shared with others tells them so ([`Directory::holds_back`] there), so that
+    /// their senders wait too, before anything is overwritten here.
+    pub fn is_backed_up(&self) -> bool {
+        let slots = self.ring.slot_count() / 8;
+        let bytes = self.ring.arena_len() / 8;
+        self.needed_when(self.ring.would_evict_within(slots.max(1), bytes.max(1)))
+    }
+
     /// Whether storing `len` more bytes would evict a message a recipient who keeps up
-    /// still needs. Looks at every user, but only when the ring is full (when eviction
-    /// itself visits every user).
-    fn room_backed_up(&self, len: usize) -> bool {
-        if !self.ring.would_evict(len) {
+    /// still needs.
+    pub(super) fn room_backed_up(&self, len: usize) -> bool {
+        self.needed_when(self.ring.would_evict(len))
+    }
+
+    /// If `full`, whether the oldest message is still needed by a recipient who keeps up.
+    /// Looks at every user, but only when the ring is full (when eviction itself visits
+    /// every user).
+    fn needed_when(&self, full: bool) -> bool {
+        if !full {
             return false;
         }
         let oldest = self.ring.oldest();

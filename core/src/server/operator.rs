@@ -70,6 +70,22 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         self.store_from(now, NameBuf::new(from), text, None, &Alone)
     }
 
+    /// [`Server::relay`], unless storing it would overwrite a message a user here who
+    /// keeps up still needs: then [`ServerError::RoomFull`], and the embedding keeps it
+    /// and tries again later, as a client's resend would.
+    pub fn try_relay(
+        &mut self,
+        now: Instant,
+        from: Name<'_>,
+        text: &str,
+    ) -> Result<u64, ServerError> {
+        if self.room_backed_up(from.as_str().len() + text.len()) {
+            self.stats.held_back += 1;
+            return Err(ServerError::RoomFull);
+        }
+        self.relay(now, from, text)
+    }
+
     /// A direct message from `from`, a user of another server, to `to`, a user here;
     /// [`ServerError::NoSuchUser`] if no user here has that name (any more).
     pub fn relay_tell(

@@ -238,7 +238,13 @@ impl<M: Storage<MessageSlot>, B: Storage<u8>> Ring<M, B> {
 
     /// Whether storing a message of `len` bytes (names and text) would evict the oldest.
     pub(crate) fn would_evict(&self, len: usize) -> bool {
-        !(self.len() < self.slot_count() as u64 && self.place(len).is_some())
+        self.would_evict_within(1, len)
+    }
+
+    /// Whether storing `messages` more, or one of `bytes`, would evict the oldest.
+    pub(crate) fn would_evict_within(&self, messages: usize, bytes: usize) -> bool {
+        let room = (self.slot_count() as u64).saturating_sub(self.len());
+        room < messages as u64 || self.place(bytes).is_none()
     }
 
     /// How many messages are stored.

@@ -16,7 +16,7 @@ use crate::bridge::BridgeUrl;
 use crate::bridge::arrivals::Arrival;
 use crate::bridge::arrivals::Arrivals;
 use crate::bridge::post::{
-    Body, Hello, Met, Post, Present, ReplayRequest, VERSION, from_json, to_json,
+    Body, Busy, Hello, Met, Post, Present, ReplayRequest, VERSION, from_json, to_json,
 };
 
 /// Posts kept for replays, and the most waiting for the broker.
@@ -36,6 +36,8 @@ const ROSTER_CHUNK: usize = 200;
 pub(crate) enum ToLink {
     /// Something of this server's to publish, in order.
     Post(Body),
+    /// Whether this server's room is full: the others hold their senders back.
+    Busy(bool),
     Stop,
 }
 
@@ -46,6 +48,8 @@ pub(crate) enum FromLink {
     Post(Post),
     /// A server said goodbye, or the broker lost it: its users are gone.
     Gone(String),
+    /// A server says whether its room is full.
+    Busy(String, bool),
     /// Something the operator should know.
     Notice(String),
 }
@@ -147,6 +151,10 @@ impl Link {
         format!("{}/gone/{server}", self.url.prefix)
     }
 
+    fn busy_topic(&self, server: &str) -> String {
+        format!("{}/busy/{server}", self.url.prefix)
+    }
+
     fn send(&self, topic: String, payload: Vec<u8>) {
         let sent = self.client.try_publish(&topic, QoS::AtLeastOnce, false, payload);
         tracing::debug!(topic, ?sent, "bridge: sent");
@@ -213,6 +221,15 @@ impl Link {
         while !self.stopping {
             match self.requests.try_recv() {
                 Ok(ToLink::Post(body)) => self.number(body),
+                Ok(ToLink::Busy(busy)) => {
+                    // Now or never: an old state is no use later (it is said again).
+                    if self.connected {
+                        self.send(
+                            self.busy_topic(&self.server),
+                            to_json(&Busy { v: VERSION, busy }),
+                        );
+                    }
+                }
                 Ok(ToLink::Stop) | Err(TryRecvError::Disconnected) => self.stopping = true,
                 Err(TryRecvError::Empty) => return,
             }
@@ -300,6 +317,7 @@ impl Link {
             self.met_topic(&self.server),
             self.replay_topic(&self.server),
             self.gone_topic("+"),
+            self.busy_topic("+"),
         ] {
             let _ = self.client.try_subscribe(topic, QoS::AtLeastOnce);
         }
@@ -330,6 +348,12 @@ impl Link {
         if let Some(other) = topic.strip_prefix(&self.hello_topic("")) {
             if other != self.server && from_json::<Hello>(payload).is_some() {
                 self.on_hello(other.to_owned());
+            }
+            return;
+        }
+        if let Some(other) = topic.strip_prefix(&self.busy_topic("")) {
+            if let Some(busy) = from_json::<Busy>(payload).filter(|_| other != self.server) {
+                self.tell(FromLink::Busy(other.to_owned(), busy.busy));
             }
             return;
         }

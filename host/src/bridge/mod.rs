@@ -51,6 +51,9 @@ pub(crate) struct Bridge {
     exported: u64,
     /// Room sequence numbers of the messages that came through the bridge, in order.
     relayed: VecDeque<u64>,
+    /// The other servers' posts, in order, not yet taken: a room message waits at the
+    /// front while the room here is full of messages its users still need.
+    waiting: VecDeque<Post>,
     /// The other servers' users.
     roster: Roster,
     /// This server's users' claims on their names, by name key: (name, since).
@@ -58,6 +61,10 @@ pub(crate) struct Bridge {
     notices: Vec<String>,
     /// The other servers' joins and leaves, for the console.
     presence: Vec<String>,
+    /// Whether this server last said its room is full, and when it last looked and said.
+    busy: bool,
+    busy_checked: std::time::Instant,
+    busy_told: std::time::Instant,
 }
 
 impl Bridge {
@@ -83,10 +90,14 @@ impl Bridge {
             thread: Some(thread),
             exported: newest,
             relayed: VecDeque::new(),
+            waiting: VecDeque::new(),
             roster: Roster::default(),
             claims: HashMap::new(),
             notices: Vec::new(),
             presence: Vec::new(),
+            busy: false,
+            busy_checked: std::time::Instant::now(),
+            busy_told: std::time::Instant::now(),
         })
     }
 
@@ -121,14 +132,14 @@ impl Bridge {
     /// Stores what came from the other servers and hands the link this server's new
     /// messages; returns whether anything came (the server has deliveries to send).
     pub(crate) fn exchange(&mut self, server: &mut HostServer, now: Instant) -> bool {
-        let mut came = false;
         loop {
             match self.from_link.try_recv() {
-                Ok(FromLink::Post(post)) => {
-                    came = true;
-                    self.on_post(server, now, post);
+                Ok(FromLink::Post(post)) => self.waiting.push_back(post),
+                Ok(FromLink::Busy(other, busy)) => {
+                    self.roster.set_busy(&other, busy, std::time::Instant::now());
                 }
                 Ok(FromLink::Gone(other)) => {
+                    self.roster.forget_busy(&other);
                     let users = self.roster.forget(&other);
                     self.notices.push(format!(
                         "bridge: server {other} left the room ({} gone with it)",
@@ -143,19 +154,60 @@ impl Bridge {
                 }
             }
         }
+        let mut came = false;
+        while let Some(post) = self.waiting.pop_front() {
+            if let Some(post) = self.on_post(server, now, post) {
+                self.waiting.push_front(post);
+                break;
+            }
+            came = true;
+        }
         self.export(server, now);
+        self.say_if_busy(server, std::time::Instant::now());
         came
     }
 
-    fn on_post(&mut self, server: &mut HostServer, now: Instant, post: Post) {
+    /// Tells the other servers whether this server's room is full, when that changes
+    /// (looked at every [`BUSY_CHECK`]) and again every [`roster::BUSY_REPEAT`] while it
+    /// lasts; forgets what they said longer ago than [`roster::BUSY_FOR`].
+    fn say_if_busy(&mut self, server: &HostServer, now: std::time::Instant) {
+        self.roster.expire_busy(now);
+        if now.duration_since(self.busy_checked) < BUSY_CHECK {
+            return;
+        }
+        self.busy_checked = now;
+        let busy = server.is_backed_up();
+        let again = busy && now.duration_since(self.busy_told) >= roster::BUSY_REPEAT;
+        if busy != self.busy || again {
+            self.busy = busy;
+            self.busy_told = now;
+            let _ = self.to_link.send(ToLink::Busy(busy));
+        }
+    }
+
+    /// Takes one post of another server's; gives it back if it must wait (a room message
+    /// while the room here is full of messages its users still need, unless too many
+    /// wait: then it is stored, and whoever is overrun is told they missed messages).
+    fn on_post(&mut self, server: &mut HostServer, now: Instant, post: Post) -> Option<Post> {
+        if let Body::Say { from, text } = &post.body {
+            let stored = match Name::new(from) {
+                Ok(name) if self.waiting.len() < MAX_WAITING => server.try_relay(now, name, text),
+                Ok(name) => server.relay(now, name, text),
+                Err(error) => {
+                    let why = error.to_string();
+                    self.stored(Err(why), from, &post.server);
+                    return None;
+                }
+            };
+            if stored == Err(ServerError::RoomFull) {
+                return Some(post);
+            }
+            self.stored(stored.map_err(|e| e.to_string()), from, &post.server);
+            return None;
+        }
         let origin = post.server;
         match post.body {
-            Body::Say { from, text } => {
-                let stored = Name::new(&from)
-                    .map_err(|error| error.to_string())
-                    .and_then(|name| server.relay(now, name, &text).map_err(|e| e.to_string()));
-                self.stored(stored, &from, &origin);
-            }
+            Body::Say { .. } => {}
             Body::Tell { from, to, at, text } if at == self.id => {
                 let stored = match (Name::new(&from), Name::new(&to)) {
                     (Ok(sender), Ok(recipient)) => {
@@ -168,7 +220,7 @@ impl Bridge {
                                     name: to,
                                     text,
                                 });
-                                return;
+                                return None;
                             }
                             other => other.map_err(|e| e.to_string()),
                         }
@@ -211,6 +263,7 @@ impl Bridge {
                     .push(format!("server {origin} has {}", console::count(count, "user")));
             }
         }
+        None
     }
 
     /// Another server's user holds `name` since `since`. A user of ours with the same
@@ -318,6 +371,13 @@ impl Bridge {
     }
 }
 
+/// The most posts of other servers waiting for room here; past it, room messages are
+/// stored anyway (overrun users are told they missed messages).
+const MAX_WAITING: usize = 65_536;
+
+/// How often a server looks whether its room is full.
+const BUSY_CHECK: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Milliseconds since the Unix epoch (0 for a clock set before it).
 fn wall_clock_ms() -> u64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -358,10 +418,14 @@ mod tests {
             thread: None,
             exported: 0,
             relayed: VecDeque::new(),
+            waiting: VecDeque::new(),
             roster: Roster::default(),
             claims: HashMap::new(),
             notices: Vec::new(),
             presence: Vec::new(),
+            busy: false,
+            busy_checked: std::time::Instant::now(),
+            busy_told: std::time::Instant::now(),
         };
         (bridge, out, requests)
     }

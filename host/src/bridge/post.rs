@@ -68,6 +68,13 @@ pub(crate) struct Met {
     pub(crate) met: u64,
 }
 
+/// Whether the publishing server's room is full (`docs/BRIDGE.md` section 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Busy {
+    pub(crate) v: u32,
+    pub(crate) busy: bool,
+}
+
 /// JSON for any of these.
 pub(crate) fn to_json(value: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
@@ -96,6 +103,12 @@ impl Versioned for ReplayRequest {
 }
 
 impl Versioned for Hello {
+    fn version(&self) -> u32 {
+        self.v
+    }
+}
+
+impl Versioned for Busy {
     fn version(&self) -> u32 {
         self.v
     }
@@ -174,6 +187,7 @@ mod tests {
         assert_eq!(to_json(&replay), br#"{"v":1,"after":41}"#);
         assert_eq!(from_json(br#"{"v":1,"after":41}"#), Some(replay));
         assert_eq!(to_json(&Hello { v: 1 }), br#"{"v":1}"#);
+        assert_eq!(to_json(&Busy { v: 1, busy: true }), br#"{"v":1,"busy":true}"#);
         let met = Met { v: 1, server: "3f2a9c0d11b7e845".into(), met: 6 };
         assert_eq!(to_json(&met), br#"{"v":1,"server":"3f2a9c0d11b7e845","met":6}"#);
     }

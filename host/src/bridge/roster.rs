@@ -8,6 +8,7 @@
 //! the same winner from the same facts: the earlier `since`, then the smaller server id.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use minichat_core::name_policy::{self, NameKey};
 use minichat_core::server::Directory;
@@ -35,13 +36,21 @@ struct Entry {
     since: u64,
 }
 
-/// The other servers' users.
+/// How long a server's word that its room is full holds unless said again (it says it
+/// again every [`BUSY_REPEAT`] while it lasts): a server that went away says nothing more.
+pub(crate) const BUSY_FOR: Duration = Duration::from_secs(2);
+/// How often a server whose room stays full says so again.
+pub(crate) const BUSY_REPEAT: Duration = Duration::from_millis(500);
+
+/// The other servers' users, and which of their rooms are full.
 #[derive(Debug, Default)]
 pub(crate) struct Roster {
     /// Per server, its users by name key.
     servers: HashMap<String, HashMap<NameKey, Entry>>,
     /// (name, server) of everyone, for a stable `who` order.
     listed: BTreeSet<(String, String)>,
+    /// Servers whose room is full, until when that holds.
+    busy: HashMap<String, Instant>,
 }
 
 impl Roster {
@@ -65,6 +74,25 @@ impl Roster {
         {
             self.listed.remove(&(old.name, server.to_owned()));
         }
+    }
+
+    /// `server` says whether its room is full, at `now`.
+    pub(crate) fn set_busy(&mut self, server: &str, busy: bool, now: Instant) {
+        if busy {
+            self.busy.insert(server.to_owned(), now + BUSY_FOR);
+        } else {
+            self.busy.remove(server);
+        }
+    }
+
+    /// Forgets what servers said of a full room longer ago than [`BUSY_FOR`].
+    pub(crate) fn expire_busy(&mut self, now: Instant) {
+        self.busy.retain(|_, until| *until > now);
+    }
+
+    /// Forgets that `server` is full (it is gone).
+    pub(crate) fn forget_busy(&mut self, server: &str) {
+        self.busy.remove(server);
     }
 
     /// Forgets `server`'s users (it is gone, or about to say who it has again); returns
@@ -106,6 +134,10 @@ impl Directory for Roster {
 
     fn len(&self) -> usize {
         self.listed.len()
+    }
+
+    fn holds_back(&self) -> bool {
+        !self.busy.is_empty()
     }
 
     fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>) -> bool) {
@@ -154,6 +186,23 @@ mod tests {
         assert_eq!(roster.owner(key("alice")).map(|c| c.server), Some("a".to_owned()));
         let mine = Claim { since: 20, server: "0".into() };
         assert!(mine.beats(&roster.owner(key("alice")).unwrap()));
+    }
+
+    #[test]
+    fn a_full_room_elsewhere_holds_back_until_cleared_or_stale() {
+        let mut roster = Roster::default();
+        let t = Instant::now();
+        roster.set_busy("b", true, t);
+        roster.set_busy("c", true, t);
+        assert!(roster.holds_back());
+        roster.set_busy("b", false, t);
+        roster.expire_busy(t + BUSY_FOR / 2);
+        assert!(roster.holds_back(), "c said it within BUSY_FOR");
+        roster.expire_busy(t + BUSY_FOR);
+        assert!(!roster.holds_back(), "c did not say it again");
+        roster.set_busy("d", true, t);
+        roster.forget_busy("d");
+        assert!(!roster.holds_back());
     }
 
     #[test]
