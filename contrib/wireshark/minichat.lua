@@ -71,6 +71,7 @@ f.req = ProtoField.uint32("minichat.req", "Request")
 f.start = ProtoField.uint16("minichat.start", "First name's index")
 f.total = ProtoField.uint16("minichat.total", "Users in all")
 f.count = ProtoField.uint8("minichat.count", "Names in this page")
+f.place = ProtoField.string("minichat.place", "On server", base.UNICODE)
 f.mode = ProtoField.uint8("minichat.mode", "Echo mode", base.DEC, modes)
 f.legacy = ProtoField.string("minichat.legacy", "Plain text (a client of the original programs)")
 
@@ -179,9 +180,10 @@ end
 -- A string with a length of `len_size` bytes before it, checked in the order the Rust
 -- codec checks (core/src/wire/cursor.rs), so both name the same first problem: a text's
 -- or detail's length limit before its bytes, a name's bytes before its rules.
-function Reader:string(field, len_size, what)
+function Reader:string(field, len_size, what, len_mask)
     if not self:need(len_size) then return nil end
     local len = self.tvb(self.off, len_size):uint()
+    if len_mask then len = band(len, len_mask) end
     if what == "text" and len > MAX_TEXT then
         self.err = "the text is " .. len .. " bytes long, over the limit of 989 bytes"
         return nil
@@ -209,6 +211,19 @@ function Reader:string(field, len_size, what)
 end
 
 function Reader:name(field) return self:string(field or f.name, 1, "name") end
+
+-- A user in a `users` list: a name whose length byte's top bit (0x80) says that the name
+-- of the server it is on follows (a user of another server sharing the room).
+function Reader:listed_name()
+    if not self:need(1) then return nil end
+    local elsewhere = band(self.tvb(self.off, 1):uint(), 0x80) ~= 0
+    local name = self:string(f.name, 1, "name", elsewhere and 0x7f or nil)
+    if name and elsewhere then
+        local place = self:string(f.place, 1, "name")
+        return place and (name .. " (on " .. place .. ")")
+    end
+    return name
+end
 function Reader:text() return self:string(f.text, 2, "text") end
 function Reader:detail() return self:string(f.detail, 1, "detail") end
 
@@ -277,7 +292,7 @@ bodies[0x21] = function(r)
     local count = r:int(f.count, 1)
     local names = {}
     for _ = 1, (count or 0) do
-        local name = r:name()
+        local name = r:listed_name()
         if not name then break end
         names[#names + 1] = name
     end

@@ -91,9 +91,10 @@ impl Directory for Elsewhere {
         self.busy
     }
 
-    fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>) -> bool) {
+    fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>, Option<Name<'_>>) -> bool) {
+        let place = Name::new("elsewhere").ok();
         for name in self.names.iter().skip(start) {
-            if !each(name.as_name()) {
+            if !each(name.as_name(), place) {
                 return;
             }
         }

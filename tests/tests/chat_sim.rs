@@ -554,6 +554,18 @@ fn users_of_other_servers_hold_their_names_and_get_direct_messages() {
         })
         .unwrap();
     assert_eq!(names, ["star", "star2", "star3", "bob", "carol"]);
+    // The other servers' users come with their server's name.
+    let places: Vec<Option<String>> = sim.client_events[0]
+        .iter()
+        .find_map(|e| match e {
+            ClientEvent::Users { names, .. } => {
+                Some(names.entries().map(|u| u.place.map(|p| p.to_string())).collect())
+            }
+            _ => None,
+        })
+        .unwrap();
+    let elsewhere = Some("elsewhere".to_owned());
+    assert_eq!(places, [None, None, None, elsewhere.clone(), elsewhere]);
     // Nobody here got the tell for bob.
     sim.run_for(SECOND);
     assert!((1..3).all(|i| sim.received(i).is_empty()));

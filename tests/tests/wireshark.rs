@@ -19,11 +19,12 @@ use minichat_tests::process::Minichat;
 const WAIT: Duration = Duration::from_secs(20);
 
 /// The fields the golden file holds, in its column order.
-const FIELDS: [&str; 15] = [
+const FIELDS: [&str; 16] = [
     "minichat.kind",
     "minichat.token",
     "minichat.nonce",
     "minichat.name",
+    "minichat.place",
     "minichat.from",
     "minichat.to",
     "minichat.text",

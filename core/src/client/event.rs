@@ -5,7 +5,7 @@ use crate::time::Duration;
 use crate::wire::EchoMode;
 use crate::wire::{DetailBuf, ErrorCode, Kind, NameBuf, TextBuf};
 #[cfg(feature = "who")]
-use crate::wire::{NameIter, NameList};
+use crate::wire::{ListedNames, NameIter, NameList};
 
 /// Names a message the application queued; stays the same across re-joins.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -41,7 +41,17 @@ impl UserPage {
 
     /// The names.
     pub fn iter(&self) -> NameIter<'_> {
-        NameList::from_encoded(self.count, &self.encoded).unwrap_or(NameList::EMPTY).iter()
+        self.list().iter()
+    }
+
+    /// The users, each with the server it is on if that is another server sharing the
+    /// room.
+    pub fn entries(&self) -> ListedNames<'_> {
+        self.list().entries()
+    }
+
+    fn list(&self) -> NameList<'_> {
+        NameList::from_encoded(self.count, &self.encoded).unwrap_or(NameList::EMPTY)
     }
 }
 

@@ -24,9 +24,10 @@ pub trait Directory {
         self.len() == 0
     }
 
-    /// Calls `each` with their names in a stable order, from the `start`-th on, until it
-    /// returns `false` or the names run out.
-    fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>) -> bool);
+    /// Calls `each` with their names, each with the name of its server (if that is a
+    /// valid name), in a stable order, from the `start`-th on, until it returns `false` or
+    /// the names run out.
+    fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>, Option<Name<'_>>) -> bool);
 
     /// Whether another server's room is full ([`crate::server::Server::is_backed_up`]
     /// there): new messages from users here are then held back.
@@ -48,5 +49,5 @@ impl Directory for Alone {
         0
     }
 
-    fn names_from(&self, _start: usize, _each: &mut dyn FnMut(Name<'_>) -> bool) {}
+    fn names_from(&self, _: usize, _: &mut dyn FnMut(Name<'_>, Option<Name<'_>>) -> bool) {}
 }

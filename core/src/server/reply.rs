@@ -67,14 +67,14 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         // No more than `total` less `start`, whatever the directory holds past u16.
         let mut left = usize::from(total).saturating_sub(usize::from(start));
         let mut list = NameListBuilder::new(names);
-        let mut push = |name: Name<'_>| {
-            let pushed = left > 0 && list.push(name);
+        let mut push = |name: Name<'_>, place: Option<Name<'_>>| {
+            let pushed = left > 0 && list.push_listed(name, place);
             left = left.saturating_sub(1);
             pushed
         };
         let mut full = false;
         for (_, user) in self.table.iter().skip(usize::from(start)) {
-            if !push(user.name.as_name()) {
+            if !push(user.name.as_name(), None) {
                 full = true;
                 break;
             }

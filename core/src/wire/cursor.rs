@@ -4,7 +4,7 @@
 use crate::error::WireError;
 use crate::wire::Kind;
 use crate::wire::limits::{MAX_DETAIL, MAX_TEXT};
-use crate::wire::name::{Name, NameList};
+use crate::wire::name::{ELSEWHERE, ListedName, Name, NameList};
 
 /// Reads the fields of one frame's body, front to back.
 pub(crate) struct Reader<'a> {
@@ -69,15 +69,29 @@ impl<'a> Reader<'a> {
         core::str::from_utf8(self.bytes(len)?).map_err(|_| WireError::TextNotUtf8)
     }
 
-    /// A name list: one count byte, then that many names.
+    /// A user in a name list: a name whose length byte's top bit ([`ELSEWHERE`]) says the
+    /// name of the server the user is on follows, itself a name.
+    pub(crate) fn listed_name(&mut self) -> Result<ListedName<'a>, WireError> {
+        let len = self.u8()?;
+        let name = Name::from_bytes(self.bytes(usize::from(len & !ELSEWHERE))?)?;
+        let place = if len & ELSEWHERE != 0 { Some(self.name()?) } else { None };
+        Ok(ListedName { name, place })
+    }
+
+    /// A name list: one count byte, then that many listed names.
     pub(crate) fn name_list(&mut self) -> Result<NameList<'a>, WireError> {
         let count = self.u8()?;
         let start = self.rest;
         for _ in 0..count {
-            self.name()?;
+            self.listed_name()?;
         }
         let used = start.len() - self.rest.len();
         Ok(NameList::from_validated(count, start.get(..used).unwrap_or_default()))
+    }
+
+    /// What is left to read.
+    pub(crate) const fn rest(&self) -> &'a [u8] {
+        self.rest
     }
 
     /// Ends the body: nothing may follow the last field.

@@ -32,6 +32,6 @@ pub use error_code::ErrorCode;
 pub use frame::{Frame, is_frame};
 pub use kind::Kind;
 pub use message::Message;
-pub use name::{Name, NameBuf, NameIter, NameList, NameListBuilder};
+pub use name::{ListedName, ListedNames, Name, NameBuf, NameIter, NameList, NameListBuilder};
 pub use text::{DetailBuf, TextBuf, detail_buf, text_buf};
 pub use token::Token;

@@ -138,8 +138,23 @@ impl PartialEq<Name<'_>> for NameBuf {
     }
 }
 
+/// The top bit of a listed name's length byte: the name of the server the user is on
+/// follows (a user of a bridged server, `docs/BRIDGE.md` section 7).
+pub(crate) const ELSEWHERE: u8 = 0x80;
+
+/// A user as a `users` frame lists it: its name, and the server it is on if it is a user
+/// of another server that shares the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListedName<'a> {
+    /// The user's name.
+    pub name: Name<'a>,
+    /// The server it is on, if not this one.
+    pub place: Option<Name<'a>>,
+}
+
 /// The names a `users` frame carries, as their encoded bytes: each a length byte and the
-/// name. Validated when built, so iterating cannot fail.
+/// name (and, for a user of another server, that server's name). Validated when built,
+/// so iterating cannot fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NameList<'a> {
     count: u8,
@@ -155,11 +170,11 @@ impl<'a> NameList<'a> {
         NameList { count, encoded }
     }
 
-    /// Checks that `encoded` is exactly `count` valid length-prefixed names.
+    /// Checks that `encoded` is exactly `count` valid listed names.
     pub fn from_encoded(count: u8, encoded: &'a [u8]) -> Result<Self, WireError> {
         let mut reader = Reader::new(encoded, Kind::Users);
         for _ in 0..count {
-            reader.name()?;
+            reader.listed_name()?;
         }
         reader.finish()?;
         Ok(NameList { count, encoded })
@@ -194,7 +209,12 @@ impl<'a> NameList<'a> {
 
     /// The names, in order.
     pub fn iter(&self) -> NameIter<'a> {
-        NameIter { rest: self.encoded }
+        NameIter { entries: self.entries() }
+    }
+
+    /// The users, in order, each with the server it is on if not this one.
+    pub fn entries(&self) -> ListedNames<'a> {
+        ListedNames { rest: self.encoded }
     }
 }
 
@@ -216,21 +236,37 @@ impl<'a> NameListBuilder<'a> {
     /// Appends `name` if it fits in the buffer and the list holds fewer than 255 names;
     /// returns whether it did.
     pub fn push(&mut self, name: Name<'_>) -> bool {
+        self.push_listed(name, None)
+    }
+
+    /// Appends `name`, a user of the server called `place` if that is another server, as
+    /// [`NameListBuilder::push`] does.
+    pub fn push_listed(&mut self, name: Name<'_>, place: Option<Name<'_>>) -> bool {
+        let Some(next) = self.count.checked_add(1) else { return false };
+        let at = self.used;
+        let flag = if place.is_some() { ELSEWHERE } else { 0 };
+        let written = self.put(name, flag) && place.is_none_or(|place| self.put(place, 0));
+        if !written {
+            self.used = at;
+            return false;
+        }
+        self.count = next;
+        true
+    }
+
+    /// Writes a length byte (with `flag`) and `name`, if they fit.
+    fn put(&mut self, name: Name<'_>, flag: u8) -> bool {
         let bytes = name.as_str().as_bytes();
         let end = self.used + 1 + bytes.len();
-        let (Some(slot), Ok(len), Some(next)) = (
-            self.buf.get_mut(self.used..end),
-            u8::try_from(bytes.len()),
-            self.count.checked_add(1),
-        ) else {
+        let (Some(slot), Ok(len)) = (self.buf.get_mut(self.used..end), u8::try_from(bytes.len()))
+        else {
             return false;
         };
         if let Some((first, tail)) = slot.split_first_mut() {
-            *first = len;
+            *first = len | flag;
             tail.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
         }
         self.used = end;
-        self.count = next;
         true
     }
 
@@ -252,18 +288,32 @@ impl<'a> IntoIterator for NameList<'a> {
 /// Iterator over the names of a [`NameList`].
 #[derive(Debug, Clone)]
 pub struct NameIter<'a> {
-    rest: &'a [u8],
+    entries: ListedNames<'a>,
 }
 
 impl<'a> Iterator for NameIter<'a> {
     type Item = Name<'a>;
 
     fn next(&mut self) -> Option<Name<'a>> {
-        let (&len, tail) = self.rest.split_first()?;
-        let (name, tail) = tail.split_at_checked(usize::from(len))?;
-        self.rest = tail;
+        self.entries.next().map(|entry| entry.name)
+    }
+}
+
+/// Iterator over the users of a [`NameList`], with their servers.
+#[derive(Debug, Clone)]
+pub struct ListedNames<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for ListedNames<'a> {
+    type Item = ListedName<'a>;
+
+    fn next(&mut self) -> Option<ListedName<'a>> {
         // Validated when the list was built; a failure here would only end the iteration.
-        Name::from_bytes(name).ok()
+        let mut reader = Reader::new(self.rest, Kind::Users);
+        let entry = reader.listed_name().ok()?;
+        self.rest = reader.rest();
+        Some(entry)
     }
 }
 

@@ -19,7 +19,9 @@ pub(crate) fn get(name: &str) -> Vec<u8> {
 
 use crate::error::WireError;
 use crate::wire::limits::MAX_FRAME;
-use crate::wire::{Cookie, EchoMode, ErrorCode, Kind, Message, Name, NameList, Token};
+use crate::wire::{
+    Cookie, EchoMode, ErrorCode, Kind, Message, Name, NameList, NameListBuilder, Token,
+};
 
 const TOKEN: Token = Token(0x0123_4567_89ab_cdef);
 const NONCE: u64 = 0x8f3e_215c_0d77_a419;
@@ -33,7 +35,12 @@ fn name(n: &str) -> Name<'_> {
 
 /// Every valid vector and the message it encodes.
 fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
+    let (names_buf, elsewhere_buf) = names_buf.split_at_mut(32);
     let names = NameList::encode([name("star"), name("star2"), name("star3")], names_buf);
+    let mut elsewhere = NameListBuilder::new(elsewhere_buf);
+    elsewhere.push(name("star"));
+    elsewhere.push_listed(name("bob"), Some(name("east")));
+    let elsewhere = elsewhere.finish();
     let t = TOKEN;
     std::vec![
         (
@@ -123,6 +130,10 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
         ("ack", Message::Ack { token: t, seq: 3, sack: 0b101 }),
         ("who", Message::Who { token: t, req: 1, start: 0 }),
         ("users", Message::Users { token: t, req: 1, total: 3, start: 0, names }),
+        (
+            "users-elsewhere",
+            Message::Users { token: t, req: 2, total: 2, start: 0, names: elsewhere },
+        ),
         ("echo", Message::Echo { token: t, req: 2, mode: EchoMode::Upper, text: "Hello, world" }),
         (
             "echo-reply",
@@ -166,7 +177,7 @@ fn rejected() -> [(&'static str, WireError); 16] {
 
 #[test]
 fn valid_vectors_parse_and_emit_byte_exact() {
-    let mut names_buf = [0u8; 32];
+    let mut names_buf = [0u8; 64];
     for (vector, message) in valid(&mut names_buf) {
         let bytes = get(vector);
         assert_eq!(Message::decode(&bytes), Ok(message), "parsing vector {vector}");
@@ -181,7 +192,7 @@ fn valid_vectors_parse_and_emit_byte_exact() {
 /// vector passes on the side that receives it and is refused, as unexpected, on the other.
 #[test]
 fn each_side_reads_and_writes_the_kinds_of_its_direction() {
-    let mut names_buf = [0u8; 32];
+    let mut names_buf = [0u8; 64];
     for (vector, message) in valid(&mut names_buf) {
         let bytes = get(vector);
         let kind = message.kind();
@@ -243,7 +254,7 @@ fn rejected_vectors_give_their_errors() {
 
 #[test]
 fn every_vector_in_the_spec_is_tested_and_every_kind_has_one() {
-    let mut names_buf = [0u8; 32];
+    let mut names_buf = [0u8; 64];
     let valid = valid(&mut names_buf);
     let mut tested: Vec<&str> = valid.iter().map(|(n, _)| *n).collect();
     tested.extend(rejected().iter().map(|(n, _)| *n));

@@ -140,11 +140,11 @@ impl Directory for Roster {
         !self.busy.is_empty()
     }
 
-    fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>) -> bool) {
-        for (name, _) in self.listed.iter().skip(start) {
+    fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>, Option<Name<'_>>) -> bool) {
+        for (name, server) in self.listed.iter().skip(start) {
             // Stored only once checked, so this always holds.
             if let Ok(name) = Name::new(name)
-                && !each(name)
+                && !each(name, Name::new(server).ok())
             {
                 return;
             }
@@ -212,11 +212,11 @@ mod tests {
             roster.join(server, name, 1);
         }
         let mut seen = Vec::new();
-        roster.names_from(1, &mut |name| {
-            seen.push(name.as_str().to_owned());
+        roster.names_from(1, &mut |name, place| {
+            seen.push(format!("{name}@{}", place.unwrap()));
             true
         });
-        assert_eq!(seen, ["kim", "zed"]);
+        assert_eq!(seen, ["kim@b", "zed@b"]);
         assert_eq!(roster.users().collect::<Vec<_>>(), [("amy", "a"), ("kim", "b"), ("zed", "b")]);
     }
 }

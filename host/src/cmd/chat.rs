@@ -281,7 +281,16 @@ impl Chat {
                 );
             }
             ClientEvent::Users { total, start, names } => {
-                self.users.extend(names.iter().map(|n| escape(n.as_str()).into_owned()));
+                self.users.extend(names.entries().map(|user| match user.place {
+                    None => escape(user.name.as_str()).into_owned(),
+                    Some(server) => {
+                        format!(
+                            "{} (on server {})",
+                            escape(user.name.as_str()),
+                            escape(server.as_str())
+                        )
+                    }
+                }));
                 if usize::from(start) + usize::from(names.len()) >= usize::from(total)
                     || names.is_empty()
                 {
