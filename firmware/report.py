@@ -24,6 +24,7 @@ BINS = [
     ("server", "server, 8 users", ""),
     ("chat", "server + client (the proof)", ""),
     ("smoltcp", "client on smoltcp", ""),
+    ("secure", "secure session's crypto alone (NK, NKpsk0)", ""),
 ]
 LABELS = [label for _, label, _ in BINS]
 HERE = Path(__file__).resolve().parent

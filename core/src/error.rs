@@ -307,6 +307,45 @@ pub enum StreamError {
     },
 }
 
+/// Why a handshake message or a sealed frame was refused (the `secure` feature).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecureError {
+    /// It did not authenticate: altered on the way, sealed under another key, or meant for
+    /// another session or another server.
+    #[error("a sealed message did not authenticate: it was altered, or sealed for someone else")]
+    Unauthentic,
+    /// It is shorter than its fixed parts (a key, a tag, a nonce).
+    #[error(
+        "a sealed message is {len} bytes long, shorter than the {min} bytes of its fixed parts"
+    )]
+    TooShort {
+        /// Its length in bytes.
+        len: usize,
+        /// The least it can be.
+        min: usize,
+    },
+    /// It was received before, or is too old to tell (outside the replay window).
+    #[error("a sealed message came again, or too late to tell it from a replay; it was dropped")]
+    Replayed,
+    /// A Diffie-Hellman result was all zeros: the peer's key is a point of low order,
+    /// which no honest peer sends.
+    #[error("the peer's public key is not a usable key (a point of low order)")]
+    WeakKey,
+    /// The output buffer cannot hold what was to be written.
+    #[error("the sealed message needs {needed} bytes, but the buffer holds only {available}")]
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes the buffer has.
+        available: usize,
+    },
+    /// The session sealed as many messages as its nonces allow; it must end.
+    #[error("the session used up its nonces; it must be started again")]
+    Exhausted,
+}
+
 /// Why the user table refused an insertion.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -17,6 +17,8 @@
 //! - [`error`]: one error enum per layer.
 //! - [`name_policy`]: which names a server accepts, and when two names are the same user
 //!   (UTS #39 with the `unicode-names` feature, printable ASCII without it).
+//! - `secure` (the `secure` feature): the Noise handshake and sealed datagrams of
+//!   encrypted sessions.
 //!
 //! The normative specification, with byte-exact test vectors, is `docs/PROTOCOL.md`.
 //!
@@ -46,6 +48,8 @@ pub mod name_policy;
 pub mod rate;
 mod retransmit;
 mod rtt;
+#[cfg(feature = "secure")]
+pub mod secure;
 pub mod seq;
 pub mod server;
 pub mod storage;

@@ -215,6 +215,13 @@ pub fn opaque_bytes(buf: &mut [u8; MAX_FRAME + 8]) -> &[u8] {
     buf.get(..len).unwrap_or_default()
 }
 
+/// [`opaque_bytes`], to be changed in place.
+pub fn opaque_bytes_mut(buf: &mut [u8; MAX_FRAME + 8]) -> &mut [u8] {
+    let len = black_box(buf.len());
+    let buf = black_box(buf);
+    buf.get_mut(..len).unwrap_or_default()
+}
+
 /// Text the optimiser cannot see.
 pub fn opaque_text() -> &'static str {
     black_box("hello from firmware")
