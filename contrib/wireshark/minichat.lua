@@ -29,7 +29,8 @@ local stream = Proto("minichat_stream", "minichat stream link")
 local kinds = {
     [0x01] = "join", [0x02] = "cookie", [0x03] = "welcome", [0x04] = "leave",
     [0x05] = "unknown-session", [0x06] = "challenge", [0x07] = "challenge-response",
-    [0x08] = "refused", [0x09] = "moved", [0x10] = "say", [0x11] = "tell",
+    [0x08] = "refused", [0x09] = "moved", [0x0a] = "hello", [0x0b] = "answer",
+    [0x0c] = "sealed", [0x10] = "say", [0x11] = "tell",
     [0x12] = "deliver", [0x13] = "missed", [0x14] = "ack", [0x20] = "who",
     [0x21] = "users", [0x22] = "echo", [0x23] = "echo-reply", [0x24] = "ping",
     [0x25] = "pong", [0x30] = "error",
@@ -72,6 +73,9 @@ f.start = ProtoField.uint16("minichat.start", "First name's index")
 f.total = ProtoField.uint16("minichat.total", "Users in all")
 f.count = ProtoField.uint8("minichat.count", "Names in this page")
 f.place = ProtoField.string("minichat.place", "On server", base.UNICODE)
+f.handshake = ProtoField.bytes("minichat.handshake", "Noise handshake message")
+f.counter = ProtoField.uint64("minichat.counter", "Sealed frame's nonce")
+f.sealed = ProtoField.bytes("minichat.sealed", "Sealed frame (encrypted) and tag")
 f.mode = ProtoField.uint8("minichat.mode", "Echo mode", base.DEC, modes)
 f.legacy = ProtoField.string("minichat.legacy", "Plain text (a client of the original programs)")
 
@@ -212,6 +216,20 @@ end
 
 function Reader:name(field) return self:string(field or f.name, 1, "name") end
 
+-- The frame's last field: everything left, at least `min` bytes (the Rust codec's words
+-- when it is shorter).
+function Reader:rest(field, min)
+    if self.err then return nil end
+    local left = self.tvb:len() - self.off
+    if left < min then
+        self.err = "the " .. (kinds[self.kind] or "?") .. " frame ends before its last field"
+        return nil
+    end
+    self.tree:add(field, self.tvb(self.off, left))
+    self.off = self.off + left
+    return left
+end
+
 -- A user in a `users` list: a name whose length byte's top bit (0x80) says that the name
 -- of the server it is on follows (a user of another server sharing the room).
 function Reader:listed_name()
@@ -258,6 +276,23 @@ bodies[0x06] = function(r) r:int(f.challenge, 4) end
 bodies[0x07] = bodies[0x06]
 bodies[0x08] = function(r) r:int(f.nonce, 8); r:code(); return r:detail() end
 bodies[0x09] = function(r) r:int(f.challenge, 4); r:int(f.seq, 4); r:int(f.digest, 4) end
+-- Encrypted sessions (PROTOCOL.md section 12): the handshakes and sealed frames are shown
+-- as such; their contents are not readable here.
+bodies[0x0a] = function(r)
+    r:bytes(f.cookie, 16); r:int(f.nonce, 8)
+    local n = r:rest(f.handshake, 48)
+    return n and ("handshake, " .. n .. " bytes")
+end
+bodies[0x0b] = function(r)
+    r:int(f.nonce, 8)
+    local n = r:rest(f.handshake, 48)
+    return n and ("handshake, " .. n .. " bytes")
+end
+bodies[0x0c] = function(r)
+    r:int(f.counter, 8)
+    local n = r:rest(f.sealed, 16)
+    return n and ("sealed, " .. (n - 16) .. " bytes")
+end
 bodies[0x10] = function(r) r:int(f.seq, 4); return r:text() end
 bodies[0x11] = function(r)
     r:int(f.seq, 4)
@@ -307,7 +342,9 @@ bodies[0x24] = function(r) r:int(f.req, 4) end
 bodies[0x25] = bodies[0x24]
 bodies[0x30] = function(r) r:code(); r:int(f.seq, 4); return r:detail() end
 
-local function has_token(kind) return kind ~= 0x01 and kind ~= 0x02 and kind ~= 0x08 end
+local function has_token(kind)
+    return kind ~= 0x01 and kind ~= 0x02 and kind ~= 0x08 and kind ~= 0x0a and kind ~= 0x0b
+end
 
 -- Dissects one frame (`tvb` holds exactly it); returns whether it parsed.
 local function dissect_frame(tvb, pinfo, tree)

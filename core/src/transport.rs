@@ -40,7 +40,7 @@ impl<A> Transmit<A> {
 
     /// [`Transmit::encode`] for a server: the kinds servers send.
     pub(crate) fn to_client(buf: &mut [u8], to: A, message: &Message<'_>) -> Option<Self> {
-        Self::encode::<{ Kind::FROM_SERVER }>(buf, to, message)
+        Self::encode::<{ Kind::FROM_SERVER & !Kind::NOT_BUILT }>(buf, to, message)
     }
 }
 

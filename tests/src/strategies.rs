@@ -4,7 +4,7 @@
 //! [`MessageSeed`] and tests borrow a message from it with [`MessageSeed::message`].
 
 use minichat_core::wire::ErrorCode;
-use minichat_core::wire::limits::{MAX_DETAIL, MAX_FRAME, MAX_NAME, MAX_TEXT};
+use minichat_core::wire::limits::{HANDSHAKE_MIN, MAX_DETAIL, MAX_FRAME, MAX_NAME, MAX_TEXT};
 use minichat_core::wire::{Cookie, EchoMode, Kind, Message, Name, NameList, Token};
 use proptest::prelude::*;
 
@@ -25,6 +25,9 @@ pub struct MessageSeed {
     detail: String,
     names_encoded: Vec<u8>,
     name_count: u8,
+    /// Opaque bytes for a handshake message or a sealed frame: the text's, at least the
+    /// least their kinds hold.
+    blob: Vec<u8>,
 }
 
 impl MessageSeed {
@@ -90,6 +93,19 @@ impl MessageSeed {
             Kind::Ping => Message::Ping { token, req: a },
             Kind::Pong => Message::Pong { token, req: a },
             Kind::Error => Message::Error { token, code: self.code, seq: a, detail: &self.detail },
+            Kind::Hello => Message::Hello {
+                cookie: Cookie(self.cookie),
+                nonce: self.token.rotate_left(7),
+                handshake: &self.blob,
+            },
+            Kind::Answer => {
+                Message::Answer { nonce: self.token.rotate_left(7), handshake: &self.blob }
+            }
+            Kind::Sealed => Message::Sealed {
+                token,
+                counter: u64::from(a) << 20 | u64::from(b),
+                sealed: &self.blob,
+            },
             other => panic!("no seed for kind {other}"),
         }
     }
@@ -144,13 +160,19 @@ pub fn name() -> impl Strategy<Value = String> {
         .prop_filter("a valid name", |s| Name::new(s).is_ok())
 }
 
-/// Up to 8 valid names, encoded as a `users` frame carries them.
+/// Up to 8 valid names, encoded as a `users` frame carries them, some as users of another
+/// server (the length byte's top bit, then the server's name).
 fn name_list() -> impl Strategy<Value = (u8, Vec<u8>)> {
-    proptest::collection::vec(name(), 0..8).prop_map(|names| {
+    proptest::collection::vec((name(), proptest::option::of(name())), 0..8).prop_map(|names| {
         let mut encoded = Vec::new();
-        for n in &names {
-            encoded.push(u8::try_from(n.len()).unwrap());
+        for (n, place) in &names {
+            let flag = if place.is_some() { 0x80 } else { 0 };
+            encoded.push(u8::try_from(n.len()).unwrap() | flag);
             encoded.extend_from_slice(n.as_bytes());
+            if let Some(place) = place {
+                encoded.push(u8::try_from(place.len()).unwrap());
+                encoded.extend_from_slice(place.as_bytes());
+            }
         }
         (u8::try_from(names.len()).unwrap(), encoded)
     })
@@ -172,20 +194,25 @@ pub fn message_seed() -> impl Strategy<Value = MessageSeed> {
             |(
                 (kind, token, numbers, shorts, flag, mode, code),
                 (cookie, name, text, detail, (name_count, names_encoded)),
-            )| MessageSeed {
-                kind,
-                token,
-                numbers,
-                shorts,
-                flag,
-                mode,
-                code,
-                cookie,
-                name,
-                text,
-                detail,
-                names_encoded,
-                name_count,
+            )| {
+                let mut blob = text.clone().into_bytes();
+                blob.resize(blob.len().max(HANDSHAKE_MIN), 0x5a);
+                MessageSeed {
+                    kind,
+                    token,
+                    numbers,
+                    shorts,
+                    flag,
+                    mode,
+                    code,
+                    cookie,
+                    name,
+                    text,
+                    detail,
+                    names_encoded,
+                    name_count,
+                    blob,
+                }
             },
         )
 }

@@ -19,7 +19,7 @@ use minichat_tests::process::Minichat;
 const WAIT: Duration = Duration::from_secs(20);
 
 /// The fields the golden file holds, in its column order.
-const FIELDS: [&str; 16] = [
+const FIELDS: [&str; 17] = [
     "minichat.kind",
     "minichat.token",
     "minichat.nonce",
@@ -29,6 +29,7 @@ const FIELDS: [&str; 16] = [
     "minichat.to",
     "minichat.text",
     "minichat.seq",
+    "minichat.counter",
     "minichat.sack",
     "minichat.req",
     "minichat.code",

@@ -58,10 +58,10 @@ const NOT_ASKED: u64 = if cfg!(feature = "who") { 0 } else { Kind::Who.bit() | K
 
 /// The kinds a client reads ([`Message::decode_only`]): what servers send, less the
 /// answers to requests this build cannot make. The parser holds nothing else.
-pub(super) const FROM_SERVER: u64 = Kind::FROM_SERVER & !NOT_ASKED;
+pub(super) const FROM_SERVER: u64 = Kind::FROM_SERVER & !NOT_ASKED & !Kind::NOT_BUILT;
 
 /// The kinds a client writes ([`Message::emit_only`]).
-pub(super) const TO_SERVER: u64 = Kind::FROM_CLIENT & !NOT_ASKED;
+pub(super) const TO_SERVER: u64 = Kind::FROM_CLIENT & !NOT_ASKED & !Kind::NOT_BUILT;
 
 /// Where the client is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

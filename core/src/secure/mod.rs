@@ -13,6 +13,8 @@
 //! allocation, no randomness of its own: the embedding gives every ephemeral key.
 
 mod handshake;
+#[cfg(test)]
+mod spec;
 mod symmetric;
 mod transport;
 #[cfg(test)]

@@ -109,7 +109,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
         let challenge_len = Message::Challenge { token: Token::NONE, nonce: 0 }
-            .buffer_len_only::<{ Kind::FROM_SERVER }>();
+            .buffer_len_only::<{ Kind::FROM_SERVER & !Kind::NOT_BUILT }>();
         if received < challenge_len {
             return None; // the challenge would be larger than what provoked it
         }

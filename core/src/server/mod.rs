@@ -242,17 +242,18 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             Err(error) => return self.malformed(now, from, None, error, datagram.len(), buf),
         };
         // Only what clients send: the readers of the server's own kinds are not in it.
-        let message = match Message::parse_only::<{ Kind::FROM_CLIENT }, _>(&frame) {
-            Ok(message) => message,
-            Err(WireError::UnexpectedKind(_)) => {
-                // A kind only servers send: nothing a client would do, so no answer.
-                self.stats.unexpected += 1;
-                return None;
-            }
-            Err(error) => {
-                return self.malformed(now, from, frame.token(), error, datagram.len(), buf);
-            }
-        };
+        let message =
+            match Message::parse_only::<{ Kind::FROM_CLIENT & !Kind::NOT_BUILT }, _>(&frame) {
+                Ok(message) => message,
+                Err(WireError::UnexpectedKind(_)) => {
+                    // A kind only servers send: nothing a client would do, so no answer.
+                    self.stats.unexpected += 1;
+                    return None;
+                }
+                Err(error) => {
+                    return self.malformed(now, from, frame.token(), error, datagram.len(), buf);
+                }
+            };
         match message {
             Message::Join { cookie, nonce, window, resume, delivered, name } => {
                 let join = Join { cookie, nonce, window, resume, delivered, name };

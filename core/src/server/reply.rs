@@ -60,7 +60,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let empty = Message::Users { token, req, total: 0, start: 0, names: NameList::EMPTY };
         let mut room = [0u8; MAX_FRAME];
         let names = room.get_mut(
-            ..MAX_FRAME.saturating_sub(empty.buffer_len_only::<{ Kind::FROM_SERVER }>()),
+            ..MAX_FRAME.saturating_sub(
+                empty.buffer_len_only::<{ Kind::FROM_SERVER & !Kind::NOT_BUILT }>(),
+            ),
         )?;
         let everyone = self.table.len().saturating_add(directory.len());
         let total = u16::try_from(everyone).unwrap_or(u16::MAX);
@@ -131,7 +133,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         // An unverified source: only a version mismatch is answered, and never with more
         // bytes than it sent.
         let overhead = Message::Error { token: Token::NONE, code, seq: 0, detail: "" }
-            .buffer_len_only::<{ Kind::FROM_SERVER }>();
+            .buffer_len_only::<{ Kind::FROM_SERVER & !Kind::NOT_BUILT }>();
         if code != ErrorCode::UnsupportedVersion || received < overhead {
             return None;
         }

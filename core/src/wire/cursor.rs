@@ -94,6 +94,14 @@ impl<'a> Reader<'a> {
         self.rest
     }
 
+    /// Everything left, the frame's last field, which must hold at least `min` bytes.
+    pub(crate) fn remaining(&mut self, min: usize) -> Result<&'a [u8], WireError> {
+        if self.rest.len() < min {
+            return Err(WireError::Truncated { kind: self.kind });
+        }
+        Ok(core::mem::take(&mut self.rest))
+    }
+
     /// Ends the body: nothing may follow the last field.
     pub(crate) fn finish(self) -> Result<(), WireError> {
         match self.rest.len() {
@@ -199,6 +207,15 @@ impl<'b> Writer<'b> {
         });
         self.u8(len8);
         self.bytes(detail.as_bytes());
+    }
+
+    /// The frame's last field, `bytes`, which must hold at least `min` (or the frame
+    /// would not parse: [`WireError::Truncated`]).
+    pub(crate) fn at_least(&mut self, bytes: &[u8], min: usize, kind: Kind) {
+        if bytes.len() < min {
+            self.fail(WireError::Truncated { kind });
+        }
+        self.bytes(bytes);
     }
 
     /// A name list: one count byte, then the names.

@@ -10,7 +10,7 @@ pub(crate) fn echo_reply_in_place(echo: &[u8], mode: EchoMode, out: &mut [u8]) -
     // The text starts where a reply with an empty text ends: derived from the layout
     // (through the server's writers, which the server carries anyway).
     let empty = Message::EchoReply { token: Token::NONE, req: 0, mode, text: "" };
-    let text_at = empty.buffer_len_only::<{ Kind::FROM_SERVER }>();
+    let text_at = empty.buffer_len_only::<{ Kind::FROM_SERVER & !Kind::NOT_BUILT }>();
     let len = echo.len();
     let out = out.get_mut(..len)?;
     // Same length by construction; a zip cannot panic either way.

@@ -29,6 +29,15 @@ pub enum Kind {
     Refused = 0x08,
     /// Server confirms a session moved to a new address; sent to the new and the old one.
     Moved = 0x09,
+    /// Client asks to join an encrypted session: a cookie (empty, then the server's), and
+    /// the first Noise handshake message, whose payload is the join.
+    Hello = 0x0A,
+    /// Server answers a hello with a valid cookie: the second Noise handshake message,
+    /// whose payload is the welcome or the refusal.
+    Answer = 0x0B,
+    /// A frame of an encrypted session, sealed: the session's token and the message's
+    /// nonce in the clear, everything else encrypted and authenticated.
+    Sealed = 0x0C,
     /// Client says something to the room.
     Say = 0x10,
     /// Client says something to one user.
@@ -57,7 +66,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in numeric order.
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 24] = [
         Kind::Join,
         Kind::Cookie,
         Kind::Welcome,
@@ -67,6 +76,9 @@ impl Kind {
         Kind::ChallengeResponse,
         Kind::Refused,
         Kind::Moved,
+        Kind::Hello,
+        Kind::Answer,
+        Kind::Sealed,
         Kind::Say,
         Kind::Tell,
         Kind::Deliver,
@@ -96,10 +108,15 @@ impl Kind {
     }
 
     /// Whether frames of this kind carry a session token right after the header.
-    /// Only the join and its answers short of a welcome run before a session exists.
+    /// Only the join (and the hello) and their answers short of a welcome run before a
+    /// session exists.
     pub const fn has_token(self) -> bool {
-        !matches!(self, Kind::Join | Kind::Cookie | Kind::Refused)
+        !matches!(self, Kind::Join | Kind::Cookie | Kind::Refused | Kind::Hello | Kind::Answer)
     }
+
+    /// The kinds of encrypted sessions (`hello`, `answer`, `sealed`), as a mask: a build
+    /// without the `secure` feature neither reads nor writes them.
+    pub const SECURE: u64 = Kind::Hello.bit() | Kind::Answer.bit() | Kind::Sealed.bit();
 
     /// This kind's bit in a kind mask ([`Message::parse_only`](crate::wire::Message::parse_only)):
     /// bit n stands for the kind whose byte is n.
@@ -112,6 +129,10 @@ impl Kind {
 
     /// The kinds clients send ([`Kind::sent_by_client`]), as a mask.
     pub const FROM_CLIENT: u64 = Kind::mask_by_direction(true);
+
+    /// The kinds of encrypted sessions this build does not handle: all three without the
+    /// `secure` feature, none with it.
+    pub const NOT_BUILT: u64 = if cfg!(feature = "secure") { 0 } else { Kind::SECURE };
 
     /// The kinds servers send ([`Kind::sent_by_server`]), as a mask. `ack` is in both.
     pub const FROM_SERVER: u64 = Kind::mask_by_direction(false);
@@ -141,7 +162,7 @@ impl Kind {
 
     /// Whether servers send this kind (`docs/PROTOCOL.md`, "Messages": the direction).
     pub const fn sent_by_server(self) -> bool {
-        matches!(self, Kind::Ack) || !self.sent_by_client()
+        matches!(self, Kind::Ack | Kind::Sealed) || !self.sent_by_client()
     }
 
     /// Whether clients send this kind (`docs/PROTOCOL.md`, "Messages": the direction).
@@ -149,6 +170,8 @@ impl Kind {
         matches!(
             self,
             Kind::Join
+                | Kind::Hello
+                | Kind::Sealed
                 | Kind::ChallengeResponse
                 | Kind::Say
                 | Kind::Tell
@@ -172,6 +195,9 @@ impl Kind {
             Kind::ChallengeResponse => "challenge-response",
             Kind::Refused => "refused",
             Kind::Moved => "moved",
+            Kind::Hello => "hello",
+            Kind::Answer => "answer",
+            Kind::Sealed => "sealed",
             Kind::Say => "say",
             Kind::Tell => "tell",
             Kind::Deliver => "deliver",

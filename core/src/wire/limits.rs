@@ -42,6 +42,21 @@ pub const DELIVER_OVERHEAD: usize = HEADER_LEN + TOKEN_LEN + 4 + 1 + 1 + MAX_NAM
 /// uses the same limit, so anything a client may send can be relayed.
 pub const MAX_TEXT: usize = MAX_FRAME - DELIVER_OVERHEAD;
 
+/// What sealing adds to a frame of an encrypted session: the `sealed` frame's header,
+/// token and nonce, and the AEAD's tag.
+pub const SEALED_OVERHEAD: usize = HEADER_LEN + TOKEN_LEN + 8 + SEAL_TAG_LEN;
+
+/// The AEAD's tag (ChaCha20-Poly1305).
+pub const SEAL_TAG_LEN: usize = 16;
+
+/// The least a Noise handshake message in a `hello` or an `answer` holds: an ephemeral
+/// public key and a tag.
+pub const HANDSHAKE_MIN: usize = 32 + SEAL_TAG_LEN;
+
+/// The longest text of an encrypted session: a `deliver` of [`MAX_TEXT`] less what
+/// sealing adds.
+pub const MAX_SEALED_TEXT: usize = MAX_TEXT - SEALED_OVERHEAD;
+
 /// [`MAX_TEXT`] as the `u16` a `welcome` carries.
 pub const MAX_TEXT_U16: u16 = 989;
 

@@ -3,7 +3,7 @@
 
 use crate::error::WireError;
 use crate::wire::cursor::Writer;
-use crate::wire::limits::{HEADER_LEN, MAX_FRAME};
+use crate::wire::limits::{HANDSHAKE_MIN, HEADER_LEN, MAX_FRAME, SEAL_TAG_LEN};
 use crate::wire::message::{FLAG_DIRECT, FLAG_HISTORY, takes};
 use crate::wire::{Frame, Kind, Message};
 
@@ -81,6 +81,19 @@ impl Message<'_> {
             Message::Cookie { cookie, nonce } if takes::<KINDS>(Kind::Cookie) => {
                 w.bytes(&cookie.0);
                 w.u64(nonce);
+            }
+            Message::Hello { cookie, nonce, handshake } if takes::<KINDS>(Kind::Hello) => {
+                w.bytes(&cookie.0);
+                w.u64(nonce);
+                w.at_least(handshake, HANDSHAKE_MIN, Kind::Hello);
+            }
+            Message::Answer { nonce, handshake } if takes::<KINDS>(Kind::Answer) => {
+                w.u64(nonce);
+                w.at_least(handshake, HANDSHAKE_MIN, Kind::Answer);
+            }
+            Message::Sealed { counter, sealed, .. } if takes::<KINDS>(Kind::Sealed) => {
+                w.u64(counter);
+                w.at_least(sealed, SEAL_TAG_LEN, Kind::Sealed);
             }
             Message::Refused { nonce, code, detail } if takes::<KINDS>(Kind::Refused) => {
                 w.u64(nonce);

@@ -243,6 +243,33 @@ pub enum Message<'a> {
         /// (0 when `seq` is 0): the client compares it with its own.
         digest: u32,
     },
+    /// Client -> server: join an encrypted session (`docs/PROTOCOL.md`, "Security"); first
+    /// with [`Cookie::EMPTY`], then with the server's cookie, the same handshake both times.
+    Hello {
+        /// Empty on the first step, the server's cookie on the second.
+        cookie: Cookie,
+        /// The attempt's nonce, as a join's; the join inside carries the same.
+        nonce: u64,
+        /// The first Noise handshake message; its payload is a `join` frame.
+        handshake: &'a [u8],
+    },
+    /// Server -> client: the answer to a hello with a valid cookie.
+    Answer {
+        /// The hello's nonce.
+        nonce: u64,
+        /// The second Noise handshake message; its payload is a `welcome` or a `refused`
+        /// frame for the same nonce.
+        handshake: &'a [u8],
+    },
+    /// Either way, in an encrypted session: a sealed frame.
+    Sealed {
+        /// The session's token: in the clear, it names the session.
+        token: Token,
+        /// The message's nonce: each direction counts from 0.
+        counter: u64,
+        /// The frame of the session (with this token), sealed, and the tag.
+        sealed: &'a [u8],
+    },
     /// Server -> client: something went wrong.
     Error {
         /// The session token, or [`Token::NONE`] when there is no session yet.
@@ -265,6 +292,9 @@ impl Message<'_> {
             Message::Cookie { .. } => Kind::Cookie,
             Message::Refused { .. } => Kind::Refused,
             Message::Moved { .. } => Kind::Moved,
+            Message::Hello { .. } => Kind::Hello,
+            Message::Answer { .. } => Kind::Answer,
+            Message::Sealed { .. } => Kind::Sealed,
             Message::Welcome { .. } => Kind::Welcome,
             Message::Leave { .. } => Kind::Leave,
             Message::UnknownSession { .. } => Kind::UnknownSession,
@@ -288,13 +318,18 @@ impl Message<'_> {
     /// The session token, for every kind but `join` and `cookie`.
     pub const fn token(&self) -> Option<Token> {
         match *self {
-            Message::Join { .. } | Message::Cookie { .. } | Message::Refused { .. } => None,
+            Message::Join { .. }
+            | Message::Cookie { .. }
+            | Message::Refused { .. }
+            | Message::Hello { .. }
+            | Message::Answer { .. } => None,
             Message::Welcome { token, .. }
             | Message::Leave { token, .. }
             | Message::UnknownSession { token }
             | Message::Challenge { token, .. }
             | Message::ChallengeResponse { token, .. }
             | Message::Moved { token, .. }
+            | Message::Sealed { token, .. }
             | Message::Say { token, .. }
             | Message::Tell { token, .. }
             | Message::Deliver { token, .. }

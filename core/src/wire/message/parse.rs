@@ -3,7 +3,7 @@
 
 use crate::error::WireError;
 use crate::wire::cursor::Reader;
-use crate::wire::limits::{COOKIE_LEN, HEADER_LEN};
+use crate::wire::limits::{COOKIE_LEN, HANDSHAKE_MIN, HEADER_LEN, SEAL_TAG_LEN};
 use crate::wire::message::{FLAG_DIRECT, FLAG_HISTORY, takes};
 use crate::wire::{Cookie, EchoMode, ErrorCode, Frame, Kind, Message, Token};
 
@@ -55,6 +55,14 @@ impl<'a> Message<'a> {
             Kind::Cookie if takes::<KINDS>(Kind::Cookie) => {
                 Message::Cookie { cookie: Cookie(r.array::<COOKIE_LEN>()?), nonce: r.u64()? }
             }
+            Kind::Hello if takes::<KINDS>(Kind::Hello) => Message::Hello {
+                cookie: Cookie(r.array::<COOKIE_LEN>()?),
+                nonce: r.u64()?,
+                handshake: r.remaining(HANDSHAKE_MIN)?,
+            },
+            Kind::Answer if takes::<KINDS>(Kind::Answer) => {
+                Message::Answer { nonce: r.u64()?, handshake: r.remaining(HANDSHAKE_MIN)? }
+            }
             Kind::Refused if takes::<KINDS>(Kind::Refused) => Message::Refused {
                 nonce: r.u64()?,
                 code: ErrorCode::from_byte(r.u8()?)?,
@@ -90,6 +98,9 @@ impl<'a> Message<'a> {
             }
             Kind::Moved if takes::<KINDS>(Kind::Moved) => {
                 Message::Moved { token, nonce: r.u32()?, seq: r.u32()?, digest: r.u32()? }
+            }
+            Kind::Sealed if takes::<KINDS>(Kind::Sealed) => {
+                Message::Sealed { token, counter: r.u64()?, sealed: r.remaining(SEAL_TAG_LEN)? }
             }
             Kind::Say if takes::<KINDS>(Kind::Say) => {
                 Message::Say { token, seq: r.u32()?, text: r.text()? }
