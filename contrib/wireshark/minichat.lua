@@ -39,6 +39,7 @@ local codes = {
     [1] = "malformed", [2] = "unsupported-version", [3] = "name-taken", [4] = "server-full",
     [5] = "no-such-user", [6] = "rate-limited", [7] = "kicked", [8] = "shutting-down",
     [9] = "text-too-long", [10] = "invalid-name", [11] = "too-many-from-address",
+    [12] = "encryption-required",
 }
 local modes = { [0] = "same", [1] = "upper", [2] = "lower" }
 

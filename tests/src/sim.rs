@@ -6,9 +6,11 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
+use minichat_core::client::ServerKey;
 use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
 use minichat_core::name_policy::NameKey;
-use minichat_core::server::{Directory, ServerConfig, ServerEvent, StaticServer};
+use minichat_core::secure::Keypair;
+use minichat_core::server::{Directory, ServerConfig, ServerEvent, ServerIdentity, StaticServer};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::transport::Transmit;
 use minichat_core::wire::limits::MAX_FRAME;
@@ -39,6 +41,13 @@ struct InFlight {
     from: SocketAddr,
     to: SocketAddr,
     bytes: Vec<u8>,
+}
+
+/// The seed of client `i`'s ephemeral keys.
+fn seed(i: usize) -> [u8; 32] {
+    let mut seed = [0x5e; 32];
+    seed[..8].copy_from_slice(&(i as u64).to_le_bytes());
+    seed
 }
 
 /// The server address in every simulation.
@@ -131,6 +140,12 @@ pub struct Sim {
     pub drops: Vec<DropRule>,
     /// Users of other servers the server shares its room with.
     pub elsewhere: Elsewhere,
+    /// With `record` on, every datagram on the wire: (from, to, bytes).
+    pub wire_log: Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Encrypted sessions ([`Sim::secure`]): the server's identity, and the key clients
+    /// join with (clients added later too).
+    pub identity: Option<ServerIdentity>,
+    pub server_key: Option<ServerKey>,
 }
 
 impl Sim {
@@ -154,6 +169,9 @@ impl Sim {
             record: false,
             drops: Vec::new(),
             elsewhere: Elsewhere::default(),
+            wire_log: Vec::new(),
+            identity: None,
+            server_key: None,
         }
     }
 
@@ -182,10 +200,28 @@ impl Sim {
         self.add_client_with(config)
     }
 
+    /// Makes the server take encrypted sessions only (its key from `private`; with a fleet
+    /// key `psk` if given) and every client, present or added later, join encrypted.
+    pub fn secure(&mut self, private: [u8; 32], psk: Option<[u8; 32]>) {
+        let identity =
+            ServerIdentity { keypair: Keypair::from_private(private), psk, plaintext: false };
+        let key = ServerKey { public: *identity.keypair.public(), psk };
+        self.server.set_identity(identity.clone(), [0x11; 32]);
+        self.identity = Some(identity);
+        self.server_key = Some(key);
+        for (i, (_, client)) in self.clients.iter_mut().enumerate() {
+            client.set_server_key(key, seed(i));
+        }
+    }
+
     /// Adds a client with `config`; returns its index.
     pub fn add_client_with(&mut self, config: ClientConfig) -> usize {
         let index = self.clients.len();
-        self.clients.push((client_addr(index), TestClient::new(config, self.now)));
+        let mut client = TestClient::new(config, self.now);
+        if let Some(key) = self.server_key {
+            client.set_server_key(key, seed(index));
+        }
+        self.clients.push((client_addr(index), client));
         self.client_up.push(true);
         self.cut_off.push(false);
         self.client_events.push(Vec::new());
@@ -223,9 +259,13 @@ impl Sim {
         false
     }
 
-    /// Replaces the server with a fresh one (a restart: everything it knew is gone).
+    /// Replaces the server with a fresh one (a restart: everything it knew is gone but its
+    /// identity).
     pub fn restart_server(&mut self, config: ServerConfig) {
         *self.server = TestServer::new(config).unwrap();
+        if let Some(identity) = self.identity.clone() {
+            self.server.set_identity(identity, [0x12; 32]);
+        }
     }
 
     /// Puts a raw datagram on the wire to the server, as if from `from`.
@@ -347,6 +387,9 @@ impl Sim {
     fn send(&mut self, from: SocketAddr, transmit: Transmit, buf: &[u8]) {
         let bytes = buf[..transmit.len].to_vec();
         let to = transmit.destination;
+        if self.record {
+            self.wire_log.push((from, to, bytes.clone()));
+        }
         if from == server_addr() {
             self.server_bytes.entry(to).or_default().1 += bytes.len();
             if self.record {

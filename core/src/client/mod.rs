@@ -22,6 +22,8 @@ mod event;
 mod inbox;
 mod outbox;
 mod request;
+#[cfg(feature = "secure")]
+mod secure;
 mod sending;
 mod session;
 mod stats;
@@ -34,6 +36,8 @@ pub use config::ClientConfig;
 #[cfg(feature = "who")]
 pub use event::UserPage;
 pub use event::{ClientEvent, MessageId};
+#[cfg(feature = "secure")]
+pub use secure::ServerKey;
 pub use stats::ClientStats;
 
 use crate::address::PeerAddress;
@@ -103,6 +107,9 @@ pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8, A 
     join_attempts: u64,
     events: Deque<ClientEvent, E>,
     stats: ClientStats,
+    /// Encrypted sessions: the server's key, once set.
+    #[cfg(feature = "secure")]
+    security: Option<secure::Security>,
 }
 
 impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
@@ -135,6 +142,8 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             join_attempts: 1,
             events: Deque::new(),
             stats: ClientStats::default(),
+            #[cfg(feature = "secure")]
+            security: None,
             config,
         }
     }
@@ -246,6 +255,10 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             self.stats.ignored += 1;
             return;
         };
+        #[cfg(feature = "secure")]
+        if self.is_secure() {
+            return self.handle_secure(now, message, datagram);
+        }
         match self.phase {
             Phase::Joining { .. } => self.handle_joining(now, message),
             Phase::Joined { token } if message.token() == Some(token) => {
@@ -261,6 +274,11 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         let transmit = match self.phase {
             Phase::Closed => None,
             Phase::Joining { .. } => self.join_transmit(now, buf),
+            #[cfg(feature = "secure")]
+            Phase::Joined { token } if self.is_secure() => {
+                let transmit = self.session_transmit(now, token, buf);
+                transmit.and_then(|t| self.seal(t, token, buf))
+            }
             Phase::Joined { token } => self.session_transmit(now, token, buf),
         };
         if transmit.is_some() {
@@ -368,6 +386,31 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
                 } else {
                     self.lose_session(now, ClientEvent::SessionLost);
                 }
+            }
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// A datagram from the server when joins go encrypted: only cookies, answers, sealed
+    /// frames and `unknown-session` count.
+    #[cfg(feature = "secure")]
+    fn handle_secure(&mut self, now: Instant, message: Message<'_>, datagram: &[u8]) {
+        match (self.phase, message) {
+            (Phase::Joining { .. }, Message::Cookie { .. }) => self.handle_joining(now, message),
+            (Phase::Joining { .. }, Message::Answer { nonce, handshake }) => {
+                self.on_answer(now, nonce, handshake);
+            }
+            (Phase::Joined { token }, Message::Sealed { token: to, counter, sealed })
+                if to == token =>
+            {
+                self.on_sealed(now, token, counter, sealed, datagram);
+            }
+            // In the clear, and so unauthenticated: the server no longer knows the
+            // session (it restarted). Whoever sees the token can say so too; the worst it
+            // does is a re-join.
+            (Phase::Joined { token }, Message::UnknownSession { token: to }) if to == token => {
+                self.last_heard = now;
+                self.handle_session(now, message);
             }
             _ => self.stats.ignored += 1,
         }

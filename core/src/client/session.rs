@@ -30,6 +30,19 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         let window = u16::try_from(B.saturating_add(1)).unwrap_or(u16::MAX);
         let (resume, delivered) = self.resume;
         let join = Message::Join { cookie, nonce, window, resume, delivered, name: name.as_name() };
+        #[cfg(feature = "secure")]
+        if self.is_secure() {
+            // The join travels in the hello's handshake, with an empty cookie.
+            let inner = Message::Join {
+                cookie: Cookie::EMPTY,
+                nonce,
+                window,
+                resume,
+                delivered,
+                name: name.as_name(),
+            };
+            return self.hello_transmit(cookie, &inner, buf);
+        }
         self.emit(buf, &join)
     }
 
@@ -125,6 +138,8 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         self.inbox.ack_due = false;
         self.requests.ping = None;
         self.outbox.rewind();
+        #[cfg(feature = "secure")]
+        self.forget_keys();
         self.push_event(event);
     }
 }

@@ -7,12 +7,15 @@
 //! - `handshake.rs`: the `NK` and `NKpsk0` handshakes, client ([`Initiator`]) and server
 //!   ([`Responder`]) sides, and key fingerprints;
 //! - `transport.rs`: a [`Session`]'s sealed datagrams: explicit nonces, a replay window,
-//!   rekeying.
+//!   rekeying;
+//! - `random.rs`: the [`KeySource`] ephemeral keys come from, seeded by the embedding.
 //!
 //! Tested against the published Noise test vectors (cacophony's, for both patterns). No
-//! allocation, no randomness of its own: the embedding gives every ephemeral key.
+//! allocation, no randomness of its own: the embedding seeds the [`KeySource`] that gives
+//! every ephemeral key.
 
 mod handshake;
+mod random;
 #[cfg(test)]
 mod spec;
 mod symmetric;
@@ -23,4 +26,9 @@ mod vectors;
 pub use handshake::{
     HANDSHAKE_OVERHEAD, Initiator, KEY_LEN, Keypair, Pattern, Responder, fingerprint,
 };
+pub use random::KeySource;
 pub use transport::{REKEY_INTERVAL, REPLAY_WINDOW, SEAL_OVERHEAD, Session};
+
+/// The prologue of every minichat handshake (`docs/PROTOCOL.md`, section 12): it binds the
+/// handshake to this protocol and version.
+pub const PROLOGUE: &[u8] = b"minichat/2";

@@ -14,8 +14,6 @@ fn key(first: u8) -> [u8; 32] {
     core::array::from_fn(|i| first.wrapping_add(u8::try_from(i).unwrap_or(0)))
 }
 
-pub(super) const PROLOGUE: &[u8] = b"minichat/2";
-
 fn vector(name: &str) -> Vec<u8> {
     get(name).unwrap_or_else(|| panic!("no vector {name:?} in the spec"))
 }

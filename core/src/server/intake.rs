@@ -154,6 +154,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 let session = &mut self.table.get_mut(slot)?.state;
                 session.expected = expected.wrapping_add(1);
                 let ack = Transmit::to_client(buf, addr, &Message::Ack { token, seq, sack: 0 });
+                // Sealed while the session's keys are still there.
+                #[cfg(feature = "secure")]
+                let ack = ack.and_then(|t| self.seal_for(slot, t, buf));
                 self.end_session(slot, LeftReason::Left);
                 return ack;
             }

@@ -49,6 +49,20 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         buf: &mut [u8],
         directory: &D,
     ) -> Option<Transmit<A>> {
+        self.admit(now, from, join, buf, directory, false)
+    }
+
+    /// A join's checks and its answer (a cookie unless `verified`: a hello's cookie was
+    /// checked already, `secure.rs`); a welcome or a refusal in `buf`.
+    pub(super) fn admit<D: Directory + ?Sized>(
+        &mut self,
+        now: Instant,
+        from: A,
+        join: Join<'_>,
+        buf: &mut [u8],
+        directory: &D,
+        verified: bool,
+    ) -> Option<Transmit<A>> {
         let Join { cookie, nonce, window, name, .. } = join;
         if let Some(slot) = self.table.by_addr(from) {
             let user = self.table.get(slot)?;
@@ -60,8 +74,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 return self.welcome(from, token, nonce, name, buf);
             }
         }
-        if cookie.is_empty()
-            || !self.secrets.cookie_valid(from, &cookie, now, self.config.cookie_lifetime)
+        if !verified
+            && (cookie.is_empty()
+                || !self.secrets.cookie_valid(from, &cookie, now, self.config.cookie_lifetime))
         {
             // Stateless: nothing is stored until the client proves it receives here. The
             // cookie (27 bytes) is smaller than any join (43 or more).
@@ -137,6 +152,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             ack_due: false,
             history_until,
             last_digest: 0,
+            #[cfg(feature = "secure")]
+            keys: None,
         };
         match self.table.insert(from, token, name, now, session) {
             Ok(slot) => {
@@ -195,6 +212,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 detail.push(name.as_str());
                 detail.push(" is taken");
             }
+            ErrorCode::EncryptionRequired => detail.push(code.describe()),
             ErrorCode::TooManyFromAddress => {
                 detail.push(code.describe());
                 detail.push(" (at most ");

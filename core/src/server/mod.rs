@@ -32,6 +32,8 @@ mod operator;
 mod reply;
 mod ring;
 mod secret;
+#[cfg(feature = "secure")]
+mod secure;
 mod session;
 mod stats;
 mod transmit;
@@ -44,6 +46,8 @@ pub use event::{LeftReason, RoomMessage, ServerEvent};
 pub use memory::{Arrays, ServerMemory, StaticServer, UserSlot};
 pub use ring::MessageSlot;
 pub use ring::Recipient;
+#[cfg(feature = "secure")]
+pub use secure::ServerIdentity;
 pub use session::Session;
 pub use stats::ServerStats;
 
@@ -90,6 +94,9 @@ pub struct Server<A, M: ServerMemory<A>> {
     work: bool,
     /// A session's closing notice waits for room in the event queue.
     closing_waits: bool,
+    /// Encrypted sessions: the server's identity, once it has one.
+    #[cfg(feature = "secure")]
+    security: Option<secure::Security>,
 }
 
 impl<A: PeerAddress, const N: usize, const R: usize, const T: usize, const I: usize>
@@ -148,6 +155,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             next_slot: 0,
             work: false,
             closing_waits: false,
+            #[cfg(feature = "secure")]
+            security: None,
             config,
         })
     }
@@ -254,19 +263,65 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                     return self.malformed(now, from, frame.token(), error, datagram.len(), buf);
                 }
             };
-        match message {
+        let reply = match message {
             Message::Join { cookie, nonce, window, resume, delivered, name } => {
+                #[cfg(feature = "secure")]
+                if self.requires_encryption() {
+                    self.stats.refused_plaintext += 1;
+                    let code = crate::wire::ErrorCode::EncryptionRequired;
+                    return self.refuse(from, nonce, code, name, buf);
+                }
                 let join = Join { cookie, nonce, window, resume, delivered, name };
-                self.on_join(now, from, join, buf, directory)
+                return self.on_join(now, from, join, buf, directory);
+            }
+            #[cfg(feature = "secure")]
+            Message::Hello { cookie, nonce, handshake } => {
+                return self.on_hello(now, from, cookie, nonce, handshake, buf, directory);
+            }
+            #[cfg(feature = "secure")]
+            Message::Sealed { token, counter, sealed } => {
+                self.on_sealed(now, from, token, counter, sealed, datagram, buf, directory)
             }
             Message::ChallengeResponse { token, nonce } => {
+                #[cfg(feature = "secure")]
+                if self.is_sealed_session(token) {
+                    self.stats.plaintext_refused += 1;
+                    return None;
+                }
                 self.on_challenge_response(now, from, token, nonce, buf)
             }
             _ => {
                 let token = message.token()?;
+                #[cfg(feature = "secure")]
+                if self.is_sealed_session(token) {
+                    // Nothing in the clear speaks for an encrypted session.
+                    self.stats.plaintext_refused += 1;
+                    return None;
+                }
                 self.on_session_frame(now, from, token, message, datagram, buf, directory)
             }
-        }
+        };
+        self.outgoing(reply, buf)
+    }
+
+    /// What goes out for a session, sealed if it is an encrypted one.
+    #[cfg(feature = "secure")]
+    pub(super) fn outgoing(
+        &mut self,
+        transmit: Option<Transmit<A>>,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        self.seal_outgoing(transmit, buf)
+    }
+
+    /// What goes out for a session (without encryption, as it is).
+    #[cfg(not(feature = "secure"))]
+    pub(super) fn outgoing(
+        &mut self,
+        transmit: Option<Transmit<A>>,
+        _buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        transmit
     }
 
     /// The next datagram to send (deliveries, resends, notices), written into `buf`. Call

@@ -39,6 +39,9 @@ pub struct Session {
     pub(super) history_until: u64,
     /// The digest of the last sequenced message accepted (`expected - 1`), for `moved`.
     pub(super) last_digest: u32,
+    /// An encrypted session's keys: every frame to it sealed, every frame from it opened.
+    #[cfg(feature = "secure")]
+    pub(super) keys: Option<crate::secure::Session>,
 }
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {

@@ -42,6 +42,15 @@ pub struct ServerStats {
     /// Messages not accepted yet because the ring was full of messages users still
     /// needed (their senders send them again).
     pub held_back: u64,
+    /// Encrypted sessions made (handshakes answered with a welcome).
+    pub handshakes: u64,
+    /// Handshake messages and sealed frames that did not open (altered, replayed, or
+    /// sealed for someone else): dropped unanswered.
+    pub sealed_dropped: u64,
+    /// Frames in the clear that named an encrypted session: dropped unanswered.
+    pub plaintext_refused: u64,
+    /// Joins in the clear refused by a server that takes encrypted sessions only.
+    pub refused_plaintext: u64,
     /// Address challenges sent.
     pub challenges: u64,
     /// Sessions moved to a new address.

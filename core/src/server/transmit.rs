@@ -13,7 +13,18 @@ use crate::transport::Transmit;
 use crate::wire::{ErrorCode, Message};
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
+    /// The next frame for `slot`'s user, sealed if its session is encrypted.
     pub(super) fn transmit_for(
+        &mut self,
+        now: Instant,
+        slot: SlotId,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        let transmit = self.plain_transmit_for(now, slot, buf);
+        self.outgoing(transmit, buf)
+    }
+
+    fn plain_transmit_for(
         &mut self,
         now: Instant,
         slot: SlotId,
@@ -48,6 +59,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 ErrorCode::NameTaken => LeftReason::NameTakenElsewhere,
                 _ => LeftReason::ServerShutdown,
             };
+            // Sealed while the session's keys are still there.
+            #[cfg(feature = "secure")]
+            let transmit = transmit.and_then(|t| self.seal_for(slot, t, buf));
             self.end_session(slot, reason);
             return transmit;
         }

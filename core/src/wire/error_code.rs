@@ -37,11 +37,13 @@ pub enum ErrorCode {
     /// The join's source IP address already holds as many sessions as the server allows
     /// one address.
     TooManyFromAddress = 11,
+    /// The server takes encrypted sessions only; the join was in the clear.
+    EncryptionRequired = 12,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::NameTaken,
@@ -53,6 +55,7 @@ impl ErrorCode {
         ErrorCode::TextTooLong,
         ErrorCode::InvalidName,
         ErrorCode::TooManyFromAddress,
+        ErrorCode::EncryptionRequired,
     ];
 
     /// The code's byte on the wire.
@@ -83,6 +86,7 @@ impl ErrorCode {
             ErrorCode::TextTooLong => "the text is too long for this server",
             ErrorCode::InvalidName => "the name is not allowed",
             ErrorCode::TooManyFromAddress => "this address has too many sessions",
+            ErrorCode::EncryptionRequired => "this server takes encrypted sessions only",
         }
     }
 }

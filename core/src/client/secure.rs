@@ -1,0 +1,210 @@
+//! Encrypted sessions on the client (the `secure` feature; `docs/PROTOCOL.md`, section
+//! 12): with the server's key set, every join goes out as a `hello` whose handshake
+//! carries it, only an `answer` that authenticates (with its welcome or refusal inside)
+//! is believed, and every frame of the session is sealed on the way out and opened on the
+//! way in. Nothing in the clear is taken from the server but a cookie and the news that it
+//! no longer knows the session (`unknown-session`).
+
+use crate::address::PeerAddress;
+use crate::client::{Client, FROM_SERVER, Phase, TO_SERVER};
+use crate::secure::{Initiator, KEY_LEN, KeySource, PROLOGUE, Pattern, Session};
+use crate::time::Instant;
+use crate::transport::Transmit;
+use crate::wire::limits::{HEADER_LEN, MAGIC, MAX_FRAME, SEAL_TAG_LEN, TOKEN_LEN, VERSION};
+use crate::wire::{Cookie, Frame, Kind, Message, Token};
+
+/// The clear part of a `sealed` frame: header, token, nonce (its associated data).
+const SEALED_HEADER: usize = HEADER_LEN + TOKEN_LEN + 8;
+
+/// The server as the client knows it: its static public key (pinned, or trusted on first
+/// use by the application), and the fleet's key if it asks for one.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerKey {
+    /// The server's static public key.
+    pub public: [u8; KEY_LEN],
+    /// A key shared by a fleet (`NKpsk0`).
+    pub psk: Option<[u8; KEY_LEN]>,
+}
+
+/// The client's side of encryption.
+#[derive(Debug)]
+pub(super) struct Security {
+    server: [u8; KEY_LEN],
+    pattern: Pattern,
+    keys: KeySource,
+    /// The current attempt to join: its nonce and its ephemeral key (every resend of its
+    /// hello carries the same handshake).
+    attempt: Option<(u64, [u8; KEY_LEN])>,
+    /// The handshake after its first message, waiting for the answer.
+    initiator: Option<Initiator>,
+    /// The session's keys, once the answer authenticated.
+    session: Option<Session>,
+}
+
+impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
+    /// Joins (from now on, and every re-join) in encrypted sessions with the server whose
+    /// key is `server`, ephemeral keys coming from a generator seeded with `seed` (32
+    /// unpredictable bytes). Call it before the first [`Client::poll_transmit`].
+    pub fn set_server_key(&mut self, server: ServerKey, seed: [u8; 32]) {
+        let pattern = match server.psk {
+            None => Pattern::Nk,
+            Some(psk) => Pattern::NkPsk0(psk),
+        };
+        self.security = Some(Security {
+            server: server.public,
+            pattern,
+            keys: KeySource::new(seed),
+            attempt: None,
+            initiator: None,
+            session: None,
+        });
+    }
+
+    /// Whether the session is encrypted (its handshake done).
+    pub fn is_encrypted(&self) -> bool {
+        self.security.as_ref().is_some_and(|s| s.session.is_some())
+    }
+
+    /// Whether joins go encrypted.
+    pub(super) fn is_secure(&self) -> bool {
+        self.security.is_some()
+    }
+
+    /// The hello that carries `join` (a join with an empty cookie) in its handshake, with
+    /// `cookie`.
+    pub(super) fn hello_transmit(
+        &mut self,
+        cookie: Cookie,
+        join: &Message<'_>,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        let Message::Join { nonce, .. } = *join else { return None };
+        let mut payload = [0u8; MAX_FRAME];
+        let len =
+            join.emit_only::<TO_SERVER, _>(&mut Frame::new_unchecked(&mut payload[..])).ok()?;
+        let security = self.security.as_mut()?;
+        let ephemeral = match security.attempt {
+            Some((attempt, key)) if attempt == nonce => key,
+            _ => {
+                let key = security.keys.next_key();
+                security.attempt = Some((nonce, key));
+                key
+            }
+        };
+        let mut handshake = [0u8; MAX_FRAME];
+        let (initiator, len) = Initiator::start(
+            &security.pattern,
+            PROLOGUE,
+            &security.server,
+            ephemeral,
+            payload.get(..len)?,
+            &mut handshake,
+        )
+        .ok()?;
+        security.initiator = Some(initiator);
+        let hello = Message::Hello { cookie, nonce, handshake: handshake.get(..len)? };
+        Transmit::encode::<TO_SERVER>(buf, self.config.server, &hello)
+    }
+
+    /// An answer to our hello: if it authenticates, the welcome or refusal inside it is the
+    /// server's answer to our join.
+    pub(super) fn on_answer(&mut self, now: Instant, nonce: u64, handshake: &[u8]) {
+        let Phase::Joining { nonce: attempt, .. } = self.phase else { return };
+        let Some(security) = self.security.as_mut() else { return };
+        // A copy: a forged answer must not use up the handshake the real one finishes.
+        let Some(initiator) = security.initiator.clone().filter(|_| nonce == attempt) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        let mut message = [0u8; MAX_FRAME];
+        let Some(copy) = message.get_mut(..handshake.len()) else { return };
+        copy.iter_mut().zip(handshake).for_each(|(d, s)| *d = *s);
+        let Ok((session, range)) = initiator.finish(&security.pattern, copy) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        let Some(inner) = copy.get(range) else { return };
+        let Ok(inner) = Message::decode_only::<{ FROM_SERVER & !Kind::SECURE }>(inner) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        match inner {
+            Message::Welcome { nonce: welcomed, .. } if welcomed == nonce => {
+                security.session = Some(session);
+                security.initiator = None;
+            }
+            Message::Refused { nonce: refused, .. } if refused == nonce => {}
+            _ => {
+                self.stats.ignored += 1;
+                return;
+            }
+        }
+        self.handle_joining(now, inner);
+    }
+
+    /// A sealed frame of the session `token`: opened, it is handled as if it came in the
+    /// clear; anything that does not open is dropped.
+    pub(super) fn on_sealed(
+        &mut self,
+        now: Instant,
+        token: Token,
+        counter: u64,
+        sealed: &[u8],
+        datagram: &[u8],
+    ) {
+        let Some(session) = self.security.as_mut().and_then(|s| s.session.as_mut()) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        let mut inner = [0u8; MAX_FRAME];
+        let Some(copy) = inner.get_mut(..sealed.len()) else { return };
+        copy.iter_mut().zip(sealed).for_each(|(d, s)| *d = *s);
+        let Some(header) = datagram.get(..SEALED_HEADER) else { return };
+        let Ok(len) = session.open(counter, header, copy) else {
+            self.stats.ignored += 1;
+            return;
+        };
+        let Some(frame) = copy.get(..len) else { return };
+        match Message::decode_only::<{ FROM_SERVER & !Kind::SECURE }>(frame) {
+            Ok(message) if message.token() == Some(token) => {
+                self.last_heard = now;
+                self.handle_session(now, message);
+            }
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// Seals the session's frame `transmit` wrote into `buf`.
+    pub(super) fn seal(
+        &mut self,
+        transmit: Transmit<A>,
+        token: Token,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        let Some(session) = self.security.as_mut().and_then(|s| s.session.as_mut()) else {
+            return Some(transmit);
+        };
+        let len = transmit.len;
+        if buf.len() < len + SEALED_HEADER + SEAL_TAG_LEN {
+            return None;
+        }
+        buf.copy_within(..len, SEALED_HEADER);
+        let (header, rest) = buf.split_at_mut(SEALED_HEADER);
+        let (token, counter) = (token.0.to_be_bytes(), session.next_nonce().to_be_bytes());
+        let clear = [MAGIC, VERSION, Kind::Sealed.to_byte()];
+        header
+            .iter_mut()
+            .zip(clear.iter().chain(&token).chain(&counter))
+            .for_each(|(d, s)| *d = *s);
+        let (_, sealed) = session.seal(header, rest, len).ok()?;
+        Some(Transmit { destination: transmit.destination, len: SEALED_HEADER + sealed })
+    }
+
+    /// The session is gone: so are its keys.
+    pub(super) fn forget_keys(&mut self) {
+        if let Some(security) = self.security.as_mut() {
+            security.session = None;
+            security.initiator = None;
+        }
+    }
+}

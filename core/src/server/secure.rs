@@ -1,0 +1,303 @@
+//! Encrypted sessions on the server (the `secure` feature; `docs/PROTOCOL.md`, section 12).
+//!
+//! A `hello` passes the cookie check a `join` passes, then its Noise handshake message is
+//! read with the server's key; the `join` inside goes through the same join path as a
+//! plain one, and whatever that path answers (a welcome or a refusal) goes back sealed in
+//! an `answer`. The new session keeps its keys in its slot: every frame to it is sealed
+//! on the way out (`seal_outgoing`), every `sealed` frame from it opened on the way in
+//! (`on_sealed`), and a frame in the clear that names it is dropped.
+
+use heapless::Deque;
+
+use crate::address::PeerAddress;
+use crate::secure::{KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern, Responder};
+use crate::server::directory::Directory;
+use crate::server::join::Join;
+use crate::server::{Server, ServerMemory};
+use crate::table::SlotId;
+use crate::time::Instant;
+use crate::transport::Transmit;
+use crate::wire::limits::{HEADER_LEN, MAGIC, MAX_FRAME, MAX_SEALED_TEXT, TOKEN_LEN, VERSION};
+use crate::wire::{Cookie, Kind, Message, Token};
+
+/// How many answers a server can send again identically (their clients may not have them
+/// yet), server-wide: the handshake's ephemeral key, by session.
+const ANSWERS_KEPT: usize = 4;
+
+/// What a client may seal: the kinds of a session it sends.
+const SEALED_FROM_CLIENT: u64 = Kind::FROM_CLIENT & !Kind::SECURE & !Kind::Join.bit();
+
+/// The clear part of a `sealed` frame: header, token, nonce (its associated data).
+const SEALED_HEADER: usize = HEADER_LEN + TOKEN_LEN + 8;
+
+/// Who the server is to its clients.
+#[derive(Debug, Clone)]
+pub struct ServerIdentity {
+    /// Its static key pair: clients pin the public key, or trust it on first use.
+    pub keypair: Keypair,
+    /// A key shared by a fleet (`NKpsk0`): only its holders can start a session.
+    pub psk: Option<[u8; KEY_LEN]>,
+    /// Whether plain joins are still taken (sessions in the clear, beside the encrypted
+    /// ones). Off: a plain join is refused with `encryption-required`.
+    pub plaintext: bool,
+}
+
+impl ServerIdentity {
+    /// The handshake clients must use.
+    pub const fn pattern(&self) -> Pattern {
+        match self.psk {
+            None => Pattern::Nk,
+            Some(psk) => Pattern::NkPsk0(psk),
+        }
+    }
+}
+
+/// The server's side of encryption: its identity, where its ephemeral keys come from, and
+/// the answers it may have to send again.
+#[derive(Debug)]
+pub(super) struct Security {
+    identity: ServerIdentity,
+    keys: KeySource,
+    answers: Deque<(Token, [u8; KEY_LEN]), ANSWERS_KEPT>,
+}
+
+impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
+    /// Makes the server speak encrypted sessions as `identity`, with ephemeral keys from a
+    /// generator seeded with `seed` (32 unpredictable bytes). Texts become shorter (sealing
+    /// takes room): `max_text` is at most [`MAX_SEALED_TEXT`] from now on, for everyone.
+    pub fn set_identity(&mut self, identity: ServerIdentity, seed: [u8; 32]) {
+        let max = u16::try_from(MAX_SEALED_TEXT).unwrap_or(u16::MAX);
+        self.config.max_text = self.config.max_text.min(max);
+        self.security =
+            Some(Security { identity, keys: KeySource::new(seed), answers: Deque::new() });
+    }
+
+    /// Mixes more unpredictable bytes into the generator of ephemeral keys.
+    pub fn reseed(&mut self, more: &[u8]) {
+        if let Some(security) = &mut self.security {
+            security.keys.reseed(more);
+        }
+    }
+
+    /// The server's static public key, once it has an identity.
+    pub fn public_key(&self) -> Option<&[u8; KEY_LEN]> {
+        self.security.as_ref().map(|s| s.identity.keypair.public())
+    }
+
+    /// Whether a plain join is refused (the server speaks encrypted sessions only).
+    pub(super) fn requires_encryption(&self) -> bool {
+        self.security.as_ref().is_some_and(|s| !s.identity.plaintext)
+    }
+
+    /// Whether the session with `token` is encrypted: nothing in the clear may speak
+    /// for it.
+    pub(super) fn is_sealed_session(&self, token: Token) -> bool {
+        self.table
+            .by_token(token)
+            .and_then(|slot| self.table.get(slot))
+            .is_some_and(|user| user.state.keys.is_some())
+    }
+
+    #[allow(clippy::too_many_arguments)] // the hello's fields, and where to answer
+    pub(super) fn on_hello<D: Directory + ?Sized>(
+        &mut self,
+        now: Instant,
+        from: A,
+        cookie: Cookie,
+        nonce: u64,
+        handshake: &[u8],
+        buf: &mut [u8],
+        directory: &D,
+    ) -> Option<Transmit<A>> {
+        let Some(security) = &self.security else {
+            self.stats.unexpected += 1;
+            return None;
+        };
+        let pattern = security.identity.pattern();
+        if cookie.is_empty()
+            || !self.secrets.cookie_valid(from, &cookie, now, self.config.cookie_lifetime)
+        {
+            // As for a join: stateless, and smaller than the hello.
+            self.stats.cookies += 1;
+            let cookie = self.secrets.mint_cookie(from, now);
+            return Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce });
+        }
+        let mut message = [0u8; MAX_FRAME];
+        let copy = message.get_mut(..handshake.len())?;
+        copy.iter_mut().zip(handshake).for_each(|(d, s)| *d = *s);
+        let Ok((responder, range)) =
+            Responder::read(&pattern, PROLOGUE, &security.identity.keypair, copy)
+        else {
+            self.stats.sealed_dropped += 1;
+            return None;
+        };
+        let payload = copy.get(range)?;
+        let Ok(Message::Join {
+            cookie: inner,
+            nonce: inner_nonce,
+            window,
+            resume,
+            delivered,
+            name,
+        }) = Message::decode_only::<{ Kind::Join.bit() }>(payload)
+        else {
+            self.stats.malformed += 1;
+            return None;
+        };
+        if !inner.is_empty() || inner_nonce != nonce {
+            self.stats.malformed += 1;
+            return None;
+        }
+        // A resend of the hello that made a session gets the same answer: the same
+        // ephemeral key over the same message makes the same bytes and the same keys.
+        let resent = self
+            .table
+            .by_addr(from)
+            .and_then(|slot| self.table.get(slot))
+            .filter(|user| user.state.join_nonce == nonce && user.name.as_name().same_user(&name))
+            .map(|user| user.token);
+        let join = Join { cookie, nonce, window, resume, delivered, name };
+        let reply = self.admit(now, from, join, buf, directory, true)?;
+        let mut inner = [0u8; MAX_FRAME];
+        let len = reply.len.min(MAX_FRAME);
+        inner.iter_mut().zip(buf.get(..len)?).for_each(|(d, s)| *d = *s);
+        let welcomed = match Message::decode(inner.get(..len)?) {
+            Ok(Message::Welcome { token, .. }) => Some(token),
+            Ok(Message::Refused { .. }) => None,
+            _ => return None,
+        };
+        let security = self.security.as_mut()?;
+        let kept = resent
+            .filter(|&token| Some(token) == welcomed)
+            .and_then(|token| security.answers.iter().find(|(t, _)| *t == token).map(|(_, e)| *e));
+        let ephemeral = kept.unwrap_or_else(|| security.keys.next_key());
+        let (session, len) =
+            responder.answer(&pattern, ephemeral, inner.get(..len)?, &mut message).ok()?;
+        if let Some(token) = welcomed
+            && resent != Some(token)
+        {
+            // A new session: its keys, and the answer's key for a resend.
+            if security.answers.is_full() {
+                security.answers.pop_front();
+            }
+            let _ = security.answers.push_back((token, ephemeral));
+            let slot = self.table.by_token(token)?;
+            self.table.get_mut(slot)?.state.keys = Some(session);
+            self.stats.handshakes += 1;
+        }
+        let handshake = message.get(..len)?;
+        Transmit::to_client(buf, from, &Message::Answer { nonce, handshake })
+    }
+
+    #[allow(clippy::too_many_arguments)] // the frame's fields, and where to answer
+    pub(super) fn on_sealed<D: Directory + ?Sized>(
+        &mut self,
+        now: Instant,
+        from: A,
+        token: Token,
+        counter: u64,
+        sealed: &[u8],
+        datagram: &[u8],
+        buf: &mut [u8],
+        directory: &D,
+    ) -> Option<Transmit<A>> {
+        let Some(slot) = self.table.by_token(token) else {
+            // 11 bytes, never more than the sealed frame (at least 35).
+            self.stats.unknown_session += 1;
+            return Transmit::to_client(buf, from, &Message::UnknownSession { token });
+        };
+        let keys = self.table.get_mut(slot)?.state.keys.as_mut();
+        let Some(keys) = keys else {
+            self.stats.sealed_dropped += 1;
+            return None;
+        };
+        let mut inner = [0u8; MAX_FRAME];
+        let copy = inner.get_mut(..sealed.len())?;
+        copy.iter_mut().zip(sealed).for_each(|(d, s)| *d = *s);
+        let Ok(len) = keys.open(counter, datagram.get(..SEALED_HEADER)?, copy) else {
+            self.stats.sealed_dropped += 1;
+            return None;
+        };
+        // The client has its answer: no resend of it will come.
+        if let Some(security) = &mut self.security
+            && let Some(at) = security.answers.iter().position(|(t, _)| *t == token)
+        {
+            forget_at(&mut security.answers, at);
+        }
+        let frame = inner.get(..len)?;
+        let Ok(message) = Message::decode_only::<SEALED_FROM_CLIENT>(frame) else {
+            self.stats.malformed += 1;
+            return None;
+        };
+        match message {
+            _ if message.token() != Some(token) => {
+                self.stats.bad_token += 1;
+                None
+            }
+            // A move's proof, sealed: only the session's holder could have made it.
+            Message::ChallengeResponse { nonce, .. } => {
+                self.on_challenge_response(now, from, token, nonce, buf)
+            }
+            _ => self.on_session_frame(now, from, token, message, frame, buf, directory),
+        }
+    }
+
+    /// Seals the frame `transmit` wrote into `buf` if it belongs to an encrypted session
+    /// (its token names one); anything else goes as it is.
+    pub(super) fn seal_outgoing(
+        &mut self,
+        transmit: Option<Transmit<A>>,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        let transmit = transmit?;
+        let kind = buf.get(2).and_then(|&b| Kind::from_byte(b).ok());
+        if !kind.is_some_and(|kind| kind.has_token() && kind != Kind::Sealed) {
+            return Some(transmit);
+        }
+        let token = Token(u64::from_be_bytes(
+            buf.get(HEADER_LEN..HEADER_LEN + TOKEN_LEN)?.try_into().ok()?,
+        ));
+        match self.table.by_token(token) {
+            Some(slot) => self.seal_for(slot, transmit, buf),
+            None => Some(transmit),
+        }
+    }
+
+    /// Seals `transmit`'s frame in `buf` with `slot`'s keys, if its session is encrypted:
+    /// for a frame that ends the session, before its keys go.
+    pub(super) fn seal_for(
+        &mut self,
+        slot: SlotId,
+        transmit: Transmit<A>,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        let user = self.table.get_mut(slot)?;
+        let token = user.token;
+        let Some(keys) = user.state.keys.as_mut() else { return Some(transmit) };
+        let len = transmit.len;
+        if buf.len() < len + SEALED_HEADER + crate::wire::limits::SEAL_TAG_LEN {
+            self.stats.sealed_dropped += 1;
+            return None;
+        }
+        buf.copy_within(..len, SEALED_HEADER);
+        let (header, rest) = buf.split_at_mut(SEALED_HEADER);
+        let counter = keys.next_nonce();
+        let (token, counter) = (token.0.to_be_bytes(), counter.to_be_bytes());
+        let clear = [MAGIC, VERSION, Kind::Sealed.to_byte()];
+        let fields = clear.iter().chain(&token).chain(&counter);
+        header.iter_mut().zip(fields).for_each(|(d, s)| *d = *s);
+        let (_, sealed) = keys.seal(header, rest, len).ok()?;
+        Some(Transmit { destination: transmit.destination, len: SEALED_HEADER + sealed })
+    }
+}
+
+/// Removes the entry at `at`, keeping the others' order.
+fn forget_at<T, const N: usize>(queue: &mut Deque<T, N>, at: usize) {
+    for i in 0..queue.len() {
+        if let Some(entry) = queue.pop_front()
+            && i != at
+        {
+            let _ = queue.push_back(entry);
+        }
+    }
+}
