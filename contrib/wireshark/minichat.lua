@@ -30,7 +30,8 @@ local kinds = {
     [0x01] = "join", [0x02] = "cookie", [0x03] = "welcome", [0x04] = "leave",
     [0x05] = "unknown-session", [0x06] = "challenge", [0x07] = "challenge-response",
     [0x08] = "refused", [0x09] = "moved", [0x0a] = "hello", [0x0b] = "answer",
-    [0x0c] = "sealed", [0x10] = "say", [0x11] = "tell",
+    [0x0c] = "sealed", [0x0d] = "key-request", [0x0e] = "server-key", [0x10] = "say",
+    [0x11] = "tell",
     [0x12] = "deliver", [0x13] = "missed", [0x14] = "ack", [0x20] = "who",
     [0x21] = "users", [0x22] = "echo", [0x23] = "echo-reply", [0x24] = "ping",
     [0x25] = "pong", [0x30] = "error",
@@ -77,6 +78,8 @@ f.place = ProtoField.string("minichat.place", "On server", base.UNICODE)
 f.handshake = ProtoField.bytes("minichat.handshake", "Noise handshake message")
 f.counter = ProtoField.uint64("minichat.counter", "Sealed frame's nonce")
 f.sealed = ProtoField.bytes("minichat.sealed", "Sealed frame (encrypted) and tag")
+f.server_key = ProtoField.bytes("minichat.server_key", "Server's static public key")
+f.fleet = ProtoField.bool("minichat.fleet", "Fleet key wanted", 8, nil, 0x01)
 f.mode = ProtoField.uint8("minichat.mode", "Echo mode", base.DEC, modes)
 f.legacy = ProtoField.string("minichat.legacy", "Plain text (a client of the original programs)")
 
@@ -294,6 +297,27 @@ bodies[0x0c] = function(r)
     local n = r:rest(f.sealed, 16)
     return n and ("sealed, " .. (n - 16) .. " bytes")
 end
+bodies[0x0d] = function(r)
+    r:int(f.nonce, 8)
+    if r:need(33) then
+        for i = 0, 32 do
+            if r.tvb(r.off + i, 1):uint() ~= 0 then r.err = "the padding of the frame is not all zeros" end
+        end
+        r.off = r.off + 33
+    end
+end
+bodies[0x0e] = function(r)
+    r:int(f.nonce, 8)
+    if r:need(1) then
+        local flags = r.tvb(r.off, 1)
+        r.tree:add(f.fleet, flags)
+        r.off = r.off + 1
+        if band(flags:uint(), 0xFE) ~= 0 then
+            r.err = string.format("the flags byte 0x%02x sets bits this version does not define", flags:uint())
+        end
+    end
+    r:bytes(f.server_key, 32)
+end
 bodies[0x10] = function(r) r:int(f.seq, 4); return r:text() end
 bodies[0x11] = function(r)
     r:int(f.seq, 4)
@@ -345,6 +369,7 @@ bodies[0x30] = function(r) r:code(); r:int(f.seq, 4); return r:detail() end
 
 local function has_token(kind)
     return kind ~= 0x01 and kind ~= 0x02 and kind ~= 0x08 and kind ~= 0x0a and kind ~= 0x0b
+        and kind ~= 0x0d and kind ~= 0x0e
 end
 
 -- Dissects one frame (`tvb` holds exactly it); returns whether it parsed.

@@ -93,6 +93,9 @@ pub enum WireError {
     /// An error code this version does not define.
     #[error("{0} is not an error code this version defines")]
     UnknownErrorCode(u8),
+    /// Padding that is not all zeros (a key request's).
+    #[error("the padding of the frame is not all zeros")]
+    BadPadding,
     /// A user list whose window does not fit inside its total.
     #[error("the user list claims names {start}..{end} of only {total}")]
     UserListInconsistent {
@@ -137,6 +140,7 @@ impl WireError {
             WireError::UnknownEchoMode(_) => "an unknown echo mode",
             WireError::UnknownFlags(_) => "undefined flag bits",
             WireError::UnknownErrorCode(_) => "an unknown error code",
+            WireError::BadPadding => "padding that is not zeros",
             WireError::UserListInconsistent { .. } => "a user list past its total",
             WireError::BufferTooSmall { .. } => "a buffer too small",
         }

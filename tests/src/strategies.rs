@@ -101,6 +101,12 @@ impl MessageSeed {
             Kind::Answer => {
                 Message::Answer { nonce: self.token.rotate_left(7), handshake: &self.blob }
             }
+            Kind::KeyRequest => Message::KeyRequest { nonce: self.token.rotate_left(3) },
+            Kind::ServerKey => Message::ServerKey {
+                nonce: self.token.rotate_left(3),
+                fleet: self.flag,
+                key: [self.cookie, self.cookie].concat().try_into().unwrap(),
+            },
             Kind::Sealed => Message::Sealed {
                 token,
                 counter: u64::from(a) << 20 | u64::from(b),

@@ -197,3 +197,49 @@ fn a_client_that_changes_address_keeps_its_encrypted_session() {
     assert_eq!(sim.server.stats().migrations, 1);
     let _ = (server_addr(), Token::NONE);
 }
+
+/// A client that does not know the server's key asks for it, and goes on only once the
+/// application trusts what came (first use, or a pinned fingerprint that matches).
+#[test]
+fn a_client_learns_the_servers_key_and_joins_once_it_trusts_it() {
+    let mut sim = Sim::new(Sim::server_config(), Faults::NONE, 9);
+    sim.secure(SERVER_KEY, None);
+    sim.server_key = None;
+    let i = sim.add_client("newcomer");
+    sim.client(i).discover_server_key(None, [4; 32]);
+    assert!(sim.run_until(10 * SECOND, |s| {
+        s.client_events[i].iter().any(|e| matches!(e, ClientEvent::ServerKeyOffered { .. }))
+    }));
+    let offered = sim.client_events[i].iter().find_map(|e| match e {
+        ClientEvent::ServerKeyOffered { key, fleet } => Some((*key, *fleet)),
+        _ => None,
+    });
+    let public = *Keypair::from_private(SERVER_KEY).public();
+    assert_eq!(offered, Some((public, false)));
+    // Until it is trusted, nothing more goes out.
+    sim.run_for(5 * SECOND);
+    assert!(!joined(&sim, i));
+    let now = sim.now;
+    sim.client(i).trust_server_key(now, public);
+    assert!(sim.run_until(10 * SECOND, |s| joined(s, i)));
+    assert!(sim.clients[i].1.is_encrypted());
+}
+
+/// An attacker answering key requests with its own key gets the client nowhere: the
+/// application compares it with its pin and refuses; were it trusted anyway, the real
+/// server could not read the hello and nobody else can answer it.
+#[test]
+fn a_key_the_application_does_not_trust_joins_nothing() {
+    let mut sim = Sim::new(Sim::server_config(), Faults::NONE, 10);
+    sim.secure(SERVER_KEY, None);
+    sim.server_key = None;
+    let i = sim.add_client("careful");
+    sim.client(i).discover_server_key(None, [4; 32]);
+    sim.run_for(2 * SECOND);
+    let impostor = *Keypair::from_private([0x66; 32]).public();
+    let now = sim.now;
+    sim.client(i).trust_server_key(now, impostor);
+    sim.run_for(10 * SECOND);
+    assert!(!joined(&sim, i));
+    assert_eq!(sim.server.user_count(), 0);
+}

@@ -4,6 +4,8 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
+use minichat_core::secure::{Initiator, Keypair, PROLOGUE, Pattern};
+use minichat_core::server::ServerIdentity;
 use minichat_core::time::Instant;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, EchoMode, Message, Name, Token};
@@ -22,7 +24,17 @@ enum Action {
     /// A join echoing the last cookie the server sent this address.
     JoinWithCookie(String),
     /// A session frame with the token last issued to address `token_of` (maybe another's).
-    Session { token_of: usize, kind: u8, seq: u32, text: String },
+    Session {
+        token_of: usize,
+        kind: u8,
+        seq: u32,
+        text: String,
+    },
+    /// An encrypted session's first step: a key request, or a hello with no cookie.
+    KeyRequest,
+    Hello(String),
+    /// A hello echoing the last cookie, its handshake made for the server's key.
+    HelloWithCookie(String),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -31,7 +43,35 @@ fn action() -> impl Strategy<Value = Action> {
         2 => name().prop_map(Action::Join),
         3 => name().prop_map(Action::JoinWithCookie),
         6 => (0..4usize, 0..9u8, 0..6u32, "[a-z ]{0,12}").prop_map(|(token_of, kind, seq, text)| Action::Session { token_of, kind, seq, text }),
+        1 => Just(Action::KeyRequest),
+        1 => name().prop_map(Action::Hello),
+        2 => name().prop_map(Action::HelloWithCookie),
     ]
+}
+
+const SERVER_KEY: [u8; 32] = [0x42; 32];
+
+/// A hello for the server with `SERVER_KEY`, joining as `name`.
+fn hello(cookie: Cookie, name: &str) -> Vec<u8> {
+    let join = Message::Join {
+        cookie: Cookie::EMPTY,
+        nonce: 7,
+        window: 33,
+        resume: Token::NONE,
+        delivered: 0,
+        name: Name::new(name).unwrap(),
+    };
+    let mut payload = vec![0u8; join.buffer_len()];
+    join.encode(&mut payload).unwrap();
+    let server = *Keypair::from_private(SERVER_KEY).public();
+    let mut handshake = [0u8; MAX_FRAME];
+    let (_, len) =
+        Initiator::start(&Pattern::Nk, PROLOGUE, &server, [5; 32], &payload, &mut handshake)
+            .unwrap();
+    let m = Message::Hello { cookie, nonce: 7, handshake: &handshake[..len] };
+    let mut b = vec![0u8; m.buffer_len()];
+    m.encode(&mut b).unwrap();
+    b
 }
 
 fn peer(i: usize) -> SocketAddr {
@@ -59,13 +99,19 @@ fn session_frame(token: Token, kind: u8, seq: u32, text: &str) -> Vec<u8> {
 proptest! {
     #![proptest_config(seeded(512))]
 
+    /// With `secure`, the server also takes encrypted sessions (and plain ones).
     #[test]
     fn never_panics_and_never_amplifies_toward_unverified_addresses(
+        secure in any::<bool>(),
         steps in proptest::collection::vec((0..4usize, action(), 0..3000u64), 1..80)
     ) {
         let mut config = Sim::server_config();
         config.capacity = 3;
         let mut server = TestServer::new(config).unwrap();
+        if secure {
+            let keypair = Keypair::from_private(SERVER_KEY);
+            server.set_identity(ServerIdentity { keypair, psk: None, plaintext: true }, [1; 32]);
+        }
         let mut now = Instant::ZERO;
         let mut buf = [0u8; MAX_FRAME];
         let mut cookies: HashMap<SocketAddr, Cookie> = HashMap::new();
@@ -93,6 +139,17 @@ proptest! {
                 Action::Session { token_of, kind, seq, text } => {
                     let token = tokens.get(token_of).copied().unwrap_or(Token(0x5eed));
                     (session_frame(token, *kind, *seq, text), false)
+                }
+                Action::KeyRequest => {
+                    let m = Message::KeyRequest { nonce: 3 };
+                    let mut b = vec![0u8; m.buffer_len()];
+                    m.encode(&mut b).unwrap();
+                    (b, false)
+                }
+                Action::Hello(name) => (hello(Cookie::EMPTY, name), false),
+                Action::HelloWithCookie(name) => {
+                    let cookie = cookies.get(&from).copied().unwrap_or(Cookie::EMPTY);
+                    (hello(cookie, name), !cookie.is_empty())
                 }
             };
             if server.poll_timeout().is_some_and(|t| t <= now) {

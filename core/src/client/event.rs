@@ -185,6 +185,17 @@ pub enum ClientEvent {
     ServerShutdown,
     /// The operator removed us. The client is closed.
     Kicked,
+    /// The server sent its static public key, as asked
+    /// ([`crate::client::Client::discover_server_key`]). It is unauthenticated: trust it
+    /// on first use, or if its fingerprint matches a pinned one
+    /// ([`crate::client::Client::trust_server_key`]); the join waits until then.
+    #[cfg(feature = "secure")]
+    ServerKeyOffered {
+        /// The key.
+        key: [u8; 32],
+        /// The server also wants a fleet's key.
+        fleet: bool,
+    },
     /// The server ended our session: a user of another server that shares the room
     /// holds our name (they joined at once, and the other won). The client is closed.
     NameTaken {

@@ -400,6 +400,9 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             (Phase::Joining { .. }, Message::Answer { nonce, handshake }) => {
                 self.on_answer(now, nonce, handshake);
             }
+            (Phase::Joining { .. }, Message::ServerKey { nonce, fleet, key }) => {
+                self.on_server_key(nonce, fleet, key);
+            }
             (Phase::Joined { token }, Message::Sealed { token: to, counter, sealed })
                 if to == token =>
             {

@@ -6,7 +6,7 @@
 //! no longer knows the session (`unknown-session`).
 
 use crate::address::PeerAddress;
-use crate::client::{Client, FROM_SERVER, Phase, TO_SERVER};
+use crate::client::{Client, ClientEvent, FROM_SERVER, Phase, TO_SERVER};
 use crate::secure::{Initiator, KEY_LEN, KeySource, PROLOGUE, Pattern, Session};
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -29,7 +29,11 @@ pub struct ServerKey {
 /// The client's side of encryption.
 #[derive(Debug)]
 pub(super) struct Security {
-    server: [u8; KEY_LEN],
+    /// The server's key, once known: given, or offered by the server and trusted by the
+    /// application.
+    server: Option<[u8; KEY_LEN]>,
+    /// The key the server offered, waiting for the application's word.
+    offered: Option<[u8; KEY_LEN]>,
     pattern: Pattern,
     keys: KeySource,
     /// The current attempt to join: its nonce and its ephemeral key (every resend of its
@@ -51,13 +55,48 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             Some(psk) => Pattern::NkPsk0(psk),
         };
         self.security = Some(Security {
-            server: server.public,
+            server: Some(server.public),
+            offered: None,
             pattern,
             keys: KeySource::new(seed),
             attempt: None,
             initiator: None,
             session: None,
         });
+    }
+
+    /// Joins in encrypted sessions with a server whose key is not known yet: the client
+    /// asks the server for it first, and reports it as [`ClientEvent::ServerKeyOffered`];
+    /// nothing more happens until the application trusts it
+    /// ([`Client::trust_server_key`]) — the first use of a server, or a check against a
+    /// pinned fingerprint — or gives up. `psk` is the fleet's key, if the application has
+    /// one.
+    pub fn discover_server_key(&mut self, psk: Option<[u8; KEY_LEN]>, seed: [u8; 32]) {
+        self.set_server_key(ServerKey { public: [0; KEY_LEN], psk }, seed);
+        if let Some(security) = self.security.as_mut() {
+            security.server = None;
+        }
+    }
+
+    /// The application trusts `key` as the server's: the join goes on with it.
+    pub fn trust_server_key(&mut self, now: Instant, key: [u8; KEY_LEN]) {
+        if let Some(security) = self.security.as_mut() {
+            security.server = Some(key);
+            security.offered = None;
+            self.join.due_at(now);
+        }
+    }
+
+    /// The server offered its key, for a request of ours.
+    pub(super) fn on_server_key(&mut self, nonce: u64, fleet: bool, key: [u8; KEY_LEN]) {
+        let Phase::Joining { nonce: attempt, .. } = self.phase else { return };
+        let Some(security) = self.security.as_mut() else { return };
+        if nonce != attempt || security.server.is_some() || security.offered.is_some() {
+            self.stats.ignored += 1;
+            return;
+        }
+        security.offered = Some(key);
+        self.push_event(ClientEvent::ServerKeyOffered { key, fleet });
     }
 
     /// Whether the session is encrypted (its handshake done).
@@ -71,7 +110,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     }
 
     /// The hello that carries `join` (a join with an empty cookie) in its handshake, with
-    /// `cookie`.
+    /// `cookie`; or, while the server's key is not known, a request for it.
     pub(super) fn hello_transmit(
         &mut self,
         cookie: Cookie,
@@ -79,6 +118,14 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
         let Message::Join { nonce, .. } = *join else { return None };
+        let security = self.security.as_ref()?;
+        let Some(server) = security.server else {
+            if security.offered.is_some() {
+                return None; // the application has the key to decide on
+            }
+            let request = Message::KeyRequest { nonce };
+            return Transmit::encode::<TO_SERVER>(buf, self.config.server, &request);
+        };
         let mut payload = [0u8; MAX_FRAME];
         let len =
             join.emit_only::<TO_SERVER, _>(&mut Frame::new_unchecked(&mut payload[..])).ok()?;
@@ -95,7 +142,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         let (initiator, len) = Initiator::start(
             &security.pattern,
             PROLOGUE,
-            &security.server,
+            &server,
             ephemeral,
             payload.get(..len)?,
             &mut handshake,

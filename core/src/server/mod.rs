@@ -275,6 +275,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 return self.on_join(now, from, join, buf, directory);
             }
             #[cfg(feature = "secure")]
+            Message::KeyRequest { nonce } => return self.on_key_request(from, nonce, buf),
+            #[cfg(feature = "secure")]
             Message::Hello { cookie, nonce, handshake } => {
                 return self.on_hello(now, from, cookie, nonce, handshake, buf, directory);
             }

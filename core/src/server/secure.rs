@@ -98,6 +98,22 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             .is_some_and(|user| user.state.keys.is_some())
     }
 
+    /// A client asks for the server's key: the answer is the size of the request.
+    pub(super) fn on_key_request(
+        &mut self,
+        from: A,
+        nonce: u64,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        let Some(security) = &self.security else {
+            self.stats.unexpected += 1;
+            return None;
+        };
+        let key = *security.identity.keypair.public();
+        let fleet = security.identity.psk.is_some();
+        Transmit::to_client(buf, from, &Message::ServerKey { nonce, fleet, key })
+    }
+
     #[allow(clippy::too_many_arguments)] // the hello's fields, and where to answer
     pub(super) fn on_hello<D: Directory + ?Sized>(
         &mut self,

@@ -38,6 +38,12 @@ pub enum Kind {
     /// A frame of an encrypted session, sealed: the session's token and the message's
     /// nonce in the clear, everything else encrypted and authenticated.
     Sealed = 0x0C,
+    /// Client asks for the server's static public key (to trust it on first use, or to
+    /// check it against a pinned fingerprint).
+    KeyRequest = 0x0D,
+    /// Server's answer to a key request: its static public key. In the clear, and so
+    /// unauthenticated: what a client does with it is trust on first use, or compare.
+    ServerKey = 0x0E,
     /// Client says something to the room.
     Say = 0x10,
     /// Client says something to one user.
@@ -66,7 +72,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in numeric order.
-    pub const ALL: [Kind; 24] = [
+    pub const ALL: [Kind; 26] = [
         Kind::Join,
         Kind::Cookie,
         Kind::Welcome,
@@ -79,6 +85,8 @@ impl Kind {
         Kind::Hello,
         Kind::Answer,
         Kind::Sealed,
+        Kind::KeyRequest,
+        Kind::ServerKey,
         Kind::Say,
         Kind::Tell,
         Kind::Deliver,
@@ -111,12 +119,26 @@ impl Kind {
     /// Only the join (and the hello) and their answers short of a welcome run before a
     /// session exists.
     pub const fn has_token(self) -> bool {
-        !matches!(self, Kind::Join | Kind::Cookie | Kind::Refused | Kind::Hello | Kind::Answer)
+        !matches!(
+            self,
+            Kind::Join
+                | Kind::Cookie
+                | Kind::Refused
+                | Kind::Hello
+                | Kind::Answer
+                | Kind::KeyRequest
+                | Kind::ServerKey
+        )
     }
 
-    /// The kinds of encrypted sessions (`hello`, `answer`, `sealed`), as a mask: a build
-    /// without the `secure` feature neither reads nor writes them.
-    pub const SECURE: u64 = Kind::Hello.bit() | Kind::Answer.bit() | Kind::Sealed.bit();
+    /// The kinds of encrypted sessions (`hello`, `answer`, `sealed`, `key-request`,
+    /// `server-key`), as a mask: a build without the `secure` feature neither reads nor
+    /// writes them.
+    pub const SECURE: u64 = Kind::Hello.bit()
+        | Kind::Answer.bit()
+        | Kind::Sealed.bit()
+        | Kind::KeyRequest.bit()
+        | Kind::ServerKey.bit();
 
     /// This kind's bit in a kind mask ([`Message::parse_only`](crate::wire::Message::parse_only)):
     /// bit n stands for the kind whose byte is n.
@@ -172,6 +194,7 @@ impl Kind {
             Kind::Join
                 | Kind::Hello
                 | Kind::Sealed
+                | Kind::KeyRequest
                 | Kind::ChallengeResponse
                 | Kind::Say
                 | Kind::Tell
@@ -198,6 +221,8 @@ impl Kind {
             Kind::Hello => "hello",
             Kind::Answer => "answer",
             Kind::Sealed => "sealed",
+            Kind::KeyRequest => "key-request",
+            Kind::ServerKey => "server-key",
             Kind::Say => "say",
             Kind::Tell => "tell",
             Kind::Deliver => "deliver",

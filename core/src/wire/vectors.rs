@@ -33,6 +33,11 @@ fn name(n: &str) -> Name<'_> {
     Name::new(n).unwrap()
 }
 
+/// The server key of the spec's vectors (section 12).
+fn server_key() -> [u8; 32] {
+    get("server-key")[12..].try_into().unwrap()
+}
+
 /// Vector `name` from byte `from` on, for as long as the tests run.
 fn tail(name: &str, from: usize) -> &'static [u8] {
     std::boxed::Box::leak(get(name)[from..].to_vec().into_boxed_slice())
@@ -143,6 +148,8 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
         ),
         ("answer", Message::Answer { nonce: NONCE, handshake: tail("answer", 11) }),
         ("sealed", Message::Sealed { token: t, counter: 0, sealed: tail("sealed", 19) }),
+        ("key-request", Message::KeyRequest { nonce: NONCE }),
+        ("server-key", Message::ServerKey { nonce: NONCE, fleet: false, key: server_key() },),
         (
             "users-elsewhere",
             Message::Users { token: t, req: 2, total: 2, start: 0, names: elsewhere },
@@ -167,7 +174,7 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
 }
 
 /// Every rejected vector and the error it must give.
-fn rejected() -> [(&'static str, WireError); 16] {
+fn rejected() -> [(&'static str, WireError); 17] {
     [
         ("bad-not-a-frame", WireError::NotAFrame),
         ("bad-header-truncated", WireError::HeaderTruncated { len: 2 }),
@@ -185,6 +192,7 @@ fn rejected() -> [(&'static str, WireError); 16] {
         ("bad-unknown-echo-mode", WireError::UnknownEchoMode(3)),
         ("bad-unknown-error-code", WireError::UnknownErrorCode(0)),
         ("bad-users-inconsistent", WireError::UserListInconsistent { start: 0, end: 2, total: 1 }),
+        ("bad-key-request-padding", WireError::BadPadding),
     ]
 }
 

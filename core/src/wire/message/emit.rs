@@ -4,7 +4,7 @@
 use crate::error::WireError;
 use crate::wire::cursor::Writer;
 use crate::wire::limits::{HANDSHAKE_MIN, HEADER_LEN, MAX_FRAME, SEAL_TAG_LEN};
-use crate::wire::message::{FLAG_DIRECT, FLAG_HISTORY, takes};
+use crate::wire::message::{FLAG_DIRECT, FLAG_FLEET, FLAG_HISTORY, KEY_REQUEST_PADDING, takes};
 use crate::wire::{Frame, Kind, Message};
 
 impl Message<'_> {
@@ -94,6 +94,15 @@ impl Message<'_> {
             Message::Sealed { counter, sealed, .. } if takes::<KINDS>(Kind::Sealed) => {
                 w.u64(counter);
                 w.at_least(sealed, SEAL_TAG_LEN, Kind::Sealed);
+            }
+            Message::KeyRequest { nonce } if takes::<KINDS>(Kind::KeyRequest) => {
+                w.u64(nonce);
+                w.bytes(&[0; KEY_REQUEST_PADDING]);
+            }
+            Message::ServerKey { nonce, fleet, key } if takes::<KINDS>(Kind::ServerKey) => {
+                w.u64(nonce);
+                w.u8(if fleet { FLAG_FLEET } else { 0 });
+                w.bytes(&key);
             }
             Message::Refused { nonce, code, detail } if takes::<KINDS>(Kind::Refused) => {
                 w.u64(nonce);

@@ -16,6 +16,10 @@ use crate::wire::{Cookie, EchoMode, ErrorCode, Kind, Name, NameList, Token};
 const FLAG_DIRECT: u8 = 0x01;
 /// Bit 1 of a `deliver` frame's flags: said before the recipient joined (history).
 const FLAG_HISTORY: u8 = 0x02;
+/// Bit 0 of a `server-key` frame's flags: the server wants a fleet's key too.
+const FLAG_FLEET: u8 = 0x01;
+/// The zero bytes that pad a `key-request` to the size of its answer.
+const KEY_REQUEST_PADDING: usize = 33;
 
 /// One minichat message. Field layouts are in `docs/PROTOCOL.md`, "Messages"; every
 /// frame starts with the header (magic, version, kind), and every kind but `join` and
@@ -270,6 +274,21 @@ pub enum Message<'a> {
         /// The frame of the session (with this token), sealed, and the tag.
         sealed: &'a [u8],
     },
+    /// Client -> server: what is your static public key? Padded to the size of the
+    /// answer, so the server never sends more than it received.
+    KeyRequest {
+        /// Chosen by the client, echoed in the answer.
+        nonce: u64,
+    },
+    /// Server -> client: the server's static public key, unauthenticated.
+    ServerKey {
+        /// The request's nonce.
+        nonce: u64,
+        /// The server also wants a fleet's pre-shared key (`NKpsk0`).
+        fleet: bool,
+        /// The key.
+        key: [u8; 32],
+    },
     /// Server -> client: something went wrong.
     Error {
         /// The session token, or [`Token::NONE`] when there is no session yet.
@@ -295,6 +314,8 @@ impl Message<'_> {
             Message::Hello { .. } => Kind::Hello,
             Message::Answer { .. } => Kind::Answer,
             Message::Sealed { .. } => Kind::Sealed,
+            Message::KeyRequest { .. } => Kind::KeyRequest,
+            Message::ServerKey { .. } => Kind::ServerKey,
             Message::Welcome { .. } => Kind::Welcome,
             Message::Leave { .. } => Kind::Leave,
             Message::UnknownSession { .. } => Kind::UnknownSession,
@@ -322,7 +343,9 @@ impl Message<'_> {
             | Message::Cookie { .. }
             | Message::Refused { .. }
             | Message::Hello { .. }
-            | Message::Answer { .. } => None,
+            | Message::Answer { .. }
+            | Message::KeyRequest { .. }
+            | Message::ServerKey { .. } => None,
             Message::Welcome { token, .. }
             | Message::Leave { token, .. }
             | Message::UnknownSession { token }

@@ -4,7 +4,7 @@
 use crate::error::WireError;
 use crate::wire::cursor::Reader;
 use crate::wire::limits::{COOKIE_LEN, HANDSHAKE_MIN, HEADER_LEN, SEAL_TAG_LEN};
-use crate::wire::message::{FLAG_DIRECT, FLAG_HISTORY, takes};
+use crate::wire::message::{FLAG_DIRECT, FLAG_FLEET, FLAG_HISTORY, KEY_REQUEST_PADDING, takes};
 use crate::wire::{Cookie, EchoMode, ErrorCode, Frame, Kind, Message, Token};
 
 impl<'a> Message<'a> {
@@ -62,6 +62,22 @@ impl<'a> Message<'a> {
             },
             Kind::Answer if takes::<KINDS>(Kind::Answer) => {
                 Message::Answer { nonce: r.u64()?, handshake: r.remaining(HANDSHAKE_MIN)? }
+            }
+            Kind::KeyRequest if takes::<KINDS>(Kind::KeyRequest) => {
+                let nonce = r.u64()?;
+                // Padding to the answer's size: zeros, so there is one encoding.
+                if r.array::<KEY_REQUEST_PADDING>()? != [0; KEY_REQUEST_PADDING] {
+                    return Err(WireError::BadPadding);
+                }
+                Message::KeyRequest { nonce }
+            }
+            Kind::ServerKey if takes::<KINDS>(Kind::ServerKey) => {
+                let nonce = r.u64()?;
+                let flags = r.u8()?;
+                if flags & !FLAG_FLEET != 0 {
+                    return Err(WireError::UnknownFlags(flags));
+                }
+                Message::ServerKey { nonce, fleet: flags & FLAG_FLEET != 0, key: r.array()? }
             }
             Kind::Refused if takes::<KINDS>(Kind::Refused) => Message::Refused {
                 nonce: r.u64()?,
