@@ -157,6 +157,23 @@ pub(crate) struct ServeArgs {
     /// messages and the console's /all reach every server's users; see docs/BRIDGE.md.
     #[arg(long, value_name = "URL", value_parser = crate::bridge::BridgeUrl::parse)]
     pub(crate) bridge: Option<crate::bridge::BridgeUrl>,
+
+    /// The server's key file (made on first start, readable by its owner only); its
+    /// fingerprint is printed at start, for clients to pin. [default:
+    /// $MINICHAT_HOME/server.key, else ~/.config/minichat/server.key]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: Option<std::path::PathBuf>,
+
+    /// Admit only devices of a fleet that holds this pre-shared key (64 hexadecimal
+    /// digits in FILE, readable by its owner only): `Noise_NKpsk0`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) fleet_key: Option<std::path::PathBuf>,
+
+    /// Also take sessions in the clear, from clients without encryption (such as the
+    /// microcontroller's); without it they are refused. Plain-text datagrams of the
+    /// original programs are answered either way.
+    #[arg(long)]
+    pub(crate) plaintext: bool,
 }
 
 /// Where a client's server is, and how to reach it (`chat` and `send` share these).
@@ -178,9 +195,43 @@ pub(crate) struct ServerArgs {
     /// The serial line's speed, in baud.
     #[arg(long, value_name = "N", default_value_t = crate::net::serial::DEFAULT_BAUD, value_parser = clap::value_parser!(u32).range(1..), requires = "serial")]
     pub(crate) baud: u32,
+
+    /// Trust only a server whose key has this fingerprint (as `minichat serve` prints it).
+    /// Without it, a server's key is trusted the first time and remembered: a changed key
+    /// is then refused, loudly.
+    #[arg(long, value_name = "FINGERPRINT", conflicts_with = "plaintext")]
+    pub(crate) server_key: Option<String>,
+
+    /// Where the keys of servers met before are remembered. [default:
+    /// $MINICHAT_HOME/known_servers, else ~/.config/minichat/known_servers]
+    #[arg(long, value_name = "FILE", conflicts_with = "plaintext")]
+    pub(crate) known_servers: Option<std::path::PathBuf>,
+
+    /// The fleet's pre-shared key, for a server that admits a fleet's devices only.
+    #[arg(long, value_name = "FILE", conflicts_with = "plaintext")]
+    pub(crate) fleet_key: Option<std::path::PathBuf>,
+
+    /// Join in the clear, without encryption (for a server that allows it, such as the
+    /// microcontroller's): anyone on the path can read the session and speak in it.
+    #[arg(long)]
+    pub(crate) plaintext: bool,
 }
 
 impl ServerArgs {
+    /// Whether and how to encrypt the session.
+    pub(crate) fn encryption(&self) -> crate::keys::Encryption {
+        if self.plaintext {
+            return crate::keys::Encryption::Off;
+        }
+        let trust = match &self.server_key {
+            Some(pin) => crate::keys::Trust::Pinned(pin.clone()),
+            None => crate::keys::Trust::Known(
+                self.known_servers.clone().unwrap_or_else(crate::keys::default_known_servers),
+            ),
+        };
+        crate::keys::Encryption::On { trust, fleet_key: self.fleet_key.clone() }
+    }
+
     /// Where the server is, and how to reach it.
     pub(crate) fn target(&self) -> Target {
         match (&self.serial, self.tcp) {

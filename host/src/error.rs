@@ -42,8 +42,64 @@ pub(crate) enum HostError {
         source: serialport::Error,
     },
     /// The operating system's random number generator failed.
-    #[error("cannot get random bytes for the server's secret: {0}")]
+    #[error("cannot get random bytes for the keys and secrets: {0}")]
     Random(getrandom::Error),
+    /// A key file or the known-servers file could not be read or written.
+    #[error("cannot use the key file {}: {source}", path.display())]
+    KeyFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A key file others can read.
+    #[error("the key file {} can be read by others (mode {mode:o}): run chmod 600 {}", path.display(), path.display())]
+    KeyFileOpen {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A key file that does not hold a key.
+    #[error("{} does not hold a key (64 hexadecimal digits)", path.display())]
+    KeyFileInvalid {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// The server admits a fleet's devices only, and no fleet key was given.
+    #[error(
+        "the server at {server} admits the devices of a fleet only: give the fleet's key with --fleet-key FILE"
+    )]
+    FleetKeyNeeded {
+        /// The server's address or line.
+        server: String,
+    },
+    /// The server presented a key other than the pinned one.
+    #[error(
+        "the server at {server} presented the key {presented}, not the key --server-key pins ({pinned}): it is not the server you expect, or someone is in between; not joining"
+    )]
+    ServerKeyNotPinned {
+        /// The server's address or line.
+        server: String,
+        /// The presented key's fingerprint.
+        presented: String,
+        /// The pinned fingerprint.
+        pinned: String,
+    },
+    /// The server presented a key other than the one remembered for it.
+    #[error("WARNING: the key of the server at {server} changed: it was {known} ({}, line {line}), it is now {presented}. Someone may be impersonating the server, or its key was replaced; if you trust the new key, remove that line. Not joining", file.display())]
+    ServerKeyChanged {
+        /// The server's address or line.
+        server: String,
+        /// The remembered key's fingerprint.
+        known: String,
+        /// The presented key's fingerprint.
+        presented: String,
+        /// The known-servers file.
+        file: std::path::PathBuf,
+        /// The line that holds the remembered key.
+        line: usize,
+    },
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(#[source] io::Error),

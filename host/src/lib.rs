@@ -6,6 +6,7 @@
 //! - [`net`]: sockets and event loops, the reactor they wait on, and the in-memory
 //!   network ([`net::memory`]) that `minichat demo` and the tests share;
 //! - `term`: console, output queue, escaping of remote text, slash commands;
+//! - `keys`: the server's key file, fleet keys, known servers and pinned fingerprints;
 //! - `cli` (the command line), `clock`, `shutdown` (Ctrl-C, SIGTERM), `error`.
 
 mod bridge;
@@ -13,6 +14,7 @@ mod cli;
 mod clock;
 pub mod cmd;
 mod error;
+mod keys;
 pub mod net;
 mod shutdown;
 mod term;
@@ -53,9 +55,13 @@ pub fn main() -> ExitCode {
             quiet: args.quiet,
             capture: args.capture,
             bridge: args.bridge,
+            key: args.key.unwrap_or_else(keys::default_server_key),
+            fleet_key: args.fleet_key,
+            plaintext: args.plaintext,
         })
         .map(|()| ExitCode::SUCCESS),
         Command::Chat(args) => cmd::chat::run(cmd::chat::ChatConfig {
+            encryption: args.server.encryption(),
             server: args.server.target(),
             name: args.name,
             linger: args.linger,
@@ -63,6 +69,7 @@ pub fn main() -> ExitCode {
             capture: args.capture,
         }),
         Command::Send(args) => cmd::send::run(cmd::send::SendConfig {
+            encryption: args.server.encryption(),
             server: args.server.target(),
             name: args.name,
             to: args.to,

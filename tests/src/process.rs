@@ -53,6 +53,16 @@ pub struct Minichat {
     stdout_seen: Vec<String>,
     /// A stdout pipe the test holds open and never reads (a stuck terminal).
     unread_stdout: Option<BufReader<std::process::ChildStdout>>,
+    /// The program's own `MINICHAT_HOME` (its keys, its known servers), removed with it.
+    home: PathBuf,
+}
+
+/// A fresh `MINICHAT_HOME` for one program: no test shares keys or known servers with
+/// another, or with the user who runs the tests.
+fn home() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("minichat-home-{}-{n}", std::process::id()))
 }
 
 impl Minichat {
@@ -68,8 +78,10 @@ impl Minichat {
     }
 
     fn start(args: &[&str], stdin: Stdio) -> Minichat {
+        let home = home();
         let mut child = Command::new(binary())
             .args(args)
+            .env("MINICHAT_HOME", &home)
             .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -86,6 +98,7 @@ impl Minichat {
             stderr_seen: Vec::new(),
             stdout_seen: Vec::new(),
             unread_stdout: None,
+            home,
         }
     }
 
@@ -93,8 +106,10 @@ impl Minichat {
     /// and from then on never reads its stdout again, while holding the pipe open: what
     /// a terminal nobody reads, or a stuck ssh session, does to a program.
     pub fn serve_with_stdout_unread(args: &[&str]) -> (Minichat, SocketAddr) {
+        let home = home();
         let mut child = Command::new(binary())
             .args(args)
+            .env("MINICHAT_HOME", &home)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -114,6 +129,7 @@ impl Minichat {
             stderr_seen: Vec::new(),
             stdout_seen: Vec::new(),
             unread_stdout: Some(stdout),
+            home,
         };
         (server, addr)
     }
@@ -310,6 +326,7 @@ impl Drop for Minichat {
         self.unread_stdout = None;
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.home);
     }
 }
 

@@ -36,8 +36,14 @@ fn flood(client: &mut UdpClient, count: usize, text: &str) {
 
 #[test]
 fn a_console_nobody_reads_cannot_freeze_the_server_and_sigterm_still_stops_it() {
-    let (mut server, addr) =
-        Minichat::serve_with_stdout_unread(&["serve", "--bind", "127.0.0.1:0", "--rate", "0"]);
+    let (mut server, addr) = Minichat::serve_with_stdout_unread(&[
+        "serve",
+        "--plaintext",
+        "--bind",
+        "127.0.0.1:0",
+        "--rate",
+        "0",
+    ]);
     // Far more console output than a pipe holds: 300 messages of 900 bytes, and a flood
     // of long plain-text datagrams.
     let mut alice = joined("alice", addr);
@@ -64,8 +70,16 @@ fn a_console_nobody_reads_cannot_freeze_the_server_and_sigterm_still_stops_it() 
 
 #[test]
 fn a_burst_of_800_messages_shows_all_800_on_the_console() {
-    let (mut server, addr) =
-        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--rate", "0", "--history", "0"]);
+    let (mut server, addr) = Minichat::serve(&[
+        "serve",
+        "--plaintext",
+        "--bind",
+        "127.0.0.1:0",
+        "--rate",
+        "0",
+        "--history",
+        "0",
+    ]);
     let mut alice = joined("alice", addr);
     flood(&mut alice, 800, "burst ");
     for i in 0..800 {
@@ -75,7 +89,8 @@ fn a_burst_of_800_messages_shows_all_800_on_the_console() {
 
 #[test]
 fn one_host_cannot_take_every_slot() {
-    let (_server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--per-ip", "2"]);
+    let (_server, addr) =
+        Minichat::serve(&["serve", "--plaintext", "--bind", "127.0.0.1:0", "--per-ip", "2"]);
     let _a = joined("a1", addr);
     let _b = joined("a2", addr);
     let mut third = UdpClient::new("a3", addr);
@@ -92,7 +107,8 @@ fn one_host_cannot_take_every_slot() {
 
 #[test]
 fn a_kick_takes_effect_at_once() {
-    let (mut server, addr) = Minichat::serve_with_stdin(&["serve", "--bind", "127.0.0.1:0"]);
+    let (mut server, addr) =
+        Minichat::serve_with_stdin(&["serve", "--plaintext", "--bind", "127.0.0.1:0"]);
     let mut bob = joined("bob", addr);
     server.stdout_line_containing("bob joined from", WAIT);
     // The server's loop sleeps up to a second when idle; the console line wakes it.
@@ -106,7 +122,7 @@ fn a_kick_takes_effect_at_once() {
 
 #[test]
 fn a_line_piped_into_chat_goes_on_the_wire_at_once() {
-    let (mut server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    let (mut server, addr) = Minichat::serve(&["serve", "--plaintext", "--bind", "127.0.0.1:0"]);
     let addr = addr.to_string();
     let mut chat = Minichat::spawn_with_stdin(&[
         "chat", "--name", "piper", "--server", &addr, "--linger", "0",
@@ -127,7 +143,7 @@ fn a_line_piped_into_chat_goes_on_the_wire_at_once() {
 #[test]
 fn a_quiet_server_still_answers_the_last_sender() {
     let (mut server, addr) =
-        Minichat::serve_with_stdin(&["serve", "--bind", "127.0.0.1:0", "--quiet"]);
+        Minichat::serve_with_stdin(&["serve", "--plaintext", "--bind", "127.0.0.1:0", "--quiet"]);
     let legacy = UdpSocket::bind("127.0.0.1:0").unwrap();
     legacy.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
     let mut buf = [0u8; 256];

@@ -12,7 +12,8 @@ use minichat_tests::udp_client::UdpClient;
 const WAIT: Duration = Duration::from_secs(20);
 
 fn server() -> (Minichat, String) {
-    let (server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--history", "0"]);
+    let (server, addr) =
+        Minichat::serve(&["serve", "--plaintext", "--bind", "127.0.0.1:0", "--history", "0"]);
     (server, addr.to_string())
 }
 
@@ -122,10 +123,10 @@ fn send_says_delivered_or_not_in_its_exit_status() {
     let mut nobody =
         Minichat::spawn(&["send", "--name", "ann", "--to", "nobody", "--server", &addr, "hello?"]);
     assert_eq!(nobody.wait_exit(WAIT).code(), Some(1));
-    assert_eq!(
-        nobody.stderr_after_exit(WAIT),
-        ["minichat: not delivered: no user named nobody is connected"]
-    );
+    let stderr = nobody.stderr_after_exit(WAIT);
+    // First the key trusted on first use (a fresh home), then the answer.
+    assert!(stderr[0].starts_with("minichat: first session with "), "{stderr:?}");
+    assert_eq!(stderr[1..], ["minichat: not delivered: no user named nobody is connected"]);
     bob.close_stdin();
     assert!(bob.wait_exit(WAIT).success());
 }
@@ -229,8 +230,12 @@ fn the_help_lists_every_command() {
 
 #[test]
 fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost() {
+    // The restarted server keeps its key, as a real one does: the clients trusted it.
+    let home = std::env::temp_dir().join(format!("minichat-crash-{}", std::process::id()));
+    let key = home.join("server.key");
+    let key = key.to_str().unwrap();
     let (mut server, addr) =
-        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--keepalive", "1"]);
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--keepalive", "1", "--key", key]);
     let addr = addr.to_string();
     let mut reader = chatter("reader", &addr, &mut server);
     let mut writer = chatter("writer", &addr, &mut server);
@@ -238,7 +243,8 @@ fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost()
     assert_eq!(reader.stdout_line_containing("before", WAIT), "writer: before the crash");
     server.kill();
     writer.write_line("typed while the server was down");
-    let (mut server, _) = Minichat::serve(&["serve", "--bind", &addr, "--keepalive", "1"]);
+    let (mut server, _) =
+        Minichat::serve(&["serve", "--bind", &addr, "--keepalive", "1", "--key", key]);
     // Both notice within two keep-alive periods (plus start-up), re-join and resend.
     server.stdout_line_containing("writer: typed while the server was down", WAIT);
     assert_eq!(
@@ -250,6 +256,7 @@ fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost()
         client.close_stdin();
         assert!(client.wait_exit(WAIT).success());
     }
+    let _ = std::fs::remove_dir_all(&home);
 }
 
 /// The bench's JSON from scenario `key`'s row on.
@@ -321,7 +328,7 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
 
 #[test]
 fn legacy_text_that_is_empty_not_utf8_or_full_of_controls_is_shown_safely() {
-    let (mut server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    let (mut server, addr) = Minichat::serve(&["serve", "--plaintext", "--bind", "127.0.0.1:0"]);
     let legacy = UdpSocket::bind("127.0.0.1:0").unwrap();
     let from = legacy.local_addr().unwrap();
     legacy.send_to(b"", addr).unwrap();

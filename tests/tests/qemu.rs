@@ -21,8 +21,10 @@ const WAIT: Duration = Duration::from_secs(30);
 #[ignore = "needs qemu-system-arm; .ci/run runs it"]
 fn the_microcontroller_joins_says_it_is_up_and_answers_in_upper_case() {
     let cable = NullModem::new();
+    // The board's client speaks in the clear; the computers in the room do not.
     let (mut server, addr) = Minichat::serve(&[
         "serve",
+        "--plaintext",
         "--bind",
         "127.0.0.1:0",
         "--serial",
@@ -56,12 +58,27 @@ fn the_microcontroller_joins_says_it_is_up_and_answers_in_upper_case() {
 fn two_computers_chat_through_the_microcontroller_server() {
     let (uart0, uart1) = (NullModem::new(), NullModem::new());
     let _board = Qemu::boot(&firmware("qemu-server"), &[&uart0.a, &uart1.a]);
+    // The board's server speaks in the clear.
     let mut zero = Minichat::spawn_with_stdin(&[
-        "chat", "--name", "zero", "--serial", &uart0.b, "--linger", "0",
+        "chat",
+        "--name",
+        "zero",
+        "--serial",
+        &uart0.b,
+        "--linger",
+        "0",
+        "--plaintext",
     ]);
     zero.stderr_line_containing("joined as zero", WAIT);
     let mut one = Minichat::spawn_with_stdin(&[
-        "chat", "--name", "one", "--serial", &uart1.b, "--linger", "0",
+        "chat",
+        "--name",
+        "one",
+        "--serial",
+        &uart1.b,
+        "--linger",
+        "0",
+        "--plaintext",
     ]);
     one.stderr_line_containing("joined as one", WAIT);
     one.write_line("hello from one");

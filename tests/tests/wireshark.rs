@@ -292,8 +292,10 @@ fn kinds_and_problems(capture: &Path, port: u16) -> (Vec<String>, Vec<String>) {
 fn captures_of_a_udp_conversation_decode_on_both_ends() {
     let server_capture = scratch("udp-server.pcapng");
     let client_capture = scratch("udp-client.pcapng");
+    // In the clear, so that every kind shows (the encrypted conversation is below).
     let (mut server, addr) = Minichat::serve(&[
         "serve",
+        "--plaintext",
         "--bind",
         "127.0.0.1:0",
         "--capture",
@@ -301,6 +303,7 @@ fn captures_of_a_udp_conversation_decode_on_both_ends() {
     ]);
     let mut chat = Minichat::spawn_with_stdin(&[
         "chat",
+        "--plaintext",
         "--name",
         "alice",
         "--server",
@@ -346,6 +349,50 @@ fn captures_of_a_udp_conversation_decode_on_both_ends() {
     }
 }
 
+/// An encrypted conversation, captured on the server: tshark sees the handshake and sealed
+/// frames, and neither the text nor the name appears anywhere in the capture.
+#[test]
+#[ignore = "needs tshark: .ci/run installs it and runs these with --ignored"]
+fn a_capture_of_an_encrypted_conversation_holds_none_of_its_text() {
+    let capture = scratch("encrypted.pcapng");
+    let (mut server, addr) = Minichat::serve(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--capture",
+        capture.to_str().unwrap(),
+    ]);
+    let mut chat = Minichat::spawn_with_stdin(&[
+        "chat",
+        "--name",
+        "alice",
+        "--server",
+        &addr.to_string(),
+        "--linger",
+        "0",
+    ]);
+    server.stdout_line_containing("alice joined", WAIT);
+    chat.write_line("the secret plan");
+    server.stdout_line_containing("the secret plan", WAIT);
+    assert!(chat.close_and_wait(WAIT).success());
+    server.stdout_line_containing("alice left", WAIT);
+    server.interrupt();
+    assert!(server.wait_exit(WAIT).success());
+    let (kinds, problems) = kinds_and_problems(&capture, addr.port());
+    assert!(problems.is_empty(), "{problems:?}");
+    // key-request, server-key, hello, cookie, answer, sealed: nothing else.
+    for kind in ["0x0d", "0x0e", "0x0a", "0x02", "0x0b", "0x0c"] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
+    }
+    let allowed = ["0x0d", "0x0e", "0x0a", "0x02", "0x0b", "0x0c"];
+    assert!(kinds.iter().all(|k| allowed.contains(&k.as_str())), "{kinds:?}");
+    assert!(tshark(&capture, addr.port(), &["minichat.text"]).iter().all(String::is_empty));
+    let bytes = std::fs::read(&capture).unwrap();
+    for secret in [&b"secret plan"[..], b"alice"] {
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret), "{secret:?} in the capture");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 #[ignore = "needs tshark: .ci/run installs it and runs these with --ignored"]
@@ -356,6 +403,7 @@ fn a_capture_of_a_serial_conversation_decodes() {
     let capture = scratch("serial.pcapng");
     let (mut server, addr) = Minichat::serve(&[
         "serve",
+        "--plaintext",
         "--bind",
         "127.0.0.1:0",
         "--serial",
@@ -364,7 +412,14 @@ fn a_capture_of_a_serial_conversation_decodes() {
         capture.to_str().unwrap(),
     ]);
     let mut board = Minichat::spawn_with_stdin(&[
-        "chat", "--name", "mcu", "--serial", &cable.b, "--linger", "0",
+        "chat",
+        "--plaintext",
+        "--name",
+        "mcu",
+        "--serial",
+        &cable.b,
+        "--linger",
+        "0",
     ]);
     server.stdout_line_containing("mcu joined from", WAIT);
     board.write_line("mcu is up");

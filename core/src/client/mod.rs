@@ -293,7 +293,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         let requests = self.requests.next_at();
         let session = match self.phase {
             Phase::Closed => return None,
-            Phase::Joining { .. } => [Some(self.join.next_at()), None, None, None],
+            Phase::Joining { .. } => [self.join_timer(), None, None, None],
             Phase::Joined { .. } => [
                 self.retransmission.at(),
                 self.inbox.ack_at,

@@ -78,13 +78,22 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         }
     }
 
-    /// The application trusts `key` as the server's: the join goes on with it.
+    /// The application trusts `key` as the server's: the join goes on with it (its
+    /// attempts counted afresh: asking for the key was not a join that went unanswered).
     pub fn trust_server_key(&mut self, now: Instant, key: [u8; KEY_LEN]) {
         if let Some(security) = self.security.as_mut() {
             security.server = Some(key);
             security.offered = None;
-            self.join.due_at(now);
+            self.join = crate::backoff::Backoff::new(now, self.config.rto_initial);
+            if let Phase::Joining { cookie, nonce, rejoin, .. } = self.phase {
+                self.phase = Phase::Joining { cookie, nonce, attempts: 0, rejoin };
+            }
         }
+    }
+
+    /// Whether the server offered its key and the application has not decided yet.
+    pub(super) fn awaiting_trust(&self) -> bool {
+        self.security.as_ref().is_some_and(|s| s.offered.is_some())
     }
 
     /// The server offered its key, for a request of ours.

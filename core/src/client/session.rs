@@ -19,6 +19,10 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         if !self.join.is_due(now) {
             return None;
         }
+        #[cfg(feature = "secure")]
+        if self.awaiting_trust() {
+            return None; // the application decides on the server's key first
+        }
         let attempts = attempts.saturating_add(1);
         self.phase = Phase::Joining { cookie, nonce, attempts, rejoin };
         let retry_in = self.join.tried(now, self.config.rto_max);
@@ -44,6 +48,15 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             return self.hello_transmit(cookie, &inner, buf);
         }
         self.emit(buf, &join)
+    }
+
+    /// When the next join goes: not while the application decides on the server's key.
+    pub(super) fn join_timer(&self) -> Option<Instant> {
+        #[cfg(feature = "secure")]
+        if self.awaiting_trust() {
+            return None;
+        }
+        Some(self.join.next_at())
     }
 
     pub(super) fn handle_joining(&mut self, now: Instant, message: Message<'_>) {

@@ -17,6 +17,7 @@ use minichat_core::wire::{Kind, NameBuf};
 
 use crate::clock;
 use crate::error::HostError;
+use crate::keys::Encryption;
 use crate::net::capture::Capture;
 use crate::net::client_link::Target;
 use crate::net::client_loop::{ClientLoop, HostClient, no_answer_notice};
@@ -32,6 +33,10 @@ const LEAVE_TIMEOUT: Duration = Duration::from_secs(3);
 /// The most messages waiting for acknowledgement before input is read further.
 const IN_FLIGHT: usize = 24;
 
+/// What `chat` and `send` say of a session in the clear.
+pub(crate) const NOT_ENCRYPTED: &str =
+    "this session is not encrypted (--plaintext): anyone on the path can read it and speak in it";
+
 /// What `minichat chat` was asked to do.
 #[derive(Debug, Clone)]
 pub(crate) struct ChatConfig {
@@ -42,6 +47,8 @@ pub(crate) struct ChatConfig {
     pub(crate) give_up: Duration,
     /// `--capture`: the file the traffic is written to.
     pub(crate) capture: Option<std::path::PathBuf>,
+    /// Whether and how the session is encrypted.
+    pub(crate) encryption: Encryption,
 }
 
 /// Where the session is.
@@ -85,7 +92,13 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
         ),
         None => None,
     };
-    let mut net = ClientLoop::connect(config.name, &config.server, config.give_up, capture)?;
+    let mut net = ClientLoop::connect(
+        config.name,
+        &config.server,
+        config.give_up,
+        capture,
+        config.encryption.clone(),
+    )?;
     let shutdown = Shutdown::install(net.waker())?;
     let mut console = Console::start(">>>: ", net.waker(), 1);
     let interactive = console.is_interactive();
@@ -113,7 +126,18 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
             console.notice(&notice);
         }
         while let Some(event) = net.next_event() {
-            chat.on_event(event, &mut console, net.refused());
+            match event {
+                ClientEvent::ServerKeyOffered { key, fleet } => match net.trust_key(key, fleet) {
+                    Ok(Some(notice)) => console.notice(&notice),
+                    Ok(None) => {}
+                    Err(refusal) => chat.end(&mut console, refusal.to_string()),
+                },
+                ClientEvent::Joined { .. } if !net.encrypted() => {
+                    chat.on_event(event, &mut console, net.refused());
+                    console.notice(NOT_ENCRYPTED);
+                }
+                event => chat.on_event(event, &mut console, net.refused()),
+            }
         }
         let now = net.now();
         if chat.ended.is_some() || net.client.is_closed() {

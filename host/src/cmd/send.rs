@@ -27,11 +27,14 @@ pub(crate) struct SendConfig {
     pub(crate) server: Target,
     pub(crate) text: String,
     pub(crate) give_up: Duration,
+    /// Whether and how the session is encrypted.
+    pub(crate) encryption: crate::keys::Encryption,
 }
 
 /// Sends the message; `Ok(SUCCESS)` only if the server accepted it.
 pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
-    let mut net = ClientLoop::connect(config.name, &config.server, config.give_up, None)?;
+    let mut net =
+        ClientLoop::connect(config.name, &config.server, config.give_up, None, config.encryption)?;
     let shutdown = Shutdown::install(net.waker())?;
     let now = net.now();
     let queued = match config.to {
@@ -54,6 +57,15 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
         }
         while let Some(event) = net.next_event() {
             match event {
+                ClientEvent::ServerKeyOffered { key, fleet } => match net.trust_key(key, fleet) {
+                    Ok(Some(notice)) => output::line(Stream::Stderr, format!("minichat: {notice}")),
+                    Ok(None) => {}
+                    Err(refusal) => outcome = Some(Err(refusal.to_string())),
+                },
+                ClientEvent::Joined { .. } if !net.encrypted() => {
+                    let notice = crate::cmd::chat::NOT_ENCRYPTED;
+                    output::line(Stream::Stderr, format!("minichat: {notice}"));
+                }
                 ClientEvent::Delivered { id: done } if done == id => outcome = Some(Ok(())),
                 ClientEvent::Rejected { id: done, detail, .. } if done == id => {
                     outcome = Some(Err(escape(&detail).into_owned()));

@@ -4,12 +4,15 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use minichat_core::server::{Alone, Directory, LeftReason, Recipient, ServerConfig, ServerEvent};
+use minichat_core::server::{
+    Alone, Directory, LeftReason, Recipient, ServerConfig, ServerEvent, ServerIdentity,
+};
 use minichat_core::time::Duration;
 use minichat_core::wire::{Name, NameBuf};
 
 use crate::bridge::{Bridge, BridgeUrl, Roster};
 use crate::error::HostError;
+use crate::keys;
 use crate::net::capture::Capture;
 use crate::net::peer::Peer;
 use crate::net::server_loop::{Listen, ServerLoop};
@@ -41,6 +44,12 @@ pub(crate) struct ServeConfig {
     pub(crate) capture: Option<PathBuf>,
     /// `--bridge`: the broker through which other servers share the room.
     pub(crate) bridge: Option<BridgeUrl>,
+    /// The server's key file (made if missing).
+    pub(crate) key: PathBuf,
+    /// `--fleet-key`: admit a fleet's devices only.
+    pub(crate) fleet_key: Option<PathBuf>,
+    /// `--plaintext`: sessions in the clear are taken too.
+    pub(crate) plaintext: bool,
 }
 
 impl ServeConfig {
@@ -76,6 +85,13 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
         net.set_capture(capture);
     }
     let shutdown = Shutdown::install(net.waker())?;
+    let (keypair, made) = keys::server_keypair(&config.key)?;
+    let psk = config.fleet_key.as_deref().map(keys::fleet_key).transpose()?;
+    let fingerprint = keys::print(keypair.public());
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(HostError::Random)?;
+    let identity = ServerIdentity { keypair, psk, plaintext: config.plaintext };
+    net.server.set_identity(identity, seed);
     let addr = net.addr();
     // The line scripts and tests wait for, before the console takes the terminal.
     output::line(
@@ -84,6 +100,20 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
             "minichat serve: listening on {addr} ({}), up to {} users; type /help for the console, Ctrl-C stops",
             net.protocols(),
             config.capacity
+        ),
+    );
+    let made = if made { "made now, " } else { "" };
+    let clear = if config.plaintext {
+        "; sessions in the clear are taken too (--plaintext)"
+    } else {
+        "; sessions in the clear are refused"
+    };
+    let fleet = if psk.is_some() { "; a fleet's devices only (--fleet-key)" } else { "" };
+    output::line(
+        Stream::Stdout,
+        format!(
+            "minichat serve: encrypted sessions with key {fingerprint} ({made}{}){fleet}{clear}; clients pin it with --server-key {fingerprint}",
+            config.key.display()
         ),
     );
     tracing::info!(%addr, capacity = config.capacity, "chat server started");

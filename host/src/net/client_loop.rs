@@ -13,6 +13,7 @@ use mio::Waker;
 
 use crate::clock::Clock;
 use crate::error::HostError;
+use crate::keys::{Encryption, Trust};
 use crate::net::capture::{Capture, Captured};
 use crate::net::client_link::{ClientLink, Target};
 use crate::net::peer::Peer;
@@ -32,6 +33,10 @@ pub(crate) fn no_answer_notice(server: Peer, refused: bool, retry_in: Duration) 
 /// A client, its link and its loop.
 pub(crate) struct ClientLoop {
     pub(crate) client: HostClient,
+    /// How the server's key is trusted (encrypted sessions), and whether a fleet's key
+    /// was given.
+    trust: Option<Trust>,
+    fleet_key: bool,
     driver: Driver<Captured<ClientLink>>,
     reactor: Reactor,
     clock: Clock,
@@ -53,6 +58,7 @@ impl ClientLoop {
         target: &Target,
         give_up: Duration,
         capture: Option<Capture>,
+        encryption: Encryption,
     ) -> Result<ClientLoop, HostError> {
         let reactor = Reactor::new(16)?;
         let link = ClientLink::open(target, &reactor)?;
@@ -62,8 +68,21 @@ impl ClientLoop {
         let mut config = ClientConfig::new(name, target.peer());
         config.give_up = give_up;
         config.entropy = getrandom::u64().map_err(HostError::Random)?;
+        let mut client = HostClient::new(config, clock.now());
+        let (trust, fleet_key) = match encryption {
+            Encryption::Off => (None, false),
+            Encryption::On { trust, fleet_key } => {
+                let psk = fleet_key.as_deref().map(crate::keys::fleet_key).transpose()?;
+                let mut seed = [0u8; 32];
+                getrandom::fill(&mut seed).map_err(HostError::Random)?;
+                client.discover_server_key(psk, seed);
+                (Some(trust), psk.is_some())
+            }
+        };
         Ok(ClientLoop {
-            client: HostClient::new(config, clock.now()),
+            client,
+            trust,
+            fleet_key,
             driver: Driver::new(link),
             reactor,
             clock,
@@ -87,6 +106,33 @@ impl ClientLoop {
 
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()
+    }
+
+    /// The server offered its key (an encrypted session's first step): trusted as the
+    /// user said — pinned, remembered, or on first use (then with something to tell the
+    /// user) — the join goes on; otherwise the loud refusal, and the caller stops.
+    pub(crate) fn trust_key(
+        &mut self,
+        key: [u8; 32],
+        fleet: bool,
+    ) -> Result<Option<String>, HostError> {
+        let server = match self.server() {
+            Peer::Udp(addr) | Peer::Tcp(addr) => addr.to_string(),
+            other => other.to_string(),
+        };
+        if fleet && !self.fleet_key {
+            return Err(HostError::FleetKeyNeeded { server });
+        }
+        let Some(trust) = &self.trust else { return Ok(None) };
+        let notice = trust.decide(&server, &key)?;
+        let now = self.clock.now();
+        self.client.trust_server_key(now, key);
+        Ok(notice)
+    }
+
+    /// Whether the session is encrypted.
+    pub(crate) fn encrypted(&self) -> bool {
+        self.trust.is_some()
     }
 
     /// Whether the last attempt found the server's port closed.

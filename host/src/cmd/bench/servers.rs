@@ -252,6 +252,8 @@ fn serve_process_with(capacity: usize, bridge: Option<&str>) -> Result<Running, 
     let mut command = Command::new(exe);
     command
         .args(["serve", "--bind", "127.0.0.1:0", "--quiet", "--per-ip", "0", "--rate", "0"])
+        // The load's clients speak in the clear (the encrypted relay is measured apart).
+        .arg("--plaintext")
         .args(["--capacity", &capacity.to_string()]);
     if let Some(url) = bridge {
         command.args(["--bridge", url]);

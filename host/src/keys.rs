@@ -1,0 +1,277 @@
+//! Who the server is (`docs/PROTOCOL.md`, section 12): the server's key file, a fleet's
+//! key file, and on the client's side the known-servers file and pinned fingerprints —
+//! trust on first use, as SSH does, and a loud refusal when a key changes.
+//!
+//! Files live in `$MINICHAT_HOME`, else `$XDG_CONFIG_HOME/minichat`, else
+//! `~/.config/minichat` (`%APPDATA%\minichat` on Windows). Key files hold 64 hexadecimal
+//! digits and must not be readable by others (checked on Unix).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use minichat_core::secure::{KEY_LEN, Keypair, fingerprint};
+
+use crate::error::HostError;
+
+/// Where minichat keeps its keys and known servers.
+pub(crate) fn config_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("MINICHAT_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(config) = std::env::var_os("XDG_CONFIG_HOME") {
+        return PathBuf::from(config).join("minichat");
+    }
+    if let Some(appdata) = std::env::var_os("APPDATA") {
+        return PathBuf::from(appdata).join("minichat");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".config").join("minichat"),
+        None => PathBuf::from("."),
+    }
+}
+
+/// The server's key file unless `--key` says.
+pub(crate) fn default_server_key() -> PathBuf {
+    config_dir().join("server.key")
+}
+
+/// The known-servers file unless `--known-servers` says.
+pub(crate) fn default_known_servers() -> PathBuf {
+    config_dir().join("known_servers")
+}
+
+/// A key's fingerprint for people (`1a2b-3c4d-…`).
+pub(crate) fn print(key: &[u8; KEY_LEN]) -> String {
+    fingerprint(key).as_str().to_owned()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse_hex(text: &str) -> Option<[u8; KEY_LEN]> {
+    let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() != 2 * KEY_LEN {
+        return None;
+    }
+    let mut key = [0u8; KEY_LEN];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(digits.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(key)
+}
+
+/// Refuses a key file others can read.
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), HostError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path)
+        .map_err(|source| HostError::KeyFile { path: path.to_owned(), source })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(HostError::KeyFileOpen { path: path.to_owned(), mode: mode & 0o777 });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<(), HostError> {
+    Ok(())
+}
+
+/// Reads a key file: 64 hexadecimal digits, readable by its owner only.
+fn read_key(path: &Path) -> Result<[u8; KEY_LEN], HostError> {
+    check_private(path)?;
+    let text = fs::read_to_string(path)
+        .map_err(|source| HostError::KeyFile { path: path.to_owned(), source })?;
+    parse_hex(&text).ok_or_else(|| HostError::KeyFileInvalid { path: path.to_owned() })
+}
+
+/// Writes a new key file, readable by its owner only; fails if it exists.
+fn write_key(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), HostError> {
+    let error = |source| HostError::KeyFile { path: path.to_owned(), source };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(error)?;
+    }
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(error)?;
+    writeln!(file, "{}", hex(key)).map_err(error)
+}
+
+/// The server's key pair from `path`, made (and written) if the file does not exist yet;
+/// with whether it was made.
+pub(crate) fn server_keypair(path: &Path) -> Result<(Keypair, bool), HostError> {
+    if path.exists() {
+        return Ok((Keypair::from_private(read_key(path)?), false));
+    }
+    let mut private = [0u8; KEY_LEN];
+    getrandom::fill(&mut private).map_err(HostError::Random)?;
+    write_key(path, &private)?;
+    Ok((Keypair::from_private(private), true))
+}
+
+/// A fleet's pre-shared key, from its file (made by the fleet's operator; never here).
+pub(crate) fn fleet_key(path: &Path) -> Result<[u8; KEY_LEN], HostError> {
+    read_key(path)
+}
+
+/// Whether and how a client encrypts its session.
+#[derive(Debug, Clone)]
+pub(crate) enum Encryption {
+    /// In the clear (`--plaintext`).
+    Off,
+    /// Encrypted: the server's key trusted as `trust` says, with a fleet's key if given.
+    On { trust: Trust, fleet_key: Option<PathBuf> },
+}
+
+/// How a client decides whether to trust the key a server presents.
+#[derive(Debug, Clone)]
+pub(crate) enum Trust {
+    /// Only a key with this fingerprint (`--server-key`).
+    Pinned(String),
+    /// The key recorded for the server in this known-servers file; a server not in it is
+    /// trusted on first use and recorded.
+    Known(PathBuf),
+}
+
+/// Normalises a fingerprint as people type it: lowercase, dashes and spaces ignored.
+fn normalised(print: &str) -> String {
+    print.chars().filter(|c| c.is_ascii_hexdigit()).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+impl Trust {
+    /// Whether to trust `key` for the server called `server` (its address, or its serial
+    /// line): `Ok` with something to tell the user, or the loud refusal.
+    pub(crate) fn decide(
+        &self,
+        server: &str,
+        key: &[u8; KEY_LEN],
+    ) -> Result<Option<String>, HostError> {
+        let presented = print(key);
+        match self {
+            Trust::Pinned(pin) if normalised(pin) == normalised(&presented) => Ok(None),
+            Trust::Pinned(pin) => Err(HostError::ServerKeyNotPinned {
+                server: server.to_owned(),
+                presented,
+                pinned: pin.clone(),
+            }),
+            Trust::Known(file) => match known_key(file, server)? {
+                Some((known, _)) if known == *key => Ok(None),
+                Some((known, line)) => Err(HostError::ServerKeyChanged {
+                    server: server.to_owned(),
+                    known: print(&known),
+                    presented,
+                    file: file.clone(),
+                    line,
+                }),
+                None => {
+                    remember(file, server, key)?;
+                    Ok(Some(format!(
+                        "first session with {server}: trusting its key {presented} from now on (recorded in {}); pin it elsewhere with --server-key {presented}",
+                        file.display()
+                    )))
+                }
+            },
+        }
+    }
+}
+
+/// The key recorded for `server` in the known-servers file, and its line number.
+fn known_key(file: &Path, server: &str) -> Result<Option<([u8; KEY_LEN], usize)>, HostError> {
+    let text = match fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(HostError::KeyFile { path: file.to_owned(), source }),
+    };
+    for (n, line) in text.lines().enumerate() {
+        let mut fields = line.split_whitespace();
+        if let (Some(name), Some(key)) = (fields.next(), fields.next())
+            && name == server
+            && !name.starts_with('#')
+        {
+            let key = parse_hex(key)
+                .ok_or_else(|| HostError::KeyFileInvalid { path: file.to_owned() })?;
+            return Ok(Some((key, n + 1)));
+        }
+    }
+    Ok(None)
+}
+
+/// Records `server`'s key in the known-servers file.
+fn remember(file: &Path, server: &str, key: &[u8; KEY_LEN]) -> Result<(), HostError> {
+    let error = |source| HostError::KeyFile { path: file.to_owned(), source };
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(error)?;
+    }
+    let mut out = fs::OpenOptions::new().create(true).append(true).open(file).map_err(error)?;
+    writeln!(out, "{server} {}", hex(key)).map_err(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("minichat-keys-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn a_server_key_is_made_once_private_and_read_back() {
+        let dir = scratch("server");
+        let path = dir.join("server.key");
+        let (made, new) = server_keypair(&path).unwrap();
+        assert!(new);
+        let (read, new) = server_keypair(&path).unwrap();
+        assert!(!new);
+        assert_eq!(made.public(), read.public());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            let err = server_keypair(&path).unwrap_err().to_string();
+            assert!(err.contains("can be read by others (mode 644)"), "{err}");
+            assert!(err.contains("chmod 600"), "{err}");
+        }
+        fs::write(dir.join("bad.key"), "not a key").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(dir.join("bad.key"), fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let err = fleet_key(&dir.join("bad.key")).unwrap_err().to_string();
+        assert!(err.contains("64 hexadecimal digits"), "{err}");
+    }
+
+    #[test]
+    fn the_first_key_is_trusted_and_remembered_a_changed_one_refused() {
+        let file = scratch("known").join("known_servers");
+        let trust = Trust::Known(file.clone());
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        let first = trust.decide("127.0.0.1:8080", &a).unwrap().unwrap();
+        assert!(first.contains("first session with 127.0.0.1:8080"), "{first}");
+        assert_eq!(trust.decide("127.0.0.1:8080", &a).unwrap(), None);
+        assert!(trust.decide("127.0.0.1:9090", &b).unwrap().is_some(), "another server");
+        let changed = trust.decide("127.0.0.1:8080", &b).unwrap_err().to_string();
+        assert!(changed.contains("key of the server at 127.0.0.1:8080 changed"), "{changed}");
+        assert!(changed.contains(&print(&a)) && changed.contains(&print(&b)), "{changed}");
+        assert!(changed.contains("line 1"), "{changed}");
+    }
+
+    #[test]
+    fn a_pin_matches_however_it_is_typed() {
+        let key = [7u8; 32];
+        let pin = print(&key);
+        assert_eq!(Trust::Pinned(pin.to_uppercase()).decide("s", &key).unwrap(), None);
+        assert_eq!(Trust::Pinned(pin.replace('-', "")).decide("s", &key).unwrap(), None);
+        let err = Trust::Pinned(print(&[8; 32])).decide("s", &key).unwrap_err().to_string();
+        assert!(err.contains("not the key --server-key pins"), "{err}");
+    }
+}

@@ -1,0 +1,123 @@
+//! Encrypted sessions as a user meets them, with the `minichat` binary over UDP on
+//! 127.0.0.1: the server's key made and shown, trust on first use remembered, a changed
+//! key refused loudly, a pin that does not match refused, a client in the clear refused
+//! unless the server takes it, and a key file others can read refused.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use minichat_tests::process::Minichat;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A scratch directory of this test process.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("minichat-secure-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The fingerprint the server printed at start.
+fn fingerprint(server: &mut Minichat) -> String {
+    let line = server.stdout_line_containing("encrypted sessions with key", WAIT);
+    line.split("with key ").nth(1).unwrap().split(' ').next().unwrap().to_owned()
+}
+
+fn send(args: &[&str]) -> (Option<i32>, Vec<String>) {
+    let mut send = Minichat::spawn(args);
+    let code = send.wait_exit(WAIT).code();
+    (code, send.stderr_after_exit(WAIT))
+}
+
+#[test]
+fn the_first_key_is_trusted_and_a_changed_one_refused_loudly() {
+    let dir = scratch("tofu");
+    let known = dir.join("known_servers");
+    let known = known.to_str().unwrap();
+    let (mut first, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    let first_print = fingerprint(&mut first);
+    let addr = addr.to_string();
+    let args = ["send", "--name", "ann", "--server", &addr, "--known-servers", known, "hi"];
+    let (code, stderr) = send(&args);
+    assert_eq!(code, Some(0), "{stderr:?}");
+    assert!(
+        stderr.iter().any(|l| l.contains("first session with") && l.contains(&first_print)),
+        "{stderr:?}"
+    );
+    // The second time the key is known: nothing to say.
+    let (code, stderr) = send(&args);
+    assert_eq!((code, stderr.len()), (Some(0), 0), "{stderr:?}");
+    // Another server (another key) on the same address.
+    drop(first);
+    let (mut second, _) = Minichat::serve(&["serve", "--bind", &addr]);
+    let second_print = fingerprint(&mut second);
+    let (code, stderr) = send(&args);
+    assert_eq!(code, Some(1), "{stderr:?}");
+    let warning = stderr.join("\n");
+    assert!(
+        warning.contains(&format!("WARNING: the key of the server at {addr} changed")),
+        "{warning}"
+    );
+    assert!(warning.contains(&first_print) && warning.contains(&second_print), "{warning}");
+    assert!(warning.contains("Not joining"), "{warning}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_pinned_key_is_the_only_one_taken() {
+    let (mut server, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    let print = fingerprint(&mut server);
+    let addr = addr.to_string();
+    let (code, stderr) =
+        send(&["send", "--name", "ann", "--server", &addr, "--server-key", &print, "hi"]);
+    assert_eq!((code, stderr.len()), (Some(0), 0), "pinned and matching: {stderr:?}");
+    let wrong = "0000-1111-2222-3333-4444-5555-6666-7777";
+    let (code, stderr) =
+        send(&["send", "--name", "bob", "--server", &addr, "--server-key", wrong, "hi"]);
+    assert_eq!(code, Some(1));
+    let refusal = stderr.join("\n");
+    assert!(
+        refusal.contains(&format!("presented the key {print}, not the key --server-key pins")),
+        "{refusal}"
+    );
+    server.stdout_line_containing("ann: hi", WAIT);
+    assert!(!server.stdout_so_far().iter().any(|l| l.contains("bob")), "bob never joined");
+}
+
+#[test]
+fn a_client_in_the_clear_is_refused_unless_the_server_takes_it() {
+    let (_strict, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    let (code, stderr) =
+        send(&["send", "--plaintext", "--name", "ann", "--server", &addr.to_string(), "hi"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.join("\n").contains("this server takes encrypted sessions only"), "{stderr:?}");
+    let (mut lenient, addr) = Minichat::serve(&["serve", "--plaintext", "--bind", "127.0.0.1:0"]);
+    let (code, stderr) =
+        send(&["send", "--plaintext", "--name", "ann", "--server", &addr.to_string(), "hi"]);
+    assert_eq!(code, Some(0), "{stderr:?}");
+    assert!(stderr.join("\n").contains("this session is not encrypted"), "{stderr:?}");
+    lenient.stdout_line_containing("ann: hi", WAIT);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_refused_and_a_new_one_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = scratch("perms");
+    let key = dir.join("server.key");
+    let (mut server, _) =
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--key", key.to_str().unwrap()]);
+    let line = server.stdout_line_containing("encrypted sessions with key", WAIT);
+    assert!(line.contains("made now"), "{line}");
+    drop(server);
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut refused =
+        Minichat::spawn(&["serve", "--bind", "127.0.0.1:0", "--key", key.to_str().unwrap()]);
+    assert!(!refused.wait_exit(WAIT).success());
+    let err = refused.stderr_after_exit(WAIT).join("\n");
+    assert!(err.contains("can be read by others (mode 644): run chmod 600"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
