@@ -60,7 +60,7 @@ pub(crate) enum Command {
     ///
     /// Starts every server itself on 127.0.0.1 (the chat server without a rate limit),
     /// unless --server points the protocol modes at one already running (started with
-    /// --rate 0); then no server CPU is reported for them.
+    /// --rate 0 --per-ip 0); then no server CPU is reported for them.
     Bench(BenchArgs),
     /// Run the echo services of the original UDP and TCP socket programs.
     ///
@@ -331,9 +331,14 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds)]
     pub(crate) duration: Duration,
 
-    /// A running chat server to load instead of starting one.
+    /// A running chat server to load instead of starting one. The load joins it in
+    /// encrypted sessions, trusting the key it offers (a bench measures, it does not guard).
     #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
     pub(crate) server: Option<SocketAddr>,
+
+    /// Speak to --server in the clear (it must be started with --plaintext).
+    #[arg(long, requires = "server")]
+    pub(crate) plaintext: bool,
 
     /// Skip the baselines (bare loop, minichat echo, Python).
     #[arg(long)]

@@ -111,6 +111,7 @@ fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
         python: !args.no_python,
         broker: !args.no_broker,
         server: args.server,
+        plaintext: args.plaintext,
         load: cmd::bench::LoadConfig {
             clients: usize::from(args.clients),
             window: usize::from(args.window),

@@ -294,6 +294,7 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
         "protocol-echo",
         "protocol-echo-idle",
         "relay",
+        "relay-encrypted",
         "relay-captured",
         "fanout",
         "fanout-unbatched",
@@ -304,10 +305,12 @@ fn bench_runs_every_scenario_and_reports_ratios_as_json() {
         let rate = field(row, "messages_per_second").unwrap_or_else(|| panic!("no rate for {key}"));
         assert!(rate > 0.0, "{key} moved nothing");
     }
-    assert!(
-        out.contains("\"target\": \"relay CPU per delivered message / bare loop CPU per reply\""),
-        "{out}"
-    );
+    for target in [
+        "relay CPU per delivered message / bare loop CPU per reply",
+        "encrypted relay CPU per delivery / relay CPU per delivery",
+    ] {
+        assert!(out.contains(&format!("\"target\": \"{target}\"")), "{target}: {out}");
+    }
     // With mosquitto installed (as CI has it): the relay across two bridged servers and
     // through the broker alone, each with the broker's CPU.
     if minichat_tests::broker::mosquitto_installed() {

@@ -121,3 +121,26 @@ fn a_key_file_others_can_read_is_refused_and_a_new_one_is_private() {
     assert!(err.contains("can be read by others (mode 644): run chmod 600"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_bench_loads_a_running_server_in_encrypted_sessions_or_says_why_it_cannot() {
+    let (_server, addr) =
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--rate", "0", "--per-ip", "0"]);
+    let addr = addr.to_string();
+    let load = ["bench", "--server", &addr, "--mode", "relay", "--no-baselines", "--clients", "2"];
+    let quick = ["--window", "2", "--duration", "0.3", "--json"];
+    let mut bench = Minichat::spawn(&[&load[..], &quick[..]].concat());
+    let status = bench.wait_exit(WAIT);
+    let out = bench.stdout_after_exit(WAIT).join("\n");
+    assert!(status.success(), "{out}\n{:?}", bench.stderr_after_exit(WAIT));
+    assert!(out.contains("\"key\": \"relay\""), "{out}");
+    assert!(!out.contains("\"messages_per_second\": 0.0"), "{out}");
+    // In the clear, the server (started without --plaintext) refuses the load's clients:
+    // the bench says so instead of waiting.
+    let mut plain = Minichat::spawn(&[&load[..], &quick[..], &["--plaintext"][..]].concat());
+    let status = plain.wait_exit(WAIT);
+    let stderr = plain.stderr_after_exit(WAIT).join("\n");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refused the bench's clients"), "{stderr}");
+    assert!(stderr.contains("encrypt"), "{stderr}");
+}

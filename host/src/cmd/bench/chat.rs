@@ -5,7 +5,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::client::{Client, ClientConfig, ClientEvent, ServerKey};
 use minichat_core::time::Instant as CoreInstant;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{EchoMode, Kind, Message, NameBuf};
@@ -33,6 +33,18 @@ pub(crate) enum Mode {
     Fanout,
 }
 
+/// Whether the load's clients encrypt their sessions, and how they know the server's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encryption {
+    /// Sessions in the clear (the server must take them: `serve --plaintext`).
+    Plain,
+    /// Encrypted sessions with the server whose public key this is.
+    Key([u8; 32]),
+    /// Encrypted sessions with whatever key the server offers: a bench measures the
+    /// server it was pointed at, it does not guard a conversation.
+    Offered,
+}
+
 struct Peer {
     client: Box<BenchClient>,
     socket: UdpSocket,
@@ -42,11 +54,13 @@ struct Peer {
 }
 
 /// Joins `clients` users (plus a sender for fan-out) to `servers` (client `i` to server
-/// `i` modulo their number: bridged servers share one room) and measures `mode`; `cpu`
-/// reads the servers' CPU time, `broker` a broker's between them.
+/// `i` modulo their number: bridged servers share one room) and measures `mode`, in
+/// sessions encrypted as `encryption` says; `cpu` reads the servers' CPU time, `broker` a
+/// broker's between them.
 pub(crate) fn run(
     servers: &[SocketAddr],
     mode: Mode,
+    encryption: Encryption,
     config: &LoadConfig,
     cpu: CpuProbe,
     broker: CpuProbe,
@@ -68,7 +82,14 @@ pub(crate) fn run(
         let mut client_config = ClientConfig::new(name, server);
         client_config.entropy = getrandom::u64().map_err(std::io::Error::other)?;
         client_config.give_up = minichat_core::time::Duration::from_secs(60);
-        let client = Box::new(BenchClient::new(client_config, now(start)));
+        let mut client = Box::new(BenchClient::new(client_config, now(start)));
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(std::io::Error::other)?;
+        match encryption {
+            Encryption::Plain => {}
+            Encryption::Key(public) => client.set_server_key(ServerKey { public, psk: None }, seed),
+            Encryption::Offered => client.discover_server_key(None, seed),
+        }
         peers.push(Peer {
             client,
             socket,
@@ -92,6 +113,26 @@ pub(crate) fn run(
         wait(&mut reactor, Duration::from_millis(10))?;
         for peer in &mut peers {
             pump(peer, now(start), &mut buf, &mut tx, None, Phase::Warmup, &mut Outcome::default());
+            while let Some(event) = peer.client.poll_event() {
+                match event {
+                    ClientEvent::ServerKeyOffered { fleet: true, .. } => {
+                        return Err(std::io::Error::other(
+                            "the server takes only its fleet's clients (a fleet key), and the bench has none",
+                        ));
+                    }
+                    ClientEvent::ServerKeyOffered { key, .. } => {
+                        peer.client.trust_server_key(now(start), key);
+                    }
+                    ClientEvent::Refused { code, detail } => {
+                        let why =
+                            if detail.is_empty() { code.to_string() } else { detail.to_string() };
+                        return Err(std::io::Error::other(format!(
+                            "the server refused the bench's clients: {why}"
+                        )));
+                    }
+                    _ => {}
+                }
+            }
         }
     }
     let mut window = Window::new(config, cpu).with_broker(broker);

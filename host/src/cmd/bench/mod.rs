@@ -17,8 +17,9 @@ use std::io::IsTerminal;
 use std::net::SocketAddr;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use minichat_core::secure::Keypair;
 
-use crate::cmd::bench::chat::Mode;
+use crate::cmd::bench::chat::{Encryption, Mode};
 use crate::cmd::bench::cpu::CpuProbe;
 use crate::cmd::bench::idle::IdleUsers;
 use crate::cmd::bench::load::{Outcome, STAMP_LEN};
@@ -53,6 +54,9 @@ pub(crate) struct BenchConfig {
     pub(crate) broker: bool,
     /// Users connected in each `--scale` scenario (none: no such scenarios).
     pub(crate) scale: Vec<usize>,
+    /// Whether the load speaks to `server` in the clear (`--plaintext`) rather than in
+    /// encrypted sessions.
+    pub(crate) plaintext: bool,
 }
 
 /// What measures a scenario: given the load and a progress callback (thousandths done).
@@ -124,27 +128,44 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
     }
     let users = load.clients + 1;
     for &mode in &config.modes {
-        let external = config.server;
         let (key, name, unit) = match mode {
             Mode::Echo => ("protocol-echo", "minichat protocol echo", "replies"),
             Mode::Relay => ("relay", "minichat relay, room of N", "deliveries"),
             Mode::Fanout => ("fanout", "minichat fan-out, 1 to N", "deliveries"),
         };
-        list.push(chat(key, name, unit, external, users, ServerSetup::PLAIN, mode));
-        if external.is_some() {
-            continue; // the variants below start servers of their own
+        if let Some(addr) = config.server {
+            // Only the modes themselves: the variants below start servers of their own.
+            let encryption = if config.plaintext { Encryption::Plain } else { Encryption::Offered };
+            list.push(Scenario {
+                key: key.into(),
+                name: name.into(),
+                unit,
+                run: Box::new(move |load, tick| {
+                    let none = CpuProbe::None;
+                    chat::run(&[addr], mode, encryption, load, none, none, tick).map_err(io)
+                }),
+            });
+            continue;
+        }
+        list.push(chat(key, name, unit, users, ServerSetup::PLAIN, mode));
+        if mode == Mode::Relay {
+            // What encryption costs: the same relay, every session sealed (Noise NK,
+            // ChaCha20-Poly1305), right after the plain one.
+            let setup = ServerSetup { encrypted: true, ..ServerSetup::PLAIN };
+            let name = "minichat relay, encrypted";
+            list.push(chat("relay-encrypted", name, unit, users, setup, mode));
         }
         if mode == Mode::Fanout {
             let setup = ServerSetup { batch: 1, ..ServerSetup::PLAIN };
             let name = "minichat fan-out, unbatched";
-            list.push(chat("fanout-unbatched", name, unit, None, users, setup, mode));
+            list.push(chat("fanout-unbatched", name, unit, users, setup, mode));
         }
         if mode == Mode::Relay {
             // What `serve --capture` costs: the same relay, every datagram written out; right
             // after the plain relay, before the broker scenarios start processes of their own.
             let setup = ServerSetup { capture: true, ..ServerSetup::PLAIN };
             let name = "minichat relay, --capture";
-            list.push(chat("relay-captured", name, unit, None, users, setup, mode));
+            list.push(chat("relay-captured", name, unit, users, setup, mode));
         }
         if mode == Mode::Relay && config.broker && servers::mosquitto_available() {
             // The room across two servers bridged through a broker, and the broker alone
@@ -172,7 +193,7 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
             // not relay: in a room the idle users would receive every message too).
             let setup = ServerSetup { idle: config.idle, ..ServerSetup::PLAIN };
             let name = "minichat protocol echo, --idle users joined";
-            list.push(chat("protocol-echo-idle", name, unit, None, users, setup, mode));
+            list.push(chat("protocol-echo-idle", name, unit, users, setup, mode));
         }
     }
     if config.server.is_none() {
@@ -202,8 +223,9 @@ fn bridged_relay(
         return Err(HostError::NotStarted { name: "minichat serve", why: "no process id".into() });
     };
     let both = CpuProbe::Processes(pa, pb);
+    let plain = Encryption::Plain;
     let outcome =
-        chat::run(&[a.addr, b.addr], Mode::Relay, load, both, broker.cpu, tick).map_err(io);
+        chat::run(&[a.addr, b.addr], Mode::Relay, plain, load, both, broker.cpu, tick).map_err(io);
     a.stop();
     b.stop();
     broker.stop();
@@ -230,26 +252,26 @@ fn echo_baseline(
 }
 
 /// How a chat scenario's own server runs: datagrams per system call, whether it writes a
-/// capture, and how many idle users join it.
+/// capture, how many idle users join it, and whether its sessions are encrypted.
 #[derive(Debug, Clone, Copy)]
 struct ServerSetup {
     batch: usize,
     capture: bool,
     idle: usize,
+    encrypted: bool,
 }
 
 impl ServerSetup {
-    /// Batched, no capture, no idle users.
-    const PLAIN: ServerSetup = ServerSetup { batch: 32, capture: false, idle: 0 };
+    /// Batched, no capture, no idle users, in the clear.
+    const PLAIN: ServerSetup = ServerSetup { batch: 32, capture: false, idle: 0, encrypted: false };
 }
 
-/// A chat scenario: the load of `mode` against `external`, or against a server of its own
-/// for `users` (and the idle ones) set up as `setup` says.
+/// A chat scenario: the load of `mode` against a server of its own for `users` (and the
+/// idle ones) set up as `setup` says.
 fn chat(
     key: &'static str,
     name: &'static str,
     unit: &'static str,
-    external: Option<SocketAddr>,
     users: usize,
     setup: ServerSetup,
     mode: Mode,
@@ -258,35 +280,36 @@ fn chat(
         key: key.into(),
         name: name.into(),
         unit,
-        run: Box::new(move |load, tick| chat_scenario(external, users, setup, mode, load, tick)),
+        run: Box::new(move |load, tick| chat_scenario(users, setup, mode, load, tick)),
     }
 }
 
 fn chat_scenario(
-    external: Option<SocketAddr>,
     users: usize,
     setup: ServerSetup,
     mode: Mode,
     load: &LoadConfig,
     tick: &mut dyn FnMut(u64),
 ) -> Result<Outcome, HostError> {
-    match external {
-        Some(addr) => {
-            chat::run(&[addr], mode, load, CpuProbe::None, CpuProbe::None, tick).map_err(io)
-        }
-        None => {
-            let server = servers::chat_server(users + setup.idle, setup.batch, setup.capture)?;
-            let idle = match setup.idle {
-                0 => None,
-                count => Some(IdleUsers::join(server.addr, count).map_err(io)?),
-            };
-            let none = CpuProbe::None;
-            let outcome = chat::run(&[server.addr], mode, load, server.cpu, none, tick).map_err(io);
-            if let Some(idle) = idle {
-                idle.stop();
-            }
-            server.stop();
-            outcome
-        }
+    let keypair = if setup.encrypted {
+        let mut private = [0u8; 32];
+        getrandom::fill(&mut private).map_err(HostError::Random)?;
+        Some(Keypair::from_private(private))
+    } else {
+        None
+    };
+    let encryption = keypair.as_ref().map_or(Encryption::Plain, |k| Encryption::Key(*k.public()));
+    let server = servers::chat_server(users + setup.idle, setup.batch, setup.capture, keypair)?;
+    let idle = match setup.idle {
+        0 => None,
+        count => Some(IdleUsers::join(server.addr, count).map_err(io)?),
+    };
+    let none = CpuProbe::None;
+    let outcome =
+        chat::run(&[server.addr], mode, encryption, load, server.cpu, none, tick).map_err(io);
+    if let Some(idle) = idle {
+        idle.stop();
     }
+    server.stop();
+    outcome
 }

@@ -160,6 +160,12 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         |m| m < 1.0,
     );
     push(
+        "encrypted relay CPU per delivery / relay CPU per delivery",
+        "<= 1.3",
+        cpu("relay-encrypted").zip(cpu("relay")).map(|(a, b)| a / b),
+        |m| m <= 1.3,
+    );
+    push(
         "relay with --capture CPU per delivery / relay CPU per delivery",
         "<= 1.1",
         cpu("relay-captured").zip(cpu("relay")).map(|(a, b)| a / b),

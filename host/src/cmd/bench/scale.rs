@@ -23,9 +23,10 @@ pub(crate) fn run(
         0 => None,
         count => Some(IdleUsers::join(server.addr, count).map_err(io)?),
     };
-    let none = CpuProbe::None;
+    let (none, plain) = (CpuProbe::None, chat::Encryption::Plain);
     let mut outcome =
-        chat::run(&[server.addr], chat::Mode::Echo, load, server.cpu, none, tick).map_err(io);
+        chat::run(&[server.addr], chat::Mode::Echo, plain, load, server.cpu, none, tick)
+            .map_err(io);
     let rss = resident_kib(server.cpu);
     if let Some(idle) = idle {
         idle.stop();

@@ -11,7 +11,8 @@ use std::sync::mpsc::channel;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use minichat_core::server::{Alone, ServerConfig};
+use minichat_core::secure::Keypair;
+use minichat_core::server::{Alone, ServerConfig, ServerIdentity};
 use minichat_core::wire::EchoMode;
 
 use crate::cmd::bench::cpu::CpuProbe;
@@ -132,8 +133,13 @@ pub(crate) fn minichat_echo() -> Result<Running, HostError> {
 /// The chat server for `users`, quiet, without a rate limit or a per-address limit (every
 /// load client comes from 127.0.0.1), moving `batch` datagrams per system call; with
 /// `capture`, writing everything to a capture file in the temporary directory (removed
-/// when the server stops).
-pub(crate) fn chat_server(users: usize, batch: usize, capture: bool) -> Result<Running, HostError> {
+/// when the server stops); with `identity`, taking encrypted sessions only.
+pub(crate) fn chat_server(
+    users: usize,
+    batch: usize,
+    capture: bool,
+    identity: Option<Keypair>,
+) -> Result<Running, HostError> {
     spawn_thread("chat server", 8 << 20, move |ready, stop| {
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(HostError::Random)?;
@@ -146,6 +152,11 @@ pub(crate) fn chat_server(users: usize, batch: usize, capture: bool) -> Result<R
             Listen { bind: SocketAddr::from(([127, 0, 0, 1], 0)), tcp: false, serial: Vec::new() };
         let mut net = ServerLoop::bind(&listen, config, DEFAULT_BUFFER)?;
         net.set_batch(batch);
+        if let Some(keypair) = identity {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(HostError::Random)?;
+            net.server.set_identity(ServerIdentity { keypair, psk: None, plaintext: false }, seed);
+        }
         let path = std::env::temp_dir().join(format!(
             "minichat-bench-{}-{}.pcapng",
             std::process::id(),
