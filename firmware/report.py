@@ -25,6 +25,14 @@ BINS = [
     ("chat", "server + client (the proof)", ""),
     ("smoltcp", "client on smoltcp", ""),
     ("secure", "secure session's crypto alone (NK, NKpsk0)", ""),
+    ("client", "secure client (full, encrypted sessions)", "secure"),
+    ("server", "secure server, 8 users (encrypted sessions)", "secure"),
+]
+# What encryption adds (issue 13's budget: at most 8 KiB on top of the plaintext client):
+# (secure build's label, plaintext build's label, budget in bytes or None).
+SECURE_COST = [
+    ("secure client (full, encrypted sessions)", "full client", 8192),
+    ("secure server, 8 users (encrypted sessions)", "server, 8 users", None),
 ]
 LABELS = [label for _, label, _ in BINS]
 HERE = Path(__file__).resolve().parent
@@ -87,6 +95,21 @@ def main():
                     grown.append(f"{target} {what}: no recorded size")
                 elif s.get(".text", 0) > recorded * (1 + MARGIN):
                     grown.append(f"{target} {what}: .text {s.get('.text', 0):,} B, recorded {recorded:,} B")
+    print()
+    print("| target | what encryption adds | `.text` | budget |")
+    print("|---|---|---:|---|")
+    for target in TARGETS:
+        for secure, plain, budget in SECURE_COST:
+            paths = [HERE / "target" / build / target / "release" / name
+                     for name, what, build in BINS if what in (secure, plain)]
+            if not all(p.exists() for p in paths):
+                continue
+            sizes = {what: sections(HERE / "target" / build / target / "release" / name).get(".text", 0)
+                     for name, what, build in BINS if what in (secure, plain)}
+            added = sizes[secure] - sizes[plain]
+            verdict = "—" if budget is None else (
+                f"{budget // 1024} KiB: met" if added <= budget else f"{budget // 1024} KiB: missed, {added / budget:.1f}×")
+            print(f"| {target} | {secure.split(' (')[0]} over {plain} | {added:,} | {verdict} |")
     print()
     print("| target | `StaticServer<8, 16, _, 2048, 0>` | per user slot | per ring entry | ring arena | without users and ring | `Client<4, 4, 4>` |")
     print("|---|---:|---:|---:|---:|---:|---:|")

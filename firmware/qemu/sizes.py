@@ -4,8 +4,9 @@ compiler-builtins memory routines it links (`memcpy`, `memset`, `memclr`, `memmo
 `memcmp`: what a C firmware gets from its libc, reported apart as coreMQTT's figures are);
 and the protocol's own share: its `.text` less `qemu-baseline`'s (the same runtime, clock,
 UART driver and log without minichat) and less those routines. The client comes twice: the
-minimal one (the default build) and the full one (`--features full`, built into
-`target/full`). Run after building for each target (CI's firmware-on-QEMU step).
+minimal one (the default build), the full one (`--features full`, built into
+`target/full`) and the secure one (`--features secure`, encrypted sessions, built into
+`target/secure`). Run after building for each target (CI's firmware-on-QEMU step).
 
 With `--check FILE` it compares every `.text` with the figure recorded in FILE
 (BENCHMARKS.md, "Firmware on QEMU") and exits 1 if one grew by more than 2%."""
@@ -24,6 +25,7 @@ PROGRAMS = [
     ("baseline (runtime, UART, log)", "qemu-baseline", "", None),
     ("minimal client (`qemu-chat`)", "qemu-chat", "", 8192),
     ("full client (`qemu-chat --features full`)", "qemu-chat", "full", None),
+    ("secure client (`qemu-chat --features secure`)", "qemu-chat", "secure", None),
     ("server, 8 users (`qemu-server`)", "qemu-server", "", 16384),
 ]
 LABELS = [label for label, *_ in PROGRAMS]

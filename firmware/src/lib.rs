@@ -34,13 +34,33 @@ pub type FirmwareClient = Client<4, 4, 4>;
 pub fn new_server() -> FirmwareServer {
     let mut config = ServerConfig::new(black_box([0x42; 16]), black_box(1));
     config.capacity = black_box(8);
-    StaticServer::new(config).unwrap_or_else(|_| halt())
+    #[cfg_attr(not(feature = "secure"), allow(unused_mut))]
+    let mut server = StaticServer::new(config).unwrap_or_else(|_| halt());
+    // The secure build: encrypted sessions (and plain ones), keys the optimiser cannot see.
+    #[cfg(feature = "secure")]
+    server.set_identity(
+        minichat_core::server::ServerIdentity {
+            keypair: minichat_core::secure::Keypair::from_private(black_box([0x17; 32])),
+            psk: black_box(None),
+            plaintext: black_box(true),
+        },
+        black_box([0x29; 32]),
+    );
+    server
 }
 
 /// A client with a name the optimiser cannot see, for the server at [`server_addr`].
 pub fn new_client(now: Instant) -> FirmwareClient {
     let name = NameBuf::parse(opaque_name()).unwrap_or(NameBuf::OPERATOR);
-    Client::new(ClientConfig::new(name, server_addr()), now)
+    #[cfg_attr(not(feature = "secure"), allow(unused_mut))]
+    let mut client = Client::new(ClientConfig::new(name, server_addr()), now);
+    // The secure build: joins in encrypted sessions with a key the optimiser cannot see.
+    #[cfg(feature = "secure")]
+    client.set_server_key(
+        minichat_core::client::ServerKey { public: black_box([0x35; 32]), psk: black_box(None) },
+        black_box([0x53; 32]),
+    );
+    client
 }
 
 /// One turn of the server over its end of `wire`: datagrams in and out, events taken.

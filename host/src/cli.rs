@@ -69,6 +69,10 @@ pub(crate) enum Command {
     /// an empty datagram gets an empty reply. With --tcp, TCP connections on the same port
     /// get every chunk back the same way. Many clients are served at once. Ctrl-C stops.
     Echo(EchoArgs),
+    /// Show the server's key (made now if there is none yet): its public key, 64
+    /// hexadecimal digits, to compile into firmware (MINICHAT_SERVER_KEY), and its
+    /// fingerprint, for clients to pin with --server-key.
+    Key(KeyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -285,6 +289,18 @@ pub(crate) struct SendArgs {
 
     /// The message.
     pub(crate) text: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyArgs {
+    /// The server's key file, as `serve --key` takes it. [default:
+    /// $MINICHAT_HOME/server.key, else ~/.config/minichat/server.key]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: Option<std::path::PathBuf>,
+
+    /// Print the public key alone (for scripts: MINICHAT_SERVER_KEY=$(minichat key --public)).
+    #[arg(long)]
+    pub(crate) public: bool,
 }
 
 #[derive(Debug, Args)]

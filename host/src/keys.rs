@@ -46,7 +46,8 @@ pub(crate) fn print(key: &[u8; KEY_LEN]) -> String {
     fingerprint(key).as_str().to_owned()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lower-case hexadecimal digits: how key files and firmware builds hold keys.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

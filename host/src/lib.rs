@@ -84,6 +84,10 @@ pub fn main() -> ExitCode {
             tcp: args.tcp,
         })
         .map(|()| ExitCode::SUCCESS),
+        Command::Key(args) => {
+            cmd::key::run(&args.key.unwrap_or_else(keys::default_server_key), args.public)
+                .map(|()| ExitCode::SUCCESS)
+        }
     };
     let code = match result {
         Ok(code) => code,

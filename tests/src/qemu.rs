@@ -3,28 +3,52 @@
 //! the test is done. Needs `qemu-system-arm` and the `thumbv7m-none-eabi` target (`.ci/run`
 //! installs both).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 /// The firmware program `name` (`qemu-chat`, `qemu-server`), built in release mode.
 pub fn firmware(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/qemu");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--quiet", "--release"])
-            .current_dir(&root)
-            .env_remove("RUSTFLAGS")
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the QEMU firmware failed");
-        root.join("target/thumbv7m-none-eabi/release")
-    });
+    program(BUILT.get_or_init(|| build(&[], None)), name)
+}
+
+/// The firmware program `name` built with `--features secure` (into `target/secure`), with
+/// the server's public key `server_key` (64 hexadecimal digits) compiled in. One key per
+/// test process: the first call's.
+pub fn secure_firmware(name: &str, server_key: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    program(BUILT.get_or_init(|| build(&["--features", "secure"], Some(server_key))), name)
+}
+
+fn program(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(path.exists(), "{} was not built", path.display());
     path
+}
+
+/// Builds the QEMU firmware with `features`, into a directory of its own for the secure
+/// build; returns where the programs are.
+fn build(features: &[&str], server_key: Option<&str>) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/qemu");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--quiet", "--release"])
+        .args(features)
+        .current_dir(&root)
+        .env_remove("RUSTFLAGS")
+        .env_remove("MINICHAT_FLEET_KEY");
+    let target = match server_key {
+        Some(key) => {
+            command.args(["--target-dir", "target/secure"]).env("MINICHAT_SERVER_KEY", key);
+            root.join("target/secure")
+        }
+        None => root.join("target"),
+    };
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "building the QEMU firmware failed");
+    target.join("thumbv7m-none-eabi/release")
 }
 
 /// A running emulator, stopped when dropped.

@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
+use minichat_core::secure::Keypair;
 use minichat_tests::null_modem::NullModem;
 use minichat_tests::process::Minichat;
-use minichat_tests::qemu::{Qemu, firmware};
+use minichat_tests::qemu::{Qemu, firmware, secure_firmware};
 
 /// Generous: the emulator boots in well under a second, but CI machines are slow and the
 /// firmware retries its join up to every 2 s.
@@ -89,4 +90,58 @@ fn two_computers_chat_through_the_microcontroller_server() {
     assert_eq!(zero.stdout_line_containing("users", WAIT), "users (2): zero, one");
     assert!(zero.close_and_wait(WAIT).success());
     assert!(one.close_and_wait(WAIT).success());
+}
+
+/// The server key of the encrypted conversation with the board: fixed, so the firmware
+/// that pins it is built once and kept.
+const SERVER_PRIVATE_KEY: [u8; 32] = [0x5a; 32];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+#[ignore = "needs qemu-system-arm; .ci/run runs it"]
+fn the_microcontroller_chats_in_an_encrypted_session_with_the_server_it_pins() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = std::env::temp_dir().join(format!("minichat-qemu-secure-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("server.key");
+    std::fs::write(&key_file, hex(&SERVER_PRIVATE_KEY) + "\n").unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let public = hex(Keypair::from_private(SERVER_PRIVATE_KEY).public());
+    let kernel = secure_firmware("qemu-chat", &public);
+    let cable = NullModem::new();
+    // No --plaintext: every session is encrypted, the board's too.
+    let (mut server, addr) = Minichat::serve(&[
+        "serve",
+        "--key",
+        key_file.to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+        "--serial",
+        &cable.b,
+        "--history",
+        "0",
+    ]);
+    server.stdout_line_containing("sessions in the clear are refused", WAIT);
+    let addr = addr.to_string();
+    let mut watcher = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "watcher", "--server", &addr, "--linger", "0",
+    ]);
+    server.stdout_line_containing("watcher joined from", WAIT);
+    let _board = Qemu::boot(&kernel, &[&cable.a]);
+    let joined = server.stdout_line_containing("mcu joined from", WAIT);
+    assert!(joined.ends_with(&format!("serial:{}", cable.b)), "{joined}");
+    assert_eq!(watcher.stdout_line_containing("is up", WAIT), "mcu: mcu is up");
+    let mut tester = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "tester", "--server", &addr, "--linger", "3",
+    ]);
+    tester.write_line("/to mcu secret hello");
+    assert!(tester.close_and_wait(WAIT).success());
+    let out = tester.stdout_after_exit(WAIT);
+    assert!(out.contains(&"mcu (direct): SECRET HELLO".to_owned()), "{out:?}");
+    assert!(watcher.close_and_wait(WAIT).success());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -144,3 +144,28 @@ fn the_bench_loads_a_running_server_in_encrypted_sessions_or_says_why_it_cannot(
     assert!(stderr.contains("refused the bench's clients"), "{stderr}");
     assert!(stderr.contains("encrypt"), "{stderr}");
 }
+
+#[test]
+fn minichat_key_shows_the_key_serve_uses_in_hex_and_as_its_fingerprint() {
+    let dir = scratch("key");
+    let key = dir.join("server.key");
+    let key = key.to_str().unwrap();
+    let mut shown = Minichat::spawn(&["key", "--key", key]);
+    assert!(shown.wait_exit(WAIT).success());
+    let out = shown.stdout_after_exit(WAIT);
+    assert!(out.iter().any(|l| l.contains("(made now)")), "{out:?}");
+    let field = |name: &str| {
+        let line = out.iter().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{out:?}"));
+        line.split_whitespace().last().unwrap().to_owned()
+    };
+    let (public, print) = (field("public key:"), field("fingerprint:"));
+    assert_eq!(public.len(), 64, "{public}");
+    assert!(public.chars().all(|c| c.is_ascii_hexdigit()), "{public}");
+    // --public: the hex alone, the same key (not made again).
+    let mut alone = Minichat::spawn(&["key", "--key", key, "--public"]);
+    assert!(alone.wait_exit(WAIT).success());
+    assert_eq!(alone.stdout_after_exit(WAIT), vec![public]);
+    // serve announces the same fingerprint for that file.
+    let (mut server, _) = Minichat::serve(&["serve", "--key", key, "--bind", "127.0.0.1:0"]);
+    assert_eq!(fingerprint(&mut server), print);
+}

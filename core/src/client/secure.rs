@@ -7,14 +7,13 @@
 
 use crate::address::PeerAddress;
 use crate::client::{Client, ClientEvent, FROM_SERVER, Phase, TO_SERVER};
-use crate::secure::{Initiator, KEY_LEN, KeySource, PROLOGUE, Pattern, Session};
+use crate::secure::{
+    Initiator, KEY_LEN, KeySource, PROLOGUE, Pattern, SEALED_HEADER, Session, seal_frame,
+};
 use crate::time::Instant;
 use crate::transport::Transmit;
-use crate::wire::limits::{HEADER_LEN, MAGIC, MAX_FRAME, SEAL_TAG_LEN, TOKEN_LEN, VERSION};
+use crate::wire::limits::MAX_FRAME;
 use crate::wire::{Cookie, Frame, Kind, Message, Token};
-
-/// The clear part of a `sealed` frame: header, token, nonce (its associated data).
-const SEALED_HEADER: usize = HEADER_LEN + TOKEN_LEN + 8;
 
 /// The server as the client knows it: its static public key (pinned, or trusted on first
 /// use by the application), and the fleet's key if it asks for one.
@@ -240,20 +239,8 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         let Some(session) = self.security.as_mut().and_then(|s| s.session.as_mut()) else {
             return Some(transmit);
         };
-        let len = transmit.len;
-        if buf.len() < len + SEALED_HEADER + SEAL_TAG_LEN {
-            return None;
-        }
-        buf.copy_within(..len, SEALED_HEADER);
-        let (header, rest) = buf.split_at_mut(SEALED_HEADER);
-        let (token, counter) = (token.0.to_be_bytes(), session.next_nonce().to_be_bytes());
-        let clear = [MAGIC, VERSION, Kind::Sealed.to_byte()];
-        header
-            .iter_mut()
-            .zip(clear.iter().chain(&token).chain(&counter))
-            .for_each(|(d, s)| *d = *s);
-        let (_, sealed) = session.seal(header, rest, len).ok()?;
-        Some(Transmit { destination: transmit.destination, len: SEALED_HEADER + sealed })
+        let len = seal_frame(session, token, buf, transmit.len)?;
+        Some(Transmit { destination: transmit.destination, len })
     }
 
     /// The session is gone: so are its keys.

@@ -119,7 +119,8 @@ fn ephemeral_and_rest(message: &mut [u8]) -> Result<([u8; KEY_LEN], &mut [u8]), 
     if len < HANDSHAKE_OVERHEAD {
         return Err(SecureError::TooShort { len, min: HANDSHAKE_OVERHEAD });
     }
-    let (key, rest) = message.split_at_mut(KEY_LEN);
+    let (key, rest) =
+        message.split_at_mut_checked(KEY_LEN).ok_or(SecureError::TooShort { len, min: KEY_LEN })?;
     let mut e = [0u8; KEY_LEN];
     copy(&mut e, key);
     Ok((e, rest))

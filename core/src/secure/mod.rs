@@ -8,6 +8,7 @@
 //!   ([`Responder`]) sides, and key fingerprints;
 //! - `transport.rs`: a [`Session`]'s sealed datagrams: explicit nonces, a replay window,
 //!   rekeying;
+//! - `sealed_frame.rs`: the `sealed` frame's clear part and body, as both sides seal it;
 //! - `random.rs`: the [`KeySource`] ephemeral keys come from, seeded by the embedding.
 //!
 //! Tested against the published Noise test vectors (cacophony's, for both patterns). No
@@ -16,6 +17,7 @@
 
 mod handshake;
 mod random;
+mod sealed_frame;
 #[cfg(test)]
 mod spec;
 mod symmetric;
@@ -27,6 +29,7 @@ pub use handshake::{
     HANDSHAKE_OVERHEAD, Initiator, KEY_LEN, Keypair, Pattern, Responder, fingerprint,
 };
 pub use random::KeySource;
+pub(crate) use sealed_frame::{SEALED_HEADER, seal_frame};
 pub use transport::{REKEY_INTERVAL, REPLAY_WINDOW, SEAL_OVERHEAD, Session};
 
 /// The prologue of every minichat handshake (`docs/PROTOCOL.md`, section 12): it binds the

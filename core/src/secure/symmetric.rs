@@ -87,7 +87,8 @@ pub(crate) fn seal(
 pub(crate) fn open(key: &Key, n: u64, ad: &[u8], buf: &mut [u8]) -> Result<usize, SecureError> {
     let len = buf.len();
     let text_len = len.checked_sub(TAGLEN).ok_or(SecureError::TooShort { len, min: TAGLEN })?;
-    let (text, tag) = buf.split_at_mut(text_len);
+    let (text, tag) =
+        buf.split_at_mut_checked(text_len).ok_or(SecureError::TooShort { len, min: TAGLEN })?;
     let tag: [u8; TAGLEN] = (&*tag).try_into().map_err(|_| SecureError::Unauthentic)?;
     let tag = Tag::from(tag);
     let cipher = ChaCha20Poly1305::new(key.into());

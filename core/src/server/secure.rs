@@ -10,14 +10,16 @@
 use heapless::Deque;
 
 use crate::address::PeerAddress;
-use crate::secure::{KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern, Responder};
+use crate::secure::{
+    KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern, Responder, SEALED_HEADER, seal_frame,
+};
 use crate::server::directory::Directory;
 use crate::server::join::Join;
 use crate::server::{Server, ServerMemory};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
-use crate::wire::limits::{HEADER_LEN, MAGIC, MAX_FRAME, MAX_SEALED_TEXT, TOKEN_LEN, VERSION};
+use crate::wire::limits::{HEADER_LEN, MAX_FRAME, MAX_SEALED_TEXT, TOKEN_LEN};
 use crate::wire::{Cookie, Kind, Message, Token};
 
 /// How many answers a server can send again identically (their clients may not have them
@@ -26,9 +28,6 @@ const ANSWERS_KEPT: usize = 4;
 
 /// What a client may seal: the kinds of a session it sends.
 const SEALED_FROM_CLIENT: u64 = Kind::FROM_CLIENT & !Kind::SECURE & !Kind::Join.bit();
-
-/// The clear part of a `sealed` frame: header, token, nonce (its associated data).
-const SEALED_HEADER: usize = HEADER_LEN + TOKEN_LEN + 8;
 
 /// Who the server is to its clients.
 #[derive(Debug, Clone)]
@@ -290,20 +289,11 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let user = self.table.get_mut(slot)?;
         let token = user.token;
         let Some(keys) = user.state.keys.as_mut() else { return Some(transmit) };
-        let len = transmit.len;
-        if buf.len() < len + SEALED_HEADER + crate::wire::limits::SEAL_TAG_LEN {
+        let Some(len) = seal_frame(keys, token, buf, transmit.len) else {
             self.stats.sealed_dropped += 1;
             return None;
-        }
-        buf.copy_within(..len, SEALED_HEADER);
-        let (header, rest) = buf.split_at_mut(SEALED_HEADER);
-        let counter = keys.next_nonce();
-        let (token, counter) = (token.0.to_be_bytes(), counter.to_be_bytes());
-        let clear = [MAGIC, VERSION, Kind::Sealed.to_byte()];
-        let fields = clear.iter().chain(&token).chain(&counter);
-        header.iter_mut().zip(fields).for_each(|(d, s)| *d = *s);
-        let (_, sealed) = keys.seal(header, rest, len).ok()?;
-        Some(Transmit { destination: transmit.destination, len: SEALED_HEADER + sealed })
+        };
+        Some(Transmit { destination: transmit.destination, len })
     }
 }
 

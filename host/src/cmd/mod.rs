@@ -4,6 +4,7 @@ pub(crate) mod bench;
 pub(crate) mod chat;
 pub mod demo;
 pub(crate) mod echo;
+pub(crate) mod key;
 pub(crate) mod send;
 pub(crate) mod serve;
 

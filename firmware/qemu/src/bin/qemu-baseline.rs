@@ -7,7 +7,6 @@
 use cortex_m_rt::entry;
 use minichat_qemu::log;
 use minichat_qemu::uart::Uart;
-use panic_never as _;
 
 #[entry]
 fn main() -> ! {

@@ -4,7 +4,10 @@
 //! letters; the rest passes unchanged).
 //!
 //! With the `full` feature it also asks who is in the room and for an echo when it joins
-//! (the full client, measured beside this minimal one in BENCHMARKS.md).
+//! (the full client, measured beside this minimal one in BENCHMARKS.md). With `secure` it
+//! joins in an encrypted session (Noise NK; NKpsk0 with a fleet key) with the one server
+//! whose key it was built with: `MINICHAT_SERVER_KEY=$(minichat key --public) cargo run
+//! --release --features secure --bin qemu-chat`.
 //!
 //! `cargo run --release --bin qemu-chat` boots it; QEMU prints the pseudo-terminal UART0
 //! is on, and `minichat serve --serial /dev/pts/N` puts `mcu` in the room.
@@ -20,7 +23,6 @@ use minichat_core::wire::{NameBuf, TextBuf};
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
 use minichat_qemu::{clock, halt, log};
-use panic_never as _;
 
 /// The client: 4 messages in flight, 8 events, 4 early deliveries held; its one peer is
 /// the other end of the serial line.
@@ -48,6 +50,11 @@ fn main() -> ! {
     else {
         halt()
     };
+    #[cfg(feature = "secure")]
+    client.set_server_key(
+        minichat_qemu::server_key::server_key(),
+        minichat_qemu::entropy::boot_seed(),
+    );
     let Some(link) = cortex_m::singleton!(: SerialLink = SerialLink::new(Uart::new(0))) else {
         halt()
     };
@@ -91,7 +98,11 @@ fn on_event(client: &mut McuClient, event: ClientEvent) {
     let now = clock::now();
     match event {
         ClientEvent::Joined { rejoined, .. } => {
-            log::line(&["qemu-chat: joined as mcu"]);
+            #[cfg(feature = "secure")]
+            let how = if client.is_encrypted() { " (encrypted)" } else { " (in the clear)" };
+            #[cfg(not(feature = "secure"))]
+            let how = " (in the clear)";
+            log::line(&["qemu-chat: joined as mcu", how]);
             if !rejoined {
                 let _ = client.say(now, "mcu is up");
             }

@@ -18,7 +18,6 @@ use minichat_qemu::entropy::{boot_entropy, mix};
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
 use minichat_qemu::{clock, halt, log};
-use panic_never as _;
 
 /// UARTs served.
 const LINKS: usize = 2;

@@ -1,0 +1,34 @@
+//! The `sealed` frame's layout (`docs/PROTOCOL.md`, section 12): its clear part — header,
+//! the session's token, the message's nonce — authenticated as associated data, then the
+//! session's frame sealed, then the tag. Client and server seal the same way.
+
+use crate::secure::Session;
+use crate::wire::Kind;
+use crate::wire::Token;
+use crate::wire::limits::{HEADER_LEN, MAGIC, SEAL_TAG_LEN, TOKEN_LEN, VERSION};
+
+/// The clear part of a `sealed` frame: header, token, nonce (its associated data).
+pub(crate) const SEALED_HEADER: usize = HEADER_LEN + TOKEN_LEN + 8;
+
+/// Seals the frame in `buf[..len]` in place as a `sealed` frame of the session `token`:
+/// returns its length, or `None` if `buf` cannot hold it or the session's nonces ran out.
+pub(crate) fn seal_frame(
+    session: &mut Session,
+    token: Token,
+    buf: &mut [u8],
+    len: usize,
+) -> Option<usize> {
+    let needed = len.checked_add(SEALED_HEADER + SEAL_TAG_LEN)?;
+    if buf.len() < needed {
+        return None;
+    }
+    // The frame moves up to make room for the clear part.
+    buf.get_mut(..len + SEALED_HEADER)?.rotate_right(SEALED_HEADER);
+    let (header, rest) = buf.split_at_mut_checked(SEALED_HEADER)?;
+    let (token, nonce) = (token.0.to_be_bytes(), session.next_nonce().to_be_bytes());
+    let clear = [MAGIC, VERSION, Kind::Sealed.to_byte()];
+    let fields = clear.iter().chain(&token).chain(&nonce);
+    header.iter_mut().zip(fields).for_each(|(d, s)| *d = *s);
+    let (_, sealed) = session.seal(header, rest, len).ok()?;
+    Some(SEALED_HEADER + sealed)
+}
