@@ -52,7 +52,8 @@ pub(crate) enum HostError {
         /// What the system said.
         source: io::Error,
     },
-    /// A key file others can read.
+    /// A key file others can read (checked where files have Unix permissions).
+    #[cfg_attr(not(unix), allow(dead_code))]
     #[error("the key file {} can be read by others (mode {mode:o}): run chmod 600 {}", path.display(), path.display())]
     KeyFileOpen {
         /// The file.

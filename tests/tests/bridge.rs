@@ -157,11 +157,12 @@ fn direct_messages_names_and_who_reach_across_bridged_servers() {
     let (mut a, addr_a) = bridged(&broker, "direct-test");
     let (mut b, addr_b) = bridged(&broker, "direct-test");
     meet(&mut a, &mut b);
+    // Each server hears of the other's user (waited for one at a time: a line that comes
+    // while another is awaited is passed over).
     let mut alice = user("alice", &addr_a, &mut a);
-    let mut bob = user("bob", &addr_b, &mut b);
-    // Each server hears of the other's user.
-    a.stdout_line_containing("bob joined on server", WAIT);
     b.stdout_line_containing("alice joined on server", WAIT);
+    let mut bob = user("bob", &addr_b, &mut b);
+    a.stdout_line_containing("bob joined on server", WAIT);
 
     // Direct messages both ways, marked as such.
     alice.write_line("/to bob hi bob");
