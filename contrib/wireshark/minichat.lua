@@ -11,6 +11,13 @@
 -- programs' clients and is shown as such. A frame the Rust codec would refuse is flagged
 -- with expert info saying why; nothing in a capture can make this script fail.
 --
+-- Encrypted sessions: `hello`, `answer` and `sealed` frames are shown as such. Given the
+-- key log minichat writes when asked (`MINICHAT_KEYLOGFILE=keys.log minichat chat ...`),
+-- by `-o minichat.keylog_file:keys.log` or the same environment variable, every sealed
+-- frame of a logged session is opened (tag checked, rekeying followed) and the frame
+-- inside dissected: `tshark -X lua_script:minichat.lua -o minichat.keylog_file:keys.log
+-- -r capture.pcapng`. A frame no logged key opens is flagged.
+--
 -- Stream links are in pcapng records of link type USER0 (147), written by minichat: the
 -- direction (0 received, 1 sent), the link (1 serial, 2 TCP), the length of the link's
 -- name, the name, then the bytes on the line: COBS of the frame and its CRC-32, and the
@@ -78,6 +85,7 @@ f.place = ProtoField.string("minichat.place", "On server", base.UNICODE)
 f.handshake = ProtoField.bytes("minichat.handshake", "Noise handshake message")
 f.counter = ProtoField.uint64("minichat.counter", "Sealed frame's nonce")
 f.sealed = ProtoField.bytes("minichat.sealed", "Sealed frame (encrypted) and tag")
+f.decrypted = ProtoField.string("minichat.decrypted", "Decrypted with the key log")
 f.server_key = ProtoField.bytes("minichat.server_key", "Server's static public key")
 f.fleet = ProtoField.bool("minichat.fleet", "Fleet key wanted", 8, nil, 0x01)
 f.mode = ProtoField.uint8("minichat.mode", "Echo mode", base.DEC, modes)
@@ -85,7 +93,9 @@ f.legacy = ProtoField.string("minichat.legacy", "Plain text (a client of the ori
 
 local e_malformed = ProtoExpert.new("minichat.malformed", "Malformed minichat frame",
     expert.group.MALFORMED, expert.severity.ERROR)
-minichat.experts = { e_malformed }
+local e_undecrypted = ProtoExpert.new("minichat.undecrypted", "Sealed frame not decrypted",
+    expert.group.DECRYPTION, expert.severity.WARN)
+minichat.experts = { e_malformed, e_undecrypted }
 
 local fs = stream.fields
 fs.direction = ProtoField.uint8("minichat_stream.direction", "Direction", base.DEC,
@@ -125,6 +135,244 @@ local function crc32(bytes, len)
         c = bxor(crc_table[band(bxor(c, bytes:get_index(i)), 0xFF)], rshift(c, 8))
     end
     return bxor(c, 0xFFFFFFFF)
+end
+
+-- Encrypted sessions, read with a key log (PROTOCOL.md section 12, "Key log"): the file
+-- `MINICHAT_KEYLOGFILE` made minichat write, named by the preference `minichat.keylog_file`
+-- or, when that is empty, by the same environment variable. A sealed frame whose session
+-- is in it is opened — ChaCha20-Poly1305 as Noise uses it, tag checked — and the frame
+-- inside is dissected as if it had been sent in the clear.
+local floor = math.floor
+local function bor(a, b) return u32(bitlib.bor(a, b)) end
+local function lshift(a, n) return u32(bitlib.lshift(a, n)) end
+local function rotl(x, n) return bor(lshift(x, n), rshift(x, 32 - n)) end
+
+-- 32 bytes (a 1-indexed table) as 8 little-endian words.
+local function words(bytes)
+    local w = {}
+    for i = 0, 7 do
+        w[i + 1] = bytes[4 * i + 1] + bytes[4 * i + 2] * 0x100 + bytes[4 * i + 3] * 0x10000
+            + bytes[4 * i + 4] * 0x1000000
+    end
+    return w
+end
+
+-- ChaCha20's block function (RFC 8439, section 2.3): 64 bytes of keystream for the key
+-- (8 words), the block counter and the nonce (3 words).
+local function chacha_block(key, counter, nonce)
+    local s = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574, key[1], key[2], key[3], key[4],
+        key[5], key[6], key[7], key[8], counter, nonce[1], nonce[2], nonce[3] }
+    local x = {}
+    for i = 1, 16 do x[i] = s[i] end
+    local function qr(a, b, c, d)
+        x[a] = u32(x[a] + x[b]); x[d] = rotl(bxor(x[d], x[a]), 16)
+        x[c] = u32(x[c] + x[d]); x[b] = rotl(bxor(x[b], x[c]), 12)
+        x[a] = u32(x[a] + x[b]); x[d] = rotl(bxor(x[d], x[a]), 8)
+        x[c] = u32(x[c] + x[d]); x[b] = rotl(bxor(x[b], x[c]), 7)
+    end
+    for _ = 1, 10 do
+        qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15); qr(4, 8, 12, 16)
+        qr(1, 6, 11, 16); qr(2, 7, 12, 13); qr(3, 8, 9, 14); qr(4, 5, 10, 15)
+    end
+    local out = {}
+    for i = 1, 16 do
+        local w = u32(x[i] + s[i])
+        for _ = 1, 4 do
+            out[#out + 1] = w % 256
+            w = floor(w / 256)
+        end
+    end
+    return out
+end
+
+-- Numbers as 16-bit limbs, least significant first: `p` carried so every limb is < 2^16.
+local function carry(p)
+    local c, i = 0, 1
+    while i <= #p or c > 0 do
+        local v = (p[i] or 0) + c
+        c = floor(v / 65536)
+        p[i] = v - c * 65536
+        i = i + 1
+    end
+    return p
+end
+
+-- `p` (carried) reduced below 2^130 + a little, modulo 2^130 - 5: what is above bit 130
+-- comes back in times 5.
+local function fold(p)
+    while #p > 9 or (p[9] or 0) >= 4 do
+        local high = {}
+        for k = 0, #p - 9 do
+            high[k + 1] = floor((p[9 + k] or 0) / 4) + ((p[10 + k] or 0) % 4) * 16384
+        end
+        local low = {}
+        for i = 1, 8 do low[i] = p[i] or 0 end
+        low[9] = (p[9] or 0) % 4
+        for k = 1, #high do low[k] = low[k] + 5 * high[k] end
+        p = carry(low)
+    end
+    for i = #p + 1, 9 do p[i] = 0 end
+    return p
+end
+
+-- Poly1305 (RFC 8439, section 2.5) of `msg` (1-indexed bytes) with the 32-byte key `key`.
+local function poly1305(key, msg)
+    local rb = {}
+    for i = 1, 16 do rb[i] = key[i] end
+    for _, i in ipairs({ 4, 8, 12, 16 }) do rb[i] = rb[i] % 16 end
+    for _, i in ipairs({ 5, 9, 13 }) do rb[i] = rb[i] - rb[i] % 4 end
+    local r = {}
+    for i = 0, 7 do r[i + 1] = rb[2 * i + 1] + rb[2 * i + 2] * 256 end
+    local h = { 0, 0, 0, 0, 0, 0, 0, 0, 0 }
+    for start = 1, #msg, 16 do
+        local len = math.min(16, #msg - start + 1)
+        for j = 0, len - 1 do
+            local limb = floor(j / 2) + 1
+            h[limb] = h[limb] + msg[start + j] * ((j % 2 == 0) and 1 or 256)
+        end
+        local bit = 8 * len
+        local limb = floor(bit / 16) + 1
+        h[limb] = h[limb] + 2 ^ (bit % 16)
+        local p = {}
+        for k = 1, 17 do p[k] = 0 end
+        for i = 1, 9 do
+            for j = 1, 8 do p[i + j - 1] = p[i + j - 1] + h[i] * r[j] end
+        end
+        h = fold(carry(p))
+    end
+    -- Fully reduced: h - p if h >= p = 2^130 - 5, that is if h + 5 reaches 2^130.
+    local g = {}
+    for i = 1, 9 do g[i] = h[i] end
+    g[1] = g[1] + 5
+    g = carry(g)
+    if (g[9] or 0) >= 4 then h = g; h[9] = h[9] - 4 end
+    local t = {}
+    for i = 0, 7 do t[i + 1] = h[i + 1] + key[17 + 2 * i] + key[18 + 2 * i] * 256 end
+    t = carry(t)
+    local tag = {}
+    for i = 1, 8 do
+        tag[#tag + 1] = t[i] % 256
+        tag[#tag + 1] = floor(t[i] / 256)
+    end
+    return tag
+end
+
+-- Opens `sealed` (bytes: ciphertext then the 16-byte tag) under `key` (8 words) and the
+-- 64-bit nonce (`hi`, `lo`) with `ad`: the plaintext bytes, or nil if the tag is wrong.
+local function aead_open(key, hi, lo, ad, sealed)
+    if #sealed < 16 then return nil end
+    local nonce = { 0, lo, hi }
+    local otk = chacha_block(key, 0, nonce)
+    local n = #sealed - 16
+    local mac = {}
+    local function put(bytes, from, to)
+        for i = from, to do mac[#mac + 1] = bytes[i] end
+        while #mac % 16 ~= 0 do mac[#mac + 1] = 0 end
+    end
+    put(ad, 1, #ad)
+    put(sealed, 1, n)
+    for _, len in ipairs({ #ad, n }) do
+        for _ = 1, 8 do
+            mac[#mac + 1] = len % 256
+            len = floor(len / 256)
+        end
+    end
+    local tag = poly1305(otk, mac)
+    for i = 1, 16 do
+        if tag[i] ~= sealed[n + i] then return nil end
+    end
+    local plain = {}
+    for block = 0, floor((n - 1) / 64) do
+        local ks = chacha_block(key, block + 1, nonce)
+        for j = 1, 64 do
+            local at = block * 64 + j
+            if at > n then break end
+            plain[at] = u32(bitlib.bxor(sealed[at], ks[j]))
+        end
+    end
+    return plain
+end
+
+-- Noise's REKEY for ChaChaPoly: the first 32 bytes of encrypting zeros under nonce 2^64 - 1.
+local function rekey(key)
+    local ks = chacha_block(key, 1, { 0, 0xFFFFFFFF, 0xFFFFFFFF })
+    local bytes = {}
+    for i = 1, 32 do bytes[i] = ks[i] end
+    return words(bytes)
+end
+
+-- The key log's sessions by token (lower-case hex): for each direction (0 client to
+-- server, 1 server to client) its keys by epoch, from the first on.
+local keylog = { path = nil, size = -1, sessions = {} }
+local dissect_frame
+
+local function keylog_path()
+    local path = minichat.prefs.keylog_file
+    if path == nil or path == "" then path = os.getenv("MINICHAT_KEYLOGFILE") end
+    if path == "" then return nil end
+    return path
+end
+
+local function hex_bytes(hex)
+    local bytes = {}
+    for i = 1, #hex, 2 do bytes[#bytes + 1] = tonumber(hex:sub(i, i + 1), 16) end
+    return bytes
+end
+
+-- Reads the key log again if it changed (minichat appends a line per session).
+local function load_keylog()
+    local path = keylog_path()
+    if not path then return end
+    local file = io.open(path, "r")
+    if not file then return end
+    local text = file:read("*a") or ""
+    file:close()
+    if path == keylog.path and #text == keylog.size then return end
+    keylog.path, keylog.size, keylog.sessions = path, #text, {}
+    for line in text:gmatch("[^\r\n]+") do
+        local token, c2s, s2c = line:match("^MINICHAT_SESSION%s+(%x+)%s+(%x+)%s+(%x+)%s*$")
+        if token and #token == 16 and #c2s == 64 and #s2c == 64 then
+            keylog.sessions[token:lower()] = {
+                [0] = { words(hex_bytes(c2s)) }, [1] = { words(hex_bytes(s2c)) },
+            }
+        end
+    end
+end
+
+-- The key of `epoch` (rekeyed from the first as often as needed; at most 4096 times).
+local function key_for(keys, epoch)
+    if epoch > 4096 then return nil end
+    while #keys <= epoch do keys[#keys + 1] = rekey(keys[#keys]) end
+    return keys[epoch + 1]
+end
+
+-- Opens the sealed frame `tvb` with the key log: the frame inside (a Tvb) and the
+-- direction it went, or nil and why not.
+local function open_sealed(tvb)
+    local bytes = tvb:bytes()
+    local token = bytes:subset(3, 8):tohex():lower()
+    local session = keylog.sessions[token]
+    if not session then
+        load_keylog()
+        session = keylog.sessions[token]
+    end
+    if not session then return nil, "its session is not in the key log" end
+    local hi, lo = tvb(11, 4):uint(), tvb(15, 4):uint()
+    local epoch = hi * 65536 + math.floor(lo / 65536)
+    local ad, sealed = {}, {}
+    for i = 0, 18 do ad[#ad + 1] = bytes:get_index(i) end
+    for i = 19, tvb:len() - 1 do sealed[#sealed + 1] = bytes:get_index(i) end
+    for dir = 0, 1 do
+        local key = key_for(session[dir], epoch)
+        local plain = key and aead_open(key, hi, lo, ad, sealed)
+        if plain then
+            local inner = ByteArray.new()
+            inner:set_size(#plain)
+            for i = 1, #plain do inner:set_index(i - 1, plain[i]) end
+            return inner:tvb("Decrypted minichat frame"), dir
+        end
+    end
+    return nil, "no key of its session in the key log opens it: damaged, forged, or replayed from another session"
 end
 
 -- Whether bytes [off, off + len) of `tvb` are UTF-8, and the first control character
@@ -280,8 +528,8 @@ bodies[0x06] = function(r) r:int(f.challenge, 4) end
 bodies[0x07] = bodies[0x06]
 bodies[0x08] = function(r) r:int(f.nonce, 8); r:code(); return r:detail() end
 bodies[0x09] = function(r) r:int(f.challenge, 4); r:int(f.seq, 4); r:int(f.digest, 4) end
--- Encrypted sessions (PROTOCOL.md section 12): the handshakes and sealed frames are shown
--- as such; their contents are not readable here.
+-- Encrypted sessions (PROTOCOL.md section 12): the handshakes are shown as such; a sealed
+-- frame is opened when a key log holds its session (see `open_sealed`).
 bodies[0x0a] = function(r)
     r:bytes(f.cookie, 16); r:int(f.nonce, 8)
     local n = r:rest(f.handshake, 48)
@@ -372,8 +620,9 @@ local function has_token(kind)
         and kind ~= 0x0d and kind ~= 0x0e
 end
 
--- Dissects one frame (`tvb` holds exactly it); returns whether it parsed.
-local function dissect_frame(tvb, pinfo, tree)
+-- Dissects one frame (`tvb` holds exactly it); returns whether it parsed. (Declared
+-- earlier: a sealed frame's contents are a frame too.)
+dissect_frame = function(tvb, pinfo, tree)
     pinfo.cols.protocol = "minichat"
     local len = tvb:len()
     local item = tree:add(minichat, tvb())
@@ -412,6 +661,17 @@ local function dissect_frame(tvb, pinfo, tree)
     local info = name
     if summary and summary ~= "" then info = info .. " " .. summary end
     pinfo.cols.info = info
+    if kind == 0x0c and keylog_path() then
+        local inner, dir = open_sealed(tvb)
+        if not inner then
+            item:add_proto_expert_info(e_undecrypted, "not decrypted: " .. dir)
+            return true
+        end
+        item:add(f.decrypted, tvb(), dir == 0 and "client to server" or "server to client")
+        local ok = dissect_frame(inner, pinfo, tree)
+        pinfo.cols.info = "sealed: " .. tostring(pinfo.cols.info)
+        return ok
+    end
     return true
 end
 
@@ -507,6 +767,9 @@ end
 -- The server's UDP port (8080 unless `minichat serve --bind` chose another): frames and
 -- the original programs' plain text on it. `tshark -o minichat.port:N` sets it.
 minichat.prefs.port = Pref.uint("UDP port", PORT, "The minichat server's UDP port")
+-- `tshark -o minichat.keylog_file:PATH`, or MINICHAT_KEYLOGFILE in the environment.
+minichat.prefs.keylog_file = Pref.string("Key log file", "",
+    "The key log minichat wrote (MINICHAT_KEYLOGFILE): sealed frames of its sessions are decrypted")
 local registered_port = PORT
 DissectorTable.get("udp.port"):add(PORT, minichat)
 function minichat.prefs_changed()

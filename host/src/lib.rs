@@ -14,6 +14,7 @@ mod cli;
 mod clock;
 pub mod cmd;
 mod error;
+mod key_log;
 mod keys;
 pub mod net;
 mod shutdown;

@@ -68,20 +68,28 @@ fn home() -> PathBuf {
 impl Minichat {
     /// Starts `minichat ARGS...` with stdin closed (reading it gives end of file).
     pub fn spawn(args: &[&str]) -> Minichat {
-        Self::start(args, Stdio::null())
+        Self::start(args, Stdio::null(), &[])
     }
 
     /// Starts `minichat ARGS...` with stdin a pipe the test writes with
     /// [`Minichat::write_line`] and closes with [`Minichat::close_stdin`].
     pub fn spawn_with_stdin(args: &[&str]) -> Minichat {
-        Self::start(args, Stdio::piped())
+        Self::start(args, Stdio::piped(), &[])
     }
 
-    fn start(args: &[&str], stdin: Stdio) -> Minichat {
+    /// [`Minichat::spawn_with_stdin`] with the environment variables `vars` set too.
+    pub fn spawn_with_stdin_and_env(args: &[&str], vars: &[(&str, &str)]) -> Minichat {
+        Self::start(args, Stdio::piped(), vars)
+    }
+
+    fn start(args: &[&str], stdin: Stdio, vars: &[(&str, &str)]) -> Minichat {
         let home = home();
         let mut child = Command::new(binary())
             .args(args)
             .env("MINICHAT_HOME", &home)
+            // A key log the developer asked for is not the tests'.
+            .env_remove("MINICHAT_KEYLOGFILE")
+            .envs(vars.iter().copied())
             .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

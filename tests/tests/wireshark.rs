@@ -58,12 +58,19 @@ fn scratch(name: &str) -> PathBuf {
 /// tshark's field output for `capture` with the dissector: one line per packet, the
 /// fields separated by `|`, several values of one field by `,`.
 fn tshark(capture: &Path, port: u16, fields: &[&str]) -> Vec<String> {
+    tshark_with(capture, port, &[], fields)
+}
+
+/// [`tshark`] with more options (`-o NAME:VALUE` pairs, as `options` gives them).
+fn tshark_with(capture: &Path, port: u16, options: &[&str], fields: &[&str]) -> Vec<String> {
     let script = repo().join("contrib/wireshark/minichat.lua");
     let mut command = Command::new("tshark");
     command
         .arg("-X")
         .arg(format!("lua_script:{}", script.display()))
+        .env_remove("MINICHAT_KEYLOGFILE")
         .args(["-o", &format!("minichat.port:{port}")])
+        .args(options)
         .args(["-o", "udp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-r"])
         .arg(capture)
         .args(["-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]);
@@ -350,11 +357,14 @@ fn captures_of_a_udp_conversation_decode_on_both_ends() {
 }
 
 /// An encrypted conversation, captured on the server: tshark sees the handshake and sealed
-/// frames, and neither the text nor the name appears anywhere in the capture.
+/// frames, and neither the text nor the name appears anywhere in the capture — until it
+/// is given the key log the client wrote (`MINICHAT_KEYLOGFILE`).
 #[test]
 #[ignore = "needs tshark: .ci/run installs it and runs these with --ignored"]
-fn a_capture_of_an_encrypted_conversation_holds_none_of_its_text() {
+fn a_capture_of_an_encrypted_conversation_holds_none_of_its_text_but_its_key_log_opens_it() {
     let capture = scratch("encrypted.pcapng");
+    let key_log = scratch("encrypted.keys");
+    let _ = std::fs::remove_file(&key_log);
     let (mut server, addr) = Minichat::serve(&[
         "serve",
         "--bind",
@@ -362,15 +372,11 @@ fn a_capture_of_an_encrypted_conversation_holds_none_of_its_text() {
         "--capture",
         capture.to_str().unwrap(),
     ]);
-    let mut chat = Minichat::spawn_with_stdin(&[
-        "chat",
-        "--name",
-        "alice",
-        "--server",
-        &addr.to_string(),
-        "--linger",
-        "0",
-    ]);
+    let mut chat = Minichat::spawn_with_stdin_and_env(
+        &["chat", "--name", "alice", "--server", &addr.to_string(), "--linger", "0"],
+        &[("MINICHAT_KEYLOGFILE", key_log.to_str().unwrap())],
+    );
+    chat.stderr_line_containing("MINICHAT_KEYLOGFILE is set", WAIT);
     server.stdout_line_containing("alice joined", WAIT);
     chat.write_line("the secret plan");
     server.stdout_line_containing("the secret plan", WAIT);
@@ -391,6 +397,27 @@ fn a_capture_of_an_encrypted_conversation_holds_none_of_its_text() {
     for secret in [&b"secret plan"[..], b"alice"] {
         assert!(!bytes.windows(secret.len()).any(|w| w == secret), "{secret:?} in the capture");
     }
+
+    // With the key log, every sealed frame opens, both ways, and the conversation reads.
+    let log = std::fs::read_to_string(&key_log).unwrap();
+    assert!(log.starts_with("MINICHAT_SESSION ") && log.lines().count() == 1, "{log}");
+    let option = format!("minichat.keylog_file:{}", key_log.display());
+    let fields = ["minichat.kind", "minichat.decrypted", "minichat.text", "_ws.expert.message"];
+    let lines = tshark_with(&capture, addr.port(), &["-o", &option], &fields);
+    let cells =
+        |i: usize| lines.iter().flat_map(move |l| l.split('|').nth(i).unwrap_or("").split(','));
+    assert!(cells(3).all(str::is_empty), "{lines:#?}");
+    let kinds: Vec<&str> = cells(0).collect();
+    // say, ack and leave, inside sealed frames (the welcome is in the answer's handshake
+    // payload, which a key log of transport keys does not open).
+    for kind in ["0x10", "0x14", "0x04"] {
+        assert!(kinds.contains(&kind), "no {kind} inside the sealed frames: {kinds:?}");
+    }
+    let ways: Vec<&str> = cells(1).filter(|c| !c.is_empty()).collect();
+    assert!(ways.contains(&"client to server") && ways.contains(&"server to client"), "{ways:?}");
+    let sealed = kinds.iter().filter(|k| **k == "0x0c").count();
+    assert_eq!(ways.len(), sealed, "every sealed frame opens: {lines:#?}");
+    assert!(cells(2).any(|t| t == "the secret plan"), "{lines:#?}");
 }
 
 #[cfg(unix)]

@@ -8,7 +8,8 @@
 use crate::address::PeerAddress;
 use crate::client::{Client, ClientEvent, FROM_SERVER, Phase, TO_SERVER};
 use crate::secure::{
-    Initiator, KEY_LEN, KeySource, PROLOGUE, Pattern, SEALED_HEADER, Session, seal_frame,
+    Initiator, KEY_LEN, KeyLogEntry, KeySource, PROLOGUE, Pattern, SEALED_HEADER, Session,
+    seal_frame,
 };
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -105,6 +106,16 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         }
         security.offered = Some(key);
         self.push_event(ClientEvent::ServerKeyOffered { key, fleet });
+    }
+
+    /// The session's keys for a key log (the host's `MINICHAT_KEYLOGFILE`): once the
+    /// session is encrypted, and until its first rekey. Whoever holds them reads the
+    /// session; write them only where the user asked.
+    pub fn key_log_entry(&self) -> Option<KeyLogEntry> {
+        let Phase::Joined { token } = self.phase else { return None };
+        let session = self.security.as_ref()?.session.as_ref()?;
+        let (client_to_server, server_to_client) = session.first_keys()?;
+        Some(KeyLogEntry { token, client_to_server, server_to_client })
     }
 
     /// Whether the session is encrypted (its handshake done).

@@ -9,6 +9,7 @@
 //! - `transport.rs`: a [`Session`]'s sealed datagrams: explicit nonces, a replay window,
 //!   rekeying;
 //! - `sealed_frame.rs`: the `sealed` frame's clear part and body, as both sides seal it;
+//! - `key_log.rs`: a session's keys as a key log line ([`KeyLogEntry`]), for debugging;
 //! - `random.rs`: the [`KeySource`] ephemeral keys come from, seeded by the embedding.
 //!
 //! Tested against the published Noise test vectors (cacophony's, for both patterns). No
@@ -16,6 +17,7 @@
 //! every ephemeral key.
 
 mod handshake;
+mod key_log;
 mod random;
 mod sealed_frame;
 #[cfg(test)]
@@ -28,6 +30,7 @@ mod vectors;
 pub use handshake::{
     HANDSHAKE_OVERHEAD, Initiator, KEY_LEN, Keypair, Pattern, Responder, fingerprint,
 };
+pub use key_log::{KEY_LOG_LABEL, KeyLogEntry};
 pub use random::KeySource;
 pub(crate) use sealed_frame::{SEALED_HEADER, seal_frame};
 pub use transport::{REKEY_INTERVAL, REPLAY_WINDOW, SEAL_OVERHEAD, Session};

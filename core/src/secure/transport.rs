@@ -80,6 +80,13 @@ impl Session {
         &self.handshake_hash
     }
 
+    /// The keys the session began with, sending and receiving, while neither direction
+    /// has rekeyed yet: what a key log records.
+    pub fn first_keys(&self) -> Option<([u8; 32], [u8; 32])> {
+        (self.sending.epoch == 0 && self.receiving.epoch == 0)
+            .then_some((self.sending.key, self.receiving.key))
+    }
+
     /// Seals `buf[..len]` in place with `ad` (the frame's clear header, so it cannot be
     /// altered either) and appends the tag: returns the message's nonce, to send with it,
     /// and the sealed length.

@@ -13,12 +13,14 @@ use mio::Waker;
 
 use crate::clock::Clock;
 use crate::error::HostError;
+use crate::key_log::KeyLog;
 use crate::keys::{Encryption, Trust};
 use crate::net::capture::{Capture, Captured};
 use crate::net::client_link::{ClientLink, Target};
 use crate::net::peer::Peer;
 use crate::net::peer_error::is_peer_trouble;
 use crate::net::reactor::Reactor;
+use crate::term::output::{self, Stream};
 
 /// The client the host runs: 32 messages in flight, 64 events waiting, 32 early
 /// deliveries held.
@@ -37,6 +39,8 @@ pub(crate) struct ClientLoop {
     /// was given.
     trust: Option<Trust>,
     fleet_key: bool,
+    /// Where each session's keys go, when the user asked (`MINICHAT_KEYLOGFILE`).
+    key_log: Option<KeyLog>,
     driver: Driver<Captured<ClientLink>>,
     reactor: Reactor,
     clock: Clock,
@@ -69,20 +73,21 @@ impl ClientLoop {
         config.give_up = give_up;
         config.entropy = getrandom::u64().map_err(HostError::Random)?;
         let mut client = HostClient::new(config, clock.now());
-        let (trust, fleet_key) = match encryption {
-            Encryption::Off => (None, false),
+        let (trust, fleet_key, key_log) = match encryption {
+            Encryption::Off => (None, false, None),
             Encryption::On { trust, fleet_key } => {
                 let psk = fleet_key.as_deref().map(crate::keys::fleet_key).transpose()?;
                 let mut seed = [0u8; 32];
                 getrandom::fill(&mut seed).map_err(HostError::Random)?;
                 client.discover_server_key(psk, seed);
-                (Some(trust), psk.is_some())
+                (Some(trust), psk.is_some(), KeyLog::from_env()?)
             }
         };
         Ok(ClientLoop {
             client,
             trust,
             fleet_key,
+            key_log,
             driver: Driver::new(link),
             reactor,
             clock,
@@ -175,9 +180,20 @@ impl ClientLoop {
         self.driver.transport_mut().take_capture()
     }
 
-    /// The next event from the client.
+    /// The next event from the client. A session that begins has its keys recorded in
+    /// the key log, if there is one (a key log that cannot be written is said once, and
+    /// closed).
     pub(crate) fn next_event(&mut self) -> Option<ClientEvent> {
-        self.client.poll_event()
+        let event = self.client.poll_event()?;
+        if let ClientEvent::Joined { .. } = event
+            && let Some(key_log) = &mut self.key_log
+            && let Some(entry) = self.client.key_log_entry()
+            && let Err(error) = key_log.record(&entry)
+        {
+            output::line(Stream::Stderr, format!("minichat: {error}; no more keys are logged"));
+            self.key_log = None;
+        }
+        Some(event)
     }
 
     /// Waits for a datagram, a wake-up, the client's next timer or `max`, whichever comes
