@@ -10,13 +10,16 @@ use minichat_core::time::Instant;
 /// The board's core clock after reset: 12.5 MHz (QEMU's lm3s6965evb, too).
 const CORE_HZ: u32 = 12_500_000;
 
+/// SysTick counts in a millisecond.
+const TICKS_PER_MILLI: u32 = CORE_HZ / 1000;
+
 static MILLIS: AtomicU32 = AtomicU32::new(0);
 
 /// Starts the 1 kHz tick. The tick also wakes the CPU from `wfi`, so an idle loop polls
 /// its UART once a millisecond.
 pub fn start(syst: &mut SYST) {
     syst.set_clock_source(SystClkSource::Core);
-    syst.set_reload(CORE_HZ / 1000 - 1);
+    syst.set_reload(TICKS_PER_MILLI - 1);
     syst.clear_current();
     syst.enable_interrupt();
     syst.enable_counter();
@@ -25,6 +28,23 @@ pub fn start(syst: &mut SYST) {
 /// Now, for the core's state machines. (A `u32` of milliseconds wraps after 49 days.)
 pub fn now() -> Instant {
     Instant::from_millis(u64::from(MILLIS.load(Ordering::Relaxed)))
+}
+
+/// SysTick counts since the clock started: a finer clock than [`now`], for measurements
+/// (under QEMU's `-icount`, a count of instructions).
+pub fn ticks() -> u64 {
+    let mut millis = MILLIS.load(Ordering::Relaxed);
+    // Read again if the millisecond turned over between the two reads (at most once).
+    for _ in 0..2 {
+        let current = SYST::get_current();
+        let after = MILLIS.load(Ordering::Relaxed);
+        if after == millis {
+            let into = (TICKS_PER_MILLI - 1).saturating_sub(current);
+            return u64::from(millis) * u64::from(TICKS_PER_MILLI) + u64::from(into);
+        }
+        millis = after;
+    }
+    u64::from(millis) * u64::from(TICKS_PER_MILLI)
 }
 
 #[exception]

@@ -11,3 +11,19 @@ pub fn line(pieces: &[&str]) {
     }
     let _ = out.write_all(b"\n");
 }
+
+/// `n` in decimal, in `buf`: a number for [`line`] without `core::fmt`.
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        if let Some(digit) = buf.get_mut(at) {
+            *digit = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    core::str::from_utf8(buf.get(at..).unwrap_or_default()).unwrap_or("?")
+}
