@@ -44,6 +44,12 @@ pub(crate) enum HostError {
     /// The operating system's random number generator failed.
     #[error("cannot get random bytes for the keys and secrets: {0}")]
     Random(getrandom::Error),
+    /// A message for the broker could not be sealed (only one of 256 GiB cannot).
+    #[error("a bridge message of {len} bytes could not be sealed")]
+    BridgeSeal {
+        /// Its length.
+        len: usize,
+    },
     /// A key file or the known-servers file could not be read or written.
     #[error("cannot use the key file {}: {source}", path.display())]
     KeyFile {

@@ -88,6 +88,65 @@ impl Broker {
     }
 }
 
+/// Everything published under a prefix, as someone who reads the broker sees it.
+pub struct Watcher {
+    seen: std::sync::mpsc::Receiver<(String, Vec<u8>)>,
+    client: rumqttc::Client,
+}
+
+impl Broker {
+    /// Subscribes to every topic under `prefix`, and waits until the broker confirmed it.
+    pub fn watch(&self, prefix: &str) -> Watcher {
+        let mut options = rumqttc::MqttOptions::new(
+            format!("watcher-{}-{prefix}", std::process::id()),
+            "127.0.0.1",
+            self.port,
+        );
+        options.set_keep_alive(Duration::from_secs(5));
+        let (client, mut connection) = rumqttc::Client::new(options, 64);
+        client.subscribe(format!("{prefix}/#"), rumqttc::QoS::AtLeastOnce).expect("subscribe");
+        let (tx, seen) = std::sync::mpsc::channel();
+        let (subscribed, is_subscribed) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                match event {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
+                        let _ = subscribed.send(());
+                    }
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) => {
+                        if tx.send((publish.topic, publish.payload.to_vec())).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+        is_subscribed.recv_timeout(READY_WITHIN).expect("the watcher subscribed");
+        Watcher { seen, client }
+    }
+}
+
+impl std::fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watcher").finish_non_exhaustive()
+    }
+}
+
+impl Watcher {
+    /// What was published so far: topic and payload of each message.
+    pub fn seen(&self) -> Vec<(String, Vec<u8>)> {
+        self.seen.try_iter().collect()
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.client.disconnect();
+    }
+}
+
 /// Whether `mosquitto` is installed here.
 pub fn mosquitto_installed() -> bool {
     ["mosquitto", "/usr/sbin/mosquitto"].into_iter().any(which)

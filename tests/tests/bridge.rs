@@ -245,3 +245,95 @@ fn a_bad_bridge_url_is_a_clear_error() {
     let err = server.stderr_after_exit(WAIT).join("\n");
     assert!(err.contains("expected mqtt://HOST:PORT[/PREFIX]"), "{err}");
 }
+
+/// A fleet key file (64 hexadecimal digits, readable by its owner only) in a scratch
+/// directory of this test process.
+fn fleet_key(name: &str, digit: char) -> String {
+    let path =
+        std::env::temp_dir().join(format!("minichat-bridge-{}-{name}.key", std::process::id()));
+    std::fs::write(&path, format!("{}\n", digit.to_string().repeat(64))).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+#[ignore = "needs mosquitto; .ci/run installs it and runs this"]
+fn servers_of_one_fleet_seal_the_room_from_the_broker_and_from_other_fleets() {
+    let broker = Broker::start();
+    let watcher = broker.watch("sealed-test");
+    let key = fleet_key("fleet", 'a');
+    let url = broker.url("sealed-test");
+    let sealed = |url: &str| {
+        let (mut server, addr) = Minichat::serve_with_stdin(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--bridge",
+            url,
+            "--fleet-key",
+            &key,
+        ]);
+        let connected = server.stderr_line_containing("bridge: connected to", WAIT);
+        assert!(connected.contains("sealed with the fleet's key"), "{connected}");
+        (server, addr.to_string())
+    };
+    let (mut a, addr_a) = sealed(&url);
+    let (mut b, addr_b) = sealed(&url);
+    meet(&mut a, &mut b);
+    let fleet_user = |name: &str, addr: &str, server: &mut Minichat| {
+        let client = Minichat::spawn_with_stdin(&[
+            "chat",
+            "--name",
+            name,
+            "--server",
+            addr,
+            "--linger",
+            "0",
+            "--fleet-key",
+            &key,
+        ]);
+        server.stdout_line_containing(&format!("{name} joined from"), WAIT);
+        client
+    };
+    let mut alice = fleet_user("alice", &addr_a, &mut a);
+    let mut bob = fleet_user("bob", &addr_b, &mut b);
+    alice.write_line("the sealed plan");
+    assert_eq!(bob.stdout_line_containing("sealed plan", WAIT), "alice: the sealed plan");
+
+    // The broker carried the room, and could read none of it.
+    let seen = watcher.seen();
+    assert!(seen.iter().any(|(topic, _)| topic.contains("/room/")), "{seen:?}");
+    for (topic, payload) in &seen {
+        // (Long enough that random bytes never match: the payloads are ciphertext.)
+        for secret in [&b"sealed plan"[..], b"alice", b"\"v\":"] {
+            assert!(
+                !payload.windows(secret.len()).any(|w| w == secret),
+                "{topic}: {:?} in {}",
+                String::from_utf8_lossy(secret),
+                String::from_utf8_lossy(payload)
+            );
+        }
+    }
+
+    // A server of another fleet (here, in the clear) under the same prefix reads nothing
+    // of the room, and its posts are dropped by the fleet's, which say so once.
+    let (mut other, addr_other) = bridged(&broker, "sealed-test");
+    let mut carol = user("carol", &addr_other, &mut other);
+    a.stderr_line_containing("does not open with this fleet's key", WAIT);
+    carol.write_line("let me in");
+    alice.write_line("only for the fleet");
+    assert_eq!(bob.stdout_line_containing("only for", WAIT), "alice: only for the fleet");
+    alice.write_line("/who");
+    let who = alice.stdout_line_containing("users (", WAIT);
+    assert!(who.starts_with("users (2): alice, bob (on server "), "{who}");
+    // By now the fleet's message would have reached carol too, had her server read it.
+    let carol_saw = carol.stdout_so_far();
+    assert!(
+        !carol_saw.iter().any(|l| l.contains("fleet") || l.contains("sealed")),
+        "{carol_saw:?}"
+    );
+}

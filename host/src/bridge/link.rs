@@ -18,6 +18,7 @@ use crate::bridge::arrivals::Arrivals;
 use crate::bridge::post::{
     Body, Busy, Hello, Met, Post, Present, ReplayRequest, VERSION, from_json, to_json,
 };
+use crate::bridge::seal::BridgeSeal;
 
 /// Posts kept for replays, and the most waiting for the broker.
 pub(crate) const KEPT: usize = 4096;
@@ -83,6 +84,11 @@ pub(crate) struct Link {
     backoff: Duration,
     /// The server's loop said stop.
     stopping: bool,
+    /// The fleet's key, when the bridge is sealed (`docs/BRIDGE.md` section 9).
+    seal: Option<BridgeSeal>,
+    /// Whether an unopenable message was reported (once: then they are only counted).
+    unopened_told: bool,
+    unopened: u64,
 }
 
 impl Link {
@@ -92,6 +98,7 @@ impl Link {
         requests: Receiver<ToLink>,
         out: Sender<FromLink>,
         waker: Arc<Waker>,
+        seal: Option<BridgeSeal>,
     ) -> Link {
         let mut options =
             MqttOptions::new(format!("minichat-{server}"), url.host.clone(), url.port);
@@ -101,12 +108,12 @@ impl Link {
         options.set_clean_session(true);
         // Lost without a goodbye, the broker says it for us: the others forget our users.
         let gone = format!("{}/gone/{server}", url.prefix);
-        options.set_last_will(LastWill::new(
-            gone,
-            to_json(&Hello { v: VERSION }),
-            QoS::AtLeastOnce,
-            false,
-        ));
+        let goodbye = to_json(&Hello { v: VERSION });
+        let goodbye = match &seal {
+            Some(seal) => seal.seal(&gone, &goodbye).unwrap_or_default(),
+            None => goodbye,
+        };
+        options.set_last_will(LastWill::new(gone, goodbye, QoS::AtLeastOnce, false));
         let (client, connection) = Client::new(options, REQUESTS);
         Link {
             url,
@@ -128,6 +135,21 @@ impl Link {
             ever_connected: false,
             backoff: FIRST_BACKOFF,
             stopping: false,
+            seal,
+            unopened_told: false,
+            unopened: 0,
+        }
+    }
+
+    /// `payload` as it goes on `topic`: sealed, on a sealed bridge.
+    fn outgoing(&self, topic: &str, payload: Vec<u8>) -> Option<Vec<u8>> {
+        let Some(seal) = &self.seal else { return Some(payload) };
+        match seal.seal(topic, &payload) {
+            Ok(sealed) => Some(sealed),
+            Err(error) => {
+                self.notice(format!("bridge: {error}; not published"));
+                None
+            }
         }
     }
 
@@ -156,6 +178,7 @@ impl Link {
     }
 
     fn send(&self, topic: String, payload: Vec<u8>) {
+        let Some(payload) = self.outgoing(&topic, payload) else { return };
         let sent = self.client.try_publish(&topic, QoS::AtLeastOnce, false, payload);
         tracing::debug!(topic, ?sent, "bridge: sent");
     }
@@ -275,13 +298,15 @@ impl Link {
     fn publish(&mut self) {
         let topic = self.room_topic(&self.server);
         while let Some(post) = self.resend.front() {
-            if self.client.try_publish(&topic, QoS::AtLeastOnce, false, to_json(post)).is_err() {
+            let payload = self.outgoing(&topic, to_json(post)).unwrap_or_default();
+            if self.client.try_publish(&topic, QoS::AtLeastOnce, false, payload).is_err() {
                 return;
             }
             self.resend.pop_front();
         }
         while let Some(post) = self.outbox.front() {
-            if self.client.try_publish(&topic, QoS::AtLeastOnce, false, to_json(post)).is_err() {
+            let payload = self.outgoing(&topic, to_json(post)).unwrap_or_default();
+            if self.client.try_publish(&topic, QoS::AtLeastOnce, false, payload).is_err() {
                 return;
             }
             if let Some(post) = self.outbox.pop_front() {
@@ -310,7 +335,15 @@ impl Link {
         self.backoff = FIRST_BACKOFF;
         let again = if self.ever_connected { "again " } else { "" };
         self.ever_connected = true;
-        self.notice(format!("bridge: connected {again}to {} as server {}", self.url, self.server));
+        let sealed = if self.seal.is_some() {
+            "sealed with the fleet's key"
+        } else {
+            "in the clear: the broker reads the room (--fleet-key seals it)"
+        };
+        self.notice(format!(
+            "bridge: connected {again}to {} as server {} ({sealed})",
+            self.url, self.server
+        ));
         for topic in [
             self.room_topic("+"),
             self.hello_topic("+"),
@@ -337,6 +370,17 @@ impl Link {
     }
 
     fn on_publish(&mut self, topic: &str, payload: &[u8]) {
+        let opened;
+        let payload = match &self.seal {
+            None => payload,
+            Some(seal) => match seal.open(topic, payload) {
+                Some(plain) => {
+                    opened = plain;
+                    &opened[..]
+                }
+                None => return self.unopenable(topic),
+            },
+        };
         tracing::debug!(topic, payload = %String::from_utf8_lossy(payload), "bridge: received");
         if topic == self.replay_topic(&self.server) {
             if let Some(request) = from_json::<ReplayRequest>(payload) {
@@ -382,6 +426,24 @@ impl Link {
         let server = post.server.clone();
         let arrival = self.arrivals.accept(post);
         self.on_arrival(&server, arrival);
+    }
+
+    /// A message that does not open with the fleet's key: dropped and counted; said the
+    /// first time (another fleet's server, or one in the clear, shares the prefix).
+    fn unopenable(&mut self, topic: &str) {
+        self.unopened += 1;
+        if !self.unopened_told {
+            self.unopened_told = true;
+            self.notice(format!(
+                "bridge: a message on {topic} does not open with this fleet's key (a server of \
+                 another fleet, or one without --fleet-key?); dropped, as every such one will be"
+            ));
+        }
+        tracing::debug!(
+            topic,
+            unopened = self.unopened,
+            "bridge: dropped a message that does not open"
+        );
     }
 
     /// A server greeted (it connected): this one's posts for it start after the last the

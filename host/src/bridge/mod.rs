@@ -8,12 +8,14 @@
 //! ([`minichat_core::server::Server::relay`]), direct messages for users here are stored
 //! for them (or bounced back), and joins and leaves keep the roster of the other servers'
 //! users (`roster.rs`), which the server consults for names, direct messages and `who`.
-//! Messages that came through the bridge are never published again.
+//! Messages that came through the bridge are never published again. Servers given one
+//! fleet key seal everything they publish with it (`seal.rs`).
 
 mod arrivals;
 mod link;
 mod post;
 mod roster;
+mod seal;
 mod url;
 
 use std::collections::{HashMap, VecDeque};
@@ -33,6 +35,7 @@ use self::link::{FromLink, Link, ToLink};
 use self::post::{Body, Post};
 use self::roster::Claim;
 pub(crate) use self::roster::Roster;
+use self::seal::BridgeSeal;
 pub(crate) use self::url::BridgeUrl;
 use crate::error::HostError;
 use crate::net::peer::Peer;
@@ -70,15 +73,18 @@ pub(crate) struct Bridge {
 impl Bridge {
     /// Starts the link to the broker at `url`, waking the server's loop through `waker`;
     /// the room's messages up to `newest` are not published.
+    /// With `fleet_key`, everything published is sealed with the fleet's bridge key.
     pub(crate) fn start(
         url: BridgeUrl,
         waker: Arc<Waker>,
         newest: u64,
+        fleet_key: Option<&[u8; 32]>,
     ) -> Result<Bridge, HostError> {
         let id = format!("{:016x}", getrandom::u64().map_err(HostError::Random)?);
         let (to_link, requests) = channel();
         let (out, from_link) = channel();
-        let link = Link::new(url, id.clone(), requests, out, waker);
+        let seal = fleet_key.map(BridgeSeal::new);
+        let link = Link::new(url, id.clone(), requests, out, waker, seal);
         let thread = std::thread::Builder::new()
             .name("bridge".into())
             .spawn(move || link.run())

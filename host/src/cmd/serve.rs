@@ -118,7 +118,10 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
     );
     tracing::info!(%addr, capacity = config.capacity, "chat server started");
     let mut bridge = match config.bridge.clone() {
-        Some(url) => Some(Bridge::start(url, net.waker(), net.server.newest_message())?),
+        Some(url) => {
+            let newest = net.server.newest_message();
+            Some(Bridge::start(url, net.waker(), newest, psk.as_ref())?)
+        }
         None => None,
     };
     let mut console = Console::start(">>>: ", net.waker(), 16);
