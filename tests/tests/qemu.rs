@@ -7,6 +7,7 @@
 //! `cargo test -p minichat-tests --test qemu -- --ignored`.
 #![cfg(unix)]
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use minichat_core::secure::Keypair;
@@ -33,24 +34,35 @@ fn the_microcontroller_joins_says_it_is_up_and_answers_in_upper_case() {
         "--history",
         "0",
     ]);
-    let addr = addr.to_string();
-    // Someone in the room before the board starts, to see it come up.
+    board_answers(&mut server, &addr.to_string(), &cable, &firmware("qemu-chat"), "hello");
+}
+
+/// Boots `kernel` (a `qemu-chat`) on `cable` in the room of `server` (at `addr`): someone
+/// in the room sees it come up, and its answer to a direct message `text` (the issue's
+/// script: `printf '/to mcu hello\n' | minichat chat --name tester --linger 3`) is the
+/// text upper-cased.
+fn board_answers(
+    server: &mut Minichat,
+    addr: &str,
+    cable: &NullModem,
+    kernel: &PathBuf,
+    text: &str,
+) {
     let mut watcher = Minichat::spawn_with_stdin(&[
-        "chat", "--name", "watcher", "--server", &addr, "--linger", "0",
+        "chat", "--name", "watcher", "--server", addr, "--linger", "0",
     ]);
     server.stdout_line_containing("watcher joined from", WAIT);
-    let _board = Qemu::boot(&firmware("qemu-chat"), &[&cable.a]);
+    let _board = Qemu::boot(kernel, &[&cable.a]);
     let joined = server.stdout_line_containing("mcu joined from", WAIT);
     assert!(joined.ends_with(&format!("serial:{}", cable.b)), "{joined}");
     assert_eq!(watcher.stdout_line_containing("is up", WAIT), "mcu: mcu is up");
-    // The script: printf '/to mcu hello\n' | minichat chat --name tester --linger 3
     let mut tester = Minichat::spawn_with_stdin(&[
-        "chat", "--name", "tester", "--server", &addr, "--linger", "3",
+        "chat", "--name", "tester", "--server", addr, "--linger", "3",
     ]);
-    tester.write_line("/to mcu hello");
+    tester.write_line(&format!("/to mcu {text}"));
     assert!(tester.close_and_wait(WAIT).success());
     let out = tester.stdout_after_exit(WAIT);
-    assert!(out.contains(&"mcu (direct): HELLO".to_owned()), "{out:?}");
+    assert!(out.contains(&format!("mcu (direct): {}", text.to_uppercase())), "{out:?}");
     assert!(watcher.close_and_wait(WAIT).success());
 }
 
@@ -126,22 +138,6 @@ fn the_microcontroller_chats_in_an_encrypted_session_with_the_server_it_pins() {
         "0",
     ]);
     server.stdout_line_containing("sessions in the clear are refused", WAIT);
-    let addr = addr.to_string();
-    let mut watcher = Minichat::spawn_with_stdin(&[
-        "chat", "--name", "watcher", "--server", &addr, "--linger", "0",
-    ]);
-    server.stdout_line_containing("watcher joined from", WAIT);
-    let _board = Qemu::boot(&kernel, &[&cable.a]);
-    let joined = server.stdout_line_containing("mcu joined from", WAIT);
-    assert!(joined.ends_with(&format!("serial:{}", cable.b)), "{joined}");
-    assert_eq!(watcher.stdout_line_containing("is up", WAIT), "mcu: mcu is up");
-    let mut tester = Minichat::spawn_with_stdin(&[
-        "chat", "--name", "tester", "--server", &addr, "--linger", "3",
-    ]);
-    tester.write_line("/to mcu secret hello");
-    assert!(tester.close_and_wait(WAIT).success());
-    let out = tester.stdout_after_exit(WAIT);
-    assert!(out.contains(&"mcu (direct): SECRET HELLO".to_owned()), "{out:?}");
-    assert!(watcher.close_and_wait(WAIT).success());
+    board_answers(&mut server, &addr.to_string(), &cable, &kernel, "secret hello");
     let _ = std::fs::remove_dir_all(&dir);
 }
