@@ -19,6 +19,13 @@ pub trait PeerAddress: Copy + Eq + core::fmt::Debug {
     /// Whether `self` and `other` are on the same host, for the per-host session limit
     /// (`ServerConfig::per_ip`). Addresses of point-to-point links share with nobody.
     fn same_host(&self, other: &Self) -> bool;
+
+    /// Whether a peer can turn up at another address of this type (a NAT rebinding, a
+    /// phone changing networks). A client on an address that cannot move never gets a
+    /// `challenge` it should answer nor a `moved` of its own, so it reads neither and
+    /// leaves their code out (PROTOCOL.md section 10, "Identity"); if its session is ever
+    /// moved away, it stops hearing the server and re-joins.
+    const ROAMS: bool = true;
 }
 
 impl PeerAddress for SocketAddr {
@@ -51,6 +58,9 @@ impl PeerAddress for SocketAddr {
 pub struct PointToPoint;
 
 impl PeerAddress for PointToPoint {
+    // The line's other end is always the same peer.
+    const ROAMS: bool = false;
+
     fn write_key<H: Hasher>(&self, _hasher: &mut H) {}
 
     fn same_host(&self, _other: &Self) -> bool {
@@ -75,8 +85,8 @@ mod tests {
     use crate::client::{Client, ClientConfig, ClientEvent};
     use crate::server::{ServerConfig, ServerEvent, StaticServer};
     use crate::time::{Duration, Instant};
-    use crate::wire::NameBuf;
     use crate::wire::limits::MAX_FRAME;
+    use crate::wire::{Message, NameBuf};
 
     /// A server and a client on one point-to-point link, where the address is empty: the
     /// client joins, says something, and the server takes it.
@@ -116,5 +126,41 @@ mod tests {
         assert_eq!(server.message(1).map(|m| m.text), Some("mcu is up"));
         let events: std::vec::Vec<_> = core::iter::from_fn(|| client.poll_event()).collect();
         assert!(events.iter().any(|e| matches!(e, ClientEvent::Delivered { .. })), "{events:?}");
+
+        // The line's other end cannot move, so a client on it reads no `challenge` (nor
+        // `moved`): it neither answers nor changes anything.
+        let token = client.session_token().unwrap();
+        let ignored = client.stats().ignored;
+        for message in [
+            Message::Challenge { token, nonce: 7 },
+            Message::Moved { token, nonce: 7, seq: 1, digest: 0 },
+        ] {
+            let len = message.encode(&mut buf).unwrap();
+            client.handle(now, PointToPoint, &buf[..len]);
+        }
+        assert_eq!(client.stats().ignored, ignored + 2);
+        assert!(client.poll_transmit(now, &mut buf).is_none());
+        assert_eq!(client.session_token(), Some(token));
+        assert!(client.poll_event().is_none());
+
+        // Someone else moved the session away: every frame the client sends now draws a
+        // challenge, and it goes on hearing nothing it reads, until it re-joins.
+        let mut lost = false;
+        for _ in 0..1_000 {
+            now = now + Duration::from_millis(500);
+            client.handle_timeout(now);
+            while let Some(t) = client.poll_transmit(now, &mut buf) {
+                let challenge = Message::Challenge { token, nonce: 8 };
+                let len = challenge.encode(&mut reply).unwrap();
+                client.handle(now, t.destination, &reply[..len]);
+            }
+            if let Some(event) = client.poll_event() {
+                assert_eq!(event, ClientEvent::ServerLost);
+                lost = true;
+                break;
+            }
+        }
+        assert!(lost, "the client never noticed its session was gone");
+        assert!(!client.is_joined() && !client.is_closed());
     }
 }

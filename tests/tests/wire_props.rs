@@ -2,8 +2,8 @@
 //! never panic the parser and have at most one encoding.
 
 use minichat_core::error::WireError;
-use minichat_core::wire::limits::MAX_FRAME;
-use minichat_core::wire::{Frame, Message};
+use minichat_core::wire::limits::{HEADER_LEN, MAX_FRAME};
+use minichat_core::wire::{Frame, Kind, Message};
 use minichat_tests::seeded;
 use minichat_tests::strategies::{frame_like_bytes, message_seed};
 use proptest::prelude::*;
@@ -33,6 +33,27 @@ proptest! {
             matches!(result, Err(WireError::BufferTooSmall { .. })),
             "{:?} into {} bytes gave {:?}", message.kind(), buf.len(), result
         );
+    }
+
+    /// Every field of a valid frame is valid, so a cut anywhere after the header can only be
+    /// `Truncated`: never an error about the zeros a short read leaves (the parser reads
+    /// fields without a branch each and checks once, `wire/cursor.rs`). The kinds whose
+    /// last field takes the rest of the frame stay valid when cut within that field.
+    #[test]
+    fn a_frame_cut_short_is_truncated_whatever_its_fields(seed in message_seed()) {
+        let message = seed.message();
+        let mut buf = [0u8; MAX_FRAME];
+        let len = message.encode(&mut buf).unwrap();
+        let kind = message.kind();
+        for cut in HEADER_LEN..len {
+            match Message::decode(&buf[..cut]) {
+                Err(WireError::Truncated { kind: k }) => prop_assert_eq!(k, kind),
+                Ok(m) if matches!(kind, Kind::Hello | Kind::Answer | Kind::Sealed) => {
+                    prop_assert_eq!(m.kind(), kind);
+                }
+                other => prop_assert!(false, "{:?} cut to {} bytes gave {:?}", kind, cut, other),
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! no longer knows the session (`unknown-session`).
 
 use crate::address::PeerAddress;
-use crate::client::{Client, ClientEvent, FROM_SERVER, Phase, TO_SERVER};
+use crate::client::{Client, ClientEvent, FROM_SERVER, FROM_SERVER_FIXED, Phase, TO_SERVER};
 use crate::secure::{
     Initiator, KEY_LEN, KeyLogEntry, KeySource, PROLOGUE, Pattern, SEALED_HEADER, Session,
     seal_frame,
@@ -231,7 +231,12 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             return;
         };
         let Some(frame) = copy.get(..len) else { return };
-        match Message::decode_only::<{ FROM_SERVER & !Kind::SECURE }>(frame) {
+        let message = if A::ROAMS {
+            Message::decode_only::<{ FROM_SERVER & !Kind::SECURE }>(frame)
+        } else {
+            Message::decode_only::<{ FROM_SERVER_FIXED & !Kind::SECURE }>(frame)
+        };
+        match message {
             Ok(message) if message.token() == Some(token) => {
                 self.last_heard = now;
                 self.handle_session(now, message);

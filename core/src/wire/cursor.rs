@@ -7,80 +7,121 @@ use crate::wire::limits::{MAX_DETAIL, MAX_TEXT};
 use crate::wire::name::{ELSEWHERE, ListedName, Name, NameList};
 
 /// Reads the fields of one frame's body, front to back.
+///
+/// A fixed-size field past the end reads as zeros and marks the reader short; the frame is
+/// then [`WireError::Truncated`], whatever its fields said ([`Reader::error`],
+/// [`Reader::finish`]). So the parsers read fields without a branch each, and a firmware
+/// carries one truncation path, not one per field.
 pub(crate) struct Reader<'a> {
     rest: &'a [u8],
     kind: Kind,
+    short: bool,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) const fn new(body: &'a [u8], kind: Kind) -> Self {
-        Reader { rest: body, kind }
+        Reader { rest: body, kind, short: false }
     }
 
-    pub(crate) fn bytes(&mut self, len: usize) -> Result<&'a [u8], WireError> {
-        let (head, tail) =
-            self.rest.split_at_checked(len).ok_or(WireError::Truncated { kind: self.kind })?;
-        self.rest = tail;
-        Ok(head)
+    /// The next `len` bytes; none, and the reader short, if fewer are left.
+    pub(crate) fn bytes(&mut self, len: usize) -> &'a [u8] {
+        match self.rest.split_at_checked(len) {
+            Some((head, tail)) => {
+                self.rest = tail;
+                head
+            }
+            None => {
+                self.short = true;
+                self.rest = &[];
+                &[]
+            }
+        }
     }
 
-    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], WireError> {
-        let bytes = self.bytes(N)?;
-        bytes.try_into().map_err(|_| WireError::Truncated { kind: self.kind })
+    pub(crate) fn array<const N: usize>(&mut self) -> [u8; N] {
+        let bytes = self.bytes(N);
+        bytes.try_into().unwrap_or([0; N])
     }
 
-    pub(crate) fn u8(&mut self) -> Result<u8, WireError> {
-        self.array::<1>().map(|[b]| b)
+    pub(crate) fn u8(&mut self) -> u8 {
+        let [b] = self.array::<1>();
+        b
     }
 
-    pub(crate) fn u16(&mut self) -> Result<u16, WireError> {
-        self.array().map(u16::from_be_bytes)
+    pub(crate) fn u16(&mut self) -> u16 {
+        u16::from_be_bytes(self.array())
     }
 
-    pub(crate) fn u32(&mut self) -> Result<u32, WireError> {
-        self.array().map(u32::from_be_bytes)
+    pub(crate) fn u32(&mut self) -> u32 {
+        u32::from_be_bytes(self.array())
     }
 
-    pub(crate) fn u64(&mut self) -> Result<u64, WireError> {
-        self.array().map(u64::from_be_bytes)
+    pub(crate) fn u64(&mut self) -> u64 {
+        u64::from_be_bytes(self.array())
+    }
+
+    /// `error` of parsing fields with this reader, unless it ran short: a frame that ends
+    /// early is [`WireError::Truncated`], not whatever its zeros failed.
+    pub(crate) const fn error(&self, error: WireError) -> WireError {
+        if self.short { self.truncated() } else { error }
+    }
+
+    /// Fails if the reader ran short.
+    const fn check(&self) -> Result<(), WireError> {
+        if self.short { Err(self.truncated()) } else { Ok(()) }
+    }
+
+    const fn truncated(&self) -> WireError {
+        WireError::Truncated { kind: self.kind }
     }
 
     /// A name: one length byte, then the name.
     pub(crate) fn name(&mut self) -> Result<Name<'a>, WireError> {
-        let len = self.u8()?;
-        Name::from_bytes(self.bytes(usize::from(len))?)
+        let len = self.u8();
+        let bytes = self.bytes(usize::from(len));
+        self.check()?;
+        Name::from_bytes(bytes)
     }
 
     /// A text: two length bytes, then UTF-8.
     pub(crate) fn text(&mut self) -> Result<&'a str, WireError> {
-        let len = usize::from(self.u16()?);
+        let len = usize::from(self.u16());
+        self.check()?;
         if len > MAX_TEXT {
             return Err(WireError::TextTooLong { len });
         }
-        core::str::from_utf8(self.bytes(len)?).map_err(|_| WireError::TextNotUtf8)
+        let bytes = self.bytes(len);
+        self.check()?;
+        core::str::from_utf8(bytes).map_err(|_| WireError::TextNotUtf8)
     }
 
     /// An error detail: one length byte, then UTF-8.
     pub(crate) fn detail(&mut self) -> Result<&'a str, WireError> {
-        let len = usize::from(self.u8()?);
+        let len = usize::from(self.u8());
+        self.check()?;
         if len > MAX_DETAIL {
             return Err(WireError::DetailTooLong { len });
         }
-        core::str::from_utf8(self.bytes(len)?).map_err(|_| WireError::TextNotUtf8)
+        let bytes = self.bytes(len);
+        self.check()?;
+        core::str::from_utf8(bytes).map_err(|_| WireError::TextNotUtf8)
     }
 
     /// A user in a name list: a name whose length byte's top bit ([`ELSEWHERE`]) says the
     /// name of the server the user is on follows, itself a name.
     pub(crate) fn listed_name(&mut self) -> Result<ListedName<'a>, WireError> {
-        let len = self.u8()?;
-        let name = Name::from_bytes(self.bytes(usize::from(len & !ELSEWHERE))?)?;
+        let len = self.u8();
+        let bytes = self.bytes(usize::from(len & !ELSEWHERE));
+        self.check()?;
+        let name = Name::from_bytes(bytes)?;
         let place = if len & ELSEWHERE != 0 { Some(self.name()?) } else { None };
         Ok(ListedName { name, place })
     }
 
     /// A name list: one count byte, then that many listed names.
     pub(crate) fn name_list(&mut self) -> Result<NameList<'a>, WireError> {
-        let count = self.u8()?;
+        let count = self.u8();
+        self.check()?;
         let start = self.rest;
         for _ in 0..count {
             self.listed_name()?;
@@ -96,14 +137,15 @@ impl<'a> Reader<'a> {
 
     /// Everything left, the frame's last field, which must hold at least `min` bytes.
     pub(crate) fn remaining(&mut self, min: usize) -> Result<&'a [u8], WireError> {
-        if self.rest.len() < min {
-            return Err(WireError::Truncated { kind: self.kind });
+        if self.short || self.rest.len() < min {
+            return Err(self.truncated());
         }
         Ok(core::mem::take(&mut self.rest))
     }
 
     /// Ends the body: nothing may follow the last field.
     pub(crate) fn finish(self) -> Result<(), WireError> {
+        self.check()?;
         match self.rest.len() {
             0 => Ok(()),
             extra => Err(WireError::TrailingBytes { kind: self.kind, extra }),

@@ -28,11 +28,13 @@ impl<'a> Message<'a> {
         let buffer: &'a [u8] = frame.into_inner().as_ref();
         let mut r = Reader::new(buffer.get(HEADER_LEN..).unwrap_or_default(), kind);
         let message = if kind.has_token() {
-            let token = Token(r.u64()?);
-            Self::parse_session::<KINDS>(kind, token, &mut r)?
+            let token = Token(r.u64());
+            Self::parse_session::<KINDS>(kind, token, &mut r)
         } else {
-            Self::parse_tokenless::<KINDS>(kind, &mut r)?
+            Self::parse_tokenless::<KINDS>(kind, &mut r)
         };
+        // A frame that ended early is truncated, whatever its zeros failed.
+        let message = message.map_err(|error| r.error(error))?;
         r.finish()?;
         Ok(message)
     }
@@ -45,43 +47,43 @@ impl<'a> Message<'a> {
     ) -> Result<Message<'a>, WireError> {
         Ok(match kind {
             Kind::Join if takes::<KINDS>(Kind::Join) => Message::Join {
-                cookie: Cookie(r.array::<COOKIE_LEN>()?),
-                nonce: r.u64()?,
-                window: r.u16()?,
-                resume: Token(r.u64()?),
-                delivered: r.u32()?,
+                cookie: Cookie(r.array::<COOKIE_LEN>()),
+                nonce: r.u64(),
+                window: r.u16(),
+                resume: Token(r.u64()),
+                delivered: r.u32(),
                 name: r.name()?,
             },
             Kind::Cookie if takes::<KINDS>(Kind::Cookie) => {
-                Message::Cookie { cookie: Cookie(r.array::<COOKIE_LEN>()?), nonce: r.u64()? }
+                Message::Cookie { cookie: Cookie(r.array::<COOKIE_LEN>()), nonce: r.u64() }
             }
             Kind::Hello if takes::<KINDS>(Kind::Hello) => Message::Hello {
-                cookie: Cookie(r.array::<COOKIE_LEN>()?),
-                nonce: r.u64()?,
+                cookie: Cookie(r.array::<COOKIE_LEN>()),
+                nonce: r.u64(),
                 handshake: r.remaining(HANDSHAKE_MIN)?,
             },
             Kind::Answer if takes::<KINDS>(Kind::Answer) => {
-                Message::Answer { nonce: r.u64()?, handshake: r.remaining(HANDSHAKE_MIN)? }
+                Message::Answer { nonce: r.u64(), handshake: r.remaining(HANDSHAKE_MIN)? }
             }
             Kind::KeyRequest if takes::<KINDS>(Kind::KeyRequest) => {
-                let nonce = r.u64()?;
+                let nonce = r.u64();
                 // Padding to the answer's size: zeros, so there is one encoding.
-                if r.array::<KEY_REQUEST_PADDING>()? != [0; KEY_REQUEST_PADDING] {
+                if r.array::<KEY_REQUEST_PADDING>() != [0; KEY_REQUEST_PADDING] {
                     return Err(WireError::BadPadding);
                 }
                 Message::KeyRequest { nonce }
             }
             Kind::ServerKey if takes::<KINDS>(Kind::ServerKey) => {
-                let nonce = r.u64()?;
-                let flags = r.u8()?;
+                let nonce = r.u64();
+                let flags = r.u8();
                 if flags & !FLAG_FLEET != 0 {
                     return Err(WireError::UnknownFlags(flags));
                 }
-                Message::ServerKey { nonce, fleet: flags & FLAG_FLEET != 0, key: r.array()? }
+                Message::ServerKey { nonce, fleet: flags & FLAG_FLEET != 0, key: r.array() }
             }
             Kind::Refused if takes::<KINDS>(Kind::Refused) => Message::Refused {
-                nonce: r.u64()?,
-                code: ErrorCode::from_byte(r.u8()?)?,
+                nonce: r.u64(),
+                code: ErrorCode::from_byte(r.u8())?,
                 detail: r.detail()?,
             },
             _ => return Err(WireError::UnexpectedKind(kind)),
@@ -96,37 +98,37 @@ impl<'a> Message<'a> {
         Ok(match kind {
             Kind::Welcome if takes::<KINDS>(Kind::Welcome) => Message::Welcome {
                 token,
-                nonce: r.u64()?,
-                keepalive_ms: r.u32()?,
-                max_text: r.u16()?,
-                rate_per_sec: r.u16()?,
+                nonce: r.u64(),
+                keepalive_ms: r.u32(),
+                max_text: r.u16(),
+                rate_per_sec: r.u16(),
                 name: r.name()?,
             },
-            Kind::Leave if takes::<KINDS>(Kind::Leave) => Message::Leave { token, seq: r.u32()? },
+            Kind::Leave if takes::<KINDS>(Kind::Leave) => Message::Leave { token, seq: r.u32() },
             Kind::UnknownSession if takes::<KINDS>(Kind::UnknownSession) => {
                 Message::UnknownSession { token }
             }
             Kind::Challenge if takes::<KINDS>(Kind::Challenge) => {
-                Message::Challenge { token, nonce: r.u32()? }
+                Message::Challenge { token, nonce: r.u32() }
             }
             Kind::ChallengeResponse if takes::<KINDS>(Kind::ChallengeResponse) => {
-                Message::ChallengeResponse { token, nonce: r.u32()? }
+                Message::ChallengeResponse { token, nonce: r.u32() }
             }
             Kind::Moved if takes::<KINDS>(Kind::Moved) => {
-                Message::Moved { token, nonce: r.u32()?, seq: r.u32()?, digest: r.u32()? }
+                Message::Moved { token, nonce: r.u32(), seq: r.u32(), digest: r.u32() }
             }
             Kind::Sealed if takes::<KINDS>(Kind::Sealed) => {
-                Message::Sealed { token, counter: r.u64()?, sealed: r.remaining(SEAL_TAG_LEN)? }
+                Message::Sealed { token, counter: r.u64(), sealed: r.remaining(SEAL_TAG_LEN)? }
             }
             Kind::Say if takes::<KINDS>(Kind::Say) => {
-                Message::Say { token, seq: r.u32()?, text: r.text()? }
+                Message::Say { token, seq: r.u32(), text: r.text()? }
             }
             Kind::Tell if takes::<KINDS>(Kind::Tell) => {
-                Message::Tell { token, seq: r.u32()?, to: r.name()?, text: r.text()? }
+                Message::Tell { token, seq: r.u32(), to: r.name()?, text: r.text()? }
             }
             Kind::Deliver if takes::<KINDS>(Kind::Deliver) => {
-                let seq = r.u32()?;
-                let flags = r.u8()?;
+                let seq = r.u32();
+                let flags = r.u8();
                 if flags & !(FLAG_DIRECT | FLAG_HISTORY) != 0 {
                     return Err(WireError::UnknownFlags(flags));
                 }
@@ -134,19 +136,17 @@ impl<'a> Message<'a> {
                 let history = flags & FLAG_HISTORY != 0;
                 Message::Deliver { token, seq, direct, history, from: r.name()?, text: r.text()? }
             }
-            Kind::Missed if takes::<KINDS>(Kind::Missed) => {
-                Message::Missed { token, seq: r.u32()? }
-            }
+            Kind::Missed if takes::<KINDS>(Kind::Missed) => Message::Missed { token, seq: r.u32() },
             Kind::Ack if takes::<KINDS>(Kind::Ack) => {
-                Message::Ack { token, seq: r.u32()?, sack: r.u32()? }
+                Message::Ack { token, seq: r.u32(), sack: r.u32() }
             }
             Kind::Who if takes::<KINDS>(Kind::Who) => {
-                Message::Who { token, req: r.u32()?, start: r.u16()? }
+                Message::Who { token, req: r.u32(), start: r.u16() }
             }
             Kind::Users if takes::<KINDS>(Kind::Users) => {
-                let req = r.u32()?;
-                let total = r.u16()?;
-                let start = r.u16()?;
+                let req = r.u32();
+                let total = r.u16();
+                let start = r.u16();
                 let names = r.name_list()?;
                 let end = u32::from(start) + u32::from(names.len());
                 if end > u32::from(total) {
@@ -157,8 +157,8 @@ impl<'a> Message<'a> {
             Kind::Echo | Kind::EchoReply
                 if takes::<KINDS>(Kind::Echo) || takes::<KINDS>(Kind::EchoReply) =>
             {
-                let req = r.u32()?;
-                let mode = EchoMode::from_byte(r.u8()?)?;
+                let req = r.u32();
+                let mode = EchoMode::from_byte(r.u8())?;
                 let text = r.text()?;
                 if kind == Kind::Echo {
                     Message::Echo { token, req, mode, text }
@@ -166,12 +166,12 @@ impl<'a> Message<'a> {
                     Message::EchoReply { token, req, mode, text }
                 }
             }
-            Kind::Ping if takes::<KINDS>(Kind::Ping) => Message::Ping { token, req: r.u32()? },
-            Kind::Pong if takes::<KINDS>(Kind::Pong) => Message::Pong { token, req: r.u32()? },
+            Kind::Ping if takes::<KINDS>(Kind::Ping) => Message::Ping { token, req: r.u32() },
+            Kind::Pong if takes::<KINDS>(Kind::Pong) => Message::Pong { token, req: r.u32() },
             Kind::Error if takes::<KINDS>(Kind::Error) => Message::Error {
                 token,
-                code: ErrorCode::from_byte(r.u8()?)?,
-                seq: r.u32()?,
+                code: ErrorCode::from_byte(r.u8())?,
+                seq: r.u32(),
                 detail: r.detail()?,
             },
             // Outside the mask; `join`, `cookie` and `refused` carry no token and never
