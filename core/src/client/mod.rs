@@ -45,7 +45,7 @@ use crate::backoff::Backoff;
 use crate::client::inbox::Inbox;
 use crate::client::outbox::{Outbox, Outgoing};
 use crate::client::request::Requests;
-use crate::error::ClientError;
+use crate::error::{ClientError, WireError};
 use crate::retransmit::Retransmission;
 use crate::rtt::RttEstimator;
 use crate::time::{Duration, Instant};
@@ -53,7 +53,7 @@ use crate::transport::{Endpoint, Transmit};
 #[cfg(feature = "echo")]
 use crate::wire::EchoMode;
 use crate::wire::limits::MAX_TEXT_U16;
-use crate::wire::{Cookie, Kind, Message, NameBuf, TextBuf, Token, text_buf};
+use crate::wire::{Cookie, Frame, Kind, Message, NameBuf, TextBuf, Token, text_buf};
 
 /// The requests this build cannot make (Cargo features `who` and `echo`), with their
 /// answers, as a kind mask.
@@ -65,13 +65,12 @@ const NOT_ASKED: u64 = if cfg!(feature = "who") { 0 } else { Kind::Who.bit() | K
 pub(super) const FROM_SERVER: u64 = Kind::FROM_SERVER & !NOT_ASKED & !Kind::NOT_BUILT;
 
 /// The kinds a client writes ([`Message::emit_only`]).
-pub(super) const TO_SERVER: u64 = Kind::FROM_CLIENT & !NOT_ASKED & !Kind::NOT_BUILT;
+const TO_SERVER: u64 = Kind::FROM_CLIENT & !NOT_ASKED & !Kind::NOT_BUILT;
 
 /// [`FROM_SERVER`] for a client whose address cannot move ([`PeerAddress::ROAMS`]): no
 /// `challenge`, no `moved`. Not read at all, so they do not count as hearing the server: a
 /// session someone else moved away goes silent, and the client re-joins.
-pub(super) const FROM_SERVER_FIXED: u64 =
-    FROM_SERVER & !(Kind::Challenge.bit() | Kind::Moved.bit());
+const FROM_SERVER_FIXED: u64 = FROM_SERVER & !(Kind::Challenge.bit() | Kind::Moved.bit());
 
 /// [`TO_SERVER`] for a client whose address cannot move: no `challenge-response`.
 const TO_SERVER_FIXED: u64 = TO_SERVER & !Kind::ChallengeResponse.bit();
@@ -260,12 +259,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             self.stats.foreign += 1;
             return;
         }
-        let message = if A::ROAMS {
-            Message::decode_only::<FROM_SERVER>(datagram)
-        } else {
-            Message::decode_only::<FROM_SERVER_FIXED>(datagram)
-        };
-        let Ok(message) = message else {
+        let Ok(message) = Self::read(datagram) else {
             self.stats.ignored += 1;
             return;
         };
@@ -289,10 +283,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             Phase::Closed => None,
             Phase::Joining { .. } => self.join_transmit(now, buf),
             #[cfg(feature = "secure")]
-            Phase::Joined { token } if self.is_secure() => {
-                let transmit = self.session_transmit(now, token, buf);
-                transmit.and_then(|t| self.seal(t, token, buf))
-            }
+            Phase::Joined { token } if self.is_secure() => self.sealed_transmit(now, token, buf),
             Phase::Joined { token } => self.session_transmit(now, token, buf),
         };
         if transmit.is_some() {
@@ -489,12 +480,37 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         }
     }
 
-    fn emit(&self, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit<A>> {
+    /// Reads a frame from the server: the one parser of every frame a client reads, in the
+    /// clear or sealed (each kind mask compiles a parser of its own).
+    fn read(datagram: &[u8]) -> Result<Message<'_>, WireError> {
         if A::ROAMS {
-            Transmit::encode::<TO_SERVER>(buf, self.config.server, message)
+            Message::decode_only::<FROM_SERVER>(datagram)
         } else {
-            Transmit::encode::<TO_SERVER_FIXED>(buf, self.config.server, message)
+            Message::decode_only::<FROM_SERVER_FIXED>(datagram)
         }
+    }
+
+    /// Writes `message` into `buf` and returns its length: the one writer of every frame
+    /// a client sends (each kind mask compiles a writer of its own).
+    fn write(buf: &mut [u8], message: &Message<'_>) -> Option<usize> {
+        let frame = &mut Frame::new_unchecked(buf);
+        let len = if A::ROAMS {
+            message.emit_only::<TO_SERVER, _>(frame)
+        } else {
+            message.emit_only::<TO_SERVER_FIXED, _>(frame)
+        };
+        len.ok()
+    }
+
+    /// `message` to the server, written into `buf`.
+    fn emit(&self, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit<A>> {
+        Self::transmit(self.config.server, buf, message)
+    }
+
+    /// `message` to `server`, written into `buf` (for callers holding part of `self`).
+    fn transmit(server: A, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit<A>> {
+        let len = Self::write(buf, message)?;
+        Some(Transmit { destination: server, len })
     }
 }
 

@@ -8,7 +8,6 @@ use crate::client::Client;
 #[cfg(any(feature = "who", feature = "echo"))]
 use crate::client::ClientEvent;
 #[cfg(feature = "echo")]
-use crate::client::TO_SERVER;
 #[cfg(feature = "who")]
 use crate::client::UserPage;
 use crate::time::Instant;
@@ -112,7 +111,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         {
             request.backoff.tried(now, rto_max);
             let message = Message::Echo { token, req: request.req, mode: *mode, text };
-            return Transmit::encode::<TO_SERVER>(buf, self.config.server, &message);
+            return Self::transmit(self.config.server, buf, &message);
         }
         let ping_due = match &self.requests.ping {
             Some(request) => request.backoff.is_due(now),

@@ -6,15 +6,15 @@
 //! no longer knows the session (`unknown-session`).
 
 use crate::address::PeerAddress;
-use crate::client::{Client, ClientEvent, FROM_SERVER, FROM_SERVER_FIXED, Phase, TO_SERVER};
+use crate::client::{Client, ClientEvent, Phase};
 use crate::secure::{
     Initiator, KEY_LEN, KeyLogEntry, KeySource, PROLOGUE, Pattern, SEALED_HEADER, Session,
-    seal_frame,
+    seal_behind_header,
 };
 use crate::time::Instant;
 use crate::transport::Transmit;
-use crate::wire::limits::MAX_FRAME;
-use crate::wire::{Cookie, Frame, Kind, Message, Token};
+use crate::wire::limits::{MAX_FRAME, SEAL_TAG_LEN};
+use crate::wire::{Cookie, Message, Token};
 
 /// The server as the client knows it: its static public key (pinned, or trusted on first
 /// use by the application), and the fleet's key if it asks for one.
@@ -143,11 +143,10 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
                 return None; // the application has the key to decide on
             }
             let request = Message::KeyRequest { nonce };
-            return Transmit::encode::<TO_SERVER>(buf, self.config.server, &request);
+            return self.emit(buf, &request);
         };
         let mut payload = [0u8; MAX_FRAME];
-        let len =
-            join.emit_only::<TO_SERVER, _>(&mut Frame::new_unchecked(&mut payload[..])).ok()?;
+        let len = Self::write(&mut payload, join)?;
         let security = self.security.as_mut()?;
         let ephemeral = match security.attempt {
             Some((attempt, key)) if attempt == nonce => key,
@@ -169,7 +168,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         .ok()?;
         security.initiator = Some(initiator);
         let hello = Message::Hello { cookie, nonce, handshake: handshake.get(..len)? };
-        Transmit::encode::<TO_SERVER>(buf, self.config.server, &hello)
+        self.emit(buf, &hello)
     }
 
     /// An answer to our hello: if it authenticates, the welcome or refusal inside it is the
@@ -190,7 +189,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             return;
         };
         let Some(inner) = copy.get(range) else { return };
-        let Ok(inner) = Message::decode_only::<{ FROM_SERVER & !Kind::SECURE }>(inner) else {
+        let Ok(inner) = Self::read(inner) else {
             self.stats.ignored += 1;
             return;
         };
@@ -231,12 +230,8 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             return;
         };
         let Some(frame) = copy.get(..len) else { return };
-        let message = if A::ROAMS {
-            Message::decode_only::<{ FROM_SERVER & !Kind::SECURE }>(frame)
-        } else {
-            Message::decode_only::<{ FROM_SERVER_FIXED & !Kind::SECURE }>(frame)
-        };
-        match message {
+        // Any kind parses here; a sealed kind inside is ignored like any other stray.
+        match Self::read(frame) {
             Ok(message) if message.token() == Some(token) => {
                 self.last_heard = now;
                 self.handle_session(now, message);
@@ -245,17 +240,19 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         }
     }
 
-    /// Seals the session's frame `transmit` wrote into `buf`.
-    pub(super) fn seal(
+    /// The session's next frame, sealed: written behind room for the clear part, so it
+    /// seals in place. Without the session's keys nothing goes (never a frame in the
+    /// clear).
+    pub(super) fn sealed_transmit(
         &mut self,
-        transmit: Transmit<A>,
+        now: Instant,
         token: Token,
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
-        let Some(session) = self.security.as_mut().and_then(|s| s.session.as_mut()) else {
-            return Some(transmit);
-        };
-        let len = seal_frame(session, token, buf, transmit.len)?;
+        let end = buf.len().checked_sub(SEAL_TAG_LEN)?;
+        let transmit = self.session_transmit(now, token, buf.get_mut(SEALED_HEADER..end)?)?;
+        let session = self.security.as_mut()?.session.as_mut()?;
+        let len = seal_behind_header(session, token, buf, transmit.len)?;
         Some(Transmit { destination: transmit.destination, len })
     }
 

@@ -2,7 +2,6 @@
 //! retransmission that resends what the server did not confirm.
 
 use crate::address::PeerAddress;
-use crate::client::TO_SERVER;
 use crate::client::outbox::{Entry, Outgoing};
 use crate::client::{Client, ClientEvent};
 use crate::time::{Duration, Instant};
@@ -27,7 +26,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             Outgoing::Tell(to, text) => Message::Tell { token, seq, to: to.as_name(), text },
             Outgoing::Leave => Message::Leave { token, seq },
         };
-        let transmit = Transmit::encode::<TO_SERVER>(buf, self.config.server, &message);
+        let transmit = Self::transmit(self.config.server, buf, &message);
         self.retransmission.on_send(seq, first, now);
         transmit
     }

@@ -32,7 +32,7 @@ pub use handshake::{
 };
 pub use key_log::{KEY_LOG_LABEL, KeyLogEntry};
 pub use random::KeySource;
-pub(crate) use sealed_frame::{SEALED_HEADER, seal_frame};
+pub(crate) use sealed_frame::{SEALED_HEADER, seal_behind_header, seal_frame};
 pub use transport::{REKEY_INTERVAL, REPLAY_WINDOW, SEAL_OVERHEAD, Session};
 
 /// The prologue of every minichat handshake (`docs/PROTOCOL.md`, section 12): it binds the

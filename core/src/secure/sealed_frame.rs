@@ -12,6 +12,9 @@ pub(crate) const SEALED_HEADER: usize = HEADER_LEN + TOKEN_LEN + 8;
 
 /// Seals the frame in `buf[..len]` in place as a `sealed` frame of the session `token`:
 /// returns its length, or `None` if `buf` cannot hold it or the session's nonces ran out.
+/// The frame moves up to make room for the clear part; a writer that knows beforehand
+/// writes it behind that room and calls [`seal_behind_header`] (no move, and no `memmove`
+/// in a firmware client).
 pub(crate) fn seal_frame(
     session: &mut Session,
     token: Token,
@@ -22,8 +25,23 @@ pub(crate) fn seal_frame(
     if buf.len() < needed {
         return None;
     }
-    // The frame moves up to make room for the clear part.
     buf.get_mut(..len + SEALED_HEADER)?.rotate_right(SEALED_HEADER);
+    seal_behind_header(session, token, buf, len)
+}
+
+/// Seals the frame in `buf[SEALED_HEADER..][..len]`, written behind room for the clear
+/// part, as a `sealed` frame of the session `token`: returns its length, or `None` if
+/// `buf` cannot hold it or the session's nonces ran out.
+pub(crate) fn seal_behind_header(
+    session: &mut Session,
+    token: Token,
+    buf: &mut [u8],
+    len: usize,
+) -> Option<usize> {
+    let needed = len.checked_add(SEALED_HEADER + SEAL_TAG_LEN)?;
+    if buf.len() < needed {
+        return None;
+    }
     let (header, rest) = buf.split_at_mut_checked(SEALED_HEADER)?;
     let (token, nonce) = (token.0.to_be_bytes(), session.next_nonce().to_be_bytes());
     let clear = [MAGIC, VERSION, Kind::Sealed.to_byte()];

@@ -63,6 +63,11 @@ use crate::time::{Duration, Instant};
 use crate::transport::{Endpoint, Transmit};
 use crate::wire::{Frame, Kind, Message, Name};
 
+/// The kinds a server reads: every frame goes through this one parser, in the clear, in a
+/// hello or sealed (each kind mask compiles a parser of its own); each place then takes
+/// only its own kinds.
+const FROM_CLIENT: u64 = Kind::FROM_CLIENT & !Kind::NOT_BUILT;
+
 /// How many events may wait for [`Server::poll_event`]. No event is ever dropped: while
 /// the queue is full, whatever would make one waits (a join is left unanswered and comes
 /// again, an expiry or a kick waits for the next turn).
@@ -251,18 +256,17 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             Err(error) => return self.malformed(now, from, None, error, datagram.len(), buf),
         };
         // Only what clients send: the readers of the server's own kinds are not in it.
-        let message =
-            match Message::parse_only::<{ Kind::FROM_CLIENT & !Kind::NOT_BUILT }, _>(&frame) {
-                Ok(message) => message,
-                Err(WireError::UnexpectedKind(_)) => {
-                    // A kind only servers send: nothing a client would do, so no answer.
-                    self.stats.unexpected += 1;
-                    return None;
-                }
-                Err(error) => {
-                    return self.malformed(now, from, frame.token(), error, datagram.len(), buf);
-                }
-            };
+        let message = match Message::parse_only::<FROM_CLIENT, _>(&frame) {
+            Ok(message) => message,
+            Err(WireError::UnexpectedKind(_)) => {
+                // A kind only servers send: nothing a client would do, so no answer.
+                self.stats.unexpected += 1;
+                return None;
+            }
+            Err(error) => {
+                return self.malformed(now, from, frame.token(), error, datagram.len(), buf);
+            }
+        };
         let reply = match message {
             Message::Join { cookie, nonce, window, resume, delivered, name } => {
                 #[cfg(feature = "secure")]

@@ -15,7 +15,7 @@ use crate::secure::{
 };
 use crate::server::directory::Directory;
 use crate::server::join::Join;
-use crate::server::{Server, ServerMemory};
+use crate::server::{FROM_CLIENT, Server, ServerMemory};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -154,7 +154,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             resume,
             delivered,
             name,
-        }) = Message::decode_only::<{ Kind::Join.bit() }>(payload)
+        }) = Message::decode_only::<FROM_CLIENT>(payload)
         else {
             self.stats.malformed += 1;
             return None;
@@ -240,7 +240,10 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             forget_at(&mut security.answers, at);
         }
         let frame = inner.get(..len)?;
-        let Ok(message) = Message::decode_only::<SEALED_FROM_CLIENT>(frame) else {
+        let Some(message) = Message::decode_only::<FROM_CLIENT>(frame)
+            .ok()
+            .filter(|message| SEALED_FROM_CLIENT & message.kind().bit() != 0)
+        else {
             self.stats.malformed += 1;
             return None;
         };
