@@ -40,7 +40,8 @@ pub(crate) enum Command {
     /// address and session token of each frame. Datagrams that are not minichat frames are
     /// legacy plain text: shown with their address, and a plain console line answers them.
     /// On a terminal, the console reads: a plain line answers whoever wrote last, /all TEXT
-    /// writes to everyone, /who lists users, /kick NAME removes one, /quit stops.
+    /// writes to everyone, /who lists users, /kick NAME removes one, /stats shows the
+    /// counters, /quit stops.
     Serve(ServeArgs),
     /// Chat interactively, or run a script of lines from stdin.
     ///

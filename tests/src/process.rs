@@ -239,9 +239,13 @@ impl Minichat {
     }
 
     /// Waits up to `timeout` for a stdout line containing `needle`; panics with what was
-    /// printed if none comes.
+    /// printed if none comes. Lines before it are passed over for good: a test waiting for
+    /// two lines waits for them in the order they are printed (the panic names a line
+    /// passed over by an earlier wait, if one held `needle`).
     pub fn stdout_line_containing(&mut self, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
+        let passed_over: Vec<String> =
+            self.stdout_seen.iter().filter(|line| line.contains(needle)).cloned().collect();
         let mut seen = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -257,7 +261,9 @@ impl Minichat {
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
                     self.drain_stderr();
                     panic!(
-                        "no stdout line with {needle:?} within {timeout:?}; stdout: {seen:?}; stderr: {:?}",
+                        "no stdout line with {needle:?} within {timeout:?}; stdout: {seen:?}; \
+                         passed over before, waiting for other lines: {passed_over:?}; \
+                         stderr: {:?}",
                         self.stderr_seen
                     );
                 }

@@ -169,3 +169,47 @@ fn minichat_key_shows_the_key_serve_uses_in_hex_and_as_its_fingerprint() {
     let (mut server, _) = Minichat::serve(&["serve", "--key", key, "--bind", "127.0.0.1:0"]);
     assert_eq!(fingerprint(&mut server), print);
 }
+
+#[test]
+fn the_console_counts_encrypted_sessions_and_frames_for_sessions_it_does_not_have() {
+    let dir = scratch("stats");
+    let known = dir.join("known_servers");
+    let (mut server, addr) = Minichat::serve_with_stdin(&["serve", "--bind", "127.0.0.1:0"]);
+    let print = fingerprint(&mut server);
+    let addr = addr.to_string();
+    let args = [
+        "send",
+        "--name",
+        "ann",
+        "--server",
+        &addr,
+        "--server-key",
+        &print,
+        "--known-servers",
+        known.to_str().unwrap(),
+        "hello",
+    ];
+    let (code, stderr) = send(&args);
+    assert_eq!(code, Some(0), "{stderr:?}");
+    server.stdout_line_containing("ann: hello", WAIT);
+    // A sealed frame (kind 0x0c) for a session nobody has: answered unknown-session, as
+    // any frame with a token the server does not know.
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut forged = vec![0xff, 0x02, 0x0c];
+    forged.extend_from_slice(&[0x5a; 8 + 8 + 32]);
+    socket.send_to(&forged, &addr).unwrap();
+    // Its answer says the server has counted it.
+    socket.set_read_timeout(Some(WAIT)).unwrap();
+    let mut answer = [0u8; 64];
+    let (len, _) = socket.recv_from(&mut answer).unwrap();
+    assert_eq!(answer[..len][..3], [0xff, 0x02, 0x05], "unknown-session");
+    server.write_line("/stats");
+    // The lines come in this order.
+    let datagrams = server.stdout_line_containing("datagrams: ", WAIT);
+    assert!(datagrams.ends_with("answered unknown-session 1"), "{datagrams}");
+    let messages = server.stdout_line_containing("messages: ", WAIT);
+    assert!(messages.starts_with("messages: accepted 1,"), "{messages}");
+    let encryption = server.stdout_line_containing("encryption: ", WAIT);
+    assert!(encryption.starts_with("encryption: handshakes 1,"), "{encryption}");
+    let _ = std::fs::remove_dir_all(dir);
+}

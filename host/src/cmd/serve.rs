@@ -22,6 +22,7 @@ use crate::term::console::{self, Console, Input};
 use crate::term::escape::escape;
 use crate::term::legacy::LegacyGate;
 use crate::term::output::{self, Stream};
+use crate::term::server_stats;
 use crate::term::slash::{OPERATOR_HELP, OperatorCommand, parse_operator};
 
 /// What `minichat serve` was asked to do.
@@ -259,6 +260,12 @@ fn operate(
             let elsewhere = roster.into_iter().flat_map(Roster::users);
             users.extend(elsewhere.map(|(name, at)| format!("{name} (on server {at})")));
             console.show(&format!("users ({}): {}", users.len(), users.join(", ")));
+            Ok(())
+        }
+        OperatorCommand::Stats => {
+            for line in server_stats::describe(server.stats()) {
+                console.show(&line);
+            }
             Ok(())
         }
         OperatorCommand::All(text) => {

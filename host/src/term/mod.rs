@@ -6,4 +6,5 @@ pub(crate) mod console;
 pub(crate) mod escape;
 pub(crate) mod legacy;
 pub(crate) mod output;
+pub(crate) mod server_stats;
 pub(crate) mod slash;

@@ -36,6 +36,8 @@ pub(crate) enum OperatorCommand<'a> {
     Who,
     /// `/kick NAME`.
     Kick(&'a str),
+    /// `/stats`.
+    Stats,
     /// `/quit`.
     Quit,
     /// `/help`.
@@ -46,7 +48,7 @@ pub(crate) enum OperatorCommand<'a> {
 
 /// The help for the server console.
 pub(crate) const OPERATOR_HELP: &str = "a plain line answers whoever wrote last; /all TEXT writes to everyone; \
-/who lists users; /kick NAME removes a user; //text sends a line starting with /; /quit stops the server";
+/who lists users; /kick NAME removes a user; /stats shows the server's counters; //text sends a line starting with /; /quit stops the server";
 
 /// Splits `/cmd rest` into the command word and the rest (trimmed of one separating
 /// space run).
@@ -108,6 +110,7 @@ pub(crate) fn parse_operator(line: &str) -> Result<OperatorCommand<'_>, String> 
         ("/who", "") => Ok(OperatorCommand::Who),
         ("/kick", "") => Err("/kick needs a name: /kick NAME".into()),
         ("/kick", name) => Ok(OperatorCommand::Kick(name.trim())),
+        ("/stats", "") => Ok(OperatorCommand::Stats),
         ("/quit", "") => Ok(OperatorCommand::Quit),
         ("/help", _) => Ok(OperatorCommand::Help),
         (command, _) => Err(format!(
@@ -142,6 +145,7 @@ mod tests {
         assert_eq!(parse_operator("/kick star"), Ok(OperatorCommand::Kick("star")));
         assert!(parse_operator("/kick").is_err());
         assert_eq!(parse_operator("/who"), Ok(OperatorCommand::Who));
+        assert_eq!(parse_operator("/stats"), Ok(OperatorCommand::Stats));
         assert_eq!(parse_operator("/quit"), Ok(OperatorCommand::Quit));
         assert_eq!(parse_operator("//who"), Ok(OperatorCommand::Reply("/who")));
     }

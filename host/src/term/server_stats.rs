@@ -1,0 +1,94 @@
+//! The server's counters in words, for the console's `/stats`: what came in, who joined,
+//! what was relayed, what encryption refused, who moved.
+
+use minichat_core::server::ServerStats;
+
+/// One line per part of the server's work, each counter with what it counts.
+pub(crate) fn describe(stats: &ServerStats) -> [String; 5] {
+    let s = stats;
+    [
+        line(
+            "datagrams",
+            &[
+                ("in", s.datagrams),
+                ("not minichat (legacy text)", s.not_frames),
+                ("malformed", s.malformed),
+                ("with another session's token", s.bad_token),
+                ("of a kind only servers send", s.unexpected),
+                ("answered unknown-session", s.unknown_session),
+            ],
+        ),
+        line(
+            "joins",
+            &[
+                ("admitted", s.joins),
+                ("cookies sent", s.cookies),
+                ("refused, table full", s.refused_full),
+                ("refused, name taken or not allowed", s.refused_name),
+                ("refused, too many from one address", s.refused_per_ip),
+                ("refused, in the clear", s.refused_plaintext),
+            ],
+        ),
+        line(
+            "messages",
+            &[
+                ("accepted", s.messages),
+                ("deliveries sent (resends included)", s.deliveries),
+                ("retransmission timeouts", s.retransmits),
+                ("missed notices", s.missed_notices),
+                ("rate-limited", s.rate_limited),
+                ("held back for a recipient catching up", s.held_back),
+            ],
+        ),
+        line(
+            "encryption",
+            &[
+                ("handshakes", s.handshakes),
+                ("dropped, did not open (altered, replayed or someone else's)", s.sealed_dropped),
+                ("dropped, in the clear for an encrypted session", s.plaintext_refused),
+            ],
+        ),
+        line(
+            "moves",
+            &[
+                ("challenges sent", s.challenges),
+                ("sessions moved", s.migrations),
+                ("events that waited for room", s.events_waited),
+            ],
+        ),
+    ]
+}
+
+/// `topic: what n, what n, ...`.
+fn line(topic: &str, counters: &[(&str, u64)]) -> String {
+    let parts: Vec<String> = counters.iter().map(|(what, n)| format!("{what} {n}")).collect();
+    format!("{topic}: {}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_counter_is_shown_with_what_it_counts() {
+        let mut stats = ServerStats::default();
+        stats.datagrams = 12;
+        stats.malformed = 1;
+        stats.handshakes = 3;
+        stats.sealed_dropped = 2;
+        let lines = describe(&stats);
+        assert_eq!(
+            lines[0],
+            "datagrams: in 12, not minichat (legacy text) 0, malformed 1, with another \
+             session's token 0, of a kind only servers send 0, answered unknown-session 0"
+        );
+        assert!(
+            lines[3].starts_with(
+                "encryption: handshakes 3, dropped, did not open (altered, replayed or someone \
+                 else's) 2,"
+            ),
+            "{}",
+            lines[3]
+        );
+    }
+}
