@@ -7,7 +7,6 @@ use crate::backoff::Backoff;
 use crate::client::Client;
 #[cfg(any(feature = "who", feature = "echo"))]
 use crate::client::ClientEvent;
-#[cfg(feature = "echo")]
 #[cfg(feature = "who")]
 use crate::client::UserPage;
 use crate::time::Instant;
