@@ -48,7 +48,7 @@ use crate::client::request::Requests;
 use crate::error::{ClientError, WireError};
 use crate::retransmit::Retransmission;
 use crate::rtt::RttEstimator;
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, earliest};
 use crate::transport::{Endpoint, Transmit};
 #[cfg(feature = "echo")]
 use crate::wire::EchoMode;
@@ -511,16 +511,6 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     fn transmit(server: A, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit<A>> {
         let len = Self::write(buf, message)?;
         Some(Transmit { destination: server, len })
-    }
-}
-
-/// The earlier of two optional times (a fold, not `flatten().min()`: 150 B less on a
-/// firmware).
-fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, None) => a,
-        (None, b) => b,
     }
 }
 

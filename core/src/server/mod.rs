@@ -59,7 +59,7 @@ use crate::server::migrate::PendingMoves;
 use crate::server::ring::Ring;
 use crate::server::secret::Secrets;
 use crate::table::{IndexEntry, MAX_CAPACITY, SlotId, User, UserTable};
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, earliest};
 use crate::transport::{Endpoint, Transmit};
 use crate::wire::{Frame, Kind, Message, Name};
 
@@ -368,11 +368,10 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             return self.table.next_due();
         }
         let idle = self.config.idle_timeout;
-        self.table
-            .iter()
-            .flat_map(|(_, user)| [user.state.cursor.retransmit_at(), Some(user.last_heard + idle)])
-            .flatten()
-            .min()
+        self.table.iter().fold(None, |next, (_, user)| {
+            let next = earliest(next, user.state.cursor.retransmit_at());
+            earliest(next, Some(user.last_heard + idle))
+        })
     }
 
     /// Expires silent users and rewinds cursors whose retransmission time has come.
