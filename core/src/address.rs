@@ -24,7 +24,10 @@ pub trait PeerAddress: Copy + Eq + core::fmt::Debug {
     /// phone changing networks). A client on an address that cannot move never gets a
     /// `challenge` it should answer nor a `moved` of its own, so it reads neither and
     /// leaves their code out (PROTOCOL.md section 10, "Identity"); if its session is ever
-    /// moved away, it stops hearing the server and re-joins.
+    /// moved away, it stops hearing the server and re-joins. Say `false` only where the
+    /// server, too, always sees the link as the same peer (a serial line); over a TCP
+    /// connection opened again the server sees a new address, and such a client re-joins
+    /// (with `resume`, losing nothing) where a roaming one would have moved.
     const ROAMS: bool = true;
 }
 

@@ -230,7 +230,8 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             return;
         };
         let Some(frame) = copy.get(..len) else { return };
-        // Any kind parses here; a sealed kind inside is ignored like any other stray.
+        // Any kind parses here; a sealed kind inside is ignored like any other stray, though,
+        // being authenticated, it counts as hearing the server.
         match Self::read(frame) {
             Ok(message) if message.token() == Some(token) => {
                 self.last_heard = now;

@@ -49,11 +49,12 @@ pub(crate) fn describe(stats: &ServerStats) -> [String; 5] {
             ],
         ),
         line(
-            "moves",
+            "moves and events",
             &[
                 ("challenges sent", s.challenges),
                 ("sessions moved", s.migrations),
                 ("events that waited for room", s.events_waited),
+                ("events dropped", s.events_dropped),
             ],
         ),
     ]
