@@ -21,10 +21,8 @@ pub(crate) fn seal_frame(
     buf: &mut [u8],
     len: usize,
 ) -> Option<usize> {
-    let needed = len.checked_add(SEALED_HEADER + SEAL_TAG_LEN)?;
-    if buf.len() < needed {
-        return None;
-    }
+    // Checked before the move, so a frame that cannot be sealed is left as it was.
+    holds_sealed(buf, len)?;
     buf.get_mut(..len + SEALED_HEADER)?.rotate_right(SEALED_HEADER);
     seal_behind_header(session, token, buf, len)
 }
@@ -38,10 +36,7 @@ pub(crate) fn seal_behind_header(
     buf: &mut [u8],
     len: usize,
 ) -> Option<usize> {
-    let needed = len.checked_add(SEALED_HEADER + SEAL_TAG_LEN)?;
-    if buf.len() < needed {
-        return None;
-    }
+    holds_sealed(buf, len)?;
     let (header, rest) = buf.split_at_mut_checked(SEALED_HEADER)?;
     let (token, nonce) = (token.0.to_be_bytes(), session.next_nonce().to_be_bytes());
     let clear = [MAGIC, VERSION, Kind::Sealed.to_byte()];
@@ -49,4 +44,12 @@ pub(crate) fn seal_behind_header(
     header.iter_mut().zip(fields).for_each(|(d, s)| *d = *s);
     let (_, sealed) = session.seal(header, rest, len).ok()?;
     Some(SEALED_HEADER + sealed)
+}
+
+/// `Some` if `buf` holds the `sealed` frame of a `len`-byte frame: clear part, frame, tag.
+// Inlined: as a call, it moved LLVM's inlining of the secure client by 144 B.
+#[inline(always)]
+fn holds_sealed(buf: &[u8], len: usize) -> Option<()> {
+    let needed = len.checked_add(SEALED_HEADER + SEAL_TAG_LEN)?;
+    (buf.len() >= needed).then_some(())
 }
