@@ -352,6 +352,8 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         token: Token,
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
+        // Never set where the address cannot move; the constant lets the compiler drop
+        // this path there.
         if let Some(nonce) = self.challenge_reply.take().filter(|_| A::ROAMS) {
             return self.emit(buf, &Message::ChallengeResponse { token, nonce });
         }
