@@ -240,12 +240,10 @@ impl Minichat {
 
     /// Waits up to `timeout` for a stdout line containing `needle`; panics with what was
     /// printed if none comes. Lines before it are passed over for good: a test waiting for
-    /// two lines waits for them in the order they are printed (the panic names a line
-    /// passed over by an earlier wait, if one held `needle`).
+    /// two lines waits for them in the order they are printed (the panic names the earlier
+    /// lines that held `needle`, matched or passed over by earlier waits).
     pub fn stdout_line_containing(&mut self, needle: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
-        let passed_over: Vec<String> =
-            self.stdout_seen.iter().filter(|line| line.contains(needle)).cloned().collect();
         let mut seen = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -260,10 +258,12 @@ impl Minichat {
                 }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
                     self.drain_stderr();
+                    let earlier: Vec<&String> =
+                        self.stdout_seen.iter().filter(|line| line.contains(needle)).collect();
                     panic!(
                         "no stdout line with {needle:?} within {timeout:?}; stdout: {seen:?}; \
-                         passed over before, waiting for other lines: {passed_over:?}; \
-                         stderr: {:?}",
+                         earlier lines with it (taken or passed over by earlier waits): \
+                         {earlier:?}; stderr: {:?}",
                         self.stderr_seen
                     );
                 }
