@@ -1,7 +1,8 @@
 //! One X25519 implementation alone, on keys the optimiser cannot see: curve25519-dalek's
 //! (through x25519-dalek, what encrypted sessions use) by default, ed25519-compact's with
-//! `--features compact`, neither with `--features no-curve`. The differences of their
-//! `.text` are the curves' own sizes (BENCHMARKS.md, "Secure sessions").
+//! `--features compact`, salty's with `--features salty`, neither with `--features
+//! no-curve`. The differences of their `.text` are the curves' own sizes (BENCHMARKS.md,
+//! "Secure sessions").
 #![no_std]
 #![no_main]
 
@@ -15,7 +16,7 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     halt()
 }
 
-#[cfg(not(any(feature = "compact", feature = "no-curve")))]
+#[cfg(not(any(feature = "compact", feature = "salty", feature = "no-curve")))]
 fn x25519(k: [u8; 32], u: [u8; 32]) -> [u8; 32] {
     x25519_dalek::x25519(k, u)
 }
@@ -27,6 +28,12 @@ fn x25519(k: [u8; 32], u: [u8; 32]) -> [u8; 32] {
         return [0; 32];
     };
     pk.dh(&sk).map(|shared| *shared).unwrap_or([0; 32])
+}
+
+#[cfg(all(feature = "salty", not(feature = "no-curve")))]
+fn x25519(k: [u8; 32], u: [u8; 32]) -> [u8; 32] {
+    let secret = salty::agreement::SecretKey::from_seed(&k);
+    secret.agree(&salty::agreement::PublicKey::from(u)).to_bytes()
 }
 
 #[cfg(feature = "no-curve")]

@@ -43,6 +43,17 @@ fn main() -> ! {
     let t = clock::ticks();
     let server = Keypair::from_private(black_box([0x5a; 32]));
     report("x25519", clock::ticks() - t);
+    #[cfg(feature = "salty")]
+    {
+        let t = clock::ticks();
+        let secret = salty::agreement::SecretKey::from_seed(&black_box([0x5a; 32]));
+        let public = salty::agreement::PublicKey::from(&secret).to_bytes();
+        report("x25519-salty", clock::ticks() - t);
+        if &public != server.public() {
+            log::line(&["qemu-handshake: salty's X25519 disagrees"]);
+            debug::exit(debug::EXIT_FAILURE);
+        }
+    }
 
     let pattern = Pattern::Nk;
     let mut first = [0u8; 128];
