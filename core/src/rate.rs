@@ -1,6 +1,6 @@
 //! Per-user rate limiting: a token bucket, and at most one complaint a second.
 
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, MaybeInstant};
 
 /// How often a limited user is told so, at most.
 pub const REPORT_INTERVAL: Duration = Duration::from_secs(1);
@@ -10,16 +10,21 @@ pub const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 /// back later: the limit slows a sender down and loses nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimiter {
-    /// Thousandths of a message, so slow rates refill smoothly.
-    milli_tokens: u64,
+    /// Thousandths of a message, so slow rates refill smoothly (a burst is at most 65,535
+    /// messages: 32 bits hold it).
+    milli_tokens: u32,
     refilled_at: Instant,
-    reported_at: Option<Instant>,
+    reported_at: MaybeInstant,
 }
 
 impl RateLimiter {
     /// A full bucket at `now`.
     pub fn new(burst: u16, now: Instant) -> Self {
-        RateLimiter { milli_tokens: u64::from(burst) * 1000, refilled_at: now, reported_at: None }
+        RateLimiter {
+            milli_tokens: u32::from(burst).saturating_mul(1000),
+            refilled_at: now,
+            reported_at: MaybeInstant::NONE,
+        }
     }
 
     /// Takes one message's token if there is one. A rate of 0 means no limit.
@@ -27,11 +32,14 @@ impl RateLimiter {
         if rate_per_sec == 0 {
             return true;
         }
-        let elapsed = now.saturating_since(self.refilled_at).as_millis();
-        let cap = u64::from(burst.max(1)) * 1000;
+        // Milliseconds times messages a second are thousandths of a message; past 32 bits
+        // the bucket is full anyway.
+        let elapsed =
+            u32::try_from(now.saturating_since(self.refilled_at).as_millis()).unwrap_or(u32::MAX);
+        let cap = u32::from(burst.max(1)).saturating_mul(1000);
         self.milli_tokens = self
             .milli_tokens
-            .saturating_add(elapsed.saturating_mul(u64::from(rate_per_sec)))
+            .saturating_add(elapsed.saturating_mul(u32::from(rate_per_sec)))
             .min(cap);
         self.refilled_at = self.refilled_at.max(now);
         if self.milli_tokens >= 1000 {
@@ -44,9 +52,10 @@ impl RateLimiter {
 
     /// Whether to tell the user it is limited now: at most once per [`REPORT_INTERVAL`].
     pub fn should_report(&mut self, now: Instant) -> bool {
-        let due = self.reported_at.is_none_or(|at| now.saturating_since(at) >= REPORT_INTERVAL);
+        let due =
+            self.reported_at.get().is_none_or(|at| now.saturating_since(at) >= REPORT_INTERVAL);
         if due {
-            self.reported_at = Some(now);
+            self.reported_at = MaybeInstant::some(now);
         }
         due
     }

@@ -5,7 +5,7 @@
 
 use crate::rtt::RttEstimator;
 use crate::seq::after;
-use crate::time::Instant;
+use crate::time::{Instant, MaybeInstant};
 
 /// Acknowledgements that accept nothing new, in a row, before a fast retransmit.
 const DUPLICATE_ACKS: u8 = 3;
@@ -14,10 +14,13 @@ const DUPLICATE_ACKS: u8 = 3;
 #[derive(Debug, Clone)]
 pub(crate) struct Retransmission {
     rtt: RttEstimator,
-    /// When the oldest unacknowledged frame goes again.
+    /// When the oldest unacknowledged frame goes again. An `Option`, not a
+    /// `MaybeInstant`: every timer poll reads it, and unpacking it there cost the QEMU
+    /// client 170 B of code for 8 B of RAM.
     at: Option<Instant>,
-    /// A frame sent once, timed for a round-trip sample.
-    probe: Option<(u32, Instant)>,
+    /// When the frame timed for a round-trip sample (`probe_seq`, sent once) went out.
+    probe_at: MaybeInstant,
+    probe_seq: u32,
     /// Acknowledgements in a row that accepted nothing new while frames were out.
     duplicate_acks: u8,
     /// A fast retransmit happened since the last progress: no second one until then.
@@ -32,7 +35,8 @@ impl Retransmission {
         Retransmission {
             rtt,
             at: None,
-            probe: None,
+            probe_at: MaybeInstant::NONE,
+            probe_seq: 0,
             duplicate_acks: 0,
             fast_resent: false,
             timeouts: 0,
@@ -47,8 +51,9 @@ impl Retransmission {
     /// Frame `seq` went out, for the first time if `first` (then it may be timed).
     /// Starts the timer if it is stopped.
     pub(crate) fn on_send(&mut self, seq: u32, first: bool, now: Instant) {
-        if first && self.probe.is_none() {
-            self.probe = Some((seq, now));
+        if first && self.probe_at.is_none() {
+            self.probe_at = MaybeInstant::some(now);
+            self.probe_seq = seq;
         }
         self.arm(now);
     }
@@ -84,11 +89,11 @@ impl Retransmission {
     /// The receiver accepted everything up to `seq`: a round-trip sample if the timed
     /// frame is among it, the back-off ends, and fast retransmit is armed again.
     pub(crate) fn on_progress(&mut self, seq: u32, now: Instant) {
-        if let Some((probe, sent_at)) = self.probe
-            && !after(probe, seq)
+        if let Some(sent_at) = self.probe_at.get()
+            && !after(self.probe_seq, seq)
         {
             self.rtt.sample(now.saturating_since(sent_at));
-            self.probe = None;
+            self.probe_at = MaybeInstant::NONE;
         }
         self.rtt.on_progress();
         self.duplicate_acks = 0;
@@ -125,7 +130,7 @@ impl Retransmission {
     /// nothing sent so far can be timed.
     pub(crate) fn on_resend(&mut self) {
         self.at = None;
-        self.probe = None;
+        self.probe_at = MaybeInstant::NONE;
         self.duplicate_acks = 0;
     }
 

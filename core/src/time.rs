@@ -15,6 +15,9 @@ impl Instant {
     /// The epoch.
     pub const ZERO: Instant = Instant(0);
 
+    /// The end of time: where saturating additions stop, so a deadline here never fires.
+    pub const MAX: Instant = Instant(u64::MAX);
+
     /// `ms` milliseconds after the epoch.
     pub const fn from_millis(ms: u64) -> Self {
         Instant(ms)
@@ -38,6 +41,33 @@ pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, None) => a,
         (None, b) => b,
+    }
+}
+
+/// An `Option<Instant>` in the eight bytes of an `Instant`: [`Instant::MAX`], the end of
+/// time that no clock reaches, stands for none. For the times a server's user slot keeps
+/// but seldom reads (three: a round-trip probe's, the last rate-limit and malformed-frame
+/// reports), where `Option`'s tag and padding would take eight more bytes each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MaybeInstant(Instant);
+
+impl MaybeInstant {
+    /// No time.
+    pub(crate) const NONE: MaybeInstant = MaybeInstant(Instant::MAX);
+
+    /// `at` (none if it is the end of time).
+    pub(crate) const fn some(at: Instant) -> Self {
+        MaybeInstant(at)
+    }
+
+    /// The time, if there is one.
+    pub(crate) const fn get(self) -> Option<Instant> {
+        if self.0.0 == u64::MAX { None } else { Some(self.0) }
+    }
+
+    /// Whether there is no time.
+    pub(crate) const fn is_none(self) -> bool {
+        self.0.0 == u64::MAX
     }
 }
 
@@ -118,6 +148,17 @@ impl Mul<Duration> for u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_maybe_instant_is_an_option_in_eight_bytes() {
+        assert_eq!(size_of::<MaybeInstant>(), 8);
+        let at = Instant::from_millis(500);
+        assert_eq!(MaybeInstant::some(at).get(), Some(at));
+        assert_eq!(MaybeInstant::NONE.get(), None);
+        // The end of time is none: no clock reaches it.
+        assert!(MaybeInstant::some(Instant::MAX).is_none());
+        assert!(!MaybeInstant::some(at).is_none());
+    }
 
     #[test]
     fn arithmetic_saturates() {

@@ -12,7 +12,7 @@ use crate::server::directory::Directory;
 use crate::server::ring::Member;
 use crate::server::session::Session;
 use crate::server::{LeftReason, Server, ServerEvent};
-use crate::time::Instant;
+use crate::time::{Instant, MaybeInstant};
 use crate::transport::Transmit;
 use crate::wire::ErrorCode;
 use crate::wire::{Cookie, Message, Name, NameBuf, Token};
@@ -147,7 +147,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 ),
             ),
             rate: RateLimiter::new(self.config.burst, now),
-            malformed_reported_at: None,
+            malformed_reported_at: MaybeInstant::NONE,
             closing: None,
             ack_due: false,
             history_until,

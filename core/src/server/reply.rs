@@ -9,7 +9,7 @@ use crate::server::ServerMemory;
 use crate::server::detail::Detail;
 use crate::server::directory::Directory;
 use crate::server::intake::Sequenced;
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, MaybeInstant};
 use crate::transport::Transmit;
 use crate::wire::limits::MAX_FRAME;
 use crate::wire::{ErrorCode, Kind, Message, Name, NameList, NameListBuilder, Token};
@@ -121,11 +121,12 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             let session = &mut user.state;
             if session
                 .malformed_reported_at
+                .get()
                 .is_some_and(|at| now.saturating_since(at) < Duration::from_secs(1))
             {
                 return None;
             }
-            session.malformed_reported_at = Some(now);
+            session.malformed_reported_at = MaybeInstant::some(now);
             let message =
                 Message::Error { token: user.token, code, seq: 0, detail: detail.as_str() };
             return Transmit::to_client(buf, from, &message);

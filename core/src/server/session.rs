@@ -11,7 +11,7 @@ use crate::server::directory::Directory;
 use crate::server::intake::Sequenced;
 use crate::server::ring::Member;
 use crate::table::SlotId;
-use crate::time::Instant;
+use crate::time::{Instant, MaybeInstant};
 use crate::transport::Transmit;
 use crate::wire::{ErrorCode, Message, Token, echo_reply_in_place};
 
@@ -30,7 +30,7 @@ pub struct Session {
     pub(super) cursor: DeliveryCursor,
     pub(super) rate: RateLimiter,
     /// When the user was last told its frame was malformed (at most once a second).
-    pub(super) malformed_reported_at: Option<Instant>,
+    pub(super) malformed_reported_at: MaybeInstant,
     /// An error to send before the session ends (kicked, shutting down).
     pub(super) closing: Option<ErrorCode>,
     /// Messages were accepted and not yet acknowledged: one `ack` covers all of them.
