@@ -3,7 +3,7 @@
 //! rule: a frame sent twice gives no sample, since an acknowledgement does not say which
 //! copy it saw), and the duplicate acknowledgements that trigger a fast retransmit.
 
-use crate::rtt::RttEstimator;
+use crate::rtt::{RttBounds, RttEstimator};
 use crate::seq::after;
 use crate::time::{Instant, MaybeInstant};
 
@@ -88,14 +88,14 @@ impl Retransmission {
 
     /// The receiver accepted everything up to `seq`: a round-trip sample if the timed
     /// frame is among it, the back-off ends, and fast retransmit is armed again.
-    pub(crate) fn on_progress(&mut self, seq: u32, now: Instant) {
+    pub(crate) fn on_progress(&mut self, seq: u32, now: Instant, bounds: &RttBounds) {
         if let Some(sent_at) = self.probe_at.get()
             && !after(self.probe_seq, seq)
         {
-            self.rtt.sample(now.saturating_since(sent_at));
+            self.rtt.sample(now.saturating_since(sent_at), bounds);
             self.probe_at = MaybeInstant::NONE;
         }
-        self.rtt.on_progress();
+        self.rtt.on_progress(bounds);
         self.duplicate_acks = 0;
         self.fast_resent = false;
         self.timeouts = 0;
@@ -117,9 +117,9 @@ impl Retransmission {
 
     /// If the timer is due at `now` it fires: the timeout backs off (doubles) for the
     /// resend it triggers, and true is returned.
-    pub(crate) fn fire_if_due(&mut self, now: Instant) -> bool {
+    pub(crate) fn fire_if_due(&mut self, now: Instant, bounds: &RttBounds) -> bool {
         if self.at.is_some_and(|at| at <= now) {
-            self.rtt.back_off();
+            self.rtt.back_off(bounds);
             self.timeouts = self.timeouts.saturating_add(1);
             return true;
         }

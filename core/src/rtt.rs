@@ -11,7 +11,8 @@ use crate::time::Duration;
 
 /// A smoothed round-trip estimate and the retransmission timeout derived from it, in
 /// 32-bit milliseconds (49 days: no round trip comes near), so that a user slot on a
-/// server carries 28 bytes of it, not 56.
+/// server carries 16 bytes of it, not 56. The bounds are the configuration's, passed in
+/// ([`RttBounds`]), not kept per user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RttEstimator {
     /// Smoothed round-trip time, ms; `None` before the first sample.
@@ -20,9 +21,23 @@ pub(crate) struct RttEstimator {
     rttvar: u32,
     /// The current timeout, ms (backed off after timeouts).
     rto: u32,
+}
+
+/// The timeout's first value and its bounds, in milliseconds: the configuration's, one copy
+/// for a server's every user (12 bytes a user slot no longer carries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RttBounds {
     initial: u32,
     min: u32,
+    /// At least `min`.
     max: u32,
+}
+
+impl RttBounds {
+    /// Start with `initial`, keep the timeout within `min..=max` (`min` if `max` is less).
+    pub(crate) fn new(initial: Duration, min: Duration, max: Duration) -> Self {
+        RttBounds { initial: millis(initial), min: millis(min), max: millis(max).max(millis(min)) }
+    }
 }
 
 /// `d` in milliseconds, saturated to 32 bits.
@@ -31,17 +46,9 @@ fn millis(d: Duration) -> u32 {
 }
 
 impl RttEstimator {
-    /// An estimator that starts with `initial` and keeps its timeout within
-    /// `min..=max`.
-    pub(crate) fn new(initial: Duration, min: Duration, max: Duration) -> Self {
-        RttEstimator {
-            srtt: None,
-            rttvar: 0,
-            rto: millis(initial),
-            initial: millis(initial),
-            min: millis(min),
-            max: millis(max),
-        }
+    /// An estimator that starts with the timeout `bounds` give first.
+    pub(crate) const fn new(bounds: &RttBounds) -> Self {
+        RttEstimator { srtt: None, rttvar: 0, rto: bounds.initial }
     }
 
     /// The retransmission timeout now.
@@ -56,7 +63,7 @@ impl RttEstimator {
     }
 
     /// Takes one round-trip measurement (of a frame sent once: Karn's rule).
-    pub(crate) fn sample(&mut self, rtt: Duration) {
+    pub(crate) fn sample(&mut self, rtt: Duration, bounds: &RttBounds) {
         let r = millis(rtt);
         let (srtt, rttvar) = match self.srtt {
             None => (r, r / 2),
@@ -67,26 +74,29 @@ impl RttEstimator {
         };
         self.srtt = Some(srtt);
         self.rttvar = rttvar;
-        self.rto = self.computed();
+        self.rto = self.computed(bounds);
     }
 
     /// The peer acknowledged something new: the path works, so the back-off ends.
-    pub(crate) fn on_progress(&mut self) {
-        self.rto = self.computed();
+    pub(crate) fn on_progress(&mut self, bounds: &RttBounds) {
+        self.rto = self.computed(bounds);
     }
 
-    fn computed(&self) -> u32 {
+    fn computed(&self, bounds: &RttBounds) -> u32 {
         match self.srtt {
             Some(srtt) => srtt
                 .saturating_add(self.rttvar.saturating_mul(4).max(1))
-                .clamp(self.min, self.max.max(self.min)),
-            None => self.initial,
+                // Not `clamp`: it asserts min <= max, which `RttBounds::new` makes true
+                // but the compiler cannot see, and the firmware links no panic.
+                .max(bounds.min)
+                .min(bounds.max),
+            None => bounds.initial,
         }
     }
 
     /// A timeout fired: wait twice as long next time.
-    pub(crate) fn back_off(&mut self) {
-        self.rto = self.rto.saturating_mul(2).min(self.max.max(self.min));
+    pub(crate) fn back_off(&mut self, bounds: &RttBounds) {
+        self.rto = self.rto.saturating_mul(2).min(bounds.max);
     }
 }
 
@@ -100,26 +110,27 @@ mod tests {
 
     #[test]
     fn follows_the_path_within_bounds() {
-        let mut rtt = RttEstimator::new(ms(200), ms(20), ms(4000));
+        let bounds = RttBounds::new(ms(200), ms(20), ms(4000));
+        let mut rtt = RttEstimator::new(&bounds);
         assert_eq!(rtt.rto(), ms(200));
-        rtt.sample(ms(10));
+        rtt.sample(ms(10), &bounds);
         // srtt 10, rttvar 5: 10 + 20.
         assert_eq!((rtt.srtt(), rtt.rto()), (Some(ms(10)), ms(30)));
         for _ in 0..50 {
-            rtt.sample(ms(10));
+            rtt.sample(ms(10), &bounds);
         }
         assert_eq!(rtt.rto(), ms(20), "steady paths stop at the minimum");
-        rtt.back_off();
-        rtt.back_off();
+        rtt.back_off(&bounds);
+        rtt.back_off(&bounds);
         assert_eq!(rtt.rto(), ms(80));
-        rtt.on_progress();
+        rtt.on_progress(&bounds);
         assert_eq!(rtt.rto(), ms(20), "progress ends the back-off");
-        rtt.back_off();
-        rtt.back_off();
-        rtt.sample(ms(1000));
+        rtt.back_off(&bounds);
+        rtt.back_off(&bounds);
+        rtt.sample(ms(1000), &bounds);
         assert!(rtt.rto() > ms(1000) && rtt.rto() <= ms(4000));
         for _ in 0..20 {
-            rtt.back_off();
+            rtt.back_off(&bounds);
         }
         assert_eq!(rtt.rto(), ms(4000));
     }

@@ -47,7 +47,7 @@ use crate::client::outbox::{Outbox, Outgoing};
 use crate::client::request::Requests;
 use crate::error::{ClientError, WireError};
 use crate::retransmit::Retransmission;
-use crate::rtt::RttEstimator;
+use crate::rtt::{RttBounds, RttEstimator};
 use crate::time::{Duration, Instant, earliest};
 use crate::transport::{Endpoint, Transmit};
 #[cfg(feature = "echo")]
@@ -99,6 +99,8 @@ pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8, A 
     max_text: u16,
     outbox: Outbox<Q>,
     retransmission: Retransmission,
+    /// The retransmission timeout's bounds, from `config`.
+    rtt: RttBounds,
     inbox: Inbox<B>,
     requests: Requests,
     challenge_reply: Option<u32>,
@@ -123,6 +125,7 @@ pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8, A 
 impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
     /// A client that starts joining at `now`.
     pub fn new(config: ClientConfig<A>, now: Instant) -> Self {
+        let rtt = RttBounds::new(config.rto_initial, config.rto_min, config.rto_max);
         Client {
             phase: Phase::Joining {
                 cookie: Cookie::EMPTY,
@@ -134,11 +137,8 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             keepalive: config.keepalive,
             max_text: MAX_TEXT_U16,
             outbox: Outbox::new(),
-            retransmission: Retransmission::new(RttEstimator::new(
-                config.rto_initial,
-                config.rto_min,
-                config.rto_max,
-            )),
+            retransmission: Retransmission::new(RttEstimator::new(&rtt)),
+            rtt,
             inbox: Inbox::new(0),
             requests: Requests::default(),
             challenge_reply: None,
@@ -336,7 +336,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         self.expire_requests(now);
         if let Phase::Joined { .. } = self.phase {
             self.inbox.on_timeout(now);
-            if self.retransmission.fire_if_due(now) {
+            if self.retransmission.fire_if_due(now, &self.rtt) {
                 self.resend_all();
                 self.stats.retransmits += 1;
             }

@@ -43,7 +43,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             }
             return;
         }
-        self.retransmission.on_progress(seq, now);
+        self.retransmission.on_progress(seq, now, &self.rtt);
         for entry in done {
             if entry.what == Outgoing::Leave {
                 self.close(ClientEvent::Left);

@@ -21,7 +21,7 @@
 //! frame naming base, and counts what it lost itself.
 
 use crate::retransmit::Retransmission;
-use crate::rtt::RttEstimator;
+use crate::rtt::{RttBounds, RttEstimator};
 use crate::seq::after;
 use crate::server::ring::{Evicted, Member, MessageSlot, Ring};
 use crate::storage::Storage;
@@ -177,6 +177,7 @@ impl DeliveryCursor {
         ring: &Ring<M, B>,
         me: Member,
         now: Instant,
+        bounds: &RttBounds,
     ) -> bool {
         if after(seq, self.sent_seq) {
             return false; // claims more than was sent
@@ -194,7 +195,7 @@ impl DeliveryCursor {
             return true;
         }
         self.confirmed = seq;
-        self.retransmission.on_progress(seq, now);
+        self.retransmission.on_progress(seq, now, bounds);
         if after(seq, self.base_seq) {
             // Walk base forward to the entry that got delivery number `seq`.
             let mut counted = self.base_seq;
@@ -237,8 +238,8 @@ impl DeliveryCursor {
 
     /// If the retransmission time has come, starts a resend pass and doubles the
     /// timeout. Returns whether it did.
-    pub(crate) fn on_timeout(&mut self, now: Instant) -> bool {
-        if !self.retransmission.fire_if_due(now) {
+    pub(crate) fn on_timeout(&mut self, now: Instant, bounds: &RttBounds) -> bool {
+        if !self.retransmission.fire_if_due(now, bounds) {
             return false;
         }
         self.start_resend();
@@ -309,12 +310,16 @@ mod tests {
 
     const ME: Member = Member { token: Token(7), key: NameKey::PLACEHOLDER };
 
-    fn rtt() -> RttEstimator {
-        RttEstimator::new(
+    fn bounds() -> RttBounds {
+        RttBounds::new(
             Duration::from_millis(100),
             Duration::from_millis(20),
             Duration::from_millis(800),
         )
+    }
+
+    fn rtt() -> RttEstimator {
+        RttEstimator::new(&bounds())
     }
 
     fn push<M: Storage<MessageSlot>, B: Storage<u8>>(
@@ -346,13 +351,13 @@ mod tests {
             drain(&mut cursor, &ring, 2),
             [Next::Deliver { seq: 1, room_seq: 1 }, Next::Deliver { seq: 2, room_seq: 3 }]
         );
-        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO));
+        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
         assert_eq!(drain(&mut cursor, &ring, 2), [Next::Deliver { seq: 3, room_seq: 4 }]);
         assert!(
-            !cursor.on_ack(5, 0, &ring, ME, Instant::ZERO),
+            !cursor.on_ack(5, 0, &ring, ME, Instant::ZERO, &bounds()),
             "acks beyond what was sent are ignored"
         );
-        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO));
+        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO, &bounds()));
         assert_eq!(cursor.in_flight(), 0);
         assert_eq!(cursor.retransmit_at(), None);
     }
@@ -367,21 +372,21 @@ mod tests {
         assert_eq!(drain(&mut cursor, &ring, 8).len(), 3);
         // A 50 ms round trip: srtt 50, rttvar 25, so a 150 ms timeout.
         let acked = Instant::from_millis(50);
-        cursor.on_ack(1, 0, &ring, ME, acked);
+        cursor.on_ack(1, 0, &ring, ME, acked, &bounds());
         let at = cursor.retransmit_at().unwrap();
         assert_eq!(at, acked + Duration::from_millis(150));
-        assert!(!cursor.on_timeout(Instant::from_millis(at.as_millis() - 1)));
-        assert!(cursor.on_timeout(at));
+        assert!(!cursor.on_timeout(Instant::from_millis(at.as_millis() - 1), &bounds()));
+        assert!(cursor.on_timeout(at, &bounds()));
         assert_eq!(
             drain(&mut cursor, &ring, 8),
             [Next::Deliver { seq: 2, room_seq: 2 }, Next::Deliver { seq: 3, room_seq: 3 }]
         );
         // Doubled to 300 ms, then 600, then capped at 800.
         let now = Instant::ZERO;
-        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap()));
+        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds()));
         cursor.next(&ring, ME, 8, now);
         assert_eq!(cursor.retransmit_at(), Some(now + Duration::from_millis(600)));
-        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap()));
+        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds()));
         cursor.next(&ring, ME, 8, now);
         assert_eq!(cursor.retransmit_at(), Some(now + Duration::from_millis(800)));
     }
@@ -394,11 +399,11 @@ mod tests {
         }
         let mut cursor = DeliveryCursor::new(0, 1, rtt());
         assert_eq!(drain(&mut cursor, &ring, 8).len(), 4);
-        cursor.on_timeout(cursor.retransmit_at().unwrap());
+        cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds());
         // The acknowledgement of the first pass arrives after the rewind.
-        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO));
+        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO, &bounds()));
         assert_eq!(drain(&mut cursor, &ring, 8), [Next::Deliver { seq: 4, room_seq: 4 }]);
-        assert!(cursor.on_ack(4, 0, &ring, ME, Instant::ZERO));
+        assert!(cursor.on_ack(4, 0, &ring, ME, Instant::ZERO, &bounds()));
         assert_eq!(cursor.in_flight(), 0);
     }
 
@@ -411,21 +416,24 @@ mod tests {
         let mut cursor = DeliveryCursor::new(0, 1, rtt());
         assert_eq!(drain(&mut cursor, &ring, 8).len(), 6);
         // 1 arrived, 2 was lost, 3..6 arrived: the recipient acks 1 four times.
-        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO));
-        assert!(!cursor.on_ack(1, 0, &ring, ME, Instant::ZERO));
-        assert!(!cursor.on_ack(1, 0, &ring, ME, Instant::ZERO));
-        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO), "the third duplicate resends");
+        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
+        assert!(!cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
+        assert!(!cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
+        assert!(
+            cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()),
+            "the third duplicate resends"
+        );
         assert_eq!(
             drain(&mut cursor, &ring, 8).first(),
             Some(&Next::Deliver { seq: 2, room_seq: 2 })
         );
         for _ in 0..5 {
             assert!(
-                !cursor.on_ack(1, 0, &ring, ME, Instant::ZERO),
+                !cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()),
                 "no second fast resend before progress"
             );
         }
-        assert!(cursor.on_ack(6, 0, &ring, ME, Instant::ZERO));
+        assert!(cursor.on_ack(6, 0, &ring, ME, Instant::ZERO, &bounds()));
         assert_eq!(cursor.in_flight(), 0);
     }
 
@@ -437,7 +445,7 @@ mod tests {
         let t0 = Instant::from_millis(1000);
         assert!(cursor.next(&ring, ME, 8, t0).is_some());
         assert_eq!(cursor.retransmit_at(), Some(t0 + Duration::from_millis(100)));
-        cursor.on_ack(1, 0, &ring, ME, t0 + Duration::from_millis(10));
+        cursor.on_ack(1, 0, &ring, ME, t0 + Duration::from_millis(10), &bounds());
         push(&mut ring, Recipient::Room);
         let t1 = Instant::from_millis(2000);
         assert!(cursor.next(&ring, ME, 8, t1).is_some());
@@ -468,8 +476,8 @@ mod tests {
         );
         // The recipient had in fact received 1 before it was evicted; it acknowledges the
         // missed notice (2), then the rest.
-        assert!(cursor.on_ack(2, 0, &ring, ME, Instant::ZERO));
-        assert!(cursor.on_ack(4, 0, &ring, ME, Instant::ZERO));
+        assert!(cursor.on_ack(2, 0, &ring, ME, Instant::ZERO, &bounds()));
+        assert!(cursor.on_ack(4, 0, &ring, ME, Instant::ZERO, &bounds()));
         assert_eq!(cursor.in_flight(), 0);
         assert_eq!(cursor.retransmit_at(), None);
     }

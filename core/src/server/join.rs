@@ -140,11 +140,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             cursor: DeliveryCursor::new(
                 start,
                 self.config.first_seq(),
-                RttEstimator::new(
-                    self.config.rto_initial,
-                    self.config.rto_min,
-                    self.config.rto_max,
-                ),
+                RttEstimator::new(&self.rtt),
             ),
             rate: RateLimiter::new(self.config.burst, now),
             malformed_reported_at: MaybeInstant::NONE,

@@ -53,6 +53,7 @@ pub use stats::ServerStats;
 
 use crate::address::PeerAddress;
 use crate::error::{ServerError, WireError};
+use crate::rtt::RttBounds;
 use crate::server::delivery::MAX_WINDOW;
 use crate::server::join::{DEPARTED, Departed, Join};
 use crate::server::migrate::PendingMoves;
@@ -84,6 +85,8 @@ pub const RING_BYTES: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Server<A, M: ServerMemory<A>> {
     config: ServerConfig,
+    /// The retransmission timeout's bounds from `config`, for every user's cursor.
+    rtt: RttBounds,
     table: UserTable<Session, A, M::Users, M::Index>,
     /// Address proofs and `moved` notices in progress (`migrate.rs`).
     moves: PendingMoves<A>,
@@ -150,6 +153,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         config.window = config.window.clamp(1, kept.clamp(1, MAX_WINDOW));
         let secrets = Secrets::new(config.secret, config.boot);
         Ok(Server {
+            rtt: RttBounds::new(config.rto_initial, config.rto_min, config.rto_max),
             table: UserTable::with_storage(users, index, config.capacity, || secrets.table_key()),
             ring,
             moves: PendingMoves::new(),
@@ -387,7 +391,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.end_session(slot, LeftReason::TimedOut);
         }
         for (_, user) in self.table.iter_mut() {
-            if user.state.cursor.on_timeout(now) {
+            if user.state.cursor.on_timeout(now, &self.rtt) {
                 self.stats.retransmits += 1;
                 self.work = true;
             }
@@ -411,7 +415,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 self.end_session(slot, LeftReason::TimedOut);
                 continue;
             }
-            if user.state.cursor.on_timeout(now) {
+            if user.state.cursor.on_timeout(now, &self.rtt) {
                 self.stats.retransmits += 1;
                 self.wake(slot);
             }

@@ -96,7 +96,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             }
             Message::Ack { seq, sack, .. } => {
                 let me = Member { token, key: user.key };
-                if user.state.cursor.on_ack(seq, sack, &self.ring, me, now) {
+                if user.state.cursor.on_ack(seq, sack, &self.ring, me, now, &self.rtt) {
                     self.wake(slot);
                     self.schedule(slot);
                 }
