@@ -111,16 +111,16 @@ def main():
                 f"{budget // 1024} KiB: met" if added <= budget else f"{budget // 1024} KiB: missed, {added / budget:.1f}×")
             print(f"| {target} | {secure.split(' (')[0]} over {plain} | {added:,} | {verdict} |")
     print()
-    print("| target | `StaticServer<8, 16, _, 2048, 0>` | per user slot | per ring entry | ring arena | without users and ring | `Client<4, 4, 4>` |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| target | `StaticServer<8, 16, _, 2048, 0>` | per user slot | per user slot, serial | per ring entry | ring arena | without users and ring | `Client<4, 4, 4>` |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for target in TARGETS:
         path = HERE / "target" / target / "release" / "chat"
         if not path.exists():
             continue
-        server, no_users, no_entries, no_ring, client = state_sizes(path)[:5]
+        server, no_users, no_entries, no_ring, client, serial, serial_no_users = state_sizes(path)[:7]
         bare = no_ring - 8 * ((server - no_users) // 8)
-        print(f"| {target} | {server:,} | {(server - no_users) // 8:,} | {(server - no_entries) // 16:,} | "
-              f"{no_entries - no_ring:,} | {bare:,} | {client:,} |")
+        print(f"| {target} | {server:,} | {(server - no_users) // 8:,} | {(serial - serial_no_users) // 8:,} | "
+              f"{(server - no_entries) // 16:,} | {no_entries - no_ring:,} | {bare:,} | {client:,} |")
     if grown:
         print(f"\nfirmware grew by more than {MARGIN:.0%} over BENCHMARKS.md:", file=sys.stderr)
         for line in grown:

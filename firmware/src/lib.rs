@@ -27,6 +27,21 @@ pub const RING_BYTES: usize = 2048;
 /// [`RING`] messages of history in [`RING_BYTES`] bytes.
 pub type FirmwareServer = StaticServer<8, RING, SocketAddr, RING_BYTES, 0>;
 
+/// A user's address on a server of serial lines, as `qemu-server`'s `UartPort`: the line's
+/// number. The footprint report measures a user slot with it beside `SocketAddr`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SerialPort(pub u8);
+
+impl minichat_core::address::PeerAddress for SerialPort {
+    fn write_key<H: core::hash::Hasher>(&self, hasher: &mut H) {
+        hasher.write_u8(self.0);
+    }
+
+    fn same_host(&self, _other: &Self) -> bool {
+        false // a serial line is point to point
+    }
+}
+
 /// The client every firmware program runs: 4 queued messages, 4 events, 4 early deliveries.
 pub type FirmwareClient = Client<4, 4, 4>;
 

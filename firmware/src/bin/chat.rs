@@ -12,8 +12,9 @@ use minichat_core::stream::{MAX_CHECKED_FRAME, MAX_ENCODED_FRAME, StreamDecoder,
 use minichat_core::wire::Message;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_firmware::{
-    Clock, End, FirmwareClient, FirmwareServer, Link, RING, RING_BYTES, Wire, client_addr,
-    new_client, new_server, opaque_bytes, opaque_name, opaque_text, step_client, step_server,
+    Clock, End, FirmwareClient, FirmwareServer, Link, RING, RING_BYTES, SerialPort, Wire,
+    client_addr, new_client, new_server, opaque_bytes, opaque_name, opaque_text, step_client,
+    step_server,
 };
 #[cfg(not(feature = "find-panics"))]
 use panic_never as _;
@@ -94,14 +95,17 @@ pub extern "C" fn _start() -> ! {
 }
 
 /// Sizes for the footprint report, computed for this target: the server's state, the same
-/// with no user slots, the same with no ring entries, the same with no ring at all, and
-/// the client's state.
+/// with no user slots, the same with no ring entries, the same with no ring at all, the
+/// client's state, and the server with and without its user slots when a user's address
+/// is a serial port (one byte) rather than a `SocketAddr`.
 #[unsafe(link_section = ".minichat_sizes")]
 #[used]
-static SIZES: [u32; 5] = [
+static SIZES: [u32; 7] = [
     size_of::<FirmwareServer>() as u32,
     size_of::<StaticServer<0, RING, SocketAddr, RING_BYTES, 0>>() as u32,
     size_of::<StaticServer<8, 0, SocketAddr, RING_BYTES, 0>>() as u32,
     size_of::<StaticServer<8, 0, SocketAddr, 0, 0>>() as u32,
     size_of::<FirmwareClient>() as u32,
+    size_of::<StaticServer<8, RING, SerialPort, RING_BYTES, 0>>() as u32,
+    size_of::<StaticServer<0, RING, SerialPort, RING_BYTES, 0>>() as u32,
 ];
