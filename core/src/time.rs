@@ -30,7 +30,7 @@ impl Instant {
 
     /// How long after `earlier` this is; zero if it is not after.
     pub const fn saturating_since(self, earlier: Instant) -> Duration {
-        Duration(self.0.saturating_sub(earlier.0))
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
     }
 }
 
@@ -71,28 +71,35 @@ impl MaybeInstant {
     }
 }
 
-/// A span of time in milliseconds.
+/// A span of time in milliseconds, up to [`Duration::MAX`] (49.7 days): no timeout of the
+/// protocol comes near, and 32 bits spare a 32-bit core the 64-bit arithmetic on every
+/// timer (320 B of a firmware client's code). Longer spans saturate.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Duration(u64);
+pub struct Duration(u32);
 
 impl Duration {
     /// No time.
     pub const ZERO: Duration = Duration(0);
 
-    /// `ms` milliseconds.
+    /// The longest span: 2³² − 1 ms, 49 days 17 hours.
+    pub const MAX: Duration = Duration(u32::MAX);
+
+    /// `ms` milliseconds, or [`Duration::MAX`] if that is longer.
     pub const fn from_millis(ms: u64) -> Self {
-        Duration(ms)
+        // The low 32 bits once the value fits (`u32::try_from` is not `const`).
+        let [_, _, _, _, a, b, c, d] = ms.to_be_bytes();
+        Duration(if ms > u32::MAX as u64 { u32::MAX } else { u32::from_be_bytes([a, b, c, d]) })
     }
 
-    /// `s` seconds.
+    /// `s` seconds, or [`Duration::MAX`] if that is longer.
     pub const fn from_secs(s: u64) -> Self {
-        Duration(s.saturating_mul(1000))
+        Duration::from_millis(s.saturating_mul(1000))
     }
 
     /// The length in milliseconds.
     pub const fn as_millis(self) -> u64 {
-        self.0
+        self.0 as u64
     }
 
     /// Twice as long, capped at `max`: one step of exponential back-off.
@@ -100,9 +107,9 @@ impl Duration {
         Duration(self.0.saturating_mul(2)).min(max)
     }
 
-    /// `n` times as long, saturating.
+    /// `n` times as long, saturating at [`Duration::MAX`].
     pub const fn times(self, n: u64) -> Duration {
-        Duration(self.0.saturating_mul(n))
+        Duration::from_millis((self.0 as u64).saturating_mul(n))
     }
 }
 
@@ -110,7 +117,7 @@ impl Add<Duration> for Instant {
     type Output = Instant;
     /// Saturates rather than overflows: a deadline past the end of time never fires.
     fn add(self, rhs: Duration) -> Instant {
-        Instant(self.0.saturating_add(rhs.0))
+        Instant(self.0.saturating_add(rhs.0 as u64))
     }
 }
 
@@ -174,5 +181,16 @@ mod tests {
             Duration::from_millis(300).doubled(Duration::from_millis(500)),
             Duration::from_millis(500)
         );
+        // Spans saturate at 32 bits of milliseconds, instants do not.
+        assert_eq!(Duration::from_millis(1 << 40), Duration::MAX);
+        assert_eq!(Duration::from_secs(u64::MAX), Duration::MAX);
+        assert_eq!(Duration::MAX.times(3), Duration::MAX);
+        assert_eq!(Duration::MAX + Duration::from_millis(1), Duration::MAX);
+        assert_eq!(Duration::MAX.as_millis(), u64::from(u32::MAX));
+        assert_eq!(
+            Instant::from_millis(1 << 40) + Duration::MAX,
+            Instant::from_millis((1 << 40) + u64::from(u32::MAX))
+        );
+        assert_eq!(Instant::from_millis(1 << 40) - Instant::ZERO, Duration::MAX);
     }
 }

@@ -394,7 +394,10 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text.parse().map_err(|_| format!("{text} is not a number of seconds"))?;
     let span = std::time::Duration::try_from_secs_f64(seconds)
         .map_err(|_| format!("{text} is not a number of seconds from 0 up"))?;
-    Ok(Duration::from_millis(u64::try_from(span.as_millis()).unwrap_or(u64::MAX)))
+    match u64::try_from(span.as_millis()) {
+        Ok(ms) if ms <= Duration::MAX.as_millis() => Ok(Duration::from_millis(ms)),
+        _ => Err(format!("{text} seconds is longer than minichat keeps time spans (49 days)")),
+    }
 }
 
 /// Parses a size in bytes: `4096`, `64K`, `1M` (powers of 1024), from 2K to 1G.
@@ -508,6 +511,8 @@ mod tests {
         assert_eq!(parse_seconds("1"), Ok(Duration::from_secs(1)));
         assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
         assert!(parse_seconds("-1").is_err() && parse_seconds("soon").is_err());
+        assert_eq!(parse_seconds("4294967.295"), Ok(Duration::MAX));
+        assert!(parse_seconds("4294968").is_err_and(|e| e.contains("49 days")));
     }
 
     #[test]
