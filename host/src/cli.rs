@@ -261,8 +261,9 @@ pub(crate) struct ChatArgs {
     #[arg(long, value_name = "SECS", default_value = "1", value_parser = parse_seconds)]
     pub(crate) linger: Duration,
 
-    /// Seconds a message may wait for the server before it counts as not delivered.
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Seconds a message may wait for the server before it counts as not delivered (at most
+    /// 4294967: 49 days).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=MAX_SECONDS))]
     pub(crate) timeout: u32,
 
     /// Write every datagram (or frame, over TCP or a serial line) to and from the server
@@ -284,8 +285,8 @@ pub(crate) struct SendArgs {
     #[command(flatten)]
     pub(crate) server: ServerArgs,
 
-    /// Seconds to wait for the server before giving up.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Seconds to wait for the server before giving up (at most 4294967: 49 days).
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=MAX_SECONDS))]
     pub(crate) timeout: u32,
 
     /// The message.
@@ -389,6 +390,9 @@ pub(crate) struct BenchArgs {
     pub(crate) scale: Vec<u16>,
 }
 
+/// The most whole seconds a time span holds: [`Duration::MAX`] is 4,294,967.295 s.
+const MAX_SECONDS: i64 = 4_294_967;
+
 /// Parses a number of seconds, fractions allowed: `1`, `0.5`.
 pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text.parse().map_err(|_| format!("{text} is not a number of seconds"))?;
@@ -456,6 +460,19 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_timeout_longer_than_a_time_span_is_refused() {
+        let send = |secs: &str| {
+            Cli::try_parse_from(["minichat", "send", "--name", "a", "--timeout", secs, "hi"])
+        };
+        assert!(send("4294967").is_ok());
+        assert!(send("4294968").is_err());
+        let chat = |secs: &str| {
+            Cli::try_parse_from(["minichat", "chat", "--name", "a", "--timeout", secs])
+        };
+        assert!(chat("4294967").is_ok() && chat("4294968").is_err());
     }
 
     #[test]

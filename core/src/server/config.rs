@@ -7,6 +7,11 @@ use crate::wire::limits::MAX_TEXT_U16;
 /// Default: how long a client may stay silent before it pings.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
 
+/// The longest keep-alive a server announces: a third of [`Duration::MAX`] (16.5 days), so
+/// that the spans derived from it (a client's two keep-alives and a round trip before it
+/// gives up, a default idle timeout of three) still fit in a [`Duration`].
+pub const MAX_KEEPALIVE: Duration = Duration::from_millis(u32::MAX as u64 / 3);
+
 /// Default: sessions one source IP address may hold. Enough for a household or an office
 /// behind one NAT address; small beside any useful capacity.
 pub const DEFAULT_PER_IP: u16 = 16;
@@ -29,7 +34,8 @@ pub struct ServerConfig {
     /// How many sessions one source IP address may hold at once (0: no limit), so one host
     /// cannot take every slot. Joins over it are refused `too-many-from-address`.
     pub per_ip: u16,
-    /// How long a client may stay silent before it pings; sent in `welcome`.
+    /// How long a client may stay silent before it pings; sent in `welcome`. At most
+    /// [`MAX_KEEPALIVE`] ([`Server::new`](crate::server::Server::new) lowers it).
     pub keepalive: Duration,
     /// How long a user may stay silent before the server drops it.
     pub idle_timeout: Duration,
@@ -106,5 +112,24 @@ impl ServerConfig {
     /// The keep-alive in milliseconds, as `welcome` carries it.
     pub(crate) fn keepalive_ms(&self) -> u32 {
         u32::try_from(self.keepalive.as_millis()).unwrap_or(u32::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::StaticServer;
+
+    #[test]
+    fn a_server_announces_no_keep_alive_whose_derived_spans_overflow() {
+        let mut config = ServerConfig::new([1; 16], 1);
+        config.keepalive = Duration::MAX;
+        let rto_max = config.rto_max;
+        let Ok(server) = StaticServer::<2, 4>::new(config) else { panic!("a valid config") };
+        assert_eq!(server.config().keepalive, MAX_KEEPALIVE);
+        // Three keep-alives (the default idle timeout) still fit, and a client's two with
+        // the longest round trip are longer than two alone.
+        assert!(MAX_KEEPALIVE.times(3) <= Duration::MAX);
+        assert!(MAX_KEEPALIVE.times(2) + rto_max > MAX_KEEPALIVE.times(2));
     }
 }
