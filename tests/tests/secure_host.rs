@@ -205,11 +205,11 @@ fn the_console_counts_encrypted_sessions_and_frames_for_sessions_it_does_not_hav
     assert_eq!(answer[..len][..3], [0xff, 0x02, 0x05], "unknown-session");
     server.write_line("/stats");
     // The lines come in this order.
-    let datagrams = server.stdout_line_containing("datagrams: ", WAIT);
+    let datagrams = server.stdout_line_containing("[stats] datagrams: ", WAIT);
     assert!(datagrams.ends_with("answered unknown-session 1"), "{datagrams}");
-    let messages = server.stdout_line_containing("messages: ", WAIT);
-    assert!(messages.starts_with("messages: accepted 1,"), "{messages}");
-    let encryption = server.stdout_line_containing("encryption: ", WAIT);
-    assert!(encryption.starts_with("encryption: handshakes 1,"), "{encryption}");
+    let messages = server.stdout_line_containing("[stats] messages: ", WAIT);
+    assert!(messages.starts_with("[stats] messages: accepted 1,"), "{messages}");
+    let encryption = server.stdout_line_containing("[stats] encryption: ", WAIT);
+    assert!(encryption.starts_with("[stats] encryption: handshakes 1,"), "{encryption}");
     let _ = std::fs::remove_dir_all(dir);
 }

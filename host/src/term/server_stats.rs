@@ -60,10 +60,12 @@ pub(crate) fn describe(stats: &ServerStats) -> [String; 5] {
     ]
 }
 
-/// `topic: what n, what n, ...`.
+/// `[stats] topic: what n, what n, ...`: marked, as a chat line `messages: hi` from a user
+/// named "messages" would otherwise read the same (a name has no spaces, so a line with
+/// one before its colon is never a user's).
 fn line(topic: &str, counters: &[(&str, u64)]) -> String {
     let parts: Vec<String> = counters.iter().map(|(what, n)| format!("{what} {n}")).collect();
-    format!("{topic}: {}", parts.join(", "))
+    format!("[stats] {topic}: {}", parts.join(", "))
 }
 
 #[cfg(test)]
@@ -80,12 +82,12 @@ mod tests {
         let lines = describe(&stats);
         assert_eq!(
             lines[0],
-            "datagrams: in 12, not minichat (legacy text) 0, malformed 1, with another \
+            "[stats] datagrams: in 12, not minichat (legacy text) 0, malformed 1, with another \
              session's token 0, of a kind only servers send 0, answered unknown-session 0"
         );
         assert!(
             lines[3].starts_with(
-                "encryption: handshakes 3, dropped, did not open (altered, replayed or someone \
+                "[stats] encryption: handshakes 3, dropped, did not open (altered, replayed or someone \
                  else's) 2,"
             ),
             "{}",
