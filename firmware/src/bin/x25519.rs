@@ -30,7 +30,7 @@ fn x25519(k: [u8; 32], u: [u8; 32]) -> [u8; 32] {
     pk.dh(&sk).map(|shared| *shared).unwrap_or([0; 32])
 }
 
-#[cfg(all(feature = "salty", not(feature = "no-curve")))]
+#[cfg(all(feature = "salty", not(any(feature = "compact", feature = "no-curve"))))]
 fn x25519(k: [u8; 32], u: [u8; 32]) -> [u8; 32] {
     let secret = salty::agreement::SecretKey::from_seed(&k);
     secret.agree(&salty::agreement::PublicKey::from(u)).to_bytes()
