@@ -32,10 +32,9 @@ impl RateLimiter {
         if rate_per_sec == 0 {
             return true;
         }
-        // Milliseconds times messages a second are thousandths of a message; past 32 bits
-        // the bucket is full anyway.
-        let elapsed =
-            u32::try_from(now.saturating_since(self.refilled_at).as_millis()).unwrap_or(u32::MAX);
+        // Milliseconds times messages a second are thousandths of a message; where that
+        // passes 32 bits the bucket is full anyway.
+        let elapsed = now.saturating_since(self.refilled_at).as_millis_u32();
         let cap = u32::from(burst.max(1)).saturating_mul(1000);
         self.milli_tokens = self
             .milli_tokens
@@ -52,8 +51,7 @@ impl RateLimiter {
 
     /// Whether to tell the user it is limited now: at most once per [`REPORT_INTERVAL`].
     pub fn should_report(&mut self, now: Instant) -> bool {
-        let due =
-            self.reported_at.get().is_none_or(|at| now.saturating_since(at) >= REPORT_INTERVAL);
+        let due = self.reported_at.none_or_past(REPORT_INTERVAL, now);
         if due {
             self.reported_at = MaybeInstant::some(now);
         }

@@ -36,13 +36,12 @@ pub(crate) struct RttBounds {
 impl RttBounds {
     /// Start with `initial`, keep the timeout within `min..=max` (`min` if `max` is less).
     pub(crate) fn new(initial: Duration, min: Duration, max: Duration) -> Self {
-        RttBounds { initial: millis(initial), min: millis(min), max: millis(max).max(millis(min)) }
+        RttBounds {
+            initial: initial.as_millis_u32(),
+            min: min.as_millis_u32(),
+            max: max.max(min).as_millis_u32(),
+        }
     }
-}
-
-/// `d` in milliseconds, saturated to 32 bits.
-fn millis(d: Duration) -> u32 {
-    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 impl RttEstimator {
@@ -64,7 +63,7 @@ impl RttEstimator {
 
     /// Takes one round-trip measurement (of a frame sent once: Karn's rule).
     pub(crate) fn sample(&mut self, rtt: Duration, bounds: &RttBounds) {
-        let r = millis(rtt);
+        let r = rtt.as_millis_u32();
         let (srtt, rttvar) = match self.srtt {
             None => (r, r / 2),
             Some(srtt) => {

@@ -69,6 +69,12 @@ impl MaybeInstant {
     pub(crate) const fn is_none(self) -> bool {
         self.0.0 == u64::MAX
     }
+
+    /// Whether there is no time, or it is at least `span` before `now`: what a notice sent
+    /// at most once per `span` asks before it goes again.
+    pub(crate) fn none_or_past(self, span: Duration, now: Instant) -> bool {
+        self.get().is_none_or(|at| now.saturating_since(at) >= span)
+    }
 }
 
 /// A span of time in milliseconds, up to [`Duration::MAX`] (49.7 days): no timeout of the
@@ -100,6 +106,11 @@ impl Duration {
     /// The length in milliseconds.
     pub const fn as_millis(self) -> u64 {
         self.0 as u64
+    }
+
+    /// The length in milliseconds, in the 32 bits it is kept in.
+    pub(crate) const fn as_millis_u32(self) -> u32 {
+        self.0
     }
 
     /// Twice as long, capped at `max`: one step of exponential back-off.

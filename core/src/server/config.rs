@@ -111,7 +111,7 @@ impl ServerConfig {
 
     /// The keep-alive in milliseconds, as `welcome` carries it.
     pub(crate) fn keepalive_ms(&self) -> u32 {
-        u32::try_from(self.keepalive.as_millis()).unwrap_or(u32::MAX)
+        self.keepalive.as_millis_u32()
     }
 }
 

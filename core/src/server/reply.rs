@@ -119,11 +119,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 return None;
             }
             let session = &mut user.state;
-            if session
-                .malformed_reported_at
-                .get()
-                .is_some_and(|at| now.saturating_since(at) < Duration::from_secs(1))
-            {
+            if !session.malformed_reported_at.none_or_past(Duration::from_secs(1), now) {
                 return None;
             }
             session.malformed_reported_at = MaybeInstant::some(now);
