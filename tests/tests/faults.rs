@@ -11,17 +11,18 @@ use minichat_core::client::{ClientEvent, MessageId};
 use minichat_core::server::ServerConfig;
 use minichat_tests::loopback_chat::LoopbackChat;
 
-/// A ring big enough that no recipient falls a whole ring behind at these rates.
-type Chat = LoopbackChat<8, 2048, 16, 64, 32>;
+/// A ring big enough that no recipient falls a whole ring behind at these rates; clients
+/// with room for `Q` messages out and `B` early deliveries held.
+type Chat<const Q: usize = 16, const B: usize = 32> = LoopbackChat<8, 2048, Q, 64, B>;
 
 /// A server without history or rate limit, and `users` users `u0`, `u1`, ...
-fn chat(faults: LinkFaults, users: usize) -> Chat {
+fn chat<const Q: usize, const B: usize>(faults: LinkFaults, users: usize) -> Chat<Q, B> {
     let mut config = ServerConfig::new([3; 16], 1);
     config.history = 0;
     config.rate_per_sec = 0;
-    let mut chat = Chat::new(faults, config);
+    let mut chat = Chat::<Q, B>::new(faults, config);
     for i in 0..users {
-        let mut config = Chat::client_config(&format!("u{i}"));
+        let mut config = Chat::<Q, B>::client_config(&format!("u{i}"));
         config.entropy = i as u64;
         config.give_up = minichat_core::time::Duration::from_secs(60);
         chat.add(config);
@@ -30,7 +31,7 @@ fn chat(faults: LinkFaults, users: usize) -> Chat {
 }
 
 /// Whether user `i` lost its session or was told it missed something.
-fn lost_session(chat: &Chat, i: usize) -> bool {
+fn lost_session<const Q: usize, const B: usize>(chat: &Chat<Q, B>, i: usize) -> bool {
     chat.events[i].iter().any(|e| {
         matches!(e, ClientEvent::SessionLost | ClientEvent::ServerLost | ClientEvent::Missed { .. })
     })
@@ -38,17 +39,17 @@ fn lost_session(chat: &Chat, i: usize) -> bool {
 
 /// Runs `users` users sending `per_user` messages each, one every `gap_ms` per user, and
 /// returns the chat and what each message became.
-fn conversation(
+fn conversation<const Q: usize, const B: usize>(
     faults: LinkFaults,
     users: usize,
     per_user: usize,
     gap_ms: u64,
-) -> (Chat, Vec<HashMap<MessageId, String>>) {
+) -> (Chat<Q, B>, Vec<HashMap<MessageId, String>>) {
     // The server's ring lives on the heap, but building it goes through the stack.
     let handle = std::thread::Builder::new()
         .stack_size(64 << 20)
         .spawn(move || {
-            let mut chat = chat(faults, users);
+            let mut chat = chat::<Q, B>(faults, users);
             assert!(
                 chat.run_until(60_000, |c| c.clients.iter().all(|(_, cl)| cl.is_joined())),
                 "everyone joins"
@@ -73,7 +74,7 @@ fn conversation(
                 chat.step();
             }
             // Until every message is answered: delivered or failed.
-            let answered = |c: &Chat| c.clients.iter().all(|(_, cl)| cl.pending() == 0);
+            let answered = |c: &Chat<Q, B>| c.clients.iter().all(|(_, cl)| cl.pending() == 0);
             assert!(chat.run_until(600_000, answered), "every message is answered");
             // Let the last deliveries land.
             let total: usize = per_user * (users - 1);
@@ -87,7 +88,11 @@ fn conversation(
 }
 
 /// Checks what each recipient got against what each sender was told.
-fn check(chat: &Chat, sent: &[HashMap<MessageId, String>], per_user: usize) -> (usize, usize) {
+fn check<const Q: usize, const B: usize>(
+    chat: &Chat<Q, B>,
+    sent: &[HashMap<MessageId, String>],
+    per_user: usize,
+) -> (usize, usize) {
     let users = sent.len();
     let (mut delivered, mut failed) = (0, 0);
     let mut acknowledged: Vec<Vec<String>> = vec![Vec::new(); users];
@@ -153,7 +158,7 @@ fn check(chat: &Chat, sent: &[HashMap<MessageId, String>], per_user: usize) -> (
 fn ten_thousand_messages_among_eight_users_at_20_percent_loss_arrive_exactly_once() {
     let faults =
         LinkFaults { drop_pct: 20, corrupt_pct: 1, duplicate_pct: 5, reorder_pct: 10, seed: 2026 };
-    let (chat, sent) = conversation(faults, 8, 1250, 50);
+    let (chat, sent) = conversation::<16, 32>(faults, 8, 1250, 50);
     let (delivered, failed) = check(&chat, &sent, 1250);
     assert_eq!((delivered, failed), (10_000, 0), "at 20% loss everything is delivered");
     for r in 0..8 {
@@ -166,9 +171,24 @@ fn ten_thousand_messages_among_eight_users_at_20_percent_loss_arrive_exactly_onc
 fn at_50_percent_loss_every_message_is_delivered_once_or_reported_as_not_delivered() {
     let faults =
         LinkFaults { drop_pct: 50, corrupt_pct: 1, duplicate_pct: 5, reorder_pct: 10, seed: 7 };
-    let (chat, sent) = conversation(faults, 4, 100, 200);
+    let (chat, sent) = conversation::<16, 32>(faults, 4, 100, 200);
     let (delivered, failed) = check(&chat, &sent, 100);
     // Selective repeat gets nearly everything through even so; what does not get through
     // is reported (check() counted every message as delivered or failed).
     assert!(delivered >= 360, "{delivered} delivered, {failed} failed");
+}
+
+#[test]
+fn stop_and_wait_clients_without_early_deliveries_get_everything_through_20_percent_loss() {
+    // The QEMU client's shape: one message out at a time (no fast retransmit, no tell
+    // rule to apply), no early delivery held (the server resends everything after a gap).
+    let faults =
+        LinkFaults { drop_pct: 20, corrupt_pct: 1, duplicate_pct: 5, reorder_pct: 10, seed: 1 };
+    let (chat, sent) = conversation::<1, 0>(faults, 4, 200, 50);
+    let (delivered, failed) = check(&chat, &sent, 200);
+    assert_eq!((delivered, failed), (800, 0), "at 20% loss everything is delivered");
+    for r in 0..4 {
+        assert!(!lost_session(&chat, r), "user {r} lost its session");
+        assert_eq!(chat.texts(r).len(), 3 * 200);
+    }
 }

@@ -37,6 +37,36 @@ fn the_microcontroller_joins_says_it_is_up_and_answers_in_upper_case() {
     board_answers(&mut server, &addr.to_string(), &cable, &firmware("qemu-chat"), "hello");
 }
 
+/// More direct messages at once than the board's client holds (one message out, eight
+/// events): the server's operator writes them in one go, and every one is answered, once,
+/// in order, by a client that sends stop-and-wait.
+#[test]
+#[ignore = "needs qemu-system-arm; .ci/run runs it"]
+fn a_burst_of_direct_messages_is_answered_in_full() {
+    const BURST: usize = 20;
+    let cable = NullModem::new();
+    let (mut server, _addr) = Minichat::serve_with_stdin(&[
+        "serve",
+        "--plaintext",
+        "--bind",
+        "127.0.0.1:0",
+        "--serial",
+        &cable.b,
+        "--history",
+        "0",
+    ]);
+    let _board = Qemu::boot(&firmware("qemu-chat"), &[&cable.a]);
+    // The operator's plain lines answer whoever wrote last: the board, once it is up.
+    server.stdout_line_containing("mcu: mcu is up", WAIT);
+    for i in 1..=BURST {
+        server.write_line(&format!("burst {i}"));
+    }
+    for i in 1..=BURST {
+        let answer = server.stdout_line_containing("mcu -> server:", WAIT);
+        assert_eq!(answer, format!("mcu -> server: BURST {i}"));
+    }
+}
+
 /// Boots `kernel` (a `qemu-chat`) on `cable` in the room of `server` (at `addr`): someone
 /// in the room sees it come up, and its answer to a direct message `text` (the issue's
 /// script: `printf '/to mcu hello\n' | minichat chat --name tester --linger 3`) is the

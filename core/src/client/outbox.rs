@@ -1,7 +1,8 @@
 //! Messages the client sent (or will send) and the server has not acknowledged yet.
 //!
 //! Sequence numbers are per session: a re-join numbers what is still queued from 1 again.
-//! Sending is go-back-N: a timeout sends everything unacknowledged again, in order.
+//! Sending is go-back-N: a timeout sends everything unacknowledged again, in order. With
+//! room for one (`Q` = 1) it is stop-and-wait, and the code for more drops out.
 //!
 //! A `tell` may be refused (no such user) and the refusal, not an acknowledgement, is its
 //! answer. So that a lost refusal can never be mistaken for delivery by a later
@@ -130,10 +131,15 @@ impl<const Q: usize> Outbox<Q> {
 
     /// The next entry to send in this pass, if the rules allow one.
     pub(crate) fn next_to_send(&mut self) -> Option<&Entry> {
-        let limit = match self.entries.iter().position(|e| matches!(e.what, Outgoing::Tell(..))) {
-            Some(0) => 1, // a tell at the front goes alone
-            Some(i) => i, // everything before the first tell
-            None => self.entries.len(),
+        let limit = if Q == 1 {
+            // Room for one: everything travels alone, and the compiler drops the search.
+            self.entries.len()
+        } else {
+            match self.entries.iter().position(|e| matches!(e.what, Outgoing::Tell(..))) {
+                Some(0) => 1, // a tell at the front goes alone
+                Some(i) => i, // everything before the first tell
+                None => self.entries.len(),
+            }
         };
         if self.sent >= limit {
             return None;

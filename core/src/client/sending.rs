@@ -37,8 +37,9 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             let _ = done.push(entry);
         }) {
             // Nothing new: the server got something after a gap. Three in a row, and
-            // everything unacknowledged goes again at once.
-            if self.outbox.awaiting() && self.retransmission.on_duplicate() {
+            // everything unacknowledged goes again at once. (With one message out at a
+            // time there is no gap to point at: the timer resends.)
+            if Q > 1 && self.outbox.awaiting() && self.retransmission.on_duplicate() {
                 self.resend_all();
             }
             return;

@@ -24,10 +24,15 @@ use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
 use minichat_qemu::{clock, halt, log};
 
-/// The client: 4 messages in flight, 8 events, no early delivery held (a serial line
-/// rarely loses a frame, and the server resends everything after a gap: 4 KB of RAM and
-/// 136 B of code saved); its one peer is the other end of the serial line.
-type McuClient = Client<4, 8, 0, PointToPoint>;
+/// The client: one message in flight (stop-and-wait: every answer is a `tell`, and a tell
+/// travels alone anyway; 3 KB of RAM and 532 B of code less than four), 8 events, no early
+/// delivery held (a serial line rarely loses a frame, and the server resends everything
+/// after a gap: 4 KB of RAM and 136 B of code saved); its one peer is the other end of the
+/// serial line.
+type McuClient = Client<QUEUE, 8, 0, PointToPoint>;
+
+/// Messages the client holds until the server has them.
+const QUEUE: usize = 1;
 
 /// Everything the program keeps, each part in its own static (so `.bss` shows its RAM,
 /// and no part is ever copied on the stack together with another).
@@ -84,7 +89,13 @@ fn turn(state: &mut State) -> bool {
     if client.poll_timeout().is_some_and(|at| at <= now) {
         client.handle_timeout(now);
     }
-    while let Some(event) = client.poll_event() {
+    // An event may need a message sent (the answer to a direct message): take one only
+    // while the queue has room for it. The rest wait in the client, which leaves further
+    // deliveries unacknowledged once its events fill up, so the server sends them again
+    // later: none is lost, none is answered twice.
+    while client.pending() < QUEUE
+        && let Some(event) = client.poll_event()
+    {
         busy = true;
         on_event(client, event);
     }
