@@ -28,6 +28,10 @@ pub trait PeerAddress: Copy + Eq + core::fmt::Debug {
     /// server, too, always sees the link as the same peer (a serial line); over a TCP
     /// connection opened again the server sees a new address, and such a client re-joins
     /// (with `resume`, losing nothing) where a roaming one would have moved.
+    ///
+    /// A server whose peers' addresses cannot move (users on its serial lines) challenges
+    /// no one: a session's token from another address is answered `unknown-session`, a
+    /// `challenge-response` is not read, and the code for moves is left out of it.
     const ROAMS: bool = true;
 }
 

@@ -37,10 +37,33 @@ impl<A> Transmit<A> {
         let len = message.emit_only::<KINDS, _>(&mut Frame::new_unchecked(buf)).ok()?;
         Some(Transmit { destination: to, len })
     }
+}
 
-    /// [`Transmit::encode`] for a server: the kinds servers send.
+/// The kinds a server writes.
+const SERVER_SENDS: u64 = Kind::FROM_SERVER & !Kind::NOT_BUILT;
+
+/// [`SERVER_SENDS`] where addresses cannot move: no `challenge`, no `moved`.
+const SERVER_SENDS_FIXED: u64 = SERVER_SENDS & !Kind::MOVES;
+
+impl<A: PeerAddress> Transmit<A> {
+    /// [`Transmit::encode`] for a server: the kinds servers send to peers at addresses
+    /// of type `A`.
     pub(crate) fn to_client(buf: &mut [u8], to: A, message: &Message<'_>) -> Option<Self> {
-        Self::encode::<{ Kind::FROM_SERVER & !Kind::NOT_BUILT }>(buf, to, message)
+        if A::ROAMS {
+            Self::encode::<SERVER_SENDS>(buf, to, message)
+        } else {
+            Self::encode::<SERVER_SENDS_FIXED>(buf, to, message)
+        }
+    }
+
+    /// The bytes `message` takes as [`Transmit::to_client`] writes it: through the same
+    /// writers (the same kind mask), so the firmware carries one copy of them.
+    pub(crate) fn len_to_client(message: &Message<'_>) -> usize {
+        if A::ROAMS {
+            message.buffer_len_only::<SERVER_SENDS>()
+        } else {
+            message.buffer_len_only::<SERVER_SENDS_FIXED>()
+        }
     }
 }
 

@@ -70,10 +70,10 @@ const TO_SERVER: u64 = Kind::FROM_CLIENT & !NOT_ASKED & !Kind::NOT_BUILT;
 /// [`FROM_SERVER`] for a client whose address cannot move ([`PeerAddress::ROAMS`]): no
 /// `challenge`, no `moved`. Not read at all, so they do not count as hearing the server: a
 /// session someone else moved away goes silent, and the client re-joins.
-const FROM_SERVER_FIXED: u64 = FROM_SERVER & !(Kind::Challenge.bit() | Kind::Moved.bit());
+const FROM_SERVER_FIXED: u64 = FROM_SERVER & !Kind::MOVES;
 
 /// [`TO_SERVER`] for a client whose address cannot move: no `challenge-response`.
-const TO_SERVER_FIXED: u64 = TO_SERVER & !Kind::ChallengeResponse.bit();
+const TO_SERVER_FIXED: u64 = TO_SERVER & !Kind::MOVES;
 
 /// Where the client is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use crate::server::{Server, ServerEvent};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
-use crate::wire::{Kind, Message, Token};
+use crate::wire::{Message, Token};
 
 /// How many address proofs and `moved` notices may wait at once, server-wide. Moves are
 /// rare (a NAT rebinding, a client that changed networks), so no user slot carries room
@@ -108,8 +108,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         received: usize,
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
-        let challenge_len = Message::Challenge { token: Token::NONE, nonce: 0 }
-            .buffer_len_only::<{ Kind::FROM_SERVER & !Kind::NOT_BUILT }>();
+        let challenge_len =
+            Transmit::<A>::len_to_client(&Message::Challenge { token: Token::NONE, nonce: 0 });
         if received < challenge_len {
             return None; // the challenge would be larger than what provoked it
         }

@@ -69,6 +69,10 @@ use crate::wire::{Frame, Kind, Message, Name};
 /// only its own kinds.
 const FROM_CLIENT: u64 = Kind::FROM_CLIENT & !Kind::NOT_BUILT;
 
+/// [`FROM_CLIENT`] where addresses cannot move ([`PeerAddress::ROAMS`]): no
+/// `challenge-response`.
+const FROM_CLIENT_FIXED: u64 = FROM_CLIENT & !Kind::MOVES;
+
 /// How many events may wait for [`Server::poll_event`]. No event is ever dropped: while
 /// the queue is full, whatever would make one waits (a join is left unanswered and comes
 /// again, an expiry or a kick waits for the next turn).
@@ -261,7 +265,12 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             Err(error) => return self.malformed(now, from, None, error, datagram.len(), buf),
         };
         // Only what clients send: the readers of the server's own kinds are not in it.
-        let message = match Message::parse_only::<FROM_CLIENT, _>(&frame) {
+        let parsed = if A::ROAMS {
+            Message::parse_only::<FROM_CLIENT, _>(&frame)
+        } else {
+            Message::parse_only::<FROM_CLIENT_FIXED, _>(&frame)
+        };
+        let message = match parsed {
             Ok(message) => message,
             Err(WireError::UnexpectedKind(_)) => {
                 // A kind only servers send: nothing a client would do, so no answer.
@@ -293,7 +302,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             Message::Sealed { token, counter, sealed } => {
                 self.on_sealed(now, from, token, counter, sealed, datagram, buf, directory)
             }
-            Message::ChallengeResponse { token, nonce } => {
+            Message::ChallengeResponse { token, nonce } if A::ROAMS => {
                 #[cfg(feature = "secure")]
                 if self.is_sealed_session(token) {
                     self.stats.plaintext_refused += 1;
@@ -470,7 +479,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.remember_departed(slot);
         }
         if let Some(user) = self.table.remove(slot) {
-            self.moves.forget(user.token);
+            if A::ROAMS {
+                self.moves.forget(user.token);
+            }
             self.push_event(ServerEvent::Left { name: user.name, addr: user.addr, reason });
         }
     }

@@ -12,7 +12,7 @@ use crate::server::intake::Sequenced;
 use crate::time::{Duration, Instant, MaybeInstant};
 use crate::transport::Transmit;
 use crate::wire::limits::MAX_FRAME;
-use crate::wire::{ErrorCode, Kind, Message, Name, NameList, NameListBuilder, Token};
+use crate::wire::{ErrorCode, Message, Name, NameList, NameListBuilder, Token};
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn reject_reply(
@@ -59,11 +59,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         // Room for names: the frame less a `users` frame with none.
         let empty = Message::Users { token, req, total: 0, start: 0, names: NameList::EMPTY };
         let mut room = [0u8; MAX_FRAME];
-        let names = room.get_mut(
-            ..MAX_FRAME.saturating_sub(
-                empty.buffer_len_only::<{ Kind::FROM_SERVER & !Kind::NOT_BUILT }>(),
-            ),
-        )?;
+        let names =
+            room.get_mut(..MAX_FRAME.saturating_sub(Transmit::<A>::len_to_client(&empty)))?;
         let everyone = self.table.len().saturating_add(directory.len());
         let total = u16::try_from(everyone).unwrap_or(u16::MAX);
         // No more than `total` less `start`, whatever the directory holds past u16.
@@ -129,8 +126,12 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         }
         // An unverified source: only a version mismatch is answered, and never with more
         // bytes than it sent.
-        let overhead = Message::Error { token: Token::NONE, code, seq: 0, detail: "" }
-            .buffer_len_only::<{ Kind::FROM_SERVER & !Kind::NOT_BUILT }>();
+        let overhead = Transmit::<A>::len_to_client(&Message::Error {
+            token: Token::NONE,
+            code,
+            seq: 0,
+            detail: "",
+        });
         if code != ErrorCode::UnsupportedVersion || received < overhead {
             return None;
         }

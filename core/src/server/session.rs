@@ -65,7 +65,11 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.table.touch(slot, now);
             return self.dispatch(now, slot, message, datagram, buf, directory);
         }
-        if let Some(slot) = self.table.by_token(token) {
+        // Where addresses cannot move (a serial line), a session's token from another
+        // address is no move: that peer is told the session is unknown, and re-joins.
+        if A::ROAMS
+            && let Some(slot) = self.table.by_token(token)
+        {
             return self.challenge(now, slot, from, datagram.len(), buf);
         }
         // 11 bytes, never more than the frame that provoked it.
@@ -106,7 +110,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 self.users_reply(addr, token, req, start, buf, directory)
             }
             Message::Echo { mode, .. } => {
-                let len = echo_reply_in_place(datagram, mode, buf)?;
+                let len = echo_reply_in_place::<A>(datagram, mode, buf)?;
                 Some(Transmit { destination: addr, len })
             }
             Message::Ping { req, .. } => {

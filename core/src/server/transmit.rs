@@ -37,7 +37,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             let seq = user.state.expected.wrapping_sub(1);
             return Transmit::to_client(buf, addr, &Message::Ack { token, seq, sack: 0 });
         }
-        if let Some((old, nonce)) = self.moves.take_notice(token) {
+        if A::ROAMS
+            && let Some((old, nonce)) = self.moves.take_notice(token)
+        {
             let seq = user.state.expected.wrapping_sub(1);
             let digest = user.state.last_digest;
             return Transmit::to_client(buf, old, &Message::Moved { token, nonce, seq, digest });

@@ -159,6 +159,12 @@ impl Kind {
     /// The kinds servers send ([`Kind::sent_by_server`]), as a mask. `ack` is in both.
     pub const FROM_SERVER: u64 = Kind::mask_by_direction(false);
 
+    /// The kinds of address moves (`challenge`, `challenge-response`, `moved`): neither side
+    /// reads or writes them where addresses cannot move
+    /// ([`PeerAddress::ROAMS`](crate::address::PeerAddress::ROAMS)).
+    pub const MOVES: u64 =
+        Kind::Challenge.bit() | Kind::ChallengeResponse.bit() | Kind::Moved.bit();
+
     const fn mask_by_direction(client: bool) -> u64 {
         let mut mask = 0;
         let mut rest: &[Kind] = &Kind::ALL;

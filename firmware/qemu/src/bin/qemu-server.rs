@@ -27,6 +27,10 @@ const LINKS: usize = 2;
 struct UartPort(u8);
 
 impl PeerAddress for UartPort {
+    // A user's line is its cable: a session never moves to another UART, so the server
+    // carries no address moves (a token from another line is answered `unknown-session`).
+    const ROAMS: bool = false;
+
     fn write_key<H: Hasher>(&self, hasher: &mut H) {
         hasher.write_u8(self.0);
     }
