@@ -61,7 +61,7 @@ mod tests {
         for _ in 0..4 {
             waits.push(backoff.tried(now, max).as_millis());
             now = backoff.next_at();
-            assert!(!backoff.is_due(Instant::from_millis(now.as_millis() - 1)));
+            assert!(!backoff.is_due(Instant::from_millis(u64::from(now.as_millis()) - 1)));
         }
         assert_eq!(waits, [100, 200, 300, 300]);
     }

@@ -33,14 +33,15 @@ impl RateLimiter {
             return true;
         }
         // Milliseconds times messages a second are thousandths of a message; where that
-        // passes 32 bits the bucket is full anyway.
-        let elapsed = now.saturating_since(self.refilled_at).as_millis_u32();
+        // passes 32 bits the bucket is full anyway. The last refill may be weeks old (a
+        // user who only pings): read modulo the clock, it is never taken for a time to come.
+        let elapsed = now.wrapping_since(self.refilled_at).as_millis_u32();
         let cap = u32::from(burst.max(1)).saturating_mul(1000);
         self.milli_tokens = self
             .milli_tokens
             .saturating_add(elapsed.saturating_mul(u32::from(rate_per_sec)))
             .min(cap);
-        self.refilled_at = self.refilled_at.max(now);
+        self.refilled_at = now;
         if self.milli_tokens >= 1000 {
             self.milli_tokens -= 1000;
             true
@@ -76,6 +77,19 @@ mod tests {
         let later = Instant::from_millis(60_000);
         assert!((0..3).all(|_| bucket.try_take(later, 10, 3)));
         assert!(!bucket.try_take(later, 10, 3));
+    }
+
+    #[test]
+    fn an_empty_bucket_left_for_weeks_is_full_again() {
+        // Past half the clock (24.8 days) the last refill must still read as long ago.
+        for days in [20, 30, 49, 60] {
+            let t0 = Instant::from_millis(u64::from(u32::MAX) - 500);
+            let mut bucket = RateLimiter::new(2, t0);
+            assert!((0..2).all(|_| bucket.try_take(t0, 1, 2)) && !bucket.try_take(t0, 1, 2));
+            let later = Instant::from_millis(u64::from(t0.as_millis()) + days * 86_400_000);
+            assert!(bucket.try_take(later, 1, 2), "{days} days");
+            assert!(bucket.should_report(later) && !bucket.should_report(later));
+        }
     }
 
     #[test]

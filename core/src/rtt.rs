@@ -10,7 +10,7 @@
 use crate::time::Duration;
 
 /// A smoothed round-trip estimate and the retransmission timeout derived from it, in
-/// 32-bit milliseconds (49 days: no round trip comes near), so that a user slot on a
+/// 32-bit milliseconds (no round trip comes near their 24.8 days), so that a user slot on a
 /// server carries 16 bytes of it, not 56. The bounds are the configuration's, passed in
 /// ([`RttBounds`]), not kept per user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

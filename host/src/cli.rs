@@ -262,7 +262,7 @@ pub(crate) struct ChatArgs {
     pub(crate) linger: Duration,
 
     /// Seconds a message may wait for the server before it counts as not delivered (at most
-    /// 4294967: 49 days).
+    /// 2147483: 24 days).
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=MAX_SECONDS))]
     pub(crate) timeout: u32,
 
@@ -285,7 +285,7 @@ pub(crate) struct SendArgs {
     #[command(flatten)]
     pub(crate) server: ServerArgs,
 
-    /// Seconds to wait for the server before giving up (at most 4294967: 49 days).
+    /// Seconds to wait for the server before giving up (at most 2147483: 24 days).
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=MAX_SECONDS))]
     pub(crate) timeout: u32,
 
@@ -390,8 +390,8 @@ pub(crate) struct BenchArgs {
     pub(crate) scale: Vec<u16>,
 }
 
-/// The most whole seconds a time span holds: [`Duration::MAX`] is 4,294,967.295 s.
-const MAX_SECONDS: i64 = 4_294_967;
+/// The most whole seconds a time span holds: [`Duration::MAX`] is 2,147,483.647 s.
+const MAX_SECONDS: i64 = 2_147_483;
 
 /// Parses a number of seconds, fractions allowed: `1`, `0.5`.
 pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -400,7 +400,7 @@ pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{text} is not a number of seconds from 0 up"))?;
     match u64::try_from(span.as_millis()) {
         Ok(ms) if ms <= Duration::MAX.as_millis() => Ok(Duration::from_millis(ms)),
-        _ => Err(format!("{text} seconds is longer than minichat keeps time spans (49 days)")),
+        _ => Err(format!("{text} seconds is longer than minichat keeps time spans (24 days)")),
     }
 }
 
@@ -467,12 +467,12 @@ mod tests {
         let send = |secs: &str| {
             Cli::try_parse_from(["minichat", "send", "--name", "a", "--timeout", secs, "hi"])
         };
-        assert!(send("4294967").is_ok());
-        assert!(send("4294968").is_err());
+        assert!(send("2147483").is_ok());
+        assert!(send("2147484").is_err());
         let chat = |secs: &str| {
             Cli::try_parse_from(["minichat", "chat", "--name", "a", "--timeout", secs])
         };
-        assert!(chat("4294967").is_ok() && chat("4294968").is_err());
+        assert!(chat("2147483").is_ok() && chat("2147484").is_err());
     }
 
     #[test]
@@ -528,8 +528,8 @@ mod tests {
         assert_eq!(parse_seconds("1"), Ok(Duration::from_secs(1)));
         assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
         assert!(parse_seconds("-1").is_err() && parse_seconds("soon").is_err());
-        assert_eq!(parse_seconds("4294967.295"), Ok(Duration::MAX));
-        assert!(parse_seconds("4294968").is_err_and(|e| e.contains("49 days")));
+        assert_eq!(parse_seconds("2147483.647"), Ok(Duration::MAX));
+        assert!(parse_seconds("2147484").is_err_and(|e| e.contains("24 days")));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use host::net::memory::{LinkFaults, LoopbackNet, SocketHandle};
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::server::{ServerConfig, StaticServer};
+use minichat_core::time::Duration;
 use minichat_core::wire::NameBuf;
 
 /// The server's port; clients bind 5000, 5001, ...
@@ -76,8 +77,8 @@ impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: us
 
     /// Steps until `done` or `limit_ms` of simulated time; returns whether `done` came.
     pub fn run_until(&mut self, limit_ms: u64, mut done: impl FnMut(&Self) -> bool) -> bool {
-        let end = self.net.now().as_millis() + limit_ms;
-        while self.net.now().as_millis() < end {
+        let end = self.net.now() + Duration::from_millis(limit_ms);
+        while self.net.now() < end {
             self.step();
             if done(self) {
                 return true;

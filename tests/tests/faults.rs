@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use host::net::memory::LinkFaults;
 use minichat_core::client::{ClientEvent, MessageId};
 use minichat_core::server::ServerConfig;
+use minichat_core::time::Duration;
 use minichat_tests::loopback_chat::LoopbackChat;
 
 /// A ring big enough that no recipient falls a whole ring behind at these rates; clients
@@ -24,7 +25,7 @@ fn chat<const Q: usize, const B: usize>(faults: LinkFaults, users: usize) -> Cha
     for i in 0..users {
         let mut config = Chat::<Q, B>::client_config(&format!("u{i}"));
         config.entropy = i as u64;
-        config.give_up = minichat_core::time::Duration::from_secs(60);
+        config.give_up = Duration::from_secs(60);
         chat.add(config);
     }
     chat
@@ -56,10 +57,10 @@ fn conversation<const Q: usize, const B: usize>(
             );
             let mut sent: Vec<HashMap<MessageId, String>> = vec![HashMap::new(); users];
             let mut next = vec![0usize; users];
-            let mut next_at = chat.net.now().as_millis();
+            let mut next_at = chat.net.now();
             while next.iter().any(|n| *n < per_user) {
-                if chat.net.now().as_millis() >= next_at {
-                    next_at += gap_ms;
+                if chat.net.now() >= next_at {
+                    next_at = next_at + Duration::from_millis(gap_ms);
                     for u in 0..users {
                         if next[u] < per_user {
                             let text = format!("u{u}-{}", next[u]);

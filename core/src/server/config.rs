@@ -7,10 +7,10 @@ use crate::wire::limits::MAX_TEXT_U16;
 /// Default: how long a client may stay silent before it pings.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
 
-/// The longest keep-alive a server announces: a third of [`Duration::MAX`] (16.5 days), so
+/// The longest keep-alive a server announces: a third of [`Duration::MAX`] (8.3 days), so
 /// that the spans derived from it (a client's two keep-alives and a round trip before it
 /// gives up, a default idle timeout of three) still fit in a [`Duration`].
-pub const MAX_KEEPALIVE: Duration = Duration::from_millis(u32::MAX as u64 / 3);
+pub const MAX_KEEPALIVE: Duration = Duration::from_millis(Duration::MAX.as_millis() / 3);
 
 /// Default: sessions one source IP address may hold. Enough for a household or an office
 /// behind one NAT address; small beside any useful capacity.

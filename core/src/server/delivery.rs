@@ -375,7 +375,7 @@ mod tests {
         cursor.on_ack(1, 0, &ring, ME, acked, &bounds());
         let at = cursor.retransmit_at().unwrap();
         assert_eq!(at, acked + Duration::from_millis(150));
-        assert!(!cursor.on_timeout(Instant::from_millis(at.as_millis() - 1), &bounds()));
+        assert!(!cursor.on_timeout(Instant::from_millis(u64::from(at.as_millis()) - 1), &bounds()));
         assert!(cursor.on_timeout(at, &bounds()));
         assert_eq!(
             drain(&mut cursor, &ring, 8),

@@ -25,7 +25,8 @@ pub fn start(syst: &mut SYST) {
     syst.enable_counter();
 }
 
-/// Now, for the core's state machines. (A `u32` of milliseconds wraps after 49 days.)
+/// Now, for the core's state machines: the core's clock is this `u32` of milliseconds,
+/// and wraps with it every 49.7 days.
 pub fn now() -> Instant {
     Instant::from_millis(u64::from(MILLIS.load(Ordering::Relaxed)))
 }

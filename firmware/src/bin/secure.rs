@@ -51,7 +51,7 @@ pub extern "C" fn _start() -> ! {
             Some(keys) => {
                 let sealed = keys.seal(b"header", &mut out, black_box(64));
                 let incoming = opaque_bytes_mut(&mut network);
-                let opened = keys.open(black_box(now.as_millis()), b"header", incoming);
+                let opened = keys.open(black_box(u64::from(now.as_millis())), b"header", incoming);
                 let _ = black_box((sealed, opened));
             }
         }

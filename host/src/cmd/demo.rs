@@ -77,7 +77,7 @@ pub fn run(faults: LinkFaults) -> Result<Transcript, DemoError> {
     };
     let mut step = 0;
     let mut seen: Vec<Vec<ClientEvent>> = vec![Vec::new(); NAMES.len()];
-    while net.now().as_millis() < LIMIT_MS {
+    while u64::from(net.now().as_millis()) < LIMIT_MS {
         net.poll();
         let _ = net.pump(server_socket, &mut server);
         for (socket, client) in &mut clients {

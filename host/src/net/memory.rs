@@ -195,9 +195,7 @@ impl LoopbackNet {
 
     /// Lets smoltcp move packets between the sockets.
     pub fn poll(&mut self) {
-        let now = smoltcp::time::Instant::from_millis(
-            i64::try_from(self.now.as_millis()).unwrap_or(i64::MAX),
-        );
+        let now = smoltcp::time::Instant::from_millis(i64::from(self.now.as_millis()));
         self.iface.poll(now, &mut self.device, &mut self.sockets);
     }
 

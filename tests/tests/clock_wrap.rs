@@ -1,0 +1,127 @@
+//! The core's clock is 32 bits of milliseconds and wraps every 49.7 days (`time::Instant`).
+//! These run the chat through the wrap and across spans longer than half the clock, in
+//! simulated time: joins whose cookie is minted before the wrap and checked after it,
+//! retransmission and delivery through loss, keep-alives and idle expiry, and a rate
+//! limiter left unread for weeks.
+
+use minichat_core::client::{ClientEvent, MessageId};
+use minichat_core::server::{LeftReason, ServerEvent};
+use minichat_core::time::{Duration, Instant};
+use minichat_tests::sim::{Faults, Sim};
+
+const SECOND: Duration = Duration::from_secs(1);
+const DAY: u64 = 86_400_000;
+
+/// `ms` milliseconds before the clock wraps to zero.
+fn before_the_wrap(ms: u64) -> Instant {
+    Instant::from_millis((1 << 32) - ms)
+}
+
+/// A server and `names`, joined, starting `ms` before the wrap.
+fn joined_before_the_wrap(
+    ms: u64,
+    config: minichat_core::server::ServerConfig,
+    faults: Faults,
+    names: &[&str],
+) -> Sim {
+    let mut sim = Sim::new(config, faults, 7);
+    sim.now = before_the_wrap(ms);
+    for name in names {
+        sim.add_client(name);
+    }
+    assert!(
+        sim.run_until(30 * SECOND, |s| s.clients.iter().all(|(_, c)| c.is_joined())),
+        "everyone joins"
+    );
+    sim
+}
+
+#[test]
+fn a_join_whose_cookie_is_minted_before_the_wrap_is_taken_after_it() {
+    // One-way delay of 5 ms: the cookie leaves the server 5 ms before the wrap, and the
+    // second join reaches it 5 ms after.
+    let faults = Faults { delay_ms: (5, 5), ..Faults::NONE };
+    let sim = joined_before_the_wrap(10, Sim::server_config(), faults, &["early", "late"]);
+    assert!(sim.now.as_millis() < 1_000, "the joins end just after the wrap");
+    assert_eq!(sim.server.user_count(), 2);
+}
+
+#[test]
+fn a_lossy_chat_through_the_wrap_delivers_everything_once_in_order() {
+    let faults = Faults { loss: 0.1, duplicate: 0.05, delay_ms: (1, 30) };
+    let mut sim = joined_before_the_wrap(20_000, Sim::server_config(), faults, &["a", "b", "c"]);
+    let mut ids = Vec::new();
+    for i in 0..100 {
+        let now = sim.now;
+        ids.push(sim.client(0).say(now, &format!("m{i}")).unwrap());
+        sim.run_for(Duration::from_millis(400));
+    }
+    assert!(sim.now.as_millis() < 30_000, "the messages went out across the wrap");
+    let expected: Vec<String> = (0..100).map(|i| format!("a: m{i}")).collect();
+    assert!(
+        sim.run_until(60 * SECOND, |s| s.received(1).len() >= 100 && s.received(2).len() >= 100)
+    );
+    assert_eq!(sim.received(1), expected);
+    assert_eq!(sim.received(2), expected);
+    for id in ids {
+        assert!(sim.saw(0, &ClientEvent::Delivered { id }), "{id:?} is acknowledged");
+    }
+}
+
+#[test]
+fn keep_alives_hold_and_silence_expires_on_time_across_the_wrap() {
+    let config = Sim::server_config();
+    let idle = config.idle_timeout;
+    let start = idle.as_millis() * 2 + idle.as_millis() / 2;
+    let mut sim = joined_before_the_wrap(start, config, Faults::NONE, &["a", "b"]);
+    // Two idle timeouts of keep-alives hold both.
+    sim.run_for(idle.times(2));
+    assert_eq!(sim.server.user_count(), 2);
+    // A client that vanishes half an idle timeout before the wrap is expired after it, on
+    // time: not before the idle timeout, and soon after. The other keeps its session.
+    assert!(sim.now < before_the_wrap(idle.as_millis() / 2 - 1_000));
+    sim.client_up[1] = false;
+    let gone = sim.now;
+    let almost = Duration::from_millis(idle.as_millis() - 5_000);
+    sim.run_for(almost);
+    assert_eq!(sim.server.user_count(), 2, "not expired early");
+    assert!(sim.run_until(10 * SECOND, |s| s.server.user_count() == 1));
+    assert!(sim.now - gone >= almost);
+    assert!(u64::from(sim.now.as_millis()) < idle.as_millis(), "expired after the wrap");
+    assert!(sim.server_events.iter().any(
+        |e| matches!(e, ServerEvent::Left { name, reason: LeftReason::TimedOut, .. } if name.as_str() == "b")
+    ));
+}
+
+#[test]
+fn a_user_who_only_pings_for_weeks_gets_its_whole_burst_back() {
+    // Keep-alives a day apart, so weeks pass in a few hundred steps.
+    let mut config = Sim::server_config();
+    config.keepalive = Duration::from_millis(DAY);
+    config.idle_timeout = Duration::from_millis(3 * DAY);
+    config.rate_per_sec = 1;
+    config.burst = 3;
+    let mut sim = joined_before_the_wrap(1_000, config, Faults::NONE, &["a", "b"]);
+    let send_burst = |sim: &mut Sim, tag: &str| -> Vec<MessageId> {
+        let now = sim.now;
+        (0..3).map(|i| sim.client(0).say(now, &format!("{tag}{i}")).unwrap()).collect()
+    };
+    // The bucket emptied, then 30 days of pings alone: more than half the clock.
+    send_burst(&mut sim, "first");
+    assert!(
+        sim.run_until(Duration::from_millis(500), |s| s.received(1).len() == 3),
+        "a burst goes at once"
+    );
+    for _ in 0..3 {
+        sim.run_for(Duration::from_millis(10 * DAY));
+    }
+    assert_eq!(sim.server.user_count(), 2);
+    let again = send_burst(&mut sim, "again");
+    assert!(
+        sim.run_until(Duration::from_millis(500), |s| s.received(1).len() == 6),
+        "the bucket refilled over the weeks: the whole burst goes at once"
+    );
+    for id in again {
+        assert!(sim.saw(0, &ClientEvent::Delivered { id }));
+    }
+}
