@@ -1,12 +1,13 @@
 //! The core's clock is 32 bits of milliseconds and wraps every 49.7 days (`time::Instant`).
 //! These run the chat through the wrap and across spans longer than half the clock, in
 //! simulated time: joins whose cookie is minted before the wrap and checked after it,
-//! retransmission and delivery through loss, keep-alives and idle expiry, and a rate
-//! limiter left unread for weeks.
+//! retransmission and delivery through loss, keep-alives and idle expiry, and what may lie
+//! unread for weeks: a rate limiter, a challenge, a client's keep-alive.
 
-use minichat_core::client::{ClientEvent, MessageId};
-use minichat_core::server::{LeftReason, ServerEvent};
+use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
+use minichat_core::server::{LeftReason, MAX_KEEPALIVE, ServerEvent};
 use minichat_core::time::{Duration, Instant};
+use minichat_core::wire::{Message, Name, NameBuf, Token};
 use minichat_tests::sim::{Faults, Sim};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -124,4 +125,90 @@ fn a_user_who_only_pings_for_weeks_gets_its_whole_burst_back() {
     for id in again {
         assert!(sim.saw(0, &ClientEvent::Delivered { id }));
     }
+}
+
+#[test]
+fn a_challenge_left_unanswered_for_weeks_is_sent_again() {
+    // Keep-alives a day apart hold the session at its own address for a month.
+    let mut config = Sim::server_config();
+    config.keepalive = Duration::from_millis(DAY);
+    config.idle_timeout = Duration::from_millis(3 * DAY);
+    let mut sim = joined_before_the_wrap(DAY, config, Faults::NONE, &["a"]);
+    let token = sim.clients[0].1.session_token().expect("joined");
+    let stranger: std::net::SocketAddr = "10.7.7.7:7777".parse().unwrap();
+    let ping = {
+        let message = Message::Ping { token, req: 9 };
+        let mut buf = vec![0u8; message.buffer_len()];
+        message.encode(&mut buf).unwrap();
+        buf
+    };
+    let challenges = |sim: &Sim| {
+        sim.sent_to_strangers
+            .iter()
+            .filter(|(to, bytes)| {
+                *to == stranger && matches!(Message::decode(bytes), Ok(Message::Challenge { .. }))
+            })
+            .count()
+    };
+    sim.inject(stranger, &ping);
+    sim.run_for(SECOND);
+    assert_eq!(challenges(&sim), 1);
+    // 30 days on, past half the clock, the token shows up there again: the challenge then
+    // is a month old, not a time to come, and goes out again.
+    for _ in 0..3 {
+        sim.run_for(Duration::from_millis(10 * DAY));
+    }
+    assert_eq!(sim.server.user_count(), 1);
+    sim.inject(stranger, &ping);
+    sim.run_for(SECOND);
+    assert_eq!(challenges(&sim), 2);
+}
+
+#[test]
+fn a_client_told_an_endless_keep_alive_still_notices_a_silent_server() {
+    let server: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let start = before_the_wrap(DAY);
+    let mut config = ClientConfig::new(NameBuf::parse("me").unwrap(), server);
+    // Unanswered pings go again at most a minute apart: some 12,000 of them in 8 days.
+    config.rto_max = Duration::from_secs(60);
+    let mut client = Client::<4, 16, 4>::new(config, start);
+    let mut buf = [0u8; 1024];
+    let join = client.poll_transmit(start, &mut buf).unwrap();
+    let Ok(Message::Join { nonce, .. }) = Message::decode(&buf[..join.len]) else {
+        panic!("a join")
+    };
+    // A keep-alive no server of today announces (the longest is `MAX_KEEPALIVE`).
+    let welcome = Message::Welcome {
+        token: Token(0xfeed),
+        nonce,
+        keepalive_ms: u32::MAX,
+        max_text: 989,
+        rate_per_sec: 0,
+        name: Name::new("me").unwrap(),
+    };
+    let mut frame = vec![0u8; welcome.buffer_len()];
+    welcome.encode(&mut frame).unwrap();
+    client.handle(start, server, &frame);
+    assert!(client.is_joined());
+    // The server says nothing more; each timer is served a second late.
+    // Time passed is counted apart, in 64 bits: the client's clock wraps on the way.
+    let (mut now, mut passed_ms) = (start, 0u64);
+    let mut lost = false;
+    for _ in 0..100_000 {
+        let Some(at) = client.poll_timeout() else { break };
+        let next = at.max(now) + SECOND;
+        // A step may be longer than half the clock: a difference modulo 2³².
+        passed_ms += u64::from(next.as_millis().wrapping_sub(now.as_millis()));
+        now = next;
+        client.handle_timeout(now);
+        while client.poll_transmit(now, &mut buf).is_some() {}
+        if std::iter::from_fn(|| client.poll_event()).any(|e| e == ClientEvent::ServerLost) {
+            lost = true;
+            break;
+        }
+    }
+    assert!(lost, "the client noticed the silent server");
+    // Within two of the longest keep-alives a server may announce, and a round trip.
+    let limit = MAX_KEEPALIVE.times(2) + Duration::from_secs(120);
+    assert!(passed_ms <= limit.as_millis(), "noticed after {passed_ms} ms");
 }

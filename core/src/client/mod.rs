@@ -340,7 +340,8 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
                 self.resend_all();
                 self.stats.retransmits += 1;
             }
-            if now.saturating_since(self.last_heard) >= self.dead_after() {
+            // As a deadline, not an age: a poll up to 24.8 days late still sees it.
+            if self.last_heard + self.dead_after() <= now {
                 self.lose_session(now, ClientEvent::ServerLost);
             }
         }

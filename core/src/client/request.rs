@@ -114,7 +114,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         }
         let ping_due = match &self.requests.ping {
             Some(request) => request.backoff.is_due(now),
-            None => now.saturating_since(self.last_sent) >= self.keepalive,
+            None => self.last_sent + self.keepalive <= now,
         };
         if ping_due {
             let initial = self.config.rto_initial;
@@ -175,7 +175,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     #[cfg(any(feature = "who", feature = "echo"))]
     pub(super) fn expire_requests(&mut self, now: Instant) {
         let give_up = self.config.give_up;
-        let expired = |r: &Request| now.saturating_since(r.asked_at) >= give_up;
+        let expired = |r: &Request| r.asked_at + give_up <= now;
         #[cfg(feature = "who")]
         if self.requests.who.is_some_and(|(r, _)| expired(&r)) {
             self.requests.who = None;

@@ -117,7 +117,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let token = self.table.get(slot)?.token;
         let nonce = match self.moves.challenge(token) {
             Some((addr, nonce, sent_at)) if addr == from => {
-                if now.saturating_since(sent_at) < resend_after {
+                // A challenge's stamp may be weeks old (its client left it unanswered): an age.
+                if now.wrapping_since(sent_at) < resend_after {
                     return None;
                 }
                 nonce

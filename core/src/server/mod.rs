@@ -415,7 +415,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         for _ in 0..=self.table.len() {
             let Some(slot) = self.table.pop_due(now) else { return };
             let Some(user) = self.table.get_mut(slot) else { continue };
-            if now.saturating_since(user.last_heard) >= idle {
+            // As a deadline, not an age: a poll up to 24.8 days late still sees it.
+            if user.last_heard + idle <= now {
                 if !self.has_event_room(1) {
                     self.stats.events_waited += 1;
                     // It expires once the application took its events.

@@ -297,7 +297,7 @@ impl<S, A: PeerAddress, U: Storage<Slot<S, A>>, I: Storage<IndexEntry>> UserTabl
     /// The first user silent for `idle` or longer at `now` (a scan: a table without
     /// index memory keeps no deadlines).
     pub fn first_expired(&self, now: Instant, idle: Duration) -> Option<SlotId> {
-        self.find(|user| now.saturating_since(user.last_heard) >= idle)
+        self.find(|user| user.last_heard + idle <= now)
     }
 
     /// When the next user will have been silent for `idle` (a scan).
@@ -461,5 +461,18 @@ mod tests {
         assert_eq!(table.first_expired(Instant::from_millis(1400), idle), None);
         table.remove(a).unwrap();
         assert_eq!(table.insert(addr(3), Token(3), name("c"), Instant::ZERO, ()), Ok(a));
+    }
+
+    /// The longest idle timeout, and a server polled a while after it: the user is still
+    /// seen to be expired (as a deadline; as an age, 24.8 days would read as none).
+    #[test]
+    fn expiry_seen_late_after_the_longest_idle_timeout() {
+        let mut table = ArrayTable::<(), 2, SocketAddr, 0>::new(2, || [3; 16]);
+        let heard = Instant::from_millis((1 << 32) - 5);
+        let a = table.insert(addr(1), Token(1), name("a"), heard, ()).unwrap();
+        let idle = Duration::MAX;
+        assert_eq!(table.first_expired(heard + idle, idle), Some(a));
+        let late = heard + idle + Duration::from_secs(3600);
+        assert_eq!(table.first_expired(late, idle), Some(a));
     }
 }
