@@ -21,14 +21,21 @@ pub fn secure_firmware(name: &str, server_key: &str) -> PathBuf {
     program(BUILT.get_or_init(|| build(&["--features", "secure"], Some(server_key))), name)
 }
 
+/// The firmware program `name` built with `--features wrap-soon` (into `target/wrap-soon`):
+/// its clock starts two seconds before it wraps.
+pub fn wrap_soon_firmware(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    program(BUILT.get_or_init(|| build(&["--features", "wrap-soon"], None)), name)
+}
+
 fn program(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
 
-/// Builds the QEMU firmware with `features`, into a directory of its own for the secure
-/// build; returns where the programs are.
+/// Builds the QEMU firmware with `features`, into a directory of its own for each set of
+/// features; returns where the programs are.
 fn build(features: &[&str], server_key: Option<&str>) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/qemu");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -39,12 +46,17 @@ fn build(features: &[&str], server_key: Option<&str>) -> PathBuf {
         .current_dir(&root)
         .env_remove("RUSTFLAGS")
         .env_remove("MINICHAT_FLEET_KEY");
-    let target = match server_key {
-        Some(key) => {
-            command.args(["--target-dir", "target/secure"]).env("MINICHAT_SERVER_KEY", key);
-            root.join("target/secure")
+    if let Some(key) = server_key {
+        command.env("MINICHAT_SERVER_KEY", key);
+    }
+    // `--features secure` builds into target/secure, as `.ci/run` and the README do.
+    let target = match features {
+        [_, feature] => {
+            let dir = format!("target/{feature}");
+            command.args(["--target-dir", &dir]);
+            root.join(dir)
         }
-        None => root.join("target"),
+        _ => root.join("target"),
     };
     let status = command.status().expect("cargo runs");
     assert!(status.success(), "building the QEMU firmware failed");

@@ -13,7 +13,7 @@ use std::time::Duration;
 use minichat_core::secure::Keypair;
 use minichat_tests::null_modem::NullModem;
 use minichat_tests::process::Minichat;
-use minichat_tests::qemu::{Qemu, firmware, secure_firmware};
+use minichat_tests::qemu::{Qemu, firmware, secure_firmware, wrap_soon_firmware};
 
 /// Generous: the emulator boots in well under a second, but CI machines are slow and the
 /// firmware retries its join up to every 2 s.
@@ -65,6 +65,55 @@ fn a_burst_of_direct_messages_is_answered_in_full() {
         let answer = server.stdout_line_containing("mcu -> server:", WAIT);
         assert_eq!(answer, format!("mcu -> server: BURST {i}"));
     }
+}
+
+/// The core's clock is 32 bits of milliseconds and wraps every 49.7 days; a board's
+/// millisecond counter wraps with it. This board's starts two seconds before the wrap
+/// (`wrap-soon`): it joins before, keeps its session through the wrap with keep-alives
+/// every 2 s (the server drops a user silent for 6 s), says so 10 s after, and answers.
+#[test]
+#[ignore = "needs qemu-system-arm; .ci/run runs it"]
+fn the_microcontroller_keeps_its_session_and_answers_after_its_clock_wraps() {
+    let cable = NullModem::new();
+    let (mut server, addr) = Minichat::serve(&[
+        "serve",
+        "--plaintext",
+        "--bind",
+        "127.0.0.1:0",
+        "--serial",
+        &cable.b,
+        "--history",
+        "0",
+        "--keepalive",
+        "2",
+    ]);
+    let addr = addr.to_string();
+    let mut watcher = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "watcher", "--server", &addr, "--linger", "0",
+    ]);
+    server.stdout_line_containing("watcher joined from", WAIT);
+    let _board = Qemu::boot(&wrap_soon_firmware("qemu-chat"), &[&cable.a]);
+    assert_eq!(watcher.stdout_line_containing("is up", WAIT), "mcu: mcu is up");
+    let wrapped = watcher.stdout_line_containing("wrapped", WAIT);
+    assert_eq!(wrapped, "mcu: mcu's clock wrapped 10 s ago");
+    let mut tester = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "tester", "--server", &addr, "--linger", "3",
+    ]);
+    tester.write_line("/to mcu after the wrap");
+    assert!(tester.close_and_wait(WAIT).success());
+    let out = tester.stdout_after_exit(WAIT);
+    assert!(out.contains(&"mcu (direct): AFTER THE WRAP".to_owned()), "{out:?}");
+    // One session all along: the board was never dropped for silence and never re-joined.
+    server.stdout_so_far();
+    // (The console's other lines about mcu are its direct messages, "mcu -> …".)
+    let about_mcu: Vec<&String> = server
+        .stdout_seen()
+        .iter()
+        .filter(|line| line.starts_with("mcu ") && !line.contains(" -> "))
+        .collect();
+    assert_eq!(about_mcu.len(), 1, "{about_mcu:?}");
+    assert!(about_mcu[0].starts_with("mcu joined from serial:"), "{about_mcu:?}");
+    assert!(watcher.close_and_wait(WAIT).success());
 }
 
 /// Boots `kernel` (a `qemu-chat`) on `cable` in the room of `server` (at `addr`): someone

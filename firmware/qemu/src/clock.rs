@@ -13,7 +13,10 @@ const CORE_HZ: u32 = 12_500_000;
 /// SysTick counts in a millisecond.
 const TICKS_PER_MILLI: u32 = CORE_HZ / 1000;
 
-static MILLIS: AtomicU32 = AtomicU32::new(0);
+/// Where the clock starts: at zero, or two seconds before it wraps (`wrap-soon`).
+pub const START: u32 = if cfg!(feature = "wrap-soon") { u32::MAX - 1_999 } else { 0 };
+
+static MILLIS: AtomicU32 = AtomicU32::new(START);
 
 /// Starts the 1 kHz tick. The tick also wakes the CPU from `wfi`, so an idle loop polls
 /// its UART once a millisecond.

@@ -3,6 +3,9 @@
 //! up` to the room, and answers every direct message with its text upper-cased (ASCII
 //! letters; the rest passes unchanged).
 //!
+//! With `wrap-soon` its clock starts two seconds before it wraps, and it says `mcu's clock
+//! wrapped 10 s ago` to the room when it has (the test of the wrapping clock).
+//!
 //! With the `full` feature it also asks who is in the room and for an echo when it joins
 //! (the full client, measured beside this minimal one in BENCHMARKS.md). With `secure` it
 //! joins in an encrypted session (Noise NK; NKpsk0 with a fleet key) with the one server
@@ -68,7 +71,11 @@ fn main() -> ! {
     let mut state = State { client, link, rx, tx };
     let state = &mut state;
     log::line(&["qemu-chat: joining as mcu over UART0"]);
+    #[cfg(feature = "wrap-soon")]
+    let mut told_wrap = false;
     loop {
+        #[cfg(feature = "wrap-soon")]
+        tell_wrap(state.client, &mut told_wrap);
         let busy = turn(state);
         if !busy {
             // Until the next millisecond tick.
@@ -142,6 +149,18 @@ fn on_event(client: &mut McuClient, event: ClientEvent) {
             log::line(&["qemu-chat: refused: ", detail.as_str()]);
         }
         _ => {}
+    }
+}
+
+/// Ten seconds after the clock wrapped (it started just before, `wrap-soon`), says so to
+/// the room: long enough for keep-alives and timers to have run past the wrap, which the
+/// test of the wrap waits for before it asks for an answer.
+#[cfg(feature = "wrap-soon")]
+fn tell_wrap(client: &mut McuClient, told: &mut bool) {
+    let now = clock::now().as_millis();
+    let since_the_wrap = (10_000..clock::START).contains(&now);
+    if !*told && since_the_wrap && client.is_joined() && client.pending() == 0 {
+        *told = client.say(clock::now(), "mcu's clock wrapped 10 s ago").is_ok();
     }
 }
 
