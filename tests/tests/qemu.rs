@@ -23,8 +23,14 @@ const WAIT: Duration = Duration::from_secs(30);
 #[ignore = "needs qemu-system-arm; .ci/run runs it"]
 fn the_microcontroller_joins_says_it_is_up_and_answers_in_upper_case() {
     let cable = NullModem::new();
-    // The board's client speaks in the clear; the computers in the room do not.
-    let (mut server, addr) = Minichat::serve(&[
+    let (mut server, addr) = Minichat::serve(&plain_server(&cable, &[]));
+    board_answers(&mut server, &addr.to_string(), &cable, &firmware("qemu-chat"), &[], "hello");
+}
+
+/// A host server that takes the board's client, which speaks in the clear, on `cable`
+/// (the computers in the room do not), keeps no history, and takes `more` arguments.
+fn plain_server<'a>(cable: &'a NullModem, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "serve",
         "--plaintext",
         "--bind",
@@ -33,8 +39,9 @@ fn the_microcontroller_joins_says_it_is_up_and_answers_in_upper_case() {
         &cable.b,
         "--history",
         "0",
-    ]);
-    board_answers(&mut server, &addr.to_string(), &cable, &firmware("qemu-chat"), "hello");
+    ];
+    args.extend_from_slice(more);
+    args
 }
 
 /// More direct messages at once than the board's client holds (one message out, eight
@@ -45,16 +52,7 @@ fn the_microcontroller_joins_says_it_is_up_and_answers_in_upper_case() {
 fn a_burst_of_direct_messages_is_answered_in_full() {
     const BURST: usize = 20;
     let cable = NullModem::new();
-    let (mut server, _addr) = Minichat::serve_with_stdin(&[
-        "serve",
-        "--plaintext",
-        "--bind",
-        "127.0.0.1:0",
-        "--serial",
-        &cable.b,
-        "--history",
-        "0",
-    ]);
+    let (mut server, _addr) = Minichat::serve_with_stdin(&plain_server(&cable, &[]));
     let _board = Qemu::boot(&firmware("qemu-chat"), &[&cable.a]);
     // The operator's plain lines answer whoever wrote last: the board, once it is up.
     server.stdout_line_containing("mcu: mcu is up", WAIT);
@@ -75,37 +73,13 @@ fn a_burst_of_direct_messages_is_answered_in_full() {
 #[ignore = "needs qemu-system-arm; .ci/run runs it"]
 fn the_microcontroller_keeps_its_session_and_answers_after_its_clock_wraps() {
     let cable = NullModem::new();
-    let (mut server, addr) = Minichat::serve(&[
-        "serve",
-        "--plaintext",
-        "--bind",
-        "127.0.0.1:0",
-        "--serial",
-        &cable.b,
-        "--history",
-        "0",
-        "--keepalive",
-        "2",
-    ]);
-    let addr = addr.to_string();
-    let mut watcher = Minichat::spawn_with_stdin(&[
-        "chat", "--name", "watcher", "--server", &addr, "--linger", "0",
-    ]);
-    server.stdout_line_containing("watcher joined from", WAIT);
-    let _board = Qemu::boot(&wrap_soon_firmware("qemu-chat"), &[&cable.a]);
-    assert_eq!(watcher.stdout_line_containing("is up", WAIT), "mcu: mcu is up");
-    let wrapped = watcher.stdout_line_containing("wrapped", WAIT);
-    assert_eq!(wrapped, "mcu: mcu's clock wrapped 10 s ago");
-    let mut tester = Minichat::spawn_with_stdin(&[
-        "chat", "--name", "tester", "--server", &addr, "--linger", "3",
-    ]);
-    tester.write_line("/to mcu after the wrap");
-    assert!(tester.close_and_wait(WAIT).success());
-    let out = tester.stdout_after_exit(WAIT);
-    assert!(out.contains(&"mcu (direct): AFTER THE WRAP".to_owned()), "{out:?}");
+    let (mut server, addr) = Minichat::serve(&plain_server(&cable, &["--keepalive", "2"]));
+    let kernel = wrap_soon_firmware("qemu-chat");
+    let wrapped = ["mcu: mcu's clock wrapped 10 s ago"];
+    board_answers(&mut server, &addr.to_string(), &cable, &kernel, &wrapped, "after the wrap");
     // One session all along: the board was never dropped for silence and never re-joined.
-    server.stdout_so_far();
     // (The console's other lines about mcu are its direct messages, "mcu -> …".)
+    server.stdout_so_far();
     let about_mcu: Vec<&String> = server
         .stdout_seen()
         .iter()
@@ -113,18 +87,18 @@ fn the_microcontroller_keeps_its_session_and_answers_after_its_clock_wraps() {
         .collect();
     assert_eq!(about_mcu.len(), 1, "{about_mcu:?}");
     assert!(about_mcu[0].starts_with("mcu joined from serial:"), "{about_mcu:?}");
-    assert!(watcher.close_and_wait(WAIT).success());
 }
 
 /// Boots `kernel` (a `qemu-chat`) on `cable` in the room of `server` (at `addr`): someone
-/// in the room sees it come up, and its answer to a direct message `text` (the issue's
-/// script: `printf '/to mcu hello\n' | minichat chat --name tester --linger 3`) is the
-/// text upper-cased.
+/// in the room sees it come up (and then the lines `before_asking`), and its answer to a
+/// direct message `text` (the script: `printf '/to mcu hello\n' | minichat chat
+/// --name tester --linger 3`) is the text upper-cased.
 fn board_answers(
     server: &mut Minichat,
     addr: &str,
     cable: &NullModem,
     kernel: &PathBuf,
+    before_asking: &[&str],
     text: &str,
 ) {
     let mut watcher = Minichat::spawn_with_stdin(&[
@@ -135,6 +109,9 @@ fn board_answers(
     let joined = server.stdout_line_containing("mcu joined from", WAIT);
     assert!(joined.ends_with(&format!("serial:{}", cable.b)), "{joined}");
     assert_eq!(watcher.stdout_line_containing("is up", WAIT), "mcu: mcu is up");
+    for line in before_asking {
+        assert_eq!(&watcher.stdout_line_containing(line, WAIT), line);
+    }
     let mut tester = Minichat::spawn_with_stdin(&[
         "chat", "--name", "tester", "--server", addr, "--linger", "3",
     ]);
@@ -217,6 +194,6 @@ fn the_microcontroller_chats_in_an_encrypted_session_with_the_server_it_pins() {
         "0",
     ]);
     server.stdout_line_containing("sessions in the clear are refused", WAIT);
-    board_answers(&mut server, &addr.to_string(), &cable, &kernel, "secret hello");
+    board_answers(&mut server, &addr.to_string(), &cable, &kernel, &[], "secret hello");
     let _ = std::fs::remove_dir_all(&dir);
 }
