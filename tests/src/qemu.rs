@@ -22,7 +22,7 @@ pub fn secure_firmware(name: &str, server_key: &str) -> PathBuf {
 }
 
 /// The firmware program `name` built with `--features wrap-soon` (into `target/wrap-soon`):
-/// its clock starts two seconds before it wraps.
+/// its clock starts ten seconds before it wraps.
 pub fn wrap_soon_firmware(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     program(BUILT.get_or_init(|| build(&["--features", "wrap-soon"], None)), name)

@@ -13,8 +13,9 @@ const CORE_HZ: u32 = 12_500_000;
 /// SysTick counts in a millisecond.
 const TICKS_PER_MILLI: u32 = CORE_HZ / 1000;
 
-/// Where the clock starts: at zero, or two seconds before it wraps (`wrap-soon`).
-pub const START: u32 = if cfg!(feature = "wrap-soon") { u32::MAX - 1_999 } else { 0 };
+/// Where the clock starts: at zero, or ten seconds before it wraps (`wrap-soon`: time
+/// enough for the tests' users to join before it).
+pub const START: u32 = if cfg!(feature = "wrap-soon") { u32::MAX - 9_999 } else { 0 };
 
 static MILLIS: AtomicU32 = AtomicU32::new(START);
 

@@ -3,7 +3,7 @@
 //! up` to the room, and answers every direct message with its text upper-cased (ASCII
 //! letters; the rest passes unchanged).
 //!
-//! With `wrap-soon` its clock starts two seconds before it wraps, and it says `mcu's clock
+//! With `wrap-soon` its clock starts ten seconds before it wraps, and it says `mcu's clock
 //! wrapped 10 s ago` to the room when it has (the test of the wrapping clock).
 //!
 //! With the `full` feature it also asks who is in the room and for an echo when it joins
@@ -157,10 +157,10 @@ fn on_event(client: &mut McuClient, event: ClientEvent) {
 /// test of the wrap waits for before it asks for an answer.
 #[cfg(feature = "wrap-soon")]
 fn tell_wrap(client: &mut McuClient, told: &mut bool) {
-    let now = clock::now().as_millis();
-    let since_the_wrap = (10_000..clock::START).contains(&now);
+    let now = clock::now();
+    let since_the_wrap = (10_000..clock::START).contains(&now.as_millis());
     if !*told && since_the_wrap && client.is_joined() && client.pending() == 0 {
-        *told = client.say(clock::now(), "mcu's clock wrapped 10 s ago").is_ok();
+        *told = client.say(now, "mcu's clock wrapped 10 s ago").is_ok();
     }
 }
 

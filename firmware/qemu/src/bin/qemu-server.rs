@@ -4,6 +4,10 @@
 //!
 //! `cargo run --release --bin qemu-server` boots it with UART0 on a pseudo-terminal; with
 //! `-serial pty -serial pty` (see README.md) UART1 gets one too.
+//!
+//! With `wrap-soon` its clock starts ten seconds before it wraps, its keep-alive is 2 s,
+//! its rate limit bursts of 2 at 1 message a second, and its operator says `the board's clock wrapped 10 s ago` to the room when it has
+//! (the test of the wrapping clock).
 #![no_std]
 #![no_main]
 
@@ -62,6 +66,15 @@ fn main() -> ! {
     secret[8..].copy_from_slice(&mix(seed ^ 0x5eed).to_le_bytes());
     let mut config = ServerConfig::new(secret, seed);
     config.capacity = 8;
+    // The test of the wrap: keep-alives every 2 s, so a silent user goes after 6 s; and
+    // bursts of 2 messages at 1 a second, so the rate limiter must refill after the wrap.
+    #[cfg(feature = "wrap-soon")]
+    {
+        config.keepalive = minichat_core::time::Duration::from_secs(2);
+        config.idle_timeout = minichat_core::time::Duration::from_secs(6);
+        config.rate_per_sec = 1;
+        config.burst = 2;
+    }
     let Some(Ok(server)) =
         cortex_m::singleton!(: Result<McuServer, ServerError> = McuServer::new(config))
     else {
@@ -76,7 +89,11 @@ fn main() -> ! {
     let mut state = State { server, links, rx, tx };
     let state = &mut state;
     log::line(&["qemu-server: serving 8 users on UART0 and UART1"]);
+    #[cfg(feature = "wrap-soon")]
+    let mut told_wrap = false;
     loop {
+        #[cfg(feature = "wrap-soon")]
+        tell_wrap(state.server, &mut told_wrap);
         if !turn(state) {
             cortex_m::asm::wfi();
         }
@@ -117,6 +134,17 @@ fn turn(state: &mut State) -> bool {
         send(links, transmit.destination, tx.get(..transmit.len).unwrap_or_default());
     }
     busy
+}
+
+/// Ten seconds after the clock wrapped (it started just before, `wrap-soon`), the operator
+/// says so to the room: the test of the wrap waits for it, then checks that the rate
+/// limiter still refills and a user who went silent is still dropped on time.
+#[cfg(feature = "wrap-soon")]
+fn tell_wrap(server: &mut McuServer, told: &mut bool) {
+    let now = clock::now();
+    if !*told && (10_000..clock::START).contains(&now.as_millis()) && server.user_count() > 0 {
+        *told = server.announce(now, "the board's clock wrapped 10 s ago", None).is_ok();
+    }
 }
 
 fn send(links: &mut [SerialLink; LINKS], to: UartPort, frame: &[u8]) {
