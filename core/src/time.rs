@@ -37,7 +37,7 @@ impl Instant {
     /// How long after `earlier` this is; zero if it is not after (within half the clock:
     /// see [`Instant`]).
     pub const fn saturating_since(self, earlier: Instant) -> Duration {
-        let ahead = self.0.wrapping_sub(earlier.0);
+        let ahead = self.ahead_of(earlier);
         Duration(if ahead > Duration::MAX.0 { 0 } else { ahead })
     }
 
@@ -49,8 +49,14 @@ impl Instant {
     /// long again; read modulo the clock, one 49.7 days and `x` old reads as `x` old, a
     /// short wait once in 49.7 days.
     pub(crate) const fn wrapping_since(self, earlier: Instant) -> Duration {
-        let ahead = self.0.wrapping_sub(earlier.0);
+        let ahead = self.ahead_of(earlier);
         Duration(if ahead > Duration::MAX.0 { Duration::MAX.0 } else { ahead })
+    }
+
+    /// Milliseconds from `other` forward to this, around the clock: what the order and
+    /// both readings of an age start from.
+    const fn ahead_of(self, other: Instant) -> u32 {
+        self.0.wrapping_sub(other.0)
     }
 }
 
@@ -63,7 +69,7 @@ impl Ord for Instant {
     /// every comparison on a firmware (72 B of the client's code, 132 B of the server's)
     /// and leave the rest of the circle as it is.
     fn cmp(&self, other: &Instant) -> Ordering {
-        let ahead = self.0.wrapping_sub(other.0);
+        let ahead = self.ahead_of(*other);
         if ahead == 0 {
             Ordering::Equal
         } else if ahead <= Duration::MAX.0 {

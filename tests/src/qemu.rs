@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 /// The firmware program `name` (`qemu-chat`, `qemu-server`), built in release mode.
 pub fn firmware(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    program(BUILT.get_or_init(|| build(&[], None)), name)
+    program(BUILT.get_or_init(|| build(None, None)), name)
 }
 
 /// The firmware program `name` built with `--features secure` (into `target/secure`), with
@@ -18,14 +18,14 @@ pub fn firmware(name: &str) -> PathBuf {
 /// test process: the first call's.
 pub fn secure_firmware(name: &str, server_key: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    program(BUILT.get_or_init(|| build(&["--features", "secure"], Some(server_key))), name)
+    program(BUILT.get_or_init(|| build(Some("secure"), Some(server_key))), name)
 }
 
 /// The firmware program `name` built with `--features wrap-soon` (into `target/wrap-soon`):
 /// its clock starts ten seconds before it wraps.
 pub fn wrap_soon_firmware(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    program(BUILT.get_or_init(|| build(&["--features", "wrap-soon"], None)), name)
+    program(BUILT.get_or_init(|| build(Some("wrap-soon"), None)), name)
 }
 
 fn program(dir: &Path, name: &str) -> PathBuf {
@@ -34,29 +34,27 @@ fn program(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
-/// Builds the QEMU firmware with `features`, into a directory of its own for each set of
-/// features; returns where the programs are.
-fn build(features: &[&str], server_key: Option<&str>) -> PathBuf {
+/// Builds the QEMU firmware, with `feature` into `target/FEATURE` (where `.ci/run` and the
+/// README build `secure` too), or without into `target`; returns where the programs are.
+fn build(feature: Option<&str>, server_key: Option<&str>) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/qemu");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
     command
         .args(["build", "--quiet", "--release"])
-        .args(features)
         .current_dir(&root)
         .env_remove("RUSTFLAGS")
         .env_remove("MINICHAT_FLEET_KEY");
     if let Some(key) = server_key {
         command.env("MINICHAT_SERVER_KEY", key);
     }
-    // `--features secure` builds into target/secure, as `.ci/run` and the README do.
-    let target = match features {
-        [_, feature] => {
+    let target = match feature {
+        Some(feature) => {
             let dir = format!("target/{feature}");
-            command.args(["--target-dir", &dir]);
+            command.args(["--features", feature, "--target-dir", &dir]);
             root.join(dir)
         }
-        _ => root.join("target"),
+        None => root.join("target"),
     };
     let status = command.status().expect("cargo runs");
     assert!(status.success(), "building the QEMU firmware failed");

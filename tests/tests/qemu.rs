@@ -125,10 +125,8 @@ fn board_answers(
 #[test]
 #[ignore = "needs qemu-system-arm; .ci/run runs it"]
 fn two_computers_chat_through_the_microcontroller_server() {
-    let (uart0, uart1) = (NullModem::new(), NullModem::new());
-    let _board = Qemu::boot(&firmware("qemu-server"), &[&uart0.a, &uart1.a]);
-    let mut zero = join_the_board("zero", &uart0);
-    let mut one = join_the_board("one", &uart1);
+    let BoardServer { _cables, _board, mut zero, mut one } =
+        BoardServer::boot(&firmware("qemu-server"));
     one.write_line("hello from one");
     assert_eq!(zero.stdout_line_containing("hello", WAIT), "one: hello from one");
     zero.write_line("/to one psst");
@@ -137,6 +135,26 @@ fn two_computers_chat_through_the_microcontroller_server() {
     assert_eq!(zero.stdout_line_containing("users", WAIT), "users (2): zero, one");
     assert!(zero.close_and_wait(WAIT).success());
     assert!(one.close_and_wait(WAIT).success());
+}
+
+/// The board's server (`kernel`, a `qemu-server`) with a computer on each of its UARTs,
+/// `zero` on UART0 and `one` on UART1, both joined. A test binds every field (the board
+/// and the cables too, which stop when dropped), the cables first, so they go last.
+struct BoardServer {
+    _cables: (NullModem, NullModem),
+    _board: Qemu,
+    zero: Minichat,
+    one: Minichat,
+}
+
+impl BoardServer {
+    fn boot(kernel: &PathBuf) -> BoardServer {
+        let (uart0, uart1) = (NullModem::new(), NullModem::new());
+        let _board = Qemu::boot(kernel, &[&uart0.a, &uart1.a]);
+        let zero = join_the_board("zero", &uart0);
+        let one = join_the_board("one", &uart1);
+        BoardServer { _cables: (uart0, uart1), _board, zero, one }
+    }
 }
 
 /// `minichat chat` as `name` over the serial line `cable` to the board's server, which
@@ -164,10 +182,8 @@ fn join_the_board(name: &str, cable: &NullModem) -> Minichat {
 #[test]
 #[ignore = "needs qemu-system-arm; .ci/run runs it"]
 fn the_microcontroller_server_keeps_time_after_its_clock_wraps() {
-    let (uart0, uart1) = (NullModem::new(), NullModem::new());
-    let _board = Qemu::boot(&wrap_soon_firmware("qemu-server"), &[&uart0.a, &uart1.a]);
-    let mut zero = join_the_board("zero", &uart0);
-    let mut one = join_the_board("one", &uart1);
+    let BoardServer { _cables, _board, mut zero, mut one } =
+        BoardServer::boot(&wrap_soon_firmware("qemu-server"));
     let wrapped = zero.stdout_line_containing("wrapped", WAIT);
     assert_eq!(wrapped, "server: the board's clock wrapped 10 s ago");
     for i in 1..=4 {

@@ -15,9 +15,17 @@ const TICKS_PER_MILLI: u32 = CORE_HZ / 1000;
 
 /// Where the clock starts: at zero, or ten seconds before it wraps (`wrap-soon`: time
 /// enough for the tests' users to join before it).
-pub const START: u32 = if cfg!(feature = "wrap-soon") { u32::MAX - 9_999 } else { 0 };
+const START: u32 = if cfg!(feature = "wrap-soon") { u32::MAX - 9_999 } else { 0 };
 
 static MILLIS: AtomicU32 = AtomicU32::new(START);
+
+/// Whether the clock wrapped ten seconds ago or more (`wrap-soon`): long enough for
+/// keep-alives and timers to have run past the wrap, when the programs tell the room so
+/// and the tests of the wrap go on.
+#[cfg(feature = "wrap-soon")]
+pub fn wrapped_10_s_ago() -> bool {
+    (10_000..START).contains(&MILLIS.load(Ordering::Relaxed))
+}
 
 /// Starts the 1 kHz tick. The tick also wakes the CPU from `wfi`, so an idle loop polls
 /// its UART once a millisecond.

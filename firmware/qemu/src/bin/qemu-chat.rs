@@ -153,14 +153,11 @@ fn on_event(client: &mut McuClient, event: ClientEvent) {
 }
 
 /// Ten seconds after the clock wrapped (it started just before, `wrap-soon`), says so to
-/// the room: long enough for keep-alives and timers to have run past the wrap, which the
-/// test of the wrap waits for before it asks for an answer.
+/// the room: the test of the wrap waits for it before it asks for an answer.
 #[cfg(feature = "wrap-soon")]
 fn tell_wrap(client: &mut McuClient, told: &mut bool) {
-    let now = clock::now();
-    let since_the_wrap = (10_000..clock::START).contains(&now.as_millis());
-    if !*told && since_the_wrap && client.is_joined() && client.pending() == 0 {
-        *told = client.say(now, "mcu's clock wrapped 10 s ago").is_ok();
+    if !*told && clock::wrapped_10_s_ago() && client.is_joined() && client.pending() == 0 {
+        *told = client.say(clock::now(), "mcu's clock wrapped 10 s ago").is_ok();
     }
 }
 
