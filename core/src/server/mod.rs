@@ -219,6 +219,13 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         })
     }
 
+    /// How many events wait for [`Server::poll_event`]. A loop that takes many datagrams
+    /// in one go takes the events before the queue fills ([`EVENT_QUEUE`]): a join that
+    /// finds no room for its event is left unanswered until its client sends it again.
+    pub fn events_waiting(&self) -> usize {
+        self.events.len()
+    }
+
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<ServerEvent<A>> {
         let event = self.events.pop_front()?;

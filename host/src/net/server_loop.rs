@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use minichat_core::server::{Directory, LeftReason, ServerConfig, ServerEvent};
+use minichat_core::server::{Directory, EVENT_QUEUE, LeftReason, ServerConfig, ServerEvent};
 use minichat_core::wire::is_frame;
 use minichat_core::wire::limits::MAX_FRAME;
 use mio::{Interest, Token, Waker};
@@ -31,6 +31,10 @@ const SOCKET_BUFFER: usize = 4 << 20;
 
 /// Batches taken per turn before timers and the console get their chance.
 const ROUNDS: usize = 16;
+
+/// Events one datagram may raise (a join that replaces a session: `Left` and `Joined`):
+/// a turn stops reading while the queue has less room than this.
+const EVENT_ROOM: usize = 2;
 
 const SOCKET: Token = Token(0);
 
@@ -136,9 +140,14 @@ impl ServerLoop {
     }
 
     /// Fires due timers, then receives, handles and sends until nothing is waiting (or
-    /// [`ROUNDS`] batches went by). Datagrams that are not frames go to `foreign`;
-    /// `directory` holds the users of the servers this one shares its room with.
-    /// Returns whether more may be waiting.
+    /// [`ROUNDS`] batches went by, or the server's events must be taken first). Datagrams
+    /// that are not frames go to `foreign`; `directory` holds the users of the servers
+    /// this one shares its room with.
+    ///
+    /// Returns whether more may be waiting: then the caller takes the server's events and
+    /// turns again at once, without waiting. The socket is edge-triggered, so a loop that
+    /// waited while datagrams were still queued would hear of them only when another one
+    /// arrived — never, once a flood has filled the receive buffer.
     pub(crate) fn turn(
         &mut self,
         foreign: &mut dyn FnMut(SocketAddr, &[u8]),
@@ -151,6 +160,8 @@ impl ServerLoop {
         if !self.flush()? {
             return Ok(false); // the socket is full: wait until it is writable
         }
+        // Whether a receive found the socket empty: only then may the caller sleep.
+        let mut drained = false;
         for _ in 0..ROUNDS {
             // Datagrams left from a turn that stopped early are handled before new ones.
             if self.next_rx >= self.io.received() {
@@ -173,6 +184,12 @@ impl ServerLoop {
             while self.next_rx < received {
                 if self.io.is_full() && !self.flush()? {
                     return Ok(true); // the rest waits for the socket to drain
+                }
+                if self.server.events_waiting() + EVENT_ROOM > EVENT_QUEUE {
+                    // A join must be able to report itself: the caller takes the events,
+                    // and the rest of the batch is handled at the next turn.
+                    self.transmit(now)?;
+                    return Ok(true);
                 }
                 let i = self.next_rx;
                 self.next_rx += 1;
@@ -202,11 +219,12 @@ impl ServerLoop {
                 return Ok(true);
             }
             if received < self.io.batch() {
+                drained = true;
                 break;
             }
         }
         self.serve_links(now, directory)?;
-        Ok(self.links.has_more())
+        Ok(!drained || self.links.has_more())
     }
 
     /// Frames from the stream links, and the server's answers.
@@ -343,7 +361,7 @@ mod tests {
     use minichat_core::server::Alone;
     use minichat_core::time::Instant;
     use minichat_core::transport::Driver;
-    use minichat_core::wire::{EchoMode, NameBuf};
+    use minichat_core::wire::{Cookie, EchoMode, Message, NameBuf, Token};
 
     use super::*;
     use crate::net::server_memory::DEFAULT_BUFFER;
@@ -419,6 +437,113 @@ mod tests {
             "the exchange did not finish: {:?}",
             clients.iter().map(|c| c.received).collect::<Vec<_>>()
         );
+    }
+
+    /// A server on a free port, in the clear, for `capacity` users from one address.
+    fn plain_loop(capacity: usize) -> ServerLoop {
+        let mut config = ServerConfig::new([9; 16], 1);
+        config.capacity = capacity;
+        config.per_ip = 0;
+        let listen =
+            Listen { bind: "127.0.0.1:0".parse().unwrap(), tcp: false, serial: Vec::new() };
+        ServerLoop::bind(&listen, config, DEFAULT_BUFFER).unwrap()
+    }
+
+    /// Runs `net` as `minichat serve` does (a turn, the events taken, a wait only when
+    /// the turn says nothing is left) until `done`; returns how many waits it took.
+    fn serve_until(
+        net: &mut ServerLoop,
+        foreign: &mut dyn FnMut(SocketAddr, &[u8]),
+        mut done: impl FnMut(&mut ServerLoop) -> bool,
+    ) -> usize {
+        let deadline = StdInstant::now() + StdDuration::from_secs(30);
+        let mut waits = 0;
+        while !done(net) {
+            assert!(StdInstant::now() < deadline, "the server did not finish in 30 s");
+            let more = net.turn(foreign, &Alone).unwrap();
+            while net.server.poll_event().is_some() {}
+            if !more && !done(net) {
+                waits += 1;
+                net.wait(StdDuration::from_millis(100)).unwrap();
+            }
+        }
+        waits
+    }
+
+    #[test]
+    fn a_turn_that_stops_with_datagrams_queued_says_so() {
+        let mut net = plain_loop(4);
+        // One datagram per batch: a turn takes at most ROUNDS of them.
+        net.set_batch(1);
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sent = 3 * ROUNDS + 5;
+        for i in 0..sent {
+            sender.send_to(format!("line {i}").as_bytes(), net.addr()).unwrap();
+        }
+        let seen = std::cell::Cell::new(0);
+        let waits =
+            serve_until(&mut net, &mut |_, _| seen.set(seen.get() + 1), |_| seen.get() >= sent);
+        let seen = seen.get();
+        // Loopback delivers a datagram before `send_to` returns: everything was queued
+        // before the first turn, and the socket, edge-triggered, raises no new event.
+        assert_eq!(waits, 0, "the loop slept with {} datagrams still queued", sent - seen);
+    }
+
+    #[test]
+    fn a_burst_of_joins_is_answered_without_resends() {
+        const JOINS: usize = 3 * EVENT_QUEUE;
+        let mut net = plain_loop(JOINS);
+        let clients: Vec<UdpSocket> = (0..JOINS)
+            .map(|_| {
+                let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+                client.set_nonblocking(true).unwrap();
+                client
+            })
+            .collect();
+        let join = |cookie: Cookie, i: usize| {
+            let name = format!("u{i}");
+            let message = Message::Join {
+                cookie,
+                nonce: 7,
+                window: 8,
+                resume: Token::NONE,
+                delivered: 0,
+                name: minichat_core::wire::Name::new(&name).unwrap(),
+            };
+            let mut b = vec![0u8; message.buffer_len()];
+            message.encode(&mut b).unwrap();
+            b
+        };
+        // Each client's cookie, then every join at once, each sent exactly once.
+        for (i, client) in clients.iter().enumerate() {
+            client.send_to(&join(Cookie::EMPTY, i), net.addr()).unwrap();
+        }
+        let mut cookies = vec![None; JOINS];
+        let mut welcomed = vec![false; JOINS];
+        let mut buf = [0u8; MAX_FRAME];
+        let mut read = |cookies: &mut Vec<Option<Cookie>>, welcomed: &mut Vec<bool>| {
+            for (i, client) in clients.iter().enumerate() {
+                while let Ok(n) = client.recv(&mut buf) {
+                    match Message::decode(&buf[..n]) {
+                        Ok(Message::Cookie { cookie, .. }) => cookies[i] = Some(cookie),
+                        Ok(Message::Welcome { .. }) => welcomed[i] = true,
+                        other => panic!("unexpected answer {other:?}"),
+                    }
+                }
+            }
+        };
+        serve_until(&mut net, &mut |_, _| {}, |_| {
+            read(&mut cookies, &mut welcomed);
+            cookies.iter().all(Option::is_some)
+        });
+        for (i, (client, cookie)) in clients.iter().zip(&cookies).enumerate() {
+            client.send_to(&join(cookie.unwrap(), i), net.addr()).unwrap();
+        }
+        serve_until(&mut net, &mut |_, _| {}, |_| {
+            read(&mut cookies, &mut welcomed);
+            welcomed.iter().all(|w| *w)
+        });
+        assert_eq!(net.server.user_count(), JOINS);
     }
 
     #[test]
