@@ -84,6 +84,12 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             let cookie = self.secrets.mint_cookie(from, now);
             return Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce });
         }
+        if !verified && self.requires_encryption() {
+            // Only now, to an address that proved itself: the refusal is longer than
+            // the join (PROTOCOL.md section 10, "Amplification").
+            self.stats.refused_plaintext += 1;
+            return self.refuse(from, nonce, ErrorCode::EncryptionRequired, name, buf);
+        }
         if !self.has_event_room(2) {
             // Joined (and Replaced) must be reported; the client's resend finds room.
             self.stats.events_waited += 1;

@@ -290,12 +290,6 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         };
         let reply = match message {
             Message::Join { cookie, nonce, window, resume, delivered, name } => {
-                #[cfg(feature = "secure")]
-                if self.requires_encryption() {
-                    self.stats.refused_plaintext += 1;
-                    let code = crate::wire::ErrorCode::EncryptionRequired;
-                    return self.refuse(from, nonce, code, name, buf);
-                }
                 let join = Join { cookie, nonce, window, resume, delivered, name };
                 return self.on_join(now, from, join, buf, directory);
             }
@@ -339,6 +333,12 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
         self.seal_outgoing(transmit, buf)
+    }
+
+    /// Whether a plain join is refused (without encryption, never).
+    #[cfg(not(feature = "secure"))]
+    pub(super) const fn requires_encryption(&self) -> bool {
+        false
     }
 
     /// What goes out for a session (without encryption, as it is).
