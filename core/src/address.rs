@@ -20,6 +20,14 @@ pub trait PeerAddress: Copy + Eq + core::fmt::Debug {
     /// (`ServerConfig::per_ip`). Addresses of point-to-point links share with nobody.
     fn same_host(&self, other: &Self) -> bool;
 
+    /// Feeds the address's host to the server's keyed hash: two addresses on the same
+    /// host ([`PeerAddress::same_host`]) must write the same bytes, for the limits a
+    /// server keeps per host (handshakes a second). By default every address is a host
+    /// of its own.
+    fn write_host_key<H: Hasher>(&self, hasher: &mut H) {
+        self.write_key(hasher);
+    }
+
     /// Whether a peer can turn up at another address of this type (a NAT rebinding, a
     /// phone changing networks). A client on an address that cannot move never gets a
     /// `challenge` it should answer nor a `moved` of its own, so it reads neither and
@@ -56,6 +64,13 @@ impl PeerAddress for SocketAddr {
     fn same_host(&self, other: &Self) -> bool {
         self.ip() == other.ip()
     }
+
+    fn write_host_key<H: Hasher>(&self, hasher: &mut H) {
+        match self.ip() {
+            core::net::IpAddr::V4(ip) => hasher.write(&ip.octets()),
+            core::net::IpAddr::V6(ip) => hasher.write(&ip.octets()),
+        }
+    }
 }
 
 /// The only peer on a point-to-point link (a firmware's serial line): an address that
@@ -83,6 +98,10 @@ impl PeerAddress for smoltcp::wire::IpEndpoint {
 
     fn same_host(&self, other: &Self) -> bool {
         self.addr == other.addr
+    }
+
+    fn write_host_key<H: Hasher>(&self, hasher: &mut H) {
+        core::hash::Hash::hash(&self.addr, hasher);
     }
 }
 

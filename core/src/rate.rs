@@ -50,6 +50,11 @@ impl RateLimiter {
         }
     }
 
+    /// When a token was last asked for.
+    pub const fn last_asked(&self) -> Instant {
+        self.refilled_at
+    }
+
     /// Whether to tell the user it is limited now: at most once per [`REPORT_INTERVAL`].
     pub fn should_report(&mut self, now: Instant) -> bool {
         let due = self.reported_at.none_or_past(REPORT_INTERVAL, now);

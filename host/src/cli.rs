@@ -131,6 +131,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = minichat_core::server::DEFAULT_PER_IP)]
     pub(crate) per_ip: u16,
 
+    /// Encrypted handshakes a second one source IP address may make the server compute,
+    /// after a burst of --per-ip (16 if that is 0); 0: no limit. A hello over it is
+    /// dropped unread, so a flood from one address costs the server almost nothing.
+    #[arg(long, value_name = "N", default_value_t = minichat_core::server::DEFAULT_HANDSHAKES_PER_SEC)]
+    pub(crate) handshake_rate: u16,
+
     /// Do not show joins, leaves and messages (the console still answers commands, and a
     /// plain line still answers the last sender).
     #[arg(long)]

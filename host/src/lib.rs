@@ -53,6 +53,7 @@ pub fn main() -> ExitCode {
             history: args.history,
             rate_per_sec: args.rate,
             per_ip: args.per_ip,
+            handshake_rate: args.handshake_rate,
             quiet: args.quiet,
             capture: args.capture,
             bridge: args.bridge,

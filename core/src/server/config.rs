@@ -16,6 +16,11 @@ pub const MAX_KEEPALIVE: Duration = Duration::from_millis(Duration::MAX.as_milli
 /// behind one NAT address; small beside any useful capacity.
 pub const DEFAULT_PER_IP: u16 = 16;
 
+/// Default: handshakes a second one source host may cause (encrypted sessions), after a
+/// burst of [`DEFAULT_PER_IP`]: a household behind one address joins at once, and one
+/// source costs the server well under a percent of a core.
+pub const DEFAULT_HANDSHAKES_PER_SEC: u16 = 4;
+
 /// How a [`crate::server::Server`] behaves. [`ServerConfig::new`] gives the defaults of
 /// `docs/PROTOCOL.md`, "Timers".
 #[derive(Debug, Clone)]
@@ -41,6 +46,11 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// How long a join cookie stays valid.
     pub cookie_lifetime: Duration,
+    /// Encrypted sessions: handshakes a second one source host (IP address) may make the
+    /// server compute (0: no limit); a `hello` over it is dropped before any work.
+    pub handshakes_per_sec: u16,
+    /// How many handshakes one source host may start at once before that rate applies.
+    pub handshake_burst: u16,
     /// Messages a second accepted from one user (0: no limit); sent in `welcome`.
     pub rate_per_sec: u16,
     /// How many messages one user may send at once before the rate applies.
@@ -83,6 +93,8 @@ impl ServerConfig {
             keepalive: DEFAULT_KEEPALIVE,
             idle_timeout: DEFAULT_KEEPALIVE.times(3),
             cookie_lifetime: Duration::from_secs(30),
+            handshakes_per_sec: DEFAULT_HANDSHAKES_PER_SEC,
+            handshake_burst: DEFAULT_PER_IP,
             rate_per_sec: 50,
             burst: 100,
             max_text: MAX_TEXT_U16,

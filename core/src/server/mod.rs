@@ -24,6 +24,8 @@ mod delivery;
 mod detail;
 mod directory;
 mod event;
+#[cfg(feature = "secure")]
+mod handshake_budget;
 mod intake;
 mod join;
 mod memory;
@@ -40,7 +42,9 @@ mod transmit;
 
 use heapless::Deque;
 
-pub use config::{DEFAULT_KEEPALIVE, DEFAULT_PER_IP, MAX_KEEPALIVE, ServerConfig};
+pub use config::{
+    DEFAULT_HANDSHAKES_PER_SEC, DEFAULT_KEEPALIVE, DEFAULT_PER_IP, MAX_KEEPALIVE, ServerConfig,
+};
 pub use directory::{Alone, Directory};
 pub use event::{LeftReason, RoomMessage, ServerEvent};
 pub use memory::{Arrays, ServerMemory, StaticServer, UserSlot};

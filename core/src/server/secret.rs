@@ -20,6 +20,11 @@ const COOKIE_LOW: u8 = 4;
 /// The user table's hash key, both halves.
 const TABLE: u8 = 5;
 const TABLE_LOW: u8 = 6;
+/// A host's key in the handshake budget, and a hello's digest.
+#[cfg(feature = "secure")]
+const HOST: u8 = 7;
+#[cfg(feature = "secure")]
+const HELLO: u8 = 8;
 
 /// The server's keyed generators.
 #[derive(Debug)]
@@ -116,6 +121,27 @@ impl Secrets {
                 return token;
             }
         }
+    }
+
+    /// The host of `addr`, hashed: the key of its handshake budget. Keyed, so nobody can
+    /// choose addresses that share one.
+    #[cfg(feature = "secure")]
+    pub(crate) fn host_key<A: PeerAddress>(&self, addr: A) -> u32 {
+        let mut hasher = SipHasher24::new_with_key(&self.key);
+        hasher.write_u8(HOST);
+        addr.write_host_key(&mut hasher);
+        let [a, b, c, d, ..] = hasher.finish().to_be_bytes();
+        u32::from_be_bytes([a, b, c, d])
+    }
+
+    /// A digest of a hello's nonce and handshake message: a resend is the same bytes.
+    #[cfg(feature = "secure")]
+    pub(crate) fn hello_digest(&self, nonce: u64, handshake: &[u8]) -> u64 {
+        let mut hasher = SipHasher24::new_with_key(&self.key);
+        hasher.write_u8(HELLO);
+        hasher.write(&nonce.to_be_bytes());
+        hasher.write(handshake);
+        hasher.finish()
     }
 
     /// A fresh challenge nonce for `token` at `addr`.

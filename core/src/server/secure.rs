@@ -7,24 +7,31 @@
 //! on the way out (`seal_outgoing`), every `sealed` frame from it opened on the way in
 //! (`on_sealed`), and a frame in the clear that names it is dropped.
 
-use heapless::Deque;
+use heapless::{Deque, Vec};
 
 use crate::address::PeerAddress;
 use crate::secure::{
-    KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern, Responder, SEALED_HEADER, seal_frame,
+    HANDSHAKE_OVERHEAD, KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern, Responder, SEALED_HEADER,
+    seal_frame,
 };
 use crate::server::directory::Directory;
+use crate::server::handshake_budget::HandshakeBudget;
 use crate::server::join::Join;
 use crate::server::{FROM_CLIENT, Server, ServerMemory};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
-use crate::wire::limits::{HEADER_LEN, MAX_FRAME, MAX_SEALED_TEXT, TOKEN_LEN};
+use crate::wire::limits::{HEADER_LEN, MAX_FRAME, MAX_NAME, MAX_SEALED_TEXT, TOKEN_LEN};
 use crate::wire::{Cookie, Kind, Message, Token};
 
 /// How many answers a server can send again identically (their clients may not have them
-/// yet), server-wide: the handshake's ephemeral key, by session.
+/// yet), server-wide.
 const ANSWERS_KEPT: usize = 4;
+
+/// The longest `answer` that carries a `welcome`: the header, the nonce, the server's
+/// ephemeral key and the tag ([`HANDSHAKE_OVERHEAD`]), and the longest welcome.
+const KEPT_ANSWER: usize = HEADER_LEN + 8 + HANDSHAKE_OVERHEAD + WELCOME_MAX;
+const WELCOME_MAX: usize = HEADER_LEN + TOKEN_LEN + 8 + 4 + 2 + 2 + 1 + MAX_NAME;
 
 /// What a client may seal: the kinds of a session it sends.
 const SEALED_FROM_CLIENT: u64 = Kind::FROM_CLIENT & !Kind::SECURE & !Kind::Join.bit();
@@ -51,13 +58,24 @@ impl ServerIdentity {
     }
 }
 
-/// The server's side of encryption: its identity, where its ephemeral keys come from, and
-/// the answers it may have to send again.
+/// The server's side of encryption: its identity, where its ephemeral keys come from, the
+/// answers it may have to send again, and how much handshake work each host may cause.
 #[derive(Debug)]
 pub(super) struct Security {
     identity: ServerIdentity,
     keys: KeySource,
-    answers: Deque<(Token, [u8; KEY_LEN]), ANSWERS_KEPT>,
+    answers: Deque<KeptAnswer, ANSWERS_KEPT>,
+    budget: HandshakeBudget,
+}
+
+/// An `answer` that made a session, kept until the session's first sealed frame: a resend
+/// of its `hello` (the same bytes) gets it again without any handshake work.
+#[derive(Debug)]
+struct KeptAnswer {
+    token: Token,
+    /// The digest of the hello it answered (`Secrets::hello_digest`).
+    hello: u64,
+    answer: Vec<u8, KEPT_ANSWER>,
 }
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
@@ -67,8 +85,12 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub fn set_identity(&mut self, identity: ServerIdentity, seed: [u8; 32]) {
         let max = u16::try_from(MAX_SEALED_TEXT).unwrap_or(u16::MAX);
         self.config.max_text = self.config.max_text.min(max);
-        self.security =
-            Some(Security { identity, keys: KeySource::new(seed), answers: Deque::new() });
+        self.security = Some(Security {
+            identity,
+            keys: KeySource::new(seed),
+            answers: Deque::new(),
+            budget: HandshakeBudget::default(),
+        });
     }
 
     /// Mixes more unpredictable bytes into the generator of ephemeral keys.
@@ -137,6 +159,18 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             let cookie = self.secrets.mint_cookie(from, now);
             return Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce });
         }
+        let digest = self.secrets.hello_digest(nonce, handshake);
+        if let Some(resent) = self.resend_answer(now, from, nonce, digest, buf) {
+            return Some(resent);
+        }
+        // Everything past here costs Diffie-Hellman computations: from the host's budget.
+        let host = self.secrets.host_key(from);
+        let (rate, burst) = (self.config.handshakes_per_sec, self.config.handshake_burst);
+        let security = self.security.as_mut()?;
+        if !security.budget.try_take(host, now, rate, burst) {
+            self.stats.handshakes_limited += 1;
+            return None;
+        }
         let mut message = [0u8; MAX_FRAME];
         let copy = message.get_mut(..handshake.len())?;
         copy.iter_mut().zip(handshake).for_each(|(d, s)| *d = *s);
@@ -163,14 +197,6 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.stats.malformed += 1;
             return None;
         }
-        // A resend of the hello that made a session gets the same answer: the same
-        // ephemeral key over the same message makes the same bytes and the same keys.
-        let resent = self
-            .table
-            .by_addr(from)
-            .and_then(|slot| self.table.get(slot))
-            .filter(|user| user.state.join_nonce == nonce && user.name.as_name().same_user(&name))
-            .map(|user| user.token);
         let join = Join { cookie, nonce, window, resume, delivered, name };
         let reply = self.admit(now, from, join, buf, directory, true)?;
         let mut inner = [0u8; MAX_FRAME];
@@ -182,26 +208,58 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             _ => return None,
         };
         let security = self.security.as_mut()?;
-        let kept = resent
-            .filter(|&token| Some(token) == welcomed)
-            .and_then(|token| security.answers.iter().find(|(t, _)| *t == token).map(|(_, e)| *e));
-        let ephemeral = kept.unwrap_or_else(|| security.keys.next_key());
+        let ephemeral = security.keys.next_key();
         let (session, len) =
             responder.answer(&pattern, ephemeral, inner.get(..len)?, &mut message).ok()?;
-        if let Some(token) = welcomed
-            && resent != Some(token)
-        {
-            // A new session: its keys, and the answer's key for a resend.
-            if security.answers.is_full() {
-                security.answers.pop_front();
-            }
-            let _ = security.answers.push_back((token, ephemeral));
+        let handshake = message.get(..len)?;
+        let answer = Transmit::to_client(buf, from, &Message::Answer { nonce, handshake })?;
+        if let Some(token) = welcomed {
+            // The session's keys (a hello that made it before, with another ephemeral
+            // key, gets keys of its own), and the answer, for a resend of this hello.
             let slot = self.table.by_token(token)?;
             self.table.get_mut(slot)?.state.keys = Some(session);
             self.stats.handshakes += 1;
+            let security = self.security.as_mut()?;
+            if let Some(at) = security.answers.iter().position(|kept| kept.token == token) {
+                forget_at(&mut security.answers, at);
+            }
+            if security.answers.is_full() {
+                security.answers.pop_front();
+            }
+            if let Ok(bytes) = Vec::from_slice(buf.get(..answer.len)?) {
+                let _ =
+                    security.answers.push_back(KeptAnswer { token, hello: digest, answer: bytes });
+            }
         }
-        let handshake = message.get(..len)?;
-        Transmit::to_client(buf, from, &Message::Answer { nonce, handshake })
+        Some(answer)
+    }
+
+    /// The kept answer to a resend of the hello that made the session at `from`: the same
+    /// bytes again, with no handshake work and nothing from the host's budget.
+    fn resend_answer(
+        &mut self,
+        now: Instant,
+        from: A,
+        nonce: u64,
+        digest: u64,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        let slot = self.table.by_addr(from)?;
+        let user = self.table.get(slot)?;
+        if user.state.join_nonce != nonce {
+            return None;
+        }
+        let token = user.token;
+        let kept = self.security.as_ref()?.answers.iter().find(|kept| kept.token == token)?;
+        if kept.hello != digest {
+            return None;
+        }
+        let out = buf.get_mut(..kept.answer.len())?;
+        out.iter_mut().zip(&kept.answer).for_each(|(d, s)| *d = *s);
+        let len = kept.answer.len();
+        self.table.touch(slot, now);
+        self.stats.answers_resent += 1;
+        Some(Transmit { destination: from, len })
     }
 
     #[allow(clippy::too_many_arguments)] // the frame's fields, and where to answer
@@ -235,7 +293,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         };
         // The client has its answer: no resend of it will come.
         if let Some(security) = &mut self.security
-            && let Some(at) = security.answers.iter().position(|(t, _)| *t == token)
+            && let Some(at) = security.answers.iter().position(|kept| kept.token == token)
         {
             forget_at(&mut security.answers, at);
         }

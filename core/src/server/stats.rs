@@ -44,6 +44,10 @@ pub struct ServerStats {
     pub held_back: u64,
     /// Encrypted sessions made (handshakes answered with a welcome).
     pub handshakes: u64,
+    /// Hellos dropped unread: their source host had used its handshake budget.
+    pub handshakes_limited: u64,
+    /// Resent hellos answered with the answer kept from the first (no handshake work).
+    pub answers_resent: u64,
     /// Handshake messages and sealed frames that did not open (altered, replayed, or
     /// sealed for someone else): dropped unanswered.
     pub sealed_dropped: u64,

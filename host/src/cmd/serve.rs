@@ -38,6 +38,8 @@ pub(crate) struct ServeConfig {
     pub(crate) rate_per_sec: u16,
     /// Sessions one source IP address may hold (0: no limit).
     pub(crate) per_ip: u16,
+    /// Handshakes a second one source IP address may cause (0: no limit).
+    pub(crate) handshake_rate: u16,
     /// Do not show joins, leaves and messages (the console still answers, and a plain
     /// line still answers the last sender).
     pub(crate) quiet: bool,
@@ -61,6 +63,11 @@ impl ServeConfig {
         let mut config = ServerConfig::new(secret, getrandom::u64().map_err(HostError::Random)?);
         config.capacity = self.capacity;
         config.per_ip = self.per_ip;
+        config.handshakes_per_sec = self.handshake_rate;
+        // The sessions one address may hold may all start at once.
+        if self.per_ip > 0 {
+            config.handshake_burst = self.per_ip;
+        }
         config.keepalive = self.keepalive;
         config.idle_timeout = self.keepalive.times(3);
         config.history = self.history;

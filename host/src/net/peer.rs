@@ -63,6 +63,13 @@ impl PeerAddress for Peer {
             _ => false,
         }
     }
+
+    fn write_host_key<H: Hasher>(&self, hasher: &mut H) {
+        match self {
+            Peer::Udp(addr) | Peer::Tcp(addr) => addr.write_host_key(hasher),
+            Peer::Serial(_) => self.write_key(hasher),
+        }
+    }
 }
 
 /// `path` as a `&'static str`, allocated once per distinct path.

@@ -44,6 +44,8 @@ pub(crate) fn describe(stats: &ServerStats) -> [String; 5] {
             "encryption",
             &[
                 ("handshakes", s.handshakes),
+                ("hellos over their source's handshake budget", s.handshakes_limited),
+                ("resent answers", s.answers_resent),
                 ("dropped, did not open (altered, replayed or someone else's)", s.sealed_dropped),
                 ("dropped, in the clear for an encrypted session", s.plaintext_refused),
             ],

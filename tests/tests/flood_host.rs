@@ -1,0 +1,196 @@
+//! Floods against the `minichat` binary over real UDP on 127.0.0.1 (the attacks of issue
+//! 24, items 1, 2 and 9): a flood of hellos from one source with one valid cookie leaves
+//! the server answering everyone else, and it is back at once when the flood stops; a
+//! burst of joins is answered without resends. Every flood has a fixed rate and duration.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use minichat_core::wire::limits::MAX_FRAME;
+use minichat_core::wire::{Cookie, Message, Name, Token};
+use minichat_tests::process::Minichat;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn encode(message: &Message<'_>) -> Vec<u8> {
+    let mut buf = vec![0u8; message.buffer_len()];
+    message.encode(&mut buf).unwrap();
+    buf
+}
+
+/// Sends `request` and waits up to `within` for an answer `matches` takes.
+fn ask(
+    socket: &UdpSocket,
+    server: SocketAddr,
+    request: &[u8],
+    within: Duration,
+    mut matches: impl FnMut(&Message<'_>) -> bool,
+) -> bool {
+    socket.send_to(request, server).unwrap();
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; MAX_FRAME];
+    while Instant::now() < deadline {
+        socket.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+        if let Ok(n) = socket.recv(&mut buf)
+            && Message::decode(&buf[..n]).is_ok_and(|m| matches(&m))
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// A hello whose handshake is garbage: with a valid cookie, each one used to cost the
+/// server a Diffie-Hellman computation.
+fn garbage_hello(cookie: Cookie, nonce: u64) -> Vec<u8> {
+    encode(&Message::Hello { cookie, nonce, handshake: &[0x5a; 80] })
+}
+
+#[test]
+fn a_flood_of_hellos_from_one_source_leaves_the_server_answering_everyone() {
+    let (mut server, addr) = Minichat::serve_with_stdin(&["serve", "--bind", "127.0.0.1:0"]);
+    // The flooder's valid cookie: the answer to its first hello.
+    let flooder = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut cookie = None;
+    let got = ask(&flooder, addr, &garbage_hello(Cookie::EMPTY, 1), WAIT, |m| match m {
+        Message::Cookie { cookie: c, .. } => {
+            cookie = Some(*c);
+            true
+        }
+        _ => false,
+    });
+    assert!(got, "the flooder gets its cookie");
+    let cookie = cookie.unwrap();
+    // 20,000 hellos a second for 2 seconds, in steps of a millisecond, from a thread.
+    let flood = std::thread::spawn(move || {
+        let hello = garbage_hello(cookie, 2);
+        let start = Instant::now();
+        let mut sent = 0u64;
+        while start.elapsed() < Duration::from_secs(2) {
+            let due = start.elapsed().as_millis() as u64 * 20;
+            while sent < due {
+                let _ = flooder.send_to(&hello, addr);
+                sent += 1;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        sent
+    });
+    // Meanwhile another user asks for the server's key, ten times a second: each
+    // question is answered within a second.
+    let prober = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (mut asked, mut answered) = (0, 0);
+    while !flood.is_finished() {
+        asked += 1;
+        let request = encode(&Message::KeyRequest { nonce: asked });
+        let within = Duration::from_secs(1);
+        if ask(
+            &prober,
+            addr,
+            &request,
+            within,
+            |m| matches!(m, Message::ServerKey { nonce, .. } if *nonce == asked),
+        ) {
+            answered += 1;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sent = flood.join().unwrap();
+    assert!(sent >= 20_000, "the flood sent {sent} hellos");
+    assert!(answered * 10 >= asked * 9, "{answered} of {asked} key requests answered in 1 s");
+    // At once afterwards, a real client joins (encrypted, from the flooder's own host:
+    // its budget refills at 4 handshakes a second) and its message is shown.
+    let mut send = Minichat::spawn(&[
+        "send",
+        "--server",
+        &addr.to_string(),
+        "--name",
+        "after",
+        "--timeout",
+        "10",
+        "still here",
+    ]);
+    assert!(send.wait_exit(WAIT).success(), "{:?}", send.stderr_after_exit(WAIT));
+    server.stdout_line_containing("after: still here", WAIT);
+    // The flood's hellos were dropped unread, not computed.
+    server.write_line("/stats");
+    let encryption = server.stdout_line_containing("encryption", WAIT);
+    let limited = encryption
+        .split(", ")
+        .find_map(|part| part.strip_prefix("hellos over their source's handshake budget "))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(limited * 10 >= sent * 9, "{limited} of {sent} hellos dropped unread: {encryption}");
+}
+
+#[test]
+fn a_burst_of_a_thousand_joins_is_answered_without_resends() {
+    const JOINS: usize = 1_000;
+    let (_server, addr) = Minichat::serve(&[
+        "serve",
+        "--plaintext",
+        "--quiet",
+        "--bind",
+        "127.0.0.1:0",
+        "--per-ip",
+        "0",
+        "--capacity",
+        "2000",
+    ]);
+    let clients: Vec<UdpSocket> = (0..JOINS)
+        .map(|_| {
+            let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.set_nonblocking(true).unwrap();
+            socket
+        })
+        .collect();
+    let join = |cookie: Cookie, i: usize| {
+        let name = format!("u{i}");
+        encode(&Message::Join {
+            cookie,
+            nonce: 9,
+            window: 8,
+            resume: Token::NONE,
+            delivered: 0,
+            name: Name::new(&name).unwrap(),
+        })
+    };
+    // Each client's cookie, a hundred at a time (the server's socket is not the test).
+    let mut cookies: Vec<Option<Cookie>> = vec![None; JOINS];
+    let mut buf = [0u8; MAX_FRAME];
+    for wave in (0..JOINS).collect::<Vec<_>>().chunks(100) {
+        let deadline = Instant::now() + WAIT;
+        for &i in wave {
+            clients[i].send_to(&join(Cookie::EMPTY, i), addr).unwrap();
+        }
+        while wave.iter().any(|&i| cookies[i].is_none()) {
+            assert!(Instant::now() < deadline, "cookies come back");
+            for &i in wave {
+                if let Ok(n) = clients[i].recv(&mut buf)
+                    && let Ok(Message::Cookie { cookie, .. }) = Message::decode(&buf[..n])
+                {
+                    cookies[i] = Some(cookie);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    // Then every join with its cookie at once, each sent once and never again.
+    for (i, cookie) in cookies.iter().enumerate() {
+        clients[i].send_to(&join(cookie.unwrap(), i), addr).unwrap();
+    }
+    let mut welcomed = vec![false; JOINS];
+    let deadline = Instant::now() + WAIT;
+    while welcomed.iter().any(|w| !w) && Instant::now() < deadline {
+        for (i, client) in clients.iter().enumerate() {
+            if let Ok(n) = client.recv(&mut buf)
+                && let Ok(Message::Welcome { .. }) = Message::decode(&buf[..n])
+            {
+                welcomed[i] = true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let count = welcomed.iter().filter(|w| **w).count();
+    assert_eq!(count, JOINS, "joins answered without a resend");
+}
