@@ -8,7 +8,7 @@ use crate::client::outbox::{Entry, Outgoing};
 use crate::client::sending::SHUTDOWN_BACKOFF;
 use crate::client::{Client, ClientEvent, Phase, join_nonce};
 use crate::seq::after;
-use crate::server::MAX_KEEPALIVE;
+use crate::server::{MAX_KEEPALIVE, MIN_KEEPALIVE};
 use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
 use crate::wire::{Cookie, Message, Token, detail_buf};
@@ -73,9 +73,12 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             {
                 self.phase = Phase::Joined { token };
                 self.resume = (Token::NONE, 0);
-                // At most what a server may announce, so that the spans derived from it fit.
-                self.keepalive =
-                    Duration::from_millis(u64::from(keepalive_ms.max(1))).min(MAX_KEEPALIVE);
+                // Within what a server may announce: the spans derived from it fit, and a
+                // server that says 1 ms does not make its client ping a thousand times a
+                // second.
+                self.keepalive = Duration::from_millis(u64::from(keepalive_ms))
+                    .max(MIN_KEEPALIVE)
+                    .min(MAX_KEEPALIVE);
                 self.max_text = max_text;
                 self.inbox = Inbox::new(self.config.first_seq().wrapping_sub(1));
                 self.outbox.renumber(self.config.first_seq());

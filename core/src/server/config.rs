@@ -12,6 +12,10 @@ pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
 /// gives up, a default idle timeout of three) still fit in a [`Duration`].
 pub const MAX_KEEPALIVE: Duration = Duration::from_millis(Duration::MAX.as_millis() / 3);
 
+/// The shortest keep-alive a server announces, and the shortest a client takes from a
+/// `welcome`: a server that said 1 ms would have its clients ping a thousand times a second.
+pub const MIN_KEEPALIVE: Duration = Duration::from_secs(1);
+
 /// Default: sessions one source IP address may hold. Enough for a household or an office
 /// behind one NAT address; small beside any useful capacity.
 pub const DEFAULT_PER_IP: u16 = 16;
@@ -39,8 +43,8 @@ pub struct ServerConfig {
     /// How many sessions one source IP address may hold at once (0: no limit), so one host
     /// cannot take every slot. Joins over it are refused `too-many-from-address`.
     pub per_ip: u16,
-    /// How long a client may stay silent before it pings; sent in `welcome`. At most
-    /// [`MAX_KEEPALIVE`] ([`Server::new`](crate::server::Server::new) lowers it).
+    /// How long a client may stay silent before it pings; sent in `welcome`. From
+    /// [`MIN_KEEPALIVE`] to [`MAX_KEEPALIVE`] (the server brings it within them).
     pub keepalive: Duration,
     /// How long a user may stay silent before the server drops it.
     pub idle_timeout: Duration,

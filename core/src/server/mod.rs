@@ -43,7 +43,8 @@ mod transmit;
 use heapless::Deque;
 
 pub use config::{
-    DEFAULT_HANDSHAKES_PER_SEC, DEFAULT_KEEPALIVE, DEFAULT_PER_IP, MAX_KEEPALIVE, ServerConfig,
+    DEFAULT_HANDSHAKES_PER_SEC, DEFAULT_KEEPALIVE, DEFAULT_PER_IP, MAX_KEEPALIVE, MIN_KEEPALIVE,
+    ServerConfig,
 };
 pub use directory::{Alone, Directory};
 pub use event::{LeftReason, RoomMessage, ServerEvent};
@@ -159,7 +160,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             .min(u16::try_from(arena_text).unwrap_or(u16::MAX));
         let kept = u32::try_from(ring.slot_count()).unwrap_or(u32::MAX);
         config.window = config.window.clamp(1, kept.clamp(1, MAX_WINDOW));
-        config.keepalive = config.keepalive.min(MAX_KEEPALIVE);
+        config.keepalive = config.keepalive.max(MIN_KEEPALIVE).min(MAX_KEEPALIVE);
         let secrets = Secrets::new(config.secret, config.boot);
         Ok(Server {
             rtt: RttBounds::new(config.rto_initial, config.rto_min, config.rto_max),

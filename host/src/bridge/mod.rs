@@ -41,6 +41,7 @@ use crate::error::HostError;
 use crate::net::peer::Peer;
 use crate::net::server_memory::HostServer;
 use crate::term::console;
+use crate::term::escape::escape;
 
 /// The bridge as the server's loop sees it.
 #[derive(Debug)]
@@ -250,11 +251,13 @@ impl Bridge {
             }
             Body::Bounce { .. } => {}
             Body::Joined { name, since } => {
-                self.presence.push(format!("{name} joined on server {origin}"));
+                let (who, at) = (escape(&name), escape(&origin));
+                self.presence.push(format!("{who} joined on server {at}"));
                 self.on_claim(server, &origin, &name, since);
             }
             Body::Left { name } => {
-                self.presence.push(format!("{name} left server {origin}"));
+                let (who, at) = (escape(&name), escape(&origin));
+                self.presence.push(format!("{who} left server {at}"));
                 self.roster.leave(&origin, &name);
             }
             Body::Roster { first, users } => {

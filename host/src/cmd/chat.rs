@@ -278,7 +278,8 @@ impl Chat {
                     (false, true) => " (earlier)",
                     (false, false) => "",
                 };
-                console.show(&format!("{from}{marker}: {}", escape(&text)));
+                // The sender's name is remote text too: a server may send any bytes.
+                console.show(&format!("{}{marker}: {}", escape(from.as_str()), escape(&text)));
             }
             ClientEvent::Missed { count } => {
                 console.notice(&format!(

@@ -264,8 +264,9 @@ fn operate(
         OperatorCommand::Who => {
             let mut users: Vec<String> =
                 server.users().map(|(name, addr)| format!("{name} ({addr})")).collect();
+            // Names from other servers are remote text: shown escaped.
             let elsewhere = roster.into_iter().flat_map(Roster::users);
-            users.extend(elsewhere.map(|(name, at)| format!("{name} (on server {at})")));
+            users.extend(elsewhere.map(|(name, at)| format!("{} (on server {at})", escape(name))));
             console.show(&format!("users ({}): {}", users.len(), users.join(", ")));
             Ok(())
         }
@@ -338,10 +339,12 @@ fn show_messages(
         if quiet {
             continue;
         }
+        // Messages from other servers (a bridge's) carry their names: remote text.
+        let from = escape(message.from.as_str());
         let line = match (message.to, message.to_name) {
-            (Recipient::Room, _) => format!("{}: {}", message.from, escape(message.text)),
-            (_, Some(to)) => format!("{} -> {to}: {}", message.from, escape(message.text)),
-            (_, None) => format!("{}: {}", message.from, escape(message.text)),
+            (Recipient::Room, _) => format!("{from}: {}", escape(message.text)),
+            (_, Some(to)) => format!("{from} -> {}: {}", escape(to.as_str()), escape(message.text)),
+            (_, None) => format!("{from}: {}", escape(message.text)),
         };
         console.show(&line);
     }
