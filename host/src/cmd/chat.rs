@@ -100,7 +100,7 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
         config.encryption.clone(),
     )?;
     let shutdown = Shutdown::install(net.waker())?;
-    let mut console = Console::start(">>>: ", net.waker(), 1);
+    let mut console = Console::start(">>>: ", net.waker(), 1, None);
     let interactive = console.is_interactive();
     if interactive {
         console.notice(&format!(
@@ -175,7 +175,7 @@ impl Chat {
         console: &mut Console,
     ) {
         let line = match input {
-            Input::Line(line) => line,
+            Input::Line { text, .. } => text,
             Input::Eof => {
                 self.input_done = true;
                 return;

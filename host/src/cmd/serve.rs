@@ -22,6 +22,7 @@ use crate::term::console::{self, Console, Input};
 use crate::term::escape::escape;
 use crate::term::legacy::LegacyGate;
 use crate::term::output::{self, Stream};
+use crate::term::reply_target::{Forgotten, ReplyPrompt, ReplyTargets};
 use crate::term::server_stats;
 use crate::term::slash::{OPERATOR_HELP, OperatorCommand, parse_operator};
 
@@ -78,7 +79,7 @@ impl ServeConfig {
 }
 
 /// Who the operator's plain lines answer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum LastSender {
     User(NameBuf),
     Legacy(SocketAddr),
@@ -132,8 +133,9 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
         }
         None => None,
     };
-    let mut console = Console::start(">>>: ", net.waker(), 16);
-    let mut last_sender: Option<LastSender> = None;
+    let reply_prompt = ReplyPrompt::default();
+    let mut console = Console::start(">>>: ", net.waker(), 16, Some(reply_prompt.clone()));
+    let mut replies: ReplyTargets<LastSender> = ReplyTargets::new(reply_prompt);
     let mut console_open = true;
     let mut legacy = LegacyGate::default();
     // The last message shown (or passed over, when quiet), by room sequence number.
@@ -156,7 +158,7 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
                     console
                         .show(&format!("[{from}] {}", escape(text.trim_end_matches(['\r', '\n']))));
                 }
-                last_sender = Some(LastSender::Legacy(from));
+                replies.note(LastSender::Legacy(from), || from.to_string());
             },
             directory,
         )?;
@@ -191,7 +193,7 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
                 }
             }
         }
-        shown = show_messages(&net.server, shown, &mut console, &mut last_sender, config.quiet);
+        shown = show_messages(&net.server, shown, &mut console, &mut replies, config.quiet);
         if shutdown.requested() {
             break;
         }
@@ -202,9 +204,10 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
             // wake-up.
             more = true;
             match input {
-                Input::Line(line) => {
+                Input::Line { text, addressed } => {
                     let roster = bridge.as_ref().map(Bridge::roster);
-                    quit = operate(&line, &mut net, &mut console, last_sender, roster);
+                    let recipient = replies.recipient(addressed);
+                    quit = operate(&text, &mut net, &mut console, recipient, roster);
                 }
                 // Without a console the server keeps serving; at a terminal, Ctrl-D or
                 // Ctrl-C at the prompt stops it.
@@ -236,13 +239,14 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
     Ok(())
 }
 
-/// Carries out one console line; returns whether the operator asked to stop. `roster`:
-/// the users of the servers this one shares its room with (`--bridge`).
+/// Carries out one console line; returns whether the operator asked to stop.
+/// `recipient`: whom a plain line answers, as the operator saw it. `roster`: the users
+/// of the servers this one shares its room with (`--bridge`).
 fn operate(
     line: &str,
     net: &mut ServerLoop,
     console: &mut Console,
-    last_sender: Option<LastSender>,
+    recipient: Result<Option<LastSender>, Forgotten>,
     roster: Option<&Roster>,
 ) -> bool {
     let command = match parse_operator(line) {
@@ -291,16 +295,20 @@ fn operate(
             }
             Err(error) => Err(error.to_string()),
         },
-        OperatorCommand::Reply(text) => match last_sender {
-            None => Err("nobody has written yet; /all TEXT writes to everyone".to_owned()),
-            Some(LastSender::User(name)) => {
+        OperatorCommand::Reply(text) => match recipient {
+            Err(Forgotten) => Err(
+                "so many wrote while this line was typed that its recipient is forgotten; it was not sent"
+                    .to_owned(),
+            ),
+            Ok(None) => Err("nobody has written yet; /all TEXT writes to everyone".to_owned()),
+            Ok(Some(LastSender::User(name))) => {
                 let directory: &dyn Directory = roster.map_or(&Alone, |r| r as &dyn Directory);
                 server
                     .announce_with(now, text, Some(name.as_name()), directory)
                     .map(|_| ())
                     .map_err(|_| format!("{name} is no longer connected"))
             }
-            Some(LastSender::Legacy(addr)) => match net.send_text(text, addr) {
+            Ok(Some(LastSender::Legacy(addr))) => match net.send_text(text, addr) {
                 Ok(()) => {
                     console.show(&format!("[to {addr}] {}", escape(text)));
                     Ok(())
@@ -322,7 +330,7 @@ fn show_messages(
     server: &HostServer,
     shown: u64,
     console: &mut Console,
-    last_sender: &mut Option<LastSender>,
+    replies: &mut ReplyTargets<LastSender>,
     quiet: bool,
 ) -> u64 {
     let newest = server.newest_message();
@@ -334,7 +342,9 @@ fn show_messages(
     for seq in first..=newest {
         let Some(message) = server.message(seq) else { continue };
         if !message.from.same_user(&server.config().operator.as_name()) {
-            *last_sender = Some(LastSender::User(NameBuf::new(message.from)));
+            let from = message.from;
+            replies
+                .note(LastSender::User(NameBuf::new(from)), || escape(from.as_str()).into_owned());
         }
         if quiet {
             continue;

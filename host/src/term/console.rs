@@ -14,12 +14,14 @@ use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use mio::Waker;
 
 use crate::term::output::{self, Stream};
+use crate::term::reply_target::{FirstKey, ReplyPrompt};
 
 /// What the input thread read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Input {
-    /// One line, without its line ending.
-    Line(String),
+    /// One line, without its line ending, and at a terminal the number of the recipient
+    /// a plain line answers, as the operator saw it ([`crate::term::reply_target`]).
+    Line { text: String, addressed: Option<u64> },
     /// End of input (Ctrl-D, or the end of a file or pipe).
     Eof,
     /// Ctrl-C at the prompt.
@@ -46,8 +48,14 @@ impl std::fmt::Debug for Console {
 
 impl Console {
     /// Starts reading stdin on a thread. `backlog` lines may wait unread; after that the
-    /// thread waits, so a script piped in is read only as fast as it is sent.
-    pub(crate) fn start(prompt: &str, waker: Arc<Waker>, backlog: usize) -> Console {
+    /// thread waits, so a script piped in is read only as fast as it is sent. With
+    /// `reply`, the prompt names who a plain line answers, as the operator saw it.
+    pub(crate) fn start(
+        prompt: &str,
+        waker: Arc<Waker>,
+        backlog: usize,
+        reply: Option<ReplyPrompt>,
+    ) -> Console {
         let (tx, rx) = sync_channel(backlog);
         let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
         let editor = if interactive { rustyline::DefaultEditor::new().ok() } else { None };
@@ -55,13 +63,21 @@ impl Console {
             Some(mut editor) => {
                 let guard = TerminalGuard::save();
                 let printer = editor.create_external_printer().ok();
-                let prompt = prompt.to_owned();
+                let base = prompt.to_owned();
+                let keys = reply.map(|prompt| FirstKey { prompt, typing: Arc::default() });
+                if let Some(keys) = &keys {
+                    let handler = rustyline::EventHandler::Conditional(Box::new(keys.clone()));
+                    editor.bind_sequence(rustyline::Event::Any, handler);
+                }
                 std::thread::spawn(move || {
                     loop {
+                        let prompt =
+                            keys.as_ref().map_or_else(|| base.clone(), |k| k.start_line(&base));
                         let input = match editor.readline(&prompt) {
                             Ok(line) => {
                                 let _ = editor.add_history_entry(line.as_str());
-                                Input::Line(line)
+                                let addressed = keys.as_ref().map(|k| k.finish_line());
+                                Input::Line { text: line, addressed }
                             }
                             Err(rustyline::error::ReadlineError::Interrupted) => Input::Interrupted,
                             Err(_) => Input::Eof,
@@ -85,7 +101,7 @@ impl Console {
                 std::thread::spawn(move || {
                     for line in std::io::stdin().lock().lines() {
                         let Ok(line) = line else { break };
-                        if tx.send(Input::Line(line)).is_err() {
+                        if tx.send(Input::Line { text: line, addressed: None }).is_err() {
                             return;
                         }
                         let _ = waker.wake();

@@ -6,5 +6,6 @@ pub(crate) mod console;
 pub(crate) mod escape;
 pub(crate) mod legacy;
 pub(crate) mod output;
+pub(crate) mod reply_target;
 pub(crate) mod server_stats;
 pub(crate) mod slash;

@@ -47,7 +47,7 @@ pub(crate) enum OperatorCommand<'a> {
 }
 
 /// The help for the server console.
-pub(crate) const OPERATOR_HELP: &str = "a plain line answers whoever wrote last; /all TEXT writes to everyone; \
+pub(crate) const OPERATOR_HELP: &str = "a plain line answers whoever wrote last (the prompt names them; at a terminal, as of the line's first key); /all TEXT writes to everyone; \
 /who lists users; /kick NAME removes a user; /stats shows the server's counters; //text sends a line starting with /; /quit stops the server";
 
 /// Splits `/cmd rest` into the command word and the rest (trimmed of one separating
