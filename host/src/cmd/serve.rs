@@ -278,6 +278,9 @@ fn operate(
             for line in server_stats::describe(server.stats()) {
                 console.show(&line);
             }
+            if let Some(tcp) = net.tcp_stats() {
+                console.show(&server_stats::describe_tcp(&tcp));
+            }
             Ok(())
         }
         OperatorCommand::All(text) => {

@@ -16,4 +16,5 @@ pub(crate) mod server_memory;
 pub(crate) mod stream_link;
 pub(crate) mod stream_links;
 mod sys;
+pub(crate) mod tcp_guard;
 pub(crate) mod udp_batch;

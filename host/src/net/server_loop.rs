@@ -24,6 +24,7 @@ use crate::net::reactor::Reactor;
 use crate::net::server_memory::{HostServer, host_server};
 use crate::net::stream_links::{SerialSpec, StreamLinks};
 use crate::net::sys;
+use crate::net::tcp_guard::{TcpLimits, TcpStats};
 use crate::net::udp_batch::BatchSocket;
 
 /// Socket buffers asked for, so bursts of fan-out do not overflow them.
@@ -88,7 +89,10 @@ impl ServerLoop {
         sys::set_buffers(&socket, SOCKET_BUFFER);
         let reactor = Reactor::new(64)?;
         reactor.register_udp(&socket, SOCKET, Interest::READABLE | Interest::WRITABLE)?;
-        let links = StreamLinks::new(tcp, &listen.serial, &reactor)?;
+        let std =
+            |d: minichat_core::time::Duration| std::time::Duration::from_millis(d.as_millis());
+        let limits = TcpLimits::new(config.per_ip, std(config.keepalive), std(config.idle_timeout));
+        let links = StreamLinks::new(tcp, &listen.serial, &reactor, limits)?;
         Ok(ServerLoop {
             io: BatchSocket::new(socket).map_err(HostError::Poll)?,
             links,
@@ -127,6 +131,11 @@ impl ServerLoop {
     /// back), for the operator.
     pub(crate) fn take_link_notices(&mut self) -> Vec<String> {
         self.links.take_notices()
+    }
+
+    /// What the TCP guard did (connections refused and closed), if the server takes TCP.
+    pub(crate) fn tcp_stats(&self) -> Option<TcpStats> {
+        self.links.tcp_stats()
     }
 
     /// Sets how many datagrams go per system call (1 turns batching off, to measure it).
@@ -309,7 +318,7 @@ impl ServerLoop {
         let timer = self.server.poll_timeout().map(|at| self.clock.until(at));
         let reopen = self
             .links
-            .next_reopen()
+            .next_wakeup()
             .map(|at| at.saturating_duration_since(std::time::Instant::now()));
         let timeout = [timer, reopen].into_iter().flatten().fold(max, std::time::Duration::min);
         self.reactor.wait(Some(timeout))?;

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use minichat_core::wire::limits::MAX_FRAME;
 use mio::net::TcpListener;
@@ -17,14 +17,17 @@ use crate::net::peer::Peer;
 use crate::net::reactor::{self, Reactor};
 use crate::net::serial::{self, Reopen};
 use crate::net::stream_link::{LinkIo, Next, StreamLink};
+use crate::net::tcp_guard::{MAX_CONNECTIONS, Refused, TcpGuard, TcpLimits, TcpStats};
 
 /// The listener's token; serial lines and connections count up from [`FIRST_LINK`].
 const TCP_LISTENER: Token = Token(1);
 const FIRST_LINK: usize = 2;
 
-/// TCP connections at most: more are accepted and closed at once, so a flood cannot
-/// exhaust the process's file descriptors.
-const MAX_CONNECTIONS: usize = 1024;
+/// How long after a failed `accept` (out of file descriptors, say) it is tried again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
+/// How often the operator hears of connections the guard closed, at most.
+const NOTICE_EVERY: Duration = Duration::from_secs(10);
 
 /// A serial line to serve: its device and speed.
 #[derive(Debug, Clone)]
@@ -46,7 +49,15 @@ struct SerialLine {
 #[derive(Debug)]
 pub(crate) struct StreamLinks {
     tcp: Option<TcpListener>,
-    links: HashMap<Token, (Peer, StreamLink<LinkIo>)>,
+    /// Per-address limits and deadlines of the TCP connections.
+    guard: TcpGuard,
+    /// When to try `accept` again after it failed.
+    accept_retry: Option<Instant>,
+    /// Connections whose deadline passed, being closed (kept, so closing allocates nothing).
+    expired: Vec<Token>,
+    /// What the guard had done when the operator last heard of it, and when.
+    reported: (TcpStats, Option<Instant>),
+    links: HashMap<Token, (Peer, Box<StreamLink<LinkIo>>)>,
     by_peer: HashMap<Peer, Token>,
     serials: Vec<SerialLine>,
     next_token: usize,
@@ -62,19 +73,27 @@ pub(crate) struct StreamLinks {
 impl StreamLinks {
     /// Takes `tcp` (if the server listens on TCP too) and opens every serial line: one
     /// that cannot be opened at start is an error, so a mistyped path is caught at once.
+    /// TCP connections are held to `limits`.
     pub(crate) fn new(
         tcp: Option<TcpListener>,
         serial: &[SerialSpec],
         reactor: &Reactor,
+        limits: TcpLimits,
     ) -> Result<Self, HostError> {
+        // Sized once for every link there may be, so the tables never grow.
+        let most = if tcp.is_some() { MAX_CONNECTIONS } else { 0 } + serial.len();
         let mut links = StreamLinks {
             tcp,
-            links: HashMap::new(),
-            by_peer: HashMap::new(),
+            guard: TcpGuard::new(limits),
+            accept_retry: None,
+            expired: Vec::with_capacity(most),
+            reported: (TcpStats::default(), None),
+            links: HashMap::with_capacity(most),
+            by_peer: HashMap::with_capacity(most),
             serials: Vec::new(),
             next_token: FIRST_LINK,
-            ready: HashSet::new(),
-            busy: Vec::new(),
+            ready: HashSet::with_capacity(most + 1),
+            busy: Vec::with_capacity(most),
             notices: Vec::new(),
         };
         if let Some(listener) = links.tcp.as_mut() {
@@ -119,11 +138,22 @@ impl StreamLinks {
         }
     }
 
-    /// Accepts waiting connections and reopens serial lines whose time has come.
+    /// Accepts waiting connections, closes those past their deadline and reopens serial
+    /// lines whose time has come.
     pub(crate) fn maintain(&mut self, reactor: &Reactor, now: Instant) {
-        if self.ready.remove(&TCP_LISTENER) {
-            self.accept(reactor);
+        let retry = self.accept_retry.is_some_and(|at| at <= now);
+        if self.ready.remove(&TCP_LISTENER) || retry {
+            self.accept_retry = None;
+            self.accept(reactor, now);
         }
+        self.guard.expire(now, &mut self.expired);
+        for i in 0..self.expired.len() {
+            let Some(&token) = self.expired.get(i) else { continue };
+            let error = io::Error::new(io::ErrorKind::TimedOut, "no frame in time");
+            self.lose(reactor, token, &error, now);
+        }
+        self.expired.clear();
+        self.report_guard(now);
         for i in 0..self.serials.len() {
             let Some(line) = self.serials.get_mut(i) else { continue };
             let Some(reopen) = line.reopen.as_mut().filter(|r| r.at <= now) else { continue };
@@ -162,7 +192,12 @@ impl StreamLinks {
             let peer = *peer;
             let outcome = link.flush().and_then(|()| link.next_frame(buf));
             match outcome {
-                Ok(Next::Frame(len)) => return Some((peer, len)),
+                Ok(Next::Frame(len)) => {
+                    if matches!(peer, Peer::Tcp(_)) {
+                        self.guard.framed(token, now);
+                    }
+                    return Some((peer, len));
+                }
                 Ok(Next::Empty) => {
                     self.ready.remove(&token);
                 }
@@ -193,9 +228,47 @@ impl StreamLinks {
         !self.ready.is_empty()
     }
 
-    /// When the next serial line is due to be reopened.
-    pub(crate) fn next_reopen(&self) -> Option<Instant> {
-        self.serials.iter().filter_map(|line| line.reopen.map(|r| r.at)).min()
+    /// When the links next need a look without an event: a serial line to reopen, a
+    /// connection's deadline, an `accept` to try again.
+    pub(crate) fn next_wakeup(&self) -> Option<Instant> {
+        let reopen = self.serials.iter().filter_map(|line| line.reopen.map(|r| r.at));
+        reopen.chain(self.guard.next_deadline()).chain(self.accept_retry).min()
+    }
+
+    /// What the TCP guard did, if the server takes TCP.
+    pub(crate) fn tcp_stats(&self) -> Option<TcpStats> {
+        self.tcp.as_ref().map(|_| self.guard.stats())
+    }
+
+    /// Tells the operator, at most every [`NOTICE_EVERY`], of connections the guard
+    /// closed since the last time.
+    fn report_guard(&mut self, now: Instant) {
+        let (before, at) = self.reported;
+        let stats = self.guard.stats();
+        if stats == before || at.is_some_and(|at| now < at + NOTICE_EVERY) {
+            return;
+        }
+        let mut parts = Vec::new();
+        let refused = stats.refused_per_ip - before.refused_per_ip;
+        if refused > 0 {
+            parts.push(format!("{refused} refused (too many from one address)"));
+        }
+        let late = stats.no_first_frame - before.no_first_frame;
+        if late > 0 {
+            parts.push(format!("{late} closed for sending no frame in time"));
+        }
+        let silent = stats.silent - before.silent;
+        if silent > 0 {
+            parts.push(format!("{silent} closed after a silence"));
+        }
+        let evicted = stats.evicted - before.evicted;
+        if evicted > 0 {
+            parts.push(format!("{evicted} closed to make room (no frame yet)"));
+        }
+        self.reported = (stats, Some(now));
+        if !parts.is_empty() {
+            self.notices.push(format!("tcp connections: {}", parts.join(", ")));
+        }
     }
 
     /// What happened to the links since the last call, for the operator.
@@ -203,7 +276,7 @@ impl StreamLinks {
         std::mem::take(&mut self.notices)
     }
 
-    fn accept(&mut self, reactor: &Reactor) {
+    fn accept(&mut self, reactor: &Reactor, now: Instant) {
         loop {
             let Some(listener) = self.tcp.as_ref() else { return };
             let (mut stream, remote) = match listener.accept() {
@@ -211,14 +284,30 @@ impl StreamLinks {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(error) => {
+                    // Out of file descriptors, say: the listener raises no new event for
+                    // connections already waiting, so look again soon.
                     tracing::warn!(%error, "accepting a connection failed");
+                    self.accept_retry = Some(now + ACCEPT_RETRY);
                     return;
                 }
             };
-            let tcp_links = self.by_peer.keys().filter(|p| matches!(p, Peer::Tcp(_))).count();
-            if tcp_links >= MAX_CONNECTIONS {
-                tracing::warn!(%remote, limit = MAX_CONNECTIONS, "too many connections; closing the new one");
-                continue;
+            match self.guard.admit(remote) {
+                Ok(None) => {}
+                Ok(Some(oldest)) => {
+                    let error = io::Error::other("closed to make room for a new connection");
+                    self.lose(reactor, oldest, &error, now);
+                }
+                Err(refused) => {
+                    match refused {
+                        Refused::PerIp(most) => {
+                            tracing::debug!(%remote, most, "too many connections from one address; closing the new one")
+                        }
+                        Refused::Full => {
+                            tracing::debug!(%remote, "every connection is taken; closing the new one")
+                        }
+                    }
+                    continue;
+                }
             }
             let token = self.new_token();
             let interest = Interest::READABLE | Interest::WRITABLE;
@@ -229,12 +318,13 @@ impl StreamLinks {
             let _ = stream.set_nodelay(true);
             tracing::debug!(%remote, "tcp connection accepted");
             self.insert(token, Peer::Tcp(remote), LinkIo::Tcp(stream));
+            self.guard.opened(token, remote, now);
             self.ready.insert(token);
         }
     }
 
     fn insert(&mut self, token: Token, peer: Peer, io: LinkIo) {
-        self.links.insert(token, (peer, StreamLink::over(io)));
+        self.links.insert(token, (peer, Box::new(StreamLink::over(io))));
         self.by_peer.insert(peer, token);
     }
 
@@ -246,6 +336,7 @@ impl StreamLinks {
         let stats = *link.stats();
         match link.into_io() {
             LinkIo::Tcp(mut stream) => {
+                self.guard.closed(token);
                 let _ = reactor.registry().deregister(&mut stream);
                 tracing::debug!(%peer, %error, "tcp connection closed");
             }

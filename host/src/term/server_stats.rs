@@ -3,6 +3,8 @@
 
 use minichat_core::server::ServerStats;
 
+use crate::net::tcp_guard::TcpStats;
+
 /// One line per part of the server's work, each counter with what it counts.
 pub(crate) fn describe(stats: &ServerStats) -> [String; 5] {
     let s = stats;
@@ -44,10 +46,10 @@ pub(crate) fn describe(stats: &ServerStats) -> [String; 5] {
             "encryption",
             &[
                 ("handshakes", s.handshakes),
-                ("hellos over their source's handshake budget", s.handshakes_limited),
-                ("resent answers", s.answers_resent),
                 ("dropped, did not open (altered, replayed or someone else's)", s.sealed_dropped),
                 ("dropped, in the clear for an encrypted session", s.plaintext_refused),
+                ("hellos over their source's handshake budget", s.handshakes_limited),
+                ("resent answers", s.answers_resent),
             ],
         ),
         line(
@@ -60,6 +62,20 @@ pub(crate) fn describe(stats: &ServerStats) -> [String; 5] {
             ],
         ),
     ]
+}
+
+/// The TCP connections' line (`serve --tcp`): open, refused, closed by the guard.
+pub(crate) fn describe_tcp(stats: &TcpStats) -> String {
+    line(
+        "tcp connections",
+        &[
+            ("open", u64::try_from(stats.open).unwrap_or(u64::MAX)),
+            ("refused, too many from one address", stats.refused_per_ip),
+            ("closed, no frame in time", stats.no_first_frame),
+            ("closed, silent", stats.silent),
+            ("closed to make room", stats.evicted),
+        ],
+    )
 }
 
 /// `[stats] topic: what n, what n, ...`: marked, as a chat line `messages: hi` from a user
