@@ -27,6 +27,20 @@ pub fn binary() -> PathBuf {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let mut build = Command::new(cargo);
             build.args(["build", "--quiet", "-p", "host", "--bin", "minichat"]);
+            // What cargo set for this test (its package's name, its manifest): build
+            // scripts that watch them (ring's) would otherwise see them change, and build
+            // again here and again in the next `cargo test`.
+            for (name, _) in std::env::vars_os() {
+                let name = name.to_string_lossy();
+                let for_this_test = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_BIN_", "CARGO_CRATE_"]
+                    .iter()
+                    .any(|prefix| name.starts_with(prefix))
+                    || ["OUT_DIR", "CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR"]
+                        .contains(&&*name);
+                if for_this_test {
+                    build.env_remove(&*name);
+                }
+            }
             if profile != "debug" {
                 build.args(["--profile", profile]);
             }
@@ -178,6 +192,15 @@ impl Minichat {
                 ),
             }
         }
+    }
+
+    /// Every stderr line printed so far, those earlier waits read included (without
+    /// waiting).
+    pub fn stderr_so_far(&mut self) -> Vec<String> {
+        while let Ok(line) = self.stderr.try_recv() {
+            self.stderr_seen.push(line);
+        }
+        self.stderr_seen.clone()
     }
 
     /// Every stdout line printed so far (without waiting).
