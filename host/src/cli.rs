@@ -169,6 +169,22 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "URL", value_parser = crate::bridge::BridgeUrl::parse)]
     pub(crate) bridge: Option<crate::bridge::BridgeUrl>,
 
+    /// The password of the bridge URL's user (mqtt://USER@HOST), on the first line of
+    /// FILE, readable by its owner only.
+    #[arg(long, value_name = "FILE", requires = "bridge")]
+    pub(crate) bridge_password_file: Option<std::path::PathBuf>,
+
+    /// The authorities (PEM) that sign the broker's certificate, for an mqtts:// bridge
+    /// URL [default: the system's].
+    #[arg(long, value_name = "FILE", requires = "bridge")]
+    pub(crate) bridge_ca: Option<std::path::PathBuf>,
+
+    /// Bridge in the clear, without --fleet-key: whoever can publish on the broker under
+    /// the prefix can then speak for this server's users (inject messages as any name,
+    /// take names, freeze the room). Refused without this flag.
+    #[arg(long, requires = "bridge")]
+    pub(crate) anyone_on_the_broker_may_speak_for_users: bool,
+
     /// The server's key file (made on first start, readable by its owner only); its
     /// fingerprint is printed at start, for clients to pin. [default:
     /// $MINICHAT_HOME/server.key, else ~/.config/minichat/server.key]

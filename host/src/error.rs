@@ -50,6 +50,22 @@ pub(crate) enum HostError {
         /// Its length.
         len: usize,
     },
+    /// A bridge in the clear, which the operator did not allow.
+    #[error(
+        "--bridge {url} without --fleet-key would let anyone who can publish on the broker speak for this server's users (inject messages as any name, take names, freeze the room): give the fleet's key with --fleet-key FILE, or say --anyone-on-the-broker-may-speak-for-users if everyone on the broker is trusted"
+    )]
+    BridgeInTheClear {
+        /// The broker.
+        url: String,
+    },
+    /// The broker's password file or certificate authorities could not be used.
+    #[error("cannot use {} for the bridge: {why}", path.display())]
+    BridgeAccess {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A key file or the known-servers file could not be read or written.
     #[error("cannot use the key file {}: {source}", path.display())]
     KeyFile {

@@ -63,9 +63,9 @@ fn parse_hex(text: &str) -> Option<[u8; KEY_LEN]> {
     Some(key)
 }
 
-/// Refuses a key file others can read.
+/// Refuses a key file (or a password file) others can read.
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), HostError> {
+pub(crate) fn check_private(path: &Path) -> Result<(), HostError> {
     use std::os::unix::fs::PermissionsExt;
     let mode = fs::metadata(path)
         .map_err(|source| HostError::KeyFile { path: path.to_owned(), source })?
@@ -78,7 +78,7 @@ fn check_private(path: &Path) -> Result<(), HostError> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<(), HostError> {
+pub(crate) fn check_private(_path: &Path) -> Result<(), HostError> {
     Ok(())
 }
 

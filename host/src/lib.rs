@@ -56,7 +56,12 @@ pub fn main() -> ExitCode {
             handshake_rate: args.handshake_rate,
             quiet: args.quiet,
             capture: args.capture,
-            bridge: args.bridge,
+            bridge: args.bridge.map(|url| bridge::BridgeOptions {
+                url,
+                password_file: args.bridge_password_file,
+                ca_file: args.bridge_ca,
+                anyone_may_speak: args.anyone_on_the_broker_may_speak_for_users,
+            }),
             key: args.key.unwrap_or_else(keys::default_server_key),
             fleet_key: args.fleet_key,
             plaintext: args.plaintext,

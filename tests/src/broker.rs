@@ -1,5 +1,7 @@
 //! A real MQTT broker for the bridge's tests: `mosquitto` (Debian's package, installed by
-//! `.ci/run`) on a free loopback port, as a child process, stopped when dropped.
+//! `.ci/run`) on a free loopback port, as a child process, stopped when dropped; open to
+//! anyone, or with its own protections (a password file, an ACL, a TLS listener with a
+//! certificate the test makes).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -14,25 +16,96 @@ const READY_WITHIN: Duration = Duration::from_secs(10);
 pub struct Broker {
     child: Option<Child>,
     port: u16,
-    config: PathBuf,
+    /// Its configuration, and the files it names.
+    dir: PathBuf,
+    tls: bool,
+}
+
+/// A broker's own protections.
+#[derive(Debug, Default, Clone)]
+pub struct Protections {
+    /// Users and their passwords: with any, anonymous clients are refused.
+    pub users: Vec<(String, String)>,
+    /// The ACL file's text (mosquitto's `acl_file`).
+    pub acl: Option<String>,
+    /// TLS only, with a certificate for 127.0.0.1 signed by an authority made for the test
+    /// ([`Broker::ca`]).
+    pub tls: bool,
 }
 
 impl Broker {
-    /// Starts a broker on a free port of 127.0.0.1.
+    /// Starts a broker open to anyone on a free port of 127.0.0.1.
     pub fn start() -> Broker {
+        Broker::start_with(&Protections::default())
+    }
+
+    /// Starts a broker with `protections` on a free port of 127.0.0.1.
+    pub fn start_with(protections: &Protections) -> Broker {
         // Asked of the system and released at once; another process taking it in between
         // would make the broker fail to start, which `wait_ready` reports.
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .map(|addr| addr.port())
             .expect("a free port");
-        let config = std::env::temp_dir()
-            .join(format!("minichat-mosquitto-{}-{port}.conf", std::process::id()));
-        std::fs::write(&config, format!("listener {port} 127.0.0.1\nallow_anonymous true\n"))
+        let dir =
+            std::env::temp_dir().join(format!("minichat-mosquitto-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("the broker's directory");
+        let mut config = String::new();
+        #[cfg(unix)]
+        if nix::unistd::getuid().is_root() {
+            // Else mosquitto, started as root, reads its files as the user `mosquitto`.
+            config.push_str("user root\n");
+        }
+        config.push_str(&format!("listener {port} 127.0.0.1\n"));
+        if protections.users.is_empty() {
+            config.push_str("allow_anonymous true\n");
+        } else {
+            let passwords = dir.join("passwords");
+            for (i, (user, password)) in protections.users.iter().enumerate() {
+                let mut passwd = Command::new("mosquitto_passwd");
+                passwd.arg("-b");
+                if i == 0 {
+                    passwd.arg("-c");
+                }
+                let status = passwd
+                    .arg(&passwords)
+                    .args([user, password])
+                    .status()
+                    .expect("mosquitto_passwd runs (Debian's mosquitto package)");
+                assert!(status.success(), "mosquitto_passwd failed");
+            }
+            config.push_str(&format!(
+                "allow_anonymous false\npassword_file {}\n",
+                passwords.display()
+            ));
+        }
+        if let Some(acl) = &protections.acl {
+            let path = dir.join("acl");
+            std::fs::write(&path, acl).expect("the ACL is written");
+            config.push_str(&format!("acl_file {}\n", path.display()));
+        }
+        if protections.tls {
+            let (ca, certificate, key) = certificates();
+            for (name, pem) in [("ca.pem", ca), ("server.pem", certificate), ("server.key", key)] {
+                std::fs::write(dir.join(name), pem).expect("a certificate is written");
+            }
+            config.push_str(&format!(
+                "cafile {}\ncertfile {}\nkeyfile {}\n",
+                dir.join("ca.pem").display(),
+                dir.join("server.pem").display(),
+                dir.join("server.key").display()
+            ));
+        }
+        std::fs::write(dir.join("mosquitto.conf"), config)
             .expect("the broker's configuration is written");
-        let mut broker = Broker { child: None, port, config };
+        let mut broker = Broker { child: None, port, dir, tls: protections.tls };
         broker.restart();
         broker
+    }
+
+    /// The authority that signed a TLS broker's certificate (PEM), for `--bridge-ca`.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("ca.pem")
     }
 
     /// Where it listens.
@@ -42,7 +115,14 @@ impl Broker {
 
     /// The URL servers bridge through, with a topic prefix of the test's own.
     pub fn url(&self, prefix: &str) -> String {
-        format!("mqtt://127.0.0.1:{}/{prefix}", self.port)
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        format!("{scheme}://127.0.0.1:{}/{prefix}", self.port)
+    }
+
+    /// The same URL with a user name.
+    pub fn url_as(&self, user: &str, prefix: &str) -> String {
+        let scheme = if self.tls { "mqtts" } else { "mqtt" };
+        format!("{scheme}://{user}@127.0.0.1:{}/{prefix}", self.port)
     }
 
     /// Stops the broker (everything it held is gone: it keeps no persistence).
@@ -62,7 +142,7 @@ impl Broker {
             .unwrap_or("mosquitto");
         let child = Command::new(program)
             .arg("-c")
-            .arg(&self.config)
+            .arg(self.dir.join("mosquitto.conf"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -159,6 +239,98 @@ fn which(program: &str) -> bool {
 impl Drop for Broker {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_file(&self.config);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An authority, and a certificate for 127.0.0.1 it signed with its key: PEM each.
+#[cfg(target_os = "linux")]
+fn certificates() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("a key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("parameters");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("the authority's certificate");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().expect("a key");
+    let certificate = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .and_then(|params| params.signed_by(&key, &issuer))
+        .expect("the broker's certificate");
+    (ca.pem(), certificate.pem(), key.serialize_pem())
+}
+
+/// The tests run on Linux; elsewhere they are only type-checked.
+#[cfg(not(target_os = "linux"))]
+fn certificates() -> (String, String, String) {
+    unimplemented!("TLS brokers are made for the tests on Linux")
+}
+
+/// A client of the broker that publishes what a test says (an attacker's, or a recording's
+/// replay): MQTT 3.1.1, taking packets of any size.
+pub struct Publisher {
+    client: rumqttc::Client,
+    acks: std::sync::mpsc::Receiver<()>,
+}
+
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher").finish_non_exhaustive()
+    }
+}
+
+impl Broker {
+    /// Connects as `user` (with its password), or anonymously; `Err` with the broker's
+    /// refusal if it does not let the client in.
+    pub fn publisher(&self, user: Option<(&str, &str)>) -> Result<Publisher, String> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut options = rumqttc::MqttOptions::new(
+            format!("publisher-{}-{n}", std::process::id()),
+            "127.0.0.1",
+            self.port,
+        );
+        options.set_keep_alive(Duration::from_secs(5));
+        options.set_max_packet_size(1 << 24, 1 << 24);
+        if let Some((user, password)) = user {
+            options.set_credentials(user, password);
+        }
+        let (client, mut connection) = rumqttc::Client::new(options, 64);
+        let (connected, is_connected) = std::sync::mpsc::channel();
+        let (acked, acks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for event in connection.iter() {
+                match event {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
+                        let _ = connected.send(Ok(()));
+                    }
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+                        let _ = acked.send(());
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        let _ = connected.send(Err(error.to_string()));
+                        return;
+                    }
+                }
+            }
+        });
+        is_connected.recv_timeout(READY_WITHIN).map_err(|e| e.to_string())??;
+        Ok(Publisher { client, acks })
+    }
+}
+
+impl Publisher {
+    /// Publishes `payload` on `topic` (QoS 1), and waits until the broker took it.
+    pub fn publish(&self, topic: &str, payload: &[u8]) {
+        self.client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.to_vec())
+            .expect("the publisher's queue takes it");
+        self.acks.recv_timeout(READY_WITHIN).expect("the broker acknowledged the publish");
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        let _ = self.client.disconnect();
     }
 }

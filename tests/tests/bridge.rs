@@ -16,9 +16,16 @@ fn bridged(broker: &Broker, prefix: &str) -> (Minichat, String) {
     bridged_to(&broker.url(prefix))
 }
 
+/// A bridged server in the clear (everyone on the test's broker is trusted).
 fn bridged_to(url: &str) -> (Minichat, String) {
-    let (mut server, addr) =
-        Minichat::serve_with_stdin(&["serve", "--bind", "127.0.0.1:0", "--bridge", url]);
+    let (mut server, addr) = Minichat::serve_with_stdin(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--bridge",
+        url,
+        "--anyone-on-the-broker-may-speak-for-users",
+    ]);
     server.stderr_line_containing("bridge: connected to", WAIT);
     (server, addr.to_string())
 }
@@ -243,7 +250,7 @@ fn a_bad_bridge_url_is_a_clear_error() {
     let mut server = Minichat::spawn(&["serve", "--bind", "127.0.0.1:0", "--bridge", "tcp://x"]);
     assert!(!server.wait_exit(WAIT).success());
     let err = server.stderr_after_exit(WAIT).join("\n");
-    assert!(err.contains("expected mqtt://HOST:PORT[/PREFIX]"), "{err}");
+    assert!(err.contains("expected mqtt://[USER@]HOST[:PORT][/PREFIX]"), "{err}");
 }
 
 /// A fleet key file (64 hexadecimal digits, readable by its owner only) in a scratch

@@ -7,10 +7,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::bridge::MAX_SERVERS;
 use crate::bridge::post::Post;
 
 /// The most posts held early per publishing server.
 pub(crate) const MAX_HELD: usize = 1024;
+/// The most posts held early from all publishing servers together: past it, the server
+/// whose post arrives gives up its gap (as past [`MAX_HELD`]).
+pub(crate) const MAX_HELD_IN_ALL: usize = 8 * MAX_HELD;
 
 /// What a post's (or a `met`'s) arrival gives.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -23,6 +27,8 @@ pub(crate) struct Arrival {
     pub(crate) lost: u64,
     /// It was stored before.
     pub(crate) duplicate: bool,
+    /// Dropped: posts of [`MAX_SERVERS`] other servers are being ordered already.
+    pub(crate) too_many_servers: bool,
 }
 
 #[derive(Debug, Default)]
@@ -35,9 +41,9 @@ struct Origin {
 
 impl Origin {
     /// Stores what follows `last`, or gives up the gap before the oldest held when too
-    /// many are held.
-    fn drain(&mut self, arrival: &mut Arrival) {
-        if self.held.len() > MAX_HELD
+    /// many are held (here, or `crowded`: from all servers).
+    fn drain(&mut self, arrival: &mut Arrival, crowded: bool) {
+        if (self.held.len() > MAX_HELD || crowded)
             && let Some(&first) = self.held.keys().next()
         {
             let last = self.last.unwrap_or(first.saturating_sub(1));
@@ -60,20 +66,40 @@ impl Origin {
 #[derive(Debug, Default)]
 pub(crate) struct Arrivals {
     origins: HashMap<String, Origin>,
+    /// Posts held, from all servers.
+    held: usize,
 }
 
 impl Arrivals {
     /// A post arrived.
     pub(crate) fn accept(&mut self, post: Post) -> Arrival {
         let mut arrival = Arrival::default();
-        let origin = self.origins.entry(post.server.clone()).or_default();
+        let crowded = self.held >= MAX_HELD_IN_ALL;
+        let Some(origin) = self.origin(&post.server) else {
+            arrival.too_many_servers = true;
+            return arrival;
+        };
         if origin.last.is_some_and(|last| post.seq <= last) || origin.held.contains_key(&post.seq) {
             arrival.duplicate = true;
             return arrival;
         }
         origin.held.insert(post.seq, post);
-        origin.drain(&mut arrival);
+        origin.drain(&mut arrival, crowded);
+        self.recount();
         arrival
+    }
+
+    /// The order of `server`'s posts; `None` for a new server past [`MAX_SERVERS`].
+    fn origin(&mut self, server: &str) -> Option<&mut Origin> {
+        if !self.origins.contains_key(server) && self.origins.len() >= MAX_SERVERS {
+            return None;
+        }
+        Some(self.origins.entry(server.to_owned()).or_default())
+    }
+
+    /// Counts the posts held from all servers again.
+    fn recount(&mut self) {
+        self.held = self.origins.values().map(|origin| origin.held.len()).sum();
     }
 
     /// The number of the last post of `server` stored, once it said where its posts start.
@@ -86,13 +112,17 @@ impl Arrivals {
     /// rest is asked for.
     pub(crate) fn met(&mut self, server: &str, met: u64) -> Arrival {
         let mut arrival = Arrival::default();
-        let origin = self.origins.entry(server.to_owned()).or_default();
+        let Some(origin) = self.origin(server) else {
+            arrival.too_many_servers = true;
+            return arrival;
+        };
         if origin.last.is_none() {
             let first_held = origin.held.keys().next().map(|&first| first - 1);
             origin.last = Some(first_held.map_or(met, |held| held.min(met)));
         }
-        origin.drain(&mut arrival);
+        origin.drain(&mut arrival, false);
         arrival.ask_after = origin.last;
+        self.recount();
         arrival
     }
 }
@@ -142,6 +172,20 @@ mod tests {
         // Posts that arrived before a later starting point are stored all the same.
         arrivals.accept(post("b", 7));
         assert_eq!(seqs(&arrivals.met("b", 9)), [7]);
+    }
+
+    #[test]
+    fn posts_held_from_all_servers_together_are_bounded() {
+        let mut arrivals = Arrivals::default();
+        // Servers that never met this one, each sending posts from far ahead.
+        for server in 0..MAX_SERVERS {
+            for seq in 0..(MAX_HELD_IN_ALL / MAX_SERVERS + 8) as u64 {
+                arrivals.accept(post(&server.to_string(), 100 + seq));
+            }
+        }
+        assert!(arrivals.held <= MAX_HELD_IN_ALL + 1, "{} held", arrivals.held);
+        assert!(arrivals.accept(post("one too many", 1)).too_many_servers);
+        assert!(arrivals.met("one too many", 0).too_many_servers);
     }
 
     #[test]

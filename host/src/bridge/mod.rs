@@ -11,7 +11,9 @@
 //! Messages that came through the bridge are never published again. Servers given one
 //! fleet key seal everything they publish with it (`seal.rs`).
 
+mod access;
 mod arrivals;
+mod fresh;
 mod link;
 mod post;
 mod roster;
@@ -31,12 +33,26 @@ use minichat_core::time::Instant;
 use minichat_core::wire::{Name, NameBuf};
 use mio::Waker;
 
+pub(crate) use self::access::BridgeAccess;
 use self::link::{FromLink, Link, ToLink};
 use self::post::{Body, Post};
-use self::roster::Claim;
 pub(crate) use self::roster::Roster;
+use self::roster::{Claim, Unlisted};
 use self::seal::BridgeSeal;
 pub(crate) use self::url::BridgeUrl;
+
+/// `serve --bridge` and the flags that go with it.
+#[derive(Debug, Clone)]
+pub(crate) struct BridgeOptions {
+    /// The broker and the topic prefix.
+    pub(crate) url: BridgeUrl,
+    /// `--bridge-password-file`: the URL's user's password.
+    pub(crate) password_file: Option<std::path::PathBuf>,
+    /// `--bridge-ca`: the authorities of the broker's certificate (`mqtts://`).
+    pub(crate) ca_file: Option<std::path::PathBuf>,
+    /// `--anyone-on-the-broker-may-speak-for-users`: a bridge in the clear is allowed.
+    pub(crate) anyone_may_speak: bool,
+}
 use crate::error::HostError;
 use crate::net::peer::Peer;
 use crate::net::server_memory::HostServer;
@@ -65,6 +81,9 @@ pub(crate) struct Bridge {
     notices: Vec<String>,
     /// The other servers' joins and leaves, for the console.
     presence: Vec<String>,
+    /// Whether the operator was told of a user not listed: for an invalid name, a full
+    /// roster, too many servers.
+    unlisted_told: (bool, bool, bool),
     /// Whether this server last said its room is full, and when it last looked and said.
     busy: bool,
     busy_checked: std::time::Instant,
@@ -77,15 +96,17 @@ impl Bridge {
     /// With `fleet_key`, everything published is sealed with the fleet's bridge key.
     pub(crate) fn start(
         url: BridgeUrl,
+        access: BridgeAccess,
         waker: Arc<Waker>,
         newest: u64,
         fleet_key: Option<&[u8; 32]>,
     ) -> Result<Bridge, HostError> {
-        let id = format!("{:016x}", getrandom::u64().map_err(HostError::Random)?);
+        let number = getrandom::u64().map_err(HostError::Random)?;
+        let id = format!("{number:016x}");
         let (to_link, requests) = channel();
         let (out, from_link) = channel();
-        let seal = fleet_key.map(BridgeSeal::new);
-        let link = Link::new(url, id.clone(), requests, out, waker, seal);
+        let seal = fleet_key.map(|key| BridgeSeal::new(key, number));
+        let link = Link::new(url, access, id.clone(), requests, out, waker, seal);
         let thread = std::thread::Builder::new()
             .name("bridge".into())
             .spawn(move || link.run())
@@ -102,6 +123,7 @@ impl Bridge {
             claims: HashMap::new(),
             notices: Vec::new(),
             presence: Vec::new(),
+            unlisted_told: (false, false, false),
             busy: false,
             busy_checked: std::time::Instant::now(),
             busy_told: std::time::Instant::now(),
@@ -278,10 +300,36 @@ impl Bridge {
     /// Another server's user holds `name` since `since`. A user of ours with the same
     /// name key who claimed it later loses it; every server decides alike.
     fn on_claim(&mut self, server: &mut HostServer, origin: &str, name: &str, since: u64) {
-        let Some(key) = self.roster.join(origin, name, since) else {
-            self.notices
-                .push(format!("bridge: server {origin} named a user {name:?}, not a valid name"));
-            return;
+        let key = match self.roster.join(origin, name, since) {
+            Ok(key) => key,
+            Err(unlisted) => {
+                // Said once per kind; a flood of them is counted only.
+                let told = &mut self.unlisted_told;
+                let (first, why) = match unlisted {
+                    Unlisted::InvalidName => (&mut told.0, "not a valid name".to_owned()),
+                    Unlisted::TooManyUsers => (
+                        &mut told.1,
+                        format!(
+                            "the other servers' users listed here are {} already",
+                            roster::MAX_USERS
+                        ),
+                    ),
+                    Unlisted::TooManyServers => (
+                        &mut told.2,
+                        format!("users of {MAX_SERVERS} other servers are listed here already"),
+                    ),
+                };
+                if !*first {
+                    *first = true;
+                    self.notices.push(format!(
+                        "bridge: server {} named a user {}, not listed: {why} (the name is not \
+                         reserved here, and direct messages to it are refused; said once)",
+                        escape(origin),
+                        escape(name)
+                    ));
+                }
+                return;
+            }
         };
         let Some((ours, our_since)) = self.claims.get(&key).copied() else { return };
         let theirs = Claim { since, server: origin.to_owned() };
@@ -387,8 +435,13 @@ const MAX_WAITING: usize = 65_536;
 /// How often a server looks whether its room is full.
 const BUSY_CHECK: std::time::Duration = std::time::Duration::from_millis(5);
 
+/// The most other servers a bridge keeps anything for (their users, the order of their
+/// posts, where this server's posts start for them, what they sealed): past it, the one
+/// heard from longest ago is forgotten, or a new one is not listed.
+pub(crate) const MAX_SERVERS: usize = 256;
+
 /// Milliseconds since the Unix epoch (0 for a clock set before it).
-fn wall_clock_ms() -> u64 {
+pub(crate) fn wall_clock_ms() -> u64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
 }
@@ -432,6 +485,7 @@ mod tests {
             claims: HashMap::new(),
             notices: Vec::new(),
             presence: Vec::new(),
+            unlisted_told: (false, false, false),
             busy: false,
             busy_checked: std::time::Instant::now(),
             busy_told: std::time::Instant::now(),

@@ -58,6 +58,10 @@ pub(crate) struct ReplayRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Hello {
     pub(crate) v: u32,
+    /// In a greeting on a sealed bridge: the number its current last will is sealed with
+    /// (`docs/BRIDGE.md` section 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) will: Option<u64>,
 }
 
 /// `server`'s posts for the greeted server start after number `met`.
@@ -186,7 +190,8 @@ mod tests {
         let replay = ReplayRequest { v: 1, after: 41 };
         assert_eq!(to_json(&replay), br#"{"v":1,"after":41}"#);
         assert_eq!(from_json(br#"{"v":1,"after":41}"#), Some(replay));
-        assert_eq!(to_json(&Hello { v: 1 }), br#"{"v":1}"#);
+        assert_eq!(to_json(&Hello { v: 1, will: None }), br#"{"v":1}"#);
+        assert_eq!(to_json(&Hello { v: 1, will: Some(9) }), br#"{"v":1,"will":9}"#);
         assert_eq!(to_json(&Busy { v: 1, busy: true }), br#"{"v":1,"busy":true}"#);
         let met = Met { v: 1, server: "3f2a9c0d11b7e845".into(), met: 6 };
         assert_eq!(to_json(&met), br#"{"v":1,"server":"3f2a9c0d11b7e845","met":6}"#);

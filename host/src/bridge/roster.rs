@@ -14,6 +14,8 @@ use minichat_core::name_policy::{self, NameKey};
 use minichat_core::server::Directory;
 use minichat_core::wire::Name;
 
+use crate::bridge::MAX_SERVERS;
+
 /// A name's claim: who holds it and since when.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Claim {
@@ -36,6 +38,21 @@ struct Entry {
     since: u64,
 }
 
+/// The most users of other servers listed: as many as one server holds, and as many as
+/// `who` can count. About 300 bytes each.
+pub(crate) const MAX_USERS: usize = 65_535;
+
+/// Why a user of another server is not listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unlisted {
+    /// The name is not a valid name (the wire's lengths and the name policy).
+    InvalidName,
+    /// [`MAX_USERS`] are listed already.
+    TooManyUsers,
+    /// Users of [`MAX_SERVERS`] other servers are listed already.
+    TooManyServers,
+}
+
 /// How long a server's word that its room is full holds unless said again (it says it
 /// again every [`BUSY_REPEAT`] while it lasts): a server that went away says nothing more.
 pub(crate) const BUSY_FOR: Duration = Duration::from_secs(2);
@@ -54,17 +71,30 @@ pub(crate) struct Roster {
 }
 
 impl Roster {
-    /// `server` says `name` joined at `since`; `None` if `name` is not a valid name (the
-    /// wire's lengths and the name policy, `docs/PROTOCOL.md` section 5).
-    pub(crate) fn join(&mut self, server: &str, name: &str, since: u64) -> Option<NameKey> {
-        name_policy::check(name).ok()?;
-        let key = Name::new(name).ok()?.key();
+    /// `server` says `name` joined at `since`; `Err` if it is not listed: `name` is not a
+    /// valid name (the wire's lengths and the name policy, `docs/PROTOCOL.md` section 5),
+    /// or the roster is full ([`MAX_USERS`], [`MAX_SERVERS`]).
+    pub(crate) fn join(
+        &mut self,
+        server: &str,
+        name: &str,
+        since: u64,
+    ) -> Result<NameKey, Unlisted> {
+        name_policy::check(name).map_err(|_| Unlisted::InvalidName)?;
+        let key = Name::new(name).map_err(|_| Unlisted::InvalidName)?.key();
+        if !self.servers.contains_key(server) && self.servers.len() >= MAX_SERVERS {
+            return Err(Unlisted::TooManyServers);
+        }
+        let known = self.servers.get(server).is_some_and(|users| users.contains_key(&key));
+        if !known && self.listed.len() >= MAX_USERS {
+            return Err(Unlisted::TooManyUsers);
+        }
         let users = self.servers.entry(server.to_owned()).or_default();
         if let Some(old) = users.insert(key, Entry { name: name.to_owned(), since }) {
             self.listed.remove(&(old.name, server.to_owned()));
         }
         self.listed.insert((name.to_owned(), server.to_owned()));
-        Some(key)
+        Ok(key)
     }
 
     /// `server` says `name` left.
@@ -78,7 +108,7 @@ impl Roster {
 
     /// `server` says whether its room is full, at `now`.
     pub(crate) fn set_busy(&mut self, server: &str, busy: bool, now: Instant) {
-        if busy {
+        if busy && (self.busy.contains_key(server) || self.busy.len() < MAX_SERVERS) {
             self.busy.insert(server.to_owned(), now + BUSY_FOR);
         } else {
             self.busy.remove(server);
@@ -99,6 +129,7 @@ impl Roster {
     /// how many there were.
     pub(crate) fn forget(&mut self, server: &str) -> usize {
         let Some(users) = self.servers.remove(server) else { return 0 };
+        // (The map's memory is given back as it empties: a flood of names leaves none.)
         for entry in users.values() {
             self.listed.remove(&(entry.name.clone(), server.to_owned()));
         }
@@ -163,24 +194,42 @@ mod tests {
     #[test]
     fn users_come_and_go_per_server() {
         let mut roster = Roster::default();
-        roster.join("b", "bob", 5);
-        roster.join("c", "carol", 6);
-        roster.join("c", "dave", 7);
+        roster.join("b", "bob", 5).unwrap();
+        roster.join("c", "carol", 6).unwrap();
+        roster.join("c", "dave", 7).unwrap();
         assert!(roster.holds(key("BOB")));
         assert_eq!(roster.len(), 3);
         roster.leave("b", "Bob");
         assert!(!roster.holds(key("bob")));
         assert_eq!(roster.forget("c"), 2);
         assert!(roster.is_empty());
-        assert_eq!(roster.join("c", "not:valid", 1), None);
+        assert_eq!(roster.join("c", "not:valid", 1), Err(Unlisted::InvalidName));
+    }
+
+    #[test]
+    fn the_roster_lists_a_bounded_number_of_users_and_servers() {
+        let mut roster = Roster::default();
+        for i in 0..MAX_USERS {
+            assert!(roster.join(&format!("s{}", i % 4), &format!("u{i}"), 1).is_ok());
+        }
+        assert_eq!(roster.join("s0", "one-more", 1), Err(Unlisted::TooManyUsers));
+        // A user listed already may say it again; one that leaves makes room.
+        assert!(roster.join("s0", "u0", 2).is_ok());
+        roster.leave("s1", "u1");
+        assert!(roster.join("s0", "one-more", 1).is_ok());
+        roster.forget("s0");
+        for server in 0..MAX_SERVERS {
+            let _ = roster.join(&format!("t{server}"), "x", 1);
+        }
+        assert_eq!(roster.join("latecomer", "y", 1), Err(Unlisted::TooManyServers));
     }
 
     #[test]
     fn the_earlier_claim_wins_then_the_smaller_server_id() {
         let mut roster = Roster::default();
-        roster.join("b", "alice", 20);
-        roster.join("a", "Alice", 20);
-        roster.join("c", "alice", 19);
+        roster.join("b", "alice", 20).unwrap();
+        roster.join("a", "Alice", 20).unwrap();
+        roster.join("c", "alice", 19).unwrap();
         assert_eq!(roster.owner(key("alice")).map(|c| c.server), Some("c".to_owned()));
         roster.leave("c", "alice");
         assert_eq!(roster.owner(key("alice")).map(|c| c.server), Some("a".to_owned()));
@@ -209,7 +258,7 @@ mod tests {
     fn who_pages_in_a_stable_order() {
         let mut roster = Roster::default();
         for (server, name) in [("b", "zed"), ("a", "amy"), ("b", "kim")] {
-            roster.join(server, name, 1);
+            roster.join(server, name, 1).unwrap();
         }
         let mut seen = Vec::new();
         roster.names_from(1, &mut |name, place| {

@@ -10,7 +10,7 @@ use minichat_core::server::{
 use minichat_core::time::Duration;
 use minichat_core::wire::{Name, NameBuf};
 
-use crate::bridge::{Bridge, BridgeUrl, Roster};
+use crate::bridge::{Bridge, BridgeAccess, BridgeOptions, Roster};
 use crate::error::HostError;
 use crate::keys;
 use crate::net::capture::Capture;
@@ -46,8 +46,8 @@ pub(crate) struct ServeConfig {
     pub(crate) quiet: bool,
     /// `--capture`: the file everything in and out is written to.
     pub(crate) capture: Option<PathBuf>,
-    /// `--bridge`: the broker through which other servers share the room.
-    pub(crate) bridge: Option<BridgeUrl>,
+    /// `--bridge`: the broker through which other servers share the room, and how.
+    pub(crate) bridge: Option<BridgeOptions>,
     /// The server's key file (made if missing).
     pub(crate) key: PathBuf,
     /// `--fleet-key`: admit a fleet's devices only.
@@ -87,6 +87,17 @@ enum LastSender {
 
 /// Runs the server until Ctrl-C, SIGTERM or `/quit`.
 pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
+    // A bridge that cannot start safely is refused before anything listens.
+    let bridge_access = match &config.bridge {
+        Some(bridge) => {
+            if config.fleet_key.is_none() && !bridge.anyone_may_speak {
+                return Err(HostError::BridgeInTheClear { url: bridge.url.to_string() });
+            }
+            let (password, ca) = (bridge.password_file.as_deref(), bridge.ca_file.as_deref());
+            Some(BridgeAccess::new(&bridge.url, password, ca)?)
+        }
+        None => None,
+    };
     let mut net = ServerLoop::bind(&config.listen, config.server_config()?, config.buffer)?;
     if let Some(path) = &config.capture {
         let capture = Capture::create(path)
@@ -126,12 +137,13 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
         ),
     );
     tracing::info!(%addr, capacity = config.capacity, "chat server started");
-    let mut bridge = match config.bridge.clone() {
-        Some(url) => {
+    let mut bridge = match (&config.bridge, bridge_access) {
+        (Some(options), Some(access)) => {
             let newest = net.server.newest_message();
-            Some(Bridge::start(url, net.waker(), newest, psk.as_ref())?)
+            let url = options.url.clone();
+            Some(Bridge::start(url, access, net.waker(), newest, psk.as_ref())?)
         }
-        None => None,
+        _ => None,
     };
     let reply_prompt = ReplyPrompt::default();
     let mut console = Console::start(">>>: ", net.waker(), 16, Some(reply_prompt.clone()));
