@@ -410,6 +410,15 @@ pub(crate) struct BenchArgs {
           default_missing_value = "16,1000,10000,50000",
           value_parser = clap::value_parser!(u16).range(1..=50000))]
     pub(crate) scale: Vec<u16>,
+
+    /// Flood `minichat serve` processes from one source at RATE datagrams a second (with
+    /// no --mode, only this and the baselines run):
+    /// with plain-text datagrams, with hellos carrying a valid cookie, and with those
+    /// against a server without a handshake budget; another user asks for the key all the
+    /// while. Reports what each server took in, its CPU, and how the other user fared
+    /// (Linux).
+    #[arg(long, value_name = "RATE", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub(crate) flood: Option<u32>,
 }
 
 /// The most whole seconds a time span holds: [`Duration::MAX`] is 2,147,483.647 s.

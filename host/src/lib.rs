@@ -110,7 +110,10 @@ pub fn main() -> ExitCode {
 
 fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
     use cmd::bench::chat_mode;
-    let modes = if args.mode.is_empty() {
+    let modes = if args.mode.is_empty() && args.flood.is_some() {
+        // `--flood` alone measures the floods (and the baselines, unless told not to).
+        Vec::new()
+    } else if args.mode.is_empty() {
         vec![cli::BenchMode::Echo, cli::BenchMode::Relay, cli::BenchMode::Fanout]
     } else {
         args.mode.clone()
@@ -133,6 +136,7 @@ fn run_bench(args: cli::BenchArgs) -> Result<ExitCode, error::HostError> {
         json: args.json,
         idle: usize::from(args.idle),
         scale: args.scale.iter().map(|&n| usize::from(n)).collect(),
+        flood: args.flood,
     };
     let json = config.json;
     let report = cmd::bench::run(config)?;

@@ -78,6 +78,10 @@ pub(crate) struct Outcome {
     pub(crate) connected: Option<usize>,
     /// The server process's resident memory with them connected, KiB.
     pub(crate) server_rss_kib: Option<u64>,
+    /// Datagrams offered, when more were sent than taken (`--flood`).
+    pub(crate) offered: Option<u64>,
+    /// Another user's questions answered, and asked (`--flood`).
+    pub(crate) probes: Option<(u64, u64)>,
 }
 
 impl Outcome {

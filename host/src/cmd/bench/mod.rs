@@ -4,6 +4,7 @@
 
 mod chat;
 mod cpu;
+mod flood;
 mod idle;
 mod load;
 mod mqtt;
@@ -21,6 +22,7 @@ use minichat_core::secure::Keypair;
 
 use crate::cmd::bench::chat::{Encryption, Mode};
 use crate::cmd::bench::cpu::CpuProbe;
+use crate::cmd::bench::flood::Flood;
 use crate::cmd::bench::idle::IdleUsers;
 use crate::cmd::bench::load::{Outcome, STAMP_LEN};
 use crate::cmd::bench::report::{Report, Row};
@@ -57,6 +59,8 @@ pub(crate) struct BenchConfig {
     /// Whether the load speaks to `server` in the clear (`--plaintext`) rather than in
     /// encrypted sessions.
     pub(crate) plaintext: bool,
+    /// Datagrams a second of the `--flood` scenarios (none: no such scenarios).
+    pub(crate) flood: Option<u32>,
 }
 
 /// What measures a scenario: given the load and a progress callback (thousandths done).
@@ -194,6 +198,21 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
             let setup = ServerSetup { idle: config.idle, ..ServerSetup::PLAIN };
             let name = "minichat protocol echo, --idle users joined";
             list.push(chat("protocol-echo-idle", name, unit, users, setup, mode));
+        }
+    }
+    if let (None, Some(rate)) = (config.server, config.flood) {
+        for (flood, key, name) in [
+            (Flood::Plain, "flood-plain", "plain-text datagrams"),
+            (Flood::Hellos, "flood-hello", "hellos with a valid cookie"),
+            (
+                Flood::HellosUnbudgeted,
+                "flood-hello-unbudgeted",
+                "hellos, server without a handshake budget",
+            ),
+        ] {
+            let run: Measure =
+                Box::new(move |load, tick| flood::run(flood, rate, load.duration, tick));
+            list.push(Scenario { key: key.into(), name: name.into(), unit: "datagrams", run });
         }
     }
     if config.server.is_none() {

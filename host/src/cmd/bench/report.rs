@@ -27,6 +27,14 @@ pub(crate) struct Row {
     pub(crate) connected: Option<usize>,
     /// The server process's resident memory, KiB (the `--scale` scenarios).
     pub(crate) server_rss_kib: Option<u64>,
+    /// Datagrams offered a second (the `--flood` scenarios: `messages_per_second` is
+    /// what the server took in, `lost` what its socket dropped).
+    pub(crate) offered_per_second: Option<f64>,
+    /// The server's CPU time over the window, as a share of one core (`--flood`).
+    pub(crate) server_core_share: Option<f64>,
+    /// Another user's key requests answered within a second, and asked (`--flood`; p50
+    /// and p99 are their answers' times).
+    pub(crate) probes: Option<(u64, u64)>,
 }
 
 impl Row {
@@ -48,6 +56,12 @@ impl Row {
             broker_cpu_ns_per_message: outcome.broker_cpu_per_message_ns(),
             connected: outcome.connected,
             server_rss_kib: outcome.server_rss_kib,
+            offered_per_second: outcome.offered.map(|n| n as f64 / outcome.seconds.max(1e-9)),
+            server_core_share: outcome
+                .offered
+                .and(outcome.server_cpu)
+                .map(|cpu| cpu.as_secs_f64() / outcome.seconds.max(1e-9)),
+            probes: outcome.probes,
         }
     }
 }
@@ -213,6 +227,19 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
         rate("relay-bridged").zip(rate("relay-mqtt")).map(|(a, b)| a / b),
         |m| m >= 1.0,
     );
+    let share = |key| find(rows, key).and_then(|r| r.server_core_share).filter(|c| *c > 0.0);
+    push(
+        "datagrams taken in under a flood of hellos / under a flood of plain datagrams",
+        ">= 0.9",
+        rate("flood-hello").zip(rate("flood-plain")).map(|(a, b)| a / b),
+        |m| m >= 0.9,
+    );
+    push(
+        "server CPU under one source's hellos / the same without a handshake budget",
+        "<= 0.25",
+        share("flood-hello").zip(share("flood-hello-unbudgeted")).map(|(a, b)| a / b),
+        |m| m <= 0.25,
+    );
     // The largest table against the smallest, of the `--scale` scenarios.
     let scaled: Vec<&Row> = rows.iter().filter(|r| r.connected.is_some()).collect();
     if let (Some(small), Some(large)) = (scaled.first(), scaled.last())
@@ -257,11 +284,17 @@ pub(crate) fn print_table(report: &Report) {
         report.machine.cores,
         report.machine.kernel
     );
-    println!();
-    println!("| scenario | messages/s | p50 | p99 | lost | server CPU per message |");
-    println!("|---|---:|---:|---:|---:|---:|");
     let scaled: Vec<&Row> = report.scenarios.iter().filter(|r| r.connected.is_some()).collect();
-    for row in &report.scenarios {
+    let floods: Vec<&Row> =
+        report.scenarios.iter().filter(|r| r.offered_per_second.is_some()).collect();
+    let loads: Vec<&Row> =
+        report.scenarios.iter().filter(|r| r.offered_per_second.is_none()).collect();
+    if !loads.is_empty() {
+        println!();
+        println!("| scenario | messages/s | p50 | p99 | lost | server CPU per message |");
+        println!("|---|---:|---:|---:|---:|---:|");
+    }
+    for row in loads {
         let micros = |v: Option<u32>| v.map_or("-".to_owned(), |v| format!("{v} µs"));
         let cpu = row
             .server_cpu_ns_per_message
@@ -311,6 +344,25 @@ pub(crate) fn print_table(report: &Report) {
                 None => "-".to_owned(),
             };
             println!("| {users} | {:.1} MiB | {per_user:.0} B | {added} |", kib as f64 / 1024.0);
+        }
+    }
+    if !floods.is_empty() {
+        println!();
+        println!(
+            "| flood from one source | offered | taken in | dropped by the socket | server CPU | another user's key requests answered in 1 s | their p99 |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        for row in floods {
+            let share = row.server_core_share.map_or("-".to_owned(), |s| format!("{:.0}% of a core", s * 100.0));
+            let (answered, asked) = row.probes.unwrap_or_default();
+            let p99 = row.p99_us.map_or("-".to_owned(), |v| format!("{:.1} ms", f64::from(v) / 1000.0));
+            println!(
+                "| {} | {:.0}/s | {:.0}/s | {} | {share} | {answered} of {asked} | {p99} |",
+                row.name,
+                row.offered_per_second.unwrap_or_default(),
+                row.messages_per_second,
+                row.lost
+            );
         }
     }
     if !report.ratios.is_empty() {

@@ -251,16 +251,25 @@ fn python(script: &str) -> Result<Running, HostError> {
 /// `minichat serve` itself, as a process of its own, for `capacity` users: quiet, without a
 /// rate limit or a per-address limit (the load's clients all come from 127.0.0.1).
 pub(crate) fn serve_process(capacity: usize) -> Result<Running, HostError> {
-    serve_process_with(capacity, None)
+    serve_process_with(capacity, None, &[])
+}
+
+/// [`serve_process`] with `extra` arguments (`--handshake-rate 0`, say).
+pub(crate) fn serve_process_args(capacity: usize, extra: &[&str]) -> Result<Running, HostError> {
+    serve_process_with(capacity, None, extra)
 }
 
 /// [`serve_process`] bridged through the broker at `bridge` (a URL), once it says it is
 /// connected.
 pub(crate) fn bridged_process(capacity: usize, bridge: &str) -> Result<Running, HostError> {
-    serve_process_with(capacity, Some(bridge))
+    serve_process_with(capacity, Some(bridge), &[])
 }
 
-fn serve_process_with(capacity: usize, bridge: Option<&str>) -> Result<Running, HostError> {
+fn serve_process_with(
+    capacity: usize,
+    bridge: Option<&str>,
+    extra: &[&str],
+) -> Result<Running, HostError> {
     let not_started = |why: String| HostError::NotStarted { name: "minichat serve", why };
     let exe = std::env::current_exe().map_err(|e| not_started(e.to_string()))?;
     let mut command = Command::new(exe);
@@ -268,7 +277,8 @@ fn serve_process_with(capacity: usize, bridge: Option<&str>) -> Result<Running, 
         .args(["serve", "--bind", "127.0.0.1:0", "--quiet", "--per-ip", "0", "--rate", "0"])
         // The load's clients speak in the clear (the encrypted relay is measured apart).
         .arg("--plaintext")
-        .args(["--capacity", &capacity.to_string()]);
+        .args(["--capacity", &capacity.to_string()])
+        .args(extra);
     if let Some(url) = bridge {
         // The bench's own broker, on loopback, for its own servers.
         command.args(["--bridge", url, "--anyone-on-the-broker-may-speak-for-users"]);
