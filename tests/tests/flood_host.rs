@@ -194,3 +194,24 @@ fn a_burst_of_a_thousand_joins_is_answered_without_resends() {
     let count = welcomed.iter().filter(|w| **w).count();
     assert_eq!(count, JOINS, "joins answered without a resend");
 }
+
+#[test]
+fn the_bench_floods_three_servers_and_reports_each() {
+    let mut bench = Minichat::spawn(&[
+        "bench",
+        "--no-baselines",
+        "--flood",
+        "2000",
+        "--duration",
+        "0.5",
+        "--json",
+    ]);
+    let status = bench.wait_exit(Duration::from_secs(60));
+    let out = bench.stdout_after_exit(WAIT).join("\n");
+    assert!(status.success(), "{out}\n{:?}", bench.stderr_after_exit(WAIT));
+    for key in ["flood-plain", "flood-hello", "flood-hello-unbudgeted"] {
+        assert!(out.contains(&format!("\"key\": \"{key}\"")), "{key} in {out}");
+    }
+    assert!(out.contains("\"offered_per_second\": "), "{out}");
+    assert!(out.contains("datagrams taken in under a flood of hellos"), "{out}");
+}

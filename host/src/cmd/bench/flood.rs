@@ -148,11 +148,7 @@ fn encode(message: &Message<'_>) -> Vec<u8> {
 /// `/proc/net/udp`.
 fn socket_drops(server: SocketAddr) -> Option<u64> {
     let SocketAddr::V4(v4) = server else { return None };
-    let local = format!(
-        "{:08X}:{:04X}",
-        u32::from_le_bytes(v4.ip().octets()),
-        v4.port()
-    );
+    let local = format!("{:08X}:{:04X}", u32::from_le_bytes(v4.ip().octets()), v4.port());
     let table = std::fs::read_to_string("/proc/net/udp").ok()?;
     table.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();

@@ -353,9 +353,12 @@ pub(crate) fn print_table(report: &Report) {
         );
         println!("|---|---:|---:|---:|---:|---:|---:|");
         for row in floods {
-            let share = row.server_core_share.map_or("-".to_owned(), |s| format!("{:.0}% of a core", s * 100.0));
+            let share = row
+                .server_core_share
+                .map_or("-".to_owned(), |s| format!("{:.0}% of a core", s * 100.0));
             let (answered, asked) = row.probes.unwrap_or_default();
-            let p99 = row.p99_us.map_or("-".to_owned(), |v| format!("{:.1} ms", f64::from(v) / 1000.0));
+            let p99 =
+                row.p99_us.map_or("-".to_owned(), |v| format!("{:.1} ms", f64::from(v) / 1000.0));
             println!(
                 "| {} | {:.0}/s | {:.0}/s | {} | {share} | {answered} of {asked} | {p99} |",
                 row.name,
