@@ -22,8 +22,8 @@ pub trait PeerAddress: Copy + Eq + core::fmt::Debug {
 
     /// Feeds the address's host to the server's keyed hash: two addresses on the same
     /// host ([`PeerAddress::same_host`]) must write the same bytes, for the limits a
-    /// server keeps per host (handshakes a second). By default every address is a host
-    /// of its own.
+    /// server keeps per host (handshakes a second); a host may be wider (an IPv6 /64). By
+    /// default every address is a host of its own.
     fn write_host_key<H: Hasher>(&self, hasher: &mut H) {
         self.write_key(hasher);
     }
@@ -65,10 +65,11 @@ impl PeerAddress for SocketAddr {
         self.ip() == other.ip()
     }
 
+    /// An IPv4 address, or an IPv6 address's /64: one host has a whole /64 to send from.
     fn write_host_key<H: Hasher>(&self, hasher: &mut H) {
         match self.ip() {
             core::net::IpAddr::V4(ip) => hasher.write(&ip.octets()),
-            core::net::IpAddr::V6(ip) => hasher.write(&ip.octets()),
+            core::net::IpAddr::V6(ip) => hasher.write(ip.octets().get(..8).unwrap_or_default()),
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use minichat_tests::broker::{Broker, Protections};
+use minichat_tests::broker::{Broker, Protections, Publisher};
 use minichat_tests::process::Minichat;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -28,11 +28,35 @@ fn private_file(name: &str, text: &str) -> String {
 
 /// A bridged server with `extra` arguments, once it says it is connected.
 fn bridged(url: &str, extra: &[&str]) -> (Minichat, String) {
+    let (server, addr, _) = bridged_with_id(url, extra);
+    (server, addr)
+}
+
+/// [`bridged`], and the server id it says it has.
+fn bridged_with_id(url: &str, extra: &[&str]) -> (Minichat, String, String) {
     let mut args = vec!["serve", "--bind", "127.0.0.1:0", "--bridge", url];
     args.extend_from_slice(extra);
     let (mut server, addr) = Minichat::serve_with_stdin(&args);
-    server.stderr_line_containing("bridge: connected to", WAIT);
-    (server, addr.to_string())
+    let line = server.stderr_line_containing("bridge: connected to", WAIT);
+    let id = line
+        .split(" as server ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no server id in {line:?}"))
+        .to_owned();
+    (server, addr.to_string(), id)
+}
+
+/// Publishes, as `publisher`, what makes server `to` take a room message `text` from
+/// "mallory" on a server `fake` that does not exist: where its posts start for `to`,
+/// then the post.
+fn forge(publisher: &Publisher, prefix: &str, to: &str, fake: &str, text: &str) {
+    let met = format!(r#"{{"v":1,"server":"{fake}","met":0}}"#);
+    publisher.publish(&format!("{prefix}/met/{to}"), met.as_bytes());
+    let post = format!(
+        r#"{{"v":1,"server":"{fake}","seq":1,"kind":"say","from":"mallory","text":"{text}"}}"#
+    );
+    publisher.publish(&format!("{prefix}/room/{fake}"), post.as_bytes());
 }
 
 fn meet(a: &mut Minichat, b: &mut Minichat) {
@@ -77,32 +101,28 @@ fn a_broker_with_passwords_and_acls_lets_in_the_fleet_and_no_one_else() {
     let url = broker.url_as("fleet", "acl-test");
     let with_password = ["--bridge-password-file", password.as_str(), CLEAR];
     let (mut a, addr_a) = bridged(&url, &with_password);
-    let (mut b, addr_b) = bridged(&url, &with_password);
+    let (mut b, addr_b, id_b) = bridged_with_id(&url, &with_password);
     meet(&mut a, &mut b);
     let mut alice = user("alice", &addr_a, &mut a, &[]);
     let mut bob = user("bob", &addr_b, &mut b, &[]);
     alice.write_line("inside the fleet");
     assert_eq!(bob.stdout_line_containing("inside", WAIT), "alice: inside the fleet");
 
+    // In the clear, whoever may publish under the prefix speaks for anyone: here the
+    // fleet's own user, whom the ACL lets in.
+    let fleet = broker.publisher(Some(("fleet", "s3cret"))).expect("the fleet's user connects");
+    forge(&fleet, "acl-test", &id_b, "00000000000000f1", "forged by an insider");
+    assert_eq!(bob.stdout_line_containing("insider", WAIT), "mallory: forged by an insider");
     // Anyone else: the broker does not let an anonymous client in, and another user may
     // not publish under the fleet's prefix (the broker drops it).
     assert!(broker.publisher(None).is_err(), "an anonymous client got in");
     let other = broker.publisher(Some(("other", "pass2"))).expect("the other user connects");
-    let server = "0000000000000009";
-    let forged = format!(
-        r#"{{"v":1,"server":"{server}","seq":1,"kind":"say","from":"mallory","text":"forged"}}"#
-    );
-    other.publish(&format!("acl-test/hello/{server}"), br#"{"v":1}"#);
-    other.publish(
-        &format!("acl-test/met/{server}"),
-        br#"{"v":1,"server":"0000000000000009","met":0}"#,
-    );
-    other.publish(&format!("acl-test/room/{server}"), forged.as_bytes());
+    forge(&other, "acl-test", &id_b, "00000000000000f2", "forged by an outsider");
     alice.write_line("after the forgery");
     assert_eq!(bob.stdout_line_containing("after the", WAIT), "alice: after the forgery");
     bob.stdout_so_far();
     let seen = bob.stdout_seen();
-    assert!(!seen.iter().any(|line| line.contains("forged")), "{seen:?}");
+    assert!(!seen.iter().any(|line| line.contains("outsider")), "{seen:?}");
 
     // A server with the wrong password is told so, and its room goes on.
     let wrong = private_file("wrong", "not-it");

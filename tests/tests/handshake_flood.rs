@@ -120,6 +120,18 @@ fn a_resent_hello_is_answered_from_what_was_kept() {
     assert_eq!(server.stats().answers_resent, 100);
     assert_eq!(server.stats().handshakes_limited, 0);
     assert_eq!(server.user_count(), 1);
+    // A plain join naming the same attempt (its nonce and name are in the clear) is not
+    // the hello's resend: it gets a cookie, never the session's welcome in the clear.
+    let plain = encode(&Message::Join {
+        cookie: Cookie::EMPTY,
+        nonce: 99,
+        window: 16,
+        resume: Token::NONE,
+        delivered: 0,
+        name: Name::new("abcdefghijklmnop").unwrap(),
+    });
+    let reply = server.handle(t0, from, &plain, &mut buf).unwrap();
+    assert!(matches!(Message::decode(&buf[..reply.len]), Ok(Message::Cookie { .. })));
 }
 
 #[test]
@@ -151,4 +163,43 @@ fn a_server_told_no_limit_takes_every_handshake() {
     }
     assert_eq!(server.stats().sealed_dropped, 50);
     assert_eq!(server.stats().handshakes_limited, 0);
+}
+
+#[test]
+fn a_recorded_hello_replayed_after_its_session_began_changes_nothing() {
+    use minichat_tests::sim::{Faults, client_addr};
+    let mut sim = Sim::new(Sim::server_config(), Faults::NONE, 24);
+    sim.secure(SERVER_KEY, None);
+    sim.record = true;
+    let alice = sim.add_client("alice");
+    let bob = sim.add_client("bob");
+    let both = |s: &Sim| s.clients.iter().all(|(_, c)| c.is_joined());
+    assert!(sim.run_until(Duration::from_secs(10), both));
+    let now = sim.now;
+    sim.client(alice).say(now, "first").unwrap();
+    let got = |text: &'static str| move |s: &Sim| s.received(bob).iter().any(|l| l.ends_with(text));
+    assert!(sim.run_until(Duration::from_secs(10), got("first")));
+    // Everything alice's address sent in the clear to make her session (her hellos), sent
+    // again by someone who recorded it, from her address, after her first sealed frames.
+    let recorded: Vec<Vec<u8>> = sim
+        .wire_log
+        .iter()
+        .filter(|(from, _, bytes)| {
+            *from == client_addr(alice)
+                && matches!(Message::decode(bytes), Ok(Message::Hello { cookie, .. }) if !cookie.is_empty())
+        })
+        .map(|(_, _, bytes)| bytes.clone())
+        .collect();
+    assert!(!recorded.is_empty());
+    let handshakes = sim.server.stats().handshakes;
+    for hello in &recorded {
+        sim.inject(client_addr(alice), hello);
+    }
+    sim.run_for(Duration::from_millis(100));
+    // Her session keeps its keys: what she says next still opens, and arrives.
+    let now = sim.now;
+    sim.client(alice).say(now, "second").unwrap();
+    assert!(sim.run_until(Duration::from_secs(10), got("second")));
+    assert_eq!(sim.server.stats().handshakes, handshakes, "no new session keys");
+    assert_eq!(sim.server.stats().joins, 2, "alice never had to join again");
 }

@@ -8,9 +8,11 @@
 //! bounds every cookie too. A resent `hello` is answered from what was kept
 //! (`secure.rs`) and takes no token.
 //!
-//! The server tracks the [`SOURCES`] hosts that asked last; a new one takes the place of
-//! the one that has been quiet longest. An attacker with more addresses than that can
-//! push honest hosts out, and they start again with a full bucket.
+//! The server tracks [`SOURCES`] hosts. A new one takes a free place, or the place of a
+//! host quiet for as long as its bucket takes to fill (forgetting it forgives nothing);
+//! when every place is held by a host that asked more recently, the newcomers share one
+//! more bucket. So an attacker with more addresses than there are places gets the
+//! budget of one host per place plus one, never a fresh burst per address.
 //!
 //! [`PeerAddress::same_host`]: crate::address::PeerAddress::same_host
 
@@ -33,6 +35,8 @@ struct Source {
 #[derive(Debug, Default)]
 pub(super) struct HandshakeBudget {
     sources: Vec<Source, SOURCES>,
+    /// The newcomers' shared bucket, while every place is held (none before).
+    newcomers: Option<RateLimiter>,
 }
 
 impl HandshakeBudget {
@@ -45,21 +49,27 @@ impl HandshakeBudget {
         if let Some(source) = self.sources.iter_mut().find(|s| s.host == host) {
             return source.bucket.try_take(now, rate, burst);
         }
-        let fresh = Source { host, bucket: RateLimiter::new(burst, now) };
-        if let Err(fresh) = self.sources.push(fresh) {
-            // The host that asked longest ago gives its place up.
-            let quietest = self
-                .sources
-                .iter_mut()
-                .max_by_key(|s| now.wrapping_since(s.bucket.last_asked()).as_millis_u32());
-            if let Some(quietest) = quietest {
-                *quietest = fresh;
-            }
-        }
-        self.sources
+        let mut fresh = Source { host, bucket: RateLimiter::new(burst, now) };
+        let taken = fresh.bucket.try_take(now, rate, burst);
+        let Err(fresh) = self.sources.push(fresh) else { return taken };
+        // A host quiet for as long as an empty bucket takes to fill gives its place up.
+        let refill_ms = u32::from(burst.max(1)).saturating_mul(1000) / u32::from(rate);
+        let quiet_for = |s: &Source| now.wrapping_since(s.bucket.last_asked()).as_millis_u32();
+        let quietest = self
+            .sources
             .iter_mut()
-            .find(|s| s.host == host)
-            .is_some_and(|s| s.bucket.try_take(now, rate, burst))
+            .max_by_key(|s| quiet_for(s))
+            .filter(|s| quiet_for(s) >= refill_ms);
+        match quietest {
+            Some(quietest) => {
+                *quietest = fresh;
+                taken
+            }
+            None => self
+                .newcomers
+                .get_or_insert_with(|| RateLimiter::new(burst, now))
+                .try_take(now, rate, burst),
+        }
     }
 }
 
@@ -88,21 +98,40 @@ mod tests {
     }
 
     #[test]
-    fn the_quietest_host_gives_its_place_to_a_new_one() {
+    fn more_hosts_than_places_share_one_more_budget() {
         let mut budget = HandshakeBudget::default();
         let t0 = Instant::from_millis(1_000);
-        // An honest host asked first, then as many others as there are places, all
-        // drained.
-        assert!(budget.try_take(0, t0, 4, 2));
-        let last = u32::try_from(SOURCES).unwrap_or(u32::MAX);
-        for host in 1..=last {
-            let now = t0 + Duration::from_millis(u64::from(host));
-            while budget.try_take(host, now, 4, 2) {}
+        let places = u32::try_from(SOURCES).unwrap_or(u32::MAX);
+        // An attacker with far more addresses than places, each drained at once.
+        let mut granted = 0;
+        for host in 0..10 * places {
+            while budget.try_take(host, t0, 4, 2) {
+                granted += 1;
+            }
         }
-        // The last host took the place of host 0, the quietest, and is still limited;
-        // host 0, back, takes the place of host 1 with a full bucket.
-        let now = t0 + Duration::from_millis(100);
-        assert!(!budget.try_take(last, now, 4, 2));
-        assert!(budget.try_take(0, now, 4, 2), "a host that left starts with a full bucket");
+        // Each place's burst, and the newcomers' one: not a burst per address.
+        assert_eq!(granted, 2 * (places + 1));
+        // Cycling through them again a moment later gets (almost) nothing.
+        let soon = t0 + Duration::from_millis(100);
+        let again = (0..10 * places).filter(|&host| budget.try_take(host, soon, 4, 2)).count();
+        assert!(again <= 1, "{again} more");
+    }
+
+    #[test]
+    fn a_host_quiet_until_its_bucket_refilled_gives_its_place_up() {
+        let mut budget = HandshakeBudget::default();
+        let t0 = Instant::from_millis(1_000);
+        let places = u32::try_from(SOURCES).unwrap_or(u32::MAX);
+        for host in 0..places {
+            while budget.try_take(host, t0, 4, 2) {}
+        }
+        // Hosts 1.. keep asking; host 0 is quiet for the half second two tokens take.
+        let later = t0 + Duration::from_millis(500);
+        for host in 1..places {
+            let _ = budget.try_take(host, later, 4, 2);
+        }
+        // A newcomer takes host 0's place with a bucket of its own.
+        assert!(budget.try_take(places, later, 4, 2) && budget.try_take(places, later, 4, 2));
+        assert!(!budget.try_take(places, later, 4, 2));
     }
 }

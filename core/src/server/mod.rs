@@ -161,6 +161,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let kept = u32::try_from(ring.slot_count()).unwrap_or(u32::MAX);
         config.window = config.window.clamp(1, kept.clamp(1, MAX_WINDOW));
         config.keepalive = config.keepalive.max(MIN_KEEPALIVE).min(MAX_KEEPALIVE);
+        // A client is silent for up to a keep-alive: never dropped sooner.
+        config.idle_timeout = config.idle_timeout.max(config.keepalive);
         let secrets = Secrets::new(config.secret, config.boot);
         Ok(Server {
             rtt: RttBounds::new(config.rto_initial, config.rto_min, config.rto_max),
@@ -343,6 +345,12 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     /// Whether a plain join is refused (without encryption, never).
     #[cfg(not(feature = "secure"))]
     pub(super) const fn requires_encryption(&self) -> bool {
+        false
+    }
+
+    /// Whether the session with `token` is encrypted (without encryption, never).
+    #[cfg(not(feature = "secure"))]
+    pub(super) const fn is_sealed_session(&self, _token: crate::wire::Token) -> bool {
         false
     }
 

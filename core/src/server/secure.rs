@@ -163,6 +163,14 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         if let Some(resent) = self.resend_answer(now, from, nonce, digest, buf) {
             return Some(resent);
         }
+        if self.has_sealed_session(from, nonce) {
+            // The attempt that made this encrypted session, once its answer is no longer
+            // kept (its client sealed a frame, or newer sessions took its place): a
+            // recording, or the client's late resend. New keys would break the session;
+            // the client's next attempt has a new nonce.
+            self.stats.sealed_dropped += 1;
+            return None;
+        }
         // Everything past here costs Diffie-Hellman computations: from the host's budget.
         let host = self.secrets.host_key(from);
         let (rate, burst) = (self.config.handshakes_per_sec, self.config.handshake_burst);
@@ -232,6 +240,14 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             }
         }
         Some(answer)
+    }
+
+    /// Whether the session at `from` was made by the attempt `nonce` and is encrypted.
+    fn has_sealed_session(&self, from: A, nonce: u64) -> bool {
+        self.table
+            .by_addr(from)
+            .and_then(|slot| self.table.get(slot))
+            .is_some_and(|user| user.state.join_nonce == nonce && user.state.keys.is_some())
     }
 
     /// The kept answer to a resend of the hello that made the session at `from`: the same

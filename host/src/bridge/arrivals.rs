@@ -27,8 +27,6 @@ pub(crate) struct Arrival {
     pub(crate) lost: u64,
     /// It was stored before.
     pub(crate) duplicate: bool,
-    /// Dropped: posts of [`MAX_SERVERS`] other servers are being ordered already.
-    pub(crate) too_many_servers: bool,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +35,8 @@ struct Origin {
     /// for this one start.
     last: Option<u64>,
     held: BTreeMap<u64, Post>,
+    /// When it was last heard from, on the arrivals' own count.
+    heard: u64,
 }
 
 impl Origin {
@@ -47,8 +47,8 @@ impl Origin {
             && let Some(&first) = self.held.keys().next()
         {
             let last = self.last.unwrap_or(first.saturating_sub(1));
-            arrival.lost += first.saturating_sub(last + 1);
-            self.last = Some(first - 1);
+            arrival.lost += first.saturating_sub(last.saturating_add(1));
+            self.last = Some(first.saturating_sub(1));
         }
         let Some(mut last) = self.last else { return };
         while let Some(next) = self.held.remove(&(last + 1)) {
@@ -68,6 +68,8 @@ pub(crate) struct Arrivals {
     origins: HashMap<String, Origin>,
     /// Posts held, from all servers.
     held: usize,
+    /// Counts arrivals, to tell which server was heard from longest ago.
+    heard: u64,
 }
 
 impl Arrivals {
@@ -75,10 +77,7 @@ impl Arrivals {
     pub(crate) fn accept(&mut self, post: Post) -> Arrival {
         let mut arrival = Arrival::default();
         let crowded = self.held >= MAX_HELD_IN_ALL;
-        let Some(origin) = self.origin(&post.server) else {
-            arrival.too_many_servers = true;
-            return arrival;
-        };
+        let origin = self.origin(&post.server);
         if origin.last.is_some_and(|last| post.seq <= last) || origin.held.contains_key(&post.seq) {
             arrival.duplicate = true;
             return arrival;
@@ -89,12 +88,24 @@ impl Arrivals {
         arrival
     }
 
-    /// The order of `server`'s posts; `None` for a new server past [`MAX_SERVERS`].
-    fn origin(&mut self, server: &str) -> Option<&mut Origin> {
+    /// The order of `server`'s posts. Past [`MAX_SERVERS`], the one heard from longest
+    /// ago is forgotten (server ids change at every start, so old ones fall silent).
+    fn origin(&mut self, server: &str) -> &mut Origin {
         if !self.origins.contains_key(server) && self.origins.len() >= MAX_SERVERS {
-            return None;
+            let quietest = self
+                .origins
+                .iter()
+                .min_by_key(|(_, origin)| origin.heard)
+                .map(|(id, _)| id.clone());
+            if let Some(quietest) = quietest {
+                self.origins.remove(&quietest);
+            }
         }
-        Some(self.origins.entry(server.to_owned()).or_default())
+        self.heard += 1;
+        let heard = self.heard;
+        let origin = self.origins.entry(server.to_owned()).or_default();
+        origin.heard = heard;
+        origin
     }
 
     /// Counts the posts held from all servers again.
@@ -112,12 +123,9 @@ impl Arrivals {
     /// rest is asked for.
     pub(crate) fn met(&mut self, server: &str, met: u64) -> Arrival {
         let mut arrival = Arrival::default();
-        let Some(origin) = self.origin(server) else {
-            arrival.too_many_servers = true;
-            return arrival;
-        };
+        let origin = self.origin(server);
         if origin.last.is_none() {
-            let first_held = origin.held.keys().next().map(|&first| first - 1);
+            let first_held = origin.held.keys().next().map(|&first| first.saturating_sub(1));
             origin.last = Some(first_held.map_or(met, |held| held.min(met)));
         }
         origin.drain(&mut arrival, false);
@@ -184,8 +192,13 @@ mod tests {
             }
         }
         assert!(arrivals.held <= MAX_HELD_IN_ALL + 1, "{} held", arrivals.held);
-        assert!(arrivals.accept(post("one too many", 1)).too_many_servers);
-        assert!(arrivals.met("one too many", 0).too_many_servers);
+        // One more server: the one heard from longest ago is forgotten.
+        arrivals.met("one more", 0);
+        assert_eq!(seqs(&arrivals.accept(post("one more", 1))), [1]);
+        assert_eq!(arrivals.origins.len(), MAX_SERVERS);
+        assert!(!arrivals.origins.contains_key("0"));
+        // A post numbered 0 is nothing to underflow on.
+        arrivals.accept(post("zero", 0));
     }
 
     #[test]

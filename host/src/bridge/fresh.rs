@@ -68,6 +68,11 @@ impl Freshness {
         {
             sender.will = None;
             sender.heard_ms = now_ms;
+            // Seen, so that a recording of it is not fresh later either.
+            let behind = sender.highest.saturating_sub(stamp.n);
+            if behind < WINDOW {
+                sender.seen |= 1u128 << behind;
+            }
             return Ok(());
         }
         self.admit(stamp, now_ms)
@@ -165,6 +170,12 @@ mod tests {
         // An earlier will, recorded, is stale.
         fresh.expect_will(4, 20);
         assert!(fresh.admit_goodbye(&stamp(4, 10, NOW - 3_600_000), NOW).is_err());
+        // So is one the broker published soon after it was sealed, recorded and
+        // published again within the minute.
+        assert_eq!(fresh.admit(&stamp(4, 21, NOW), NOW), Ok(()));
+        let prompt_will = stamp(4, 20, NOW - 1_000);
+        assert_eq!(fresh.admit_goodbye(&prompt_will, NOW), Ok(()));
+        assert_eq!(fresh.admit_goodbye(&prompt_will, NOW + 1), Err(Stale::Replayed));
     }
 
     #[test]

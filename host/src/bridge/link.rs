@@ -120,8 +120,6 @@ pub(crate) struct Link {
     unopened: Dropped,
     stale: Dropped,
     malformed: Dropped,
-    /// Posts of a server past [`MAX_SERVERS`].
-    crowded: Dropped,
 }
 
 /// Messages of one kind the link dropped: the operator is told of the first.
@@ -196,7 +194,6 @@ impl Link {
             unopened: Dropped::default(),
             stale: Dropped::default(),
             malformed: Dropped::default(),
-            crowded: Dropped::default(),
         };
         link.arm_will();
         link
@@ -658,12 +655,6 @@ impl Link {
 
     fn on_arrival(&mut self, server: &str, arrival: Arrival) {
         tracing::debug!(server, ?arrival, "bridge: arrival");
-        if arrival.too_many_servers && self.crowded.first() {
-            self.notice(format!(
-                "bridge: posts of {MAX_SERVERS} other servers are being put in order already; \
-                 server {server}'s are dropped, as every new server's will be"
-            ));
-        }
         if let Some(after) = arrival.ask_after {
             self.ask(server, after);
         }

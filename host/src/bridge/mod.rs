@@ -435,9 +435,11 @@ const MAX_WAITING: usize = 65_536;
 /// How often a server looks whether its room is full.
 const BUSY_CHECK: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// The most other servers a bridge keeps anything for (their users, the order of their
-/// posts, where this server's posts start for them, what they sealed): past it, the one
-/// heard from longest ago is forgotten, or a new one is not listed.
+/// The most other servers a bridge keeps anything for: past it, the one heard from
+/// longest ago is forgotten (the order of their posts, where this server's posts start
+/// for them, what they sealed: server ids change at every start, so old ones fall
+/// silent), or a new one's users are not listed (the roster, whose entries go when their
+/// server says goodbye).
 pub(crate) const MAX_SERVERS: usize = 256;
 
 /// Milliseconds since the Unix epoch (0 for a clock set before it).

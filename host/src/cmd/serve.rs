@@ -165,12 +165,13 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
                 if !legacy.admit(now, from.ip()) {
                     return;
                 }
+                // Noted before it is shown: once the operator sees it, a line answers it.
+                replies.note(LastSender::Legacy(from), || from.to_string());
                 if !config.quiet {
                     let text = String::from_utf8_lossy(bytes);
                     console
                         .show(&format!("[{from}] {}", escape(text.trim_end_matches(['\r', '\n']))));
                 }
-                replies.note(LastSender::Legacy(from), || from.to_string());
             },
             directory,
         )?;

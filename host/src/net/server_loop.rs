@@ -37,6 +37,10 @@ const ROUNDS: usize = 16;
 /// a turn stops reading while the queue has less room than this.
 const EVENT_ROOM: usize = 2;
 
+/// The event queue UDP may fill in one turn: the rest is the stream links', so a flood of
+/// joins over UDP cannot starve TCP and serial users of room for theirs.
+const UDP_EVENTS: usize = EVENT_QUEUE / 2;
+
 const SOCKET: Token = Token(0);
 
 /// Room for a received datagram: any frame, and legacy text up to a typical MTU.
@@ -171,7 +175,7 @@ impl ServerLoop {
         }
         // Whether a receive found the socket empty: only then may the caller sleep.
         let mut drained = false;
-        for _ in 0..ROUNDS {
+        'rounds: for _ in 0..ROUNDS {
             // Datagrams left from a turn that stopped early are handled before new ones.
             if self.next_rx >= self.io.received() {
                 self.next_rx = 0;
@@ -194,11 +198,11 @@ impl ServerLoop {
                 if self.io.is_full() && !self.flush()? {
                     return Ok(true); // the rest waits for the socket to drain
                 }
-                if self.server.events_waiting() + EVENT_ROOM > EVENT_QUEUE {
+                if self.server.events_waiting() + EVENT_ROOM > UDP_EVENTS {
                     // A join must be able to report itself: the caller takes the events,
-                    // and the rest of the batch is handled at the next turn.
-                    self.transmit(now)?;
-                    return Ok(true);
+                    // and the rest of the batch is handled at the next turn (the links
+                    // have their go first).
+                    break 'rounds;
                 }
                 let i = self.next_rx;
                 self.next_rx += 1;
@@ -232,6 +236,11 @@ impl ServerLoop {
                 break;
             }
         }
+        // What this turn's datagrams made due goes now (a turn that stopped for the
+        // events' sake skipped it).
+        if !drained {
+            self.transmit(now)?;
+        }
         self.serve_links(now, directory)?;
         Ok(!drained || self.links.has_more())
     }
@@ -247,6 +256,9 @@ impl ServerLoop {
         let mut handled = false;
         // A budget, so a busy link cannot starve the timers and the console.
         for _ in 0..minichat_core::transport::RECEIVE_BUDGET {
+            if self.server.events_waiting() + EVENT_ROOM > EVENT_QUEUE {
+                break; // the links' frames wait for the caller to take the events
+            }
             let Some((peer, len)) = self.links.next_frame(&self.reactor, wall, &mut self.stream_rx)
             else {
                 break;

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::time::{Duration, Instant};
 
+use minichat_core::wire::is_frame;
 use minichat_core::wire::limits::MAX_FRAME;
 use mio::net::TcpListener;
 use mio::{Interest, Token};
@@ -193,7 +194,10 @@ impl StreamLinks {
             let outcome = link.flush().and_then(|()| link.next_frame(buf));
             match outcome {
                 Ok(Next::Frame(len)) => {
-                    if matches!(peer, Peer::Tcp(_)) {
+                    // A minichat frame, not merely a good check: noise with a CRC keeps
+                    // nothing open.
+                    if matches!(peer, Peer::Tcp(_)) && is_frame(buf.get(..len).unwrap_or_default())
+                    {
                         self.guard.framed(token, now);
                     }
                     return Some((peer, len));
@@ -252,6 +256,12 @@ impl StreamLinks {
         let refused = stats.refused_per_ip - before.refused_per_ip;
         if refused > 0 {
             parts.push(format!("{refused} refused (too many from one address)"));
+        }
+        let full = stats.refused_full - before.refused_full;
+        if full > 0 {
+            parts.push(format!(
+                "{full} refused (all {MAX_CONNECTIONS} taken by connections carrying frames)"
+            ));
         }
         let late = stats.no_first_frame - before.no_first_frame;
         if late > 0 {

@@ -54,6 +54,8 @@ pub(crate) struct TcpStats {
     pub(crate) open: usize,
     /// Connections closed at once: their address held its share already.
     pub(crate) refused_per_ip: u64,
+    /// Connections closed at once: every place was held by one that carried frames.
+    pub(crate) refused_full: u64,
     /// Connections closed to make room for a new one (they had carried no frame).
     pub(crate) evicted: u64,
     /// Connections closed for carrying no frame in time.
@@ -124,7 +126,10 @@ impl TcpGuard {
                 self.stats.evicted += 1;
                 Ok(Some(token))
             }
-            None => Err(Refused::Full),
+            None => {
+                self.stats.refused_full += 1;
+                Err(Refused::Full)
+            }
         }
     }
 

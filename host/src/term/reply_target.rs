@@ -82,15 +82,15 @@ impl FirstKey {
         typing.first_key.unwrap_or(typing.prompt.0)
     }
 
-    /// The first key of a line (the line is empty): takes the current recipient.
+    /// A key of a line; the first (on an empty line) takes the current recipient, for the
+    /// whole line: emptied and typed again, it keeps it.
     pub(crate) fn on_key(&self, line_is_empty: bool) {
-        if !line_is_empty {
+        let mut typing = self.typing.lock().unwrap_or_else(PoisonError::into_inner);
+        if !line_is_empty || typing.first_key.is_some() {
             return;
         }
         let (number, label) = self.prompt.current();
-        let mut typing = self.typing.lock().unwrap_or_else(PoisonError::into_inner);
-        if typing.first_key.is_none()
-            && number != typing.prompt.0
+        if number != typing.prompt.0
             && let Some(label) = label
         {
             output::line(
@@ -185,7 +185,15 @@ mod tests {
         targets.note("forger", || "10.0.0.9:4000".to_owned());
         keys.on_key(false);
         assert_eq!(targets.recipient(Some(keys.finish_line())), Ok(Some("alice")));
-        // The next line is the forger's, and says so in its prompt.
+        // Emptied and typed again, the line keeps its recipient.
+        keys.start_line(">>>: ");
+        keys.on_key(true);
+        targets.note("forger2", || "10.0.0.10:4000".to_owned());
+        keys.on_key(false);
+        keys.on_key(true);
+        assert_eq!(targets.recipient(Some(keys.finish_line())), Ok(Some("forger")));
+        // The next line is the latest forger's, and says so in its prompt.
+        targets.note("forger", || "10.0.0.9:4000".to_owned());
         assert_eq!(keys.start_line(">>>: "), "(to 10.0.0.9:4000) >>>: ");
         // Someone who writes between the prompt and the first key gets the line.
         targets.note("bob", || "bob".to_owned());

@@ -71,6 +71,7 @@ pub(crate) fn describe_tcp(stats: &TcpStats) -> String {
         &[
             ("open", u64::try_from(stats.open).unwrap_or(u64::MAX)),
             ("refused, too many from one address", stats.refused_per_ip),
+            ("refused, all taken", stats.refused_full),
             ("closed, no frame in time", stats.no_first_frame),
             ("closed, silent", stats.silent),
             ("closed to make room", stats.evicted),

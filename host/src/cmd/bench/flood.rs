@@ -79,7 +79,8 @@ fn measure(
     while start.elapsed() < duration {
         let elapsed = start.elapsed();
         // Paced: every datagram due by now, in steps of about a millisecond.
-        let due = (elapsed.as_micros() * u128::from(rate) / 1_000_000) as u64;
+        let due =
+            u64::try_from(elapsed.as_micros() * u128::from(rate) / 1_000_000).unwrap_or(u64::MAX);
         while sent < due {
             // A full socket buffer on our side drops it here; counted as sent all the same
             // (it was offered).
@@ -94,7 +95,8 @@ fn measure(
             next_probe = now + PROBE_EVERY;
         }
         while let Ok(n) = prober.recv(&mut buf) {
-            if let Ok(Message::ServerKey { nonce, .. }) = Message::decode(&buf[..n])
+            if let Ok(Message::ServerKey { nonce, .. }) =
+                Message::decode(buf.get(..n).unwrap_or_default())
                 && let Some(at) = asked_at.iter().position(|(asked, _)| *asked == nonce)
             {
                 let (_, sent_at) = asked_at.swap_remove(at);
@@ -104,7 +106,8 @@ fn measure(
         }
         // Questions unanswered after a second are not waited for.
         asked_at.retain(|(_, at)| at.elapsed() < PROBE_WAIT);
-        tick((elapsed.as_millis() * 1000 / duration.as_millis().max(1)) as u64);
+        let done = elapsed.as_millis() * 1000 / duration.as_millis().max(1);
+        tick(u64::try_from(done).unwrap_or(1000));
         std::thread::sleep(Duration::from_micros(500));
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -130,7 +133,8 @@ fn cookie_for(socket: &UdpSocket, server: SocketAddr) -> std::io::Result<Cookie>
     for _ in 0..25 {
         socket.send_to(&hello, server)?;
         if let Ok(n) = socket.recv(&mut buf)
-            && let Ok(Message::Cookie { cookie, .. }) = Message::decode(&buf[..n])
+            && let Ok(Message::Cookie { cookie, .. }) =
+                Message::decode(buf.get(..n).unwrap_or_default())
         {
             return Ok(cookie);
         }
