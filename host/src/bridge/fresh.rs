@@ -3,9 +3,9 @@
 //!
 //! Every sealed message carries its sender's id, its number among what that server
 //! sealed, and the time it was sealed (`seal.rs`). A message is taken if it was sealed
-//! less than [`FRESH_FOR`] from now (the servers' clocks must agree that well), and its
+//! less than [`FRESH_FOR_MS`] from now (the servers' clocks must agree that well), and its
 //! number was not seen before from that sender: per sender, the highest number seen and
-//! which of the [`WINDOW`] before it were. A sender not heard from within [`FRESH_FOR`]
+//! which of the [`WINDOW`] before it were. A sender not heard from within [`FRESH_FOR_MS`]
 //! can only be replayed with stale times, so at most [`MAX_SENDERS`] are remembered.
 //!
 //! The last will is the one message sealed long before the broker may publish it: a
