@@ -10,9 +10,9 @@
 //!
 //! The server tracks [`SOURCES`] hosts. A new one takes a free place, or the place of a
 //! host quiet for as long as its bucket takes to fill (forgetting it forgives nothing);
-//! when every place is held by a host that asked more recently, the newcomers share one
-//! more bucket. So an attacker with more addresses than there are places gets the
-//! budget of one host per place plus one, never a fresh burst per address.
+//! when every place is held by a host that asked more recently, a newcomer draws on the
+//! quietest one's bucket. So an attacker with more addresses than there are places gets
+//! the budget of one host per place, never a fresh burst per address.
 //!
 //! [`PeerAddress::same_host`]: crate::address::PeerAddress::same_host
 
@@ -35,8 +35,6 @@ struct Source {
 #[derive(Debug, Default)]
 pub(super) struct HandshakeBudget {
     sources: Vec<Source, SOURCES>,
-    /// The newcomers' shared bucket, while every place is held (none before).
-    newcomers: Option<RateLimiter>,
 }
 
 impl HandshakeBudget {
@@ -49,27 +47,25 @@ impl HandshakeBudget {
         if let Some(source) = self.sources.iter_mut().find(|s| s.host == host) {
             return source.bucket.try_take(now, rate, burst);
         }
-        let mut fresh = Source { host, bucket: RateLimiter::new(burst, now) };
-        let taken = fresh.bucket.try_take(now, rate, burst);
-        let Err(fresh) = self.sources.push(fresh) else { return taken };
-        // A host quiet for as long as an empty bucket takes to fill gives its place up.
-        let refill_ms = u32::from(burst.max(1)).saturating_mul(1000) / u32::from(rate);
-        let quiet_for = |s: &Source| now.wrapping_since(s.bucket.last_asked()).as_millis_u32();
-        let quietest = self
-            .sources
-            .iter_mut()
-            .max_by_key(|s| quiet_for(s))
-            .filter(|s| quiet_for(s) >= refill_ms);
-        match quietest {
-            Some(quietest) => {
-                *quietest = fresh;
-                taken
+        let fresh = Source { host, bucket: RateLimiter::new(burst, now) };
+        let place = match self.sources.push(fresh) {
+            Ok(()) => self.sources.last_mut(),
+            Err(fresh) => {
+                // A host quiet for as long as an empty bucket takes to fill gives its
+                // place up; else the newcomer draws on the quietest one's bucket.
+                let refill_ms = u32::from(burst.max(1)).saturating_mul(1000) / u32::from(rate);
+                let quiet_for =
+                    |s: &Source| now.wrapping_since(s.bucket.last_asked()).as_millis_u32();
+                let quietest = self.sources.iter_mut().max_by_key(|s| quiet_for(s));
+                quietest.map(|quietest| {
+                    if quiet_for(quietest) >= refill_ms {
+                        *quietest = fresh;
+                    }
+                    quietest
+                })
             }
-            None => self
-                .newcomers
-                .get_or_insert_with(|| RateLimiter::new(burst, now))
-                .try_take(now, rate, burst),
-        }
+        };
+        place.is_some_and(|source| source.bucket.try_take(now, rate, burst))
     }
 }
 
@@ -98,7 +94,7 @@ mod tests {
     }
 
     #[test]
-    fn more_hosts_than_places_share_one_more_budget() {
+    fn more_hosts_than_places_share_the_places_budgets() {
         let mut budget = HandshakeBudget::default();
         let t0 = Instant::from_millis(1_000);
         let places = u32::try_from(SOURCES).unwrap_or(u32::MAX);
@@ -109,8 +105,8 @@ mod tests {
                 granted += 1;
             }
         }
-        // Each place's burst, and the newcomers' one: not a burst per address.
-        assert_eq!(granted, 2 * (places + 1));
+        // Each place's burst: not a burst per address.
+        assert_eq!(granted, 2 * places);
         // Cycling through them again a moment later gets (almost) nothing.
         let soon = t0 + Duration::from_millis(100);
         let again = (0..10 * places).filter(|&host| budget.try_take(host, soon, 4, 2)).count();

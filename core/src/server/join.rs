@@ -67,7 +67,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         if let Some(slot) = self.table.by_addr(from) {
             let user = self.table.get(slot)?;
             // (A plain join never gets an encrypted session's welcome in the clear.)
-            let same_kind = verified || !self.is_sealed_session(user.token);
+            let same_kind = verified || !user.state.is_sealed();
             if user.name.as_name().same_user(&name) && user.state.join_nonce == nonce && same_kind {
                 // A resend of the join that made this session (its welcome was lost): the
                 // same answer again.

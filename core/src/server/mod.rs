@@ -348,12 +348,6 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         false
     }
 
-    /// Whether the session with `token` is encrypted (without encryption, never).
-    #[cfg(not(feature = "secure"))]
-    pub(super) const fn is_sealed_session(&self, _token: crate::wire::Token) -> bool {
-        false
-    }
-
     /// What goes out for a session (without encryption, as it is).
     #[cfg(not(feature = "secure"))]
     pub(super) fn outgoing(

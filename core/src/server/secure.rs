@@ -160,16 +160,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             return Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce });
         }
         let digest = self.secrets.hello_digest(nonce, handshake);
-        if let Some(resent) = self.resend_answer(now, from, nonce, digest, buf) {
+        if let Some(resent) = self.repeated_attempt(now, from, nonce, digest, buf).ok()? {
             return Some(resent);
-        }
-        if self.has_sealed_session(from, nonce) {
-            // The attempt that made this encrypted session, once its answer is no longer
-            // kept (its client sealed a frame, or newer sessions took its place): a
-            // recording, or the client's late resend. New keys would break the session;
-            // the client's next attempt has a new nonce.
-            self.stats.sealed_dropped += 1;
-            return None;
         }
         // Everything past here costs Diffie-Hellman computations: from the host's budget.
         let host = self.secrets.host_key(from);
@@ -227,10 +219,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             let slot = self.table.by_token(token)?;
             self.table.get_mut(slot)?.state.keys = Some(session);
             self.stats.handshakes += 1;
+            // (A new session, with a token of its own: a repeated attempt never gets here.)
             let security = self.security.as_mut()?;
-            if let Some(at) = security.answers.iter().position(|kept| kept.token == token) {
-                forget_at(&mut security.answers, at);
-            }
             if security.answers.is_full() {
                 security.answers.pop_front();
             }
@@ -242,40 +232,38 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         Some(answer)
     }
 
-    /// Whether the session at `from` was made by the attempt `nonce` and is encrypted.
-    fn has_sealed_session(&self, from: A, nonce: u64) -> bool {
-        self.table
-            .by_addr(from)
-            .and_then(|slot| self.table.get(slot))
-            .is_some_and(|user| user.state.join_nonce == nonce && user.state.keys.is_some())
-    }
-
-    /// The kept answer to a resend of the hello that made the session at `from`: the same
-    /// bytes again, with no handshake work and nothing from the host's budget.
-    fn resend_answer(
+    /// A hello with the attempt (`nonce`) that made the encrypted session at `from`
+    /// gets the answer kept, the same bytes again, with no handshake work and nothing from
+    /// the host's budget; `Err` once the answer is no longer kept (its client sealed a
+    /// frame, or newer sessions took its place): a recording or a late resend, to drop,
+    /// as new keys would break the session and the client's next attempt has a new nonce.
+    /// `Ok(None)`: it repeats no attempt.
+    fn repeated_attempt(
         &mut self,
         now: Instant,
         from: A,
         nonce: u64,
         digest: u64,
         buf: &mut [u8],
-    ) -> Option<Transmit<A>> {
-        let slot = self.table.by_addr(from)?;
-        let user = self.table.get(slot)?;
-        if user.state.join_nonce != nonce {
-            return None;
+    ) -> Result<Option<Transmit<A>>, ()> {
+        let Some(slot) = self.table.by_addr(from) else { return Ok(None) };
+        let Some(user) = self.table.get(slot) else { return Ok(None) };
+        if user.state.join_nonce != nonce || !user.state.is_sealed() {
+            return Ok(None);
         }
         let token = user.token;
-        let kept = self.security.as_ref()?.answers.iter().find(|kept| kept.token == token)?;
-        if kept.hello != digest {
-            return None;
-        }
-        let out = buf.get_mut(..kept.answer.len())?;
+        let answers = self.security.as_ref().map(|security| &security.answers);
+        let kept = answers.and_then(|a| a.iter().find(|k| k.token == token && k.hello == digest));
+        let out = kept.and_then(|kept| buf.get_mut(..kept.answer.len()).zip(Some(kept)));
+        let Some((out, kept)) = out else {
+            self.stats.sealed_dropped += 1;
+            return Err(());
+        };
         out.iter_mut().zip(&kept.answer).for_each(|(d, s)| *d = *s);
         let len = kept.answer.len();
         self.table.touch(slot, now);
         self.stats.answers_resent += 1;
-        Some(Transmit { destination: from, len })
+        Ok(Some(Transmit { destination: from, len }))
     }
 
     #[allow(clippy::too_many_arguments)] // the frame's fields, and where to answer

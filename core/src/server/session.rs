@@ -44,6 +44,20 @@ pub struct Session {
     pub(super) keys: Option<crate::secure::Session>,
 }
 
+impl Session {
+    /// Whether the session is encrypted.
+    #[cfg(feature = "secure")]
+    pub(super) const fn is_sealed(&self) -> bool {
+        self.keys.is_some()
+    }
+
+    /// Whether the session is encrypted (without encryption, never).
+    #[cfg(not(feature = "secure"))]
+    pub(super) const fn is_sealed(&self) -> bool {
+        false
+    }
+}
+
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     #[allow(clippy::too_many_arguments)] // the datagram's parts, and where to answer
     pub(super) fn on_session_frame<D: Directory + ?Sized>(
