@@ -223,10 +223,11 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_name = "N", default_value_t = crate::net::serial::DEFAULT_BAUD, value_parser = clap::value_parser!(u32).range(1..), requires = "serial")]
     pub(crate) baud: u32,
 
-    /// Trust only a server whose key has this fingerprint (as `minichat serve` prints it).
+    /// Trust only a server whose key has this fingerprint (as `minichat serve` prints it),
+    /// or is this key (64 hexadecimal digits, as `minichat key --public` prints it).
     /// Without it, a server's key is trusted the first time and remembered: a changed key
     /// is then refused, loudly.
-    #[arg(long, value_name = "FINGERPRINT", conflicts_with = "plaintext")]
+    #[arg(long, value_name = "FINGERPRINT", conflicts_with = "plaintext", value_parser = crate::keys::parse_pin)]
     pub(crate) server_key: Option<String>,
 
     /// Where the keys of servers met before are remembered. [default:
@@ -359,7 +360,8 @@ pub(crate) struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub(crate) clients: u16,
 
-    /// Messages each client keeps in flight.
+    /// Messages each client keeps in flight (a protocol echo in encrypted sessions keeps
+    /// one: each goes sealed through the client's request API).
     #[arg(long, value_name = "W", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub(crate) window: u16,
 

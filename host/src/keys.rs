@@ -145,6 +145,26 @@ fn normalised(print: &str) -> String {
     print.chars().filter(|c| c.is_ascii_hexdigit()).map(|c| c.to_ascii_lowercase()).collect()
 }
 
+/// `--server-key`: a key's fingerprint as `minichat serve` prints it (32 hexadecimal
+/// digits, in groups), or the key itself as `minichat key --public` prints it (64);
+/// normalised (lowercase, digits only).
+pub(crate) fn parse_pin(text: &str) -> Result<String, String> {
+    if let Some(c) = text.chars().find(|c| !c.is_ascii_hexdigit() && !matches!(c, '-' | ':' | ' '))
+    {
+        return Err(format!("{c:?} is not a hexadecimal digit: {PIN_FORMS}"));
+    }
+    let digits = normalised(text);
+    match digits.len() {
+        FINGERPRINT_DIGITS | KEY_DIGITS => Ok(digits),
+        n => Err(format!("{n} hexadecimal digits: {PIN_FORMS}")),
+    }
+}
+
+const FINGERPRINT_DIGITS: usize = 32;
+const KEY_DIGITS: usize = 2 * KEY_LEN;
+const PIN_FORMS: &str = "give the fingerprint `minichat serve` prints (32 digits, as \
+    1a2b-3c4d-…) or the key `minichat key --public` prints (64 digits)";
+
 impl Trust {
     /// Whether to trust `key` for the server called `server` (its address, or its serial
     /// line): `Ok` with something to tell the user, or the loud refusal.
@@ -155,7 +175,8 @@ impl Trust {
     ) -> Result<Option<String>, HostError> {
         let presented = print(key);
         match self {
-            Trust::Pinned(pin) if normalised(pin) == normalised(&presented) => Ok(None),
+            // The fingerprint, or the whole key in hexadecimal.
+            Trust::Pinned(pin) if *pin == normalised(&presented) || *pin == hex(key) => Ok(None),
             Trust::Pinned(pin) => Err(HostError::ServerKeyNotPinned {
                 server: server.to_owned(),
                 presented,
@@ -270,8 +291,14 @@ mod tests {
     fn a_pin_matches_however_it_is_typed() {
         let key = [7u8; 32];
         let pin = print(&key);
-        assert_eq!(Trust::Pinned(pin.to_uppercase()).decide("s", &key).unwrap(), None);
-        assert_eq!(Trust::Pinned(pin.replace('-', "")).decide("s", &key).unwrap(), None);
+        let pinned = |text: &str| Trust::Pinned(parse_pin(text).unwrap());
+        assert_eq!(pinned(&pin.to_uppercase()).decide("s", &key).unwrap(), None);
+        assert_eq!(pinned(&pin.replace('-', "")).decide("s", &key).unwrap(), None);
+        // The key itself, as `minichat key --public` prints it, pins it too.
+        assert_eq!(pinned(&hex(&key)).decide("s", &key).unwrap(), None);
+        assert!(pinned(&hex(&[8; 32])).decide("s", &key).is_err());
+        assert!(parse_pin("1a2b-3c4d").unwrap_err().contains("8 hexadecimal digits"));
+        assert!(parse_pin(&format!("{pin}x")).unwrap_err().contains("'x' is not"));
         let err = Trust::Pinned(print(&[8; 32])).decide("s", &key).unwrap_err().to_string();
         assert!(err.contains("not the key --server-key pins"), "{err}");
     }

@@ -352,3 +352,41 @@ fn legacy_text_that_is_empty_not_utf8_or_full_of_controls_is_shown_safely() {
     let mut client = UdpClient::new("after", addr);
     assert!(client.run_until(WAIT, |c| c.client.is_joined()));
 }
+
+#[test]
+fn a_chat_with_nothing_to_say_joins_then_leaves_and_says_when_it_never_could() {
+    let (mut server, addr) = server();
+    // stdin is empty: the session asked for is still made, then left.
+    let mut quiet = Minichat::spawn(&[
+        "chat",
+        "--name",
+        "quiet",
+        "--server",
+        &addr,
+        "--linger",
+        "0",
+        "--plaintext",
+    ]);
+    assert!(quiet.wait_exit(WAIT).success(), "{:?}", quiet.stderr_after_exit(WAIT));
+    server.stdout_line_containing("quiet joined from", WAIT);
+    server.stdout_line_containing("quiet left", WAIT);
+    // A server that never answers (a socket held open, read by nobody): it says so and
+    // fails once its give-up time passed.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let nobody = silent.local_addr().unwrap().to_string();
+    let mut lonely = Minichat::spawn(&[
+        "chat",
+        "--name",
+        "lonely",
+        "--server",
+        &nobody,
+        "--linger",
+        "0",
+        "--timeout",
+        "2",
+        "--plaintext",
+    ]);
+    assert_eq!(lonely.wait_exit(WAIT).code(), Some(1));
+    let said = lonely.stderr_after_exit(WAIT).join("\n");
+    assert!(said.contains("never joined: no answer from"), "{said}");
+}

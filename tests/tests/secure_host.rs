@@ -135,6 +135,14 @@ fn the_bench_loads_a_running_server_in_encrypted_sessions_or_says_why_it_cannot(
     assert!(status.success(), "{out}\n{:?}", bench.stderr_after_exit(WAIT));
     assert!(out.contains("\"key\": \"relay\""), "{out}");
     assert!(!out.contains("\"messages_per_second\": 0.0"), "{out}");
+    // The protocol echo too, sealed like everything else (it used to get no reply).
+    let echo = ["bench", "--server", &addr, "--mode", "echo", "--no-baselines", "--clients", "2"];
+    let mut bench = Minichat::spawn(&[&echo[..], &quick[..]].concat());
+    let status = bench.wait_exit(WAIT);
+    let out = bench.stdout_after_exit(WAIT).join("\n");
+    assert!(status.success(), "{out}\n{:?}", bench.stderr_after_exit(WAIT));
+    assert!(out.contains("\"key\": \"protocol-echo\""), "{out}");
+    assert!(!out.contains("\"messages_per_second\": 0.0"), "{out}");
     // In the clear, the server (started without --plaintext) refuses the load's clients:
     // the bench says so instead of waiting.
     let mut plain = Minichat::spawn(&[&load[..], &quick[..], &["--plaintext"][..]].concat());
@@ -164,10 +172,24 @@ fn minichat_key_shows_the_key_serve_uses_in_hex_and_as_its_fingerprint() {
     // --public: the hex alone, the same key (not made again).
     let mut alone = Minichat::spawn(&["key", "--key", key, "--public"]);
     assert!(alone.wait_exit(WAIT).success());
-    assert_eq!(alone.stdout_after_exit(WAIT), vec![public]);
+    assert_eq!(alone.stdout_after_exit(WAIT), vec![public.clone()]);
     // serve announces the same fingerprint for that file.
-    let (mut server, _) = Minichat::serve(&["serve", "--key", key, "--bind", "127.0.0.1:0"]);
+    let (mut server, addr) = Minichat::serve(&["serve", "--key", key, "--bind", "127.0.0.1:0"]);
     assert_eq!(fingerprint(&mut server), print);
+    // A client pins it by either form: the fingerprint, or the key in hexadecimal.
+    let addr = addr.to_string();
+    for (name, pin) in [("byprint", &print), ("byhex", &public)] {
+        let (code, stderr) =
+            send(&["send", "--name", name, "--server", &addr, "--server-key", pin, "hi"]);
+        assert_eq!(code, Some(0), "--server-key {pin}: {stderr:?}");
+        server.stdout_line_containing(&format!("{name}: hi"), WAIT);
+    }
+    // Anything else is refused at once, saying what it takes.
+    let (code, stderr) =
+        send(&["send", "--name", "cut", "--server", &addr, "--server-key", "1a2b-3c4d", "hi"]);
+    assert_eq!(code, Some(2), "{stderr:?}");
+    let said = stderr.join("\n");
+    assert!(said.contains("8 hexadecimal digits") && said.contains("key --public"), "{said}");
 }
 
 #[test]

@@ -81,6 +81,10 @@ struct Chat {
     stage: Stage,
     /// The session ended from the server's side (refused, kicked).
     ended: Option<String>,
+    /// Whether the client ever joined, and by when it must have (input that ends before
+    /// the join still makes the session it asked for: `chat </dev/null` joins, then leaves).
+    joined: bool,
+    join_by: Instant,
 }
 
 /// Runs the chat until the user quits, the input ends or the session ends.
@@ -119,6 +123,8 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
         input_done: false,
         stage: Stage::Running,
         ended: None,
+        joined: false,
+        join_by: net.now() + config.give_up,
     };
     while chat.stage != Stage::Done {
         net.pump()?;
@@ -159,7 +165,7 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
         }
     }
     net.pump()?;
-    let code = chat.finish(&net.client, &mut console);
+    let code = chat.finish(&net.client, &mut console, interactive);
     if let (Some(capture), Some(path)) = (net.take_capture(), &config.capture) {
         super::finish_capture(capture, path, "chat")?;
     }
@@ -234,6 +240,7 @@ impl Chat {
     fn on_event(&mut self, event: ClientEvent, console: &mut Console, refused: bool) {
         match event {
             ClientEvent::Joined { name, rejoined: false } => {
+                self.joined = true;
                 console.notice(&format!("joined as {name}"))
             }
             ClientEvent::Joined { name, rejoined: true } => {
@@ -367,6 +374,10 @@ impl Chat {
         interactive: bool,
     ) {
         match self.stage {
+            // Without a terminal the session asked for is made even if nothing is said in
+            // it: it waits for the join (up to the give-up time).
+            Stage::Running
+                if self.input_done && !interactive && !self.joined && now < self.join_by => {}
             Stage::Running if self.input_done && client.pending() == 0 && self.requests == 0 => {
                 if interactive || linger == Duration::ZERO {
                     self.leave(client, now);
@@ -404,9 +415,17 @@ impl Chat {
     }
 
     /// The exit status, with a summary of what went wrong.
-    fn finish(self, client: &HostClient, console: &mut Console) -> ExitCode {
+    fn finish(self, client: &HostClient, console: &mut Console, interactive: bool) -> ExitCode {
         let unanswered = self.sent.len().min(client.pending());
         let mut problems = self.failures.len();
+        if !self.joined && !interactive && self.ended.is_none() {
+            console.notice(&format!(
+                "never joined: no answer from {} within {}",
+                self.server,
+                clock::seconds(self.give_up)
+            ));
+            return ExitCode::FAILURE;
+        }
         if unanswered > 0 {
             let what = console::count(u64::try_from(unanswered).unwrap_or(u64::MAX), "message");
             console.notice(&format!("{what} not acknowledged before exit"));

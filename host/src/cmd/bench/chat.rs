@@ -51,6 +51,9 @@ struct Peer {
     next_seq: u64,
     echoes_in_flight: usize,
     heard: Instant,
+    /// An encrypted session: echo requests go through the client, which seals them (one
+    /// at a time: its request API), not as raw frames a server drops unopened.
+    sealed: bool,
 }
 
 /// Joins `clients` users (plus a sender for fan-out) to `servers` (client `i` to server
@@ -96,6 +99,7 @@ pub(crate) fn run(
             next_seq: 0,
             echoes_in_flight: 0,
             heard: Instant::now(),
+            sealed: encryption != Encryption::Plain,
         });
     }
     let mut buf = vec![0u8; 2048];
@@ -147,6 +151,16 @@ pub(crate) fn run(
         for (i, peer) in peers.iter_mut().enumerate() {
             let t = now(start);
             match mode {
+                Mode::Echo if peer.sealed => {
+                    if peer.echoes_in_flight == 0 {
+                        stamp(&mut text, i, peer.next_seq, window.micros(), config.size);
+                        if peer.client.echo(t, EchoMode::Upper, &text).is_ok() {
+                            peer.next_seq += 1;
+                            peer.echoes_in_flight = 1;
+                        }
+                    }
+                    send(peer, t, &mut tx);
+                }
                 Mode::Echo => {
                     while peer.echoes_in_flight < config.window {
                         let Some(token) = peer.client.session_token() else { break };
@@ -187,7 +201,9 @@ pub(crate) fn run(
             // Timers, and acknowledgements owed.
             for peer in &mut peers {
                 pump(peer, now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
-                if mode == Mode::Echo && peer.echoes_in_flight > 0 && peer.heard.elapsed() > STALL {
+                let stalled = peer.echoes_in_flight > 0 && peer.heard.elapsed() > STALL;
+                // (A sealed echo is the client's request: it times out by itself.)
+                if mode == Mode::Echo && !peer.sealed && stalled {
                     if phase == Phase::Measure {
                         outcome.lost += peer.echoes_in_flight as u64;
                     }
@@ -262,10 +278,27 @@ fn send(peer: &mut Peer, now: CoreInstant, tx: &mut [u8]) {
 /// Takes a peer's events: deliveries are counted and timed; losses counted.
 fn drain_events(peer: &mut Peer, window: &Window, phase: Phase, outcome: &mut Outcome) {
     while let Some(event) = peer.client.poll_event() {
+        // An encrypted session's echo replies come through the client.
+        match &event {
+            ClientEvent::EchoReply { .. } | ClientEvent::RequestTimedOut { .. } => {
+                peer.echoes_in_flight = 0;
+                peer.heard = Instant::now();
+            }
+            _ => {}
+        }
         if phase != Phase::Measure {
             continue;
         }
         match event {
+            ClientEvent::EchoReply { text, .. } => {
+                if let Some((_, _, sent)) = read_stamp(text.as_bytes()) {
+                    outcome.messages += 1;
+                    outcome.latencies_us.push(
+                        u32::try_from(window.micros().saturating_sub(sent)).unwrap_or(u32::MAX),
+                    );
+                }
+            }
+            ClientEvent::RequestTimedOut { .. } => outcome.lost += 1,
             ClientEvent::Message { text, .. } => {
                 if let Some((_, _, sent)) = read_stamp(text.as_bytes()) {
                     outcome.messages += 1;
