@@ -119,7 +119,11 @@ pub enum WireError {
 impl WireError {
     /// What is wrong, in a few words and without formatting: what a server puts in the
     /// detail of its `malformed` answer (the [`Display`](core::fmt::Display) sentence
-    /// would pull `core::fmt` into every firmware server).
+    /// would pull `core::fmt` into every firmware server). The limits it names are
+    /// [`MAX_FRAME`](crate::wire::limits::MAX_FRAME),
+    /// [`MAX_NAME`](crate::wire::limits::MAX_NAME) and
+    /// [`MAX_DETAIL`](crate::wire::limits::MAX_DETAIL), written out (a `const fn` cannot
+    /// format them; a test holds them equal).
     pub const fn reason(&self) -> &'static str {
         match self {
             WireError::NotAFrame => "not a frame",
@@ -452,6 +456,18 @@ pub enum TransportError<E> {
 mod tests {
     use super::*;
     use std::string::ToString;
+
+    #[test]
+    fn the_short_reasons_name_the_limits_as_they_are() {
+        use crate::wire::limits::{MAX_DETAIL, MAX_FRAME, MAX_NAME};
+        let says = |error: WireError, limit: usize| {
+            let reason = error.reason();
+            assert!(reason.contains(&limit.to_string()), "{reason:?} for {limit}");
+        };
+        says(WireError::FrameTooLong { len: MAX_FRAME + 1 }, MAX_FRAME);
+        says(WireError::NameTooLong { len: MAX_NAME + 1 }, MAX_NAME);
+        says(WireError::DetailTooLong { len: MAX_DETAIL + 1 }, MAX_DETAIL);
+    }
 
     #[test]
     fn code_points_read_as_in_the_unicode_standard() {

@@ -8,7 +8,7 @@ minimal one (the default build), the full one (`--features full`, built into
 `target/full`) and the secure one (`--features secure`, encrypted sessions, built into
 `target/secure`). Run after building for each target (CI's firmware-on-QEMU step). A second table gives
 the whole minimal client as it sits in flash (vector table, `.text` and `.rodata`: runtime,
-UART driver, framing and all) against DESIGN.md's 10 KiB for it.
+UART driver, framing and all) against the design's 10 KiB for it.
 
 With `--check FILE` it compares every `.text` with the figure recorded in FILE
 (BENCHMARKS.md, "Firmware on QEMU") and exits 1 if one grew by more than 2%."""
@@ -64,7 +64,7 @@ def measure():
     return rows
 
 
-# DESIGN.md: "the whole QEMU client firmware with runtime, UART driver and framing <= 10 KiB".
+# The design's target: "the whole QEMU client firmware with runtime, UART driver and framing <= 10 KiB".
 WHOLE_CLIENT_BUDGET = 10240
 FLASH = (".vector_table", ".text", ".rodata")
 

@@ -1,6 +1,7 @@
 //! Requests and their answers: `who` (paged), `echo` and the keep-alive `ping`, each
 //! resent on its own back-off until answered or given up. `who` and `echo` are Cargo
-//! features (on by default): a firmware client that never asks leaves their code out.
+//! features (off by default, like all the core's; the host turns them on): a firmware
+//! client that never asks leaves their code out.
 
 use crate::address::PeerAddress;
 use crate::backoff::Backoff;

@@ -22,8 +22,9 @@ const FLAG_FLEET: u8 = 0x01;
 const KEY_REQUEST_PADDING: usize = 33;
 
 /// One minichat message. Field layouts are in `docs/PROTOCOL.md`, "Messages"; every
-/// frame starts with the header (magic, version, kind), and every kind but `join` and
-/// `cookie` continues with the session [`Token`].
+/// frame starts with the header (magic, version, kind), and the kinds of a session
+/// continue with its [`Token`]; those of joining (`join`, `cookie`, `refused`, `hello`,
+/// `answer`, `key-request`, `server-key`) carry none ([`Kind::has_token`]).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

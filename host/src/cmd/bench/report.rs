@@ -66,7 +66,7 @@ impl Row {
     }
 }
 
-/// A target of DESIGN.md, as a ratio of two scenarios of this run.
+/// A target of the design's (or an issue's), as a ratio of two scenarios of this run.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Ratio {
     pub(crate) target: Cow<'static, str>,
