@@ -120,9 +120,7 @@ impl WireError {
     /// What is wrong, in a few words and without formatting: what a server puts in the
     /// detail of its `malformed` answer (the [`Display`](core::fmt::Display) sentence
     /// would pull `core::fmt` into every firmware server). The limits it names are
-    /// [`MAX_FRAME`](crate::wire::limits::MAX_FRAME),
-    /// [`MAX_NAME`](crate::wire::limits::MAX_NAME) and
-    /// [`MAX_DETAIL`](crate::wire::limits::MAX_DETAIL), written out (a `const fn` cannot
+    /// [`MAX_FRAME`], [`MAX_NAME`] and [`MAX_DETAIL`], written out (a `const fn` cannot
     /// format them; a test holds them equal).
     pub const fn reason(&self) -> &'static str {
         match self {
