@@ -4,11 +4,12 @@
 
 use crate::address::PeerAddress;
 use crate::seq::after;
+use crate::server::ServerMemory;
 use crate::server::detail::Detail;
 use crate::server::directory::Directory;
 use crate::server::ring::{Member, Recipient};
+use crate::server::timers::deadline;
 use crate::server::{LeftReason, Server};
-use crate::server::{ServerMemory, deadline};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;

@@ -13,6 +13,7 @@
 //! - `session.rs`: a user's session state, and routing its frames;
 //! - `intake.rs`: sequenced messages in (say, tell, leave), in order, into the ring;
 //! - `transmit.rs`: what goes to one user next (acks, notices, deliveries);
+//! - `timers.rs`: retransmissions and idle expiry, by each user's deadline;
 //! - `delivery.rs`: each recipient's delivery cursor; `ring.rs`: recent messages;
 //! - `migrate.rs`: address moves; `reply.rs`: immediate answers (errors, user lists);
 //! - `operator.rs`: what the operator's console asks (announce, kick, shut down), and
@@ -38,6 +39,7 @@ mod secret;
 mod secure;
 mod session;
 mod stats;
+mod timers;
 mod transmit;
 
 use heapless::Deque;
@@ -64,8 +66,8 @@ use crate::server::join::{DEPARTED, Departed, Join};
 use crate::server::migrate::PendingMoves;
 use crate::server::ring::Ring;
 use crate::server::secret::Secrets;
-use crate::table::{IndexEntry, MAX_CAPACITY, SlotId, User, UserTable};
-use crate::time::{Duration, Instant, earliest};
+use crate::table::{IndexEntry, MAX_CAPACITY, SlotId, UserTable};
+use crate::time::Instant;
 use crate::transport::{Endpoint, Transmit};
 use crate::wire::{Frame, Kind, Message, Name};
 
@@ -389,83 +391,6 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         None
     }
 
-    /// When [`Server::handle_timeout`] should run next: the earliest retransmission or
-    /// idle expiry.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.table.indexed() {
-            return self.table.next_due();
-        }
-        let idle = self.config.idle_timeout;
-        self.table.iter().fold(None, |next, (_, user)| {
-            let next = earliest(next, user.state.cursor.retransmit_at());
-            earliest(next, Some(user.last_heard + idle))
-        })
-    }
-
-    /// Expires silent users and rewinds cursors whose retransmission time has come.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if self.table.indexed() {
-            return self.handle_deadlines(now);
-        }
-        while let Some(slot) = self.table.first_expired(now, self.config.idle_timeout) {
-            if !self.has_event_room(1) {
-                self.stats.events_waited += 1;
-                break; // the rest expire once the application took its events
-            }
-            self.end_session(slot, LeftReason::TimedOut);
-        }
-        for (_, user) in self.table.iter_mut() {
-            if user.state.cursor.on_timeout(now, &self.rtt) {
-                self.stats.retransmits += 1;
-                self.work = true;
-            }
-        }
-    }
-
-    /// The timers of an indexed table: only the users whose deadline came.
-    fn handle_deadlines(&mut self, now: Instant) {
-        let idle = self.config.idle_timeout;
-        // Each user at most once: a deadline set again is after `now`.
-        for _ in 0..=self.table.len() {
-            let Some(slot) = self.table.pop_due(now) else { return };
-            let Some(user) = self.table.get_mut(slot) else { continue };
-            // As a deadline, not an age: a poll up to 24.8 days late still sees it.
-            if user.last_heard + idle <= now {
-                if !self.has_event_room(1) {
-                    self.stats.events_waited += 1;
-                    // It expires once the application took its events.
-                    self.table.reschedule(slot, now);
-                    return;
-                }
-                self.end_session(slot, LeftReason::TimedOut);
-                continue;
-            }
-            if user.state.cursor.on_timeout(now, &self.rtt) {
-                self.stats.retransmits += 1;
-                self.wake(slot);
-            }
-            if let Some(at) = self.deadline(slot) {
-                self.table.reschedule(slot, at);
-            }
-        }
-    }
-
-    /// When `slot`'s user must next be looked at: its retransmission, or the end of its
-    /// allowed silence.
-    fn deadline(&self, slot: SlotId) -> Option<Instant> {
-        Some(deadline(self.table.get(slot)?, self.config.idle_timeout))
-    }
-
-    /// Brings `slot`'s deadline forward if something made it sooner (a send armed its
-    /// retransmission timer, an acknowledgement restarted it).
-    pub(super) fn schedule(&mut self, slot: SlotId) {
-        if self.table.indexed()
-            && let Some(at) = self.deadline(slot)
-        {
-            self.table.schedule(slot, at);
-        }
-    }
-
     /// `slot`'s user may have something to send.
     pub(super) fn wake(&mut self, slot: SlotId) {
         self.work = true;
@@ -510,13 +435,6 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.stats.events_dropped += 1;
         }
     }
-}
-
-/// When `user` must next be looked at: its retransmission, or the end of its allowed
-/// silence (`idle`).
-fn deadline<A>(user: &User<Session, A>, idle: Duration) -> Instant {
-    let silent_until = user.last_heard + idle;
-    user.state.cursor.retransmit_at().map_or(silent_until, |at| at.min(silent_until))
 }
 
 impl<A: PeerAddress, M: ServerMemory<A>> Endpoint for Server<A, M> {
