@@ -52,6 +52,27 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         self.admit(now, from, join, buf, directory, false)
     }
 
+    /// Whether `cookie` was minted for `from` and is still valid; if not, `Err` with the
+    /// answer: a fresh cookie for the attempt `nonce`. Stateless: nothing is stored until
+    /// the client proves it receives here, and the cookie (27 bytes) is smaller than any
+    /// join (43 or more) or hello (118 or more).
+    pub(super) fn check_cookie(
+        &mut self,
+        now: Instant,
+        from: A,
+        cookie: Cookie,
+        nonce: u64,
+        buf: &mut [u8],
+    ) -> Result<(), Option<Transmit<A>>> {
+        let lifetime = self.config.cookie_lifetime;
+        if !cookie.is_empty() && self.secrets.cookie_valid(from, &cookie, now, lifetime) {
+            return Ok(());
+        }
+        self.stats.cookies += 1;
+        let cookie = self.secrets.mint_cookie(from, now);
+        Err(Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce }))
+    }
+
     /// A join's checks and its answer (a cookie unless `verified`: a hello's cookie was
     /// checked already, `secure.rs`); a welcome or a refusal in `buf`.
     pub(super) fn admit<D: Directory + ?Sized>(
@@ -63,7 +84,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         directory: &D,
         verified: bool,
     ) -> Option<Transmit<A>> {
-        let Join { cookie, nonce, window, name, .. } = join;
+        let Join { cookie, nonce, name, .. } = join;
         if let Some(slot) = self.table.by_addr(from) {
             let user = self.table.get(slot)?;
             // (A plain join never gets an encrypted session's welcome in the clear.)
@@ -76,15 +97,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 return self.welcome(from, token, nonce, name, buf);
             }
         }
-        if !verified
-            && (cookie.is_empty()
-                || !self.secrets.cookie_valid(from, &cookie, now, self.config.cookie_lifetime))
-        {
-            // Stateless: nothing is stored until the client proves it receives here. The
-            // cookie (27 bytes) is smaller than any join (43 or more).
-            self.stats.cookies += 1;
-            let cookie = self.secrets.mint_cookie(from, now);
-            return Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce });
+        if !verified && let Err(answer) = self.check_cookie(now, from, cookie, nonce, buf) {
+            return answer;
         }
         if !verified && self.requires_encryption() {
             // Only now, to an address that proved itself: the refusal is longer than
@@ -102,6 +116,20 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             // the old session ends and a fresh one starts.
             self.end_session(slot, LeftReason::Replaced);
         }
+        self.start_session(now, from, join, buf, directory)
+    }
+
+    /// A join from an address that proved itself, and that is no resend: the checks of its
+    /// name and host, then a new session and its welcome, or a refusal.
+    fn start_session<D: Directory + ?Sized>(
+        &mut self,
+        now: Instant,
+        from: A,
+        join: Join<'_>,
+        buf: &mut [u8],
+        directory: &D,
+    ) -> Option<Transmit<A>> {
+        let Join { nonce, name, .. } = join;
         if let Err(reason) = crate::name_policy::check(name.as_str()) {
             self.stats.refused_name += 1;
             let mut detail = Detail::new();
@@ -127,38 +155,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             }
             token = self.secrets.mint_token();
         }
-        // A client resuming a session that expired gets exactly what it has not handed
-        // over; anyone else the last `history` entries — marked as history for a
-        // newcomer, but not for a client that was in the chat before (after a server
-        // restart, say): to it they are what it missed.
-        let oldest = self.ring.oldest() - 1;
-        let (start, history_until) = match self.resume_point(join) {
-            Some(resume) => (resume.max(oldest), 0),
-            None => {
-                let recent = self.ring.newest().saturating_sub(u64::from(self.config.history));
-                let history_until = if join.resume.is_none() { self.ring.newest() } else { 0 };
-                (recent.max(oldest), history_until)
-            }
-        };
-        let session = Session {
-            join_nonce: nonce,
-            window: self.config.window.min(u32::from(window)).max(1),
-            expected: self.config.first_seq(),
-            last_reject: None,
-            cursor: DeliveryCursor::new(
-                start,
-                self.config.first_seq(),
-                RttEstimator::new(&self.rtt),
-            ),
-            rate: RateLimiter::new(self.config.burst, now),
-            malformed_reported_at: MaybeInstant::NONE,
-            closing: None,
-            ack_due: false,
-            history_until,
-            last_digest: 0,
-            #[cfg(feature = "secure")]
-            keys: None,
-        };
+        let session = self.new_session(now, join);
         match self.table.insert(from, token, name, now, session) {
             Ok(slot) => {
                 self.stats.joins += 1;
@@ -179,6 +176,42 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             // client's fault, and nothing it could fix by another name. No answer; its
             // resend tries again.
             Err(_) => None,
+        }
+    }
+
+    /// The state of a new session for `join`: where its deliveries start. A client
+    /// resuming a session that expired gets exactly what it has not handed over; anyone
+    /// else the last `history` entries — marked as history for a newcomer, but not for a
+    /// client that was in the chat before (after a server restart, say): to it they are
+    /// what it missed.
+    fn new_session(&mut self, now: Instant, join: Join<'_>) -> Session {
+        let oldest = self.ring.oldest() - 1;
+        let (start, history_until) = match self.resume_point(join) {
+            Some(resume) => (resume.max(oldest), 0),
+            None => {
+                let recent = self.ring.newest().saturating_sub(u64::from(self.config.history));
+                let history_until = if join.resume.is_none() { self.ring.newest() } else { 0 };
+                (recent.max(oldest), history_until)
+            }
+        };
+        Session {
+            join_nonce: join.nonce,
+            window: self.config.window.min(u32::from(join.window)).max(1),
+            expected: self.config.first_seq(),
+            last_reject: None,
+            cursor: DeliveryCursor::new(
+                start,
+                self.config.first_seq(),
+                RttEstimator::new(&self.rtt),
+            ),
+            rate: RateLimiter::new(self.config.burst, now),
+            malformed_reported_at: MaybeInstant::NONE,
+            closing: None,
+            ack_due: false,
+            history_until,
+            last_digest: 0,
+            #[cfg(feature = "secure")]
+            keys: None,
         }
     }
 

@@ -151,53 +151,27 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             return None;
         };
         let pattern = security.identity.pattern();
-        if cookie.is_empty()
-            || !self.secrets.cookie_valid(from, &cookie, now, self.config.cookie_lifetime)
-        {
-            // As for a join: stateless, and smaller than the hello.
-            self.stats.cookies += 1;
-            let cookie = self.secrets.mint_cookie(from, now);
-            return Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce });
+        // As for a join: stateless, and smaller than the hello.
+        if let Err(answer) = self.check_cookie(now, from, cookie, nonce, buf) {
+            return answer;
         }
         let digest = self.secrets.hello_digest(nonce, handshake);
         if let Some(resent) = self.repeated_attempt(now, from, nonce, digest, buf).ok()? {
             return Some(resent);
         }
         // Everything past here costs Diffie-Hellman computations: from the host's budget.
-        let host = self.secrets.host_key(from);
-        let (rate, burst) = (self.config.handshakes_per_sec, self.config.handshake_burst);
-        let security = self.security.as_mut()?;
-        if !security.budget.try_take(host, now, rate, burst) {
-            self.stats.handshakes_limited += 1;
+        if !self.within_budget(now, from) {
             return None;
         }
         let mut message = [0u8; MAX_FRAME];
         let copy = message.get_mut(..handshake.len())?;
         copy.iter_mut().zip(handshake).for_each(|(d, s)| *d = *s);
-        let Ok((responder, range)) =
-            Responder::read(&pattern, PROLOGUE, &security.identity.keypair, copy)
-        else {
+        let keypair = &self.security.as_ref()?.identity.keypair;
+        let Ok((responder, range)) = Responder::read(&pattern, PROLOGUE, keypair, copy) else {
             self.stats.sealed_dropped += 1;
             return None;
         };
-        let payload = copy.get(range)?;
-        let Ok(Message::Join {
-            cookie: inner,
-            nonce: inner_nonce,
-            window,
-            resume,
-            delivered,
-            name,
-        }) = Message::decode_only::<FROM_CLIENT>(payload)
-        else {
-            self.stats.malformed += 1;
-            return None;
-        };
-        if !inner.is_empty() || inner_nonce != nonce {
-            self.stats.malformed += 1;
-            return None;
-        }
-        let join = Join { cookie, nonce, window, resume, delivered, name };
+        let join = self.join_in_hello(cookie, nonce, message.get(range)?)?;
         let reply = self.admit(now, from, join, buf, directory, true)?;
         let mut inner = [0u8; MAX_FRAME];
         let len = reply.len.min(MAX_FRAME);
@@ -214,22 +188,74 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let handshake = message.get(..len)?;
         let answer = Transmit::to_client(buf, from, &Message::Answer { nonce, handshake })?;
         if let Some(token) = welcomed {
-            // The session's keys (a hello that made it before, with another ephemeral
-            // key, gets keys of its own), and the answer, for a resend of this hello.
-            let slot = self.table.by_token(token)?;
-            self.table.get_mut(slot)?.state.keys = Some(session);
-            self.stats.handshakes += 1;
-            // (A new session, with a token of its own: a repeated attempt never gets here.)
-            let security = self.security.as_mut()?;
-            if security.answers.is_full() {
-                security.answers.pop_front();
-            }
-            if let Ok(bytes) = Vec::from_slice(buf.get(..answer.len)?) {
-                let _ =
-                    security.answers.push_back(KeptAnswer { token, hello: digest, answer: bytes });
-            }
+            self.seal_session(token, session, digest, buf.get(..answer.len)?)?;
         }
         Some(answer)
+    }
+
+    /// Takes one handshake from the budget of `from`'s host; counts a hello over it.
+    #[inline(always)] // one caller: a step of on_hello, not a call of its own
+    fn within_budget(&mut self, now: Instant, from: A) -> bool {
+        let host = self.secrets.host_key(from);
+        let (rate, burst) = (self.config.handshakes_per_sec, self.config.handshake_burst);
+        let taken =
+            self.security.as_mut().is_some_and(|s| s.budget.try_take(host, now, rate, burst));
+        if !taken {
+            self.stats.handshakes_limited += 1;
+        }
+        taken
+    }
+
+    /// The `join` inside a hello's opened handshake message (`payload`): it must carry the
+    /// hello's nonce and an empty cookie.
+    #[inline(always)] // one caller: a step of on_hello, not a call of its own
+    fn join_in_hello<'m>(
+        &mut self,
+        cookie: Cookie,
+        nonce: u64,
+        payload: &'m [u8],
+    ) -> Option<Join<'m>> {
+        let Ok(Message::Join {
+            cookie: inner,
+            nonce: inner_nonce,
+            window,
+            resume,
+            delivered,
+            name,
+        }) = Message::decode_only::<FROM_CLIENT>(payload)
+        else {
+            self.stats.malformed += 1;
+            return None;
+        };
+        if !inner.is_empty() || inner_nonce != nonce {
+            self.stats.malformed += 1;
+            return None;
+        }
+        Some(Join { cookie, nonce, window, resume, delivered, name })
+    }
+
+    /// The new session `token` is encrypted with `keys`; its `answer`, to the hello with
+    /// digest `hello`, is kept for a resend of that hello. (A new session has a token of
+    /// its own: a repeated attempt never gets here.)
+    #[inline(always)] // one caller: a step of on_hello, not a call of its own
+    fn seal_session(
+        &mut self,
+        token: Token,
+        keys: crate::secure::Session,
+        hello: u64,
+        answer: &[u8],
+    ) -> Option<()> {
+        let slot = self.table.by_token(token)?;
+        self.table.get_mut(slot)?.state.keys = Some(keys);
+        self.stats.handshakes += 1;
+        let security = self.security.as_mut()?;
+        if security.answers.is_full() {
+            security.answers.pop_front();
+        }
+        if let Ok(answer) = Vec::from_slice(answer) {
+            let _ = security.answers.push_back(KeptAnswer { token, hello, answer });
+        }
+        Some(())
     }
 
     /// A hello with the attempt (`nonce`) that made the encrypted session at `from`
