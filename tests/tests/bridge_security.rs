@@ -95,7 +95,7 @@ fn a_broker_with_passwords_and_acls_lets_in_the_fleet_and_no_one_else() {
         acl: Some(
             "user fleet\ntopic readwrite acl-test/#\nuser other\ntopic readwrite other/#\n".into(),
         ),
-        tls: false,
+        ..Protections::default()
     });
     let password = private_file("password", "s3cret");
     let url = broker.url_as("fleet", "acl-test");
