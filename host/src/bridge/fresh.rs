@@ -33,6 +33,20 @@ pub(crate) enum Stale {
     OutOfTime { behind_ms: i64 },
 }
 
+impl Stale {
+    /// Why, for the operator.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Stale::Replayed => "it was taken before (someone publishes a recording)".to_owned(),
+            Stale::OutOfTime { behind_ms } => format!(
+                "it was sealed {:.1} s {} this server's clock (do the servers' clocks agree?)",
+                behind_ms.unsigned_abs() as f64 / 1000.0,
+                if *behind_ms < 0 { "ahead of" } else { "behind" }
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Sender {
     highest: u64,

@@ -3,7 +3,9 @@
 //! replays), says who is here at each connection and to each server it meets, subscribes
 //! to the other servers' posts, puts them in order, answers and sends replay requests,
 //! passes on goodbyes, and reconnects with back-off (`docs/BRIDGE.md`). On a sealed
-//! bridge it takes only fresh messages (`fresh.rs`).
+//! bridge it takes only fresh messages (`fresh.rs`). This file holds the connection (its
+//! options, last will, echo, errors) and the thread's loop; `link/outbound.rs` this
+//! server's posts, `link/inbound.rs` what comes from the broker.
 //!
 //! MQTT 5, so that the broker drops a publish larger than [`MAX_PACKET`] for this server
 //! instead of sending it (under MQTT 3.1.1 the client could only drop its connection).
@@ -18,15 +20,16 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, LastWill, Packet};
 use rumqttc::v5::{Client, Connection, ConnectionError, Event, MqttOptions, RecvTimeoutError};
 
+mod inbound;
+mod outbound;
+
 use crate::bridge::access::{self, BridgeAccess};
-use crate::bridge::arrivals::Arrival;
 use crate::bridge::arrivals::Arrivals;
-use crate::bridge::fresh::{Freshness, Stale};
-use crate::bridge::post::{
-    Body, Busy, Hello, Met, Post, Present, ReplayRequest, VERSION, from_json, to_json,
-};
-use crate::bridge::seal::{BridgeSeal, Stamp};
-use crate::bridge::{BridgeUrl, MAX_SERVERS, wall_clock_ms};
+use crate::bridge::fresh::Freshness;
+use crate::bridge::post::{Body, Busy, Hello, Post, ReplayRequest, VERSION, to_json};
+use crate::bridge::seal::BridgeSeal;
+use crate::bridge::topics::Topics;
+use crate::bridge::{BridgeUrl, wall_clock_ms};
 
 /// Posts kept for replays, and the most waiting for the broker.
 pub(crate) const KEPT: usize = 4096;
@@ -76,6 +79,7 @@ pub(crate) enum FromLink {
 /// The link's state, on its thread.
 pub(crate) struct Link {
     url: BridgeUrl,
+    topics: Topics,
     server: String,
     client: Client,
     connection: Connection,
@@ -165,6 +169,7 @@ impl Link {
         }
         let (client, connection) = Client::new(options, REQUESTS);
         let mut link = Link {
+            topics: Topics::new(&url.prefix, &server),
             url,
             server,
             client,
@@ -202,7 +207,7 @@ impl Link {
     /// Lost without a goodbye, the broker says it for us: the others forget our users.
     /// Sealed anew before every connection, with a number the greeting then names.
     fn arm_will(&mut self) {
-        let gone = self.gone_topic(&self.server);
+        let gone = self.topics.gone(&self.server);
         let goodbye = to_json(&Hello { v: VERSION, will: None });
         let payload = match &self.seal {
             Some(seal) => {
@@ -226,34 +231,6 @@ impl Link {
                 None
             }
         }
-    }
-
-    fn room_topic(&self, server: &str) -> String {
-        format!("{}/room/{server}", self.url.prefix)
-    }
-
-    fn replay_topic(&self, server: &str) -> String {
-        format!("{}/replay/{server}", self.url.prefix)
-    }
-
-    fn hello_topic(&self, server: &str) -> String {
-        format!("{}/hello/{server}", self.url.prefix)
-    }
-
-    fn met_topic(&self, server: &str) -> String {
-        format!("{}/met/{server}", self.url.prefix)
-    }
-
-    fn gone_topic(&self, server: &str) -> String {
-        format!("{}/gone/{server}", self.url.prefix)
-    }
-
-    fn busy_topic(&self, server: &str) -> String {
-        format!("{}/busy/{server}", self.url.prefix)
-    }
-
-    fn echo_topic(&self) -> String {
-        format!("{}/echo/{}", self.url.prefix, self.server)
     }
 
     fn send(&self, topic: String, payload: Vec<u8>) {
@@ -308,7 +285,7 @@ impl Link {
         // it took, then a clean disconnect.
         if self.connected {
             let goodbye = Hello { v: VERSION, will: None };
-            self.send(self.gone_topic(&self.server), to_json(&goodbye));
+            self.send(self.topics.gone(&self.server), to_json(&goodbye));
         }
         let _ = self.client.disconnect();
         while Instant::now() < deadline {
@@ -329,83 +306,13 @@ impl Link {
                     // Now or never: an old state is no use later (it is said again).
                     if self.connected {
                         self.send(
-                            self.busy_topic(&self.server),
+                            self.topics.busy(&self.server),
                             to_json(&Busy { v: VERSION, busy }),
                         );
                     }
                 }
                 Ok(ToLink::Stop) | Err(TryRecvError::Disconnected) => self.stopping = true,
                 Err(TryRecvError::Empty) => return,
-            }
-        }
-    }
-
-    /// Numbers a post and queues it for the broker.
-    fn number(&mut self, body: Body) {
-        match &body {
-            Body::Joined { name, since } => {
-                self.users.insert(name.clone(), *since);
-            }
-            Body::Left { name } => {
-                self.users.remove(name);
-            }
-            _ => {}
-        }
-        let post = Post { v: VERSION, server: self.server.clone(), seq: self.next_seq, body };
-        self.next_seq += 1;
-        self.outbox.push_back(post);
-        if self.outbox.len() > KEPT {
-            self.outbox.pop_front();
-            self.notice(format!(
-                "bridge: more than {KEPT} posts waiting for the broker; the oldest is dropped"
-            ));
-        }
-    }
-
-    /// Says who is here, as posts of their own numbered after everything before: what
-    /// the others knew of this server's users is replaced by it.
-    fn post_roster(&mut self) {
-        let users: Vec<Present> =
-            self.users.iter().map(|(name, &since)| Present { name: name.clone(), since }).collect();
-        let mut chunks = users.chunks(ROSTER_CHUNK);
-        let first = chunks.next().map(<[Present]>::to_vec).unwrap_or_default();
-        self.number(Body::Roster { first: true, users: first });
-        for chunk in chunks {
-            self.number(Body::Roster { first: false, users: chunk.to_vec() });
-        }
-    }
-
-    /// Hands waiting posts to rumqttc, replays first, while it takes them.
-    fn publish(&mut self) {
-        let now = Instant::now();
-        if self.resend.is_empty()
-            && self.replayed_at.is_none_or(|at| now >= at + REPLAY_EVERY)
-            && let Some(after) = self.replay_after.take()
-        {
-            self.replayed_at = Some(now);
-            let again = self.kept.iter().filter(|post| post.seq > after);
-            self.resend.extend(again.cloned());
-        }
-        let topic = self.room_topic(&self.server);
-        while let Some(post) = self.resend.front() {
-            let payload = self.outgoing(&topic, to_json(post)).unwrap_or_default();
-            if self.client.try_publish(&topic, QoS::AtLeastOnce, false, payload).is_err() {
-                return;
-            }
-            self.resend.pop_front();
-        }
-        while let Some(post) = self.outbox.front() {
-            let payload = self.outgoing(&topic, to_json(post)).unwrap_or_default();
-            if self.client.try_publish(&topic, QoS::AtLeastOnce, false, payload).is_err() {
-                return;
-            }
-            if let Some(post) = self.outbox.pop_front() {
-                tracing::debug!(seq = post.seq, "bridge: published");
-                self.published = post.seq;
-                self.kept.push_back(post);
-            }
-            if self.kept.len() > KEPT {
-                self.kept.pop_front();
             }
         }
     }
@@ -417,7 +324,7 @@ impl Link {
         let now = Instant::now();
         if self.echo_sent.is_none_or(|at| now >= at + ECHO_EVERY) {
             self.echo_sent = Some(now);
-            self.send(self.echo_topic(), to_json(&Hello { v: VERSION, will: None }));
+            self.send(self.topics.echo(), to_json(&Hello { v: VERSION, will: None }));
         }
         if now >= self.echo_heard + ECHO_LOST {
             self.notice(format!(
@@ -460,13 +367,13 @@ impl Link {
             self.url, self.server
         ));
         for topic in [
-            self.room_topic("+"),
-            self.hello_topic("+"),
-            self.met_topic(&self.server),
-            self.replay_topic(&self.server),
-            self.gone_topic("+"),
-            self.busy_topic("+"),
-            self.echo_topic(),
+            self.topics.room("+"),
+            self.topics.hello("+"),
+            self.topics.met(&self.server),
+            self.topics.replay(&self.server),
+            self.topics.gone("+"),
+            self.topics.busy("+"),
+            self.topics.echo(),
         ] {
             let _ = self.client.try_subscribe(topic, QoS::AtLeastOnce);
         }
@@ -479,194 +386,11 @@ impl Link {
 
     fn greet(&self) {
         let hello = Hello { v: VERSION, will: self.will };
-        self.send(self.hello_topic(&self.server), to_json(&hello));
+        self.send(self.topics.hello(&self.server), to_json(&hello));
     }
 
     fn ask(&self, server: &str, after: u64) {
-        self.send(self.replay_topic(server), to_json(&ReplayRequest { v: VERSION, after }));
-    }
-
-    fn on_publish(&mut self, topic: &str, payload: &[u8]) {
-        let opened;
-        let payload = match &self.seal {
-            None => payload,
-            Some(seal) => match seal.open(topic, payload) {
-                Some((stamp, plain)) => {
-                    if !self.is_fresh(topic, &stamp) {
-                        return;
-                    }
-                    opened = plain;
-                    &opened[..]
-                }
-                None => return self.unopenable(topic),
-            },
-        };
-        tracing::debug!(topic, payload = %String::from_utf8_lossy(payload), "bridge: received");
-        if topic == self.echo_topic() {
-            self.echo_heard = Instant::now();
-            return;
-        }
-        if topic == self.replay_topic(&self.server) {
-            if let Some(request) = from_json::<ReplayRequest>(payload) {
-                // Served with the others asked for until the next replay is due.
-                let after = self.replay_after.map_or(request.after, |a| a.min(request.after));
-                self.replay_after = Some(after);
-            }
-            return;
-        }
-        if let Some(other) = topic.strip_prefix(&self.hello_topic("")) {
-            if let Some(hello) = from_json::<Hello>(payload).filter(|_| other != self.server) {
-                if let (Some(will), Ok(from)) = (hello.will, u64::from_str_radix(other, 16)) {
-                    self.freshness.expect_will(from, will);
-                }
-                self.on_hello(other.to_owned());
-            }
-            return;
-        }
-        if let Some(other) = topic.strip_prefix(&self.busy_topic("")) {
-            if let Some(busy) = from_json::<Busy>(payload).filter(|_| other != self.server) {
-                self.tell(FromLink::Busy(other.to_owned(), busy.busy));
-            }
-            return;
-        }
-        if let Some(other) = topic.strip_prefix(&self.gone_topic("")) {
-            if other != self.server && from_json::<Hello>(payload).is_some() {
-                self.tell(FromLink::Gone(other.to_owned()));
-            }
-            return;
-        }
-        if topic == self.met_topic(&self.server) {
-            if let Some(met) = from_json::<Met>(payload).filter(|m| m.server != self.server) {
-                let arrival = self.arrivals.met(&met.server, met.met);
-                self.on_arrival(&met.server, arrival);
-            }
-            return;
-        }
-        let Some(post) = from_json::<Post>(payload) else {
-            if self.malformed.first() {
-                self.notice(format!(
-                    "bridge: a message on {topic} is not one of docs/BRIDGE.md v{VERSION}; \
-                     dropped, as every such one will be"
-                ));
-            }
-            return;
-        };
-        if post.server == self.server || topic != self.room_topic(&post.server) {
-            return; // our own, or published under another server's name
-        }
-        let server = post.server.clone();
-        let arrival = self.arrivals.accept(post);
-        self.on_arrival(&server, arrival);
-    }
-
-    /// Whether a sealed message on `topic` stamped `stamp` is fresh: sealed by the server
-    /// its topic names (for the kinds whose topic names their sender), recently, and not
-    /// taken before (`fresh.rs`).
-    fn is_fresh(&mut self, topic: &str, stamp: &Stamp) -> bool {
-        let named = [
-            self.room_topic(""),
-            self.hello_topic(""),
-            self.gone_topic(""),
-            self.busy_topic(""),
-            format!("{}/echo/", self.url.prefix),
-        ]
-        .into_iter()
-        .find_map(|kind| topic.strip_prefix(&kind).map(str::to_owned));
-        let sender_matches =
-            named.as_deref().is_none_or(|server| u64::from_str_radix(server, 16) == Ok(stamp.from));
-        let now = wall_clock_ms();
-        let verdict = if !sender_matches {
-            Err(Stale::Replayed)
-        } else if topic.starts_with(&self.gone_topic("")) {
-            self.freshness.admit_goodbye(stamp, now)
-        } else {
-            self.freshness.admit(stamp, now)
-        };
-        let Err(stale) = verdict else { return true };
-        if self.stale.first() {
-            let why = match stale {
-                Stale::Replayed => "it was taken before (someone publishes a recording)".to_owned(),
-                Stale::OutOfTime { behind_ms } => format!(
-                    "it was sealed {:.1} s {} this server's clock (do the servers' clocks agree?)",
-                    behind_ms.unsigned_abs() as f64 / 1000.0,
-                    if behind_ms < 0 { "ahead of" } else { "behind" }
-                ),
-            };
-            self.notice(format!(
-                "bridge: a sealed message on {topic} is not fresh: {why}; dropped, as every such one will be"
-            ));
-        }
-        tracing::debug!(
-            topic,
-            ?stale,
-            dropped = self.stale.count,
-            "bridge: dropped a stale message"
-        );
-        false
-    }
-
-    /// A message that does not open with the fleet's key: dropped and counted; said the
-    /// first time (another fleet's server, or one in the clear, shares the prefix).
-    fn unopenable(&mut self, topic: &str) {
-        if self.unopened.first() {
-            self.notice(format!(
-                "bridge: a message on {topic} does not open with this fleet's key (a server of \
-                 another fleet, or one without --fleet-key?); dropped, as every such one will be"
-            ));
-        }
-        tracing::debug!(
-            topic,
-            unopened = self.unopened.count,
-            "bridge: dropped a message that does not open"
-        );
-    }
-
-    /// A server greeted (it connected): this one's posts for it start after the last the
-    /// broker had taken when they first met. What it published while it was away is asked
-    /// for; if it never said where its posts start (or that was lost with a connection),
-    /// it is greeted back, and answers the same.
-    fn on_hello(&mut self, other: String) {
-        let now = Instant::now();
-        let first_meeting = !self.met.contains_key(&other);
-        if first_meeting && self.met.len() >= MAX_SERVERS {
-            // The server that greeted longest ago is forgotten: if it greets again, it is
-            // met anew, from this server's next post on.
-            let quietest =
-                self.met.iter().min_by_key(|(_, (_, heard))| *heard).map(|(id, _)| id.clone());
-            if let Some(quietest) = quietest {
-                self.met.remove(&quietest);
-            }
-        }
-        let entry = self.met.entry(other.clone()).or_insert((self.published, now));
-        entry.1 = now;
-        let met = entry.0;
-        let answer = Met { v: VERSION, server: self.server.clone(), met };
-        self.send(self.met_topic(&other), to_json(&answer));
-        if first_meeting {
-            self.notice(format!("bridge: server {other} shares the room"));
-            // Our posts for it start after `met`: who is here comes right after.
-            self.post_roster();
-        }
-        match self.arrivals.last(&other) {
-            Some(last) => self.ask(&other, last),
-            None => self.greet(),
-        }
-    }
-
-    fn on_arrival(&mut self, server: &str, arrival: Arrival) {
-        tracing::debug!(server, ?arrival, "bridge: arrival");
-        if let Some(after) = arrival.ask_after {
-            self.ask(server, after);
-        }
-        if arrival.lost > 0 {
-            self.notice(format!(
-                "bridge: {} from server {server} lost (no longer kept there)",
-                crate::term::console::count(arrival.lost, "message")
-            ));
-        }
-        for post in arrival.ready {
-            self.tell(FromLink::Post(post));
-        }
+        self.send(self.topics.replay(server), to_json(&ReplayRequest { v: VERSION, after }));
     }
 
     fn on_error(&mut self, error: &ConnectionError) {

@@ -1,23 +1,28 @@
-//! `minichat serve --bridge mqtt://HOST:PORT[/PREFIX]`: servers that share one room
-//! through an MQTT broker (`docs/BRIDGE.md`).
+//! `minichat serve --bridge mqtt[s]://[USER@]HOST:PORT[/PREFIX]`: servers that share one
+//! room through an MQTT broker (`docs/BRIDGE.md`).
 //!
 //! The server's loop hands the link (`link.rs`, a thread that speaks MQTT through rumqttc)
 //! each new room message of its own, each direct message to a user of another server, and
-//! each join and leave. The link hands back the other servers' posts, in order and once
-//! (`arrivals.rs`): room messages are stored as messages from that server's user
-//! ([`minichat_core::server::Server::relay`]), direct messages for users here are stored
-//! for them (or bounced back), and joins and leaves keep the roster of the other servers'
-//! users (`roster.rs`), which the server consults for names, direct messages and `who`.
-//! Messages that came through the bridge are never published again. Servers given one
-//! fleet key seal everything they publish with it (`seal.rs`).
+//! each join and leave (`outgoing.rs`). The link hands back the other servers' posts, in
+//! order and once (`arrivals.rs`), on the topics of `topics.rs`: room messages are stored
+//! as messages from that server's user ([`minichat_core::server::Server::relay`]), direct
+//! messages for users here are stored for them (or bounced back), and joins and leaves keep
+//! the roster of the other servers' users (`roster.rs`), which the server consults for
+//! names, direct messages and `who` (`incoming.rs`). Messages that came through the bridge
+//! are never published again. Servers given one fleet key seal everything they publish
+//! with it (`seal.rs`) and take only fresh messages (`fresh.rs`); the broker's own
+//! protections, a user's password and TLS, are `access.rs`'s.
 
 mod access;
 mod arrivals;
 mod fresh;
+mod incoming;
 mod link;
+mod outgoing;
 mod post;
 mod roster;
 mod seal;
+mod topics;
 mod url;
 
 use std::collections::{HashMap, VecDeque};
@@ -26,18 +31,15 @@ use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use minichat_core::error::ServerError;
 use minichat_core::name_policy::NameKey;
-use minichat_core::server::{Recipient, ServerEvent};
 use minichat_core::time::Instant;
-use minichat_core::wire::{Name, NameBuf};
+use minichat_core::wire::NameBuf;
 use mio::Waker;
 
 pub(crate) use self::access::BridgeAccess;
 use self::link::{FromLink, Link, ToLink};
-use self::post::{Body, Post};
+use self::post::Post;
 pub(crate) use self::roster::Roster;
-use self::roster::{Claim, Unlisted};
 use self::seal::BridgeSeal;
 pub(crate) use self::url::BridgeUrl;
 
@@ -54,10 +56,8 @@ pub(crate) struct BridgeOptions {
     pub(crate) anyone_may_speak: bool,
 }
 use crate::error::HostError;
-use crate::net::peer::Peer;
 use crate::net::server_memory::HostServer;
 use crate::term::console;
-use crate::term::escape::escape;
 
 /// The bridge as the server's loop sees it.
 #[derive(Debug)]
@@ -135,29 +135,6 @@ impl Bridge {
         &self.roster
     }
 
-    /// A server event: joins and leaves go to the other servers.
-    pub(crate) fn on_event(&mut self, event: &ServerEvent<Peer>) {
-        match event {
-            ServerEvent::Joined { name, .. } => {
-                let since = wall_clock_ms();
-                self.claims.insert(name.as_name().key(), (*name, since));
-                self.publish(Body::Joined { name: name.as_str().to_owned(), since });
-            }
-            ServerEvent::Left { name, .. } => {
-                let key = name.as_name().key();
-                if self.claims.get(&key).is_some_and(|(held, _)| held == name) {
-                    self.claims.remove(&key);
-                }
-                self.publish(Body::Left { name: name.as_str().to_owned() });
-            }
-            _ => {}
-        }
-    }
-
-    fn publish(&self, body: Body) {
-        let _ = self.to_link.send(ToLink::Post(body));
-    }
-
     /// Stores what came from the other servers and hands the link this server's new
     /// messages; returns whether anything came (the server has deliveries to send).
     pub(crate) fn exchange(&mut self, server: &mut HostServer, now: Instant) -> bool {
@@ -214,200 +191,6 @@ impl Bridge {
         }
     }
 
-    /// Takes one post of another server's; gives it back if it must wait (a room message
-    /// while the room here is full of messages its users still need, unless too many
-    /// wait: then it is stored, and whoever is overrun is told they missed messages).
-    fn on_post(&mut self, server: &mut HostServer, now: Instant, post: Post) -> Option<Post> {
-        if let Body::Say { from, text } = &post.body {
-            let stored = match Name::new(from) {
-                Ok(name) if self.waiting.len() < MAX_WAITING => server.try_relay(now, name, text),
-                Ok(name) => server.relay(now, name, text),
-                Err(error) => {
-                    let why = error.to_string();
-                    self.stored(Err(why), from, &post.server);
-                    return None;
-                }
-            };
-            if stored == Err(ServerError::RoomFull) {
-                return Some(post);
-            }
-            self.stored(stored.map_err(|e| e.to_string()), from, &post.server);
-            return None;
-        }
-        let origin = post.server;
-        match post.body {
-            Body::Say { .. } => {}
-            Body::Tell { from, to, at, text } if at == self.id => {
-                let stored = match (Name::new(&from), Name::new(&to)) {
-                    (Ok(sender), Ok(recipient)) => {
-                        match server.relay_tell(now, sender, recipient, &text) {
-                            Err(ServerError::NoSuchUser) => {
-                                // Gone meanwhile: the sender's server tells the sender.
-                                self.publish(Body::Bounce {
-                                    to: from.clone(),
-                                    at: origin.clone(),
-                                    name: to,
-                                    text,
-                                });
-                                return None;
-                            }
-                            other => other.map_err(|e| e.to_string()),
-                        }
-                    }
-                    (Err(error), _) | (_, Err(error)) => Err(error.to_string()),
-                };
-                self.stored(stored, &from, &origin);
-            }
-            Body::Tell { .. } => {} // for a user of a third server
-            Body::Bounce { to, at, name, text } if at == self.id => {
-                let note = format!(
-                    "no user named {name} is connected on any server; not delivered: {text}"
-                );
-                let note = truncate(&note, usize::from(server.config().max_text));
-                let told = Name::new(&to).map(|to| server.announce(now, note, Some(to)));
-                if !matches!(told, Ok(Ok(_))) {
-                    self.notices.push(format!(
-                        "bridge: {to}'s direct message to {name} was not delivered, and {to} is gone too"
-                    ));
-                }
-            }
-            Body::Bounce { .. } => {}
-            Body::Joined { name, since } => {
-                let (who, at) = (escape(&name), escape(&origin));
-                self.presence.push(format!("{who} joined on server {at}"));
-                self.on_claim(server, &origin, &name, since);
-            }
-            Body::Left { name } => {
-                let (who, at) = (escape(&name), escape(&origin));
-                self.presence.push(format!("{who} left server {at}"));
-                self.roster.leave(&origin, &name);
-            }
-            Body::Roster { first, users } => {
-                if first {
-                    self.roster.forget(&origin);
-                }
-                for user in users {
-                    self.on_claim(server, &origin, &user.name, user.since);
-                }
-                let count = self.roster.count_on(&origin);
-                self.presence
-                    .push(format!("server {origin} has {}", console::count(count, "user")));
-            }
-        }
-        None
-    }
-
-    /// Another server's user holds `name` since `since`. A user of ours with the same
-    /// name key who claimed it later loses it; every server decides alike.
-    fn on_claim(&mut self, server: &mut HostServer, origin: &str, name: &str, since: u64) {
-        let key = match self.roster.join(origin, name, since) {
-            Ok(key) => key,
-            Err(unlisted) => {
-                // Said once per kind; a flood of them is counted only.
-                let told = &mut self.unlisted_told;
-                let (first, why) = match unlisted {
-                    Unlisted::InvalidName => (&mut told.0, "not a valid name".to_owned()),
-                    Unlisted::TooManyUsers => (
-                        &mut told.1,
-                        format!(
-                            "the other servers' users listed here are {} already",
-                            roster::MAX_USERS
-                        ),
-                    ),
-                    Unlisted::TooManyServers => (
-                        &mut told.2,
-                        format!("users of {MAX_SERVERS} other servers are listed here already"),
-                    ),
-                };
-                if !*first {
-                    *first = true;
-                    self.notices.push(format!(
-                        "bridge: server {} named a user {}, not listed: {why} (the name is not \
-                         reserved here, and direct messages to it are refused; said once)",
-                        escape(origin),
-                        escape(name)
-                    ));
-                }
-                return;
-            }
-        };
-        let Some((ours, our_since)) = self.claims.get(&key).copied() else { return };
-        let theirs = Claim { since, server: origin.to_owned() };
-        let mine = Claim { since: our_since, server: self.id.clone() };
-        if theirs.beats(&mine) {
-            self.claims.remove(&key);
-            if server.release_name(ours.as_name()).is_ok() {
-                self.notices.push(format!(
-                    "bridge: {ours} here and {name} on server {origin} joined at once; {name} was first, so {ours} here must choose another name"
-                ));
-            }
-        }
-    }
-
-    fn stored(&mut self, stored: Result<u64, String>, from: &str, origin: &str) {
-        match stored {
-            Ok(seq) => self.relayed.push_back(seq),
-            Err(why) => self.notices.push(format!(
-                "bridge: a message from {from:?} on server {origin} was not stored: {why}"
-            )),
-        }
-    }
-
-    /// Hands the link every room message since the last call and every direct message to
-    /// a user of another server, but those that came through the bridge.
-    fn export(&mut self, server: &mut HostServer, now: Instant) {
-        let newest = server.newest_message();
-        let first = (self.exported + 1).max(server.oldest_message());
-        let overwritten = first - (self.exported + 1);
-        if overwritten > 0 {
-            self.notices.push(format!(
-                "bridge: {} overwritten before it could be published",
-                console::count(overwritten, "message")
-            ));
-        }
-        let mut bounced = Vec::new();
-        for seq in first..=newest {
-            while self.relayed.front().is_some_and(|&relayed| relayed < seq) {
-                self.relayed.pop_front();
-            }
-            if self.relayed.front() == Some(&seq) {
-                continue;
-            }
-            let Some(message) = server.message(seq) else { continue };
-            let from = message.from.as_str().to_owned();
-            let text = message.text.to_owned();
-            let body = match (message.to, message.to_name) {
-                (Recipient::Room, _) => Body::Say { from, text },
-                (Recipient::Elsewhere, Some(to)) => match self.roster.owner(to.key()) {
-                    Some(claim) => {
-                        Body::Tell { from, to: to.as_str().to_owned(), at: claim.server, text }
-                    }
-                    // Gone between the sender's `tell` and now.
-                    None => {
-                        bounced.push((
-                            message.from.as_str().to_owned(),
-                            to.as_str().to_owned(),
-                            text,
-                        ));
-                        continue;
-                    }
-                },
-                _ => continue,
-            };
-            self.publish(body);
-        }
-        self.exported = newest;
-        // Answered here, as the operator's direct messages: never published.
-        for (to, name, text) in bounced {
-            let note =
-                format!("no user named {name} is connected on any server; not delivered: {text}");
-            let note = truncate(&note, usize::from(server.config().max_text));
-            if let Ok(to) = Name::new(&to) {
-                let _ = server.announce(now, note, Some(to));
-            }
-        }
-    }
-
     /// What the operator should know since the last call.
     pub(crate) fn take_notices(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notices)
@@ -428,10 +211,6 @@ impl Bridge {
     }
 }
 
-/// The most posts of other servers waiting for room here; past it, room messages are
-/// stored anyway (overrun users are told they missed messages).
-const MAX_WAITING: usize = 65_536;
-
 /// How often a server looks whether its room is full.
 const BUSY_CHECK: std::time::Duration = std::time::Duration::from_millis(5);
 
@@ -446,6 +225,11 @@ pub(crate) const MAX_SERVERS: usize = 256;
 pub(crate) fn wall_clock_ms() -> u64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What a user here is told of a direct message that found no `name` on any server.
+fn bounce_note(name: &str, text: &str) -> String {
+    format!("no user named {name} is connected on any server; not delivered: {text}")
 }
 
 /// `text` cut to at most `max` bytes, on a character boundary.
@@ -465,7 +249,9 @@ mod tests {
     use minichat_core::server::{Alone, Directory, ServerConfig};
 
     use super::*;
+    use crate::bridge::post::Body;
     use crate::net::client_loop::HostClient;
+    use crate::net::peer::Peer;
     use crate::net::server_memory::{DEFAULT_BUFFER, host_server};
 
     const OTHER: &str = "90be1c55d2e04a17";
