@@ -72,73 +72,18 @@ pub(crate) fn run(
     let users = if mode == Mode::Fanout { config.clients + 1 } else { config.clients };
     let mut reactor = Reactor::new(users.max(1)).map_err(std::io::Error::other)?;
     let start = Instant::now();
-    let now = |start: Instant| {
-        CoreInstant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
-    };
     let mut peers = Vec::with_capacity(users);
     for i in 0..users {
         let server = *servers
             .get(i % servers.len().max(1))
             .ok_or_else(|| std::io::Error::other("no server to load"))?;
-        let socket = client_socket(&reactor, server, i)?;
-        let name = NameBuf::parse(&format!("bench{i}")).map_err(std::io::Error::other)?;
-        let mut client_config = ClientConfig::new(name, server);
-        client_config.entropy = getrandom::u64().map_err(std::io::Error::other)?;
-        client_config.give_up = minichat_core::time::Duration::from_secs(60);
-        let mut client = Box::new(BenchClient::new(client_config, now(start)));
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(std::io::Error::other)?;
-        match encryption {
-            Encryption::Plain => {}
-            Encryption::Key(public) => client.set_server_key(ServerKey { public, psk: None }, seed),
-            Encryption::Offered => client.discover_server_key(None, seed),
-        }
-        peers.push(Peer {
-            client,
-            socket,
-            next_seq: 0,
-            echoes_in_flight: 0,
-            heard: Instant::now(),
-            sealed: encryption != Encryption::Plain,
-        });
+        peers.push(new_peer(&reactor, server, i, encryption, start)?);
     }
     let mut buf = vec![0u8; 2048];
     let mut tx = vec![0u8; MAX_FRAME];
     let mut text = String::with_capacity(config.size);
     // Everyone joins before the clock starts.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !peers.iter().all(|p| p.client.is_joined()) {
-        if Instant::now() > deadline {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the bench clients could not join",
-            ));
-        }
-        wait(&mut reactor, Duration::from_millis(10))?;
-        for peer in &mut peers {
-            pump(peer, now(start), &mut buf, &mut tx, None, Phase::Warmup, &mut Outcome::default());
-            while let Some(event) = peer.client.poll_event() {
-                match event {
-                    ClientEvent::ServerKeyOffered { fleet: true, .. } => {
-                        return Err(std::io::Error::other(
-                            "the server takes only its fleet's clients (a fleet key), and the bench has none",
-                        ));
-                    }
-                    ClientEvent::ServerKeyOffered { key, .. } => {
-                        peer.client.trust_server_key(now(start), key);
-                    }
-                    ClientEvent::Refused { code, detail } => {
-                        let why =
-                            if detail.is_empty() { code.to_string() } else { detail.to_string() };
-                        return Err(std::io::Error::other(format!(
-                            "the server refused the bench's clients: {why}"
-                        )));
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
+    join_all(&mut peers, &mut reactor, start, &mut buf, &mut tx)?;
     let mut window = Window::new(config, cpu).with_broker(broker);
     let mut outcome = Outcome::default();
     let mut last_sweep = Instant::now();
@@ -149,58 +94,19 @@ pub(crate) fn run(
         }
         // Keep every sender's window full.
         for (i, peer) in peers.iter_mut().enumerate() {
-            let t = now(start);
-            match mode {
-                Mode::Echo if peer.sealed => {
-                    if peer.echoes_in_flight == 0 {
-                        stamp(&mut text, i, peer.next_seq, window.micros(), config.size);
-                        if peer.client.echo(t, EchoMode::Upper, &text).is_ok() {
-                            peer.next_seq += 1;
-                            peer.echoes_in_flight = 1;
-                        }
-                    }
-                    send(peer, t, &mut tx);
-                }
-                Mode::Echo => {
-                    while peer.echoes_in_flight < config.window {
-                        let Some(token) = peer.client.session_token() else { break };
-                        stamp(&mut text, i, peer.next_seq, window.micros(), config.size);
-                        let req = u32::try_from(peer.next_seq % u64::from(u32::MAX)).unwrap_or(0);
-                        let echo = Message::Echo { token, req, mode: EchoMode::Upper, text: &text };
-                        let Ok(len) = echo.encode(&mut tx) else { break };
-                        if peer.socket.send(tx.get(..len).unwrap_or_default()).is_err() {
-                            break;
-                        }
-                        peer.next_seq += 1;
-                        peer.echoes_in_flight += 1;
-                    }
-                }
-                Mode::Relay | Mode::Fanout => {
-                    if mode == Mode::Fanout && i != 0 {
-                        continue;
-                    }
-                    while peer.client.pending() < config.window {
-                        stamp(&mut text, i, peer.next_seq, window.micros(), config.size);
-                        if peer.client.say(t, &text).is_err() {
-                            break;
-                        }
-                        peer.next_seq += 1;
-                    }
-                    send(peer, t, &mut tx);
-                }
-            }
+            fill(peer, i, mode, config, &window, core_now(start), &mut text, &mut tx);
         }
         wait(&mut reactor, Duration::from_millis(5))?;
         let echo_window = (mode == Mode::Echo).then_some(&window);
         for i in ready_clients(&reactor, peers.len()) {
             if let Some(peer) = peers.get_mut(i) {
-                pump(peer, now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
+                pump(peer, core_now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
             }
         }
         if last_sweep.elapsed() > Duration::from_millis(10) {
             // Timers, and acknowledgements owed.
             for peer in &mut peers {
-                pump(peer, now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
+                pump(peer, core_now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
                 let stalled = peer.echoes_in_flight > 0 && peer.heard.elapsed() > STALL;
                 // (A sealed echo is the client's request: it times out by itself.)
                 if mode == Mode::Echo && !peer.sealed && stalled {
@@ -220,10 +126,147 @@ pub(crate) fn run(
     }
     window.finish(&mut outcome);
     for peer in &mut peers {
-        let _ = peer.client.leave(now(start));
-        send(peer, now(start), &mut tx);
+        let _ = peer.client.leave(core_now(start));
+        send(peer, core_now(start), &mut tx);
     }
     Ok(outcome)
+}
+
+/// The core's clock for the bench: milliseconds since `start`.
+fn core_now(start: Instant) -> CoreInstant {
+    CoreInstant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Load client `i`, for `server`, encrypted as `encryption` says.
+fn new_peer(
+    reactor: &Reactor,
+    server: SocketAddr,
+    i: usize,
+    encryption: Encryption,
+    start: Instant,
+) -> std::io::Result<Peer> {
+    let socket = client_socket(reactor, server, i)?;
+    let name = NameBuf::parse(&format!("bench{i}")).map_err(std::io::Error::other)?;
+    let mut client_config = ClientConfig::new(name, server);
+    client_config.entropy = getrandom::u64().map_err(std::io::Error::other)?;
+    client_config.give_up = minichat_core::time::Duration::from_secs(60);
+    let mut client = Box::new(BenchClient::new(client_config, core_now(start)));
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(std::io::Error::other)?;
+    match encryption {
+        Encryption::Plain => {}
+        Encryption::Key(public) => client.set_server_key(ServerKey { public, psk: None }, seed),
+        Encryption::Offered => client.discover_server_key(None, seed),
+    }
+    Ok(Peer {
+        client,
+        socket,
+        next_seq: 0,
+        echoes_in_flight: 0,
+        heard: Instant::now(),
+        sealed: encryption != Encryption::Plain,
+    })
+}
+
+/// Pumps every client until all joined (trusting the key the server offers), or says why
+/// they could not: a fleet's server, a refusal, or 20 s gone by.
+fn join_all(
+    peers: &mut [Peer],
+    reactor: &mut Reactor,
+    start: Instant,
+    buf: &mut [u8],
+    tx: &mut [u8],
+) -> std::io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !peers.iter().all(|p| p.client.is_joined()) {
+        if Instant::now() > deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the bench clients could not join",
+            ));
+        }
+        wait(reactor, Duration::from_millis(10))?;
+        for peer in peers.iter_mut() {
+            let now = core_now(start);
+            pump(peer, now, buf, tx, None, Phase::Warmup, &mut Outcome::default());
+            while let Some(event) = peer.client.poll_event() {
+                match event {
+                    ClientEvent::ServerKeyOffered { fleet: true, .. } => {
+                        return Err(std::io::Error::other(
+                            "the server takes only its fleet's clients (a fleet key), and the bench has none",
+                        ));
+                    }
+                    ClientEvent::ServerKeyOffered { key, .. } => {
+                        peer.client.trust_server_key(now, key);
+                    }
+                    ClientEvent::Refused { code, detail } => {
+                        let why =
+                            if detail.is_empty() { code.to_string() } else { detail.to_string() };
+                        return Err(std::io::Error::other(format!(
+                            "the server refused the bench's clients: {why}"
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fills client `i`'s window for `mode`: echo requests (raw frames, or sealed through the
+/// client in an encrypted session) or messages to the room, each stamped with `window`'s
+/// time.
+#[allow(clippy::too_many_arguments)] // the client, the load, and the buffers it writes into
+fn fill(
+    peer: &mut Peer,
+    i: usize,
+    mode: Mode,
+    config: &LoadConfig,
+    window: &Window,
+    now: CoreInstant,
+    text: &mut String,
+    tx: &mut [u8],
+) {
+    match mode {
+        Mode::Echo if peer.sealed => {
+            if peer.echoes_in_flight == 0 {
+                stamp(text, i, peer.next_seq, window.micros(), config.size);
+                if peer.client.echo(now, EchoMode::Upper, text).is_ok() {
+                    peer.next_seq += 1;
+                    peer.echoes_in_flight = 1;
+                }
+            }
+            send(peer, now, tx);
+        }
+        Mode::Echo => {
+            while peer.echoes_in_flight < config.window {
+                let Some(token) = peer.client.session_token() else { break };
+                stamp(text, i, peer.next_seq, window.micros(), config.size);
+                let req = u32::try_from(peer.next_seq % u64::from(u32::MAX)).unwrap_or(0);
+                let echo = Message::Echo { token, req, mode: EchoMode::Upper, text };
+                let Ok(len) = echo.encode(tx) else { break };
+                if peer.socket.send(tx.get(..len).unwrap_or_default()).is_err() {
+                    break;
+                }
+                peer.next_seq += 1;
+                peer.echoes_in_flight += 1;
+            }
+        }
+        Mode::Relay | Mode::Fanout => {
+            if mode == Mode::Fanout && i != 0 {
+                return;
+            }
+            while peer.client.pending() < config.window {
+                stamp(text, i, peer.next_seq, window.micros(), config.size);
+                if peer.client.say(now, text).is_err() {
+                    break;
+                }
+                peer.next_seq += 1;
+            }
+            send(peer, now, tx);
+        }
+    }
 }
 
 /// Receives what is waiting for a peer, runs its timers and sends what it owes. Echo

@@ -15,11 +15,12 @@ use minichat_core::wire::{Cookie, Message};
 
 use crate::cmd::bench::load::Outcome;
 use crate::cmd::bench::servers;
+use crate::cmd::bench::{Measure, Scenario};
 use crate::error::HostError;
 
 /// What floods the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flood {
+enum Flood {
     /// Plain-text datagrams of the original programs (80 bytes).
     Plain,
     /// `hello`s with one valid cookie, whose handshake does not open (about 120 bytes).
@@ -28,12 +29,31 @@ pub(crate) enum Flood {
     HellosUnbudgeted,
 }
 
+/// The three floods at `rate` datagrams a second, side by side.
+pub(super) fn scenarios(rate: u32) -> Vec<Scenario> {
+    [
+        (Flood::Plain, "flood-plain", "plain-text datagrams"),
+        (Flood::Hellos, "flood-hello", "hellos with a valid cookie"),
+        (
+            Flood::HellosUnbudgeted,
+            "flood-hello-unbudgeted",
+            "hellos, server without a handshake budget",
+        ),
+    ]
+    .into_iter()
+    .map(|(flood, key, name)| {
+        let run: Measure = Box::new(move |load, tick| run(flood, rate, load.duration, tick));
+        Scenario { key: key.into(), name: name.into(), unit: "datagrams", run }
+    })
+    .collect()
+}
+
 /// How often the other user asks for the server's key, and how long it waits.
 const PROBE_EVERY: Duration = Duration::from_millis(100);
 const PROBE_WAIT: Duration = Duration::from_secs(1);
 
 /// Floods a fresh server at `rate` datagrams a second for `duration`.
-pub(crate) fn run(
+fn run(
     flood: Flood,
     rate: u32,
     duration: Duration,

@@ -22,7 +22,6 @@ use minichat_core::secure::Keypair;
 
 use crate::cmd::bench::chat::{Encryption, Mode};
 use crate::cmd::bench::cpu::CpuProbe;
-use crate::cmd::bench::flood::Flood;
 use crate::cmd::bench::idle::IdleUsers;
 use crate::cmd::bench::load::{Outcome, STAMP_LEN};
 use crate::cmd::bench::report::{Report, Row};
@@ -115,105 +114,14 @@ fn io(error: std::io::Error) -> HostError {
 fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
     let mut list: Vec<Scenario> = Vec::new();
     if config.baselines {
-        list.push(echo_baseline("bare-loop", "bare std UDP echo loop", servers::bare_loop));
-        list.push(echo_baseline("minichat-echo", "minichat echo --upper", servers::minichat_echo));
-        if config.python && servers::python_available() {
-            list.push(echo_baseline(
-                "python-plain",
-                "python3 plain UDP upper",
-                servers::python_plain,
-            ));
-            list.push(echo_baseline(
-                "python-threading",
-                "python3 ThreadingUDPServer lower",
-                servers::python_threading,
-            ));
-        }
+        list.extend(baselines(config.python));
     }
     let users = load.clients + 1;
     for &mode in &config.modes {
-        let (key, name, unit) = match mode {
-            Mode::Echo => ("protocol-echo", "minichat protocol echo", "replies"),
-            Mode::Relay => ("relay", "minichat relay, room of N", "deliveries"),
-            Mode::Fanout => ("fanout", "minichat fan-out, 1 to N", "deliveries"),
-        };
-        if let Some(addr) = config.server {
-            // Only the modes themselves: the variants below start servers of their own.
-            let encryption = if config.plaintext { Encryption::Plain } else { Encryption::Offered };
-            list.push(Scenario {
-                key: key.into(),
-                name: name.into(),
-                unit,
-                run: Box::new(move |load, tick| {
-                    let none = CpuProbe::None;
-                    chat::run(&[addr], mode, encryption, load, none, none, tick).map_err(io)
-                }),
-            });
-            continue;
-        }
-        list.push(chat(key, name, unit, users, ServerSetup::PLAIN, mode));
-        if mode == Mode::Relay {
-            // What encryption costs: the same relay, every session sealed (Noise NK,
-            // ChaCha20-Poly1305), right after the plain one.
-            let setup = ServerSetup { encrypted: true, ..ServerSetup::PLAIN };
-            let name = "minichat relay, encrypted";
-            list.push(chat("relay-encrypted", name, unit, users, setup, mode));
-        }
-        if mode == Mode::Fanout {
-            let setup = ServerSetup { batch: 1, ..ServerSetup::PLAIN };
-            let name = "minichat fan-out, unbatched";
-            list.push(chat("fanout-unbatched", name, unit, users, setup, mode));
-        }
-        if mode == Mode::Relay {
-            // What `serve --capture` costs: the same relay, every datagram written out; right
-            // after the plain relay, before the broker scenarios start processes of their own.
-            let setup = ServerSetup { capture: true, ..ServerSetup::PLAIN };
-            let name = "minichat relay, --capture";
-            list.push(chat("relay-captured", name, unit, users, setup, mode));
-        }
-        if mode == Mode::Relay && config.broker && servers::mosquitto_available() {
-            // The room across two servers bridged through a broker, and the broker alone
-            // carrying the same relay: what people would otherwise pick.
-            list.push(Scenario {
-                key: "relay-bridged".into(),
-                name: "minichat relay, two bridged servers".into(),
-                unit,
-                run: Box::new(move |load, tick| bridged_relay(users, load, tick)),
-            });
-            list.push(Scenario {
-                key: "relay-mqtt".into(),
-                name: "mosquitto relay, QoS 1".into(),
-                unit,
-                run: Box::new(|load, tick| {
-                    let broker = servers::mosquitto()?;
-                    let outcome = mqtt::run(broker.addr, load, broker.cpu, tick).map_err(io);
-                    broker.stop();
-                    outcome
-                }),
-            });
-        }
-        if mode == Mode::Echo && config.idle > 0 {
-            // What a fuller table costs: the same echo with `idle` more users joined (echo,
-            // not relay: in a room the idle users would receive every message too).
-            let setup = ServerSetup { idle: config.idle, ..ServerSetup::PLAIN };
-            let name = "minichat protocol echo, --idle users joined";
-            list.push(chat("protocol-echo-idle", name, unit, users, setup, mode));
-        }
+        list.extend(mode_scenarios(config, mode, users));
     }
     if let (None, Some(rate)) = (config.server, config.flood) {
-        for (flood, key, name) in [
-            (Flood::Plain, "flood-plain", "plain-text datagrams"),
-            (Flood::Hellos, "flood-hello", "hellos with a valid cookie"),
-            (
-                Flood::HellosUnbudgeted,
-                "flood-hello-unbudgeted",
-                "hellos, server without a handshake budget",
-            ),
-        ] {
-            let run: Measure =
-                Box::new(move |load, tick| flood::run(flood, rate, load.duration, tick));
-            list.push(Scenario { key: key.into(), name: name.into(), unit: "datagrams", run });
-        }
+        list.extend(flood::scenarios(rate));
     }
     if config.server.is_none() {
         for &size in &config.scale {
@@ -223,6 +131,92 @@ fn scenarios(config: &BenchConfig, load: &LoadConfig) -> Vec<Scenario> {
             let name = format!("protocol echo, {connected} users connected").into();
             list.push(Scenario { key, name, unit: "replies", run });
         }
+    }
+    list
+}
+
+/// The echo servers the others are measured against: a bare loop, `minichat echo`, and
+/// (`python`, if installed) the Python originals.
+fn baselines(python: bool) -> Vec<Scenario> {
+    let mut list = vec![
+        echo_baseline("bare-loop", "bare std UDP echo loop", servers::bare_loop),
+        echo_baseline("minichat-echo", "minichat echo --upper", servers::minichat_echo),
+    ];
+    if python && servers::python_available() {
+        list.push(echo_baseline("python-plain", "python3 plain UDP upper", servers::python_plain));
+        list.push(echo_baseline(
+            "python-threading",
+            "python3 ThreadingUDPServer lower",
+            servers::python_threading,
+        ));
+    }
+    list
+}
+
+/// One load mode's scenarios: against `--server` the mode alone; else the mode against a
+/// server of its own (for `users`), and its variants side by side.
+fn mode_scenarios(config: &BenchConfig, mode: Mode, users: usize) -> Vec<Scenario> {
+    let (key, name, unit) = match mode {
+        Mode::Echo => ("protocol-echo", "minichat protocol echo", "replies"),
+        Mode::Relay => ("relay", "minichat relay, room of N", "deliveries"),
+        Mode::Fanout => ("fanout", "minichat fan-out, 1 to N", "deliveries"),
+    };
+    if let Some(addr) = config.server {
+        // Only the modes themselves: the variants below start servers of their own.
+        let encryption = if config.plaintext { Encryption::Plain } else { Encryption::Offered };
+        let run: Measure = Box::new(move |load, tick| {
+            let none = CpuProbe::None;
+            chat::run(&[addr], mode, encryption, load, none, none, tick).map_err(io)
+        });
+        return vec![Scenario { key: key.into(), name: name.into(), unit, run }];
+    }
+    let mut list = vec![chat(key, name, unit, users, ServerSetup::PLAIN, mode)];
+    if mode == Mode::Relay {
+        // What encryption costs: the same relay, every session sealed (Noise NK,
+        // ChaCha20-Poly1305), right after the plain one.
+        let setup = ServerSetup { encrypted: true, ..ServerSetup::PLAIN };
+        let name = "minichat relay, encrypted";
+        list.push(chat("relay-encrypted", name, unit, users, setup, mode));
+    }
+    if mode == Mode::Fanout {
+        let setup = ServerSetup { batch: 1, ..ServerSetup::PLAIN };
+        let name = "minichat fan-out, unbatched";
+        list.push(chat("fanout-unbatched", name, unit, users, setup, mode));
+    }
+    if mode == Mode::Relay {
+        // What `serve --capture` costs: the same relay, every datagram written out; right
+        // after the plain relay, before the broker scenarios start processes of their own.
+        let setup = ServerSetup { capture: true, ..ServerSetup::PLAIN };
+        let name = "minichat relay, --capture";
+        list.push(chat("relay-captured", name, unit, users, setup, mode));
+    }
+    if mode == Mode::Relay && config.broker && servers::mosquitto_available() {
+        // The room across two servers bridged through a broker, and the broker alone
+        // carrying the same relay: what people would otherwise pick.
+        list.push(Scenario {
+            key: "relay-bridged".into(),
+            name: "minichat relay, two bridged servers".into(),
+            unit,
+            run: Box::new(move |load, tick| bridged_relay(users, load, tick)),
+        });
+        list.push(Scenario {
+            key: "relay-mqtt".into(),
+            name: "mosquitto relay, QoS 1".into(),
+            unit,
+            run: Box::new(|load, tick| {
+                let broker = servers::mosquitto()?;
+                let outcome = mqtt::run(broker.addr, load, broker.cpu, tick).map_err(io);
+                broker.stop();
+                outcome
+            }),
+        });
+    }
+    if mode == Mode::Echo && config.idle > 0 {
+        // What a fuller table costs: the same echo with `idle` more users joined (echo,
+        // not relay: in a room the idle users would receive every message too).
+        let setup = ServerSetup { idle: config.idle, ..ServerSetup::PLAIN };
+        let name = "minichat protocol echo, --idle users joined";
+        list.push(chat("protocol-echo-idle", name, unit, users, setup, mode));
     }
     list
 }
