@@ -217,12 +217,36 @@ impl Watcher {
     pub fn seen(&self) -> Vec<(String, Vec<u8>)> {
         self.seen.try_iter().collect()
     }
+
+    /// What was published until nothing more came for `quiet` (at most `limit` in all):
+    /// an exchange that has run its course.
+    pub fn seen_until_quiet(&self, quiet: Duration, limit: Duration) -> Vec<(String, Vec<u8>)> {
+        let deadline = Instant::now() + limit;
+        let mut seen = Vec::new();
+        while let Ok(message) =
+            self.seen.recv_timeout(quiet.min(deadline.saturating_duration_since(Instant::now())))
+        {
+            seen.push(message);
+        }
+        seen
+    }
 }
 
 impl Drop for Watcher {
     fn drop(&mut self) {
         let _ = self.client.disconnect();
     }
+}
+
+/// `minichat serve` bridged through `url` with `extra` arguments, once it says it is
+/// connected: the server, its address, and that line (which names its server id and
+/// whether the bridge is sealed).
+pub fn serve_bridged(url: &str, extra: &[&str]) -> (crate::process::Minichat, String, String) {
+    let mut args = vec!["serve", "--bind", "127.0.0.1:0", "--bridge", url];
+    args.extend_from_slice(extra);
+    let (mut server, addr) = crate::process::Minichat::serve_with_stdin(&args);
+    let connected = server.stderr_line_containing("bridge: connected to", Duration::from_secs(30));
+    (server, addr.to_string(), connected)
 }
 
 /// Whether `mosquitto` is installed here.

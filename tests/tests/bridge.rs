@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use minichat_tests::broker::Broker;
+use minichat_tests::broker::{Broker, serve_bridged};
 use minichat_tests::cuttable::CuttableLink;
 use minichat_tests::process::Minichat;
 
@@ -18,16 +18,8 @@ fn bridged(broker: &Broker, prefix: &str) -> (Minichat, String) {
 
 /// A bridged server in the clear (everyone on the test's broker is trusted).
 fn bridged_to(url: &str) -> (Minichat, String) {
-    let (mut server, addr) = Minichat::serve_with_stdin(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--bridge",
-        url,
-        "--anyone-on-the-broker-may-speak-for-users",
-    ]);
-    server.stderr_line_containing("bridge: connected to", WAIT);
-    (server, addr.to_string())
+    let (server, addr, _) = serve_bridged(url, &["--anyone-on-the-broker-may-speak-for-users"]);
+    (server, addr)
 }
 
 /// Waits until `a` and `b` met through the broker: from then on each one's posts reach
@@ -275,18 +267,9 @@ fn servers_of_one_fleet_seal_the_room_from_the_broker_and_from_other_fleets() {
     let key = fleet_key("fleet", 'a');
     let url = broker.url("sealed-test");
     let sealed = |url: &str| {
-        let (mut server, addr) = Minichat::serve_with_stdin(&[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--bridge",
-            url,
-            "--fleet-key",
-            &key,
-        ]);
-        let connected = server.stderr_line_containing("bridge: connected to", WAIT);
+        let (server, addr, connected) = serve_bridged(url, &["--fleet-key", &key]);
         assert!(connected.contains("sealed with the fleet's key"), "{connected}");
-        (server, addr.to_string())
+        (server, addr)
     };
     let (mut a, addr_a) = sealed(&url);
     let (mut b, addr_b) = sealed(&url);

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use minichat_tests::broker::{Broker, Protections, Publisher};
+use minichat_tests::broker::{Broker, Protections, Publisher, serve_bridged};
 use minichat_tests::process::Minichat;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -34,17 +34,14 @@ fn bridged(url: &str, extra: &[&str]) -> (Minichat, String) {
 
 /// [`bridged`], and the server id it says it has.
 fn bridged_with_id(url: &str, extra: &[&str]) -> (Minichat, String, String) {
-    let mut args = vec!["serve", "--bind", "127.0.0.1:0", "--bridge", url];
-    args.extend_from_slice(extra);
-    let (mut server, addr) = Minichat::serve_with_stdin(&args);
-    let line = server.stderr_line_containing("bridge: connected to", WAIT);
+    let (server, addr, line) = serve_bridged(url, extra);
     let id = line
         .split(" as server ")
         .nth(1)
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no server id in {line:?}"))
         .to_owned();
-    (server, addr.to_string(), id)
+    (server, addr, id)
 }
 
 /// Publishes, as `publisher`, what makes server `to` take a room message `text` from
@@ -185,9 +182,10 @@ fn recorded_messages_of_a_sealed_bridge_are_not_taken_again() {
     bob.write_line("/who");
     bob.stdout_line_containing("users (2)", WAIT);
 
-    // Everything the servers published so far (greetings, answers, rosters, replay
-    // requests, room posts), published again ten times over by someone who recorded it.
-    let recorded = watcher.seen();
+    // Everything the servers published (greetings, answers, rosters, replay requests,
+    // room posts) once their meeting ran its course, published again ten times over by
+    // someone who recorded it.
+    let recorded = watcher.seen_until_quiet(Duration::from_millis(500), WAIT);
     let greetings = recorded.iter().filter(|(topic, _)| topic.contains("/hello/")).count();
     assert!(greetings >= 2, "{recorded:?}");
     let replayer = broker.publisher(None).expect("anyone connects to this broker");
