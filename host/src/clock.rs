@@ -22,9 +22,13 @@ impl Clock {
     /// How long from now until `at` (zero if it has passed), for `poll` timeouts. Rounded
     /// up so a timer is never polled a millisecond early and spun on.
     pub(crate) fn until(&self, at: Instant) -> std::time::Duration {
-        let left = at.saturating_since(self.now());
-        std::time::Duration::from_millis(left.as_millis())
+        to_std(at.saturating_since(self.now()))
     }
+}
+
+/// A core span as std's.
+pub(crate) fn to_std(duration: Duration) -> std::time::Duration {
+    std::time::Duration::from_millis(duration.as_millis())
 }
 
 /// Whole seconds, for messages: "1 s", "2.5 s".

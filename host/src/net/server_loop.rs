@@ -14,7 +14,7 @@ use minichat_core::wire::is_frame;
 use minichat_core::wire::limits::MAX_FRAME;
 use mio::{Interest, Token, Waker};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, to_std};
 use crate::error::HostError;
 use crate::net::capture::{Capture, Direction};
 use crate::net::listeners::{self, Listeners};
@@ -93,9 +93,8 @@ impl ServerLoop {
         sys::set_buffers(&socket, SOCKET_BUFFER);
         let reactor = Reactor::new(64)?;
         reactor.register_udp(&socket, SOCKET, Interest::READABLE | Interest::WRITABLE)?;
-        let std =
-            |d: minichat_core::time::Duration| std::time::Duration::from_millis(d.as_millis());
-        let limits = TcpLimits::new(config.per_ip, std(config.keepalive), std(config.idle_timeout));
+        let (keepalive, idle) = (to_std(config.keepalive), to_std(config.idle_timeout));
+        let limits = TcpLimits::new(config.per_ip, keepalive, idle);
         let links = StreamLinks::new(tcp, &listen.serial, &reactor, limits)?;
         Ok(ServerLoop {
             io: BatchSocket::new(socket).map_err(HostError::Poll)?,

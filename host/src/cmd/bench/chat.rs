@@ -10,6 +10,7 @@ use minichat_core::time::Instant as CoreInstant;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{EchoMode, Kind, Message, NameBuf};
 
+use crate::clock::Clock;
 use crate::cmd::bench::cpu::CpuProbe;
 use crate::cmd::bench::load::{
     LoadConfig, Outcome, Phase, Window, client_socket, read_stamp, ready_clients, stamp, wait,
@@ -71,19 +72,19 @@ pub(crate) fn run(
 ) -> std::io::Result<Outcome> {
     let users = if mode == Mode::Fanout { config.clients + 1 } else { config.clients };
     let mut reactor = Reactor::new(users.max(1)).map_err(std::io::Error::other)?;
-    let start = Instant::now();
+    let clock = Clock::new();
     let mut peers = Vec::with_capacity(users);
     for i in 0..users {
         let server = *servers
             .get(i % servers.len().max(1))
             .ok_or_else(|| std::io::Error::other("no server to load"))?;
-        peers.push(new_peer(&reactor, server, i, encryption, start)?);
+        peers.push(new_peer(&reactor, server, i, encryption, &clock)?);
     }
     let mut buf = vec![0u8; 2048];
     let mut tx = vec![0u8; MAX_FRAME];
     let mut text = String::with_capacity(config.size);
     // Everyone joins before the clock starts.
-    join_all(&mut peers, &mut reactor, start, &mut buf, &mut tx)?;
+    join_all(&mut peers, &mut reactor, &clock, &mut buf, &mut tx)?;
     let mut window = Window::new(config, cpu).with_broker(broker);
     let mut outcome = Outcome::default();
     let mut last_sweep = Instant::now();
@@ -94,19 +95,19 @@ pub(crate) fn run(
         }
         // Keep every sender's window full.
         for (i, peer) in peers.iter_mut().enumerate() {
-            fill(peer, i, mode, config, &window, core_now(start), &mut text, &mut tx);
+            fill(peer, i, mode, config, &window, clock.now(), &mut text, &mut tx);
         }
         wait(&mut reactor, Duration::from_millis(5))?;
         let echo_window = (mode == Mode::Echo).then_some(&window);
         for i in ready_clients(&reactor, peers.len()) {
             if let Some(peer) = peers.get_mut(i) {
-                pump(peer, core_now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
+                pump(peer, clock.now(), &mut buf, &mut tx, echo_window, phase, &mut outcome);
             }
         }
         if last_sweep.elapsed() > Duration::from_millis(10) {
             // Timers, and acknowledgements owed.
             for peer in &mut peers {
-                pump(peer, core_now(start), &mut buf, &mut tx, echo_window, phase, &mut outcome);
+                pump(peer, clock.now(), &mut buf, &mut tx, echo_window, phase, &mut outcome);
                 let stalled = peer.echoes_in_flight > 0 && peer.heard.elapsed() > STALL;
                 // (A sealed echo is the client's request: it times out by itself.)
                 if mode == Mode::Echo && !peer.sealed && stalled {
@@ -126,15 +127,10 @@ pub(crate) fn run(
     }
     window.finish(&mut outcome);
     for peer in &mut peers {
-        let _ = peer.client.leave(core_now(start));
-        send(peer, core_now(start), &mut tx);
+        let _ = peer.client.leave(clock.now());
+        send(peer, clock.now(), &mut tx);
     }
     Ok(outcome)
-}
-
-/// The core's clock for the bench: milliseconds since `start`.
-fn core_now(start: Instant) -> CoreInstant {
-    CoreInstant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Load client `i`, for `server`, encrypted as `encryption` says.
@@ -143,14 +139,14 @@ fn new_peer(
     server: SocketAddr,
     i: usize,
     encryption: Encryption,
-    start: Instant,
+    clock: &Clock,
 ) -> std::io::Result<Peer> {
     let socket = client_socket(reactor, server, i)?;
     let name = NameBuf::parse(&format!("bench{i}")).map_err(std::io::Error::other)?;
     let mut client_config = ClientConfig::new(name, server);
     client_config.entropy = getrandom::u64().map_err(std::io::Error::other)?;
     client_config.give_up = minichat_core::time::Duration::from_secs(60);
-    let mut client = Box::new(BenchClient::new(client_config, core_now(start)));
+    let mut client = Box::new(BenchClient::new(client_config, clock.now()));
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(std::io::Error::other)?;
     match encryption {
@@ -173,7 +169,7 @@ fn new_peer(
 fn join_all(
     peers: &mut [Peer],
     reactor: &mut Reactor,
-    start: Instant,
+    clock: &Clock,
     buf: &mut [u8],
     tx: &mut [u8],
 ) -> std::io::Result<()> {
@@ -187,7 +183,7 @@ fn join_all(
         }
         wait(reactor, Duration::from_millis(10))?;
         for peer in peers.iter_mut() {
-            let now = core_now(start);
+            let now = clock.now();
             pump(peer, now, buf, tx, None, Phase::Warmup, &mut Outcome::default());
             while let Some(event) = peer.client.poll_event() {
                 match event {
