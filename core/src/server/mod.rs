@@ -18,6 +18,8 @@
 //! - `migrate.rs`: address moves; `reply.rs`: immediate answers (errors, user lists);
 //! - `operator.rs`: what the operator's console asks (announce, kick, shut down), and
 //!   what a bridge brings (other servers' messages); `directory.rs`: their users;
+//! - `secure.rs` (the `secure` feature): encrypted sessions, the handshake and sealed
+//!   frames; `handshake_budget.rs`: the handshakes one source host may cause;
 //! - `memory.rs`: the memory an embedding gives a server (arrays, or allocated once).
 
 mod config;
