@@ -5,11 +5,10 @@
 use crate::address::PeerAddress;
 use crate::seq::after;
 use crate::server::ServerMemory;
-use crate::server::detail::Detail;
 use crate::server::directory::Directory;
 use crate::server::ring::{Member, Recipient};
 use crate::server::timers::deadline;
-use crate::server::{LeftReason, Server};
+use crate::server::{LeftReason, Server, Session};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -43,6 +42,35 @@ impl Sequenced<'_> {
     }
 }
 
+/// What a sequenced message comes to. The checks decide it ([`Server::take_sequenced`]);
+/// one writer ([`Server::answer_sequenced`]) turns it into the frame.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Intake {
+    /// Stored: one acknowledgement from `poll_transmit` covers it and what follows it.
+    Accepted,
+    /// Neither accepted nor answered: the client's resend brings it back (the room is
+    /// backed up, the event queue is full, or the sender is over its rate again).
+    Unanswered,
+    /// Not the number expected (a duplicate, or after a gap): the last accepted is
+    /// acknowledged, so the client resends what follows it.
+    OutOfOrder { last_accepted: u32 },
+    /// Answered with an error: refused for good (a resend gets the same answer), or told
+    /// to slow down (not accepted; the resend brings it back).
+    Error { seq: u32, code: ErrorCode },
+    /// A leave, accepted: acknowledged, then the session ends.
+    Left { seq: u32 },
+}
+
+impl<'a> Sequenced<'a> {
+    /// The text it carries: none for a leave.
+    const fn text(self) -> Option<&'a str> {
+        match self {
+            Sequenced::Say(text) | Sequenced::Tell(_, text) => Some(text),
+            Sequenced::Leave => None,
+        }
+    }
+}
+
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn on_sequenced<D: Directory + ?Sized>(
         &mut self,
@@ -53,25 +81,24 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         buf: &mut [u8],
         directory: &D,
     ) -> Option<Transmit<A>> {
-        let (rate, burst, max_text) =
-            (self.config.rate_per_sec, self.config.burst, self.config.max_text);
-        let user = self.table.get_mut(slot)?;
-        let (token, addr, name) = (user.token, user.addr, user.name);
-        let session = &mut user.state;
-        let expected = session.expected;
-        let last_accepted = expected.wrapping_sub(1);
-        if seq != expected {
-            if after(expected, seq)
-                && let Some((rejected, code)) = session.last_reject.filter(|(s, _)| *s == seq)
-            {
-                return self.reject_reply(addr, token, rejected, code, what, buf);
-            }
-            // A duplicate, or a gap before it: say what was accepted, so the client resends.
-            return Transmit::to_client(
-                buf,
-                addr,
-                &Message::Ack { token, seq: last_accepted, sack: 0 },
-            );
+        let intake = self.take_sequenced(now, slot, seq, what, directory);
+        self.answer_sequenced(slot, what, intake, buf)
+    }
+
+    /// A sequenced message's checks, in order (its number, the room, the rate, the text
+    /// limit, the recipient), and what they come to.
+    fn take_sequenced<D: Directory + ?Sized>(
+        &mut self,
+        now: Instant,
+        slot: SlotId,
+        seq: u32,
+        what: Sequenced<'_>,
+        directory: &D,
+    ) -> Intake {
+        let Some(user) = self.table.get(slot) else { return Intake::Unanswered };
+        let (name, session) = (user.name, &user.state);
+        if seq != session.expected {
+            return out_of_order(session, seq);
         }
         if let Some(len) = what.stored_len(name.as_name())
             && (directory.holds_back() || self.room_backed_up(len))
@@ -81,90 +108,141 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             // who keep up, here and on the servers sharing the room, instead of overrunning
             // them into `missed`.
             self.stats.held_back += 1;
-            return None;
+            return Intake::Unanswered;
         }
-        let session = &mut self.table.get_mut(slot)?.state;
-        let text = match what {
-            Sequenced::Say(text) | Sequenced::Tell(_, text) => Some(text),
-            Sequenced::Leave => None,
-        };
-        if let Some(text) = text {
-            if !session.rate.try_take(now, rate, burst) {
-                // Not accepted and not acknowledged: the client's resend brings it back.
-                self.stats.rate_limited += 1;
-                if !session.rate.should_report(now) {
-                    return None;
-                }
-                let mut detail = Detail::new();
-                detail.push("slow down: at most ");
-                detail.push_u32(u32::from(rate));
-                detail.push(" messages a second");
-                let message = Message::Error {
-                    token,
-                    code: ErrorCode::RateLimited,
-                    seq,
-                    detail: detail.as_str(),
-                };
-                return Transmit::to_client(buf, addr, &message);
-            }
-            if text.len() > usize::from(max_text) {
-                session.expected = expected.wrapping_add(1);
-                session.last_digest = what.digest();
-                session.last_reject = Some((seq, ErrorCode::TextTooLong));
-                return self.reject_reply(addr, token, seq, ErrorCode::TextTooLong, what, buf);
-            }
+        if let Some(text) = what.text()
+            && let Some(refused) = self.check_rate_and_length(now, slot, seq, what, text)
+        {
+            return refused;
         }
-        let session = &mut self.table.get_mut(slot)?.state;
         match what {
             Sequenced::Say(text) => {
-                session.expected = expected.wrapping_add(1);
-                session.last_digest = what.digest();
-                session.ack_due = true;
-                self.wake(slot);
+                self.accept(slot, what);
                 self.store(now, name, Recipient::Room, None, text);
+                Intake::Accepted
             }
-            Sequenced::Tell(to, text) => {
-                let recipient = if self.config.operator.as_name().same_user(&to) {
-                    Some((Recipient::Operator, self.config.operator))
-                } else if let Some(target) = self.table.by_name(to).and_then(|s| self.table.get(s))
-                {
-                    Some((Recipient::User(target.token), target.name))
-                } else if directory.holds(to.key()) {
-                    // A user of another server: accepted here, forwarded by the embedding.
-                    Some((Recipient::Elsewhere, NameBuf::new(to)))
-                } else {
-                    None
-                };
-                let session = &mut self.table.get_mut(slot)?.state;
-                session.expected = expected.wrapping_add(1);
-                session.last_digest = what.digest();
-                let Some((recipient, to_name)) = recipient else {
-                    session.last_reject = Some((seq, ErrorCode::NoSuchUser));
-                    return self.reject_reply(addr, token, seq, ErrorCode::NoSuchUser, what, buf);
-                };
-                session.ack_due = true;
-                self.wake(slot);
-                self.store(now, name, recipient, Some(to_name), text);
-            }
+            Sequenced::Tell(to, text) => match self.recipient(to, directory) {
+                Some((recipient, to_name)) => {
+                    self.accept(slot, what);
+                    self.store(now, name, recipient, Some(to_name), text);
+                    Intake::Accepted
+                }
+                None => self.refuse_sequenced(slot, seq, what, ErrorCode::NoSuchUser),
+            },
             Sequenced::Leave => {
                 if self.events.is_full() {
                     // Not accepted, so not acknowledged: the resend finds room for `Left`.
                     self.stats.events_waited += 1;
-                    return None;
+                    return Intake::Unanswered;
                 }
-                let session = &mut self.table.get_mut(slot)?.state;
-                session.expected = expected.wrapping_add(1);
-                let ack = Transmit::to_client(buf, addr, &Message::Ack { token, seq, sack: 0 });
-                // Sealed while the session's keys are still there.
-                #[cfg(feature = "secure")]
-                let ack = ack.and_then(|t| self.seal_for(slot, t, buf));
-                self.end_session(slot, LeftReason::Left);
-                return ack;
+                if let Some(user) = self.table.get_mut(slot) {
+                    user.state.expected = seq.wrapping_add(1);
+                }
+                Intake::Left { seq }
             }
         }
-        // The acknowledgement goes from poll_transmit: after a batch of messages from
-        // this sender, one covers them all.
+    }
+
+    /// The sender's rate and the server's text limit: `None` if `text` passes both.
+    fn check_rate_and_length(
+        &mut self,
+        now: Instant,
+        slot: SlotId,
+        seq: u32,
+        what: Sequenced<'_>,
+        text: &str,
+    ) -> Option<Intake> {
+        let (rate, burst) = (self.config.rate_per_sec, self.config.burst);
+        let session = &mut self.table.get_mut(slot)?.state;
+        if !session.rate.try_take(now, rate, burst) {
+            // Not accepted and not acknowledged: the client's resend brings it back.
+            self.stats.rate_limited += 1;
+            if !session.rate.should_report(now) {
+                return Some(Intake::Unanswered);
+            }
+            return Some(Intake::Error { seq, code: ErrorCode::RateLimited });
+        }
+        if text.len() > usize::from(self.config.max_text) {
+            return Some(self.refuse_sequenced(slot, seq, what, ErrorCode::TextTooLong));
+        }
         None
+    }
+
+    /// Whom a `tell` to `to` goes to: the operator, a user here, or a user of a server
+    /// sharing the room; `None` if no one has the name.
+    fn recipient<D: Directory + ?Sized>(
+        &self,
+        to: Name<'_>,
+        directory: &D,
+    ) -> Option<(Recipient, NameBuf)> {
+        if self.config.operator.as_name().same_user(&to) {
+            Some((Recipient::Operator, self.config.operator))
+        } else if let Some(target) = self.table.by_name(to).and_then(|s| self.table.get(s)) {
+            Some((Recipient::User(target.token), target.name))
+        } else if directory.holds(to.key()) {
+            // A user of another server: accepted here, forwarded by the embedding.
+            Some((Recipient::Elsewhere, NameBuf::new(to)))
+        } else {
+            None
+        }
+    }
+
+    /// `what`, number `seq`, is accepted: the next number is expected, and an
+    /// acknowledgement is due.
+    fn accept(&mut self, slot: SlotId, what: Sequenced<'_>) {
+        if let Some(user) = self.table.get_mut(slot) {
+            let session = &mut user.state;
+            session.expected = session.expected.wrapping_add(1);
+            session.last_digest = what.digest();
+            session.ack_due = true;
+            self.wake(slot);
+        }
+    }
+
+    /// `what`, number `seq`, is refused for good with `code`: its number is used, and a
+    /// resend gets the same answer.
+    fn refuse_sequenced(
+        &mut self,
+        slot: SlotId,
+        seq: u32,
+        what: Sequenced<'_>,
+        code: ErrorCode,
+    ) -> Intake {
+        if let Some(user) = self.table.get_mut(slot) {
+            let session = &mut user.state;
+            session.expected = seq.wrapping_add(1);
+            session.last_digest = what.digest();
+            session.last_reject = Some((seq, code));
+        }
+        Intake::Error { seq, code }
+    }
+
+    /// The frame that answers what a sequenced message came to: the one writer of them.
+    fn answer_sequenced(
+        &mut self,
+        slot: SlotId,
+        what: Sequenced<'_>,
+        intake: Intake,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        let user = self.table.get(slot)?;
+        let (token, addr) = (user.token, user.addr);
+        let ack = |seq| Message::Ack { token, seq, sack: 0 };
+        match intake {
+            // The acknowledgement goes from poll_transmit: after a batch of messages from
+            // this sender, one covers them all.
+            Intake::Accepted | Intake::Unanswered => None,
+            Intake::OutOfOrder { last_accepted } => {
+                Transmit::to_client(buf, addr, &ack(last_accepted))
+            }
+            Intake::Error { seq, code } => self.reject_reply(addr, token, seq, code, what, buf),
+            Intake::Left { seq } => {
+                // The session ends once its acknowledgement is on its way (sealed, in an
+                // encrypted session, while its keys are still there).
+                self.ending = Some((slot, LeftReason::Left));
+                Transmit::to_client(buf, addr, &ack(seq))
+            }
+        }
     }
 
     /// Whether the ring is nearly full of messages recipients who keep up still need:
@@ -239,4 +317,16 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         }
         seq
     }
+}
+
+/// The answer to number `seq` when `session` expects another: the same refusal again for
+/// a resend of the last message refused, else the acknowledgement of the last accepted.
+fn out_of_order(session: &Session, seq: u32) -> Intake {
+    let expected = session.expected;
+    if after(expected, seq)
+        && let Some((rejected, code)) = session.last_reject.filter(|(s, _)| *s == seq)
+    {
+        return Intake::Error { seq: rejected, code };
+    }
+    Intake::OutOfOrder { last_accepted: expected.wrapping_sub(1) }
 }

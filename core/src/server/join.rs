@@ -3,6 +3,7 @@
 //! client's deliveries resume.
 
 use crate::address::PeerAddress;
+use crate::error::NameError;
 use crate::rate::RateLimiter;
 use crate::rtt::RttEstimator;
 use crate::server::ServerMemory;
@@ -14,8 +15,7 @@ use crate::server::session::Session;
 use crate::server::{LeftReason, Server, ServerEvent};
 use crate::time::{Instant, MaybeInstant};
 use crate::transport::Transmit;
-use crate::wire::ErrorCode;
-use crate::wire::{Cookie, Message, Name, NameBuf, Token};
+use crate::wire::{Cookie, ErrorCode, Message, Name, NameBuf, Token};
 
 /// Sessions that ended by expiry or replacement, remembered so that their clients can
 /// resume: a re-join naming one gets what it has not handed over yet, nothing twice.
@@ -40,6 +40,36 @@ pub(super) struct Join<'a> {
     pub(super) name: Name<'a>,
 }
 
+/// What a join comes to. The join's checks decide it; one writer ([`Server::answer_join`])
+/// turns it into the frame, in the clear or inside a hello's `answer` (`secure.rs`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Admission {
+    /// The address must prove it receives here first: this cookie goes back.
+    Cookie(Cookie),
+    /// A session: a new one, or the one this very join made before (its welcome was lost).
+    Welcomed(Token),
+    /// No session, for this reason.
+    Refused(Refusal),
+    /// No answer: the client's resend tries again (the event queue is full, or a token
+    /// collided).
+    Unanswered,
+}
+
+/// Why a join is refused; each says its code and its sentence.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Refusal {
+    /// The name breaks the name policy.
+    InvalidName(NameError),
+    /// The server takes encrypted sessions only.
+    EncryptionRequired,
+    /// The client's host has as many sessions as `per_ip` allows.
+    TooManyFromAddress,
+    /// Someone (here, the operator, or a user of a server sharing the room) has the name.
+    NameTaken,
+    /// Every slot is taken.
+    ServerFull,
+}
+
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn on_join<D: Directory + ?Sized>(
         &mut self,
@@ -49,44 +79,42 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         buf: &mut [u8],
         directory: &D,
     ) -> Option<Transmit<A>> {
-        self.admit(now, from, join, buf, directory, false)
+        let admission = self.admit(now, from, join, directory, false);
+        self.answer_join(from, join, admission, buf)
     }
 
-    /// Whether `cookie` was minted for `from` and is still valid; if not, `Err` with the
-    /// answer: a fresh cookie for the attempt `nonce`. Stateless: nothing is stored until
-    /// the client proves it receives here, and the cookie (27 bytes) is smaller than any
-    /// join (43 or more) or hello (118 or more).
+    /// Whether `cookie` was minted for `from` and is still valid; if not, `Err` with a
+    /// fresh one for the client. Stateless: nothing is stored until the client proves it
+    /// receives here, and the cookie frame (27 bytes) is smaller than any join (43 or
+    /// more) or hello (118 or more).
     pub(super) fn check_cookie(
         &mut self,
         now: Instant,
         from: A,
         cookie: Cookie,
-        nonce: u64,
-        buf: &mut [u8],
-    ) -> Result<(), Option<Transmit<A>>> {
+    ) -> Result<(), Cookie> {
         let lifetime = self.config.cookie_lifetime;
         if !cookie.is_empty() && self.secrets.cookie_valid(from, &cookie, now, lifetime) {
             return Ok(());
         }
         self.stats.cookies += 1;
-        let cookie = self.secrets.mint_cookie(from, now);
-        Err(Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce }))
+        Err(self.secrets.mint_cookie(from, now))
     }
 
-    /// A join's checks and its answer (a cookie unless `verified`: a hello's cookie was
-    /// checked already, `secure.rs`); a welcome or a refusal in `buf`.
+    /// A join's checks, and what they come to. `verified`: the join came in a hello whose
+    /// cookie was checked already (`secure.rs`).
     pub(super) fn admit<D: Directory + ?Sized>(
         &mut self,
         now: Instant,
         from: A,
         join: Join<'_>,
-        buf: &mut [u8],
         directory: &D,
         verified: bool,
-    ) -> Option<Transmit<A>> {
+    ) -> Admission {
         let Join { cookie, nonce, name, .. } = join;
-        if let Some(slot) = self.table.by_addr(from) {
-            let user = self.table.get(slot)?;
+        if let Some(slot) = self.table.by_addr(from)
+            && let Some(user) = self.table.get(slot)
+        {
             // (A plain join never gets an encrypted session's welcome in the clear.)
             let same_kind = verified || !user.state.is_sealed();
             if user.name.as_name().same_user(&name) && user.state.join_nonce == nonce && same_kind {
@@ -94,58 +122,53 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 // same answer again.
                 let token = user.token;
                 self.table.touch(slot, now);
-                return self.welcome(from, token, nonce, name, buf);
+                return Admission::Welcomed(token);
             }
         }
-        if !verified && let Err(answer) = self.check_cookie(now, from, cookie, nonce, buf) {
-            return answer;
+        if !verified && let Err(cookie) = self.check_cookie(now, from, cookie) {
+            return Admission::Cookie(cookie);
         }
         if !verified && self.requires_encryption() {
             // Only now, to an address that proved itself: the refusal is longer than
             // the join (PROTOCOL.md section 10, "Amplification").
             self.stats.refused_plaintext += 1;
-            return self.refuse(from, nonce, ErrorCode::EncryptionRequired, name, buf);
+            return Admission::Refused(Refusal::EncryptionRequired);
         }
         if !self.has_event_room(2) {
             // Joined (and Replaced) must be reported; the client's resend finds room.
             self.stats.events_waited += 1;
-            return None;
+            return Admission::Unanswered;
         }
         if let Some(slot) = self.table.by_addr(from) {
             // A new attempt from an address with a session: the client lost its state, so
             // the old session ends and a fresh one starts.
             self.end_session(slot, LeftReason::Replaced);
         }
-        self.start_session(now, from, join, buf, directory)
+        self.start_session(now, from, join, directory)
     }
 
     /// A join from an address that proved itself, and that is no resend: the checks of its
-    /// name and host, then a new session and its welcome, or a refusal.
+    /// name and host, then a new session, or a refusal.
     fn start_session<D: Directory + ?Sized>(
         &mut self,
         now: Instant,
         from: A,
         join: Join<'_>,
-        buf: &mut [u8],
         directory: &D,
-    ) -> Option<Transmit<A>> {
-        let Join { nonce, name, .. } = join;
+    ) -> Admission {
+        let name = join.name;
         if let Err(reason) = crate::name_policy::check(name.as_str()) {
             self.stats.refused_name += 1;
-            let mut detail = Detail::new();
-            reason.write_sentence(&mut |piece| detail.push(piece));
-            let refusal =
-                Message::Refused { nonce, code: ErrorCode::InvalidName, detail: detail.as_str() };
-            return Transmit::to_client(buf, from, &refusal);
+            return Admission::Refused(Refusal::InvalidName(reason));
         }
         let per_ip = usize::from(self.config.per_ip);
         if per_ip > 0 && self.table.count_same_host(from) >= per_ip {
             self.stats.refused_per_ip += 1;
-            return self.refuse(from, nonce, ErrorCode::TooManyFromAddress, name, buf);
+            return Admission::Refused(Refusal::TooManyFromAddress);
         }
         if self.config.operator.as_name().same_user(&name) || directory.holds(name.key()) {
             self.stats.refused_name += 1;
-            return self.refuse(from, nonce, ErrorCode::NameTaken, name, buf);
+            return Admission::Refused(Refusal::NameTaken);
         }
         // A 64-bit token repeats only by chance; should it, draw again.
         let mut token = self.secrets.mint_token();
@@ -162,20 +185,20 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 self.wake(slot); // history, if any
                 self.schedule(slot); // the end of its allowed silence
                 self.push_event(ServerEvent::Joined { name: NameBuf::new(name), addr: from });
-                self.welcome(from, token, nonce, name, buf)
+                Admission::Welcomed(token)
             }
             Err((crate::error::TableError::Full { .. }, _)) => {
                 self.stats.refused_full += 1;
-                self.refuse(from, nonce, ErrorCode::ServerFull, name, buf)
+                Admission::Refused(Refusal::ServerFull)
             }
             Err((crate::error::TableError::NameTaken, _)) => {
                 self.stats.refused_name += 1;
-                self.refuse(from, nonce, ErrorCode::NameTaken, name, buf)
+                Admission::Refused(Refusal::NameTaken)
             }
             // A token drawn five times over, or an address taken meanwhile: not this
             // client's fault, and nothing it could fix by another name. No answer; its
             // resend tries again.
-            Err(_) => None,
+            Err(_) => Admission::Unanswered,
         }
     }
 
@@ -210,60 +233,75 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             ack_due: false,
             history_until,
             last_digest: 0,
-            #[cfg(feature = "secure")]
             keys: None,
         }
     }
 
-    pub(super) fn welcome(
+    /// The frame that answers `join` from `to`: the one writer of every admission.
+    pub(super) fn answer_join(
         &self,
         to: A,
-        token: Token,
-        nonce: u64,
-        name: Name<'_>,
+        join: Join<'_>,
+        admission: Admission,
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
-        let message = Message::Welcome {
-            token,
-            nonce,
-            keepalive_ms: self.config.keepalive_ms(),
-            max_text: self.config.max_text,
-            rate_per_sec: self.config.rate_per_sec,
-            name,
+        let Join { nonce, name, .. } = join;
+        let message = match admission {
+            Admission::Cookie(cookie) => Message::Cookie { cookie, nonce },
+            Admission::Welcomed(token) => Message::Welcome {
+                token,
+                nonce,
+                keepalive_ms: self.config.keepalive_ms(),
+                max_text: self.config.max_text,
+                rate_per_sec: self.config.rate_per_sec,
+                name,
+            },
+            Admission::Refused(refusal) => {
+                let mut detail = Detail::new();
+                let code = self.refusal_sentence(refusal, name, &mut detail);
+                return Transmit::to_client(
+                    buf,
+                    to,
+                    &Message::Refused { nonce, code, detail: detail.as_str() },
+                );
+            }
+            Admission::Unanswered => return None,
         };
         Transmit::to_client(buf, to, &message)
     }
 
-    pub(super) fn refuse(
-        &self,
-        to: A,
-        nonce: u64,
-        code: ErrorCode,
-        name: Name<'_>,
-        buf: &mut [u8],
-    ) -> Option<Transmit<A>> {
-        let mut detail = Detail::new();
-        match code {
-            ErrorCode::NameTaken => {
+    /// Writes why `name` is refused into `detail`; returns the refusal's code.
+    fn refusal_sentence(&self, refusal: Refusal, name: Name<'_>, detail: &mut Detail) -> ErrorCode {
+        match refusal {
+            Refusal::InvalidName(reason) => {
+                reason.write_sentence(&mut |piece| detail.push(piece));
+                ErrorCode::InvalidName
+            }
+            Refusal::NameTaken => {
                 detail.push("the name ");
                 detail.push(name.as_str());
                 detail.push(" is taken");
+                ErrorCode::NameTaken
             }
-            ErrorCode::EncryptionRequired => detail.push(code.describe()),
-            ErrorCode::TooManyFromAddress => {
-                detail.push(code.describe());
+            Refusal::EncryptionRequired => {
+                detail.push(ErrorCode::EncryptionRequired.describe());
+                ErrorCode::EncryptionRequired
+            }
+            Refusal::TooManyFromAddress => {
+                detail.push(ErrorCode::TooManyFromAddress.describe());
                 detail.push(" (at most ");
                 detail.push_u32(u32::from(self.config.per_ip));
                 detail.push(" from one IP address)");
+                ErrorCode::TooManyFromAddress
             }
-            _ => {
-                detail.push(code.describe());
+            Refusal::ServerFull => {
+                detail.push(ErrorCode::ServerFull.describe());
                 detail.push(" (");
                 detail.push_u32(u32::try_from(self.config.capacity).unwrap_or(u32::MAX));
                 detail.push(" users)");
+                ErrorCode::ServerFull
             }
         }
-        Transmit::to_client(buf, to, &Message::Refused { nonce, code, detail: detail.as_str() })
     }
 
     /// Where a re-join that names its old session starts: after the last delivery its

@@ -18,9 +18,20 @@
 //! - `migrate.rs`: address moves; `reply.rs`: immediate answers (errors, user lists);
 //! - `operator.rs`: what the operator's console asks (announce, kick, shut down), and
 //!   what a bridge brings (other servers' messages); `directory.rs`: their users;
-//! - `secure.rs` (the `secure` feature): encrypted sessions, the handshake and sealed
-//!   frames; `handshake_budget.rs`: the handshakes one source host may cause;
+//! - the edge, where frames meet the plain machine (`receive` in, `seal` out):
+//!   `secure.rs` (the `secure` feature: encrypted sessions, the handshake and sealed
+//!   frames; `handshake_budget.rs`: the handshakes one source host may cause), or
+//!   `clear.rs` without it; nothing else knows whether encryption is built;
 //! - `memory.rs`: the memory an embedding gives a server (arrays, or allocated once).
+
+// The edge where frames meet the plain machine: `secure.rs` with encryption, `clear.rs`
+// without. Each side has one seam: `receive` for frames in, `seal` for frames out.
+#[cfg(not(feature = "secure"))]
+mod clear;
+#[cfg(not(feature = "secure"))]
+use clear as edge;
+#[cfg(feature = "secure")]
+use secure as edge;
 
 mod config;
 mod delivery;
@@ -115,9 +126,10 @@ pub struct Server<A, M: ServerMemory<A>> {
     work: bool,
     /// A session's closing notice waits for room in the event queue.
     closing_waits: bool,
+    /// The session that ends once the frame being sent is on its way (`outgoing`).
+    ending: Option<(SlotId, LeftReason)>,
     /// Encrypted sessions: the server's identity, once it has one.
-    #[cfg(feature = "secure")]
-    security: Option<secure::Security>,
+    security: Option<edge::Security>,
 }
 
 impl<A: PeerAddress, const N: usize, const R: usize, const T: usize, const I: usize>
@@ -180,7 +192,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             next_slot: 0,
             work: false,
             closing_waits: false,
-            #[cfg(feature = "secure")]
+            ending: None,
             security: None,
             config,
         })
@@ -299,66 +311,42 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 return self.malformed(now, from, frame.token(), error, datagram.len(), buf);
             }
         };
+        // The edge: encryption's own frames are handled there, a sealed one is opened,
+        // and what is left is the plain machine's.
+        let mut opened = edge::room_to_open();
+        let (message, frame) =
+            match self.receive(now, from, message, datagram, &mut opened, buf, directory) {
+                Ok(plain) => plain,
+                Err(answer) => return answer,
+            };
         let reply = match message {
             Message::Join { cookie, nonce, window, resume, delivered, name } => {
                 let join = Join { cookie, nonce, window, resume, delivered, name };
                 return self.on_join(now, from, join, buf, directory);
             }
-            #[cfg(feature = "secure")]
-            Message::KeyRequest { nonce } => return self.on_key_request(from, nonce, buf),
-            #[cfg(feature = "secure")]
-            Message::Hello { cookie, nonce, handshake } => {
-                return self.on_hello(now, from, cookie, nonce, handshake, buf, directory);
-            }
-            #[cfg(feature = "secure")]
-            Message::Sealed { token, counter, sealed } => {
-                self.on_sealed(now, from, token, counter, sealed, datagram, buf, directory)
-            }
             Message::ChallengeResponse { token, nonce } if A::ROAMS => {
-                #[cfg(feature = "secure")]
-                if self.is_sealed_session(token) {
-                    self.stats.plaintext_refused += 1;
-                    return None;
-                }
                 self.on_challenge_response(now, from, token, nonce, buf)
             }
             _ => {
                 let token = message.token()?;
-                #[cfg(feature = "secure")]
-                if self.is_sealed_session(token) {
-                    // Nothing in the clear speaks for an encrypted session.
-                    self.stats.plaintext_refused += 1;
-                    return None;
-                }
-                self.on_session_frame(now, from, token, message, datagram, buf, directory)
+                self.on_session_frame(now, from, token, message, frame, buf, directory)
             }
         };
         self.outgoing(reply, buf)
     }
 
-    /// What goes out for a session, sealed if it is an encrypted one.
-    #[cfg(feature = "secure")]
+    /// Every frame of a session goes out through here: sealed at the edge if the session
+    /// is encrypted. A session that ends with this frame (a leave's acknowledgement, a
+    /// kick's notice) ends once the frame is on its way.
     pub(super) fn outgoing(
         &mut self,
         transmit: Option<Transmit<A>>,
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
-        self.seal_outgoing(transmit, buf)
-    }
-
-    /// Whether a plain join is refused (without encryption, never).
-    #[cfg(not(feature = "secure"))]
-    pub(super) const fn requires_encryption(&self) -> bool {
-        false
-    }
-
-    /// What goes out for a session (without encryption, as it is).
-    #[cfg(not(feature = "secure"))]
-    pub(super) fn outgoing(
-        &mut self,
-        transmit: Option<Transmit<A>>,
-        _buf: &mut [u8],
-    ) -> Option<Transmit<A>> {
+        let transmit = self.seal(transmit, buf);
+        if let Some((slot, reason)) = self.ending.take() {
+            self.end_session(slot, reason);
+        }
         transmit
     }
 

@@ -31,6 +31,11 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 detail.push(to.as_str());
                 detail.push(" is connected");
             }
+            (ErrorCode::RateLimited, _) => {
+                detail.push("slow down: at most ");
+                detail.push_u32(u32::from(self.config.rate_per_sec));
+                detail.push(" messages a second");
+            }
             (ErrorCode::TextTooLong, _) => {
                 detail.push("this server accepts at most ");
                 detail.push_u32(u32::from(self.config.max_text));

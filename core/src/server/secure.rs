@@ -1,11 +1,13 @@
-//! Encrypted sessions on the server (the `secure` feature; `docs/PROTOCOL.md`, section 12).
+//! Encrypted sessions on the server (the `secure` feature; `docs/PROTOCOL.md`, section 12):
+//! the server's edge with encryption (`clear.rs` is the same seam without).
 //!
 //! A `hello` passes the cookie check a `join` passes, then its Noise handshake message is
 //! read with the server's key; the `join` inside goes through the same join path as a
-//! plain one, and whatever that path answers (a welcome or a refusal) goes back sealed in
-//! an `answer`. The new session keeps its keys in its slot: every frame to it is sealed
-//! on the way out (`seal_outgoing`), every `sealed` frame from it opened on the way in
-//! (`on_sealed`), and a frame in the clear that names it is dropped.
+//! plain one, and what it comes to (a welcome or a refusal) goes back sealed in an
+//! `answer`. The new session keeps its keys in its slot: every frame to it is sealed on
+//! the way out (`seal`), every `sealed` frame from it opened on the way in (`receive`),
+//! and a frame in the clear that names it is dropped. The plain machine sees only the
+//! frames inside.
 
 use heapless::{Deque, Vec};
 
@@ -16,7 +18,7 @@ use crate::secure::{
 };
 use crate::server::directory::Directory;
 use crate::server::handshake_budget::HandshakeBudget;
-use crate::server::join::Join;
+use crate::server::join::{Admission, Join};
 use crate::server::{FROM_CLIENT, Server, ServerMemory};
 use crate::table::SlotId;
 use crate::time::Instant;
@@ -56,6 +58,22 @@ impl ServerIdentity {
             Some(psk) => Pattern::NkPsk0(psk),
         }
     }
+}
+
+/// A session's keys, once its handshake is done.
+pub(super) type SessionKeys = Option<crate::secure::Session>;
+
+/// Room to open a sealed frame in.
+pub(super) const fn room_to_open() -> [u8; MAX_FRAME] {
+    [0; MAX_FRAME]
+}
+
+/// A hello's fields.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Hello<'a> {
+    cookie: Cookie,
+    nonce: u64,
+    handshake: &'a [u8],
 }
 
 /// The server's side of encryption: its identity, where its ephemeral keys come from, the
@@ -110,9 +128,41 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         self.security.as_ref().is_some_and(|s| !s.identity.plaintext)
     }
 
+    /// Frames in: a key request and a hello are encryption's own, a sealed frame is opened
+    /// into `opened`, and a frame in the clear that names an encrypted session is dropped
+    /// (nothing in the clear speaks for one). `Ok`: the message, and its frame, for the
+    /// plain machine; `Err`: handled here, with this answer.
+    #[allow(clippy::too_many_arguments)] // the datagram, room to open it, where to answer
+    pub(super) fn receive<'f, D: Directory + ?Sized>(
+        &mut self,
+        now: Instant,
+        from: A,
+        message: Message<'f>,
+        datagram: &'f [u8],
+        opened: &'f mut [u8; MAX_FRAME],
+        buf: &mut [u8],
+        directory: &D,
+    ) -> Result<(Message<'f>, &'f [u8]), Option<Transmit<A>>> {
+        match message {
+            Message::KeyRequest { nonce } => Err(self.on_key_request(from, nonce, buf)),
+            Message::Hello { cookie, nonce, handshake } => {
+                let hello = Hello { cookie, nonce, handshake };
+                Err(self.on_hello(now, from, hello, buf, directory))
+            }
+            Message::Sealed { token, counter, sealed } => {
+                self.open(from, token, counter, sealed, datagram, opened, buf)
+            }
+            _ if message.token().is_some_and(|token| self.is_sealed_session(token)) => {
+                self.stats.plaintext_refused += 1;
+                Err(None)
+            }
+            _ => Ok((message, datagram)),
+        }
+    }
+
     /// Whether the session with `token` is encrypted: nothing in the clear may speak
     /// for it.
-    pub(super) fn is_sealed_session(&self, token: Token) -> bool {
+    fn is_sealed_session(&self, token: Token) -> bool {
         self.table
             .by_token(token)
             .and_then(|slot| self.table.get(slot))
@@ -120,12 +170,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     }
 
     /// A client asks for the server's key: the answer is the size of the request.
-    pub(super) fn on_key_request(
-        &mut self,
-        from: A,
-        nonce: u64,
-        buf: &mut [u8],
-    ) -> Option<Transmit<A>> {
+    fn on_key_request(&mut self, from: A, nonce: u64, buf: &mut [u8]) -> Option<Transmit<A>> {
         let Some(security) = &self.security else {
             self.stats.unexpected += 1;
             return None;
@@ -135,25 +180,23 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         Transmit::to_client(buf, from, &Message::ServerKey { nonce, fleet, key })
     }
 
-    #[allow(clippy::too_many_arguments)] // the hello's fields, and where to answer
-    pub(super) fn on_hello<D: Directory + ?Sized>(
+    fn on_hello<D: Directory + ?Sized>(
         &mut self,
         now: Instant,
         from: A,
-        cookie: Cookie,
-        nonce: u64,
-        handshake: &[u8],
+        hello: Hello<'_>,
         buf: &mut [u8],
         directory: &D,
     ) -> Option<Transmit<A>> {
+        let Hello { cookie, nonce, handshake } = hello;
         let Some(security) = &self.security else {
             self.stats.unexpected += 1;
             return None;
         };
         let pattern = security.identity.pattern();
         // As for a join: stateless, and smaller than the hello.
-        if let Err(answer) = self.check_cookie(now, from, cookie, nonce, buf) {
-            return answer;
+        if let Err(cookie) = self.check_cookie(now, from, cookie) {
+            return Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce });
         }
         let digest = self.secrets.hello_digest(nonce, handshake);
         if let Some(resent) = self.repeated_attempt(now, from, nonce, digest, buf).ok()? {
@@ -163,6 +206,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         if !self.within_budget(now, from) {
             return None;
         }
+        // The handshake is read in place here, and the answer's written here after.
         let mut message = [0u8; MAX_FRAME];
         let copy = message.get_mut(..handshake.len())?;
         copy.iter_mut().zip(handshake).for_each(|(d, s)| *d = *s);
@@ -172,19 +216,18 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             return None;
         };
         let join = self.join_in_hello(cookie, nonce, message.get(range)?)?;
-        let reply = self.admit(now, from, join, buf, directory, true)?;
-        let mut inner = [0u8; MAX_FRAME];
-        let len = reply.len.min(MAX_FRAME);
-        inner.iter_mut().zip(buf.get(..len)?).for_each(|(d, s)| *d = *s);
-        let welcomed = match Message::decode(inner.get(..len)?) {
-            Ok(Message::Welcome { token, .. }) => Some(token),
-            Ok(Message::Refused { .. }) => None,
-            _ => return None,
+        let admission = self.admit(now, from, join, directory, true);
+        let welcomed = match admission {
+            Admission::Welcomed(token) => Some(token),
+            Admission::Refused(_) => None,
+            Admission::Cookie(_) | Admission::Unanswered => return None,
         };
+        // The welcome or refusal, in the clear in `buf` for the moment.
+        let inner = self.answer_join(from, join, admission, buf)?;
         let security = self.security.as_mut()?;
         let ephemeral = security.keys.next_key();
         let (session, len) =
-            responder.answer(&pattern, ephemeral, inner.get(..len)?, &mut message).ok()?;
+            responder.answer(&pattern, ephemeral, buf.get(..inner.len)?, &mut message).ok()?;
         let handshake = message.get(..len)?;
         let answer = Transmit::to_client(buf, from, &Message::Answer { nonce, handshake })?;
         if let Some(token) = welcomed {
@@ -292,34 +335,35 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         Ok(Some(Transmit { destination: from, len }))
     }
 
-    #[allow(clippy::too_many_arguments)] // the frame's fields, and where to answer
-    pub(super) fn on_sealed<D: Directory + ?Sized>(
+    /// Opens the sealed frame of the session `token` into `opened`: the frame inside, if
+    /// it opens with the session's keys and speaks for that session.
+    #[allow(clippy::too_many_arguments)] // the frame's fields, room to open it, where to answer
+    fn open<'f>(
         &mut self,
-        now: Instant,
         from: A,
         token: Token,
         counter: u64,
         sealed: &[u8],
         datagram: &[u8],
+        opened: &'f mut [u8; MAX_FRAME],
         buf: &mut [u8],
-        directory: &D,
-    ) -> Option<Transmit<A>> {
+    ) -> Result<(Message<'f>, &'f [u8]), Option<Transmit<A>>> {
         let Some(slot) = self.table.by_token(token) else {
             // 11 bytes, never more than the sealed frame (at least 35).
             self.stats.unknown_session += 1;
-            return Transmit::to_client(buf, from, &Message::UnknownSession { token });
+            return Err(Transmit::to_client(buf, from, &Message::UnknownSession { token }));
         };
-        let keys = self.table.get_mut(slot)?.state.keys.as_mut();
+        let keys = self.table.get_mut(slot).and_then(|user| user.state.keys.as_mut());
         let Some(keys) = keys else {
             self.stats.sealed_dropped += 1;
-            return None;
+            return Err(None);
         };
-        let mut inner = [0u8; MAX_FRAME];
-        let copy = inner.get_mut(..sealed.len())?;
+        let copy = opened.get_mut(..sealed.len()).ok_or(None)?;
         copy.iter_mut().zip(sealed).for_each(|(d, s)| *d = *s);
-        let Ok(len) = keys.open(counter, datagram.get(..SEALED_HEADER)?, copy) else {
+        let header = datagram.get(..SEALED_HEADER).ok_or(None)?;
+        let Ok(len) = keys.open(counter, header, copy) else {
             self.stats.sealed_dropped += 1;
-            return None;
+            return Err(None);
         };
         // The client has its answer: no resend of it will come.
         if let Some(security) = &mut self.security
@@ -327,30 +371,25 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         {
             forget_at(&mut security.answers, at);
         }
-        let frame = inner.get(..len)?;
+        let opened: &'f [u8] = opened;
+        let frame = opened.get(..len).ok_or(None)?;
         let Some(message) = Message::decode_only::<FROM_CLIENT>(frame)
             .ok()
             .filter(|message| SEALED_FROM_CLIENT & message.kind().bit() != 0)
         else {
             self.stats.malformed += 1;
-            return None;
+            return Err(None);
         };
-        match message {
-            _ if message.token() != Some(token) => {
-                self.stats.bad_token += 1;
-                None
-            }
-            // A move's proof, sealed: only the session's holder could have made it.
-            Message::ChallengeResponse { nonce, .. } => {
-                self.on_challenge_response(now, from, token, nonce, buf)
-            }
-            _ => self.on_session_frame(now, from, token, message, frame, buf, directory),
+        if message.token() != Some(token) {
+            self.stats.bad_token += 1;
+            return Err(None);
         }
+        Ok((message, frame))
     }
 
-    /// Seals the frame `transmit` wrote into `buf` if it belongs to an encrypted session
-    /// (its token names one); anything else goes as it is.
-    pub(super) fn seal_outgoing(
+    /// Frames out: the frame `transmit` wrote into `buf` is sealed if it belongs to an
+    /// encrypted session (its token names one); anything else goes as it is.
+    pub(super) fn seal(
         &mut self,
         transmit: Option<Transmit<A>>,
         buf: &mut [u8],
@@ -369,9 +408,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         }
     }
 
-    /// Seals `transmit`'s frame in `buf` with `slot`'s keys, if its session is encrypted:
-    /// for a frame that ends the session, before its keys go.
-    pub(super) fn seal_for(
+    /// Seals `transmit`'s frame in `buf` with `slot`'s keys, if its session is encrypted.
+    fn seal_for(
         &mut self,
         slot: SlotId,
         transmit: Transmit<A>,

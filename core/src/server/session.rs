@@ -8,6 +8,7 @@ use crate::server::Server;
 use crate::server::ServerMemory;
 use crate::server::delivery::DeliveryCursor;
 use crate::server::directory::Directory;
+use crate::server::edge::SessionKeys;
 use crate::server::intake::Sequenced;
 use crate::server::ring::Member;
 use crate::table::SlotId;
@@ -39,22 +40,15 @@ pub struct Session {
     pub(super) history_until: u64,
     /// The digest of the last sequenced message accepted (`expected - 1`), for `moved`.
     pub(super) last_digest: u32,
-    /// An encrypted session's keys: every frame to it sealed, every frame from it opened.
-    #[cfg(feature = "secure")]
-    pub(super) keys: Option<crate::secure::Session>,
+    /// An encrypted session's keys: every frame to it sealed, every frame from it opened
+    /// (the edge's, `secure.rs` or `clear.rs`).
+    pub(super) keys: SessionKeys,
 }
 
 impl Session {
     /// Whether the session is encrypted.
-    #[cfg(feature = "secure")]
     pub(super) const fn is_sealed(&self) -> bool {
         self.keys.is_some()
-    }
-
-    /// Whether the session is encrypted (without encryption, never).
-    #[cfg(not(feature = "secure"))]
-    pub(super) const fn is_sealed(&self) -> bool {
-        false
     }
 }
 

@@ -13,7 +13,7 @@ use crate::transport::Transmit;
 use crate::wire::{ErrorCode, Message};
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
-    /// The next frame for `slot`'s user, sealed if its session is encrypted.
+    /// The next frame for `slot`'s user, as it goes out (sealed, in an encrypted session).
     pub(super) fn transmit_for(
         &mut self,
         now: Instant,
@@ -61,10 +61,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 ErrorCode::NameTaken => LeftReason::NameTakenElsewhere,
                 _ => LeftReason::ServerShutdown,
             };
-            // Sealed while the session's keys are still there.
-            #[cfg(feature = "secure")]
-            let transmit = transmit.and_then(|t| self.seal_for(slot, t, buf));
-            self.end_session(slot, reason);
+            // The session ends once its notice is on its way (sealed, in an encrypted
+            // session, while its keys are still there).
+            self.ending = Some((slot, reason));
             return transmit;
         }
         let window = user.state.window;
