@@ -44,6 +44,7 @@ pub mod address;
 mod backoff;
 pub mod client;
 pub mod error;
+mod kind_masks;
 pub mod name_policy;
 pub mod rate;
 mod retransmit;

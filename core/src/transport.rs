@@ -9,9 +9,10 @@ use core::net::SocketAddr;
 
 use crate::address::PeerAddress;
 use crate::error::TransportError;
+use crate::kind_masks::{SERVER_WRITES, SERVER_WRITES_FIXED};
 use crate::time::Instant;
 use crate::wire::limits::MAX_FRAME;
-use crate::wire::{Frame, Kind, Message, is_frame};
+use crate::wire::{Frame, Message, is_frame};
 
 /// A datagram the state machine wants sent: `len` bytes at the start of the buffer it was
 /// given, to `destination`.
@@ -39,20 +40,14 @@ impl<A> Transmit<A> {
     }
 }
 
-/// The kinds a server writes.
-const SERVER_SENDS: u64 = Kind::FROM_SERVER & !Kind::NOT_BUILT;
-
-/// [`SERVER_SENDS`] where addresses cannot move: no `challenge`, no `moved`.
-const SERVER_SENDS_FIXED: u64 = SERVER_SENDS & !Kind::MOVES;
-
 impl<A: PeerAddress> Transmit<A> {
     /// [`Transmit::encode`] for a server: the kinds servers send to peers at addresses
     /// of type `A`.
     pub(crate) fn to_client(buf: &mut [u8], to: A, message: &Message<'_>) -> Option<Self> {
         if A::ROAMS {
-            Self::encode::<SERVER_SENDS>(buf, to, message)
+            Self::encode::<SERVER_WRITES>(buf, to, message)
         } else {
-            Self::encode::<SERVER_SENDS_FIXED>(buf, to, message)
+            Self::encode::<SERVER_WRITES_FIXED>(buf, to, message)
         }
     }
 
@@ -60,9 +55,9 @@ impl<A: PeerAddress> Transmit<A> {
     /// writers (the same kind mask), so the firmware carries one copy of them.
     pub(crate) fn len_to_client(message: &Message<'_>) -> usize {
         if A::ROAMS {
-            message.buffer_len_only::<SERVER_SENDS>()
+            message.buffer_len_only::<SERVER_WRITES>()
         } else {
-            message.buffer_len_only::<SERVER_SENDS_FIXED>()
+            message.buffer_len_only::<SERVER_WRITES_FIXED>()
         }
     }
 }

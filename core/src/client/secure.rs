@@ -1,5 +1,6 @@
 //! Encrypted sessions on the client (the `secure` feature; `docs/PROTOCOL.md`, section
-//! 12): with the server's key set, every join goes out as a `hello` whose handshake
+//! 12): the client's edge with encryption (`clear.rs` is the same seam without). With the
+//! server's key set, every join goes out as a `hello` whose handshake
 //! carries it, only an `answer` that authenticates (with its welcome or refusal inside)
 //! is believed, and every frame of the session is sealed on the way out and opened on the
 //! way in. Nothing in the clear is taken from the server but a cookie and the news that it
@@ -91,13 +92,75 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         }
     }
 
-    /// Whether the server offered its key and the application has not decided yet.
-    pub(super) fn awaiting_trust(&self) -> bool {
+    /// Frames in. Once joins go encrypted, only cookies, answers, the server's key, sealed
+    /// frames (opened here) and `unknown-session` count; the plain machine takes what is
+    /// inside.
+    pub(super) fn receive(&mut self, now: Instant, message: Message<'_>, datagram: &[u8]) {
+        if !self.is_secure() {
+            return self.take(now, message);
+        }
+        match (self.phase, message) {
+            (Phase::Joining { .. }, Message::Cookie { .. }) => self.take(now, message),
+            (Phase::Joining { .. }, Message::Answer { nonce, handshake }) => {
+                self.on_answer(now, nonce, handshake);
+            }
+            (Phase::Joining { .. }, Message::ServerKey { nonce, fleet, key }) => {
+                self.on_server_key(nonce, fleet, key);
+            }
+            (Phase::Joined { token }, Message::Sealed { token: to, counter, sealed })
+                if to == token =>
+            {
+                self.on_sealed(now, token, counter, sealed, datagram);
+            }
+            // In the clear, and so unauthenticated: the server no longer knows the
+            // session (it restarted). Whoever sees the token can say so too; the worst it
+            // does is a re-join.
+            (Phase::Joined { token }, Message::UnknownSession { token: to }) if to == token => {
+                self.take(now, message);
+            }
+            _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// A session's frames out: sealed once joins go encrypted.
+    pub(super) fn send(
+        &mut self,
+        now: Instant,
+        token: Token,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        if self.is_secure() {
+            self.sealed_transmit(now, token, buf)
+        } else {
+            self.session_transmit(now, token, buf)
+        }
+    }
+
+    /// The cookie a join carries: none once joins go encrypted (the hello carries the
+    /// server's cookie).
+    pub(super) fn cookie_in_join(&self, cookie: Cookie) -> Cookie {
+        if self.is_secure() { Cookie::EMPTY } else { cookie }
+    }
+
+    /// Joins out: carried by a hello, with the server's `cookie`, once joins go
+    /// encrypted.
+    pub(super) fn send_join(
+        &mut self,
+        cookie: Cookie,
+        join: &Message<'_>,
+        buf: &mut [u8],
+    ) -> Option<Transmit<A>> {
+        if self.is_secure() { self.hello_transmit(cookie, join, buf) } else { self.emit(buf, join) }
+    }
+
+    /// Whether joins wait for the application: the server offered its key and the
+    /// application has not decided yet.
+    pub(super) fn join_held(&self) -> bool {
         self.security.as_ref().is_some_and(|s| s.offered.is_some())
     }
 
     /// The server offered its key, for a request of ours.
-    pub(super) fn on_server_key(&mut self, nonce: u64, fleet: bool, key: [u8; KEY_LEN]) {
+    fn on_server_key(&mut self, nonce: u64, fleet: bool, key: [u8; KEY_LEN]) {
         let Phase::Joining { nonce: attempt, .. } = self.phase else { return };
         let Some(security) = self.security.as_mut() else { return };
         if nonce != attempt || security.server.is_some() || security.offered.is_some() {
@@ -124,13 +187,13 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     }
 
     /// Whether joins go encrypted.
-    pub(super) fn is_secure(&self) -> bool {
+    fn is_secure(&self) -> bool {
         self.security.is_some()
     }
 
     /// The hello that carries `join` (a join with an empty cookie) in its handshake, with
     /// `cookie`; or, while the server's key is not known, a request for it.
-    pub(super) fn hello_transmit(
+    fn hello_transmit(
         &mut self,
         cookie: Cookie,
         join: &Message<'_>,
@@ -173,7 +236,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
 
     /// An answer to our hello: if it authenticates, the welcome or refusal inside it is the
     /// server's answer to our join.
-    pub(super) fn on_answer(&mut self, now: Instant, nonce: u64, handshake: &[u8]) {
+    fn on_answer(&mut self, now: Instant, nonce: u64, handshake: &[u8]) {
         let Phase::Joining { nonce: attempt, .. } = self.phase else { return };
         let Some(security) = self.security.as_mut() else { return };
         // A copy: a forged answer must not use up the handshake the real one finishes.
@@ -209,7 +272,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
 
     /// A sealed frame of the session `token`: opened, it is handled as if it came in the
     /// clear; anything that does not open is dropped.
-    pub(super) fn on_sealed(
+    fn on_sealed(
         &mut self,
         now: Instant,
         token: Token,
@@ -233,10 +296,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         // Any kind parses here; a sealed kind inside is ignored like any other stray, though,
         // being authenticated, it counts as hearing the server.
         match Self::read(frame) {
-            Ok(message) if message.token() == Some(token) => {
-                self.last_heard = now;
-                self.handle_session(now, message);
-            }
+            Ok(message) if message.token() == Some(token) => self.take(now, message),
             _ => self.stats.ignored += 1,
         }
     }
@@ -244,7 +304,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     /// The session's next frame, sealed: written behind room for the clear part, so it
     /// seals in place. Without the session's keys nothing goes (never a frame in the
     /// clear).
-    pub(super) fn sealed_transmit(
+    fn sealed_transmit(
         &mut self,
         now: Instant,
         token: Token,

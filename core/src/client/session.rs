@@ -11,18 +11,14 @@ use crate::seq::after;
 use crate::server::{MAX_KEEPALIVE, MIN_KEEPALIVE};
 use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
-use crate::wire::{Cookie, Message, Token, detail_buf};
+use crate::wire::{Cookie, Message, NameBuf, Token, detail_buf};
 
 impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
     /// The next join, if one is due: with an empty cookie, or the server's.
     pub(super) fn join_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
         let Phase::Joining { cookie, nonce, attempts, rejoin } = self.phase else { return None };
-        if !self.join.is_due(now) {
+        if !self.join.is_due(now) || self.join_held() {
             return None;
-        }
-        #[cfg(feature = "secure")]
-        if self.awaiting_trust() {
-            return None; // the application decides on the server's key first
         }
         let attempts = attempts.saturating_add(1);
         self.phase = Phase::Joining { cookie, nonce, attempts, rejoin };
@@ -31,30 +27,21 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             self.push_event(ClientEvent::JoinRetry { attempt: attempts, retry_in });
         }
         let name = self.config.name;
+        let join = self.join_message(&name, self.cookie_in_join(cookie), nonce);
+        self.send_join(cookie, &join, buf)
+    }
+
+    /// Our join for the attempt `nonce`, with `cookie`: the one place a join is made.
+    fn join_message<'n>(&self, name: &'n NameBuf, cookie: Cookie, nonce: u64) -> Message<'n> {
         // The next delivery, and the early ones it can hold.
         let window = u16::try_from(B.saturating_add(1)).unwrap_or(u16::MAX);
         let (resume, delivered) = self.resume;
-        let join = Message::Join { cookie, nonce, window, resume, delivered, name: name.as_name() };
-        #[cfg(feature = "secure")]
-        if self.is_secure() {
-            // The join travels in the hello's handshake, with an empty cookie.
-            let inner = Message::Join {
-                cookie: Cookie::EMPTY,
-                nonce,
-                window,
-                resume,
-                delivered,
-                name: name.as_name(),
-            };
-            return self.hello_transmit(cookie, &inner, buf);
-        }
-        self.emit(buf, &join)
+        Message::Join { cookie, nonce, window, resume, delivered, name: name.as_name() }
     }
 
     /// When the next join goes: not while the application decides on the server's key.
     pub(super) fn join_timer(&self) -> Option<Instant> {
-        #[cfg(feature = "secure")]
-        if self.awaiting_trust() {
+        if self.join_held() {
             return None;
         }
         Some(self.join.next_at())
@@ -157,7 +144,6 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         self.inbox.ack_due = false;
         self.requests.ping = None;
         self.outbox.rewind();
-        #[cfg(feature = "secure")]
         self.forget_keys();
         self.push_event(event);
     }

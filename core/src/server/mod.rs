@@ -73,6 +73,7 @@ pub use stats::ServerStats;
 
 use crate::address::PeerAddress;
 use crate::error::{ServerError, WireError};
+use crate::kind_masks::{SERVER_READS, SERVER_READS_FIXED};
 use crate::rtt::RttBounds;
 use crate::server::delivery::MAX_WINDOW;
 use crate::server::join::{DEPARTED, Departed, Join};
@@ -82,16 +83,7 @@ use crate::server::secret::Secrets;
 use crate::table::{IndexEntry, MAX_CAPACITY, SlotId, UserTable};
 use crate::time::Instant;
 use crate::transport::{Endpoint, Transmit};
-use crate::wire::{Frame, Kind, Message, Name};
-
-/// The kinds a server reads: every frame goes through this one parser, in the clear, in a
-/// hello or sealed (each kind mask compiles a parser of its own); each place then takes
-/// only its own kinds.
-const FROM_CLIENT: u64 = Kind::FROM_CLIENT & !Kind::NOT_BUILT;
-
-/// [`FROM_CLIENT`] where addresses cannot move ([`PeerAddress::ROAMS`]): no
-/// `challenge-response`.
-const FROM_CLIENT_FIXED: u64 = FROM_CLIENT & !Kind::MOVES;
+use crate::wire::{Frame, Message, Name};
 
 /// How many events may wait for [`Server::poll_event`]. No event is ever dropped: while
 /// the queue is full, whatever would make one waits (a join is left unanswered and comes
@@ -296,9 +288,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         };
         // Only what clients send: the readers of the server's own kinds are not in it.
         let parsed = if A::ROAMS {
-            Message::parse_only::<FROM_CLIENT, _>(&frame)
+            Message::parse_only::<SERVER_READS, _>(&frame)
         } else {
-            Message::parse_only::<FROM_CLIENT_FIXED, _>(&frame)
+            Message::parse_only::<SERVER_READS_FIXED, _>(&frame)
         };
         let message = match parsed {
             Ok(message) => message,

@@ -12,6 +12,7 @@
 use heapless::{Deque, Vec};
 
 use crate::address::PeerAddress;
+use crate::kind_masks::{CLIENT_SEALS, SERVER_READS};
 use crate::secure::{
     HANDSHAKE_OVERHEAD, KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern, Responder, SEALED_HEADER,
     seal_frame,
@@ -19,7 +20,7 @@ use crate::secure::{
 use crate::server::directory::Directory;
 use crate::server::handshake_budget::HandshakeBudget;
 use crate::server::join::{Admission, Join};
-use crate::server::{FROM_CLIENT, Server, ServerMemory};
+use crate::server::{Server, ServerMemory};
 use crate::table::SlotId;
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -34,9 +35,6 @@ const ANSWERS_KEPT: usize = 4;
 /// ephemeral key and the tag ([`HANDSHAKE_OVERHEAD`]), and the longest welcome.
 const KEPT_ANSWER: usize = HEADER_LEN + 8 + HANDSHAKE_OVERHEAD + WELCOME_MAX;
 const WELCOME_MAX: usize = HEADER_LEN + TOKEN_LEN + 8 + 4 + 2 + 2 + 1 + MAX_NAME;
-
-/// What a client may seal: the kinds of a session it sends.
-const SEALED_FROM_CLIENT: u64 = Kind::FROM_CLIENT & !Kind::SECURE & !Kind::Join.bit();
 
 /// Who the server is to its clients.
 #[derive(Debug, Clone)]
@@ -265,7 +263,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             resume,
             delivered,
             name,
-        }) = Message::decode_only::<FROM_CLIENT>(payload)
+        }) = Message::decode_only::<SERVER_READS>(payload)
         else {
             self.stats.malformed += 1;
             return None;
@@ -373,9 +371,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         }
         let opened: &'f [u8] = opened;
         let frame = opened.get(..len).ok_or(None)?;
-        let Some(message) = Message::decode_only::<FROM_CLIENT>(frame)
+        let Some(message) = Message::decode_only::<SERVER_READS>(frame)
             .ok()
-            .filter(|message| SEALED_FROM_CLIENT & message.kind().bit() != 0)
+            .filter(|message| CLIENT_SEALS & message.kind().bit() != 0)
         else {
             self.stats.malformed += 1;
             return Err(None);
