@@ -134,113 +134,197 @@ fn find<'a>(rows: &'a [Row], key: &str) -> Option<&'a Row> {
     rows.iter().find(|r| r.key == key)
 }
 
+/// What of a scenario a target compares.
+#[derive(Debug, Clone, Copy)]
+enum Measure {
+    /// Messages a second.
+    Rate,
+    /// The server's CPU time per message.
+    Cpu,
+    /// The server's CPU time as a share of one core (`--flood`).
+    CoreShare,
+}
+
+impl Measure {
+    /// This measure of the scenario `key`, if it ran and measured something.
+    fn of(self, rows: &[Row], key: &str) -> Option<f64> {
+        let row = find(rows, key)?;
+        let value = match self {
+            Measure::Rate => Some(row.messages_per_second),
+            Measure::Cpu => row.server_cpu_ns_per_message,
+            Measure::CoreShare => row.server_core_share,
+        };
+        value.filter(|v| *v > 0.0)
+    }
+}
+
+/// A target of the design's (or an issue's): `measure` of the scenario `of` over the
+/// same of `over`, met when `met` says so of the ratio.
+#[derive(Debug)]
+struct Target {
+    target: &'static str,
+    goal: &'static str,
+    measure: Measure,
+    of: &'static str,
+    over: &'static str,
+    met: fn(f64) -> bool,
+}
+
+impl Target {
+    /// The ratio measured in `rows`, if both scenarios ran.
+    fn ratio(&self, rows: &[Row]) -> Option<Ratio> {
+        let measured = self.measure.of(rows, self.of)? / self.measure.of(rows, self.over)?;
+        Some(Ratio {
+            target: self.target.into(),
+            goal: self.goal,
+            measured,
+            met: (self.met)(measured),
+        })
+    }
+}
+
+/// The targets, in the order the report lists them.
+const TARGETS: [Target; 16] = [
+    Target {
+        target: "minichat echo throughput / bare loop throughput",
+        goal: ">= 1.0",
+        measure: Measure::Rate,
+        of: "minichat-echo",
+        over: "bare-loop",
+        met: |m| m >= 1.0,
+    },
+    Target {
+        target: "minichat echo CPU per reply / bare loop CPU per reply",
+        goal: "<= 1.0",
+        measure: Measure::Cpu,
+        of: "minichat-echo",
+        over: "bare-loop",
+        met: |m| m <= 1.0,
+    },
+    Target {
+        target: "relay CPU per delivered message / bare loop CPU per reply",
+        goal: "<= 1.2",
+        measure: Measure::Cpu,
+        of: "relay",
+        over: "bare-loop",
+        met: |m| m <= 1.2,
+    },
+    Target {
+        target: "batched fan-out CPU per delivered datagram / bare loop CPU per reply",
+        goal: "<= 0.6",
+        measure: Measure::Cpu,
+        of: "fanout",
+        over: "bare-loop",
+        met: |m| m <= 0.6,
+    },
+    Target {
+        target: "batched fan-out CPU / unbatched fan-out CPU, per delivery",
+        goal: "< 1.0",
+        measure: Measure::Cpu,
+        of: "fanout",
+        over: "fanout-unbatched",
+        met: |m| m < 1.0,
+    },
+    Target {
+        target: "encrypted relay CPU per delivery / relay CPU per delivery",
+        goal: "<= 1.3",
+        measure: Measure::Cpu,
+        of: "relay-encrypted",
+        over: "relay",
+        met: |m| m <= 1.3,
+    },
+    Target {
+        target: "relay with --capture CPU per delivery / relay CPU per delivery",
+        goal: "<= 1.1",
+        measure: Measure::Cpu,
+        of: "relay-captured",
+        over: "relay",
+        met: |m| m <= 1.1,
+    },
+    Target {
+        target: "relay with --capture deliveries per second / relay deliveries per second",
+        goal: ">= 0.9",
+        measure: Measure::Rate,
+        of: "relay-captured",
+        over: "relay",
+        met: |m| m >= 0.9,
+    },
+    Target {
+        target: "protocol echo with idle users CPU per reply / protocol echo CPU per reply",
+        goal: "<= 1.1",
+        measure: Measure::Cpu,
+        of: "protocol-echo-idle",
+        over: "protocol-echo",
+        met: |m| m <= 1.1,
+    },
+    Target {
+        target: "relay deliveries per second / bare loop replies per second",
+        goal: ">= 0.8",
+        measure: Measure::Rate,
+        of: "relay",
+        over: "bare-loop",
+        met: |m| m >= 0.8,
+    },
+    Target {
+        target: "minichat echo throughput / threaded Python throughput",
+        goal: ">= 30",
+        measure: Measure::Rate,
+        of: "minichat-echo",
+        over: "python-threading",
+        met: |m| m >= 30.0,
+    },
+    Target {
+        target: "relay deliveries per second / threaded Python replies per second",
+        goal: ">= 30",
+        measure: Measure::Rate,
+        of: "relay",
+        over: "python-threading",
+        met: |m| m >= 30.0,
+    },
+    Target {
+        target: "relay deliveries per second / mosquitto relay (QoS 1) deliveries per second",
+        goal: ">= 1.0",
+        measure: Measure::Rate,
+        of: "relay",
+        over: "relay-mqtt",
+        met: |m| m >= 1.0,
+    },
+    Target {
+        target: "bridged relay deliveries per second / mosquitto relay (QoS 1) deliveries per second",
+        goal: ">= 1.0",
+        measure: Measure::Rate,
+        of: "relay-bridged",
+        over: "relay-mqtt",
+        met: |m| m >= 1.0,
+    },
+    Target {
+        target: "datagrams taken in under a flood of hellos / under a flood of plain datagrams",
+        goal: ">= 0.9",
+        measure: Measure::Rate,
+        of: "flood-hello",
+        over: "flood-plain",
+        met: |m| m >= 0.9,
+    },
+    Target {
+        target: "server CPU under one source's hellos / the same without a handshake budget",
+        goal: "<= 0.25",
+        measure: Measure::CoreShare,
+        of: "flood-hello",
+        over: "flood-hello-unbudgeted",
+        met: |m| m <= 0.25,
+    },
+];
+
 fn ratios(rows: &[Row]) -> Vec<Ratio> {
-    let rate = |key| find(rows, key).map(|r| r.messages_per_second).filter(|r| *r > 0.0);
-    let cpu = |key| find(rows, key).and_then(|r| r.server_cpu_ns_per_message).filter(|c| *c > 0.0);
+    let mut out: Vec<Ratio> = TARGETS.iter().filter_map(|target| target.ratio(rows)).collect();
+    out.extend(scale_ratios(rows));
+    out
+}
+
+/// The largest table against the smallest, of the `--scale` scenarios: CPU per reply and
+/// replies a second.
+fn scale_ratios(rows: &[Row]) -> Vec<Ratio> {
     let mut out = Vec::new();
-    let mut push = |target: &'static str, goal, measured: Option<f64>, met: fn(f64) -> bool| {
-        if let Some(measured) = measured {
-            out.push(Ratio { target: target.into(), goal, measured, met: met(measured) });
-        }
-    };
-    push(
-        "minichat echo throughput / bare loop throughput",
-        ">= 1.0",
-        rate("minichat-echo").zip(rate("bare-loop")).map(|(a, b)| a / b),
-        |m| m >= 1.0,
-    );
-    push(
-        "minichat echo CPU per reply / bare loop CPU per reply",
-        "<= 1.0",
-        cpu("minichat-echo").zip(cpu("bare-loop")).map(|(a, b)| a / b),
-        |m| m <= 1.0,
-    );
-    push(
-        "relay CPU per delivered message / bare loop CPU per reply",
-        "<= 1.2",
-        cpu("relay").zip(cpu("bare-loop")).map(|(a, b)| a / b),
-        |m| m <= 1.2,
-    );
-    push(
-        "batched fan-out CPU per delivered datagram / bare loop CPU per reply",
-        "<= 0.6",
-        cpu("fanout").zip(cpu("bare-loop")).map(|(a, b)| a / b),
-        |m| m <= 0.6,
-    );
-    push(
-        "batched fan-out CPU / unbatched fan-out CPU, per delivery",
-        "< 1.0",
-        cpu("fanout").zip(cpu("fanout-unbatched")).map(|(a, b)| a / b),
-        |m| m < 1.0,
-    );
-    push(
-        "encrypted relay CPU per delivery / relay CPU per delivery",
-        "<= 1.3",
-        cpu("relay-encrypted").zip(cpu("relay")).map(|(a, b)| a / b),
-        |m| m <= 1.3,
-    );
-    push(
-        "relay with --capture CPU per delivery / relay CPU per delivery",
-        "<= 1.1",
-        cpu("relay-captured").zip(cpu("relay")).map(|(a, b)| a / b),
-        |m| m <= 1.1,
-    );
-    push(
-        "relay with --capture deliveries per second / relay deliveries per second",
-        ">= 0.9",
-        rate("relay-captured").zip(rate("relay")).map(|(a, b)| a / b),
-        |m| m >= 0.9,
-    );
-    push(
-        "protocol echo with idle users CPU per reply / protocol echo CPU per reply",
-        "<= 1.1",
-        cpu("protocol-echo-idle").zip(cpu("protocol-echo")).map(|(a, b)| a / b),
-        |m| m <= 1.1,
-    );
-    push(
-        "relay deliveries per second / bare loop replies per second",
-        ">= 0.8",
-        rate("relay").zip(rate("bare-loop")).map(|(a, b)| a / b),
-        |m| m >= 0.8,
-    );
-    push(
-        "minichat echo throughput / threaded Python throughput",
-        ">= 30",
-        rate("minichat-echo").zip(rate("python-threading")).map(|(a, b)| a / b),
-        |m| m >= 30.0,
-    );
-    push(
-        "relay deliveries per second / threaded Python replies per second",
-        ">= 30",
-        rate("relay").zip(rate("python-threading")).map(|(a, b)| a / b),
-        |m| m >= 30.0,
-    );
-    push(
-        "relay deliveries per second / mosquitto relay (QoS 1) deliveries per second",
-        ">= 1.0",
-        rate("relay").zip(rate("relay-mqtt")).map(|(a, b)| a / b),
-        |m| m >= 1.0,
-    );
-    push(
-        "bridged relay deliveries per second / mosquitto relay (QoS 1) deliveries per second",
-        ">= 1.0",
-        rate("relay-bridged").zip(rate("relay-mqtt")).map(|(a, b)| a / b),
-        |m| m >= 1.0,
-    );
-    let share = |key| find(rows, key).and_then(|r| r.server_core_share).filter(|c| *c > 0.0);
-    push(
-        "datagrams taken in under a flood of hellos / under a flood of plain datagrams",
-        ">= 0.9",
-        rate("flood-hello").zip(rate("flood-plain")).map(|(a, b)| a / b),
-        |m| m >= 0.9,
-    );
-    push(
-        "server CPU under one source's hellos / the same without a handshake budget",
-        "<= 0.25",
-        share("flood-hello").zip(share("flood-hello-unbudgeted")).map(|(a, b)| a / b),
-        |m| m <= 0.25,
-    );
-    // The largest table against the smallest, of the `--scale` scenarios.
     let scaled: Vec<&Row> = rows.iter().filter(|r| r.connected.is_some()).collect();
     if let (Some(small), Some(large)) = (scaled.first(), scaled.last())
         && scaled.len() > 1
@@ -271,8 +355,21 @@ fn ratios(rows: &[Row]) -> Vec<Ratio> {
     out
 }
 
-/// Prints the report as a table, for people.
+/// Prints the report as a table, for people: the load scenarios, the bridged ones' broker, memory as the table grows (`--scale`), floods (`--flood`), and the targets.
 pub(crate) fn print_table(report: &Report) {
+    print_heading(report);
+    let rows = |keep: fn(&Row) -> bool| -> Vec<&Row> {
+        report.scenarios.iter().filter(|row| keep(row)).collect()
+    };
+    print_loads(&rows(|r| r.offered_per_second.is_none()));
+    print_brokered(&rows(|r| r.broker_cpu_ns_per_message.is_some()));
+    print_memory(&rows(|r| r.connected.is_some()));
+    print_floods(&rows(|r| r.offered_per_second.is_some()));
+    print_ratios(&report.ratios);
+}
+
+/// What was measured, and on what.
+fn print_heading(report: &Report) {
     println!(
         "minichat bench: {} clients, window {}, {} bytes, {:.0} s per scenario{}; {} ({} cores), Linux {}",
         report.clients,
@@ -284,11 +381,10 @@ pub(crate) fn print_table(report: &Report) {
         report.machine.cores,
         report.machine.kernel
     );
-    let scaled: Vec<&Row> = report.scenarios.iter().filter(|r| r.connected.is_some()).collect();
-    let floods: Vec<&Row> =
-        report.scenarios.iter().filter(|r| r.offered_per_second.is_some()).collect();
-    let loads: Vec<&Row> =
-        report.scenarios.iter().filter(|r| r.offered_per_second.is_none()).collect();
+}
+
+/// The load scenarios: rate, latency, losses and the server's CPU.
+fn print_loads(loads: &[&Row]) {
     if !loads.is_empty() {
         println!();
         println!("| scenario | messages/s | p50 | p99 | lost | server CPU per message |");
@@ -310,8 +406,10 @@ pub(crate) fn print_table(report: &Report) {
             cpu
         );
     }
-    let brokered: Vec<&Row> =
-        report.scenarios.iter().filter(|r| r.broker_cpu_ns_per_message.is_some()).collect();
+}
+
+/// The bridged and MQTT scenarios: the servers' CPU against the broker's.
+fn print_brokered(brokered: &[&Row]) {
     if !brokered.is_empty() {
         println!();
         println!("| scenario | minichat servers' CPU per message | broker's CPU per message |");
@@ -327,6 +425,10 @@ pub(crate) fn print_table(report: &Report) {
             );
         }
     }
+}
+
+/// The `--scale` scenarios: the server's memory as users join.
+fn print_memory(scaled: &[&Row]) {
     if let Some(first) = scaled.first() {
         println!();
         println!(
@@ -334,7 +436,7 @@ pub(crate) fn print_table(report: &Report) {
         );
         println!("|---:|---:|---:|---:|");
         let base = (first.connected.unwrap_or(0), first.server_rss_kib.unwrap_or(0));
-        for row in &scaled {
+        for row in scaled {
             let (Some(users), Some(kib)) = (row.connected, row.server_rss_kib) else { continue };
             let per_user = kib as f64 * 1024.0 / users.max(1) as f64;
             let added = match users.checked_sub(base.0).filter(|&n| n > 0) {
@@ -346,6 +448,10 @@ pub(crate) fn print_table(report: &Report) {
             println!("| {users} | {:.1} MiB | {per_user:.0} B | {added} |", kib as f64 / 1024.0);
         }
     }
+}
+
+/// The `--flood` scenarios: what the server took in, its CPU, and how another user fared.
+fn print_floods(floods: &[&Row]) {
     if !floods.is_empty() {
         println!();
         println!(
@@ -368,11 +474,15 @@ pub(crate) fn print_table(report: &Report) {
             );
         }
     }
-    if !report.ratios.is_empty() {
+}
+
+/// The targets, met or missed.
+fn print_ratios(ratios: &[Ratio]) {
+    if !ratios.is_empty() {
         println!();
         println!("| target | goal | measured | |");
         println!("|---|---|---:|---|");
-        for ratio in &report.ratios {
+        for ratio in ratios {
             println!(
                 "| {} | {} | {:.2}× | {} |",
                 ratio.target,
