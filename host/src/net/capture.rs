@@ -42,7 +42,7 @@ use crate::net::peer::Peer;
 const BUFFER: usize = 8 << 20;
 
 /// Room for a record (a packet with its headers, or a stream frame with its own), and for
-/// its block: a larger one is rare, and grows them once.
+/// its block; a larger one (none comes from the loops) grows them once.
 const RECORD_ROOM: usize = 128 + MAX_ENCODED_FRAME;
 const BLOCK_ROOM: usize = 64 + RECORD_ROOM;
 
@@ -220,7 +220,7 @@ impl Capture {
         let block = EnhancedPacketBlock {
             interface_id: interface,
             timestamp: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(),
-            original_len: block_len(data.len()),
+            original_len: record_len(data.len()),
             data: Cow::Borrowed(data),
             options: Vec::new(),
         };
@@ -313,8 +313,9 @@ fn interface(linktype: DataLink) -> InterfaceDescriptionBlock<'static> {
     }
 }
 
-/// A block's length field: records are far below 4 GiB (frames are at most a few KB).
-fn block_len(len: usize) -> u32 {
+/// A record's length as pcapng holds it: records are far below 4 GiB (frames are at most a
+/// few KB).
+fn record_len(len: usize) -> u32 {
     u32::try_from(len).unwrap_or(u32::MAX)
 }
 
