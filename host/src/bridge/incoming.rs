@@ -7,7 +7,7 @@ use minichat_core::error::ServerError;
 use minichat_core::time::Instant;
 use minichat_core::wire::Name;
 
-use crate::bridge::post::{Body, Post};
+use crate::bridge::post::{Body, Post, Present};
 use crate::bridge::roster::{self, Claim, Unlisted};
 use crate::bridge::{Bridge, MAX_SERVERS, bounce_note, truncate};
 use crate::net::server_memory::HostServer;
@@ -28,56 +28,18 @@ impl Bridge {
         now: Instant,
         post: Post,
     ) -> Option<Post> {
-        if let Body::Say { from, text } = &post.body {
-            let stored = match Name::new(from) {
-                Ok(name) if self.waiting.len() < MAX_WAITING => server.try_relay(now, name, text),
-                Ok(name) => server.relay(now, name, text),
-                Err(error) => {
-                    let why = error.to_string();
-                    self.stored(Err(why), from, &post.server);
-                    return None;
-                }
-            };
-            if stored == Err(ServerError::RoomFull) {
-                return Some(post);
-            }
-            self.stored(stored.map_err(|e| e.to_string()), from, &post.server);
-            return None;
+        if matches!(post.body, Body::Say { .. }) {
+            return self.on_say(server, now, post);
         }
         let origin = post.server;
         match post.body {
             Body::Say { .. } => {}
             Body::Tell { from, to, at, text } if at == self.id => {
-                let stored = match (Name::new(&from), Name::new(&to)) {
-                    (Ok(sender), Ok(recipient)) => {
-                        match server.relay_tell(now, sender, recipient, &text) {
-                            Err(ServerError::NoSuchUser) => {
-                                // Gone meanwhile: the sender's server tells the sender.
-                                self.publish(Body::Bounce {
-                                    to: from.clone(),
-                                    at: origin.clone(),
-                                    name: to,
-                                    text,
-                                });
-                                return None;
-                            }
-                            other => other.map_err(|e| e.to_string()),
-                        }
-                    }
-                    (Err(error), _) | (_, Err(error)) => Err(error.to_string()),
-                };
-                self.stored(stored, &from, &origin);
+                self.on_tell(server, now, &origin, from, to, text);
             }
             Body::Tell { .. } => {} // for a user of a third server
             Body::Bounce { to, at, name, text } if at == self.id => {
-                let note = bounce_note(&name, &text);
-                let note = truncate(&note, usize::from(server.config().max_text));
-                let told = Name::new(&to).map(|to| server.announce(now, note, Some(to)));
-                if !matches!(told, Ok(Ok(_))) {
-                    self.notices.push(format!(
-                        "bridge: {to}'s direct message to {name} was not delivered, and {to} is gone too"
-                    ));
-                }
+                self.on_bounce(server, now, &to, &name, &text);
             }
             Body::Bounce { .. } => {}
             Body::Joined { name, since } => {
@@ -90,19 +52,90 @@ impl Bridge {
                 self.presence.push(format!("{who} left server {at}"));
                 self.roster.leave(&origin, &name);
             }
-            Body::Roster { first, users } => {
-                if first {
-                    self.roster.forget(&origin);
-                }
-                for user in users {
-                    self.on_claim(server, &origin, &user.name, user.since);
-                }
-                let count = self.roster.count_on(&origin);
-                self.presence
-                    .push(format!("server {origin} has {}", console::count(count, "user")));
-            }
+            Body::Roster { first, users } => self.on_roster(server, &origin, first, users),
         }
         None
+    }
+
+    /// A room message: stored as a message from its sender, or given back to wait.
+    fn on_say(&mut self, server: &mut HostServer, now: Instant, post: Post) -> Option<Post> {
+        let Body::Say { from, text } = &post.body else { return None };
+        let stored = match Name::new(from) {
+            Ok(name) if self.waiting.len() < MAX_WAITING => server.try_relay(now, name, text),
+            Ok(name) => server.relay(now, name, text),
+            Err(error) => {
+                let why = error.to_string();
+                self.stored(Err(why), from, &post.server);
+                return None;
+            }
+        };
+        if stored == Err(ServerError::RoomFull) {
+            return Some(post);
+        }
+        self.stored(stored.map_err(|e| e.to_string()), from, &post.server);
+        None
+    }
+
+    /// A direct message for a user here, from `from` on server `origin`; bounced if the
+    /// user is gone.
+    fn on_tell(
+        &mut self,
+        server: &mut HostServer,
+        now: Instant,
+        origin: &str,
+        from: String,
+        to: String,
+        text: String,
+    ) {
+        let stored = match (Name::new(&from), Name::new(&to)) {
+            (Ok(sender), Ok(recipient)) => match server.relay_tell(now, sender, recipient, &text) {
+                Err(ServerError::NoSuchUser) => {
+                    // Gone meanwhile: the sender's server tells the sender.
+                    self.publish(Body::Bounce { to: from, at: origin.to_owned(), name: to, text });
+                    return;
+                }
+                other => other.map_err(|e| e.to_string()),
+            },
+            (Err(error), _) | (_, Err(error)) => Err(error.to_string()),
+        };
+        self.stored(stored, &from, origin);
+    }
+
+    /// A direct message of `to`'s (a user here) to `name` came back: `to` is told.
+    fn on_bounce(
+        &mut self,
+        server: &mut HostServer,
+        now: Instant,
+        to: &str,
+        name: &str,
+        text: &str,
+    ) {
+        let note = bounce_note(name, text);
+        let note = truncate(&note, usize::from(server.config().max_text));
+        let told = Name::new(to).map(|to| server.announce(now, note, Some(to)));
+        if !matches!(told, Ok(Ok(_))) {
+            self.notices.push(format!(
+                "bridge: {to}'s direct message to {name} was not delivered, and {to} is gone too"
+            ));
+        }
+    }
+
+    /// Who is on server `origin` (all of them, when `first`; more, after it).
+    fn on_roster(
+        &mut self,
+        server: &mut HostServer,
+        origin: &str,
+        first: bool,
+        users: Vec<Present>,
+    ) {
+        if first {
+            self.roster.forget(origin);
+        }
+        for user in users {
+            self.on_claim(server, origin, &user.name, user.since);
+        }
+        let count = self.roster.count_on(origin);
+        self.presence.push(format!("server {origin} has {}", console::count(count, "user")));
     }
 
     /// Another server's user holds `name` since `since`. A user of ours with the same

@@ -12,17 +12,16 @@ use std::process::ExitCode;
 use minichat_core::client::{ClientEvent, MessageId};
 use minichat_core::error::ClientError;
 use minichat_core::time::{Duration, Instant};
-use minichat_core::wire::ErrorCode;
-use minichat_core::wire::{Kind, NameBuf};
+use minichat_core::wire::NameBuf;
 
 use crate::clock;
 use crate::error::HostError;
 use crate::keys::Encryption;
-use crate::net::capture::Capture;
 use crate::net::client_link::Target;
-use crate::net::client_loop::{ClientLoop, HostClient, no_answer_notice};
+use crate::net::client_loop::{ClientLoop, HostClient};
 use crate::net::peer::Peer;
 use crate::shutdown::Shutdown;
+use crate::term::client_news::{NOT_ENCRYPTED, News, Session, news};
 use crate::term::console::{self, Console, Input};
 use crate::term::escape::escape;
 use crate::term::slash::{CHAT_HELP, ChatCommand, parse_chat};
@@ -32,10 +31,6 @@ const LEAVE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The most messages waiting for acknowledgement before input is read further.
 const IN_FLIGHT: usize = 24;
-
-/// What `chat` and `send` say of a session in the clear.
-pub(crate) const NOT_ENCRYPTED: &str =
-    "this session is not encrypted (--plaintext): anyone on the path can read it and speak in it";
 
 /// What `minichat chat` was asked to do.
 #[derive(Debug, Clone)]
@@ -89,13 +84,7 @@ struct Chat {
 
 /// Runs the chat until the user quits, the input ends or the session ends.
 pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
-    let capture = match &config.capture {
-        Some(path) => Some(
-            Capture::create(path)
-                .map_err(|source| HostError::Capture { path: path.clone(), source })?,
-        ),
-        None => None,
-    };
+    let capture = config.capture.as_deref().map(super::start_capture).transpose()?;
     let mut net = ClientLoop::connect(
         config.name,
         &config.server,
@@ -113,38 +102,13 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
             config.name
         ));
     }
-    let mut chat = Chat {
-        server: net.server(),
-        give_up: config.give_up,
-        sent: HashMap::new(),
-        failures: Vec::new(),
-        requests: 0,
-        users: Vec::new(),
-        input_done: false,
-        stage: Stage::Running,
-        ended: None,
-        joined: false,
-        join_by: net.now() + config.give_up,
-    };
+    let mut chat = Chat::new(net.server(), config.give_up, net.now() + config.give_up);
     while chat.stage != Stage::Done {
         net.pump()?;
         for notice in net.take_link_notices() {
             console.notice(&notice);
         }
-        while let Some(event) = net.next_event() {
-            match event {
-                ClientEvent::ServerKeyOffered { key, fleet } => match net.trust_key(key, fleet) {
-                    Ok(Some(notice)) => console.notice(&notice),
-                    Ok(None) => {}
-                    Err(refusal) => chat.end(&mut console, refusal.to_string()),
-                },
-                ClientEvent::Joined { .. } if !net.encrypted() => {
-                    chat.on_event(event, &mut console, net.refused());
-                    console.notice(NOT_ENCRYPTED);
-                }
-                event => chat.on_event(event, &mut console, net.refused()),
-            }
-        }
+        chat.take_events(&mut net, &mut console);
         let now = net.now();
         if chat.ended.is_some() || net.client.is_closed() {
             break;
@@ -152,12 +116,7 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
         if shutdown.requested() && chat.stage == Stage::Running {
             chat.leave(&mut net.client, now);
         }
-        let mut took_input = false;
-        while chat.stage == Stage::Running && net.client.pending() < IN_FLIGHT {
-            let Some(input) = console.try_input() else { break };
-            chat.on_input(input, &mut net.client, now, &mut console);
-            took_input = true;
-        }
+        let took_input = chat.take_input(&mut net.client, now, &mut console);
         chat.advance(&mut net.client, now, config.linger, interactive);
         // What was just queued goes on the wire now, not after the next wake-up.
         if chat.stage != Stage::Done && !took_input {
@@ -173,6 +132,61 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
 }
 
 impl Chat {
+    /// A chat with `server` that has not joined yet, and must have by `join_by`.
+    fn new(server: Peer, give_up: Duration, join_by: Instant) -> Chat {
+        Chat {
+            server,
+            give_up,
+            sent: HashMap::new(),
+            failures: Vec::new(),
+            requests: 0,
+            users: Vec::new(),
+            input_done: false,
+            stage: Stage::Running,
+            ended: None,
+            joined: false,
+            join_by,
+        }
+    }
+
+    /// Takes every event the client raised: the server's key is trusted (or the session
+    /// ends), the rest is told.
+    fn take_events(&mut self, net: &mut ClientLoop, console: &mut Console) {
+        while let Some(event) = net.next_event() {
+            match event {
+                ClientEvent::ServerKeyOffered { key, fleet } => match net.trust_key(key, fleet) {
+                    Ok(Some(notice)) => console.notice(&notice),
+                    Ok(None) => {}
+                    Err(refusal) => self.end(console, refusal.to_string()),
+                },
+                event => {
+                    let joined = matches!(event, ClientEvent::Joined { .. });
+                    let session = Session {
+                        server: self.server,
+                        give_up: self.give_up,
+                        refused: net.refused(),
+                    };
+                    self.on_event(event, console, &session);
+                    if joined && !net.encrypted() {
+                        console.notice(NOT_ENCRYPTED);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Takes the lines typed, while few enough messages wait for acknowledgement; returns
+    /// whether it took any.
+    fn take_input(&mut self, client: &mut HostClient, now: Instant, console: &mut Console) -> bool {
+        let mut took_input = false;
+        while self.stage == Stage::Running && client.pending() < IN_FLIGHT {
+            let Some(input) = console.try_input() else { break };
+            self.on_input(input, client, now, console);
+            took_input = true;
+        }
+        took_input
+    }
+
     fn on_input(
         &mut self,
         input: Input,
@@ -237,131 +251,41 @@ impl Chat {
         }
     }
 
-    fn on_event(&mut self, event: ClientEvent, console: &mut Console, refused: bool) {
-        match event {
-            ClientEvent::Joined { name, rejoined: false } => {
-                self.joined = true;
-                console.notice(&format!("joined as {name}"))
+    fn on_event(&mut self, event: ClientEvent, console: &mut Console, session: &Session) {
+        let Some(news) = news(event, session) else { return };
+        match news {
+            News::Joined { again, notice } => {
+                if !again {
+                    self.joined = true;
+                }
+                console.notice(&notice);
             }
-            ClientEvent::Joined { name, rejoined: true } => {
-                console
-                    .notice(&format!("joined again as {name}; unacknowledged messages go again"));
-            }
-            ClientEvent::JoinRetry { retry_in, .. } => {
-                console.notice(&no_answer_notice(self.server, refused, retry_in));
-            }
-            ClientEvent::Refused { code, detail } => {
-                let hint = match code {
-                    ErrorCode::NameTaken | ErrorCode::InvalidName => "; choose another with --name",
-                    _ => "",
-                };
-                self.end(
-                    console,
-                    format!("the server refused the join: {}{hint}", escape(&detail)),
-                );
-            }
-            ClientEvent::RejoinRefused { detail, retry_in, .. } => console.notice(&format!(
-                "the server refused to let this session back in ({}); trying again in {}",
-                escape(&detail),
-                clock::seconds(retry_in)
-            )),
-            ClientEvent::SessionMoved => console.notice(
-                "the server moved this session to another address that holds its token; \
-                 joining again with a new session",
-            ),
-            ClientEvent::MaybeLost { id } => {
-                let text = self.sent.remove(&id).unwrap_or_default();
-                self.fail(
-                    console,
-                    format!(
-                        "may not have been delivered (the session moved while it was in flight): {text}"
-                    ),
-                );
-            }
-            ClientEvent::Message { from, text, direct, history } => {
-                let marker = match (direct, history) {
-                    (true, true) => " (direct, earlier)",
-                    (true, false) => " (direct)",
-                    (false, true) => " (earlier)",
-                    (false, false) => "",
-                };
-                // The sender's name is remote text too: a server may send any bytes.
-                console.show(&format!("{}{marker}: {}", escape(from.as_str()), escape(&text)));
-            }
-            ClientEvent::Missed { count } => {
-                console.notice(&format!(
-                    "{} for you were lost while you were away",
-                    console::count(count, "message")
-                ));
-            }
-            ClientEvent::Delivered { id } => {
-                self.sent.remove(&id);
-            }
-            ClientEvent::Rejected { id, detail, .. } => {
-                let text = self.sent.remove(&id).unwrap_or_default();
-                self.fail(console, format!("not delivered ({}): {text}", escape(&detail)));
-            }
-            ClientEvent::Failed { id } => {
-                let text = self.sent.remove(&id).unwrap_or_default();
-                self.fail(
-                    console,
-                    format!(
-                        "not delivered (no answer from {} within {}): {text}",
-                        self.server,
-                        clock::seconds(self.give_up)
-                    ),
-                );
-            }
-            ClientEvent::Users { total, start, names } => {
-                self.users.extend(names.entries().map(|user| match user.place {
-                    None => escape(user.name.as_str()).into_owned(),
-                    Some(server) => {
-                        format!(
-                            "{} (on server {})",
-                            escape(user.name.as_str()),
-                            escape(server.as_str())
-                        )
-                    }
-                }));
-                if usize::from(start) + usize::from(names.len()) >= usize::from(total)
-                    || names.is_empty()
-                {
+            News::NoAnswer(notice) | News::Notice(notice) => console.notice(&notice),
+            News::Message(line) => console.show(&line),
+            News::Users { entries, last } => {
+                self.users.extend(entries);
+                if let Some(total) = last {
                     self.requests = self.requests.saturating_sub(1);
                     console.show(&format!("users ({total}): {}", self.users.join(", ")));
                 }
             }
-            ClientEvent::EchoReply { text, .. } => {
+            News::Echo(line) => {
                 self.requests = self.requests.saturating_sub(1);
-                console.show(&format!("echo: {}", escape(&text)));
+                console.show(&line);
             }
-            ClientEvent::RequestTimedOut { kind } => {
+            News::Unanswered(notice) => {
                 self.requests = self.requests.saturating_sub(1);
-                let what = if kind == Kind::Who { "/who" } else { "/echo" };
-                console.notice(&format!("no answer to {what} from {}", self.server));
+                console.notice(&notice);
             }
-            ClientEvent::RateLimited => {
-                console.notice("sending too fast: the server holds messages back for a moment")
+            News::Delivered(id) => {
+                self.sent.remove(&id);
             }
-            ClientEvent::SessionLost => console
-                .notice("the server no longer knows this session (it restarted?); joining again"),
-            ClientEvent::ServerLost => {
-                console.notice(&format!("{} stopped answering; joining again", self.server))
+            News::Undelivered(id, why) => {
+                let text = self.sent.remove(&id).unwrap_or_default();
+                self.fail(console, why.about(&text));
             }
-            ClientEvent::ServerShutdown => {
-                console.notice("the server is shutting down; joining again when it is back")
-            }
-            ClientEvent::Kicked => {
-                self.end(console, "the operator removed you from the chat".to_owned())
-            }
-            ClientEvent::NameTaken { detail } => self.end(
-                console,
-                format!(
-                    "the server ended the session: {}; choose another name with --name",
-                    escape(&detail)
-                ),
-            ),
-            ClientEvent::Left => self.stage = Stage::Done,
-            _ => {}
+            News::Ended(ending) => self.end(console, ending.notice()),
+            News::Left => self.stage = Stage::Done,
         }
     }
 

@@ -7,7 +7,7 @@ use minichat_core::server::{ServerConfig, ServerEvent, StaticServer};
 use minichat_core::time::Instant;
 use minichat_core::wire::{EchoMode, NameBuf};
 
-use crate::net::memory::{LinkFaults, LoopbackNet};
+use crate::net::memory::{LinkFaults, LoopbackNet, SocketHandle};
 use crate::term::escape::escape;
 
 /// Simulated milliseconds per step.
@@ -58,135 +58,191 @@ pub struct Transcript {
 
 /// Runs the scripted conversation over a link with `faults`.
 pub fn run(faults: LinkFaults) -> Result<Transcript, DemoError> {
-    let mut net = LoopbackNet::new(faults);
-    let server_socket = net.bind(SERVER_PORT);
-    let server_addr = LoopbackNet::addr(SERVER_PORT);
-    let mut config = ServerConfig::new(*b"minichat demo!!!", 1);
-    config.history = 0;
-    let mut server = DemoServer::new(config).map_err(|e| DemoError::Setup(e.to_string()))?;
-    let mut clients: Vec<(smoltcp::iface::SocketHandle, DemoClient)> = Vec::new();
-    for (i, name) in NAMES.iter().enumerate() {
-        let port = 5001 + u16::try_from(i).unwrap_or(0);
-        let socket = net.bind(port);
-        let name = NameBuf::parse(name).map_err(|e| DemoError::Setup(e.to_string()))?;
-        clients.push((socket, DemoClient::new(ClientConfig::new(name, server_addr), net.now())));
-    }
-    let mut transcript = Transcript::default();
-    let mut log = |net: &LoopbackNet, line: String| {
-        transcript.lines.push(format!("{:>7.3} s  {line}", net.now().as_millis() as f64 / 1000.0));
-    };
+    let mut demo = Demo::new(faults)?;
     let mut step = 0;
-    let mut seen: Vec<Vec<ClientEvent>> = vec![Vec::new(); NAMES.len()];
-    while u64::from(net.now().as_millis()) < LIMIT_MS {
-        net.poll();
-        let _ = net.pump(server_socket, &mut server);
-        for (socket, client) in &mut clients {
-            let _ = net.pump(*socket, client);
+    while u64::from(demo.net.now().as_millis()) < LIMIT_MS {
+        demo.exchange();
+        demo.log_server_events();
+        demo.log_client_events();
+        let Some(ready) = demo.done_before(step) else { break };
+        if ready {
+            let now = demo.net.now();
+            if let Some(line) = act(step, &mut demo.clients, now) {
+                demo.log(line.to_owned());
+            }
+            step += 1;
         }
-        net.poll();
-        while let Some(event) = server.poll_event() {
+        demo.net.advance(STEP_MS);
+    }
+    if step < 6 {
+        return Err(DemoError::Stuck { step });
+    }
+    demo.check_exactly_once()?;
+    Ok(demo.finish())
+}
+
+/// The demo under way: the simulated network, the server, the clients (in [`NAMES`]'
+/// order) and every event each client saw.
+struct Demo {
+    net: LoopbackNet,
+    server_socket: SocketHandle,
+    server: DemoServer,
+    clients: Vec<(SocketHandle, DemoClient)>,
+    seen: Vec<Vec<ClientEvent>>,
+    transcript: Transcript,
+}
+
+impl Demo {
+    /// The server on [`SERVER_PORT`] and a client for each of [`NAMES`], none joined yet.
+    fn new(faults: LinkFaults) -> Result<Demo, DemoError> {
+        let mut net = LoopbackNet::new(faults);
+        let server_socket = net.bind(SERVER_PORT);
+        let server_addr = LoopbackNet::addr(SERVER_PORT);
+        let mut config = ServerConfig::new(*b"minichat demo!!!", 1);
+        config.history = 0;
+        let server = DemoServer::new(config).map_err(|e| DemoError::Setup(e.to_string()))?;
+        let mut clients = Vec::new();
+        for (i, name) in NAMES.iter().enumerate() {
+            let port = 5001 + u16::try_from(i).unwrap_or(0);
+            let socket = net.bind(port);
+            let name = NameBuf::parse(name).map_err(|e| DemoError::Setup(e.to_string()))?;
+            clients
+                .push((socket, DemoClient::new(ClientConfig::new(name, server_addr), net.now())));
+        }
+        let seen = vec![Vec::new(); NAMES.len()];
+        Ok(Demo { net, server_socket, server, clients, seen, transcript: Transcript::default() })
+    }
+
+    /// A line of the transcript, stamped with the simulated time.
+    fn log(&mut self, line: String) {
+        let seconds = self.net.now().as_millis() as f64 / 1000.0;
+        self.transcript.lines.push(format!("{seconds:>7.3} s  {line}"));
+    }
+
+    /// Moves every datagram waiting: the network, the server, the clients.
+    fn exchange(&mut self) {
+        self.net.poll();
+        let _ = self.net.pump(self.server_socket, &mut self.server);
+        for (socket, client) in &mut self.clients {
+            let _ = self.net.pump(*socket, client);
+        }
+        self.net.poll();
+    }
+
+    fn log_server_events(&mut self) {
+        while let Some(event) = self.server.poll_event() {
             match event {
                 ServerEvent::Joined { name, addr } => {
-                    log(&net, format!("server: {name} joined from {addr}"))
+                    self.log(format!("server: {name} joined from {addr}"))
                 }
                 ServerEvent::Left { name, reason, .. } => {
-                    log(&net, format!("server: {name} {}", reason.describe()))
+                    self.log(format!("server: {name} {}", reason.describe()))
                 }
                 _ => {}
             }
         }
-        for (i, (_, client)) in clients.iter_mut().enumerate() {
-            while let Some(event) = client.poll_event() {
-                let me = NAMES.get(i).copied().unwrap_or("?");
-                match &event {
-                    ClientEvent::Joined { .. } => log(&net, format!("{me}: joined")),
-                    ClientEvent::Message { from, text, direct: false, .. } => {
-                        log(&net, format!("{me} hears {from}: {}", escape(text)));
-                    }
-                    ClientEvent::Message { from, text, direct: true, .. } => {
-                        log(&net, format!("{me} hears {from} (direct): {}", escape(text)));
-                    }
-                    ClientEvent::Users { total, names, .. } => {
-                        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-                        log(
-                            &net,
-                            format!("{me} asks who is here: {total} users: {}", names.join(", ")),
-                        );
-                    }
-                    ClientEvent::EchoReply { text, .. } => {
-                        log(&net, format!("{me} gets its echo back: {}", escape(text)))
-                    }
-                    ClientEvent::Left => log(&net, format!("{me}: left")),
-                    _ => {}
+    }
+
+    /// Logs what each client heard, and keeps it.
+    fn log_client_events(&mut self) {
+        for i in 0..self.clients.len() {
+            let me = NAMES.get(i).copied().unwrap_or("?");
+            while let Some(event) = self.clients.get_mut(i).and_then(|(_, c)| c.poll_event()) {
+                if let Some(line) = client_line(me, &event) {
+                    self.log(line);
                 }
-                if let Some(events) = seen.get_mut(i) {
+                if let Some(events) = self.seen.get_mut(i) {
                     events.push(event);
                 }
             }
         }
-        let now = net.now();
+    }
+
+    /// Whether the script's step before `step` is done, so `step` may start; `None`
+    /// once the script is over.
+    fn done_before(&self, step: usize) -> Option<bool> {
         let heard = |i: usize, needle: &str| {
-            seen.get(i).is_some_and(|events| {
+            self.seen.get(i).is_some_and(|events| {
                 events.iter().any(
                     |e| matches!(e, ClientEvent::Message { text, .. } if text.as_str() == needle),
                 )
             })
         };
+        let saw = |i: usize, what: fn(&ClientEvent) -> bool| {
+            self.seen.get(i).is_some_and(|events| events.iter().any(what))
+        };
         let ready = match step {
-            0 => clients.iter().all(|(_, c)| c.is_joined()),
+            0 => self.clients.iter().all(|(_, c)| c.is_joined()),
             1 => heard(1, GREETING) && heard(2, GREETING),
             2 => heard(0, ANSWER) && heard(2, ANSWER),
             3 => heard(1, SECRET),
             4 => {
-                seen.first()
-                    .is_some_and(|e| e.iter().any(|e| matches!(e, ClientEvent::Users { .. })))
-                    && seen.get(2).is_some_and(|e| {
-                        e.iter().any(|e| matches!(e, ClientEvent::EchoReply { .. }))
-                    })
+                saw(0, |e| matches!(e, ClientEvent::Users { .. }))
+                    && saw(2, |e| matches!(e, ClientEvent::EchoReply { .. }))
             }
-            5 => clients.get(2).is_some_and(|(_, c)| c.is_closed()),
-            _ => break,
+            5 => self.clients.get(2).is_some_and(|(_, c)| c.is_closed()),
+            _ => return None,
         };
-        if ready {
-            if let Some(line) = act(step, &mut clients, now) {
-                log(&net, line.to_owned());
-            }
-            step += 1;
-        }
-        net.advance(STEP_MS);
+        Some(ready)
     }
-    if step < 6 {
-        return Err(DemoError::Stuck { step });
-    }
-    // The closing line claims exactly-once delivery: check it.
-    for (name, events) in NAMES.iter().zip(&seen) {
-        let texts: Vec<&str> = events
-            .iter()
-            .filter_map(|e| match e {
-                ClientEvent::Message { text, .. } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
-        for text in &texts {
-            let times = texts.iter().filter(|t| *t == text).count();
-            if times > 1 {
-                return Err(DemoError::Duplicate {
-                    name: (*name).to_owned(),
-                    text: (*text).to_owned(),
-                    times,
-                });
+
+    /// The closing line claims exactly-once delivery: no client heard a message twice.
+    fn check_exactly_once(&self) -> Result<(), DemoError> {
+        for (name, events) in NAMES.iter().zip(&self.seen) {
+            let texts: Vec<&str> = events
+                .iter()
+                .filter_map(|e| match e {
+                    ClientEvent::Message { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            for text in &texts {
+                let times = texts.iter().filter(|t| *t == text).count();
+                if times > 1 {
+                    return Err(DemoError::Duplicate {
+                        name: (*name).to_owned(),
+                        text: (*text).to_owned(),
+                        times,
+                    });
+                }
             }
         }
+        Ok(())
     }
-    let client_retransmits = clients.iter().map(|(_, c)| c.stats().retransmits).sum();
-    transcript.retransmits = (server.stats().retransmits, client_retransmits);
-    Ok(transcript)
+
+    /// The transcript, with the retransmissions counted.
+    fn finish(mut self) -> Transcript {
+        let client_retransmits = self.clients.iter().map(|(_, c)| c.stats().retransmits).sum();
+        self.transcript.retransmits = (self.server.stats().retransmits, client_retransmits);
+        self.transcript
+    }
+}
+
+/// What the transcript says of an event of the client `me`, if anything.
+fn client_line(me: &str, event: &ClientEvent) -> Option<String> {
+    let line = match event {
+        ClientEvent::Joined { .. } => format!("{me}: joined"),
+        ClientEvent::Message { from, text, direct: false, .. } => {
+            format!("{me} hears {from}: {}", escape(text))
+        }
+        ClientEvent::Message { from, text, direct: true, .. } => {
+            format!("{me} hears {from} (direct): {}", escape(text))
+        }
+        ClientEvent::Users { total, names, .. } => {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            format!("{me} asks who is here: {total} users: {}", names.join(", "))
+        }
+        ClientEvent::EchoReply { text, .. } => format!("{me} gets its echo back: {}", escape(text)),
+        ClientEvent::Left => format!("{me}: left"),
+        _ => return None,
+    };
+    Some(line)
 }
 
 /// What the script does at `step`, once the step before it is done; the line to print.
 fn act(
     step: usize,
-    clients: &mut [(smoltcp::iface::SocketHandle, DemoClient)],
+    clients: &mut [(SocketHandle, DemoClient)],
     now: Instant,
 ) -> Option<&'static str> {
     let [(_, star), (_, star2), (_, star3)] = clients else { return None };

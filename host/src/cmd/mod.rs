@@ -14,6 +14,11 @@ use crate::error::HostError;
 use crate::net::capture::Capture;
 use crate::term::output::{self, Stream};
 
+/// Starts a `--capture` into `path` (`serve` and `chat`).
+pub(crate) fn start_capture(path: &Path) -> Result<Capture, HostError> {
+    Capture::create(path).map_err(|source| HostError::Capture { path: path.to_path_buf(), source })
+}
+
 /// Finishes a `--capture` and says where it is, and how many records were dropped if the
 /// disk did not keep up (`serve` and `chat`).
 pub(crate) fn finish_capture(

@@ -3,16 +3,15 @@
 
 use std::process::ExitCode;
 
-use minichat_core::client::ClientEvent;
+use minichat_core::client::{ClientEvent, MessageId};
 use minichat_core::time::Duration;
 use minichat_core::wire::NameBuf;
 
-use crate::clock;
 use crate::error::HostError;
 use crate::net::client_link::Target;
-use crate::net::client_loop::{ClientLoop, no_answer_notice};
+use crate::net::client_loop::ClientLoop;
 use crate::shutdown::Shutdown;
-use crate::term::escape::escape;
+use crate::term::client_news::{NOT_ENCRYPTED, News, Session, news};
 use crate::term::output::{self, Stream};
 
 /// How long leaving may take before the command exits anyway.
@@ -31,6 +30,9 @@ pub(crate) struct SendConfig {
     pub(crate) encryption: crate::keys::Encryption,
 }
 
+/// Whether the message was delivered, and why not.
+type Outcome = Result<(), String>;
+
 /// Sends the message; `Ok(SUCCESS)` only if the server accepted it.
 pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
     let mut net =
@@ -48,56 +50,40 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let mut outcome: Option<Result<(), String>> = None;
+    match await_outcome(&mut net, id, config.give_up, &shutdown)? {
+        Some(Ok(())) => Ok(ExitCode::SUCCESS),
+        Some(Err(why)) => {
+            output::line(Stream::Stderr, format!("minichat: not delivered: {why}"));
+            Ok(ExitCode::FAILURE)
+        }
+        None => {
+            output::line(
+                Stream::Stderr,
+                "minichat: not delivered: the command stopped before an answer came".to_owned(),
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Runs the client until the message `id` is delivered or not (or Ctrl-C), then leaves;
+/// the outcome, if one came before the session closed.
+fn await_outcome(
+    net: &mut ClientLoop,
+    id: MessageId,
+    give_up: Duration,
+    shutdown: &Shutdown,
+) -> Result<Option<Outcome>, HostError> {
+    let mut outcome: Option<Outcome> = None;
     let mut leave_until = None;
     loop {
         net.pump()?;
         for notice in net.take_link_notices() {
-            output::line(Stream::Stderr, format!("minichat: {notice}"));
+            tell(&notice);
         }
         while let Some(event) = net.next_event() {
-            match event {
-                ClientEvent::ServerKeyOffered { key, fleet } => match net.trust_key(key, fleet) {
-                    Ok(Some(notice)) => output::line(Stream::Stderr, format!("minichat: {notice}")),
-                    Ok(None) => {}
-                    Err(refusal) => outcome = Some(Err(refusal.to_string())),
-                },
-                ClientEvent::Joined { .. } if !net.encrypted() => {
-                    let notice = crate::cmd::chat::NOT_ENCRYPTED;
-                    output::line(Stream::Stderr, format!("minichat: {notice}"));
-                }
-                ClientEvent::Delivered { id: done } if done == id => outcome = Some(Ok(())),
-                ClientEvent::Rejected { id: done, detail, .. } if done == id => {
-                    outcome = Some(Err(escape(&detail).into_owned()));
-                }
-                ClientEvent::Failed { id: done } if done == id => {
-                    let why = format!(
-                        "no answer from {} within {}",
-                        net.server(),
-                        clock::seconds(config.give_up)
-                    );
-                    outcome = Some(Err(why));
-                }
-                ClientEvent::Refused { detail, .. } => {
-                    outcome = Some(Err(escape(&detail).into_owned()));
-                }
-                ClientEvent::MaybeLost { id: done } if done == id => {
-                    outcome = Some(Err(
-                        "the session moved while the message was in flight; it may be lost"
-                            .to_owned(),
-                    ));
-                }
-                ClientEvent::Kicked => {
-                    outcome = Some(Err("the operator removed this user".to_owned()))
-                }
-                ClientEvent::NameTaken { detail } => {
-                    outcome = Some(Err(escape(&detail).into_owned()));
-                }
-                ClientEvent::JoinRetry { retry_in, .. } => {
-                    let notice = no_answer_notice(net.server(), net.refused(), retry_in);
-                    output::line(Stream::Stderr, format!("minichat: {notice}"));
-                }
-                _ => {}
+            if let Some(news) = on_event(net, event, id, give_up) {
+                outcome = Some(news);
             }
         }
         let now = net.now();
@@ -115,18 +101,40 @@ pub(crate) fn run(config: SendConfig) -> Result<ExitCode, HostError> {
         }
         net.wait(std::time::Duration::from_millis(500))?;
     }
-    match outcome {
-        Some(Ok(())) => Ok(ExitCode::SUCCESS),
-        Some(Err(why)) => {
-            output::line(Stream::Stderr, format!("minichat: not delivered: {why}"));
-            Ok(ExitCode::FAILURE)
-        }
-        None => {
-            output::line(
-                Stream::Stderr,
-                "minichat: not delivered: the command stopped before an answer came".to_owned(),
-            );
-            Ok(ExitCode::FAILURE)
-        }
+    Ok(outcome)
+}
+
+/// What `event` says of the message `id` or of the session that carries it, if anything;
+/// what the user must know meanwhile is told on stderr.
+fn on_event(
+    net: &mut ClientLoop,
+    event: ClientEvent,
+    id: MessageId,
+    give_up: Duration,
+) -> Option<Outcome> {
+    if let ClientEvent::ServerKeyOffered { key, fleet } = event {
+        return match net.trust_key(key, fleet) {
+            Ok(Some(notice)) => {
+                tell(&notice);
+                None
+            }
+            Ok(None) => None,
+            Err(refusal) => Some(Err(refusal.to_string())),
+        };
     }
+    let session = Session { server: net.server(), give_up, refused: net.refused() };
+    match news(event, &session)? {
+        News::Joined { .. } if !net.encrypted() => tell(NOT_ENCRYPTED),
+        News::NoAnswer(notice) => tell(&notice),
+        News::Delivered(done) if done == id => return Some(Ok(())),
+        News::Undelivered(done, why) if done == id => return Some(Err(why.reason())),
+        News::Ended(ending) => return Some(Err(ending.reason())),
+        _ => {}
+    }
+    None
+}
+
+/// Tells the user something on stderr.
+fn tell(what: &str) {
+    output::line(Stream::Stderr, format!("minichat: {what}"));
 }

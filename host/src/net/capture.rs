@@ -8,11 +8,15 @@
 //! type `USER0`) as it is on the line — COBS, CRC and the `0x00` — behind a small header
 //! that says which way it went and on which link (see [`Capture::stream`]).
 //!
+//! `pcap-file` encodes the pcapng blocks and smoltcp's `wire` module the IP and UDP headers
+//! with their checksums.
+//!
 //! The network loop never waits for the disk: it appends records to a buffer allocated
 //! once, and a writer thread empties it into the file every [`FLUSH_EVERY`] (so the file
 //! is readable while the program runs) and once more when the capture is dropped. When
 //! the buffer is full the record is dropped and counted; [`Capture::finish`] says how many.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::net::{IpAddr, SocketAddr};
@@ -23,20 +27,41 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use minichat_core::stream::{MAX_ENCODED_FRAME, encode_frame};
 use minichat_core::transport::Datagram;
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::{DataLink, Endianness};
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{IpAddress, IpProtocol, IpRepr, UDP_HEADER_LEN, UdpPacket, UdpRepr};
 
 use crate::net::peer::Peer;
 
 /// Bytes of records that may wait for the writer: a second of a busy server.
 const BUFFER: usize = 8 << 20;
 
+/// Room for a record (a packet with its headers, or a stream frame with its own), and for
+/// its block; a larger one (none comes from the loops) grows them once.
+const RECORD_ROOM: usize = 128 + MAX_ENCODED_FRAME;
+const BLOCK_ROOM: usize = 64 + RECORD_ROOM;
+
 /// How often the writer empties the buffer into the file.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
-/// pcapng link types: raw IPv4/IPv6 packets, and the first user type (stream frames).
-const LINKTYPE_RAW: u16 = 101;
-const LINKTYPE_USER0: u16 = 147;
+/// The pcapng interfaces, in the order the file describes them: datagrams as raw IPv4/IPv6
+/// packets, and stream frames.
 const INTERFACE_UDP: u32 = 0;
 const INTERFACE_STREAM: u32 = 1;
+
+/// The interfaces' time stamp resolution, 10^-9 s.
+const NANOSECONDS: u8 = 9;
+
+/// The hop limit in the packets' IP headers: the usual 64 of a fresh packet.
+const HOP_LIMIT: u8 = 64;
+
+/// The most a UDP datagram over IPv4 carries: 65,535 bytes less the IP and UDP headers.
+const MAX_UDP_PAYLOAD: usize = 65_507;
 
 /// Which way a datagram or frame went, seen from the program that captures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,27 +97,37 @@ struct Shared {
 }
 
 /// A capture being written, owned by the loop that sees the traffic.
-#[derive(Debug)]
 pub struct Capture {
     shared: Arc<Shared>,
     writer: Option<JoinHandle<std::io::Result<()>>>,
     path: PathBuf,
-    /// The header and interfaces, then each record: built here, then copied in.
+    /// Each record's packet (or stream record), built here.
     record: Vec<u8>,
+    /// Encodes each record's block, whose bytes are then copied into the buffer (the
+    /// writer thread only writes bytes).
+    blocks: PcapNgWriter<Vec<u8>>,
     /// A stream frame encoded as on the line.
     encoded: Vec<u8>,
+}
+
+impl std::fmt::Debug for Capture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Capture").field("path", &self.path).finish_non_exhaustive()
+    }
 }
 
 impl Capture {
     /// Creates (or truncates) `path` and starts its writer.
     pub fn create(path: &Path) -> std::io::Result<Capture> {
         let file = File::create(path)?;
-        let mut head = Vec::new();
-        section_header(&mut head);
-        interface(&mut head, LINKTYPE_RAW);
-        interface(&mut head, LINKTYPE_USER0);
+        let mut blocks =
+            PcapNgWriter::with_endianness(Vec::with_capacity(BLOCK_ROOM), Endianness::Little)
+                .map_err(std::io::Error::other)?;
+        blocks.write_pcapng_block(udp_interface()).map_err(std::io::Error::other)?;
+        blocks.write_pcapng_block(stream_interface()).map_err(std::io::Error::other)?;
+        // The section header and the interfaces: the file's first bytes.
         let mut bytes = Vec::with_capacity(BUFFER);
-        bytes.extend_from_slice(&head);
+        bytes.append(blocks.get_mut());
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending { bytes, dropped: 0, closing: false }),
             closing: Condvar::new(),
@@ -105,7 +140,8 @@ impl Capture {
             shared,
             writer: Some(writer),
             path: path.to_path_buf(),
-            record: Vec::with_capacity(128 + MAX_ENCODED_FRAME),
+            record: Vec::with_capacity(RECORD_ROOM),
+            blocks,
             encoded: vec![0; MAX_ENCODED_FRAME],
         })
     }
@@ -179,14 +215,29 @@ impl Capture {
         }
     }
 
+    /// Appends `data` as an enhanced packet block on `interface`, stamped now.
     fn push(&mut self, interface: u32, data: &[u8]) {
+        let block = EnhancedPacketBlock {
+            interface_id: interface,
+            timestamp: SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default(),
+            original_len: record_len(data.len()),
+            data: Cow::Borrowed(data),
+            options: Vec::new(),
+        };
+        self.blocks.get_mut().clear();
+        if let Err(error) = self.blocks.write_pcapng_block(block) {
+            // Only an unknown interface fails, and both are described at the start.
+            tracing::debug!(%error, "a capture record could not be encoded");
+            return;
+        }
+        let block = self.blocks.get_ref();
         let mut pending = self.shared.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let room = pending.bytes.capacity() - pending.bytes.len();
-        if enhanced_packet_len(data.len()) > room {
+        if block.len() > room {
             pending.dropped += 1;
             return;
         }
-        enhanced_packet(&mut pending.bytes, interface, SystemTime::now(), data);
+        pending.bytes.extend_from_slice(block);
     }
 
     /// Writes what is left and closes the file; returns how many records were dropped
@@ -242,105 +293,56 @@ fn write_out(shared: &Shared, file: File) -> std::io::Result<()> {
     }
 }
 
-/// Appends `value` little-endian (pcapng files are written in the host's order, and the
-/// section header's magic says which; little-endian is what this program writes).
-fn put_u16(out: &mut Vec<u8>, value: u16) {
-    out.extend_from_slice(&value.to_le_bytes());
+/// The interface every datagram is recorded on: raw IPv4/IPv6 packets.
+fn udp_interface() -> InterfaceDescriptionBlock<'static> {
+    interface(DataLink::RAW)
 }
 
-fn put_u32(out: &mut Vec<u8>, value: u32) {
-    out.extend_from_slice(&value.to_le_bytes());
+/// The interface every stream frame is recorded on: the first user link type.
+fn stream_interface() -> InterfaceDescriptionBlock<'static> {
+    interface(DataLink::USER0)
 }
 
-/// A block's length field: blocks are far below 4 GiB (frames are at most a few KB).
-fn block_len(len: usize) -> u32 {
+/// An interface without a snapshot limit, its time stamps in nanoseconds (what
+/// `pcap-file` writes an enhanced packet block's time stamp in).
+fn interface(linktype: DataLink) -> InterfaceDescriptionBlock<'static> {
+    InterfaceDescriptionBlock {
+        linktype,
+        snaplen: 0,
+        options: vec![InterfaceDescriptionOption::IfTsResol(NANOSECONDS)],
+    }
+}
+
+/// A record's length as pcapng holds it: records are far below 4 GiB (frames are at most a
+/// few KB).
+fn record_len(len: usize) -> u32 {
     u32::try_from(len).unwrap_or(u32::MAX)
-}
-
-fn section_header(out: &mut Vec<u8>) {
-    put_u32(out, 0x0a0d_0d0a);
-    put_u32(out, 28);
-    put_u32(out, 0x1a2b_3c4d);
-    put_u16(out, 1);
-    put_u16(out, 0);
-    out.extend_from_slice(&u64::MAX.to_le_bytes()); // section length: not given
-    put_u32(out, 28);
-}
-
-fn interface(out: &mut Vec<u8>, link_type: u16) {
-    put_u32(out, 1);
-    put_u32(out, 20);
-    put_u16(out, link_type);
-    put_u16(out, 0);
-    put_u32(out, 0); // no snapshot limit
-    put_u32(out, 20);
-}
-
-/// The length of an enhanced packet block holding `len` bytes.
-fn enhanced_packet_len(len: usize) -> usize {
-    32 + len.next_multiple_of(4)
-}
-
-/// An enhanced packet block: `data` on `interface` at `at` (microseconds, the default
-/// resolution).
-fn enhanced_packet(out: &mut Vec<u8>, interface: u32, at: SystemTime, data: &[u8]) {
-    let total = block_len(enhanced_packet_len(data.len()));
-    let micros = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_micros();
-    let micros = u64::try_from(micros).unwrap_or(u64::MAX);
-    let len = block_len(data.len());
-    put_u32(out, 6);
-    put_u32(out, total);
-    put_u32(out, interface);
-    put_u32(out, u32::try_from(micros >> 32).unwrap_or(u32::MAX));
-    put_u32(out, u32::try_from(micros & 0xffff_ffff).unwrap_or(u32::MAX));
-    put_u32(out, len);
-    put_u32(out, len);
-    out.extend_from_slice(data);
-    out.resize(out.len() + (data.len().next_multiple_of(4) - data.len()), 0);
-    put_u32(out, total);
 }
 
 /// An IPv4 or IPv6 packet carrying a UDP datagram from `src` to `dst`, checksums and all.
 /// Mixed families (an IPv4 peer of an IPv6 socket) are written as IPv6, mapped.
 fn ip_udp_packet(out: &mut Vec<u8>, src: SocketAddr, dst: SocketAddr, data: &[u8]) {
-    let udp_len = 8 + data.len();
-    let udp_len16 = u16::try_from(udp_len).unwrap_or(u16::MAX);
-    match (src.ip(), dst.ip()) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let total = u16::try_from(20 + udp_len).unwrap_or(u16::MAX);
-            let mut header = [0u8; 20];
-            header[0] = 0x45;
-            header[2..4].copy_from_slice(&total.to_be_bytes());
-            header[6] = 0x40; // don't fragment
-            header[8] = 64;
-            header[9] = 17;
-            header[12..16].copy_from_slice(&s.octets());
-            header[16..20].copy_from_slice(&d.octets());
-            let checksum = !fold(sum(&header, 0));
-            header[10..12].copy_from_slice(&checksum.to_be_bytes());
-            out.extend_from_slice(&header);
-            let mut pseudo = sum(&s.octets(), 0);
-            pseudo = sum(&d.octets(), pseudo);
-            pseudo += 17 + u32::from(udp_len16);
-            udp(out, src.port(), dst.port(), udp_len16, data, pseudo);
-        }
-        (s, d) => {
-            let s = to_v6(s).octets();
-            let d = to_v6(d).octets();
-            let mut header = [0u8; 40];
-            header[0] = 0x60;
-            header[4..6].copy_from_slice(&udp_len16.to_be_bytes());
-            header[6] = 17;
-            header[7] = 64;
-            header[8..24].copy_from_slice(&s);
-            header[24..40].copy_from_slice(&d);
-            out.extend_from_slice(&header);
-            let mut pseudo = sum(&s, 0);
-            pseudo = sum(&d, pseudo);
-            pseudo += 17 + u32::from(udp_len16);
-            udp(out, src.port(), dst.port(), udp_len16, data, pseudo);
-        }
-    }
+    // Longer than any datagram IP carries, so never sent: its start is recorded.
+    let data = data.get(..MAX_UDP_PAYLOAD).unwrap_or(data);
+    let (src_ip, dst_ip) = match (src.ip(), dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => (IpAddress::Ipv4(s), IpAddress::Ipv4(d)),
+        (s, d) => (IpAddress::Ipv6(to_v6(s)), IpAddress::Ipv6(to_v6(d))),
+    };
+    let udp_len = UDP_HEADER_LEN + data.len();
+    let ip = IpRepr::new(src_ip, dst_ip, IpProtocol::Udp, udp_len, HOP_LIMIT);
+    let checksums = ChecksumCapabilities::default();
+    out.resize(ip.buffer_len(), 0);
+    let (ip_header, datagram) = out.split_at_mut(ip.header_len());
+    ip.emit(ip_header, &checksums);
+    let udp = UdpRepr { src_port: src.port(), dst_port: dst.port() };
+    udp.emit(
+        &mut UdpPacket::new_unchecked(datagram),
+        &src_ip,
+        &dst_ip,
+        data.len(),
+        |payload| payload.copy_from_slice(data),
+        &checksums,
+    );
 }
 
 fn to_v6(ip: IpAddr) -> std::net::Ipv6Addr {
@@ -348,39 +350,6 @@ fn to_v6(ip: IpAddr) -> std::net::Ipv6Addr {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
         IpAddr::V6(v6) => v6,
     }
-}
-
-fn udp(out: &mut Vec<u8>, src: u16, dst: u16, len: u16, data: &[u8], pseudo: u32) {
-    let mut header = [0u8; 8];
-    header[0..2].copy_from_slice(&src.to_be_bytes());
-    header[2..4].copy_from_slice(&dst.to_be_bytes());
-    header[4..6].copy_from_slice(&len.to_be_bytes());
-    let checksum = match !fold(sum(data, sum(&header, pseudo))) {
-        0 => 0xffff, // 0 means "no checksum" in UDP
-        c => c,
-    };
-    header[6..8].copy_from_slice(&checksum.to_be_bytes());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(data);
-}
-
-/// The ones' complement sum of `bytes` as 16-bit words (RFC 1071), added to `acc`.
-fn sum(bytes: &[u8], acc: u32) -> u32 {
-    bytes.chunks(2).fold(acc, |acc, pair| {
-        let word = match pair {
-            [a, b] => u16::from_be_bytes([*a, *b]),
-            [a] => u16::from_be_bytes([*a, 0]),
-            _ => 0,
-        };
-        acc.wrapping_add(u32::from(word))
-    })
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    u16::try_from(acc).unwrap_or(u16::MAX)
 }
 
 /// A datagram transport that records everything through it (the client's link): what

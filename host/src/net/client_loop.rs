@@ -26,12 +26,6 @@ use crate::term::output::{self, Stream};
 /// deliveries held.
 pub(crate) type HostClient = Client<32, 64, 32, Peer>;
 
-/// What `chat` and `send` say while no server answers their join.
-pub(crate) fn no_answer_notice(server: Peer, refused: bool, retry_in: Duration) -> String {
-    let why = if refused { " (connection refused)" } else { "" };
-    format!("no server answers at {server}{why}; retrying in {}", crate::clock::seconds(retry_in))
-}
-
 /// A client, its link and its loop.
 pub(crate) struct ClientLoop {
     pub(crate) client: HostClient,

@@ -12,6 +12,7 @@ mod raw;
 mod report;
 mod scale;
 mod servers;
+mod targets;
 
 use std::borrow::Cow;
 use std::io::IsTerminal;

@@ -1,5 +1,5 @@
 //! What `minichat bench` prints: a row per scenario, and the design's targets as ratios of
-//! scenarios measured in the same run.
+//! scenarios measured in the same run (`targets.rs`).
 
 use std::borrow::Cow;
 
@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::cmd::bench::BenchConfig;
 use crate::cmd::bench::load::{LoadConfig, Outcome};
+use crate::cmd::bench::targets::{Ratio, ratios};
 
 /// One scenario's results.
 #[derive(Debug, Clone, Serialize)]
@@ -66,15 +67,6 @@ impl Row {
     }
 }
 
-/// A target of the design's (or an issue's), as a ratio of two scenarios of this run.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Ratio {
-    pub(crate) target: Cow<'static, str>,
-    pub(crate) goal: &'static str,
-    pub(crate) measured: f64,
-    pub(crate) met: bool,
-}
-
 /// The machine the numbers come from.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Machine {
@@ -130,149 +122,21 @@ fn machine() -> Machine {
     Machine { cpu, cores, kernel }
 }
 
-fn find<'a>(rows: &'a [Row], key: &str) -> Option<&'a Row> {
-    rows.iter().find(|r| r.key == key)
-}
-
-fn ratios(rows: &[Row]) -> Vec<Ratio> {
-    let rate = |key| find(rows, key).map(|r| r.messages_per_second).filter(|r| *r > 0.0);
-    let cpu = |key| find(rows, key).and_then(|r| r.server_cpu_ns_per_message).filter(|c| *c > 0.0);
-    let mut out = Vec::new();
-    let mut push = |target: &'static str, goal, measured: Option<f64>, met: fn(f64) -> bool| {
-        if let Some(measured) = measured {
-            out.push(Ratio { target: target.into(), goal, measured, met: met(measured) });
-        }
-    };
-    push(
-        "minichat echo throughput / bare loop throughput",
-        ">= 1.0",
-        rate("minichat-echo").zip(rate("bare-loop")).map(|(a, b)| a / b),
-        |m| m >= 1.0,
-    );
-    push(
-        "minichat echo CPU per reply / bare loop CPU per reply",
-        "<= 1.0",
-        cpu("minichat-echo").zip(cpu("bare-loop")).map(|(a, b)| a / b),
-        |m| m <= 1.0,
-    );
-    push(
-        "relay CPU per delivered message / bare loop CPU per reply",
-        "<= 1.2",
-        cpu("relay").zip(cpu("bare-loop")).map(|(a, b)| a / b),
-        |m| m <= 1.2,
-    );
-    push(
-        "batched fan-out CPU per delivered datagram / bare loop CPU per reply",
-        "<= 0.6",
-        cpu("fanout").zip(cpu("bare-loop")).map(|(a, b)| a / b),
-        |m| m <= 0.6,
-    );
-    push(
-        "batched fan-out CPU / unbatched fan-out CPU, per delivery",
-        "< 1.0",
-        cpu("fanout").zip(cpu("fanout-unbatched")).map(|(a, b)| a / b),
-        |m| m < 1.0,
-    );
-    push(
-        "encrypted relay CPU per delivery / relay CPU per delivery",
-        "<= 1.3",
-        cpu("relay-encrypted").zip(cpu("relay")).map(|(a, b)| a / b),
-        |m| m <= 1.3,
-    );
-    push(
-        "relay with --capture CPU per delivery / relay CPU per delivery",
-        "<= 1.1",
-        cpu("relay-captured").zip(cpu("relay")).map(|(a, b)| a / b),
-        |m| m <= 1.1,
-    );
-    push(
-        "relay with --capture deliveries per second / relay deliveries per second",
-        ">= 0.9",
-        rate("relay-captured").zip(rate("relay")).map(|(a, b)| a / b),
-        |m| m >= 0.9,
-    );
-    push(
-        "protocol echo with idle users CPU per reply / protocol echo CPU per reply",
-        "<= 1.1",
-        cpu("protocol-echo-idle").zip(cpu("protocol-echo")).map(|(a, b)| a / b),
-        |m| m <= 1.1,
-    );
-    push(
-        "relay deliveries per second / bare loop replies per second",
-        ">= 0.8",
-        rate("relay").zip(rate("bare-loop")).map(|(a, b)| a / b),
-        |m| m >= 0.8,
-    );
-    push(
-        "minichat echo throughput / threaded Python throughput",
-        ">= 30",
-        rate("minichat-echo").zip(rate("python-threading")).map(|(a, b)| a / b),
-        |m| m >= 30.0,
-    );
-    push(
-        "relay deliveries per second / threaded Python replies per second",
-        ">= 30",
-        rate("relay").zip(rate("python-threading")).map(|(a, b)| a / b),
-        |m| m >= 30.0,
-    );
-    push(
-        "relay deliveries per second / mosquitto relay (QoS 1) deliveries per second",
-        ">= 1.0",
-        rate("relay").zip(rate("relay-mqtt")).map(|(a, b)| a / b),
-        |m| m >= 1.0,
-    );
-    push(
-        "bridged relay deliveries per second / mosquitto relay (QoS 1) deliveries per second",
-        ">= 1.0",
-        rate("relay-bridged").zip(rate("relay-mqtt")).map(|(a, b)| a / b),
-        |m| m >= 1.0,
-    );
-    let share = |key| find(rows, key).and_then(|r| r.server_core_share).filter(|c| *c > 0.0);
-    push(
-        "datagrams taken in under a flood of hellos / under a flood of plain datagrams",
-        ">= 0.9",
-        rate("flood-hello").zip(rate("flood-plain")).map(|(a, b)| a / b),
-        |m| m >= 0.9,
-    );
-    push(
-        "server CPU under one source's hellos / the same without a handshake budget",
-        "<= 0.25",
-        share("flood-hello").zip(share("flood-hello-unbudgeted")).map(|(a, b)| a / b),
-        |m| m <= 0.25,
-    );
-    // The largest table against the smallest, of the `--scale` scenarios.
-    let scaled: Vec<&Row> = rows.iter().filter(|r| r.connected.is_some()).collect();
-    if let (Some(small), Some(large)) = (scaled.first(), scaled.last())
-        && scaled.len() > 1
-    {
-        let (from, to) = (small.connected.unwrap_or(0), large.connected.unwrap_or(0));
-        let cpu = large.server_cpu_ns_per_message.zip(small.server_cpu_ns_per_message);
-        if let Some((a, b)) = cpu.filter(|(_, b)| *b > 0.0) {
-            let target = format!("echo CPU per reply, {to} users connected / {from} connected");
-            out.push(Ratio {
-                target: target.into(),
-                goal: "<= 1.1",
-                measured: a / b,
-                met: a / b <= 1.1,
-            });
-        }
-        if small.messages_per_second > 0.0 {
-            let measured = large.messages_per_second / small.messages_per_second;
-            let target =
-                format!("echo replies per second, {to} users connected / {from} connected");
-            out.push(Ratio {
-                target: target.into(),
-                goal: ">= 0.9",
-                measured,
-                met: measured >= 0.9,
-            });
-        }
-    }
-    out
-}
-
-/// Prints the report as a table, for people.
+/// Prints the report as a table, for people: the load scenarios, the bridged ones' broker, memory as the table grows (`--scale`), floods (`--flood`), and the targets.
 pub(crate) fn print_table(report: &Report) {
+    print_heading(report);
+    let rows = |keep: fn(&Row) -> bool| -> Vec<&Row> {
+        report.scenarios.iter().filter(|row| keep(row)).collect()
+    };
+    print_loads(&rows(|r| r.offered_per_second.is_none()));
+    print_brokered(&rows(|r| r.broker_cpu_ns_per_message.is_some()));
+    print_memory(&rows(|r| r.connected.is_some()));
+    print_floods(&rows(|r| r.offered_per_second.is_some()));
+    print_ratios(&report.ratios);
+}
+
+/// What was measured, and on what.
+fn print_heading(report: &Report) {
     println!(
         "minichat bench: {} clients, window {}, {} bytes, {:.0} s per scenario{}; {} ({} cores), Linux {}",
         report.clients,
@@ -284,11 +148,10 @@ pub(crate) fn print_table(report: &Report) {
         report.machine.cores,
         report.machine.kernel
     );
-    let scaled: Vec<&Row> = report.scenarios.iter().filter(|r| r.connected.is_some()).collect();
-    let floods: Vec<&Row> =
-        report.scenarios.iter().filter(|r| r.offered_per_second.is_some()).collect();
-    let loads: Vec<&Row> =
-        report.scenarios.iter().filter(|r| r.offered_per_second.is_none()).collect();
+}
+
+/// The load scenarios: rate, latency, losses and the server's CPU.
+fn print_loads(loads: &[&Row]) {
     if !loads.is_empty() {
         println!();
         println!("| scenario | messages/s | p50 | p99 | lost | server CPU per message |");
@@ -310,8 +173,10 @@ pub(crate) fn print_table(report: &Report) {
             cpu
         );
     }
-    let brokered: Vec<&Row> =
-        report.scenarios.iter().filter(|r| r.broker_cpu_ns_per_message.is_some()).collect();
+}
+
+/// The bridged and MQTT scenarios: the servers' CPU against the broker's.
+fn print_brokered(brokered: &[&Row]) {
     if !brokered.is_empty() {
         println!();
         println!("| scenario | minichat servers' CPU per message | broker's CPU per message |");
@@ -327,6 +192,10 @@ pub(crate) fn print_table(report: &Report) {
             );
         }
     }
+}
+
+/// The `--scale` scenarios: the server's memory as users join.
+fn print_memory(scaled: &[&Row]) {
     if let Some(first) = scaled.first() {
         println!();
         println!(
@@ -334,7 +203,7 @@ pub(crate) fn print_table(report: &Report) {
         );
         println!("|---:|---:|---:|---:|");
         let base = (first.connected.unwrap_or(0), first.server_rss_kib.unwrap_or(0));
-        for row in &scaled {
+        for row in scaled {
             let (Some(users), Some(kib)) = (row.connected, row.server_rss_kib) else { continue };
             let per_user = kib as f64 * 1024.0 / users.max(1) as f64;
             let added = match users.checked_sub(base.0).filter(|&n| n > 0) {
@@ -346,6 +215,10 @@ pub(crate) fn print_table(report: &Report) {
             println!("| {users} | {:.1} MiB | {per_user:.0} B | {added} |", kib as f64 / 1024.0);
         }
     }
+}
+
+/// The `--flood` scenarios: what the server took in, its CPU, and how another user fared.
+fn print_floods(floods: &[&Row]) {
     if !floods.is_empty() {
         println!();
         println!(
@@ -368,11 +241,15 @@ pub(crate) fn print_table(report: &Report) {
             );
         }
     }
-    if !report.ratios.is_empty() {
+}
+
+/// The targets, met or missed.
+fn print_ratios(ratios: &[Ratio]) {
+    if !ratios.is_empty() {
         println!();
         println!("| target | goal | measured | |");
         println!("|---|---|---:|---|");
-        for ratio in &report.ratios {
+        for ratio in ratios {
             println!(
                 "| {} | {} | {:.2}× | {} |",
                 ratio.target,

@@ -1,13 +1,19 @@
-//! The command line: what `minichat` accepts, and its `--help`.
+//! The command line: what `minichat` accepts, and its `--help`. The bench's many options
+//! are in `bench.rs`; the parsers of values (seconds, sizes, names, addresses) in
+//! `values.rs`.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+mod bench;
+mod values;
+
+use std::net::SocketAddr;
 
 use clap::{Args, Parser, Subcommand};
 use minichat_core::time::Duration;
 use minichat_core::wire::{EchoMode, NameBuf};
 
+pub(crate) use self::bench::{BenchArgs, BenchMode};
+use self::values::{MAX_SECONDS, parse_addr, parse_bytes, parse_name, parse_seconds};
 use crate::net::client_link::Target;
-use crate::net::server_memory::MIN_BUFFER;
 
 /// The address every service binds unless told otherwise, as the original programs did.
 pub(crate) const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -339,149 +345,9 @@ pub(crate) struct DemoArgs {
     pub(crate) seed: u32,
 }
 
-/// A load mode of `minichat bench`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum BenchMode {
-    /// Protocol echo: each client keeps WINDOW echo requests in flight.
-    Echo,
-    /// Everyone says to the room: each message goes to the other CLIENTS - 1.
-    Relay,
-    /// One sender, CLIENTS receivers.
-    Fanout,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct BenchArgs {
-    /// Load modes to run (repeat, or separate with commas); all three by default.
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub(crate) mode: Vec<BenchMode>,
-
-    /// Clients at once (fan-out: receivers).
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=512))]
-    pub(crate) clients: u16,
-
-    /// Messages each client keeps in flight (a protocol echo in encrypted sessions keeps
-    /// one: each goes sealed through the client's request API).
-    #[arg(long, value_name = "W", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub(crate) window: u16,
-
-    /// Bytes per message (at least 30: the timing stamp).
-    #[arg(long, value_name = "S", default_value_t = 64, value_parser = clap::value_parser!(u16).range(30..=989))]
-    pub(crate) size: u16,
-
-    /// Seconds measured per scenario (after a warm-up of a fifth of that).
-    #[arg(long, value_name = "SECS", default_value = "3", value_parser = parse_seconds)]
-    pub(crate) duration: Duration,
-
-    /// A running chat server to load instead of starting one. The load joins it in
-    /// encrypted sessions, trusting the key it offers (a bench measures, it does not guard).
-    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
-    pub(crate) server: Option<SocketAddr>,
-
-    /// Speak to --server in the clear (it must be started with --plaintext).
-    #[arg(long, requires = "server")]
-    pub(crate) plaintext: bool,
-
-    /// Skip the baselines (bare loop, minichat echo, Python).
-    #[arg(long)]
-    pub(crate) no_baselines: bool,
-
-    /// Skip the Python baselines even when python3 is installed.
-    #[arg(long)]
-    pub(crate) no_python: bool,
-
-    /// Skip the relay across two bridged servers and through mosquitto alone, even when
-    /// mosquitto is installed.
-    #[arg(long)]
-    pub(crate) no_broker: bool,
-
-    /// Print the results as JSON instead of a table.
-    #[arg(long)]
-    pub(crate) json: bool,
-
-    /// Also run the protocol echo with N more users joined, silent but pinging, and compare:
-    /// what a fuller table costs the users who talk (up to 50000; Linux, each speaks from
-    /// its own loopback address).
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=50000))]
-    pub(crate) idle: u16,
-
-    /// Also run the protocol echo against `minichat serve` processes with these many users
-    /// connected (the load's, the rest idle): the server's CPU per reply and memory per
-    /// user as the table grows. Alone, 16,1000,10000,50000 (Linux; under a minute).
-    #[arg(long, value_name = "USERS", value_delimiter = ',', num_args = 0..=1, require_equals = true,
-          default_missing_value = "16,1000,10000,50000",
-          value_parser = clap::value_parser!(u16).range(1..=50000))]
-    pub(crate) scale: Vec<u16>,
-
-    /// Flood `minichat serve` processes from one source at RATE datagrams a second (with
-    /// no --mode, only this and the baselines run):
-    /// with plain-text datagrams, with hellos carrying a valid cookie, and with those
-    /// against a server without a handshake budget; another user asks for the key all the
-    /// while. Reports what each server took in, its CPU, and how the other user fared
-    /// (Linux).
-    #[arg(long, value_name = "RATE", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub(crate) flood: Option<u32>,
-}
-
-/// The most whole seconds a time span holds: [`Duration::MAX`] is 2,147,483.647 s.
-const MAX_SECONDS: i64 = 2_147_483;
-
-/// Parses a number of seconds, fractions allowed: `1`, `0.5`.
-pub(crate) fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let seconds: f64 = text.parse().map_err(|_| format!("{text} is not a number of seconds"))?;
-    let span = std::time::Duration::try_from_secs_f64(seconds)
-        .map_err(|_| format!("{text} is not a number of seconds from 0 up"))?;
-    match u64::try_from(span.as_millis()) {
-        Ok(ms) if ms <= Duration::MAX.as_millis() => Ok(Duration::from_millis(ms)),
-        _ => Err(format!("{text} seconds is longer than minichat keeps time spans (24 days)")),
-    }
-}
-
-/// Parses a size in bytes: `4096`, `64K`, `1M` (powers of 1024), from 2K to 1G.
-pub(crate) fn parse_bytes(text: &str) -> Result<usize, String> {
-    let (digits, unit) = match text.trim().to_ascii_uppercase() {
-        t if t.ends_with('K') => (t.trim_end_matches('K').to_owned(), 1 << 10),
-        t if t.ends_with('M') => (t.trim_end_matches('M').to_owned(), 1 << 20),
-        t => (t, 1),
-    };
-    let bytes = digits
-        .parse::<usize>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit))
-        .ok_or_else(|| format!("{text} is not a size; expected bytes, like 4096, 64K or 1M"))?;
-    let (least, most) = (MIN_BUFFER, 1 << 30);
-    if !(least..=most).contains(&bytes) {
-        return Err(format!("{text} is out of range; between 2K and 1024M"));
-    }
-    Ok(bytes)
-}
-
-/// Parses a user name with the protocol's rules.
-pub(crate) fn parse_name(text: &str) -> Result<NameBuf, String> {
-    // The server's name policy, checked here too so a bad name is explained at once.
-    minichat_core::name_policy::check(text).map_err(|error| error.to_string())?;
-    NameBuf::parse(text).map_err(|error| error.to_string())
-}
-
 impl EchoArgs {
     pub(crate) fn mode(&self) -> EchoMode {
         if self.upper { EchoMode::Upper } else { EchoMode::Lower }
-    }
-}
-
-/// Parses `HOST:PORT`: a literal address (`127.0.0.1:8080`, `[::1]:8080`) or a host name
-/// (`localhost:8080`), taking the first address it resolves to.
-pub(crate) fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    if let Ok(addr) = text.parse() {
-        return Ok(addr);
-    }
-    let hint = "expected HOST:PORT, like 127.0.0.1:8080 or [::1]:8080";
-    match text.to_socket_addrs() {
-        Ok(mut addrs) => addrs.next().ok_or_else(|| format!("{text} resolves to no address")),
-        Err(_) if !text.contains(':') => Err(format!("{text} has no port; {hint}")),
-        Err(error) => {
-            Err(format!("{text} is not an address this machine can resolve ({error}); {hint}"))
-        }
     }
 }
 
@@ -509,29 +375,10 @@ mod tests {
     }
 
     #[test]
-    fn parses_addresses() {
-        assert_eq!(parse_addr("127.0.0.1:8080"), Ok("127.0.0.1:8080".parse().unwrap()));
-        assert_eq!(parse_addr("[::1]:9"), Ok("[::1]:9".parse().unwrap()));
-        assert!(parse_addr("localhost:8080").unwrap().ip().is_loopback());
-        assert!(parse_addr("nonsense").unwrap_err().contains("has no port"));
-        assert!(parse_addr("127.0.0.1:99999").is_err());
-    }
-
-    #[test]
     fn no_command_means_serve_on_8080() {
         let cli = Cli::try_parse_from(["minichat"]).unwrap();
         let Command::Serve(args) = cli.command_or_serve() else { panic!("not serve") };
         assert_eq!((args.bind, args.capacity), (DEFAULT_BIND.parse().unwrap(), 256));
-    }
-
-    #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_bytes("4096"), Ok(4096));
-        assert_eq!(parse_bytes("64k"), Ok(64 << 10));
-        assert_eq!(parse_bytes("1M"), Ok(1 << 20));
-        assert!(parse_bytes("1").unwrap_err().contains("out of range"));
-        assert!(parse_bytes("lots").unwrap_err().contains("not a size"));
-        assert!(parse_bytes("99999999999999999999M").is_err());
     }
 
     #[test]
@@ -554,15 +401,6 @@ mod tests {
         assert_eq!((args.capacity, args.buffer), (65535, 1 << 20));
         assert!(Cli::try_parse_from(["minichat", "serve", "--capacity", "65536"]).is_err());
         assert!(Cli::try_parse_from(["minichat", "serve", "--capacity", "0"]).is_err());
-    }
-
-    #[test]
-    fn seconds_parse() {
-        assert_eq!(parse_seconds("1"), Ok(Duration::from_secs(1)));
-        assert_eq!(parse_seconds("0.25"), Ok(Duration::from_millis(250)));
-        assert!(parse_seconds("-1").is_err() && parse_seconds("soon").is_err());
-        assert_eq!(parse_seconds("2147483.647"), Ok(Duration::MAX));
-        assert!(parse_seconds("2147484").is_err_and(|e| e.contains("24 days")));
     }
 
     #[test]
