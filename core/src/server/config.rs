@@ -12,6 +12,13 @@ pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
 /// gives up, a default idle timeout of three) still fit in a [`Duration`].
 pub const MAX_KEEPALIVE: Duration = Duration::from_millis(Duration::MAX.as_millis() / 3);
 
+/// The longest a user may stay silent before the server drops it: half of
+/// [`Duration::MAX`] (12.4 days). Every deadline the server keeps for a user is then at most
+/// this far ahead of the time it was set, so a server polled no later than 12.4 days after
+/// its next deadline holds deadlines that lie within half the clock of each other, where
+/// [`Instant`](crate::time::Instant)'s order is total (the deadline heap relies on it).
+pub const MAX_IDLE_TIMEOUT: Duration = Duration::from_millis(Duration::MAX.as_millis() / 2);
+
 /// The shortest keep-alive a server announces, and the shortest a client takes from a
 /// `welcome`: a server that said 1 ms would have its clients ping a thousand times a second.
 pub const MIN_KEEPALIVE: Duration = Duration::from_secs(1);
@@ -46,7 +53,8 @@ pub struct ServerConfig {
     /// How long a client may stay silent before it pings; sent in `welcome`. From
     /// [`MIN_KEEPALIVE`] to [`MAX_KEEPALIVE`] (the server brings it within them).
     pub keepalive: Duration,
-    /// How long a user may stay silent before the server drops it.
+    /// How long a user may stay silent before the server drops it: at least the
+    /// keep-alive, at most [`MAX_IDLE_TIMEOUT`] (the server brings it within them).
     pub idle_timeout: Duration,
     /// How long a join cookie stays valid.
     pub cookie_lifetime: Duration,
@@ -147,5 +155,15 @@ mod tests {
         // the longest round trip are longer than two alone.
         assert!(MAX_KEEPALIVE.times(3) <= Duration::MAX);
         assert!(MAX_KEEPALIVE.times(2) + rto_max > MAX_KEEPALIVE.times(2));
+    }
+
+    #[test]
+    fn no_deadline_lies_further_ahead_than_the_longest_idle_timeout() {
+        let mut config = ServerConfig::new([1; 16], 1);
+        config.idle_timeout = Duration::MAX;
+        let Ok(server) = StaticServer::<2, 4>::new(config) else { panic!("a valid config") };
+        assert_eq!(server.config().idle_timeout, MAX_IDLE_TIMEOUT);
+        // The longest keep-alive still fits under it.
+        assert!(MAX_KEEPALIVE <= MAX_IDLE_TIMEOUT);
     }
 }

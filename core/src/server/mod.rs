@@ -58,8 +58,8 @@ mod transmit;
 use heapless::Deque;
 
 pub use config::{
-    DEFAULT_HANDSHAKES_PER_SEC, DEFAULT_KEEPALIVE, DEFAULT_PER_IP, MAX_KEEPALIVE, MIN_KEEPALIVE,
-    ServerConfig,
+    DEFAULT_HANDSHAKES_PER_SEC, DEFAULT_KEEPALIVE, DEFAULT_PER_IP, MAX_IDLE_TIMEOUT, MAX_KEEPALIVE,
+    MIN_KEEPALIVE, ServerConfig,
 };
 pub use directory::{Alone, Directory};
 pub use event::{LeftReason, RoomMessage, ServerEvent};
@@ -170,7 +170,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         config.window = config.window.clamp(1, kept.clamp(1, MAX_WINDOW));
         config.keepalive = config.keepalive.max(MIN_KEEPALIVE).min(MAX_KEEPALIVE);
         // A client is silent for up to a keep-alive: never dropped sooner.
-        config.idle_timeout = config.idle_timeout.max(config.keepalive);
+        // and every deadline lies within half the clock of the others (`MAX_IDLE_TIMEOUT`).
+        config.idle_timeout = config.idle_timeout.max(config.keepalive).min(MAX_IDLE_TIMEOUT);
         let secrets = Secrets::new(config.secret, config.boot);
         Ok(Server {
             rtt: RttBounds::new(config.rto_initial, config.rto_min, config.rto_max),

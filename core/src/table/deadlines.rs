@@ -7,6 +7,14 @@
 //! sooner ([`UserTable::schedule`]) and sets it exactly when it handles the user
 //! ([`UserTable::reschedule`]); a deadline that passed later (the user was heard from)
 //! only wakes the server once more than needed, to be set right.
+//!
+//! The heap orders deadlines with [`Instant`]'s order on the clock's circle, which is
+//! total (and so a valid heap order) only among times less than half the clock (24.8
+//! days) apart. The server's deadlines are: each is at most its idle timeout ahead of the
+//! time it was set (`MAX_IDLE_TIMEOUT`, 12.4 days, at the most; a retransmission comes
+//! sooner), and none stays in the heap long after it is due, as long as the server is
+//! polled no later than 12.4 days after its next deadline. The tests below hold the heap
+//! to a sorted list for deadlines that far apart, across the clock's wrap.
 
 use super::index::END;
 use super::{IndexEntry, Slot, SlotId, UserTable};
@@ -153,12 +161,26 @@ mod tests {
     use crate::time::Instant;
     use crate::wire::{Name, Token};
 
-    /// Against a plain list: seeded inserts, moves earlier and later, removals and pops;
-    /// the heap always names the earliest deadline. The times straddle the clock's wrap.
+    /// Against a plain list, for deadlines up to a second apart around the clock's wrap.
     #[test]
     fn the_heap_agrees_with_a_sorted_list() {
-        const BASE: u64 = (1 << 32) - 1500;
-        let at_ms = |ms: u64| Instant::from_millis(BASE + ms);
+        agrees_with_a_sorted_list(1000);
+    }
+
+    /// Against a plain list, for deadlines as far apart as a server's can be (just under
+    /// half the clock, `MAX_IDLE_TIMEOUT` ahead and as long again overdue), around the
+    /// clock's wrap.
+    #[test]
+    fn the_heap_agrees_with_a_sorted_list_over_half_the_clock() {
+        agrees_with_a_sorted_list(crate::time::Duration::MAX.as_millis());
+    }
+
+    /// Seeded inserts, moves earlier and later, removals and pops of deadlines in a span of
+    /// `span` ms; the heap always names the earliest deadline. The times straddle the
+    /// clock's wrap.
+    fn agrees_with_a_sorted_list(span: u64) {
+        let base: u64 = (1 << 32) - span / 2;
+        let at_ms = |ms: u64| Instant::from_millis(base + ms);
         let mut table = ArrayTable::<(), 64>::new(64, || [5; 16]);
         let mut model: std::vec::Vec<(u64, super::SlotId)> = std::vec::Vec::new();
         let mut seed = 0x2545_f491_u64;
@@ -175,7 +197,7 @@ mod tests {
                     names += 1;
                     let name = std::format!("u{names}");
                     let addr = SocketAddr::from(([10, 0, 0, 1], names));
-                    let at = random(1000);
+                    let at = random(span);
                     let slot = table
                         .insert(
                             addr,
@@ -190,13 +212,13 @@ mod tests {
                 }
                 1 if !model.is_empty() => {
                     let i = usize::try_from(random(model.len() as u64)).unwrap();
-                    let at = random(1000);
+                    let at = random(span);
                     table.reschedule(model[i].1, at_ms(at));
                     model[i].0 = at;
                 }
                 2 if !model.is_empty() => {
                     let i = usize::try_from(random(model.len() as u64)).unwrap();
-                    let at = random(1000);
+                    let at = random(span);
                     table.schedule(model[i].1, at_ms(at));
                     model[i].0 = model[i].0.min(at);
                 }
@@ -205,7 +227,7 @@ mod tests {
                     table.remove(model.swap_remove(i).1).unwrap();
                 }
                 _ => {
-                    let now = random(1000);
+                    let now = random(span);
                     let popped = table.pop_due(at_ms(now));
                     let earliest = model.iter().map(|&(at, _)| at).min();
                     match popped {
@@ -214,7 +236,7 @@ mod tests {
                             assert_eq!(Some(model[i].0), earliest);
                             assert!(model[i].0 <= now);
                             // Back in, as the server does once it handled the user.
-                            let at = now + 1 + random(1000);
+                            let at = (now + 1 + random(span)).min(span - 1);
                             table.reschedule(slot, at_ms(at));
                             model[i].0 = at;
                         }
