@@ -5,7 +5,7 @@
 //! per-host session limit). So the embedding chooses the type: `SocketAddr` on a computer,
 //! smoltcp's `IpEndpoint` on firmware, or its own — the host's `Peer` names a UDP sender or
 //! a serial or TCP link; a firmware on one serial line uses [`PointToPoint`]: it has one
-//! peer.
+//! peer; a firmware server with a line per user uses [`SerialLine`].
 
 use core::hash::Hasher;
 use core::net::SocketAddr;
@@ -88,6 +88,26 @@ impl PeerAddress for PointToPoint {
 
     fn same_host(&self, _other: &Self) -> bool {
         false
+    }
+}
+
+/// A peer on one of a device's serial lines (a server with a UART per user): the line's
+/// number. A line is its cable: a session never moves to another line.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SerialLine(pub u8);
+
+impl PeerAddress for SerialLine {
+    // A token from another line is answered `unknown-session`: no moves, and no code for
+    // them.
+    const ROAMS: bool = false;
+
+    fn write_key<H: Hasher>(&self, hasher: &mut H) {
+        hasher.write_u8(self.0);
+    }
+
+    fn same_host(&self, _other: &Self) -> bool {
+        false // a serial line is point to point
     }
 }
 

@@ -10,7 +10,7 @@
 //!   datagrams and events out, in quinn-proto's shape (`handle`, `poll_transmit`,
 //!   `poll_timeout`, `handle_timeout`, `poll_event`).
 //! - [`transport`]: the non-blocking datagram trait, with std and smoltcp adapters, and
-//!   the driver that pumps a state machine over it.
+//!   the driver that turns a state machine over it, one turn at a time.
 //! - [`table`]: the fixed-capacity user table; [`time`]: the millisecond clock types the
 //!   embedding feeds in; [`rate`]: the token bucket.
 //! - [`stream`]: COBS framing for byte streams such as TCP or a serial line.

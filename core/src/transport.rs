@@ -1,5 +1,5 @@
 //! Moving datagrams: a non-blocking datagram trait in embedded-nal's shape, the
-//! [`Endpoint`] shape shared by server and client, and a [`Driver`] that pumps one over
+//! [`Endpoint`] shape shared by server and client, and a [`Driver`] that turns one over
 //! the other.
 //!
 //! Adapters: `std::net::UdpSocket` with the `std` feature, smoltcp's UDP socket with the
@@ -101,10 +101,10 @@ pub trait Endpoint {
     fn handle_timeout(&mut self, now: Instant);
 }
 
-/// What one [`Driver::pump`] did.
+/// What one [`Driver::turn`] did.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Pumped {
+pub struct Turned {
     /// Datagrams received.
     pub received: usize,
     /// Datagrams sent.
@@ -113,10 +113,11 @@ pub struct Pumped {
     pub dropped: usize,
 }
 
-/// The most datagrams one pump receives, so a flood cannot starve the timers and sends.
+/// The most datagrams one turn receives, so a flood cannot starve the timers and sends.
 pub const RECEIVE_BUDGET: usize = 64;
 
-/// Pumps an [`Endpoint`] over a [`Datagram`] socket, with its own frame buffers.
+/// Turns an [`Endpoint`] over a [`Datagram`] socket, with its own frame buffers: each
+/// [`Driver::turn`] is one step of the loop (the name core, host and firmware share).
 #[derive(Debug)]
 pub struct Driver<T> {
     transport: T,
@@ -143,48 +144,48 @@ impl<T: Datagram> Driver<T> {
     /// Fires due timers, receives what is waiting (up to [`RECEIVE_BUDGET`] datagrams)
     /// and sends everything the endpoint has to send. Datagrams that are not frames go to
     /// `foreign` (the host shows them as legacy text).
-    pub fn pump<E: Endpoint<Addr = T::Addr>>(
+    pub fn turn<E: Endpoint<Addr = T::Addr>>(
         &mut self,
         endpoint: &mut E,
         now: Instant,
         mut foreign: impl FnMut(&mut T, T::Addr, &[u8]),
-    ) -> Result<Pumped, TransportError<T::Error>> {
-        let mut pumped = Pumped::default();
+    ) -> Result<Turned, TransportError<T::Error>> {
+        let mut turned = Turned::default();
         if endpoint.poll_timeout().is_some_and(|at| at <= now) {
             endpoint.handle_timeout(now);
         }
-        while pumped.received < RECEIVE_BUDGET {
+        while turned.received < RECEIVE_BUDGET {
             let (len, from) = match self.transport.receive(&mut self.rx) {
                 Ok(received) => received,
                 Err(nb::Error::WouldBlock) => break,
                 Err(nb::Error::Other(error)) => return Err(TransportError::Receive(error)),
             };
-            pumped.received += 1;
+            turned.received += 1;
             let datagram = self.rx.get(..len).unwrap_or_default();
             if !is_frame(datagram) {
                 foreign(&mut self.transport, from, datagram);
                 continue;
             }
             if let Some(reply) = endpoint.handle(now, from, datagram, &mut self.tx) {
-                Self::send(&mut self.transport, &self.tx, reply, &mut pumped)?;
+                Self::send(&mut self.transport, &self.tx, reply, &mut turned)?;
             }
         }
         while let Some(transmit) = endpoint.poll_transmit(now, &mut self.tx) {
-            Self::send(&mut self.transport, &self.tx, transmit, &mut pumped)?;
+            Self::send(&mut self.transport, &self.tx, transmit, &mut turned)?;
         }
-        Ok(pumped)
+        Ok(turned)
     }
 
     fn send(
         transport: &mut T,
         buf: &[u8],
         transmit: Transmit<T::Addr>,
-        pumped: &mut Pumped,
+        turned: &mut Turned,
     ) -> Result<(), TransportError<T::Error>> {
         let data = buf.get(..transmit.len).unwrap_or_default();
         match transport.send_to(transmit.destination, data) {
-            Ok(()) => pumped.sent += 1,
-            Err(nb::Error::WouldBlock) => pumped.dropped += 1,
+            Ok(()) => turned.sent += 1,
+            Err(nb::Error::WouldBlock) => turned.dropped += 1,
             Err(nb::Error::Other(error)) => return Err(TransportError::Send(error)),
         }
         Ok(())
@@ -215,7 +216,7 @@ fn io_to_nb(error: std::io::Error) -> nb::Error<std::io::Error> {
     }
 }
 
-/// A smoltcp UDP socket as a [`Datagram`], borrowed from its `SocketSet` for one pump.
+/// A smoltcp UDP socket as a [`Datagram`], borrowed from its `SocketSet` for one turn.
 /// smoltcp's interface must be polled separately to move the packets.
 #[cfg(feature = "smoltcp")]
 #[derive(Debug)]

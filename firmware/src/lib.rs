@@ -27,20 +27,10 @@ pub const RING_BYTES: usize = 2048;
 /// [`RING`] messages of history in [`RING_BYTES`] bytes.
 pub type FirmwareServer = StaticServer<8, RING, SocketAddr, RING_BYTES, 0>;
 
-/// A user's address on a server of serial lines, as `qemu-server`'s `UartPort`: the line's
-/// number. The footprint report measures a user slot with it beside `SocketAddr`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SerialPort(pub u8);
-
-impl minichat_core::address::PeerAddress for SerialPort {
-    fn write_key<H: core::hash::Hasher>(&self, hasher: &mut H) {
-        hasher.write_u8(self.0);
-    }
-
-    fn same_host(&self, _other: &Self) -> bool {
-        false // a serial line is point to point
-    }
-}
+/// A user's address on a server of serial lines: the core's [`SerialLine`], as
+/// `qemu-server` uses it. The footprint report measures a user slot with it beside
+/// `SocketAddr`.
+pub use minichat_core::address::SerialLine;
 
 /// The client every firmware program runs: 4 queued messages, 4 events, 4 early deliveries.
 pub type FirmwareClient = Client<4, 4, 4>;
@@ -79,20 +69,20 @@ pub fn new_client(now: Instant) -> FirmwareClient {
 }
 
 /// One turn of the server over its end of `wire`: datagrams in and out, events taken.
-pub fn step_server(wire: &mut Wire, server: &mut FirmwareServer, now: Instant) {
-    let _ = Driver::new(Link { wire, end: End::Server }).pump(server, now, |_, _, _| {});
+pub fn turn_server(wire: &mut Wire, server: &mut FirmwareServer, now: Instant) {
+    let _ = Driver::new(Link { wire, end: End::Server }).turn(server, now, |_, _, _| {});
     while let Some(event) = server.poll_event() {
         black_box(event);
     }
 }
 
 /// One turn of a client over `socket`: datagrams in and out, events taken.
-pub fn step_client<D: Datagram<Addr = SocketAddr>>(
+pub fn turn_client<D: Datagram<Addr = SocketAddr>>(
     socket: D,
     client: &mut FirmwareClient,
     now: Instant,
 ) {
-    let _ = Driver::new(socket).pump(client, now, |_, _, _| {});
+    let _ = Driver::new(socket).turn(client, now, |_, _, _| {});
     while let Some(event) = client.poll_event() {
         black_box(event);
     }

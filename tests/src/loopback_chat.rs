@@ -1,5 +1,5 @@
 //! A server and its clients on smoltcp's in-memory network (the host's `loopback`), on
-//! simulated time: the harness the loopback chat and fault tests share. Each step pumps
+//! simulated time: the harness the loopback chat and fault tests share. Each turn moves
 //! every endpoint through the core's smoltcp adapter, exactly as firmware on smoltcp would.
 
 use host::net::memory::{LinkFaults, LoopbackNet, SocketHandle};
@@ -57,13 +57,13 @@ impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: us
         self.clients.len() - 1
     }
 
-    /// One step of the whole network: packets moved, every endpoint pumped, events
+    /// One step of the whole network: packets moved, every endpoint turned, events
     /// collected, the clock moved on.
-    pub fn step(&mut self) {
+    pub fn turn(&mut self) {
         self.net.poll();
-        self.net.pump(self.server.0, &mut *self.server.1).unwrap();
+        self.net.turn(self.server.0, &mut *self.server.1).unwrap();
         for (socket, client) in &mut self.clients {
-            self.net.pump(*socket, client).unwrap();
+            self.net.turn(*socket, client).unwrap();
         }
         self.net.poll();
         while self.server.1.poll_event().is_some() {}
@@ -79,7 +79,7 @@ impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: us
     pub fn run_until(&mut self, limit_ms: u64, mut done: impl FnMut(&Self) -> bool) -> bool {
         let end = self.net.now() + Duration::from_millis(limit_ms);
         while self.net.now() < end {
-            self.step();
+            self.turn();
             if done(self) {
                 return true;
             }

@@ -284,7 +284,7 @@ impl Sim {
         let deadline = self.now + limit;
         let mut stuck = 0u32;
         loop {
-            self.settle();
+            self.turn();
             if done(self) {
                 return true;
             }
@@ -300,7 +300,7 @@ impl Sim {
             );
             if next > deadline {
                 self.now = deadline;
-                self.settle();
+                self.turn();
                 return done(self);
             }
             self.now = next.max(self.now);
@@ -314,7 +314,7 @@ impl Sim {
 
     /// Delivers everything due, fires timers and collects sends, until nothing more
     /// happens at this instant.
-    fn settle(&mut self) {
+    fn turn(&mut self) {
         let mut buf = [0u8; MAX_FRAME];
         for _round in 0..10_000 {
             let mut busy = false;
@@ -381,7 +381,7 @@ impl Sim {
                 return;
             }
         }
-        panic!("the simulation did not settle at {:?}", self.now);
+        panic!("the simulation did not come to rest at {:?}", self.now);
     }
 
     fn send(&mut self, from: SocketAddr, transmit: Transmit, buf: &[u8]) {

@@ -43,7 +43,7 @@ impl UdpClient {
         self.driver.transport_mut()
     }
 
-    /// Pumps until `done` holds for the events so far, or `timeout` passes; returns
+    /// Turns until `done` holds for the events so far, or `timeout` passes; returns
     /// whether `done` held. Checks every 5 ms.
     pub fn run_until(
         &mut self,
@@ -54,7 +54,7 @@ impl UdpClient {
         loop {
             let now = self.now();
             // A refused port shows up as an error: the client retries by itself.
-            let _ = self.driver.pump(&mut self.client, now, |_, _, _| {});
+            let _ = self.driver.turn(&mut self.client, now, |_, _, _| {});
             while let Some(event) = self.client.poll_event() {
                 self.events.push(event);
             }

@@ -117,7 +117,7 @@ fn a_frame_with_another_users_token_from_another_address_is_dropped_over_smoltcp
         fn handle_timeout(&mut self, _: minichat_core::time::Instant) {}
     }
     let mallory_socket = net.clients[1].0;
-    net.net.pump(mallory_socket, &mut Forger(&buf[..len], false)).unwrap();
+    net.net.turn(mallory_socket, &mut Forger(&buf[..len], false)).unwrap();
     let before = net.server.1.stats().bad_token;
     let now = net.net.now();
     net.clients[0].1.say(now, "the real alice").unwrap();

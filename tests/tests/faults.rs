@@ -72,7 +72,7 @@ fn conversation<const Q: usize, const B: usize>(
                         }
                     }
                 }
-                chat.step();
+                chat.turn();
             }
             // Until every message is answered: delivered or failed.
             let answered = |c: &Chat<Q, B>| c.clients.iter().all(|(_, cl)| cl.pending() == 0);

@@ -120,7 +120,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         Ok(())
     }
 
-    /// Tells every user the server is going away, then forgets them. Pump until
+    /// Tells every user the server is going away, then forgets them. Turn until
     /// [`Server::poll_transmit`] is `None` to send the notices.
     pub fn shutdown(&mut self) {
         for (_, user) in self.table.iter_mut() {

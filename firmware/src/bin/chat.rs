@@ -12,9 +12,9 @@ use minichat_core::stream::{MAX_CHECKED_FRAME, MAX_ENCODED_FRAME, StreamDecoder,
 use minichat_core::wire::Message;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_firmware::{
-    Clock, End, FirmwareClient, FirmwareServer, Link, RING, RING_BYTES, SerialPort, Wire,
-    client_addr, new_client, new_server, opaque_bytes, opaque_name, opaque_text, step_client,
-    step_server,
+    Clock, End, FirmwareClient, FirmwareServer, Link, RING, RING_BYTES, SerialLine, Wire,
+    client_addr, new_client, new_server, opaque_bytes, opaque_name, opaque_text, turn_client,
+    turn_server,
 };
 #[cfg(not(feature = "find-panics"))]
 use panic_never as _;
@@ -30,8 +30,8 @@ pub extern "C" fn _start() -> ! {
     let mut encoded = [0u8; MAX_ENCODED_FRAME];
     loop {
         let now = clock.tick();
-        step_server(&mut wire, &mut server, now);
-        step_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
+        turn_server(&mut wire, &mut server, now);
+        turn_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
         match black_box(now.as_millis() % 8) {
             0 => {
                 let _ = client.say(now, opaque_text());
@@ -106,6 +106,6 @@ static SIZES: [u32; 7] = [
     size_of::<StaticServer<8, 0, SocketAddr, RING_BYTES, 0>>() as u32,
     size_of::<StaticServer<8, 0, SocketAddr, 0, 0>>() as u32,
     size_of::<FirmwareClient>() as u32,
-    size_of::<StaticServer<8, RING, SerialPort, RING_BYTES, 0>>() as u32,
-    size_of::<StaticServer<0, RING, SerialPort, RING_BYTES, 0>>() as u32,
+    size_of::<StaticServer<8, RING, SerialLine, RING_BYTES, 0>>() as u32,
+    size_of::<StaticServer<0, RING, SerialLine, RING_BYTES, 0>>() as u32,
 ];

@@ -8,7 +8,7 @@ use core::hint::black_box;
 
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_firmware::{
-    Clock, End, Link, Wire, new_client, opaque_bytes, opaque_text, server_addr, step_client,
+    Clock, End, Link, Wire, new_client, opaque_bytes, opaque_text, server_addr, turn_client,
 };
 #[cfg(not(feature = "find-panics"))]
 use panic_never as _;
@@ -28,7 +28,7 @@ pub extern "C" fn _start() -> ! {
             server_addr(),
             opaque_bytes(&mut from_network),
         );
-        step_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
+        turn_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
         if black_box(now.as_millis().is_multiple_of(3)) {
             let _ = client.say(now, opaque_text());
         }

@@ -6,7 +6,7 @@
 use core::hint::black_box;
 
 use minichat_core::wire::limits::MAX_FRAME;
-use minichat_firmware::{Clock, Wire, client_addr, new_server, opaque_bytes, step_server};
+use minichat_firmware::{Clock, Wire, client_addr, new_server, opaque_bytes, turn_server};
 #[cfg(not(feature = "find-panics"))]
 use panic_never as _;
 
@@ -19,6 +19,6 @@ pub extern "C" fn _start() -> ! {
     loop {
         let now = clock.tick();
         wire.inject(black_box(client_addr()), opaque_bytes(&mut from_network));
-        step_server(&mut wire, &mut server, now);
+        turn_server(&mut wire, &mut server, now);
     }
 }

@@ -7,7 +7,7 @@
 use core::hint::black_box;
 
 use minichat_core::transport::SmoltcpUdp;
-use minichat_firmware::{Clock, new_client, opaque_text, step_client};
+use minichat_firmware::{Clock, new_client, opaque_text, turn_client};
 use smoltcp::socket::udp;
 
 #[panic_handler]
@@ -31,7 +31,7 @@ pub extern "C" fn _start() -> ! {
     loop {
         let now = clock.tick();
         // On a device, smoltcp's interface would be polled here to move the packets.
-        step_client(SmoltcpUdp(&mut socket), &mut client, now);
+        turn_client(SmoltcpUdp(&mut socket), &mut client, now);
         if black_box(now.as_millis().is_multiple_of(3)) {
             let _ = client.say(now, opaque_text());
         }

@@ -302,12 +302,12 @@ mod tests {
                 })
                 .collect();
             let mut room = Room { server, clients, now: Instant::ZERO };
-            room.pump(&Alone);
+            room.turn(&Alone);
             room
         }
 
         /// Datagrams both ways until nothing moves, the server knowing `directory`.
-        fn pump(&mut self, directory: &dyn Directory) {
+        fn turn(&mut self, directory: &dyn Directory) {
             let mut buf = [0u8; 1024];
             let mut reply = [0u8; 1024];
             for _ in 0..100 {
@@ -369,7 +369,7 @@ mod tests {
         link.send(tell(1, "bob")).unwrap();
         link.send(tell(2, "carol")).unwrap();
         bridge.exchange(&mut room.server, room.now);
-        room.pump(&Alone);
+        room.turn(&Alone);
         assert_eq!(room.heard(0), [("alice".into(), "hi".into(), true)]);
         let bounce = published.try_iter().find_map(|request| match request {
             ToLink::Post(Body::Bounce { to, at, name, text }) => Some((to, at, name, text)),
@@ -385,7 +385,7 @@ mod tests {
         let (to, at, name, text) = ("alice".into(), bridge.id.clone(), "carol".into(), "hi".into());
         link.send(post(1, Body::Bounce { to, at, name, text })).unwrap();
         bridge.exchange(&mut room.server, room.now);
-        room.pump(&Alone);
+        room.turn(&Alone);
         let heard = room.heard(0);
         assert_eq!(heard.len(), 1, "{heard:?}");
         let (from, text, direct) = &heard[0];
@@ -401,7 +401,7 @@ mod tests {
         bridge.exchange(&mut room.server, room.now);
         let (_, alice) = room.clients.get_mut(0).unwrap();
         alice.tell(room.now, "Bob", "hi bob").unwrap();
-        room.pump(bridge.roster());
+        room.turn(bridge.roster());
         bridge.exchange(&mut room.server, room.now);
         let tell = published.try_iter().find_map(|request| match request {
             ToLink::Post(Body::Tell { from, to, at, text }) => Some((from, to, at, text)),
@@ -421,7 +421,7 @@ mod tests {
         let later = wall_clock_ms() + 60_000;
         link.send(post(1, Body::Joined { name: "Carol".into(), since: later })).unwrap();
         bridge.exchange(&mut room.server, room.now);
-        room.pump(&Alone);
+        room.turn(&Alone);
         assert_eq!(room.server.user_count(), 1);
         // An earlier one wins: carol here is told, and goes.
         link.send(post(
@@ -433,7 +433,7 @@ mod tests {
         ))
         .unwrap();
         bridge.exchange(&mut room.server, room.now);
-        room.pump(&Alone);
+        room.turn(&Alone);
         assert_eq!(room.server.user_count(), 0);
         let (_, carol) = room.clients.get_mut(0).unwrap();
         let events: Vec<_> = std::iter::from_fn(|| carol.poll_event()).collect();

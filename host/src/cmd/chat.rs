@@ -104,7 +104,7 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
     }
     let mut chat = Chat::new(net.server(), config.give_up, net.now() + config.give_up);
     while chat.stage != Stage::Done {
-        net.pump()?;
+        net.turn()?;
         for notice in net.take_link_notices() {
             console.notice(&notice);
         }
@@ -123,7 +123,7 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
             net.wait(std::time::Duration::from_millis(500))?;
         }
     }
-    net.pump()?;
+    net.turn()?;
     let code = chat.finish(&net.client, &mut console, interactive);
     if let (Some(capture), Some(path)) = (net.take_capture(), &config.capture) {
         super::finish_capture(capture, path, "chat")?;

@@ -122,9 +122,9 @@ impl Demo {
     /// Moves every datagram waiting: the network, the server, the clients.
     fn exchange(&mut self) {
         self.net.poll();
-        let _ = self.net.pump(self.server_socket, &mut self.server);
+        let _ = self.net.turn(self.server_socket, &mut self.server);
         for (socket, client) in &mut self.clients {
-            let _ = self.net.pump(*socket, client);
+            let _ = self.net.turn(*socket, client);
         }
         self.net.poll();
     }

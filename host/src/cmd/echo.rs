@@ -258,7 +258,7 @@ struct Connection {
 impl Connection {
     /// Moves bytes until the socket would block; returns whether the connection is done.
     fn drive(&mut self, mode: EchoMode, chunk: &mut [u8]) -> bool {
-        match self.pump(mode, chunk) {
+        match self.move_bytes(mode, chunk) {
             Ok(done) => done,
             Err(error) => {
                 tracing::debug!(peer = %self.peer, %error, "tcp connection failed");
@@ -267,7 +267,7 @@ impl Connection {
         }
     }
 
-    fn pump(&mut self, mode: EchoMode, chunk: &mut [u8]) -> io::Result<bool> {
+    fn move_bytes(&mut self, mode: EchoMode, chunk: &mut [u8]) -> io::Result<bool> {
         loop {
             if !self.flush()? {
                 return Ok(false); // wait until writable

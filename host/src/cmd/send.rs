@@ -77,7 +77,7 @@ fn await_outcome(
     let mut outcome: Option<Outcome> = None;
     let mut leave_until = None;
     loop {
-        net.pump()?;
+        net.turn()?;
         for notice in net.take_link_notices() {
             tell(&notice);
         }

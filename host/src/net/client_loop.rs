@@ -140,16 +140,16 @@ impl ClientLoop {
     }
 
     /// Fires timers, takes every datagram waiting and sends what the client has to send.
-    pub(crate) fn pump(&mut self) -> Result<(), HostError> {
+    pub(crate) fn turn(&mut self) -> Result<(), HostError> {
         self.driver.transport_mut().inner.maintain(&self.reactor, std::time::Instant::now());
         for _round in 0..64 {
             let now = self.clock.now();
-            match self.driver.pump(&mut self.client, now, |_, _, _| {}) {
-                Ok(pumped) => {
-                    if pumped.received > 0 {
+            match self.driver.turn(&mut self.client, now, |_, _, _| {}) {
+                Ok(turned) => {
+                    if turned.received > 0 {
                         self.refused = false;
                     }
-                    if pumped.received < RECEIVE_BUDGET {
+                    if turned.received < RECEIVE_BUDGET {
                         return Ok(());
                     }
                 }

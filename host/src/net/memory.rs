@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use minichat_core::error::TransportError;
 use minichat_core::time::Instant;
-use minichat_core::transport::{Driver, Endpoint, Pumped, SmoltcpError, SmoltcpUdp};
+use minichat_core::transport::{Driver, Endpoint, SmoltcpError, SmoltcpUdp, Turned};
 pub use smoltcp::iface::SocketHandle;
 use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::{self, ChecksumCapabilities, Device, DeviceCapabilities, FaultInjector, Medium};
@@ -199,16 +199,16 @@ impl LoopbackNet {
         self.iface.poll(now, &mut self.device, &mut self.sockets);
     }
 
-    /// Pumps `endpoint` over the socket `handle` with the core's driver and smoltcp
+    /// Turns `endpoint` over the socket `handle` with the core's driver and smoltcp
     /// adapter: exactly what firmware on smoltcp does.
-    pub fn pump<E: Endpoint<Addr = SocketAddr>>(
+    pub fn turn<E: Endpoint<Addr = SocketAddr>>(
         &mut self,
         handle: SocketHandle,
         endpoint: &mut E,
-    ) -> Result<Pumped, TransportError<SmoltcpError>> {
+    ) -> Result<Turned, TransportError<SmoltcpError>> {
         let socket = self.sockets.get_mut::<udp::Socket>(handle);
         let mut driver = Driver::new(SmoltcpUdp(socket));
-        driver.pump(endpoint, self.now, |_, _, _| {})
+        driver.turn(endpoint, self.now, |_, _, _| {})
     }
 }
 

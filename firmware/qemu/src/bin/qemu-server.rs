@@ -12,10 +12,8 @@
 #![no_std]
 #![no_main]
 
-use core::hash::Hasher;
-
 use cortex_m_rt::entry;
-use minichat_core::address::PeerAddress;
+use minichat_core::address::SerialLine;
 use minichat_core::error::ServerError;
 use minichat_core::server::{ServerConfig, ServerEvent, StaticServer};
 use minichat_core::wire::limits::MAX_FRAME;
@@ -27,27 +25,9 @@ use minichat_qemu::{clock, halt, log};
 /// UARTs served.
 const LINKS: usize = 2;
 
-/// A user's address: the UART its serial line is on. One user per line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct UartPort(u8);
-
-impl PeerAddress for UartPort {
-    // A user's line is its cable: a session never moves to another UART, so the server
-    // carries no address moves (a token from another line is answered `unknown-session`).
-    const ROAMS: bool = false;
-
-    fn write_key<H: Hasher>(&self, hasher: &mut H) {
-        hasher.write_u8(self.0);
-    }
-
-    fn same_host(&self, _other: &Self) -> bool {
-        false // a serial line is point to point
-    }
-}
-
 /// 8 user slots, scanned (no index entries: at this size a scan costs less than hashing);
 /// history and resending: at most 16 messages, in 2 KiB of names and texts.
-type McuServer = StaticServer<8, 16, UartPort, 2048, 0>;
+type McuServer = StaticServer<8, 16, SerialLine, 2048, 0>;
 
 /// Everything the program keeps, each part in its own static (so `.bss` shows its RAM,
 /// and no part is ever copied on the stack together with another).
@@ -107,7 +87,7 @@ fn turn(state: &mut State) -> bool {
     let State { server, links, rx, tx } = state;
     let mut busy = false;
     for port in 0..LINKS {
-        let from = UartPort(port as u8);
+        let from = SerialLine(port as u8);
         while let Some(len) = links.get_mut(port).and_then(|link| link.next_frame(&mut rx[..])) {
             busy = true;
             let frame = rx.get(..len).unwrap_or_default();
@@ -148,7 +128,7 @@ fn tell_wrap(server: &mut McuServer, told: &mut bool) {
     }
 }
 
-fn send(links: &mut [SerialLink; LINKS], to: UartPort, frame: &[u8]) {
+fn send(links: &mut [SerialLink; LINKS], to: SerialLine, frame: &[u8]) {
     if let Some(link) = links.get_mut(usize::from(to.0)) {
         link.send(frame);
     }

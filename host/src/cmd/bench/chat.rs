@@ -101,13 +101,13 @@ pub(crate) fn run(
         let echo_window = (mode == Mode::Echo).then_some(&window);
         for i in ready_clients(&reactor, peers.len()) {
             if let Some(peer) = peers.get_mut(i) {
-                pump(peer, clock.now(), &mut buf, &mut tx, echo_window, phase, &mut outcome);
+                turn(peer, clock.now(), &mut buf, &mut tx, echo_window, phase, &mut outcome);
             }
         }
         if last_sweep.elapsed() > Duration::from_millis(10) {
             // Timers, and acknowledgements owed.
             for peer in &mut peers {
-                pump(peer, clock.now(), &mut buf, &mut tx, echo_window, phase, &mut outcome);
+                turn(peer, clock.now(), &mut buf, &mut tx, echo_window, phase, &mut outcome);
                 let stalled = peer.echoes_in_flight > 0 && peer.heard.elapsed() > STALL;
                 // (A sealed echo is the client's request: it times out by itself.)
                 if mode == Mode::Echo && !peer.sealed && stalled {
@@ -164,7 +164,7 @@ fn new_peer(
     })
 }
 
-/// Pumps every client until all joined (trusting the key the server offers), or says why
+/// Turns every client until all joined (trusting the key the server offers), or says why
 /// they could not: a fleet's server, a refusal, or 20 s gone by.
 fn join_all(
     peers: &mut [Peer],
@@ -184,7 +184,7 @@ fn join_all(
         wait(reactor, Duration::from_millis(10))?;
         for peer in peers.iter_mut() {
             let now = clock.now();
-            pump(peer, now, buf, tx, None, Phase::Warmup, &mut Outcome::default());
+            turn(peer, now, buf, tx, None, Phase::Warmup, &mut Outcome::default());
             while let Some(event) = peer.client.poll_event() {
                 match event {
                     ClientEvent::ServerKeyOffered { fleet: true, .. } => {
@@ -267,7 +267,7 @@ fn fill(
 
 /// Receives what is waiting for a peer, runs its timers and sends what it owes. Echo
 /// replies are taken here (the client state machine does not track raw echoes).
-fn pump(
+fn turn(
     peer: &mut Peer,
     now: CoreInstant,
     buf: &mut [u8],

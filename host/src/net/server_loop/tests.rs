@@ -44,9 +44,9 @@ impl TestClient {
         Instant::from_millis(u64::try_from(self.start.elapsed().as_millis()).unwrap())
     }
 
-    fn pump(&mut self) {
+    fn turn(&mut self) {
         let now = self.now();
-        let _ = self.driver.pump(&mut self.client, now, |_, _, _| {});
+        let _ = self.driver.turn(&mut self.client, now, |_, _, _| {});
         while let Some(event) = self.client.poll_event() {
             match event {
                 ClientEvent::Delivered { .. } => self.delivered += 1,
@@ -57,7 +57,7 @@ impl TestClient {
     }
 }
 
-/// Relays `count` messages among three clients (with echoes between), pumping until
+/// Relays `count` messages among three clients (with echoes between), turning until
 /// all arrived or ten seconds passed.
 fn exchange(clients: &mut [TestClient], count: usize) {
     // Generous: a debug build on a loaded machine; the loop ends as soon as it is done.
@@ -74,7 +74,7 @@ fn exchange(clients: &mut [TestClient], count: usize) {
                 }
                 sent += 1;
             }
-            c.pump();
+            c.turn();
         }
         if sent == count * 3 && clients.iter().zip(&target).all(|(c, t)| c.received >= *t) {
             return;
@@ -224,7 +224,7 @@ fn the_servers_hot_path_allocates_nothing_in_steady_state() {
     let deadline = StdInstant::now() + StdDuration::from_secs(60);
     while !clients.iter().all(|c| c.client.is_joined()) {
         assert!(StdInstant::now() < deadline, "clients join");
-        clients.iter_mut().for_each(TestClient::pump);
+        clients.iter_mut().for_each(TestClient::turn);
         std::thread::sleep(StdDuration::from_millis(1));
     }
     // Warm up: every buffer and table the server will use gets used once.
