@@ -15,7 +15,8 @@
 //! This file holds the API and the turn; each concept has its file: `session.rs` (joining,
 //! re-joining, moves), `sending.rs` (our messages out and their acknowledgements,
 //! `outbox.rs` their queue), `inbox.rs` (deliveries in, in order, and our
-//! acknowledgements), `request.rs` (who, echo, ping).
+//! acknowledgements), `request.rs` (who, echo, ping), `frames.rs` (the one reader and
+//! writer of frames), and the edge: `secure.rs` or `clear.rs`.
 
 // The edge where frames meet the plain machine: `secure.rs` with encryption, `clear.rs`
 // without. Frames in go through `receive`, a session's frames out through `send`, joins
@@ -31,6 +32,7 @@ use secure as edge;
 
 mod config;
 mod event;
+mod frames;
 mod inbox;
 mod outbox;
 mod request;
@@ -55,16 +57,15 @@ use crate::backoff::Backoff;
 use crate::client::inbox::Inbox;
 use crate::client::outbox::{Outbox, Outgoing};
 use crate::client::request::Requests;
-use crate::error::{ClientError, WireError};
-use crate::kind_masks::{CLIENT_READS, CLIENT_READS_FIXED, CLIENT_WRITES, CLIENT_WRITES_FIXED};
+use crate::error::ClientError;
 use crate::retransmit::Retransmission;
 use crate::rtt::{RttBounds, RttEstimator};
 use crate::time::{Duration, Instant, earliest};
-use crate::transport::{Endpoint, Transmit};
+use crate::transport::Transmit;
 #[cfg(feature = "echo")]
 use crate::wire::EchoMode;
 use crate::wire::limits::MAX_TEXT_U16;
-use crate::wire::{Cookie, Frame, Message, NameBuf, TextBuf, Token, text_buf};
+use crate::wire::{Cookie, Message, NameBuf, TextBuf, Token, text_buf};
 
 /// Where the client is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -446,39 +447,6 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
             self.stats.events_dropped += 1;
         }
     }
-
-    /// Reads a frame from the server: the one parser of every frame a client reads, in the
-    /// clear or sealed (each kind mask compiles a parser of its own).
-    fn read(datagram: &[u8]) -> Result<Message<'_>, WireError> {
-        if A::ROAMS {
-            Message::decode_only::<CLIENT_READS>(datagram)
-        } else {
-            Message::decode_only::<CLIENT_READS_FIXED>(datagram)
-        }
-    }
-
-    /// Writes `message` into `buf` and returns its length: the one writer of every frame
-    /// a client sends (each kind mask compiles a writer of its own).
-    fn write(buf: &mut [u8], message: &Message<'_>) -> Option<usize> {
-        let frame = &mut Frame::new_unchecked(buf);
-        let len = if A::ROAMS {
-            message.emit_only::<CLIENT_WRITES, _>(frame)
-        } else {
-            message.emit_only::<CLIENT_WRITES_FIXED, _>(frame)
-        };
-        len.ok()
-    }
-
-    /// `message` to the server, written into `buf`.
-    fn emit(&self, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit<A>> {
-        Self::transmit(self.config.server, buf, message)
-    }
-
-    /// `message` to `server`, written into `buf` (for callers holding part of `self`).
-    fn transmit(server: A, buf: &mut [u8], message: &Message<'_>) -> Option<Transmit<A>> {
-        let len = Self::write(buf, message)?;
-        Some(Transmit { destination: server, len })
-    }
 }
 
 /// The nonce of attempt `n` to join: SplitMix64 of the entropy and `n`, so attempts differ
@@ -488,33 +456,4 @@ fn join_nonce(entropy: u64, n: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Endpoint
-    for Client<Q, E, B, A>
-{
-    type Addr = A;
-
-    fn handle(
-        &mut self,
-        now: Instant,
-        from: A,
-        datagram: &[u8],
-        _buf: &mut [u8],
-    ) -> Option<Transmit<A>> {
-        Client::handle(self, now, from, datagram);
-        None
-    }
-
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
-        Client::poll_transmit(self, now, buf)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        Client::poll_timeout(self)
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        Client::handle_timeout(self, now);
-    }
 }
