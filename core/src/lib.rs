@@ -22,6 +22,38 @@
 //!
 //! The normative specification, with byte-exact test vectors, is `docs/PROTOCOL.md`.
 //!
+//! A server and a client, with the presets for firmware, joined over a point-to-point link
+//! (no socket, no clock: the embedding moves the bytes and says the time):
+//!
+//! ```
+//! use minichat_core::{ClientConfig, ClientEvent, Duration, Instant, NameBuf, PointToPoint};
+//! use minichat_core::{ServerConfig, ServerEvent, SmallClient, SmallServer};
+//!
+//! let mut server = SmallServer::<PointToPoint>::new(ServerConfig::new([7; 16], 1))?;
+//! let name = NameBuf::parse("mcu")?;
+//! let mut client = SmallClient::new(ClientConfig::new(name, PointToPoint), Instant::ZERO);
+//! client.say(Instant::ZERO, "hi")?;
+//! let (mut out, mut answer) = ([0u8; 1024], [0u8; 1024]);
+//! let mut now = Instant::ZERO;
+//! let mut heard = None;
+//! for _ in 0..10 {
+//!     now = now + Duration::from_millis(10);
+//!     while let Some(sent) = client.poll_transmit(now, &mut out) {
+//!         if let Some(reply) = server.handle(now, PointToPoint, &out[..sent.len], &mut answer) {
+//!             client.handle(now, PointToPoint, &answer[..reply.len]);
+//!         }
+//!     }
+//!     while let Some(event) = server.poll_event() {
+//!         if let ServerEvent::Joined { name, .. } = event {
+//!             heard = Some(name);
+//!         }
+//!     }
+//! }
+//! assert_eq!(heard.map(|name| name.as_str() == "mcu"), Some(true));
+//! assert!(matches!(client.poll_event(), Some(ClientEvent::Joined { .. })));
+//! # Ok::<(), Box<dyn core::error::Error>>(())
+//! ```
+//!
 //! ```
 //! use minichat_core::wire::{Message, Token};
 //!
@@ -59,3 +91,15 @@ pub mod table;
 pub mod time;
 pub mod transport;
 pub mod wire;
+
+// What a program needs, at the crate root: the two machines with their settings, events
+// and presets, time, the transport, addresses and errors.
+pub use address::{PeerAddress, PointToPoint, SerialLine};
+pub use client::{Client, ClientConfig, ClientEvent, MessageId, SmallClient};
+pub use error::{ClientError, ServerError, TransportError, WireError};
+#[cfg(feature = "secure")]
+pub use secure::Keypair;
+pub use server::{Server, ServerConfig, ServerEvent, SmallServer, StaticServer};
+pub use time::{Duration, Instant};
+pub use transport::{Datagram, Driver, Endpoint, Transmit};
+pub use wire::NameBuf;

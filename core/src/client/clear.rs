@@ -12,7 +12,9 @@ use crate::wire::{Cookie, Message, Token};
 #[derive(Debug)]
 pub(super) enum Security {}
 
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
+impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
+    Client<UNACKED, EVENTS, EARLY, A>
+{
     /// Frames in: all of them are the plain machine's.
     pub(super) fn receive(&mut self, now: Instant, message: Message<'_>, _datagram: &[u8]) {
         self.take(now, message);

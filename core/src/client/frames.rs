@@ -10,7 +10,9 @@ use crate::time::Instant;
 use crate::transport::{Endpoint, Transmit};
 use crate::wire::{Frame, Message};
 
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
+impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
+    Client<UNACKED, EVENTS, EARLY, A>
+{
     /// Reads a frame from the server: the one parser of every frame a client reads, in the
     /// clear or sealed (each kind mask compiles a parser of its own).
     pub(super) fn read(datagram: &[u8]) -> Result<Message<'_>, WireError> {
@@ -49,8 +51,8 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     }
 }
 
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Endpoint
-    for Client<Q, E, B, A>
+impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress> Endpoint
+    for Client<UNACKED, EVENTS, EARLY, A>
 {
     type Addr = A;
 

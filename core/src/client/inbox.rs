@@ -29,11 +29,11 @@ pub(super) struct Delivery {
 /// Where the client's inbox stands: what was handed over, what is held, what is owed an
 /// acknowledgement.
 #[derive(Debug, Clone)]
-pub(super) struct Inbox<const B: usize> {
+pub(super) struct Inbox<const EARLY: usize> {
     /// The last delivery number accepted in order.
     pub(super) delivered: u32,
-    /// Early deliveries, at index `seq % B`.
-    held: [Option<Delivery>; B],
+    /// Early deliveries, at index `seq % EARLY`.
+    held: [Option<Delivery>; EARLY],
     /// An acknowledgement goes with the next transmit.
     pub(super) ack_due: bool,
     /// Deliveries accepted in order since the last acknowledgement.
@@ -42,10 +42,10 @@ pub(super) struct Inbox<const B: usize> {
     pub(super) ack_at: Option<Instant>,
 }
 
-impl<const B: usize> Inbox<B> {
+impl<const EARLY: usize> Inbox<EARLY> {
     /// Empty, the next delivery expected after `delivered`.
     pub(super) const fn new(delivered: u32) -> Self {
-        Inbox { delivered, held: [const { None }; B], ack_due: false, unacked: 0, ack_at: None }
+        Inbox { delivered, held: [const { None }; EARLY], ack_due: false, unacked: 0, ack_at: None }
     }
 
     /// The acknowledgement goes now: its numbers, and the delay is over.
@@ -76,10 +76,10 @@ impl<const B: usize> Inbox<B> {
         }
     }
 
-    /// Keeps an early delivery, if it falls within the `B` numbers after the gap.
+    /// Keeps an early delivery, if it falls within the `EARLY` numbers after the gap.
     fn hold(&mut self, delivery: Delivery) {
         let ahead = delivery.seq.wrapping_sub(self.delivered).wrapping_sub(1);
-        if usize::try_from(ahead).is_ok_and(|ahead| (1..=B).contains(&ahead))
+        if usize::try_from(ahead).is_ok_and(|ahead| (1..=EARLY).contains(&ahead))
             && let Some(slot) = Self::slot(delivery.seq).and_then(|i| self.held.get_mut(i))
         {
             *slot = Some(delivery);
@@ -98,7 +98,7 @@ impl<const B: usize> Inbox<B> {
     }
 
     fn slot(seq: u32) -> Option<usize> {
-        usize::try_from(seq).ok()?.checked_rem(B)
+        usize::try_from(seq).ok()?.checked_rem(EARLY)
     }
 
     /// The selective acknowledgement: bit `i` for delivery `delivered + 2 + i`, held.
@@ -109,7 +109,9 @@ impl<const B: usize> Inbox<B> {
     }
 }
 
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
+impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
+    Client<UNACKED, EVENTS, EARLY, A>
+{
     /// A `deliver` frame: delivery `seq` of this session.
     pub(super) fn on_deliver(
         &mut self,
@@ -147,9 +149,9 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     pub(super) fn on_missed(&mut self, seq: u32) {
         if after(seq, self.inbox.delivered) {
             let span = seq.wrapping_sub(self.inbox.delivered);
-            // Only the first B + 1 numbers after the gap can be held: the work is
+            // Only the first EARLY + 1 numbers after the gap can be held: the work is
             // bounded by what the client holds, never by the number a peer sent.
-            let reach = span.min(u32::try_from(B).unwrap_or(u32::MAX).saturating_add(1));
+            let reach = span.min(u32::try_from(EARLY).unwrap_or(u32::MAX).saturating_add(1));
             let held = (1..=reach)
                 .filter(|i| self.inbox.is_held(self.inbox.delivered.wrapping_add(*i)))
                 .count();
@@ -178,7 +180,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     /// Whether `n` more events fit, keeping the reserve for reports about our own
     /// messages.
     fn event_room(&self, n: usize) -> bool {
-        E.saturating_sub(self.events.len()) > EVENT_RESERVE.saturating_add(n.saturating_sub(1))
+        EVENTS.saturating_sub(self.events.len()) > EVENT_RESERVE.saturating_add(n.saturating_sub(1))
     }
 
     /// Hands a delivery to the application: it is the next in order.

@@ -7,10 +7,11 @@
 //! expiry) by itself, resends what was not acknowledged, and reports each message as
 //! delivered, refused or failed. Incoming messages arrive exactly once and in order.
 //!
-//! `Q` messages may wait for acknowledgement at once; `E` events wait for the application;
-//! `B` deliveries that arrive early (after a gap) are held until the gap is filled, so a
-//! loss costs one resend, not a window of them (0 is allowed: the server then resends
-//! everything after a gap).
+//! Its capacities are its parameters: `UNACKED` messages may wait for acknowledgement at
+//! once; `EVENTS` events wait for the application; `EARLY` deliveries that arrive early
+//! (after a gap) are held until the gap is filled, so a loss costs one resend, not a window
+//! of them (0 is allowed: the server then resends everything after a gap).
+//! [`SmallClient`] is a preset for firmware.
 //!
 //! This file holds the API and the turn; each concept has its file: `session.rs` (joining,
 //! re-joining, moves), `sending.rs` (our messages out and their acknowledgements,
@@ -67,6 +68,10 @@ use crate::wire::EchoMode;
 use crate::wire::limits::MAX_TEXT_U16;
 use crate::wire::{Cookie, Message, NameBuf, TextBuf, Token, text_buf};
 
+/// A client for firmware: 4 messages awaiting acknowledgement, 4 events, 4 early
+/// deliveries (what the footprint report measures).
+pub type SmallClient<A = SocketAddr> = Client<4, 4, 4, A>;
+
 /// Where the client is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -79,21 +84,26 @@ enum Phase {
     Closed,
 }
 
-/// The chat client, with room for `Q` unacknowledged messages, `E` pending events and `B`
-/// early deliveries.
+/// The chat client, with room for `UNACKED` unacknowledged messages, `EVENTS` pending
+/// events and `EARLY` early deliveries.
 #[derive(Debug)]
-pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8, A = SocketAddr> {
+pub struct Client<
+    const UNACKED: usize = 8,
+    const EVENTS: usize = 8,
+    const EARLY: usize = 8,
+    A = SocketAddr,
+> {
     config: ClientConfig<A>,
     phase: Phase,
     /// When the next join goes, and the wait after it.
     join: Backoff,
     keepalive: Duration,
     max_text: u16,
-    outbox: Outbox<Q>,
+    outbox: Outbox<UNACKED>,
     retransmission: Retransmission,
     /// The retransmission timeout's bounds, from `config`.
     rtt: RttBounds,
-    inbox: Inbox<B>,
+    inbox: Inbox<EARLY>,
     requests: Requests,
     challenge_reply: Option<u32>,
     /// The nonce of the last challenge answered in this session: a `moved` with it
@@ -107,13 +117,15 @@ pub struct Client<const Q: usize = 8, const E: usize = 8, const B: usize = 8, A 
     next_id: u32,
     /// How many attempts to join were started, for their nonces.
     join_attempts: u64,
-    events: Deque<ClientEvent, E>,
+    events: Deque<ClientEvent, EVENTS>,
     stats: ClientStats,
     /// Encrypted sessions: the server's key, once set.
     security: Option<edge::Security>,
 }
 
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
+impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
+    Client<UNACKED, EVENTS, EARLY, A>
+{
     /// A client that starts joining at `now`.
     pub fn new(config: ClientConfig<A>, now: Instant) -> Self {
         let rtt = RttBounds::new(config.rto_initial, config.rto_min, config.rto_max);
@@ -400,7 +412,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     /// `leave_too`).
     #[inline(never)] // inlined twice, or as two loops, it costs 130 B more (thumbv7em)
     fn fail_queued(&mut self, leave_too: bool) {
-        let mut failed: heapless::Vec<MessageId, Q> = heapless::Vec::new();
+        let mut failed: heapless::Vec<MessageId, UNACKED> = heapless::Vec::new();
         self.outbox.fail_all(|entry| {
             if leave_too || entry.what != Outgoing::Leave {
                 let _ = failed.push(entry.id);

@@ -2,7 +2,7 @@
 //!
 //! Sequence numbers are per session: a re-join numbers what is still queued from 1 again.
 //! Sending is go-back-N: a timeout sends everything unacknowledged again, in order. With
-//! room for one (`Q` = 1) it is stop-and-wait, and the code for more drops out.
+//! room for one (`UNACKED` = 1) it is stop-and-wait, and the code for more drops out.
 //!
 //! A `tell` may be refused (no such user) and the refusal, not an acknowledgement, is its
 //! answer. So that a lost refusal can never be mistaken for delivery by a later
@@ -47,16 +47,16 @@ impl Entry {
     }
 }
 
-/// The queue of unacknowledged messages, `Q` at most.
+/// The queue of unacknowledged messages, `UNACKED` at most.
 #[derive(Debug)]
-pub(crate) struct Outbox<const Q: usize> {
-    entries: Deque<Entry, Q>,
+pub(crate) struct Outbox<const UNACKED: usize> {
+    entries: Deque<Entry, UNACKED>,
     /// How many entries from the front were sent in the current pass.
     sent: usize,
     next_seq: u32,
 }
 
-impl<const Q: usize> Outbox<Q> {
+impl<const UNACKED: usize> Outbox<UNACKED> {
     pub(crate) const fn new() -> Self {
         Outbox { entries: Deque::new(), sent: 0, next_seq: 1 }
     }
@@ -81,7 +81,7 @@ impl<const Q: usize> Outbox<Q> {
         now: Instant,
     ) -> Result<(), ClientError> {
         let entry = Entry { id, seq: self.next_seq, what, queued_at: now, transmissions: 0 };
-        self.entries.push_back(entry).map_err(|_| ClientError::QueueFull { capacity: Q })?;
+        self.entries.push_back(entry).map_err(|_| ClientError::QueueFull { capacity: UNACKED })?;
         self.next_seq = self.next_seq.wrapping_add(1);
         Ok(())
     }
@@ -131,7 +131,7 @@ impl<const Q: usize> Outbox<Q> {
 
     /// The next entry to send in this pass, if the rules allow one.
     pub(crate) fn next_to_send(&mut self) -> Option<&Entry> {
-        let limit = if Q == 1 {
+        let limit = if UNACKED == 1 {
             // Room for one: everything travels alone, and the compiler drops the search.
             self.entries.len()
         } else {
@@ -202,7 +202,7 @@ mod tests {
         Outgoing::Tell(NameBuf::parse("bob").unwrap(), text_buf("hi").unwrap())
     }
 
-    fn sendable<const Q: usize>(outbox: &mut Outbox<Q>) -> std::vec::Vec<u32> {
+    fn sendable<const UNACKED: usize>(outbox: &mut Outbox<UNACKED>) -> std::vec::Vec<u32> {
         core::iter::from_fn(|| outbox.next_to_send().map(|e| e.seq)).collect()
     }
 

@@ -88,7 +88,9 @@ impl Requests {
     }
 }
 
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
+impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
+    Client<UNACKED, EVENTS, EARLY, A>
+{
     /// The next request to send or resend, if one is due.
     pub(super) fn request_transmit(
         &mut self,

@@ -46,7 +46,9 @@ pub(super) struct Security {
     session: Option<Session>,
 }
 
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
+impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
+    Client<UNACKED, EVENTS, EARLY, A>
+{
     /// Joins (from now on, and every re-join) in encrypted sessions with the server whose
     /// key is `server`, ephemeral keys coming from a generator seeded with `seed` (32
     /// unpredictable bytes). Call it before the first [`Client::poll_transmit`].

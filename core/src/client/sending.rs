@@ -11,7 +11,9 @@ use crate::wire::{ErrorCode, Message, Token, detail_buf};
 /// How long to wait before re-joining a server that said it is shutting down.
 pub(super) const SHUTDOWN_BACKOFF: Duration = Duration::from_secs(1);
 
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
+impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
+    Client<UNACKED, EVENTS, EARLY, A>
+{
     /// The next queued message to send or resend, if any.
     pub(super) fn outbox_transmit(
         &mut self,
@@ -32,14 +34,14 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     }
 
     pub(super) fn on_ack(&mut self, now: Instant, seq: u32) {
-        let mut done: heapless::Vec<Entry, Q> = heapless::Vec::new();
+        let mut done: heapless::Vec<Entry, UNACKED> = heapless::Vec::new();
         if !self.outbox.ack(seq, |entry| {
             let _ = done.push(entry);
         }) {
             // Nothing new: the server got something after a gap. Three in a row, and
             // everything unacknowledged goes again at once. (With one message out at a
             // time there is no gap to point at: the timer resends.)
-            if Q > 1 && self.outbox.awaiting() && self.retransmission.on_duplicate() {
+            if UNACKED > 1 && self.outbox.awaiting() && self.retransmission.on_duplicate() {
                 self.resend_all();
             }
             return;

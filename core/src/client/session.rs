@@ -13,7 +13,9 @@ use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
 use crate::wire::{Cookie, Message, NameBuf, Token, detail_buf};
 
-impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E, B, A> {
+impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
+    Client<UNACKED, EVENTS, EARLY, A>
+{
     /// The next join, if one is due: with an empty cookie, or the server's.
     pub(super) fn join_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
         let Phase::Joining { cookie, nonce, attempts, rejoin } = self.phase else { return None };
@@ -34,7 +36,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
     /// Our join for the attempt `nonce`, with `cookie`: the one place a join is made.
     fn join_message<'n>(&self, name: &'n NameBuf, cookie: Cookie, nonce: u64) -> Message<'n> {
         // The next delivery, and the early ones it can hold.
-        let window = u16::try_from(B.saturating_add(1)).unwrap_or(u16::MAX);
+        let window = u16::try_from(EARLY.saturating_add(1)).unwrap_or(u16::MAX);
         let (resume, delivered) = self.resume;
         Message::Join { cookie, nonce, window, resume, delivered, name: name.as_name() }
     }
@@ -117,7 +119,7 @@ impl<const Q: usize, const E: usize, const B: usize, A: PeerAddress> Client<Q, E
         }
         // Someone else spoke under our numbers: what we sent in that span may be lost,
         // and whoever it was knows our token. Say so, and start a new session.
-        let mut uncertain: heapless::Vec<Entry, Q> = heapless::Vec::new();
+        let mut uncertain: heapless::Vec<Entry, UNACKED> = heapless::Vec::new();
         self.outbox.ack(seq, |entry| {
             let _ = uncertain.push(entry);
         });

@@ -33,30 +33,36 @@ pub trait ServerMemory<A> {
     type Bytes: Storage<u8> + Debug;
 }
 
-/// Memory in arrays: `N` users, `R` messages of `T` bytes in all, and `I` index entries
-/// (`N` to index, 0 to scan).
+/// Memory in arrays: `USERS` users, `MESSAGES` messages of `BYTES` bytes in all, and
+/// `INDEX` index entries (`USERS` to index, 0 to scan).
 #[derive(Debug)]
-pub struct Arrays<const N: usize, const R: usize, const T: usize, const I: usize> {
+pub struct Arrays<const USERS: usize, const MESSAGES: usize, const BYTES: usize, const INDEX: usize>
+{
     never: PhantomData<()>,
 }
 
-impl<A: Debug, const N: usize, const R: usize, const T: usize, const I: usize> ServerMemory<A>
-    for Arrays<N, R, T, I>
+impl<A: Debug, const USERS: usize, const MESSAGES: usize, const BYTES: usize, const INDEX: usize>
+    ServerMemory<A> for Arrays<USERS, MESSAGES, BYTES, INDEX>
 {
-    type Users = [UserSlot<A>; N];
-    type Index = [IndexEntry; I];
-    type Messages = [MessageSlot; R];
-    type Bytes = [u8; T];
+    type Users = [UserSlot<A>; USERS];
+    type Index = [IndexEntry; INDEX];
+    type Messages = [MessageSlot; MESSAGES];
+    type Bytes = [u8; BYTES];
 }
 
-/// A server in arrays: `N` user slots, a ring of at most `R` messages whose names and
-/// texts take at most `T` bytes (each message its own length: a firmware server keeps a
-/// few kilobytes of history, not room for `R` of the longest), and `I` index entries (by
-/// default one per slot; 0 for a server of a few users, which then scans them).
+/// A server in arrays: `USERS` user slots, a ring of at most `MESSAGES` messages whose
+/// names and texts take at most `BYTES` bytes (each message its own length: a firmware
+/// server keeps a few kilobytes of history, not room for `MESSAGES` of the longest), and
+/// `INDEX` index entries (by default one per slot; 0 for a server of a few users, which
+/// then scans them).
 pub type StaticServer<
-    const N: usize,
-    const R: usize,
+    const USERS: usize,
+    const MESSAGES: usize,
     A = SocketAddr,
-    const T: usize = RING_BYTES,
-    const I: usize = N,
-> = Server<A, Arrays<N, R, T, I>>;
+    const BYTES: usize = RING_BYTES,
+    const INDEX: usize = USERS,
+> = Server<A, Arrays<USERS, MESSAGES, BYTES, INDEX>>;
+
+/// A server for firmware: 8 users (scanned, no index), at most 16 messages of history in
+/// 2 KiB of names and texts (what the footprint report measures).
+pub type SmallServer<A = SocketAddr> = StaticServer<8, 16, A, 2048, 0>;

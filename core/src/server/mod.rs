@@ -63,7 +63,7 @@ pub use config::{
 };
 pub use directory::{Alone, Directory};
 pub use event::{LeftReason, RoomMessage, ServerEvent};
-pub use memory::{Arrays, ServerMemory, StaticServer, UserSlot};
+pub use memory::{Arrays, ServerMemory, SmallServer, StaticServer, UserSlot};
 pub use ring::MessageSlot;
 pub use ring::Recipient;
 #[cfg(feature = "secure")]
@@ -124,17 +124,22 @@ pub struct Server<A, M: ServerMemory<A>> {
     security: Option<edge::Security>,
 }
 
-impl<A: PeerAddress, const N: usize, const R: usize, const T: usize, const I: usize>
-    StaticServer<N, R, A, T, I>
+impl<
+    A: PeerAddress,
+    const USERS: usize,
+    const MESSAGES: usize,
+    const BYTES: usize,
+    const INDEX: usize,
+> StaticServer<USERS, MESSAGES, A, BYTES, INDEX>
 {
     /// A server with `config` in arrays. See [`Server::with_memory`].
     pub fn new(config: ServerConfig) -> Result<Self, ServerError> {
         Server::with_memory(
             config,
-            [const { None }; N],
-            [IndexEntry::EMPTY; I],
-            [MessageSlot::EMPTY; R],
-            [0; T],
+            [const { None }; USERS],
+            [IndexEntry::EMPTY; INDEX],
+            [MessageSlot::EMPTY; MESSAGES],
+            [0; BYTES],
         )
     }
 }
