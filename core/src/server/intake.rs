@@ -227,22 +227,22 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     ) -> Option<Transmit<A>> {
         let user = self.table.get(slot)?;
         let (token, addr) = (user.token, user.addr);
-        let ack = |seq| Message::Ack { token, seq, sack: 0 };
-        match intake {
+        let acknowledged = match intake {
             // The acknowledgement goes from poll_transmit: after a batch of messages from
             // this sender, one covers them all.
-            Intake::Accepted | Intake::Unanswered => None,
-            Intake::OutOfOrder { last_accepted } => {
-                Transmit::to_client(buf, addr, &ack(last_accepted))
+            Intake::Accepted | Intake::Unanswered => return None,
+            Intake::Error { seq, code } => {
+                return self.reject_reply(addr, token, seq, code, what, buf);
             }
-            Intake::Error { seq, code } => self.reject_reply(addr, token, seq, code, what, buf),
+            Intake::OutOfOrder { last_accepted } => last_accepted,
             Intake::Left { seq } => {
                 // The session ends once its acknowledgement is on its way (sealed, in an
                 // encrypted session, while its keys are still there).
                 self.ending = Some((slot, LeftReason::Left));
-                Transmit::to_client(buf, addr, &ack(seq))
+                seq
             }
-        }
+        };
+        Transmit::to_client(buf, addr, &Message::Ack { token, seq: acknowledged, sack: 0 })
     }
 
     /// Whether the ring is nearly full of messages recipients who keep up still need:

@@ -246,6 +246,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
         let Join { nonce, name, .. } = join;
+        let mut detail = Detail::new();
         let message = match admission {
             Admission::Cookie(cookie) => Message::Cookie { cookie, nonce },
             Admission::Welcomed(token) => Message::Welcome {
@@ -257,13 +258,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 name,
             },
             Admission::Refused(refusal) => {
-                let mut detail = Detail::new();
                 let code = self.refusal_sentence(refusal, name, &mut detail);
-                return Transmit::to_client(
-                    buf,
-                    to,
-                    &Message::Refused { nonce, code, detail: detail.as_str() },
-                );
+                Message::Refused { nonce, code, detail: detail.as_str() }
             }
             Admission::Unanswered => return None,
         };
