@@ -124,13 +124,6 @@ pub fn read_key_file(path: &Path) -> Result<[u8; KEY_LEN], KeyVerdict> {
     keys::fleet_key(path).map_err(KeyVerdict::from)
 }
 
-/// The server's public key from its key file at `path`, made if there is none; with
-/// whether it was made.
-pub fn server_public_key(path: &Path) -> Result<([u8; KEY_LEN], bool), KeyVerdict> {
-    let (pair, made) = keys::server_keypair(path)?;
-    Ok((*pair.public(), made))
-}
-
 /// Whether a client trusts `key` for `server` by the known-servers file at `file`
 /// (recording it on first use).
 pub fn trust_known(file: &Path, server: &str, key: &[u8; KEY_LEN]) -> KeyVerdict {
