@@ -2,8 +2,10 @@
 //! well-formed frames with the right token or a wrong one, in any order, with time steps
 //! and application calls between; numbers are full width, so wrap-around and spans near
 //! 2^31 are reached. Checks: no panic, every frame it sends parses and goes to its server,
-//! it hands over each delivery at most once per session and in order, and every message the
-//! application queued gets at most one answer (delivered, refused, failed, maybe lost).
+//! it hands over each delivery at most once per session and in order, every message the
+//! application queued gets at most one answer (delivered, refused, failed, maybe lost),
+//! and across sessions: a re-join resumes the session it had last, from a point that
+//! covers every delivery it handed over there (so the server never sends one again).
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -41,6 +43,9 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut token = Token(0x1234);
     let mut texts_seen: HashSet<String> = HashSet::new();
     let mut last_handed: Option<u32> = None;
+    // The session the client is in (or was in last), and the last delivery handed over
+    // in it.
+    let mut session: Option<Token> = None;
     // Each queued message, and whether it got its answer.
     let mut answered: HashMap<MessageId, bool> = HashMap::new();
     let mut names_buf = [0u8; 64];
@@ -150,14 +155,24 @@ fuzz_target!(|ops: Vec<Op>| {
             assert_eq!(transmit.destination, server);
             let message =
                 Message::decode(&buf[..transmit.len]).expect("the client sends only valid frames");
-            if let Message::Join { nonce, .. } = message {
+            if let Message::Join { nonce, resume, delivered, .. } = message {
                 last_nonce = nonce;
+                if resume != Token::NONE {
+                    assert_eq!(Some(resume), session, "a re-join resumes another session");
+                    if let Some(last) = last_handed {
+                        assert!(
+                            !after(last, delivered),
+                            "re-join from {delivered}, after m{last} was handed over"
+                        );
+                    }
+                }
             }
         }
         while let Some(event) = client.poll_event() {
             if let ClientEvent::Joined { .. } = event {
                 texts_seen.clear(); // a new session numbers from 1 again
                 last_handed = None;
+                session = Some(token);
             }
             if let ClientEvent::Message { text, .. } = &event {
                 assert!(

@@ -1,10 +1,13 @@
 //! The server state machine fed sequences of datagrams from several addresses, with time
 //! steps and operator actions. Raw bytes reach the parser's corners; structured frames
-//! (joins that echo the cookie they got, session frames with tokens the server issued)
-//! reach the session logic; numbers are full width, so wrap-around is reached. Checks: no
-//! panic, every frame it sends parses, never more bytes to an unverified address than it
-//! sent, never more users than the capacity, no event dropped, and a delivery number
-//! resent to a session always carries the same message.
+//! (joins that echo the cookie they got, session frames with tokens the server issued,
+//! challenge-responses that echo the nonce of the challenge an address got) reach the
+//! session logic and address moves; numbers are full width, so wrap-around is reached,
+//! and the clock starts a minute before its own wrap (2^32 ms). Checks: no panic, every
+//! frame it sends parses, never more bytes to an unverified address than it sent, never
+//! more users than the capacity, no event dropped, a delivery number resent to a session
+//! always carries the same message, a session moves only to an address that echoed a
+//! challenge sent there, and a `moved` names a challenge the server sent for that session.
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -12,7 +15,7 @@ use std::net::SocketAddr;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use minichat_core::server::{ServerConfig, StaticServer};
+use minichat_core::server::{ServerConfig, ServerEvent, StaticServer};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_core::wire::{Cookie, EchoMode, Message, Name, Token};
@@ -42,6 +45,10 @@ enum Op {
         sack: u32,
         text: u8,
     },
+    /// A challenge-response from this address echoing the last challenge sent there.
+    EchoChallenge {
+        from: u8,
+    },
     Advance(u16),
     Kick(u8),
     Announce {
@@ -66,12 +73,14 @@ fuzz_target!(|ops: Vec<Op>| {
     config.rate_per_sec = 5;
     config.burst = 3;
     let mut server = StaticServer::<4, 16>::new(config).expect("capacity 3 of 4");
-    let mut now = Instant::ZERO;
+    // A minute before the clock wraps: runs cross it.
+    let mut now = Instant::from_millis(u64::from(u32::MAX - 60_000));
     let mut buf = [0u8; MAX_FRAME];
     let mut cookies: HashMap<SocketAddr, Cookie> = HashMap::new();
     let mut sent: Sent = HashMap::new();
     let mut tokens: HashMap<SocketAddr, Token> = HashMap::new();
     let mut verified: HashSet<SocketAddr> = HashSet::new();
+    let mut moves = Moves::default();
     for op in ops.into_iter().take(256) {
         let (from, datagram, proves) = match op {
             Op::Raw { from, bytes } => (addr(from), bytes, false),
@@ -119,31 +128,38 @@ fuzz_target!(|ops: Vec<Op>| {
                 };
                 (addr(from), encode(&message), false)
             }
+            Op::EchoChallenge { from } => {
+                let from = addr(from);
+                let Some(&(token, nonce)) = moves.last_challenge.get(&from) else { continue };
+                (from, encode(&Message::ChallengeResponse { token, nonce }), false)
+            }
             Op::Advance(ms) => {
                 now = now + Duration::from_millis(u64::from(ms) * 4);
                 if server.poll_timeout().is_some_and(|t| t <= now) {
                     server.handle_timeout(now);
                 }
-                drain(&mut server, now, &mut buf, &verified, &mut sent);
+                drain(&mut server, now, &mut buf, &verified, &mut sent, &mut moves);
                 continue;
             }
             Op::Kick(i) => {
                 let _ = server.kick(Name::new(NAMES[usize::from(i) % NAMES.len()]).expect("valid"));
-                drain(&mut server, now, &mut buf, &verified, &mut sent);
+                drain(&mut server, now, &mut buf, &verified, &mut sent, &mut moves);
                 continue;
             }
             Op::Announce { to } => {
                 let to = to.map(|i| Name::new(NAMES[usize::from(i) % NAMES.len()]).expect("valid"));
                 let _ = server.announce(now, "attention", to);
-                drain(&mut server, now, &mut buf, &verified, &mut sent);
+                drain(&mut server, now, &mut buf, &verified, &mut sent, &mut moves);
                 continue;
             }
             Op::Shutdown => {
                 server.shutdown();
-                drain(&mut server, now, &mut buf, &verified, &mut sent);
+                drain(&mut server, now, &mut buf, &verified, &mut sent, &mut moves);
                 continue;
             }
         };
+        // An address that echoes a challenge sent there proved it receives there.
+        let proves = moves.received(from, &datagram) || proves;
         if let Some(reply) = server.handle(now, from, &datagram, &mut buf) {
             let bytes = &buf[..reply.len];
             let parsed = Message::decode(bytes).expect("the server sends only valid frames");
@@ -153,6 +169,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 reply.len,
                 datagram.len()
             );
+            moves.sent(reply.destination, &parsed);
             match parsed {
                 Message::Cookie { cookie, .. } => {
                     cookies.insert(reply.destination, cookie);
@@ -166,7 +183,7 @@ fuzz_target!(|ops: Vec<Op>| {
         for (_, user) in server.users() {
             verified.insert(user);
         }
-        drain(&mut server, now, &mut buf, &verified, &mut sent);
+        drain(&mut server, now, &mut buf, &verified, &mut sent, &mut moves);
         assert!(server.user_count() <= 3);
     }
 });
@@ -174,17 +191,66 @@ fuzz_target!(|ops: Vec<Op>| {
 /// What each (session, delivery number) carried when first sent.
 type Sent = HashMap<(Token, u32), (String, String)>;
 
+/// The server's challenges and the answers that echoed them.
+#[derive(Default)]
+struct Moves {
+    /// Every challenge sent: (session, nonce); and to which address.
+    issued: HashSet<(Token, u32)>,
+    sent_to: HashSet<(SocketAddr, Token, u32)>,
+    /// The last challenge sent to each address.
+    last_challenge: HashMap<SocketAddr, (Token, u32)>,
+    /// Addresses that echoed a challenge sent to them, for a session.
+    echoed: HashSet<(SocketAddr, Token)>,
+    /// Each user's session token, by name, as the server's welcomes said.
+    tokens: HashMap<SocketAddr, Token>,
+}
+
+impl Moves {
+    /// A datagram from `from`: whether it echoes a challenge sent there (whatever made it).
+    fn received(&mut self, from: SocketAddr, datagram: &[u8]) -> bool {
+        if let Ok(Message::ChallengeResponse { token, nonce }) = Message::decode(datagram)
+            && self.sent_to.contains(&(from, token, nonce))
+        {
+            self.echoed.insert((from, token));
+            return true;
+        }
+        false
+    }
+
+    fn sent(&mut self, to: SocketAddr, message: &Message<'_>) {
+        match *message {
+            Message::Challenge { token, nonce } => {
+                self.issued.insert((token, nonce));
+                self.sent_to.insert((to, token, nonce));
+                self.last_challenge.insert(to, (token, nonce));
+            }
+            Message::Moved { token, nonce, .. } => {
+                assert!(
+                    self.issued.contains(&(token, nonce)),
+                    "moved for {token:?} names challenge {nonce}, never sent for it"
+                );
+            }
+            Message::Welcome { token, .. } => {
+                self.tokens.insert(to, token);
+            }
+            _ => {}
+        }
+    }
+}
+
 fn drain(
     server: &mut StaticServer<4, 16>,
     now: Instant,
     buf: &mut [u8; MAX_FRAME],
     verified: &HashSet<SocketAddr>,
     sent: &mut Sent,
+    moves: &mut Moves,
 ) {
     for _ in 0..10_000 {
         let Some(transmit) = server.poll_transmit(now, buf) else { break };
         let message =
             Message::decode(&buf[..transmit.len]).expect("the server sends only valid frames");
+        moves.sent(transmit.destination, &message);
         if let Message::Deliver { token, seq, from, text, .. } = message {
             let carried = (from.as_str().to_owned(), text.to_owned());
             let first = sent.entry((token, seq)).or_insert_with(|| carried.clone());
@@ -196,7 +262,18 @@ fn drain(
             transmit.destination
         );
     }
-    while server.poll_event().is_some() {}
+    while let Some(event) = server.poll_event() {
+        if let ServerEvent::Moved { from, to, .. } = event {
+            let token = moves.tokens.get(&from).copied();
+            assert!(
+                token.is_some_and(|token| moves.echoed.contains(&(to, token))),
+                "a session moved from {from} to {to}, which echoed no challenge for it"
+            );
+            if let Some(token) = token {
+                moves.tokens.insert(to, token);
+            }
+        }
+    }
     assert_eq!(server.stats().events_dropped, 0, "an event was dropped");
     for seq in server.oldest_message()..=server.newest_message() {
         let _ = server.message(seq);

@@ -231,7 +231,11 @@ fn remember(file: &Path, server: &str, key: &[u8; KEY_LEN]) -> Result<(), HostEr
         fs::create_dir_all(dir).map_err(error)?;
     }
     let mut out = fs::OpenOptions::new().create(true).append(true).open(file).map_err(error)?;
-    writeln!(out, "{server} {}", hex(key)).map_err(error)
+    // A last line without its newline (a file edited by hand) would take the record as
+    // its own continuation, where it is never found: every session a first use.
+    let text = fs::read(file).map_err(error)?;
+    let newline = if text.last().is_some_and(|b| *b != b'\n') { "\n" } else { "" };
+    writeln!(out, "{newline}{server} {}", hex(key)).map_err(error)
 }
 
 #[cfg(test)]
@@ -285,6 +289,20 @@ mod tests {
         assert!(changed.contains("key of the server at 127.0.0.1:8080 changed"), "{changed}");
         assert!(changed.contains(&print(&a)) && changed.contains(&print(&b)), "{changed}");
         assert!(changed.contains("line 1"), "{changed}");
+    }
+
+    /// Found by the `keys` fuzz target: the record went onto a last line without its
+    /// newline, so the key was never found again and every session was a first use.
+    #[test]
+    fn a_key_is_remembered_after_a_last_line_without_its_newline() {
+        let dir = scratch("no-newline");
+        fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("known_servers");
+        fs::write(&file, "# edited by hand, no newline at the end").unwrap();
+        let trust = Trust::Known(file.clone());
+        assert!(trust.decide("s:1", &[7; 32]).unwrap().is_some(), "a first use");
+        assert_eq!(trust.decide("s:1", &[7; 32]).unwrap(), None, "remembered");
+        assert!(trust.decide("s:1", &[8; 32]).is_err(), "a changed key refused");
     }
 
     #[test]

@@ -14,6 +14,8 @@ mod cli;
 mod clock;
 pub mod cmd;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod key_log;
 mod keys;
 pub mod net;

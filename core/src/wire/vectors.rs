@@ -96,6 +96,17 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
                 name: name("star"),
             },
         ),
+        (
+            "welcome-encrypted",
+            Message::Welcome {
+                token: t,
+                nonce: NONCE,
+                keepalive_ms: 15_000,
+                max_text: 954,
+                rate_per_sec: 20,
+                name: name("star"),
+            },
+        ),
         ("leave", Message::Leave { token: t, seq: 4 }),
         ("unknown-session", Message::UnknownSession { token: t }),
         ("challenge", Message::Challenge { token: t, nonce: 0xdead_beef }),
@@ -148,6 +159,14 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
         ),
         ("answer", Message::Answer { nonce: NONCE, handshake: tail("answer", 11) }),
         ("sealed", Message::Sealed { token: t, counter: 0, sealed: tail("sealed", 19) }),
+        (
+            "sealed-reply",
+            Message::Sealed { token: t, counter: 1, sealed: tail("sealed-reply", 19) },
+        ),
+        (
+            "sealed-rekeyed",
+            Message::Sealed { token: t, counter: 1 << 16, sealed: tail("sealed-rekeyed", 19) },
+        ),
         ("key-request", Message::KeyRequest { nonce: NONCE }),
         ("server-key", Message::ServerKey { nonce: NONCE, fleet: false, key: server_key() },),
         (

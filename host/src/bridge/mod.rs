@@ -17,11 +17,11 @@ mod access;
 mod arrivals;
 mod fresh;
 mod incoming;
-mod link;
+pub(crate) mod link;
 mod outgoing;
 mod post;
 mod roster;
-mod seal;
+pub(crate) mod seal;
 mod topics;
 mod url;
 

@@ -13,7 +13,7 @@ use crate::bridge::seal::Stamp;
 use crate::bridge::wall_clock_ms;
 
 impl Link {
-    pub(super) fn on_publish(&mut self, topic: &str, payload: &[u8]) {
+    pub(crate) fn on_publish(&mut self, topic: &str, payload: &[u8]) {
         let opened;
         let payload = match &self.seal {
             None => payload,
