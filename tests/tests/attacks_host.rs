@@ -2,7 +2,7 @@
 //! console must show in full, one host taking every slot, and commands that must act at
 //! once. The `minichat` binary over real UDP on 127.0.0.1.
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use minichat_core::client::ClientEvent;
@@ -12,7 +12,7 @@ use minichat_tests::udp_client::UdpClient;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-fn joined(name: &str, server: std::net::SocketAddr) -> UdpClient {
+fn joined(name: &str, server: SocketAddr) -> UdpClient {
     let mut client = UdpClient::new(name, server);
     assert!(client.run_until(WAIT, |c| c.client.is_joined()), "{name} joins");
     client
@@ -34,25 +34,26 @@ fn flood(client: &mut UdpClient, count: usize, text: &str) {
     }
 }
 
-#[test]
-fn a_console_nobody_reads_cannot_freeze_the_server_and_sigterm_still_stops_it() {
-    let (mut server, addr) = Minichat::serve_with_stdout_unread(&[
+/// Starts a server whose stdout nobody reads, fills that pipe with `messages` lines of
+/// 900 bytes and a flood of long plain-text datagrams, and checks that everyone else is
+/// still served: a newcomer joins, chats and gets answers.
+fn stalled_server(messages: usize) -> (Minichat, SocketAddr) {
+    let (server, addr) = Minichat::serve_with_stdout_unread(&[
         "serve",
         "--plaintext",
         "--bind",
         "127.0.0.1:0",
         "--rate",
         "0",
+        "--history",
+        "0",
     ]);
-    // Far more console output than a pipe holds: 300 messages of 900 bytes, and a flood
-    // of long plain-text datagrams.
     let mut alice = joined("alice", addr);
-    flood(&mut alice, 300, &"x".repeat(900));
+    flood(&mut alice, messages, &"x".repeat(900));
     let legacy = UdpSocket::bind("127.0.0.1:0").unwrap();
     for _ in 0..200 {
         legacy.send_to(&[b'y'; 1400], addr).unwrap();
     }
-    // Everyone else is still served: a newcomer joins, chats and gets answers.
     let mut bob = joined("bob", addr);
     let now = bob.now();
     let id = bob.client.say(now, "still there?").unwrap();
@@ -60,12 +61,66 @@ fn a_console_nobody_reads_cannot_freeze_the_server_and_sigterm_still_stops_it() 
     assert!(alice.run_until(WAIT, |c| c.events.iter().any(
         |e| matches!(e, ClientEvent::Message { text, .. } if text.as_str() == "still there?")
     )));
-    // And a signal stops it within a second (plus a debug build's slack), whatever
-    // stdout does.
+    (server, addr)
+}
+
+/// A signal stops a server within a second (plus a debug build's slack), whatever stdout
+/// does, and the server stops by itself: exit status 0, where the signal's default
+/// action would have killed it (its notice may be stuck behind the console, like
+/// everything else it prints).
+fn stops_on(server: &mut Minichat, signal: fn(&Minichat)) {
     let asked = Instant::now();
-    server.terminate();
-    server.wait_exit(Duration::from_secs(3));
+    signal(server);
+    let status = server.wait_exit(Duration::from_secs(3));
     assert!(asked.elapsed() < Duration::from_secs(3));
+    assert!(status.success(), "a signalled server exits by itself, with 0: {status:?}");
+}
+
+// 300 lines of 900 bytes are more than a pipe holds: the console's writer is stuck.
+#[test]
+fn a_console_nobody_reads_cannot_freeze_the_server_and_sigterm_still_stops_it() {
+    stops_on(&mut stalled_server(300).0, Minichat::terminate);
+}
+
+#[test]
+fn a_console_nobody_reads_cannot_freeze_the_server_and_ctrl_c_still_stops_it() {
+    stops_on(&mut stalled_server(300).0, Minichat::interrupt);
+}
+
+/// Past the console queue's 4,096 lines, lines are counted, and once output moves again
+/// `… N lines not shown` says how many: every message is either shown or counted.
+#[test]
+fn a_console_past_its_queue_says_how_many_lines_were_not_shown() {
+    // More than the pipe, the batch the console's writer is stuck in (at most a queue's
+    // worth) and the queue hold.
+    const MESSAGES: usize = 10_000;
+    let (mut server, addr) = stalled_server(MESSAGES);
+    server.resume_stdout();
+    let note = server.stderr_line_containing(" not shown", WAIT);
+    let not_shown: usize = note
+        .strip_prefix("… ")
+        .and_then(|rest| rest.strip_suffix(" lines not shown"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not \"… N lines not shown\": {note:?}"));
+    // Output moves again: a line said now is shown, after everything kept before it.
+    let mut carol = joined("carol", addr);
+    let now = carol.now();
+    let id = carol.client.say(now, "after the stall").unwrap();
+    assert!(carol.run_until(WAIT, |c| c.events.contains(&ClientEvent::Delivered { id })));
+    server.stdout_line_containing("carol: after the stall", WAIT);
+    let shown = server.stdout_seen().iter().filter(|line| line.starts_with("alice: xxx")).count();
+    assert!(not_shown > 0 && shown < MESSAGES, "{shown} shown, {not_shown} not shown");
+    // What was shown of alice's plus what was counted covers all she said.
+    assert!(
+        shown + not_shown >= MESSAGES,
+        "{shown} of alice's {MESSAGES} lines shown and {not_shown} counted: some vanished"
+    );
+    // The queue held its 4,096 lines: no fewer were kept.
+    assert!(shown >= 4000, "only {shown} lines were kept");
+    // With output moving, the server's own last word gets out too.
+    stops_on(&mut server, Minichat::interrupt);
+    let stderr = server.stderr_after_exit(WAIT);
+    assert!(stderr.iter().any(|line| line.contains("minichat serve: stopped")), "{stderr:?}");
 }
 
 #[test]
