@@ -166,7 +166,9 @@ fn a_kick_takes_effect_at_once() {
         Minichat::serve_with_stdin(&["serve", "--plaintext", "--bind", "127.0.0.1:0"]);
     let mut bob = joined("bob", addr);
     server.stdout_line_containing("bob joined from", WAIT);
-    // The server's loop sleeps up to a second when idle; the console line wakes it.
+    // The server's loop sleeps up to a second when idle; the console line wakes it. The
+    // pause is not synchronisation: it lets the loop fall into that idle wait, the case
+    // under test, and if it were too short the test would only be easier, never flaky.
     std::thread::sleep(Duration::from_millis(50));
     server.write_line("/kick bob");
     let asked = Instant::now();
@@ -184,6 +186,7 @@ fn a_line_piped_into_chat_goes_on_the_wire_at_once() {
     ]);
     server.stdout_line_containing("piper joined from", WAIT);
     for i in 0..3 {
+        // Lets chat fall idle (the case under test); not synchronisation, as above.
         std::thread::sleep(Duration::from_millis(100));
         chat.write_line(&format!("line {i}"));
         let written = Instant::now();
@@ -192,7 +195,7 @@ fn a_line_piped_into_chat_goes_on_the_wire_at_once() {
         assert!(took < Duration::from_millis(300), "line {i} took {took:?} to reach the server");
     }
     chat.close_stdin();
-    chat.wait_exit(WAIT);
+    assert!(chat.wait_exit(WAIT).success(), "{:?}", chat.stderr_so_far());
 }
 
 #[test]
@@ -200,17 +203,28 @@ fn a_quiet_server_still_answers_the_last_sender() {
     let (mut server, addr) =
         Minichat::serve_with_stdin(&["serve", "--plaintext", "--bind", "127.0.0.1:0", "--quiet"]);
     let legacy = UdpSocket::bind("127.0.0.1:0").unwrap();
-    legacy.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    legacy.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
     let mut buf = [0u8; 256];
-    // Nothing is shown, so there is no line to wait for: write until the reply comes
-    // (a line typed before the datagram arrived answers nobody, and says so).
+    // Nothing is shown, so there is no line to wait for: a line read before the datagram
+    // arrived answers nobody and says so, and then the test tries again. Each try ends in
+    // the reply or that notice, never in a guess at how long to wait.
+    let mut answered_nobody = 0;
     for _ in 0..50 {
         legacy.send_to(b"anyone there?\n", addr).unwrap();
-        std::thread::sleep(Duration::from_millis(20));
         server.write_line("yes, the operator");
-        if let Ok((len, from)) = legacy.recv_from(&mut buf) {
-            assert_eq!((&buf[..len], from), (&b"yes, the operator"[..], addr));
-            return;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok((len, from)) = legacy.recv_from(&mut buf) {
+                assert_eq!((&buf[..len], from), (&b"yes, the operator"[..], addr));
+                return;
+            }
+            let notices = server.stderr_so_far();
+            let nobody = notices.iter().filter(|l| l.contains("nobody has written yet")).count();
+            if nobody > answered_nobody {
+                answered_nobody = nobody;
+                break;
+            }
+            assert!(Instant::now() < deadline, "neither an answer nor a notice: {notices:?}");
         }
     }
     panic!("a plain line on a --quiet server never answered the last sender");
