@@ -12,6 +12,7 @@ pub mod qemu;
 pub mod sim;
 pub mod strategies;
 pub mod udp_client;
+pub mod udp_relay;
 
 use proptest::test_runner::{Config, RngSeed};
 

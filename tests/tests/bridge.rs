@@ -72,14 +72,15 @@ fn room_messages_and_the_operator_reach_every_bridged_server() {
         "server: from the operator of A"
     );
 
-    // Nothing came twice: a server never republishes what came through the bridge.
+    // Nothing came twice: a server never republishes what came through the bridge. All
+    // each client showed, from its start to its exit.
     bob.write_line("last");
     alice.stdout_line_containing("bob: last", WAIT);
-    alice.stdout_so_far();
-    let seen = alice.stdout_seen();
+    assert!(alice.close_and_wait(WAIT).success());
+    assert!(bob.close_and_wait(WAIT).success());
+    let seen = alice.whole_stdout_after_exit(WAIT);
     assert_eq!(seen.iter().filter(|l| l.ends_with("hello from B")).count(), 1, "{seen:#?}");
-    bob.stdout_so_far();
-    let seen = bob.stdout_seen();
+    let seen = bob.whole_stdout_after_exit(WAIT);
     assert_eq!(seen.iter().filter(|l| l.ends_with("hello from A")).count(), 1, "{seen:#?}");
     assert!(!seen.iter().any(|l| l.contains("bob: hello from B")), "{seen:#?}");
 }
@@ -114,8 +115,8 @@ fn a_broker_restart_loses_nothing_and_each_room_goes_on_meanwhile() {
 
     alice.write_line("after");
     assert_eq!(bob.stdout_line_containing("after", WAIT), "alice: after");
-    bob.stdout_so_far();
-    let seen = bob.stdout_seen();
+    assert!(bob.close_and_wait(WAIT).success());
+    let seen = bob.whole_stdout_after_exit(WAIT);
     assert_eq!(seen.iter().filter(|l| l.ends_with("during the outage")).count(), 1, "{seen:#?}");
 }
 
@@ -197,7 +198,7 @@ fn direct_messages_names_and_who_reach_across_bridged_servers() {
     );
 
     // Once bob leaves, A forgets him: his name is free there, and a tell says no such user.
-    bob.close_and_wait(WAIT);
+    assert!(bob.close_and_wait(WAIT).success(), "{:?}", bob.stderr_so_far());
     a.stdout_line_containing("bob left server", WAIT);
     alice.write_line("/to bob still there?");
     alice.stderr_line_containing("no user named bob is connected", WAIT);
@@ -320,10 +321,18 @@ fn servers_of_one_fleet_seal_the_room_from_the_broker_and_from_other_fleets() {
     alice.write_line("/who");
     let who = alice.stdout_line_containing("users (", WAIT);
     assert!(who.starts_with("users (2): alice, bob (on server "), "{who}");
-    // By now the fleet's message would have reached carol too, had her server read it.
-    let carol_saw = carol.stdout_so_far();
-    assert!(
-        !carol_saw.iter().any(|l| l.contains("fleet") || l.contains("sealed")),
-        "{carol_saw:?}"
-    );
+    // By now the fleet's messages reached carol's server through the broker: everything
+    // it and carol showed, to their exits, has none of them.
+    assert!(carol.close_and_wait(WAIT).success());
+    let carol_saw = carol.whole_stdout_after_exit(WAIT);
+    other.terminate();
+    assert!(other.wait_exit(WAIT).success());
+    let other_saw = other.whole_stdout_after_exit(WAIT);
+    for (who, saw) in [("carol", &carol_saw), ("her server", &other_saw)] {
+        assert!(
+            saw.iter().all(|l| !l.contains("fleet") && !l.contains("sealed")),
+            "{who}: {saw:?}"
+        );
+    }
+    assert!(other_saw.iter().any(|l| l.contains("carol: let me in")), "{other_saw:?}");
 }

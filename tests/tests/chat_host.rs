@@ -8,6 +8,7 @@ use minichat_core::client::ClientEvent;
 use minichat_core::wire::{Message, Token};
 use minichat_tests::process::Minichat;
 use minichat_tests::udp_client::UdpClient;
+use minichat_tests::udp_relay::UdpRelay;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -80,8 +81,15 @@ fn a_second_user_with_the_same_name_in_another_case_is_refused() {
 
 #[test]
 fn a_frame_with_another_users_token_from_another_address_is_dropped() {
-    let (mut server, addr) = server();
-    let server_addr = addr.parse().unwrap();
+    let (mut server, server_addr) = Minichat::serve_with_stdin(&[
+        "serve",
+        "--plaintext",
+        "--bind",
+        "127.0.0.1:0",
+        "--history",
+        "0",
+    ]);
+    let addr = server_addr.to_string();
     let mut watcher = chatter("watcher", &addr, &mut server);
     let mut alice = UdpClient::new("alice", server_addr);
     let mut mallory = UdpClient::new("mallory", server_addr);
@@ -103,10 +111,18 @@ fn a_frame_with_another_users_token_from_another_address_is_dropped() {
             .any(|e| matches!(e, ClientEvent::Delivered { .. })))
     );
     assert_eq!(watcher.stdout_line_containing("alice", WAIT), "alice: the real alice");
-    // Nothing came back to mallory for the forgery: an ack or error would carry alice's
-    // token, which mallory's client would count as a frame not for it.
-    mallory.run_until(Duration::from_millis(300), |_| false);
+    // The server took the forgery in and dropped it...
+    server.write_line("/stats");
+    let counted = server.stdout_line_containing("[stats] datagrams:", WAIT);
+    assert!(counted.contains("with another session's token 1,"), "{counted}");
+    // ... and nothing came back to mallory for it: an ack or error would carry alice's
+    // token, which mallory's client would count as a frame not for it. mallory's own
+    // message, said after, is acknowledged after anything answering the forgery.
+    let now = mallory.now();
+    let own = mallory.client.say(now, "mallory's own").unwrap();
+    assert!(mallory.run_until(WAIT, |c| c.events.contains(&ClientEvent::Delivered { id: own })));
     assert_eq!(mallory.client.stats().ignored, 0);
+    assert_eq!(watcher.stdout_line_containing("mallory", WAIT), "mallory: mallory's own");
     watcher.close_stdin();
     assert!(watcher.wait_exit(WAIT).success());
     assert!(watcher.whole_stdout_after_exit(WAIT).iter().all(|l| !l.contains("I am alice")));
@@ -133,10 +149,10 @@ fn send_says_delivered_or_not_in_its_exit_status() {
 
 #[test]
 fn a_client_started_before_its_server_joins_once_it_comes_up() {
-    // A port held, so nobody else takes it, but not served: the client's joins go
-    // unanswered. It is let go only the moment before the server binds it.
-    let holder = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = holder.local_addr().unwrap().to_string();
+    // An address the test holds, where nothing answers yet: the client's joins go
+    // unanswered. The server comes up behind it (no port let go and bound again).
+    let relay = UdpRelay::new();
+    let addr = relay.addr().to_string();
     let mut early = Minichat::spawn_with_stdin(&[
         "chat", "--name", "early", "--server", &addr, "--linger", "0",
     ]);
@@ -145,8 +161,9 @@ fn a_client_started_before_its_server_joins_once_it_comes_up() {
     let notice = early.stderr_line_containing("no server answers", WAIT);
     assert!(notice.starts_with(&format!("minichat: no server answers at {addr}")), "{notice}");
     assert!(notice.contains("retrying in"), "{notice}");
-    drop(holder);
-    let (mut server, _) = Minichat::serve(&["serve", "--bind", &addr, "--history", "0"]);
+    let (mut server, server_addr) =
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--history", "0"]);
+    relay.retarget(Some(server_addr));
     server.stdout_line_containing("early: typed before the server was up", WAIT);
     assert!(early.wait_exit(WAIT).success());
 }
