@@ -11,6 +11,8 @@ pub mod process;
 pub mod qemu;
 pub mod sim;
 pub mod strategies;
+#[cfg(unix)]
+pub mod terminal;
 pub mod udp_client;
 pub mod udp_relay;
 

@@ -407,3 +407,56 @@ fn a_chat_with_nothing_to_say_joins_then_leaves_and_says_when_it_never_could() {
     let said = lonely.stderr_after_exit(WAIT).join("\n");
     assert!(said.contains("never joined: no answer from"), "{said}");
 }
+
+/// `chat` leaves on `/quit` and on Ctrl-C (SIGINT, here: a script has no keys), at once:
+/// with its input still open and a long linger, the server sees it leave and it exits 0.
+#[test]
+fn chat_leaves_on_quit_and_on_ctrl_c() {
+    let (mut server, addr) = server();
+    let mut watcher = chatter("watcher", &addr, &mut server);
+    for (name, stop) in [("quitter", "/quit"), ("interrupted", "SIGINT")] {
+        let mut client = Minichat::spawn_with_stdin(&[
+            "chat", "--name", name, "--server", &addr, "--linger", "600",
+        ]);
+        server.stdout_line_containing(&format!("{name} joined from"), WAIT);
+        client.write_line("last words");
+        assert_eq!(
+            watcher.stdout_line_containing("last words", WAIT),
+            format!("{name}: last words")
+        );
+        if stop == "/quit" {
+            client.write_line("/quit");
+        } else {
+            client.interrupt();
+        }
+        assert_eq!(
+            server.stdout_line_containing(&format!("{name} "), WAIT),
+            format!("{name} left")
+        );
+        assert!(client.wait_exit(WAIT).success(), "{name}: {:?}", client.stderr_so_far());
+    }
+    watcher.close_stdin();
+    assert!(watcher.wait_exit(WAIT).success());
+}
+
+/// At a terminal, Ctrl-C and Ctrl-D at the prompt leave, as `/quit` does.
+#[cfg(unix)]
+#[test]
+fn chat_at_a_terminal_leaves_on_ctrl_c_and_ctrl_d() {
+    use minichat_tests::terminal::AtTerminal;
+
+    let (mut server, addr) = server();
+    for (name, key) in [("ctrlc", b"\x03"), ("ctrld", b"\x04")] {
+        let mut chat = AtTerminal::spawn(&["chat", "--name", name, "--server", &addr]);
+        server.stdout_line_containing(&format!("{name} joined from"), WAIT);
+        chat.wait_for(">>>:", WAIT);
+        chat.type_keys(b"typed at the prompt\r");
+        server.stdout_line_containing(&format!("{name}: typed at the prompt"), WAIT);
+        chat.type_keys(key);
+        assert_eq!(
+            server.stdout_line_containing(&format!("{name} "), WAIT),
+            format!("{name} left")
+        );
+        assert!(chat.wait_exit(WAIT).success(), "{name}: {:?}", chat.screen());
+    }
+}
