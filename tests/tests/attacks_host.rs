@@ -160,6 +160,98 @@ fn one_host_cannot_take_every_slot() {
     );
 }
 
+/// Joins `count` clients from 127.0.0.1 (each on its own port); the last one's outcome:
+/// joined, or refused with its code.
+fn join_many(addr: SocketAddr, count: usize) -> (Vec<UdpClient>, Result<(), ErrorCode>) {
+    let mut clients: Vec<UdpClient> = (1..count).map(|i| joined(&format!("u{i}"), addr)).collect();
+    let mut last = UdpClient::new(&format!("u{count}"), addr);
+    assert!(last.run_until(WAIT, |c| c.client.is_joined() || c.client.is_closed()));
+    let outcome = last
+        .events
+        .iter()
+        .find_map(|e| match e {
+            ClientEvent::Refused { code, .. } => Some(Err(*code)),
+            ClientEvent::Joined { .. } => Some(Ok(())),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("neither joined nor refused: {:?}", last.events));
+    clients.push(last);
+    (clients, outcome)
+}
+
+/// Without `--per-ip`, one address holds 16 sessions and no more; `--per-ip 0` lifts the
+/// limit.
+#[test]
+fn per_ip_is_16_by_default_and_0_is_no_limit() {
+    let (_server, addr) = Minichat::serve(&["serve", "--plaintext", "--bind", "127.0.0.1:0"]);
+    let (_sixteen, outcome) = join_many(addr, 16);
+    assert_eq!(outcome, Ok(()), "the 16th joins");
+    let mut seventeenth = UdpClient::new("u17", addr);
+    assert!(seventeenth.run_until(WAIT, |c| c.client.is_closed()));
+    assert!(
+        seventeenth
+            .events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::Refused { code: ErrorCode::TooManyFromAddress, .. })),
+        "{:?}",
+        seventeenth.events
+    );
+    let (_server, addr) =
+        Minichat::serve(&["serve", "--plaintext", "--bind", "127.0.0.1:0", "--per-ip", "0"]);
+    let (_many, outcome) = join_many(addr, 40);
+    assert_eq!(outcome, Ok(()), "with --per-ip 0 the 40th joins");
+}
+
+/// A full server refuses a newcomer with `server-full`, and `send` says so and exits 1.
+#[test]
+fn a_full_server_refuses_with_server_full() {
+    let (_server, addr) = Minichat::serve(&[
+        "serve",
+        "--plaintext",
+        "--bind",
+        "127.0.0.1:0",
+        "--capacity",
+        "2",
+        "--per-ip",
+        "0",
+    ]);
+    let (_two, outcome) = join_many(addr, 2);
+    assert_eq!(outcome, Ok(()));
+    let (_three, outcome) = join_many_more(addr);
+    assert_eq!(outcome, Err(ErrorCode::ServerFull));
+    let mut send = Minichat::spawn(&[
+        "send",
+        "--plaintext",
+        "--name",
+        "late",
+        "--server",
+        &addr.to_string(),
+        "hello?",
+    ]);
+    assert_eq!(send.wait_exit(WAIT).code(), Some(1));
+    let said = send.stderr_after_exit(WAIT).join("\n");
+    assert!(said.contains("the server is full"), "{said}");
+}
+
+/// One more client on a full server: its outcome.
+fn join_many_more(addr: SocketAddr) -> (UdpClient, Result<(), ErrorCode>) {
+    let mut extra = UdpClient::new("extra", addr);
+    assert!(extra.run_until(WAIT, |c| c.client.is_joined() || c.client.is_closed()));
+    let outcome = if extra.client.is_joined() {
+        Ok(())
+    } else {
+        extra
+            .events
+            .iter()
+            .find_map(|e| match e {
+                ClientEvent::Refused { code, .. } => Some(Err(*code)),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("closed without a refusal: {:?}", extra.events))
+    };
+    (extra, outcome)
+}
+
 #[test]
 fn a_kick_takes_effect_at_once() {
     let (mut server, addr) =

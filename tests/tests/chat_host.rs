@@ -460,3 +460,33 @@ fn chat_at_a_terminal_leaves_on_ctrl_c_and_ctrl_d() {
         assert!(chat.wait_exit(WAIT).success(), "{name}: {:?}", chat.screen());
     }
 }
+
+/// `send --timeout N` against a server that never answers: not delivered, exit 1, and the
+/// reason names the address and the time, once that time has passed (not before).
+#[test]
+fn send_says_when_no_answer_came_within_its_timeout() {
+    // A socket held open and read by nobody: datagrams go in, nothing comes back.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let nobody = silent.local_addr().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let mut send = Minichat::spawn(&[
+        "send",
+        "--name",
+        "lonely",
+        "--server",
+        &nobody,
+        "--timeout",
+        "2",
+        "--plaintext",
+        "anyone?",
+    ]);
+    assert_eq!(send.wait_exit(WAIT).code(), Some(1));
+    let took = started.elapsed();
+    let said = send.stderr_after_exit(WAIT);
+    assert_eq!(
+        said.last().map(String::as_str),
+        Some(&*format!("minichat: not delivered: no answer from {nobody} within 2 s")),
+        "{said:?}"
+    );
+    assert!(took >= Duration::from_secs(2), "gave up after {took:?}");
+}
