@@ -251,17 +251,23 @@ fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost()
     let home = std::env::temp_dir().join(format!("minichat-crash-{}", std::process::id()));
     let key = home.join("server.key");
     let key = key.to_str().unwrap();
-    let (mut server, addr) =
+    // The clients know the server by a relay's address, held by the test throughout: the
+    // restarted server comes up behind it (no port let go and bound again).
+    let relay = UdpRelay::new();
+    let (mut server, server_addr) =
         Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--keepalive", "1", "--key", key]);
-    let addr = addr.to_string();
+    relay.retarget(Some(server_addr));
+    let addr = relay.addr().to_string();
     let mut reader = chatter("reader", &addr, &mut server);
     let mut writer = chatter("writer", &addr, &mut server);
     writer.write_line("before the crash");
     assert_eq!(reader.stdout_line_containing("before", WAIT), "writer: before the crash");
     server.kill();
+    relay.retarget(None);
     writer.write_line("typed while the server was down");
-    let (mut server, _) =
-        Minichat::serve(&["serve", "--bind", &addr, "--keepalive", "1", "--key", key]);
+    let (mut server, server_addr) =
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--keepalive", "1", "--key", key]);
+    relay.retarget(Some(server_addr));
     // Both notice within two keep-alive periods (plus start-up), re-join and resend.
     server.stdout_line_containing("writer: typed while the server was down", WAIT);
     assert_eq!(
