@@ -347,7 +347,13 @@ fn servers_of_one_fleet_seal_the_room_from_the_broker_and_from_other_fleets() {
 fn a_bridged_server_that_restarts_brings_its_users_back_into_the_room() {
     let broker = Broker::start();
     let (mut a, addr_a) = bridged(&broker, "server-restart-test");
-    let (mut b, addr_b) = bridged(&broker, "server-restart-test");
+    // The restarted B keeps its key, as a real one does: its users trusted it.
+    let home = std::env::temp_dir().join(format!("minichat-bridge-{}-b", std::process::id()));
+    let key = home.join("server.key");
+    let key = key.to_str().unwrap();
+    let url = broker.url("server-restart-test");
+    let b_args = ["--anyone-on-the-broker-may-speak-for-users", "--key", key];
+    let (mut b, addr_b, _) = serve_bridged(&url, &b_args);
     // B's users know it by a relay's address, held by the test: the restarted B comes up
     // behind it.
     let relay = UdpRelay::new();
@@ -367,7 +373,7 @@ fn a_bridged_server_that_restarts_brings_its_users_back_into_the_room() {
     assert!(gone.ends_with("(1 user gone with it)"), "{gone}");
     bob.write_line("typed while B was down");
 
-    let (mut b2, addr_b2) = bridged(&broker, "server-restart-test");
+    let (mut b2, addr_b2, _) = serve_bridged(&url, &b_args);
     relay.retarget(Some(addr_b2.parse().unwrap()));
     b2.stderr_line_containing("shares the room", WAIT);
     b2.stdout_line_containing("bob joined from", WAIT);
@@ -386,6 +392,8 @@ fn a_bridged_server_that_restarts_brings_its_users_back_into_the_room() {
     }
     let bob_saw = bob.whole_stdout_after_exit(WAIT);
     assert_eq!(bob_saw.iter().filter(|l| *l == "alice: welcome back").count(), 1, "{bob_saw:#?}");
+    drop(b2);
+    let _ = std::fs::remove_dir_all(&home);
 }
 
 /// The broker restarts while one server is publishing a stream of messages (some of them
