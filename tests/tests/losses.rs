@@ -169,7 +169,7 @@ fn window_of_one() {
 fn no_maybe_lost_without_a_move(events: &[ClientEvent]) {
     let lost = events.iter().position(|e| matches!(e, ClientEvent::MaybeLost { .. }));
     if let Some(lost) = lost {
-        let moved = events[lost..].iter().any(|e| *e == ClientEvent::SessionMoved);
+        let moved = events[lost..].contains(&ClientEvent::SessionMoved);
         assert!(moved, "a message maybe lost, but no session moved: {events:?}");
     }
 }
