@@ -19,6 +19,8 @@ const TICK: Duration = Duration::from_millis(20);
 pub struct UdpRelay {
     addr: SocketAddr,
     target: Arc<Mutex<Option<SocketAddr>>>,
+    answers: Arc<Mutex<Vec<Vec<u8>>>>,
+    rebind: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -30,10 +32,17 @@ impl UdpRelay {
         front.set_read_timeout(Some(TICK)).expect("a read timeout");
         let addr = front.local_addr().expect("its address");
         let target = Arc::new(Mutex::new(None));
+        let answers = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (target_, stop_) = (Arc::clone(&target), Arc::clone(&stop));
-        let relay = std::thread::spawn(move || relay(&front, &target_, &stop_));
-        UdpRelay { addr, target, stop, threads: vec![relay] }
+        let rebind = Arc::new(AtomicBool::new(false));
+        let shared = Shared {
+            target: Arc::clone(&target),
+            answers: Arc::clone(&answers),
+            rebind: Arc::clone(&rebind),
+            stop: Arc::clone(&stop),
+        };
+        let relay = std::thread::spawn(move || relay(&front, &shared));
+        UdpRelay { addr, target, answers, rebind, stop, threads: vec![relay] }
     }
 
     /// The address clients are given.
@@ -41,7 +50,20 @@ impl UdpRelay {
         self.addr
     }
 
-    /// From now on datagrams go to `target`; `None`: nowhere.
+    /// Every datagram the server sent back through the relay so far, in order: what
+    /// someone on the path sees.
+    pub fn answers(&self) -> Vec<Vec<u8>> {
+        self.answers.lock().map(|answers| answers.clone()).unwrap_or_default()
+    }
+
+    /// From the next datagram on, each client comes from a new address (a NAT that
+    /// rebinds).
+    pub fn rebind(&self) {
+        self.rebind.store(true, Ordering::SeqCst);
+    }
+
+    /// From now on datagrams go to `target`; `None`: nowhere, and nothing comes back (the
+    /// path is cut both ways).
     pub fn retarget(&self, target: Option<SocketAddr>) {
         if let Ok(mut current) = self.target.lock() {
             *current = target;
@@ -55,24 +77,48 @@ impl Default for UdpRelay {
     }
 }
 
-/// The front socket's loop: one upstream socket per client, made on its first datagram.
-fn relay(front: &UdpSocket, target: &Mutex<Option<SocketAddr>>, stop: &Arc<AtomicBool>) {
-    let mut upstreams: HashMap<SocketAddr, UdpSocket> = HashMap::new();
+/// What the relay's threads share with it.
+#[derive(Clone)]
+struct Shared {
+    target: Arc<Mutex<Option<SocketAddr>>>,
+    answers: Arc<Mutex<Vec<Vec<u8>>>>,
+    rebind: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Shared {
+    fn target(&self) -> Option<SocketAddr> {
+        self.target.lock().ok().and_then(|target| *target)
+    }
+}
+
+/// The front socket's loop: one upstream socket per client, made on its first datagram
+/// (and again after a rebind, the old one retired).
+fn relay(front: &UdpSocket, shared: &Shared) {
+    let mut upstreams: HashMap<SocketAddr, (UdpSocket, Arc<AtomicBool>)> = HashMap::new();
     let mut readers = Vec::new();
     let mut buf = vec![0u8; 65_536];
-    while !stop.load(Ordering::SeqCst) {
+    while !shared.stop.load(Ordering::SeqCst) {
         let Ok((len, client)) = front.recv_from(&mut buf) else { continue };
-        let Some(to) = target.lock().ok().and_then(|target| *target) else { continue };
+        let Some(to) = shared.target() else { continue };
+        if shared.rebind.swap(false, Ordering::SeqCst) {
+            for (_, (_, retired)) in upstreams.drain() {
+                retired.store(true, Ordering::SeqCst);
+            }
+        }
         let upstream = match upstreams.get(&client) {
-            Some(upstream) => upstream,
+            Some((upstream, _)) => upstream,
             None => {
                 let Ok(upstream) = UdpSocket::bind("127.0.0.1:0") else { continue };
                 let (Ok(back), Ok(reader)) = (front.try_clone(), upstream.try_clone()) else {
                     continue;
                 };
-                let stop = Arc::clone(stop);
-                readers.push(std::thread::spawn(move || answers(&reader, &back, client, &stop)));
-                upstreams.entry(client).or_insert(upstream)
+                let retired = Arc::new(AtomicBool::new(false));
+                let (shared, gone) = (shared.clone(), Arc::clone(&retired));
+                readers.push(std::thread::spawn(move || {
+                    relay_answers(&reader, &back, client, &shared, &gone);
+                }));
+                &upstreams.entry(client).or_insert((upstream, retired)).0
             }
         };
         let _ = upstream.send_to(&buf[..len], to);
@@ -82,16 +128,28 @@ fn relay(front: &UdpSocket, target: &Mutex<Option<SocketAddr>>, stop: &Arc<Atomi
     }
 }
 
-/// What the server sends one client's upstream socket goes back to that client.
-fn answers(upstream: &UdpSocket, front: &UdpSocket, client: SocketAddr, stop: &AtomicBool) {
+/// What the server sends one client's upstream socket goes back to that client, while the
+/// path is not cut and the socket not retired by a rebind.
+fn relay_answers(
+    upstream: &UdpSocket,
+    front: &UdpSocket,
+    client: SocketAddr,
+    shared: &Shared,
+    retired: &AtomicBool,
+) {
     if upstream.set_read_timeout(Some(TICK)).is_err() {
         return;
     }
     let mut buf = vec![0u8; 65_536];
-    while !stop.load(Ordering::SeqCst) {
-        if let Ok((len, _)) = upstream.recv_from(&mut buf) {
-            let _ = front.send_to(&buf[..len], client);
+    while !shared.stop.load(Ordering::SeqCst) {
+        let Ok((len, _)) = upstream.recv_from(&mut buf) else { continue };
+        if retired.load(Ordering::SeqCst) || shared.target().is_none() {
+            continue;
         }
+        if let Ok(mut seen) = shared.answers.lock() {
+            seen.push(buf[..len].to_vec());
+        }
+        let _ = front.send_to(&buf[..len], client);
     }
 }
 

@@ -496,3 +496,86 @@ fn send_says_when_no_answer_came_within_its_timeout() {
     );
     assert!(took >= Duration::from_secs(2), "gave up after {took:?}");
 }
+
+/// Someone who read a session's token off the wire takes the session over while its
+/// client's link is down, and speaks under the number of the client's unacknowledged
+/// message. The client, back (from a new address), is told the session moved, tries to
+/// join again, and reports that message: `chat`'s exit status is then 1, never a silent 0.
+#[test]
+fn a_message_maybe_lost_to_a_taken_session_makes_chat_exit_1() {
+    let (mut server, addr) = server();
+    let server_addr: std::net::SocketAddr = addr.parse().unwrap();
+    let mut watcher = chatter("watcher", &addr, &mut server);
+    // The victim speaks in the clear through a relay the test holds: its path, which the
+    // test reads and cuts.
+    let relay = UdpRelay::new();
+    relay.retarget(Some(server_addr));
+    let via = relay.addr().to_string();
+    let mut victim = Minichat::spawn_with_stdin(&[
+        "chat",
+        "--plaintext",
+        "--name",
+        "victim",
+        "--server",
+        &via,
+        "--linger",
+        "0",
+        "--timeout",
+        "5",
+    ]);
+    server.stdout_line_containing("victim joined from", WAIT);
+    // The welcome, as it passed through the relay (the server may say "joined" first).
+    let deadline = std::time::Instant::now() + WAIT;
+    let token = loop {
+        let welcome = relay.answers().iter().find_map(|bytes| match Message::decode(bytes) {
+            Ok(Message::Welcome { token, .. }) => Some(token),
+            _ => None,
+        });
+        if let Some(token) = welcome {
+            break token;
+        }
+        assert!(std::time::Instant::now() < deadline, "no welcome went through the relay");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // The victim's link goes down while it says something: its message waits unacked.
+    relay.retarget(None);
+    victim.write_line("from the real victim");
+    // The attacker answers the server's challenge from its own address, and speaks first
+    // under the victim's first number.
+    let attacker = UdpSocket::bind("127.0.0.1:0").unwrap();
+    attacker.set_read_timeout(Some(WAIT)).unwrap();
+    let send = |message: &Message<'_>| {
+        let mut buf = [0u8; 256];
+        let len = message.encode(&mut buf).unwrap();
+        attacker.send_to(&buf[..len], server_addr).unwrap();
+    };
+    send(&Message::Ping { token, req: 1 });
+    let mut buf = [0u8; 2048];
+    let nonce = loop {
+        let (len, _) = attacker.recv_from(&mut buf).expect("the server challenges the attacker");
+        if let Ok(Message::Challenge { nonce, .. }) = Message::decode(&buf[..len]) {
+            break nonce;
+        }
+    };
+    send(&Message::ChallengeResponse { token, nonce });
+    send(&Message::Say { token, seq: 1, text: "forged" });
+    assert_eq!(watcher.stdout_line_containing("victim:", WAIT), "victim: forged");
+    // The link comes back, from a new address (its NAT rebound): the server challenges
+    // it there, the victim answers, and the session moves back to it, with the number it
+    // holds taken by someone else's message.
+    relay.rebind();
+    relay.retarget(Some(server_addr));
+    victim.close_stdin();
+    let status = victim.wait_exit(Duration::from_secs(60));
+    let said = victim.stderr_after_exit(WAIT).join("\n");
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(said.contains("the server moved this session to another address"), "{said}");
+    // Its message is reported, never silently dropped: as maybe lost (if the move
+    // answered its own challenge), or as not delivered once the taken name kept it out
+    // past its --timeout.
+    let reported = said.lines().any(|line| {
+        line.contains("from the real victim")
+            && (line.contains("may not have been delivered") || line.contains("not delivered"))
+    });
+    assert!(reported, "{said}");
+}
