@@ -11,11 +11,17 @@ source each call comes from: the innermost frame outside Rust's own library name
 crate. A call in Rust's library alone (a generic helper it did not inline) passes the
 question to the calls of that helper.
 
-    python3 panics.py ELF [--allow CRATE ...]
+    python3 panics.py ELF [--allowed LIST]
 
-Prints the panicking sites by crate, and exits 1 if one is in a crate not allowed
-(minichat's own crates, and the program itself, are never allowed). Needs the build's
-debug info, and llvm-objdump, llvm-nm and llvm-addr2line (Debian's `llvm`).
+Prints the panicking sites by crate, each with its source (`CRATE PATH:LINE`, the path in
+the crate's package), and exits 1 if one is not in LIST, the program's own list of sites
+it may keep (one `CRATE PATH:LINE` a line; `#` starts a comment): a new panicking branch
+in a crate already allowed fails as one in a new crate does, and minichat's own crates,
+and the program itself, are never allowed. It exits 1 too if it finds no panic entry at
+all: the program links an ordinary panic handler, so none found means the search is
+broken, not that the program is proved. `--print-list` prints the sites as a list, to
+start or review one. Needs the build's debug info, and llvm-objdump, llvm-nm and
+llvm-addr2line (Debian's `llvm`).
 """
 
 import bisect
@@ -91,6 +97,12 @@ def frames(elf, address):
     return list(zip(out[0::2], out[1::2]))
 
 
+def site_of_path(path):
+    """`PATH:LINE` within its crate's package, for a registry crate; else the file's name."""
+    m = re.search(r"/registry/src/[^/]+/[A-Za-z0-9_\-]+?-\d+\.\d+\.\d+[^/]*/(.*)$", path)
+    return m.group(1) if m else path.rsplit("/", 1)[-1]
+
+
 def crate_of_path(path):
     if "/library/" in path and ("/rustc/" in path or "/rustlib/" in path):
         return None  # Rust's own library: look further out
@@ -105,7 +117,7 @@ def crate_of_path(path):
 
 
 def holders(elf):
-    """crate -> the panicking calls in its code (function and source line)."""
+    """crate -> {site (`PATH:LINE`) -> functions}: the panicking calls in its code."""
     funcs = functions(elf)
     starts = [f[0] for f in funcs]
 
@@ -118,8 +130,11 @@ def holders(elf):
     callers = collections.defaultdict(list)  # address called -> call addresses
     for at, target in calls(elf):
         callers[target].append(at)
-    by_crate = collections.defaultdict(set)
+    by_crate = collections.defaultdict(lambda: collections.defaultdict(set))
     todo = [f for f in funcs if ENTRIES.search(f[2])]
+    if not todo:
+        sys.exit(f"panics.py: no panic entry found in {elf}: the search is broken (or the "
+                 "names of the entries changed), so nothing is proved")
     seen = set(todo)
     while todo:
         func = todo.pop()
@@ -128,7 +143,7 @@ def holders(elf):
             holder = next(((fn, loc, crate_of_path(loc)) for fn, loc in chain if crate_of_path(loc)), None)
             if holder:
                 fn, loc, crate = holder
-                by_crate[crate].add(f"{re.sub(r'::h[0-9a-f]{16}$', '', fn)[:110]} ({loc.rsplit('/', 1)[-1]})")
+                by_crate[crate][site_of_path(loc)].add(re.sub(r'::h[0-9a-f]{16}$', '', fn)[:110])
                 continue
             # Only Rust's library here: a generic helper that panics; its callers hold it.
             outer = containing(at)
@@ -138,23 +153,40 @@ def holders(elf):
     return by_crate
 
 
+def allowed_sites(path):
+    sites = set()
+    with open(path) as file:
+        for line in file:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                sites.add(" ".join(line.split()))
+    return sites
+
+
 def main():
     args = sys.argv[1:]
-    if not args:
+    if not args or args[1:2] not in ([], ["--allowed"], ["--print-list"]):
         sys.exit(__doc__)
-    elf, allowed = args[0], set(args[2:]) if args[1:2] == ["--allow"] else set()
+    elf = args[0]
+    allowed = allowed_sites(args[2]) if args[1:2] == ["--allowed"] else set()
     by_crate = holders(elf)
+    if args[1:2] == ["--print-list"]:
+        for crate in sorted(by_crate):
+            for site in sorted(by_crate[crate]):
+                print(f"{crate} {site}")
+        return
     bad = []
     for crate in sorted(by_crate):
         print(f"{crate}:")
         for site in sorted(by_crate[crate]):
-            print(f"    {site}")
-        if crate.startswith("minichat") or crate not in allowed:
-            bad.append(crate)
+            ok = not crate.startswith("minichat") and f"{crate} {site}" in allowed
+            print(f"    {site}: {', '.join(sorted(by_crate[crate][site]))}" + ("" if ok else "  (not allowed)"))
+            if not ok:
+                bad.append(f"{crate} {site}")
     if not by_crate:
         print("no panicking branch")
     if bad:
-        print(f"panics.py: panicking branches in {', '.join(bad)}: not allowed", file=sys.stderr)
+        print(f"panics.py: panicking branches not in the program's list: {', '.join(bad)}", file=sys.stderr)
         sys.exit(1)
 
 

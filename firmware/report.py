@@ -5,9 +5,12 @@ Section sizes come from `readelf -S` (any ELF target); the state sizes from the
 `.minichat_sizes` section the `chat` binary carries, computed by the compiler for the
 target itself. Run after the builds of BENCHMARKS.md, "Reproduce" (CI's firmware step).
 
-With `--check FILE` it also compares every `.text` size with the figure recorded in FILE
-(BENCHMARKS.md's first table) and exits 1 if one grew by more than MARGIN, so a size
-regression cannot land unnoticed: re-measure and update the table when growth is meant."""
+With `--check FILE` it also compares what it measured with what FILE (BENCHMARKS.md)
+records, and exits 1 if a build is missing, if a `.text` or its RAM (`.data` + `.bss`, and
+the state sizes of the third table) grew by more than MARGIN over its figure, or if a budget
+line (what encryption adds, against its budget) reads otherwise than the one recorded: a
+size regression, or a budget newly missed or missed by more, cannot land unnoticed.
+Re-measure and update the tables when a change is meant."""
 
 import re
 import struct
@@ -64,21 +67,36 @@ def state_sizes(path):
 MARGIN = 0.02
 
 
-def recorded_text_sizes(path):
-    """(target, build) -> .text, from the first footprint table of BENCHMARKS.md."""
-    sizes = {}
+def number(cell):
+    return int(cell.replace(",", ""))
+
+
+def recorded(path):
+    """What BENCHMARKS.md records: (target, build) -> (.text, .data + .bss) from the first
+    footprint table; (target, line) -> budget cell from the table of what encryption adds;
+    target -> the state sizes' row."""
+    sizes, budgets, states = {}, {}, {}
+    secure_lines = {f"{secure.split(' (')[0]} over {plain}" for secure, plain, _ in SECURE_COST}
     for line in Path(path).read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 5 and cells[0] in TARGETS and cells[1] in LABELS:
-            sizes.setdefault((cells[0], cells[1]), int(cells[2].replace(",", "")))
-    return sizes
+            sizes.setdefault((cells[0], cells[1]), (number(cells[2]), number(cells[4])))
+        elif len(cells) == 4 and cells[0] in TARGETS and cells[1] in secure_lines:
+            budgets.setdefault((cells[0], cells[1]), cells[3])
+        elif len(cells) == 8 and cells[0] in TARGETS and cells[1].replace(",", "").isdigit():
+            states.setdefault(cells[0], [number(c) for c in cells[1:]])
+    return sizes, budgets, states
+
+
+def grew(now, then):
+    return now > then * (1 + MARGIN)
 
 
 def main():
     check = None
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
-        check = recorded_text_sizes(sys.argv[2])
-    grown = []
+        check = recorded(sys.argv[2])
+    failed = []
     print("| target | build | `.text` | `.rodata` | `.data` + `.bss` |")
     print("|---|---|---:|---:|---:|")
     for target in TARGETS:
@@ -86,46 +104,68 @@ def main():
             path = HERE / "target" / build / target / "release" / name
             if not path.exists():
                 print(f"missing {path}", file=sys.stderr)
+                failed.append(f"{target} {what}: not built ({path})")
                 continue
             s = sections(path)
-            print(f"| {target} | {what} | {s.get('.text', 0):,} | {s.get('.rodata', 0):,} | {s.get('.data', 0) + s.get('.bss', 0):,} |")
+            text, ram = s.get(".text", 0), s.get(".data", 0) + s.get(".bss", 0)
+            print(f"| {target} | {what} | {text:,} | {s.get('.rodata', 0):,} | {ram:,} |")
             if check is not None:
-                recorded = check.get((target, what))
-                if recorded is None:
-                    grown.append(f"{target} {what}: no recorded size")
-                elif s.get(".text", 0) > recorded * (1 + MARGIN):
-                    grown.append(f"{target} {what}: .text {s.get('.text', 0):,} B, recorded {recorded:,} B")
+                known = check[0].get((target, what))
+                if known is None:
+                    failed.append(f"{target} {what}: no recorded size")
+                    continue
+                if grew(text, known[0]):
+                    failed.append(f"{target} {what}: .text {text:,} B, recorded {known[0]:,} B")
+                if grew(ram, known[1]):
+                    failed.append(f"{target} {what}: .data + .bss {ram:,} B, recorded {known[1]:,} B")
     print()
     print("| target | what encryption adds | `.text` | budget |")
     print("|---|---|---:|---|")
     for target in TARGETS:
         for secure, plain, budget in SECURE_COST:
+            line = f"{secure.split(' (')[0]} over {plain}"
             paths = [HERE / "target" / build / target / "release" / name
                      for name, what, build in BINS if what in (secure, plain)]
             if not all(p.exists() for p in paths):
+                failed.append(f"{target} {line}: not built")
                 continue
             sizes = {what: sections(HERE / "target" / build / target / "release" / name).get(".text", 0)
                      for name, what, build in BINS if what in (secure, plain)}
             added = sizes[secure] - sizes[plain]
             verdict = "—" if budget is None else (
                 f"{budget // 1024} KiB: met" if added <= budget else f"{budget // 1024} KiB: missed, {added / budget:.1f}×")
-            print(f"| {target} | {secure.split(' (')[0]} over {plain} | {added:,} | {verdict} |")
+            print(f"| {target} | {line} | {added:,} | {verdict} |")
+            if check is not None:
+                known = check[1].get((target, line))
+                if known is None:
+                    failed.append(f"{target} {line}: no recorded budget line")
+                elif known != verdict:
+                    failed.append(f"{target} {line}: budget {verdict!r}, recorded {known!r}")
     print()
     print("| target | `StaticServer<8, 16, _, 2048, 0>` | per user slot | per user slot, serial | per ring entry | ring arena | without users and ring | `Client<4, 4, 4>` |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for target in TARGETS:
         path = HERE / "target" / target / "release" / "chat"
         if not path.exists():
+            failed.append(f"{target} state sizes: not built ({path})")
             continue
         server, no_users, no_entries, no_ring, client, serial, serial_no_users = state_sizes(path)[:7]
         bare = no_ring - 8 * ((server - no_users) // 8)
-        print(f"| {target} | {server:,} | {(server - no_users) // 8:,} | {(serial - serial_no_users) // 8:,} | "
-              f"{(server - no_entries) // 16:,} | {no_entries - no_ring:,} | {bare:,} | {client:,} |")
-    if grown:
-        print(f"\nfirmware grew by more than {MARGIN:.0%} over BENCHMARKS.md:", file=sys.stderr)
-        for line in grown:
+        row = [server, (server - no_users) // 8, (serial - serial_no_users) // 8,
+               (server - no_entries) // 16, no_entries - no_ring, bare, client]
+        print(f"| {target} | " + " | ".join(f"{x:,}" for x in row) + " |")
+        if check is not None:
+            known = check[2].get(target)
+            if known is None:
+                failed.append(f"{target} state sizes: not recorded")
+            elif any(grew(x, k) for x, k in zip(row, known)):
+                failed.append(f"{target} state sizes (RAM): {row}, recorded {known}")
+    if failed:
+        print(f"\nthe firmware's footprint against {sys.argv[2] if check else 'its builds'}:", file=sys.stderr)
+        for line in failed:
             print(f"  {line}", file=sys.stderr)
-        sys.exit(1)
+        if check is not None:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ minimal one (the default build), the full one (`--features full`, built into
 the whole minimal client as it sits in flash (vector table, `.text` and `.rodata`: runtime,
 UART driver, framing and all) against the design's 10 KiB for it.
 
-With `--check FILE` it compares every `.text` with the figure recorded in FILE
-(BENCHMARKS.md, "Firmware on QEMU") and exits 1 if one grew by more than 2%."""
+With `--check FILE` it compares what it measured with what FILE (BENCHMARKS.md, "Firmware
+on QEMU") records, and exits 1 if a program's `.text` or its state (`.bss`, its RAM) grew by
+more than 2%, or if a budget line (the protocol's share, the whole client in flash) reads
+otherwise than the one recorded: a budget newly missed, or missed by more, fails."""
 
 import re
 import subprocess
@@ -75,12 +77,16 @@ def whole_client():
 
 
 def recorded(path):
-    sizes = {}
+    """(target, label) -> (.text, .bss, budget cell) of the first table; target -> the
+    budget cell of the whole client in flash."""
+    sizes, whole = {}, {}
     for line in Path(path).read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 7 and cells[0] in TARGETS and cells[1] in LABELS:
-            sizes[(cells[0], cells[1])] = int(cells[2].replace(",", ""))
-    return sizes
+        if len(cells) >= 8 and cells[0] in TARGETS and cells[1] in LABELS:
+            sizes[(cells[0], cells[1])] = (int(cells[2].replace(",", "")), int(cells[4].replace(",", "")), cells[7])
+        elif len(cells) == 3 and cells[0] in TARGETS and cells[1].replace(",", "").isdigit():
+            whole[cells[0]] = cells[2]
+    return sizes, whole
 
 
 def verdict(share, budget):
@@ -103,15 +109,26 @@ def main():
     for target, flash in whole_client():
         print(f"| {target} | {flash:,} | {verdict(flash, WHOLE_CLIENT_BUDGET)} |")
     if len(sys.argv) == 3 and sys.argv[1] == "--check":
-        known = recorded(sys.argv[2])
-        grew = [(t, l, x, known[(t, l)]) for t, l, x, *_ in rows
-                if (t, l) in known and x > known[(t, l)] * (1 + MARGIN)]
-        missing = [(t, l) for t, l, *_ in rows if (t, l) not in known]
-        for t, l, x, k in grew:
-            print(f"{t} {l}: .text {x:,} B, recorded {k:,} B (more than 2% over)", file=sys.stderr)
-        for t, l in missing:
-            print(f"{t} {l}: not recorded in {sys.argv[2]}", file=sys.stderr)
-        if grew or missing:
+        known, whole = recorded(sys.argv[2])
+        failed = []
+        for t, l, text, _, bss, _, share, budget in rows:
+            if (t, l) not in known:
+                failed.append(f"{t} {l}: not recorded in {sys.argv[2]}")
+                continue
+            k_text, k_bss, k_budget = known[(t, l)]
+            if text > k_text * (1 + MARGIN):
+                failed.append(f"{t} {l}: .text {text:,} B, recorded {k_text:,} B (more than 2% over)")
+            if bss > k_bss * (1 + MARGIN):
+                failed.append(f"{t} {l}: .bss {bss:,} B, recorded {k_bss:,} B (more than 2% over)")
+            if verdict(share, budget) != k_budget:
+                failed.append(f"{t} {l}: budget {verdict(share, budget)!r}, recorded {k_budget!r}")
+        for t, flash in whole_client():
+            if whole.get(t) != verdict(flash, WHOLE_CLIENT_BUDGET):
+                failed.append(f"{t} whole client in flash: budget {verdict(flash, WHOLE_CLIENT_BUDGET)!r}, "
+                              f"recorded {whole.get(t)!r}")
+        for line in failed:
+            print(line, file=sys.stderr)
+        if failed:
             sys.exit(1)
 
 

@@ -2,21 +2,35 @@
 //! `.ci/run`) on a free loopback port, as a child process, stopped when dropped; open to
 //! anyone, or with its own protections (a password file, an ACL, a TLS listener with a
 //! certificate the test makes).
+//!
+//! Clients reach it through a relay on a port the test holds for the broker's whole life
+//! ([`CuttableLink`]): mosquitto itself cannot be told to take any free port, so each of its
+//! starts asks the system for one, and starts again on another if some other program took
+//! it meanwhile. A restart never hands the clients' port to anyone else.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cuttable::CuttableLink;
+
 /// How long a broker may take to accept connections.
 const READY_WITHIN: Duration = Duration::from_secs(10);
+
+/// How many ports a start tries before it gives up.
+const START_ATTEMPTS: usize = 5;
 
 /// A running broker.
 #[derive(Debug)]
 pub struct Broker {
     child: Option<Child>,
+    /// The port clients connect to: the relay's, the same across restarts.
     port: u16,
-    /// Its configuration, and the files it names.
+    front: CuttableLink,
+    /// Its configuration but the listener, and the files it names.
+    config: String,
     dir: PathBuf,
     tls: bool,
 }
@@ -43,14 +57,10 @@ impl Broker {
 
     /// Starts a broker with `protections` on a free port of 127.0.0.1.
     pub fn start_with(protections: &Protections) -> Broker {
-        // Asked of the system and released at once; another process taking it in between
-        // would make the broker fail to start, which `wait_ready` reports.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|addr| addr.port())
-            .expect("a free port");
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir =
-            std::env::temp_dir().join(format!("minichat-mosquitto-{}-{port}", std::process::id()));
+            std::env::temp_dir().join(format!("minichat-mosquitto-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("the broker's directory");
         let mut config = String::new();
         #[cfg(unix)]
@@ -58,7 +68,6 @@ impl Broker {
             // Else mosquitto, started as root, reads its files as the user `mosquitto`.
             config.push_str("user root\n");
         }
-        config.push_str(&format!("listener {port} 127.0.0.1\n"));
         if protections.users.is_empty() {
             config.push_str("allow_anonymous true\n");
         } else {
@@ -94,9 +103,10 @@ impl Broker {
         if tls {
             config.push_str(&tls_listener(&dir));
         }
-        std::fs::write(dir.join("mosquitto.conf"), config)
-            .expect("the broker's configuration is written");
-        let mut broker = Broker { child: None, port, dir, tls };
+        // Until the broker runs, the relay leads nowhere: connections hang up at once.
+        let front = CuttableLink::to(SocketAddr::from(([127, 0, 0, 1], 0)));
+        let port = front.port();
+        let mut broker = Broker { child: None, port, front, config, dir, tls };
         broker.restart();
         broker
     }
@@ -131,38 +141,70 @@ impl Broker {
         }
     }
 
-    /// Starts it again on the same port, and waits until it accepts connections.
+    /// Starts it again (with nothing kept) behind the same port, once it listens.
     pub fn restart(&mut self) {
         self.stop();
         let program = ["mosquitto", "/usr/sbin/mosquitto"]
             .into_iter()
             .find(|p| which(p))
             .unwrap_or("mosquitto");
-        let child = Command::new(program)
-            .arg("-c")
-            .arg(self.dir.join("mosquitto.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto runs (install Debian's mosquitto package, as .ci/run does)");
-        self.child = Some(child);
-        self.wait_ready();
-    }
-
-    fn wait_ready(&mut self) {
-        let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let deadline = Instant::now() + READY_WITHIN;
-        while Instant::now() < deadline {
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
+        let mut failures = Vec::new();
+        for _ in 0..START_ATTEMPTS {
+            // Asked of the system and released at once: another program may take it
+            // before mosquitto does, and then mosquitto says so and this tries another.
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .map(|addr| addr.port())
+                .expect("a free port");
+            let config = format!("listener {port} 127.0.0.1\n{}", self.config);
+            std::fs::write(self.dir.join("mosquitto.conf"), config)
+                .expect("the broker's configuration is written");
+            let mut child = Command::new(program)
+                .arg("-c")
+                .arg(self.dir.join("mosquitto.conf"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("mosquitto runs (install Debian's mosquitto package, as .ci/run does)");
+            match running(&mut child) {
+                Ok(()) => {
+                    self.child = Some(child);
+                    self.front.retarget(SocketAddr::from(([127, 0, 0, 1], port)));
+                    return;
+                }
+                Err(log) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    failures.push(log);
+                }
             }
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                panic!("mosquitto exited ({status}) instead of listening on {addr}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("mosquitto did not listen on {addr} within {READY_WITHIN:?}");
+        panic!("mosquitto did not start in {START_ATTEMPTS} tries: {failures:#?}");
+    }
+}
+
+/// Waits until mosquitto says it runs (it listens then), with what it logged if it does
+/// not within [`READY_WITHIN`]. Its log is read to its end on a thread, so it never
+/// blocks on a full pipe.
+fn running(child: &mut Child) -> Result<(), Vec<String>> {
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { return };
+            // Once nobody listens, the rest is read and dropped.
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + READY_WITHIN;
+    let mut log = Vec::new();
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) if line.contains(" running") => return Ok(()),
+            Ok(line) => log.push(line),
+            Err(_) => return Err(log),
+        }
     }
 }
 

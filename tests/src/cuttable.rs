@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 #[derive(Debug)]
 pub struct CuttableLink {
     port: u16,
+    target: Arc<Mutex<SocketAddr>>,
     open: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     streams: Arc<Mutex<Vec<TcpStream>>>,
@@ -25,7 +26,9 @@ impl CuttableLink {
         let open = Arc::new(AtomicBool::new(true));
         let stop = Arc::new(AtomicBool::new(false));
         let streams = Arc::new(Mutex::new(Vec::new()));
+        let target = Arc::new(Mutex::new(target));
         let (open_, stop_, streams_) = (Arc::clone(&open), Arc::clone(&stop), Arc::clone(&streams));
+        let target_ = Arc::clone(&target);
         let accept = std::thread::spawn(move || {
             for client in listener.incoming() {
                 if stop_.load(Ordering::SeqCst) {
@@ -35,6 +38,7 @@ impl CuttableLink {
                 if !open_.load(Ordering::SeqCst) {
                     continue; // cut: refused by hanging up at once
                 }
+                let Ok(target) = target_.lock().map(|target| *target) else { continue };
                 let Ok(upstream) = TcpStream::connect(target) else { continue };
                 for stream in [&client, &upstream] {
                     if let (Ok(clone), Ok(mut list)) = (stream.try_clone(), streams_.lock()) {
@@ -45,7 +49,15 @@ impl CuttableLink {
                 pipe(&upstream, &client);
             }
         });
-        CuttableLink { port, open, stop, streams, accept: Some(accept) }
+        CuttableLink { port, target, open, stop, streams, accept: Some(accept) }
+    }
+
+    /// Relays new connections to `target` from now on (connections open stay where they
+    /// go).
+    pub fn retarget(&self, target: SocketAddr) {
+        if let Ok(mut current) = self.target.lock() {
+            *current = target;
+        }
     }
 
     pub fn port(&self) -> u16 {

@@ -11,7 +11,10 @@ pub mod process;
 pub mod qemu;
 pub mod sim;
 pub mod strategies;
+#[cfg(unix)]
+pub mod terminal;
 pub mod udp_client;
+pub mod udp_relay;
 
 use proptest::test_runner::{Config, RngSeed};
 

@@ -137,10 +137,31 @@ impl Minichat {
             .stderr(Stdio::piped())
             .spawn()
             .expect("minichat starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
         let stderr = lines_of(child.stderr.take().expect("piped stderr"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("the listening line");
+        // The first line is read on a thread, so a server that never prints it fails the
+        // test at the deadline instead of hanging it; the pipe comes back with the line.
+        let (first, first_in) = channel();
+        std::thread::spawn(move || {
+            let mut stdout = stdout;
+            let mut line = String::new();
+            let read = stdout.read_line(&mut line).map(|_| line);
+            let _ = first.send((read, stdout));
+        });
+        let (line, stdout) = match first_in.recv_timeout(STARTUP) {
+            Ok((Ok(line), stdout)) => (line, stdout),
+            Ok((Err(error), _)) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("reading the listening line: {error}");
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let stderr: Vec<String> = stderr.try_iter().collect();
+                panic!("no listening line within {STARTUP:?}; stderr: {stderr:?}");
+            }
+        };
         let addr = address_in(&line);
         let (_, never) = channel();
         let server = Minichat {
@@ -154,6 +175,13 @@ impl Minichat {
             home,
         };
         (server, addr)
+    }
+
+    /// Starts reading the stdout that [`Minichat::serve_with_stdout_unread`] left unread:
+    /// the terminal moves again. Its lines then come as any program's do.
+    pub fn resume_stdout(&mut self) {
+        let stdout = self.unread_stdout.take().expect("started with serve_with_stdout_unread");
+        self.stdout = lines_of(stdout);
     }
 
     /// Writes one line to the program's stdin.

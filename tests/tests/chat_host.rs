@@ -8,6 +8,7 @@ use minichat_core::client::ClientEvent;
 use minichat_core::wire::{Message, Token};
 use minichat_tests::process::Minichat;
 use minichat_tests::udp_client::UdpClient;
+use minichat_tests::udp_relay::UdpRelay;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -80,8 +81,15 @@ fn a_second_user_with_the_same_name_in_another_case_is_refused() {
 
 #[test]
 fn a_frame_with_another_users_token_from_another_address_is_dropped() {
-    let (mut server, addr) = server();
-    let server_addr = addr.parse().unwrap();
+    let (mut server, server_addr) = Minichat::serve_with_stdin(&[
+        "serve",
+        "--plaintext",
+        "--bind",
+        "127.0.0.1:0",
+        "--history",
+        "0",
+    ]);
+    let addr = server_addr.to_string();
     let mut watcher = chatter("watcher", &addr, &mut server);
     let mut alice = UdpClient::new("alice", server_addr);
     let mut mallory = UdpClient::new("mallory", server_addr);
@@ -103,10 +111,18 @@ fn a_frame_with_another_users_token_from_another_address_is_dropped() {
             .any(|e| matches!(e, ClientEvent::Delivered { .. })))
     );
     assert_eq!(watcher.stdout_line_containing("alice", WAIT), "alice: the real alice");
-    // Nothing came back to mallory for the forgery: an ack or error would carry alice's
-    // token, which mallory's client would count as a frame not for it.
-    mallory.run_until(Duration::from_millis(300), |_| false);
+    // The server took the forgery in and dropped it...
+    server.write_line("/stats");
+    let counted = server.stdout_line_containing("[stats] datagrams:", WAIT);
+    assert!(counted.contains("with another session's token 1,"), "{counted}");
+    // ... and nothing came back to mallory for it: an ack or error would carry alice's
+    // token, which mallory's client would count as a frame not for it. mallory's own
+    // message, said after, is acknowledged after anything answering the forgery.
+    let now = mallory.now();
+    let own = mallory.client.say(now, "mallory's own").unwrap();
+    assert!(mallory.run_until(WAIT, |c| c.events.contains(&ClientEvent::Delivered { id: own })));
     assert_eq!(mallory.client.stats().ignored, 0);
+    assert_eq!(watcher.stdout_line_containing("mallory", WAIT), "mallory: mallory's own");
     watcher.close_stdin();
     assert!(watcher.wait_exit(WAIT).success());
     assert!(watcher.whole_stdout_after_exit(WAIT).iter().all(|l| !l.contains("I am alice")));
@@ -133,10 +149,10 @@ fn send_says_delivered_or_not_in_its_exit_status() {
 
 #[test]
 fn a_client_started_before_its_server_joins_once_it_comes_up() {
-    // A port held, so nobody else takes it, but not served: the client's joins go
-    // unanswered. It is let go only the moment before the server binds it.
-    let holder = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = holder.local_addr().unwrap().to_string();
+    // An address the test holds, where nothing answers yet: the client's joins go
+    // unanswered. The server comes up behind it (no port let go and bound again).
+    let relay = UdpRelay::new();
+    let addr = relay.addr().to_string();
     let mut early = Minichat::spawn_with_stdin(&[
         "chat", "--name", "early", "--server", &addr, "--linger", "0",
     ]);
@@ -145,8 +161,9 @@ fn a_client_started_before_its_server_joins_once_it_comes_up() {
     let notice = early.stderr_line_containing("no server answers", WAIT);
     assert!(notice.starts_with(&format!("minichat: no server answers at {addr}")), "{notice}");
     assert!(notice.contains("retrying in"), "{notice}");
-    drop(holder);
-    let (mut server, _) = Minichat::serve(&["serve", "--bind", &addr, "--history", "0"]);
+    let (mut server, server_addr) =
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--history", "0"]);
+    relay.retarget(Some(server_addr));
     server.stdout_line_containing("early: typed before the server was up", WAIT);
     assert!(early.wait_exit(WAIT).success());
 }
@@ -234,17 +251,23 @@ fn after_a_server_crash_clients_rejoin_by_themselves_and_nothing_typed_is_lost()
     let home = std::env::temp_dir().join(format!("minichat-crash-{}", std::process::id()));
     let key = home.join("server.key");
     let key = key.to_str().unwrap();
-    let (mut server, addr) =
+    // The clients know the server by a relay's address, held by the test throughout: the
+    // restarted server comes up behind it (no port let go and bound again).
+    let relay = UdpRelay::new();
+    let (mut server, server_addr) =
         Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--keepalive", "1", "--key", key]);
-    let addr = addr.to_string();
+    relay.retarget(Some(server_addr));
+    let addr = relay.addr().to_string();
     let mut reader = chatter("reader", &addr, &mut server);
     let mut writer = chatter("writer", &addr, &mut server);
     writer.write_line("before the crash");
     assert_eq!(reader.stdout_line_containing("before", WAIT), "writer: before the crash");
     server.kill();
+    relay.retarget(None);
     writer.write_line("typed while the server was down");
-    let (mut server, _) =
-        Minichat::serve(&["serve", "--bind", &addr, "--keepalive", "1", "--key", key]);
+    let (mut server, server_addr) =
+        Minichat::serve(&["serve", "--bind", "127.0.0.1:0", "--keepalive", "1", "--key", key]);
+    relay.retarget(Some(server_addr));
     // Both notice within two keep-alive periods (plus start-up), re-join and resend.
     server.stdout_line_containing("writer: typed while the server was down", WAIT);
     assert_eq!(
@@ -389,4 +412,170 @@ fn a_chat_with_nothing_to_say_joins_then_leaves_and_says_when_it_never_could() {
     assert_eq!(lonely.wait_exit(WAIT).code(), Some(1));
     let said = lonely.stderr_after_exit(WAIT).join("\n");
     assert!(said.contains("never joined: no answer from"), "{said}");
+}
+
+/// `chat` leaves on `/quit` and on Ctrl-C (SIGINT, here: a script has no keys), at once:
+/// with its input still open and a long linger, the server sees it leave and it exits 0.
+#[test]
+fn chat_leaves_on_quit_and_on_ctrl_c() {
+    let (mut server, addr) = server();
+    let mut watcher = chatter("watcher", &addr, &mut server);
+    for (name, stop) in [("quitter", "/quit"), ("interrupted", "SIGINT")] {
+        let mut client = Minichat::spawn_with_stdin(&[
+            "chat", "--name", name, "--server", &addr, "--linger", "600",
+        ]);
+        server.stdout_line_containing(&format!("{name} joined from"), WAIT);
+        client.write_line("last words");
+        assert_eq!(
+            watcher.stdout_line_containing("last words", WAIT),
+            format!("{name}: last words")
+        );
+        if stop == "/quit" {
+            client.write_line("/quit");
+        } else {
+            client.interrupt();
+        }
+        assert_eq!(
+            server.stdout_line_containing(&format!("{name} "), WAIT),
+            format!("{name} left")
+        );
+        assert!(client.wait_exit(WAIT).success(), "{name}: {:?}", client.stderr_so_far());
+    }
+    watcher.close_stdin();
+    assert!(watcher.wait_exit(WAIT).success());
+}
+
+/// At a terminal, Ctrl-C and Ctrl-D at the prompt leave, as `/quit` does.
+#[cfg(unix)]
+#[test]
+fn chat_at_a_terminal_leaves_on_ctrl_c_and_ctrl_d() {
+    use minichat_tests::terminal::AtTerminal;
+
+    let (mut server, addr) = server();
+    for (name, key) in [("ctrlc", b"\x03"), ("ctrld", b"\x04")] {
+        let mut chat = AtTerminal::spawn(&["chat", "--name", name, "--server", &addr]);
+        server.stdout_line_containing(&format!("{name} joined from"), WAIT);
+        chat.wait_for(">>>:", WAIT);
+        chat.type_keys(b"typed at the prompt\r");
+        server.stdout_line_containing(&format!("{name}: typed at the prompt"), WAIT);
+        chat.type_keys(key);
+        assert_eq!(
+            server.stdout_line_containing(&format!("{name} "), WAIT),
+            format!("{name} left")
+        );
+        assert!(chat.wait_exit(WAIT).success(), "{name}: {:?}", chat.screen());
+    }
+}
+
+/// `send --timeout N` against a server that never answers: not delivered, exit 1, and the
+/// reason names the address and the time, once that time has passed (not before).
+#[test]
+fn send_says_when_no_answer_came_within_its_timeout() {
+    // A socket held open and read by nobody: datagrams go in, nothing comes back.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let nobody = silent.local_addr().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let mut send = Minichat::spawn(&[
+        "send",
+        "--name",
+        "lonely",
+        "--server",
+        &nobody,
+        "--timeout",
+        "2",
+        "--plaintext",
+        "anyone?",
+    ]);
+    assert_eq!(send.wait_exit(WAIT).code(), Some(1));
+    let took = started.elapsed();
+    let said = send.stderr_after_exit(WAIT);
+    assert_eq!(
+        said.last().map(String::as_str),
+        Some(&*format!("minichat: not delivered: no answer from {nobody} within 2 s")),
+        "{said:?}"
+    );
+    assert!(took >= Duration::from_secs(2), "gave up after {took:?}");
+}
+
+/// Someone who read a session's token off the wire takes the session over while its
+/// client's link is down, and speaks under the number of the client's unacknowledged
+/// message. The client, back (from a new address), is told the session moved, tries to
+/// join again, and reports that message: `chat`'s exit status is then 1, never a silent 0.
+#[test]
+fn a_message_maybe_lost_to_a_taken_session_makes_chat_exit_1() {
+    let (mut server, addr) = server();
+    let server_addr: std::net::SocketAddr = addr.parse().unwrap();
+    let mut watcher = chatter("watcher", &addr, &mut server);
+    // The victim speaks in the clear through a relay the test holds: its path, which the
+    // test reads and cuts.
+    let relay = UdpRelay::new();
+    relay.retarget(Some(server_addr));
+    let via = relay.addr().to_string();
+    let mut victim = Minichat::spawn_with_stdin(&[
+        "chat",
+        "--plaintext",
+        "--name",
+        "victim",
+        "--server",
+        &via,
+        "--linger",
+        "0",
+        "--timeout",
+        "5",
+    ]);
+    server.stdout_line_containing("victim joined from", WAIT);
+    // The welcome, as it passed through the relay (the server may say "joined" first).
+    let deadline = std::time::Instant::now() + WAIT;
+    let token = loop {
+        let welcome = relay.answers().iter().find_map(|bytes| match Message::decode(bytes) {
+            Ok(Message::Welcome { token, .. }) => Some(token),
+            _ => None,
+        });
+        if let Some(token) = welcome {
+            break token;
+        }
+        assert!(std::time::Instant::now() < deadline, "no welcome went through the relay");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // The victim's link goes down while it says something: its message waits unacked.
+    relay.retarget(None);
+    victim.write_line("from the real victim");
+    // The attacker answers the server's challenge from its own address, and speaks first
+    // under the victim's first number.
+    let attacker = UdpSocket::bind("127.0.0.1:0").unwrap();
+    attacker.set_read_timeout(Some(WAIT)).unwrap();
+    let send = |message: &Message<'_>| {
+        let mut buf = [0u8; 256];
+        let len = message.encode(&mut buf).unwrap();
+        attacker.send_to(&buf[..len], server_addr).unwrap();
+    };
+    send(&Message::Ping { token, req: 1 });
+    let mut buf = [0u8; 2048];
+    let nonce = loop {
+        let (len, _) = attacker.recv_from(&mut buf).expect("the server challenges the attacker");
+        if let Ok(Message::Challenge { nonce, .. }) = Message::decode(&buf[..len]) {
+            break nonce;
+        }
+    };
+    send(&Message::ChallengeResponse { token, nonce });
+    send(&Message::Say { token, seq: 1, text: "forged" });
+    assert_eq!(watcher.stdout_line_containing("victim:", WAIT), "victim: forged");
+    // The link comes back, from a new address (its NAT rebound): the server challenges
+    // it there, the victim answers, and the session moves back to it, with the number it
+    // holds taken by someone else's message.
+    relay.rebind();
+    relay.retarget(Some(server_addr));
+    victim.close_stdin();
+    let status = victim.wait_exit(Duration::from_secs(60));
+    let said = victim.stderr_after_exit(WAIT).join("\n");
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(said.contains("the server moved this session to another address"), "{said}");
+    // Its message is reported, never silently dropped: as maybe lost (if the move
+    // answered its own challenge), or as not delivered once the taken name kept it out
+    // past its --timeout.
+    let reported = said.lines().any(|line| {
+        line.contains("from the real victim")
+            && (line.contains("may not have been delivered") || line.contains("not delivered"))
+    });
+    assert!(reported, "{said}");
 }

@@ -164,6 +164,16 @@ fn window_of_one() {
     assert!(to_slow(&mut server).is_empty());
 }
 
+/// A message reported as maybe lost only ever follows a session moved elsewhere, as the
+/// README promises (the client is told, joins again, and reports what may be lost).
+fn no_maybe_lost_without_a_move(events: &[ClientEvent]) {
+    let lost = events.iter().position(|e| matches!(e, ClientEvent::MaybeLost { .. }));
+    if let Some(lost) = lost {
+        let moved = events[lost..].contains(&ClientEvent::SessionMoved);
+        assert!(moved, "a message maybe lost, but no session moved: {events:?}");
+    }
+}
+
 /// What each client's queued messages became, and what each received.
 fn check_every_message_accounted(
     sim: &Sim,
@@ -195,6 +205,7 @@ fn check_every_message_accounted(
                 }
             }
         }
+        no_maybe_lost_without_a_move(&sim.client_events[i]);
         // Nobody gets its own messages back.
         let own = format!("{}: ", names[i]);
         assert!(sim.received(i).iter().all(|l| !l.starts_with(&own)), "{} got its own", names[i]);
@@ -285,6 +296,7 @@ fn a_full_outbox_with_a_tell_and_a_leave_across_a_restart_under_loss_answers_eac
     for (id, text) in &sent[0] {
         assert_eq!(answers(*id), 1, "{text}: {:?}", sim.client_events[0]);
     }
+    no_maybe_lost_without_a_move(&sim.client_events[0]);
     assert_eq!(answers(tell), 1, "the tell: {:?}", sim.client_events[0]);
     assert!(sim.saw(0, &ClientEvent::Left) || answers(leave) == 1, "the leave");
 }
@@ -300,6 +312,7 @@ fn sequence_numbers_cross_the_wrap_without_loss_or_duplicates() {
     config.rate_per_sec = 0;
     config.first_seq = FIRST;
     let mut sim = Sim::new(config, faults, 107);
+    sim.record = true;
     for name in ["star", "star2"] {
         let mut client = minichat_core::client::ClientConfig::new(
             minichat_core::wire::NameBuf::parse(name).unwrap(),
@@ -328,4 +341,20 @@ fn sequence_numbers_cross_the_wrap_without_loss_or_duplicates() {
     assert_eq!(sim.received(1), a);
     assert_eq!(sim.received(0), b);
     assert!(ids.iter().all(|id| sim.saw(0, &ClientEvent::Delivered { id: *id })));
+    // The numbers did cross the wrap, both ways: without `test-hooks` (sessions numbered
+    // from 1) this test would otherwise pass without ever going near it.
+    let (mut says, mut delivers) = (Vec::new(), Vec::new());
+    for (from, _, bytes) in &sim.wire_log {
+        match Message::decode(bytes) {
+            Ok(Message::Say { seq, .. }) if *from != server_addr() => says.push(seq),
+            Ok(Message::Deliver { seq, .. }) if *from == server_addr() => delivers.push(seq),
+            _ => {}
+        }
+    }
+    for (what, seqs) in [("say", &says), ("deliver", &delivers)] {
+        assert!(seqs.contains(&FIRST), "a {what} numbered {FIRST} on the wire: {seqs:?}");
+        assert!(seqs.contains(&u32::MAX), "a {what} numbered u32::MAX on the wire: {seqs:?}");
+        assert!(seqs.contains(&0) || seqs.contains(&1), "a {what} after the wrap: {seqs:?}");
+        assert!(seqs.contains(&10), "a {what} well past the wrap: {seqs:?}");
+    }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use minichat_tests::process::Minichat;
+use minichat_tests::udp_relay::UdpRelay;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -35,9 +36,13 @@ fn the_first_key_is_trusted_and_a_changed_one_refused_loudly() {
     let dir = scratch("tofu");
     let known = dir.join("known_servers");
     let known = known.to_str().unwrap();
-    let (mut first, addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    // The clients' address is a relay the test holds: the second server takes the first's
+    // place behind it, with no port let go and bound again.
+    let relay = UdpRelay::new();
+    let (mut first, first_addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    relay.retarget(Some(first_addr));
     let first_print = fingerprint(&mut first);
-    let addr = addr.to_string();
+    let addr = relay.addr().to_string();
     let args = ["send", "--name", "ann", "--server", &addr, "--known-servers", known, "hi"];
     let (code, stderr) = send(&args);
     assert_eq!(code, Some(0), "{stderr:?}");
@@ -48,9 +53,11 @@ fn the_first_key_is_trusted_and_a_changed_one_refused_loudly() {
     // The second time the key is known: nothing to say.
     let (code, stderr) = send(&args);
     assert_eq!((code, stderr.len()), (Some(0), 0), "{stderr:?}");
-    // Another server (another key) on the same address.
+    let remembered = std::fs::read(known).unwrap();
+    // Another server (another key) at the same address.
     drop(first);
-    let (mut second, _) = Minichat::serve(&["serve", "--bind", &addr]);
+    let (mut second, second_addr) = Minichat::serve(&["serve", "--bind", "127.0.0.1:0"]);
+    relay.retarget(Some(second_addr));
     let second_print = fingerprint(&mut second);
     let (code, stderr) = send(&args);
     assert_eq!(code, Some(1), "{stderr:?}");
@@ -61,6 +68,16 @@ fn the_first_key_is_trusted_and_a_changed_one_refused_loudly() {
     );
     assert!(warning.contains(&first_print) && warning.contains(&second_print), "{warning}");
     assert!(warning.contains("Not joining"), "{warning}");
+    // The refusal changed nothing: the first key is still the one remembered, so the next
+    // try is refused as loudly, and ann never joined the second server.
+    assert_eq!(std::fs::read(known).unwrap(), remembered, "known_servers was rewritten");
+    let (code, stderr) = send(&args);
+    assert_eq!(code, Some(1), "{stderr:?}");
+    assert!(stderr.join("\n").contains("changed"), "{stderr:?}");
+    second.terminate();
+    assert!(second.wait_exit(WAIT).success());
+    let shown = second.whole_stdout_after_exit(WAIT);
+    assert!(!shown.iter().any(|l| l.contains("ann")), "ann joined the second server: {shown:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -82,7 +99,11 @@ fn a_pinned_key_is_the_only_one_taken() {
         "{refusal}"
     );
     server.stdout_line_containing("ann: hi", WAIT);
-    assert!(!server.stdout_so_far().iter().any(|l| l.contains("bob")), "bob never joined");
+    // All the server showed, to its exit: bob never joined.
+    server.terminate();
+    assert!(server.wait_exit(WAIT).success());
+    let shown = server.whole_stdout_after_exit(WAIT);
+    assert!(!shown.iter().any(|l| l.contains("bob")), "bob joined: {shown:?}");
 }
 
 #[test]

@@ -358,21 +358,8 @@ fn expected_fuzz_seeds() -> Vec<(String, Vec<u8>)> {
     seeds
 }
 
-#[test]
-fn fuzz_seeds_match_the_spec() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
-    let expected = expected_fuzz_seeds();
-    if std::env::var_os("MINICHAT_UPDATE_SEEDS").is_some() {
-        // Only the spec's targets: the other targets' seeds are minimised corpora.
-        for target in ["parse", "stream"] {
-            let _ = std::fs::remove_dir_all(root.join(target));
-        }
-        for (path, bytes) in &expected {
-            let file = root.join(path);
-            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-            std::fs::write(file, bytes).unwrap();
-        }
-    }
+/// The seeds of the spec's fuzz targets as they are in `fuzz/seeds`, sorted.
+fn seeds_on_disk(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     let mut found = Vec::new();
     for target in ["parse", "stream"] {
         let dir = root.join(target);
@@ -384,10 +371,33 @@ fn fuzz_seeds_match_the_spec() {
         }
     }
     found.sort();
-    let mut expected = expected;
+    found
+}
+
+#[test]
+fn fuzz_seeds_match_the_spec() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    let mut expected = expected_fuzz_seeds();
     expected.sort();
+    if std::env::var_os("MINICHAT_UPDATE_SEEDS").is_some() && seeds_on_disk(&root) != expected {
+        // Only the spec's targets: the other targets' seeds are minimised corpora.
+        for target in ["parse", "stream"] {
+            let _ = std::fs::remove_dir_all(root.join(target));
+        }
+        for (path, bytes) in &expected {
+            let file = root.join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, bytes).unwrap();
+        }
+        // A run that changed them never passes: a variable left set cannot turn a stale
+        // directory green (and CI refuses to run with it).
+        panic!(
+            "rewrote fuzz/seeds from the spec's vectors: review the change and run again \
+             without MINICHAT_UPDATE_SEEDS"
+        );
+    }
     assert!(
-        found == expected,
+        seeds_on_disk(&root) == expected,
         "fuzz/seeds differs from the spec's vectors; run \
          `MINICHAT_UPDATE_SEEDS=1 cargo test -p minichat-core fuzz_seeds` to rewrite them"
     );
