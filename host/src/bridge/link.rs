@@ -40,6 +40,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const TICK: Duration = Duration::from_millis(20);
 /// Requests rumqttc queues towards the broker.
 const REQUESTS: usize = 256;
+/// The most publishes in flight towards the broker (fewer if the broker says so; mosquitto
+/// says 20). Without a bound rumqttc keeps a slot for each of 65,535, some megabytes a
+/// link.
+const OUTGOING_IN_FLIGHT: u16 = 1024;
 /// Users per roster post: at most about 30 KB of JSON, names escaped at their longest.
 const ROSTER_CHUNK: usize = 200;
 /// The largest MQTT packet this server takes (the broker drops larger ones for it) or
@@ -161,6 +165,7 @@ impl Link {
         // mosquitto 2.0 counts each message it drops for being too large against this
         // (and never gives it back): as many as it allows (`ECHO_LOST` catches the rest).
         options.set_receive_maximum(Some(u16::MAX));
+        options.set_outgoing_inflight_upper_limit(OUTGOING_IN_FLIGHT);
         if let Some((user, password)) = access.credentials {
             options.set_credentials(user, password);
         }
