@@ -310,7 +310,7 @@ fn sequence_numbers_cross_the_wrap_without_loss_or_duplicates() {
     let mut config = Sim::server_config();
     config.history = 0;
     config.rate_per_sec = 0;
-    config.first_seq = FIRST;
+    config.set_first_seq(FIRST);
     let mut sim = Sim::new(config, faults, 107);
     sim.record = true;
     for name in ["star", "star2"] {
@@ -318,7 +318,7 @@ fn sequence_numbers_cross_the_wrap_without_loss_or_duplicates() {
             minichat_core::wire::NameBuf::parse(name).unwrap(),
             server_addr(),
         );
-        client.first_seq = FIRST;
+        client.set_first_seq(FIRST);
         client.give_up = 120 * SECOND;
         sim.add_client_with(client);
     }

@@ -33,12 +33,10 @@ pub struct ClientConfig<A = SocketAddr> {
     /// host reads the operating system's random generator, firmware a hardware one), so
     /// a restarted client at a reused address is never taken for its predecessor.
     pub entropy: u64,
-    /// Test only (feature `test-hooks`): the first sequence number of every session, for
-    /// the client's messages and the server's deliveries alike, instead of the protocol's
-    /// 1 — so a test can start near `u32::MAX` and cross the wrap. Client and server must
-    /// agree.
+    /// Test only (feature `test-hooks`): the first sequence number of every session
+    /// ([`ClientConfig::set_first_seq`]).
     #[cfg(feature = "test-hooks")]
-    pub first_seq: u32,
+    first_seq: u32,
 }
 
 impl<A> ClientConfig<A> {
@@ -69,5 +67,16 @@ impl<A> ClientConfig<A> {
     #[cfg(feature = "test-hooks")]
     pub(crate) const fn first_seq(&self) -> u32 {
         self.first_seq
+    }
+
+    /// Test only (feature `test-hooks`): the first sequence number of every session, for
+    /// the client's messages and the server's deliveries alike, instead of the protocol's
+    /// 1 — so a test can start near `u32::MAX` and cross the wrap. Client and server must
+    /// agree. A method, not a field, so the feature only adds (code built without it
+    /// builds with it).
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub const fn set_first_seq(&mut self, first: u32) {
+        self.first_seq = first;
     }
 }

@@ -85,12 +85,10 @@ pub struct ServerConfig {
     /// The operator's name: messages the operator writes come from it, and no user may
     /// take it.
     pub operator: NameBuf,
-    /// Test only (feature `test-hooks`): the first sequence number of every session, for
-    /// the client's messages and the server's deliveries alike, instead of the protocol's
-    /// 1 — so a test can start near `u32::MAX` and cross the wrap. Client and server must
-    /// agree.
+    /// Test only (feature `test-hooks`): the first sequence number of every session
+    /// ([`ServerConfig::set_first_seq`]).
     #[cfg(feature = "test-hooks")]
-    pub first_seq: u32,
+    first_seq: u32,
 }
 
 impl ServerConfig {
@@ -131,6 +129,17 @@ impl ServerConfig {
     #[cfg(feature = "test-hooks")]
     pub(crate) const fn first_seq(&self) -> u32 {
         self.first_seq
+    }
+
+    /// Test only (feature `test-hooks`): the first sequence number of every session, for
+    /// the client's messages and the server's deliveries alike, instead of the protocol's
+    /// 1 — so a test can start near `u32::MAX` and cross the wrap. Client and server must
+    /// agree. A method, not a field, so the feature only adds (code built without it
+    /// builds with it).
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub const fn set_first_seq(&mut self, first: u32) {
+        self.first_seq = first;
     }
 
     /// The keep-alive in milliseconds, as `welcome` carries it.
