@@ -22,6 +22,10 @@
 //!
 //! The normative specification, with byte-exact test vectors, is `docs/PROTOCOL.md`.
 //!
+//! A whole program that joins a server over UDP and says hi is `examples/udp_std.rs`
+//! (`cargo run -p minichat-core --features std --example udp_std`; CI runs it against
+//! `minichat serve`). Over a socket-less link, the state machines alone:
+//!
 //! A server and a client, with the presets for firmware, joined over a point-to-point link
 //! (no socket, no clock: the embedding moves the bytes and says the time):
 //!

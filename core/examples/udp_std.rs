@@ -1,0 +1,32 @@
+//! Joins the server at ADDR (default 127.0.0.1:8080; `cargo run -p host -- serve --plaintext`
+//! starts one) as `mcu` over UDP, says hi, and exits once the server took it:
+//! `cargo run -p minichat-core --features std --example udp_std [ADDR]`.
+#![allow(clippy::cast_possible_truncation)] // u128 time spans as u64: fine for centuries
+
+use minichat_core::{ClientConfig, ClientEvent, Driver, Instant, NameBuf, SmallClient};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let server = std::env::args().nth(1).unwrap_or("127.0.0.1:8080".into()).parse()?;
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
+    socket.set_nonblocking(true)?;
+    let start = std::time::Instant::now();
+    let now = || Instant::from_millis(start.elapsed().as_millis() as u64);
+    let mut config = ClientConfig::new(NameBuf::parse("mcu")?, server);
+    config.entropy = std::time::UNIX_EPOCH.elapsed()?.as_nanos() as u64; // better: a real RNG
+    let mut client = SmallClient::new(config, now());
+    client.say(now(), "hi")?;
+    let mut driver = Driver::new(socket);
+    while start.elapsed().as_secs() < 10 {
+        driver.turn(&mut client, now(), |_, _, _| {})?;
+        while let Some(event) = client.poll_event() {
+            println!("{event:?}");
+            match event {
+                ClientEvent::Delivered { .. } => return Ok(()),
+                ClientEvent::Refused { detail, .. } => return Err(detail.as_str().into()),
+                _ => {}
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Err("the server did not answer within 10 s".into())
+}
