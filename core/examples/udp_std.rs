@@ -7,7 +7,7 @@ use minichat_core::{ClientConfig, ClientEvent, Driver, Instant, NameBuf, SmallCl
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = std::env::args().nth(1).unwrap_or("127.0.0.1:8080".into()).parse()?;
-    let socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
+    let mut socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
     socket.set_nonblocking(true)?;
     let start = std::time::Instant::now();
     let now = || Instant::from_millis(start.elapsed().as_millis() as u64);
@@ -15,9 +15,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.entropy = std::time::UNIX_EPOCH.elapsed()?.as_nanos() as u64; // better: a real RNG
     let mut client = SmallClient::new(config, now());
     client.say(now(), "hi")?;
-    let mut driver = Driver::new(socket);
+    let mut driver = Driver::new();
     while start.elapsed().as_secs() < 10 {
-        driver.turn(&mut client, now(), |_, _, _| {})?;
+        driver.turn(now(), &mut socket, &mut client, |_| {})?;
         while let Some(event) = client.poll_event() {
             println!("{event:?}");
             match event {

@@ -111,43 +111,58 @@ pub struct Turned {
     pub sent: usize,
     /// Datagrams the socket would not take (lost here; the protocol resends what matters).
     pub dropped: usize,
+    /// Datagrams received that were not frames.
+    pub not_frames: usize,
 }
 
 /// The most datagrams one turn receives, so a flood cannot starve the timers and sends.
 pub const RECEIVE_BUDGET: usize = 64;
 
-/// Turns an [`Endpoint`] over a [`Datagram`] socket, with its own frame buffers: each
-/// [`Driver::turn`] is one step of the loop (the name core, host and firmware share).
+/// Turns an [`Endpoint`] over a [`Datagram`] socket: each [`Driver::turn`] is one step of
+/// the loop (the name core, host and firmware share). The driver keeps the two frame
+/// buffers for as long as it lives, beside the endpoint; the socket and the endpoint are
+/// lent to each turn (smoltcp's `iface.poll(now, device, sockets)` is the model).
 #[derive(Debug)]
-pub struct Driver<T> {
-    transport: T,
+pub struct Driver {
     rx: [u8; MAX_FRAME],
     tx: [u8; MAX_FRAME],
 }
 
-impl<T: Datagram> Driver<T> {
-    /// A driver over `transport`.
-    pub const fn new(transport: T) -> Self {
-        Driver { transport, rx: [0; MAX_FRAME], tx: [0; MAX_FRAME] }
+impl Default for Driver {
+    fn default() -> Self {
+        Driver::new()
+    }
+}
+
+impl Driver {
+    /// A driver, with its frame buffers.
+    pub const fn new() -> Self {
+        Driver { rx: [0; MAX_FRAME], tx: [0; MAX_FRAME] }
     }
 
-    /// The transport, to send or receive outside the protocol (legacy text, say).
-    pub fn transport_mut(&mut self) -> &mut T {
-        &mut self.transport
-    }
-
-    /// Gives the transport back.
-    pub fn into_transport(self) -> T {
-        self.transport
-    }
-
-    /// Fires due timers, receives what is waiting (up to [`RECEIVE_BUDGET`] datagrams)
-    /// and sends everything the endpoint has to send. Datagrams that are not frames go to
-    /// `foreign` (the host shows them as legacy text).
-    pub fn turn<E: Endpoint<Addr = T::Addr>>(
+    /// One whole turn: fires due timers, receives what is waiting on `socket` (up to
+    /// [`RECEIVE_BUDGET`] datagrams), lets the application at `endpoint` (`app`: take its
+    /// events, queue what it says), then sends everything the endpoint has to send, what
+    /// `app` queued included. Datagrams that are not frames are counted and dropped
+    /// ([`Driver::turn_with_foreign`] hands them over).
+    pub fn turn<T: Datagram, E: Endpoint<Addr = T::Addr>>(
         &mut self,
-        endpoint: &mut E,
         now: Instant,
+        socket: &mut T,
+        endpoint: &mut E,
+        app: impl FnMut(&mut E),
+    ) -> Result<Turned, TransportError<T::Error>> {
+        self.turn_with_foreign(now, socket, endpoint, app, |_, _, _| {})
+    }
+
+    /// [`Driver::turn`], with the datagrams that are not frames handed to `foreign` (the
+    /// host shows them as the original programs' plain text).
+    pub fn turn_with_foreign<T: Datagram, E: Endpoint<Addr = T::Addr>>(
+        &mut self,
+        now: Instant,
+        socket: &mut T,
+        endpoint: &mut E,
+        mut app: impl FnMut(&mut E),
         mut foreign: impl FnMut(&mut T, T::Addr, &[u8]),
     ) -> Result<Turned, TransportError<T::Error>> {
         let mut turned = Turned::default();
@@ -155,7 +170,7 @@ impl<T: Datagram> Driver<T> {
             endpoint.handle_timeout(now);
         }
         while turned.received < RECEIVE_BUDGET {
-            let (len, from) = match self.transport.receive(&mut self.rx) {
+            let (len, from) = match socket.receive(&mut self.rx) {
                 Ok(received) => received,
                 Err(nb::Error::WouldBlock) => break,
                 Err(nb::Error::Other(error)) => return Err(TransportError::Receive(error)),
@@ -163,33 +178,36 @@ impl<T: Datagram> Driver<T> {
             turned.received += 1;
             let datagram = self.rx.get(..len).unwrap_or_default();
             if !is_frame(datagram) {
-                foreign(&mut self.transport, from, datagram);
+                turned.not_frames += 1;
+                foreign(socket, from, datagram);
                 continue;
             }
             if let Some(reply) = endpoint.handle(now, from, datagram, &mut self.tx) {
-                Self::send(&mut self.transport, &self.tx, reply, &mut turned)?;
+                send(socket, &self.tx, reply, &mut turned)?;
             }
         }
+        app(endpoint);
         while let Some(transmit) = endpoint.poll_transmit(now, &mut self.tx) {
-            Self::send(&mut self.transport, &self.tx, transmit, &mut turned)?;
+            send(socket, &self.tx, transmit, &mut turned)?;
         }
         Ok(turned)
     }
+}
 
-    fn send(
-        transport: &mut T,
-        buf: &[u8],
-        transmit: Transmit<T::Addr>,
-        turned: &mut Turned,
-    ) -> Result<(), TransportError<T::Error>> {
-        let data = buf.get(..transmit.len).unwrap_or_default();
-        match transport.send_to(transmit.destination, data) {
-            Ok(()) => turned.sent += 1,
-            Err(nb::Error::WouldBlock) => turned.dropped += 1,
-            Err(nb::Error::Other(error)) => return Err(TransportError::Send(error)),
-        }
-        Ok(())
+/// Sends `transmit`'s bytes of `buf` on `socket`, counted in `turned`.
+fn send<T: Datagram>(
+    socket: &mut T,
+    buf: &[u8],
+    transmit: Transmit<T::Addr>,
+    turned: &mut Turned,
+) -> Result<(), TransportError<T::Error>> {
+    let data = buf.get(..transmit.len).unwrap_or_default();
+    match socket.send_to(transmit.destination, data) {
+        Ok(()) => turned.sent += 1,
+        Err(nb::Error::WouldBlock) => turned.dropped += 1,
+        Err(nb::Error::Other(error)) => return Err(TransportError::Send(error)),
     }
+    Ok(())
 }
 
 /// `std::net::UdpSocket` as a [`Datagram`]. Set it non-blocking first
@@ -259,5 +277,92 @@ impl Datagram for SmoltcpUdp<'_, '_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Datagram, Driver, Endpoint, Transmit};
+    use crate::address::PointToPoint;
+    use crate::time::Instant;
+
+    /// A link that delivers `incoming` once and keeps what is sent.
+    struct Link {
+        incoming: std::vec::Vec<std::vec::Vec<u8>>,
+        sent: std::vec::Vec<std::vec::Vec<u8>>,
+    }
+
+    impl Datagram for Link {
+        type Error = ();
+        type Addr = PointToPoint;
+
+        fn send_to(&mut self, _: PointToPoint, data: &[u8]) -> nb::Result<(), ()> {
+            self.sent.push(data.to_vec());
+            Ok(())
+        }
+
+        fn receive(&mut self, buf: &mut [u8]) -> nb::Result<(usize, PointToPoint), ()> {
+            let datagram = self.incoming.pop().ok_or(nb::Error::WouldBlock)?;
+            buf[..datagram.len()].copy_from_slice(&datagram);
+            Ok((datagram.len(), PointToPoint))
+        }
+    }
+
+    /// An endpoint with one frame to send once the application asked for it.
+    #[derive(Default)]
+    struct Asked {
+        asked: bool,
+    }
+
+    impl Endpoint for Asked {
+        type Addr = PointToPoint;
+
+        fn handle(
+            &mut self,
+            _: Instant,
+            _: PointToPoint,
+            _: &[u8],
+            _: &mut [u8],
+        ) -> Option<Transmit<PointToPoint>> {
+            None
+        }
+
+        fn poll_transmit(&mut self, _: Instant, buf: &mut [u8]) -> Option<Transmit<PointToPoint>> {
+            if !core::mem::take(&mut self.asked) {
+                return None;
+            }
+            buf[..2].copy_from_slice(b"hi");
+            Some(Transmit { destination: PointToPoint, len: 2 })
+        }
+
+        fn poll_timeout(&self) -> Option<Instant> {
+            None
+        }
+
+        fn handle_timeout(&mut self, _: Instant) {}
+    }
+
+    /// What the application says in the middle of a turn goes out in that turn, and
+    /// datagrams that are not frames are counted and handed over.
+    #[test]
+    fn a_turn_sends_what_the_application_said_in_it() {
+        let mut link = Link { incoming: std::vec![b"plain text".to_vec()], sent: std::vec![] };
+        let (mut driver, mut endpoint) = (Driver::new(), Asked::default());
+        let mut foreign = 0;
+        let turned = driver
+            .turn_with_foreign(
+                Instant::ZERO,
+                &mut link,
+                &mut endpoint,
+                |endpoint| endpoint.asked = true,
+                |_, _, text| foreign += text.len(),
+            )
+            .unwrap();
+        assert_eq!((turned.received, turned.not_frames, turned.sent), (1, 1, 1));
+        assert_eq!(foreign, b"plain text".len());
+        assert_eq!(link.sent, std::vec![b"hi".to_vec()]);
+        // The next turn has nothing to send.
+        let turned = driver.turn(Instant::ZERO, &mut link, &mut endpoint, |_| {}).unwrap();
+        assert_eq!(turned.sent, 0);
     }
 }

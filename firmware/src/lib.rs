@@ -68,24 +68,34 @@ pub fn new_client(now: Instant) -> FirmwareClient {
     client
 }
 
-/// One turn of the server over its end of `wire`: datagrams in and out, events taken.
-pub fn turn_server(wire: &mut Wire, server: &mut FirmwareServer, now: Instant) {
-    let _ = Driver::new(Link { wire, end: End::Server }).turn(server, now, |_, _, _| {});
-    while let Some(event) = server.poll_event() {
-        black_box(event);
-    }
+/// One turn of the server over its end of `wire` with `driver`: datagrams in and out,
+/// events taken.
+pub fn turn_server(
+    driver: &mut Driver,
+    wire: &mut Wire,
+    server: &mut FirmwareServer,
+    now: Instant,
+) {
+    let mut link = Link { wire, end: End::Server };
+    let _ = driver.turn(now, &mut link, server, |server| {
+        while let Some(event) = server.poll_event() {
+            black_box(event);
+        }
+    });
 }
 
-/// One turn of a client over `socket`: datagrams in and out, events taken.
+/// One turn of a client over `socket` with `driver`: datagrams in and out, events taken.
 pub fn turn_client<D: Datagram<Addr = SocketAddr>>(
-    socket: D,
+    driver: &mut Driver,
+    mut socket: D,
     client: &mut FirmwareClient,
     now: Instant,
 ) {
-    let _ = Driver::new(socket).turn(client, now, |_, _, _| {});
-    while let Some(event) = client.poll_event() {
-        black_box(event);
-    }
+    let _ = driver.turn(now, &mut socket, client, |client| {
+        while let Some(event) = client.poll_event() {
+            black_box(event);
+        }
+    });
 }
 
 /// The server's address on the link.

@@ -13,7 +13,8 @@ use minichat_core::wire::NameBuf;
 /// A core client on its own socket.
 pub struct UdpClient {
     pub client: Client<16, 64>,
-    driver: Driver<UdpSocket>,
+    socket: UdpSocket,
+    driver: Driver,
     start: StdInstant,
     /// Every event so far.
     pub events: Vec<ClientEvent>,
@@ -27,7 +28,8 @@ impl UdpClient {
         let config = ClientConfig::new(NameBuf::parse(name).unwrap(), server);
         UdpClient {
             client: Client::new(config, Instant::ZERO),
-            driver: Driver::new(socket),
+            socket,
+            driver: Driver::new(),
             start: StdInstant::now(),
             events: Vec::new(),
         }
@@ -40,7 +42,7 @@ impl UdpClient {
 
     /// The socket, to send raw datagrams from this address.
     pub fn socket(&mut self) -> &mut UdpSocket {
-        self.driver.transport_mut()
+        &mut self.socket
     }
 
     /// Turns until `done` holds for the events so far, or `timeout` passes; returns
@@ -54,7 +56,7 @@ impl UdpClient {
         loop {
             let now = self.now();
             // A refused port shows up as an error: the client retries by itself.
-            let _ = self.driver.turn(&mut self.client, now, |_, _, _| {});
+            let _ = self.driver.turn(now, &mut self.socket, &mut self.client, |_| {});
             while let Some(event) = self.client.poll_event() {
                 self.events.push(event);
             }

@@ -28,10 +28,11 @@ pub extern "C" fn _start() -> ! {
     let mut garbage = [0u8; MAX_FRAME + 8];
     let mut decoder = StreamDecoder::<MAX_CHECKED_FRAME>::new();
     let mut encoded = [0u8; MAX_ENCODED_FRAME];
+    let mut driver = minichat_core::Driver::new();
     loop {
         let now = clock.tick();
-        turn_server(&mut wire, &mut server, now);
-        turn_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
+        turn_server(&mut driver, &mut wire, &mut server, now);
+        turn_client(&mut driver, Link { wire: &mut wire, end: End::Client }, &mut client, now);
         match black_box(now.as_millis() % 8) {
             0 => {
                 let _ = client.say(now, opaque_text());

@@ -19,6 +19,7 @@ pub extern "C" fn _start() -> ! {
     let mut wire = Wire::new();
     let mut client = new_client(clock.tick());
     let mut from_network = [0u8; MAX_FRAME + 8];
+    let mut driver = minichat_core::Driver::new();
     loop {
         let now = clock.tick();
         // Whatever arrives, from the server's address.
@@ -28,7 +29,7 @@ pub extern "C" fn _start() -> ! {
             server_addr(),
             opaque_bytes(&mut from_network),
         );
-        turn_client(Link { wire: &mut wire, end: End::Client }, &mut client, now);
+        turn_client(&mut driver, Link { wire: &mut wire, end: End::Client }, &mut client, now);
         if black_box(now.as_millis().is_multiple_of(3)) {
             let _ = client.say(now, opaque_text());
         }

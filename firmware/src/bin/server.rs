@@ -16,9 +16,10 @@ pub extern "C" fn _start() -> ! {
     let mut wire = Wire::new();
     let mut server = new_server();
     let mut from_network = [0u8; MAX_FRAME + 8];
+    let mut driver = minichat_core::Driver::new();
     loop {
         let now = clock.tick();
         wire.inject(black_box(client_addr()), opaque_bytes(&mut from_network));
-        turn_server(&mut wire, &mut server, now);
+        turn_server(&mut driver, &mut wire, &mut server, now);
     }
 }

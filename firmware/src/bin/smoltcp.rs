@@ -28,10 +28,11 @@ pub extern "C" fn _start() -> ! {
     );
     let _ = socket.bind(black_box(5000));
     let mut client = new_client(clock.tick());
+    let mut driver = minichat_core::Driver::new();
     loop {
         let now = clock.tick();
         // On a device, smoltcp's interface would be polled here to move the packets.
-        turn_client(SmoltcpUdp(&mut socket), &mut client, now);
+        turn_client(&mut driver, SmoltcpUdp(&mut socket), &mut client, now);
         if black_box(now.as_millis().is_multiple_of(3)) {
             let _ = client.say(now, opaque_text());
         }

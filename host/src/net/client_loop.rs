@@ -35,7 +35,8 @@ pub(crate) struct ClientLoop {
     fleet_key: bool,
     /// Where each session's keys go, when the user asked (`MINICHAT_KEYLOGFILE`).
     key_log: Option<KeyLog>,
-    driver: Driver<Captured<ClientLink>>,
+    link: Captured<ClientLink>,
+    driver: Driver,
     reactor: Reactor,
     clock: Clock,
     /// The system said the server's port is closed (ICMP port unreachable).
@@ -82,7 +83,8 @@ impl ClientLoop {
             trust,
             fleet_key,
             key_log,
-            driver: Driver::new(link),
+            link,
+            driver: Driver::new(),
             reactor,
             clock,
             refused: false,
@@ -91,7 +93,7 @@ impl ClientLoop {
 
     /// What happened to a stream link since the last call (lost, back).
     pub(crate) fn take_link_notices(&mut self) -> Vec<String> {
-        self.driver.transport_mut().inner.take_notices()
+        self.link.inner.take_notices()
     }
 
     /// The waker that gets [`ClientLoop::wait`] out of `poll` (for input, Ctrl-C).
@@ -141,10 +143,10 @@ impl ClientLoop {
 
     /// Fires timers, takes every datagram waiting and sends what the client has to send.
     pub(crate) fn turn(&mut self) -> Result<(), HostError> {
-        self.driver.transport_mut().inner.maintain(&self.reactor, std::time::Instant::now());
+        self.link.inner.maintain(&self.reactor, std::time::Instant::now());
         for _round in 0..64 {
             let now = self.clock.now();
-            match self.driver.turn(&mut self.client, now, |_, _, _| {}) {
+            match self.driver.turn(now, &mut self.link, &mut self.client, |_| {}) {
                 Ok(turned) => {
                     if turned.received > 0 {
                         self.refused = false;
@@ -171,7 +173,7 @@ impl ClientLoop {
 
     /// Stops capturing: the capture (`--capture`), to finish.
     pub(crate) fn take_capture(&mut self) -> Option<Capture> {
-        self.driver.transport_mut().take_capture()
+        self.link.take_capture()
     }
 
     /// The next event from the client. A session that begins has its keys recorded in
@@ -194,7 +196,7 @@ impl ClientLoop {
     /// first.
     pub(crate) fn wait(&mut self, max: std::time::Duration) -> Result<(), HostError> {
         let timer = self.client.poll_timeout().map(|at| self.clock.until(at));
-        let reopen = self.driver.transport_mut().inner.next_reopen();
+        let reopen = self.link.inner.next_reopen();
         let reopen = reopen.map(|at| at.saturating_duration_since(std::time::Instant::now()));
         let timeout = [timer, reopen].into_iter().flatten().fold(max, std::time::Duration::min);
         self.reactor.wait(Some(timeout))

@@ -146,6 +146,8 @@ pub struct LoopbackNet {
     device: FaultInjector<ShuffleLink>,
     sockets: SocketSet<'static>,
     now: Instant,
+    /// The driver every endpoint is turned with (its buffers, kept).
+    driver: Driver,
 }
 
 impl std::fmt::Debug for LoopbackNet {
@@ -165,7 +167,13 @@ impl LoopbackNet {
         iface.update_ip_addrs(|addrs| {
             let _ = addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
         });
-        LoopbackNet { iface, device, sockets: SocketSet::new(Vec::new()), now: Instant::ZERO }
+        LoopbackNet {
+            iface,
+            device,
+            sockets: SocketSet::new(Vec::new()),
+            now: Instant::ZERO,
+            driver: Driver::new(),
+        }
     }
 
     /// Opens a UDP socket on 127.0.0.1:`port`.
@@ -207,8 +215,7 @@ impl LoopbackNet {
         endpoint: &mut E,
     ) -> Result<Turned, TransportError<SmoltcpError>> {
         let socket = self.sockets.get_mut::<udp::Socket>(handle);
-        let mut driver = Driver::new(SmoltcpUdp(socket));
-        driver.turn(endpoint, self.now, |_, _, _| {})
+        self.driver.turn(self.now, &mut SmoltcpUdp(socket), endpoint, |_| {})
     }
 }
 

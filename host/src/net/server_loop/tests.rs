@@ -20,7 +20,8 @@ const STOP: u8 = 2;
 
 struct TestClient {
     client: Client<16, 64, 16>,
-    driver: Driver<UdpSocket>,
+    socket: UdpSocket,
+    driver: Driver,
     start: StdInstant,
     delivered: usize,
     received: usize,
@@ -33,7 +34,8 @@ impl TestClient {
         let config = ClientConfig::new(NameBuf::parse(name).unwrap(), server);
         TestClient {
             client: Client::new(config, Instant::ZERO),
-            driver: Driver::new(socket),
+            socket,
+            driver: Driver::new(),
             start: StdInstant::now(),
             delivered: 0,
             received: 0,
@@ -46,7 +48,7 @@ impl TestClient {
 
     fn turn(&mut self) {
         let now = self.now();
-        let _ = self.driver.turn(&mut self.client, now, |_, _, _| {});
+        let _ = self.driver.turn(now, &mut self.socket, &mut self.client, |_| {});
         while let Some(event) = self.client.poll_event() {
             match event {
                 ClientEvent::Delivered { .. } => self.delivered += 1,
