@@ -45,12 +45,14 @@ fn tail(name: &str, from: usize) -> &'static [u8] {
 
 /// Every valid vector and the message it encodes.
 fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
-    let (names_buf, elsewhere_buf) = names_buf.split_at_mut(32);
-    let names = NameList::encode([name("star"), name("star2"), name("star3")], names_buf);
-    let mut elsewhere = NameListBuilder::new(elsewhere_buf);
-    elsewhere.push(name("star"));
-    elsewhere.push_listed(name("bob"), Some(name("east")));
-    let elsewhere = elsewhere.finish();
+    let mut valid = joining_vectors();
+    valid.extend(session_vectors(names_buf));
+    valid.extend(secure_vectors());
+    valid
+}
+
+/// The vectors of joining: join, cookie, refused, welcome.
+fn joining_vectors() -> Vec<(&'static str, Message<'static>)> {
     let t = TOKEN;
     std::vec![
         (
@@ -84,7 +86,6 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
                 detail: "the name star is taken"
             },
         ),
-        ("moved", Message::Moved { token: t, nonce: 0xdead_beef, seq: 7, digest: 0x5d0c_8a4e }),
         (
             "welcome",
             Message::Welcome {
@@ -107,6 +108,20 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
                 name: name("star"),
             },
         ),
+    ]
+}
+
+/// The vectors of a session's frames, with the user lists' names in `names_buf`.
+fn session_vectors<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
+    let (names_buf, elsewhere_buf) = names_buf.split_at_mut(32);
+    let names = NameList::encode([name("star"), name("star2"), name("star3")], names_buf);
+    let mut elsewhere = NameListBuilder::new(elsewhere_buf);
+    elsewhere.push(name("star"));
+    elsewhere.push_listed(name("bob"), Some(name("east")));
+    let elsewhere = elsewhere.finish();
+    let t = TOKEN;
+    std::vec![
+        ("moved", Message::Moved { token: t, nonce: 0xdead_beef, seq: 7, digest: 0x5d0c_8a4e }),
         ("leave", Message::Leave { token: t, seq: 4 }),
         ("unknown-session", Message::UnknownSession { token: t }),
         ("challenge", Message::Challenge { token: t, nonce: 0xdead_beef }),
@@ -151,24 +166,6 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
         ("ack", Message::Ack { token: t, seq: 3, sack: 0b101 }),
         ("who", Message::Who { token: t, req: 1, start: 0 }),
         ("users", Message::Users { token: t, req: 1, total: 3, start: 0, names }),
-        // The handshakes' and the sealed frame's bytes are opaque here: their layout is
-        // checked, their cryptography in `secure::spec`.
-        (
-            "hello",
-            Message::Hello { cookie: Cookie::EMPTY, nonce: NONCE, handshake: tail("hello", 27) },
-        ),
-        ("answer", Message::Answer { nonce: NONCE, handshake: tail("answer", 11) }),
-        ("sealed", Message::Sealed { token: t, counter: 0, sealed: tail("sealed", 19) }),
-        (
-            "sealed-reply",
-            Message::Sealed { token: t, counter: 1, sealed: tail("sealed-reply", 19) },
-        ),
-        (
-            "sealed-rekeyed",
-            Message::Sealed { token: t, counter: 1 << 16, sealed: tail("sealed-rekeyed", 19) },
-        ),
-        ("key-request", Message::KeyRequest { nonce: NONCE }),
-        ("server-key", Message::ServerKey { nonce: NONCE, fleet: false, key: server_key() },),
         (
             "users-elsewhere",
             Message::Users { token: t, req: 2, total: 2, start: 0, names: elsewhere },
@@ -189,6 +186,30 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
                 detail: "no user named bob",
             },
         ),
+    ]
+}
+
+/// The vectors of encrypted sessions. The handshakes' and the sealed frame's bytes are
+/// opaque here: their layout is checked, their cryptography in `secure::spec`.
+fn secure_vectors() -> Vec<(&'static str, Message<'static>)> {
+    let t = TOKEN;
+    std::vec![
+        (
+            "hello",
+            Message::Hello { cookie: Cookie::EMPTY, nonce: NONCE, handshake: tail("hello", 27) },
+        ),
+        ("answer", Message::Answer { nonce: NONCE, handshake: tail("answer", 11) }),
+        ("sealed", Message::Sealed { token: t, counter: 0, sealed: tail("sealed", 19) }),
+        (
+            "sealed-reply",
+            Message::Sealed { token: t, counter: 1, sealed: tail("sealed-reply", 19) },
+        ),
+        (
+            "sealed-rekeyed",
+            Message::Sealed { token: t, counter: 1 << 16, sealed: tail("sealed-rekeyed", 19) },
+        ),
+        ("key-request", Message::KeyRequest { nonce: NONCE }),
+        ("server-key", Message::ServerKey { nonce: NONCE, fleet: false, key: server_key() },),
     ]
 }
 
