@@ -1,8 +1,8 @@
 //! Entry points for the fuzz targets of `fuzz/` (not API: hidden from the docs, and
 //! free to change with them). Thin wrappers over the crate's own code for what takes
 //! input from outside — lines typed at a prompt, key and known-servers files, what the
-//! broker passes to a bridge, a serial line's bytes — with types of their own, so nothing
-//! of the crate's internals becomes public.
+//! broker passes to a bridge, a serial line's bytes — with types of their own where the
+//! crate's would expose its internals.
 
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -11,7 +11,6 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use minichat_core::secure::KEY_LEN;
 use minichat_core::stream::StreamStats;
-use minichat_core::wire::EchoMode;
 
 use crate::bridge::link::{FromLink, Link, ToLink};
 use crate::bridge::seal::BridgeSeal;
@@ -19,74 +18,12 @@ use crate::bridge::{BridgeAccess, BridgeUrl};
 use crate::error::HostError;
 use crate::keys::{self, Trust};
 use crate::net::stream_link::{Next, StreamLink};
-use crate::term::slash::{self, ChatCommand, OperatorCommand};
 
-/// A line typed at the `chat` prompt, as `term/slash.rs` reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChatLine<'a> {
-    /// A message to the room.
-    Say(&'a str),
-    /// `/to NAME TEXT`.
-    To(&'a str, &'a str),
-    /// `/who`.
-    Who,
-    /// `/echo MODE TEXT`.
-    Echo(EchoMode, &'a str),
-    /// `/quit`.
-    Quit,
-    /// `/help`.
-    Help,
-    /// An empty line.
-    Nothing,
-}
-
-/// Parses a line typed at the `chat` prompt.
-pub fn parse_chat(line: &str) -> Result<ChatLine<'_>, String> {
-    Ok(match slash::parse_chat(line)? {
-        ChatCommand::Say(text) => ChatLine::Say(text),
-        ChatCommand::To(name, text) => ChatLine::To(name, text),
-        ChatCommand::Who => ChatLine::Who,
-        ChatCommand::Echo(mode, text) => ChatLine::Echo(mode, text),
-        ChatCommand::Quit => ChatLine::Quit,
-        ChatCommand::Help => ChatLine::Help,
-        ChatCommand::Nothing => ChatLine::Nothing,
-    })
-}
-
-/// A line typed at the `serve` console, as `term/slash.rs` reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OperatorLine<'a> {
-    /// An answer to whoever wrote last.
-    Reply(&'a str),
-    /// `/all TEXT`.
-    All(&'a str),
-    /// `/who`.
-    Who,
-    /// `/kick NAME`.
-    Kick(&'a str),
-    /// `/stats`.
-    Stats,
-    /// `/quit`.
-    Quit,
-    /// `/help`.
-    Help,
-    /// An empty line.
-    Nothing,
-}
-
-/// Parses a line typed at the `serve` console.
-pub fn parse_operator(line: &str) -> Result<OperatorLine<'_>, String> {
-    Ok(match slash::parse_operator(line)? {
-        OperatorCommand::Reply(text) => OperatorLine::Reply(text),
-        OperatorCommand::All(text) => OperatorLine::All(text),
-        OperatorCommand::Who => OperatorLine::Who,
-        OperatorCommand::Kick(name) => OperatorLine::Kick(name),
-        OperatorCommand::Stats => OperatorLine::Stats,
-        OperatorCommand::Quit => OperatorLine::Quit,
-        OperatorCommand::Help => OperatorLine::Help,
-        OperatorCommand::Nothing => OperatorLine::Nothing,
-    })
-}
+/// A line typed at the `chat` prompt or the `serve` console, and their parsers, as
+/// `term/slash.rs` reads them.
+pub use crate::term::slash::{
+    ChatCommand as ChatLine, OperatorCommand as OperatorLine, parse_chat, parse_operator,
+};
 
 /// What reading a key, or deciding whether to trust one, came to.
 #[derive(Debug, Clone, PartialEq, Eq)]

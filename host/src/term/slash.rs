@@ -4,7 +4,7 @@ use minichat_core::wire::EchoMode;
 
 /// What a line typed into `minichat chat` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ChatCommand<'a> {
+pub enum ChatCommand<'a> {
     /// A message to the room. `//text` sends `/text`.
     Say(&'a str),
     /// `/to NAME TEXT`: a message to one user.
@@ -27,7 +27,7 @@ pub(crate) const CHAT_HELP: &str = "type a line to send it to everyone; /to NAME
 
 /// What a line typed into the `minichat serve` console asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OperatorCommand<'a> {
+pub enum OperatorCommand<'a> {
     /// A plain line: an answer to whoever wrote last.
     Reply(&'a str),
     /// `/all TEXT`.
@@ -60,7 +60,7 @@ fn split_command(line: &str) -> (&str, &str) {
 }
 
 /// Parses a chat line; an error says why in words.
-pub(crate) fn parse_chat(line: &str) -> Result<ChatCommand<'_>, String> {
+pub fn parse_chat(line: &str) -> Result<ChatCommand<'_>, String> {
     if line.is_empty() {
         return Ok(ChatCommand::Nothing);
     }
@@ -95,7 +95,7 @@ pub(crate) fn parse_chat(line: &str) -> Result<ChatCommand<'_>, String> {
 }
 
 /// Parses a console line; an error says why in words.
-pub(crate) fn parse_operator(line: &str) -> Result<OperatorCommand<'_>, String> {
+pub fn parse_operator(line: &str) -> Result<OperatorCommand<'_>, String> {
     if line.is_empty() {
         return Ok(OperatorCommand::Nothing);
     }
