@@ -130,29 +130,36 @@ mod serial {
         server.stdout_line_containing("still: served", WAIT);
     }
 
-    /// The server's line is unplugged and plugged back in under the same name: the server
-    /// reopens it, and the user on it goes on where it was, in the same session.
-    #[test]
-    fn a_serial_line_that_comes_back_is_reopened_by_the_server() {
-        let mut cable = NullModem::new();
+    /// A server on the serial line `server_line`, the board `mcu` chatting on the other end
+    /// (`board_line`), and `desk` over UDP; both joined.
+    fn board_and_desk(server_line: &str, board_line: &str) -> (Minichat, Minichat, Minichat) {
         let (mut server, addr) = Minichat::serve(&[
             "serve",
             "--bind",
             "127.0.0.1:0",
             "--serial",
-            &cable.a_link,
+            server_line,
             "--history",
             "0",
         ]);
         let addr = addr.to_string();
-        let mut board = Minichat::spawn_with_stdin(&[
-            "chat", "--name", "mcu", "--serial", &cable.b, "--linger", "0",
+        let board = Minichat::spawn_with_stdin(&[
+            "chat", "--name", "mcu", "--serial", board_line, "--linger", "0",
         ]);
         server.stdout_line_containing("mcu joined from", WAIT);
-        let mut desk = Minichat::spawn_with_stdin(&[
+        let desk = Minichat::spawn_with_stdin(&[
             "chat", "--name", "desk", "--server", &addr, "--linger", "0",
         ]);
         server.stdout_line_containing("desk joined from", WAIT);
+        (server, board, desk)
+    }
+
+    /// The server's line is unplugged and plugged back in under the same name: the server
+    /// reopens it, and the user on it goes on where it was, in the same session.
+    #[test]
+    fn a_serial_line_that_comes_back_is_reopened_by_the_server() {
+        let mut cable = NullModem::new();
+        let (mut server, mut board, mut desk) = board_and_desk(&cable.a_link, &cable.b);
         board.write_line("before");
         assert_eq!(desk.stdout_line_containing("before", WAIT), "mcu: before");
         cable.cut_a();
@@ -180,30 +187,7 @@ mod serial {
     #[test]
     fn a_serial_line_that_comes_back_is_reopened_by_chat() {
         let mut cable = NullModem::new();
-        let (mut server, addr) = Minichat::serve(&[
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--serial",
-            &cable.a,
-            "--history",
-            "0",
-        ]);
-        let addr = addr.to_string();
-        let mut board = Minichat::spawn_with_stdin(&[
-            "chat",
-            "--name",
-            "mcu",
-            "--serial",
-            &cable.b_link,
-            "--linger",
-            "0",
-        ]);
-        server.stdout_line_containing("mcu joined from", WAIT);
-        let mut desk = Minichat::spawn_with_stdin(&[
-            "chat", "--name", "desk", "--server", &addr, "--linger", "0",
-        ]);
-        server.stdout_line_containing("desk joined from", WAIT);
+        let (_server, mut board, mut desk) = board_and_desk(&cable.a, &cable.b_link);
         cable.cut_b();
         board.stderr_line_containing(&format!("serial:{} is gone", cable.b_link), WAIT);
         board.write_line("typed while unplugged");
