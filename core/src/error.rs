@@ -426,6 +426,23 @@ pub enum ClientError {
         /// The limit.
         max: usize,
     },
+    /// The messages waiting for the server fill the outbox's arena; try again once some
+    /// are acknowledged.
+    #[error(
+        "the messages waiting for the server fill the client's {bytes}-byte outbox; wait for them to be acknowledged"
+    )]
+    OutboxFull {
+        /// The arena's size in bytes.
+        bytes: usize,
+    },
+    /// The text is longer than the client's outbox holds (its `OUTBOX_BYTES` parameter).
+    #[error("the text is {len} bytes long, longer than the client's {bytes}-byte outbox holds")]
+    TextOverOutbox {
+        /// The text's length in bytes.
+        len: usize,
+        /// The arena's size in bytes.
+        bytes: usize,
+    },
     /// A name is not valid.
     #[error("{0}")]
     InvalidName(WireError),

@@ -99,6 +99,8 @@ pub mod wire;
 // What a program needs, at the crate root: the two machines with their settings, events
 // and presets, time, the transport, addresses and errors.
 pub use address::{PeerAddress, PointToPoint, SerialLine};
+#[cfg(feature = "std")]
+pub use client::OwnedClientEvent;
 pub use client::{Client, ClientConfig, ClientEvent, MessageId, SmallClient};
 pub use error::{ClientError, ServerError, TransportError, WireError};
 #[cfg(feature = "secure")]

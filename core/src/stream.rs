@@ -70,6 +70,35 @@ pub fn encode_frame(frame: &[u8], out: &mut [u8]) -> Result<usize, StreamError> 
     Ok(len + 1)
 }
 
+/// Encodes `frame` as [`encode_frame`] does, byte for byte, handing each byte to `put` as
+/// it goes: no output buffer, for a link that takes bytes one at a time (a UART). COBS
+/// needs to see up to 254 bytes ahead, and the frame is all there to see.
+pub fn encode_frame_with(frame: &[u8], mut put: impl FnMut(u8)) {
+    let check = CRC.checksum(frame).to_le_bytes();
+    let total = frame.len() + CHECK_LEN;
+    let byte = |i: usize| match i.checked_sub(frame.len()) {
+        None => frame.get(i).copied().unwrap_or(0),
+        Some(j) => check.get(j).copied().unwrap_or(0),
+    };
+    let mut start = 0;
+    loop {
+        // A block: up to 254 bytes other than zero, then the zero (or the end) it stands for.
+        let mut end = start;
+        while end < total && end - start < 254 && byte(end) != 0 {
+            end += 1;
+        }
+        let run = end - start;
+        put(u8::try_from(run + 1).unwrap_or(u8::MAX));
+        (start..end).for_each(|i| put(byte(i)));
+        if end == total {
+            break;
+        }
+        // A full block stands for no zero: the next starts right after it.
+        start = if run == 254 { end } else { end + 1 };
+    }
+    put(DELIMITER);
+}
+
 /// What a decoder has seen, for logs and the link's health: line noise is counted here,
 /// never parsed.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -144,6 +173,13 @@ impl<const N: usize> StreamDecoder<N> {
     /// Whether the decoder holds part of a frame (so a stream ending now would cut it).
     pub const fn is_mid_frame(&self) -> bool {
         !matches!(self.state, State::Decoding(DecoderState::Idle))
+    }
+
+    /// The frame the last [`StreamDecoder::decode`] completed, without its check, where
+    /// it was decoded: for a caller that cannot keep the borrow `decode` returned. Valid
+    /// until the next call; only meaningful when that call returned `Ok`.
+    pub fn frame(&self) -> &[u8] {
+        self.buf.get(..self.len.saturating_sub(CHECK_LEN)).unwrap_or_default()
     }
 
     /// Decodes from `input` until one frame is complete or skipped, or the input is used
@@ -243,6 +279,31 @@ mod tests {
     use super::*;
 
     use std::vec::Vec;
+
+    #[test]
+    fn encoding_byte_by_byte_matches_encoding_into_a_buffer() {
+        // Zero-free runs around COBS's 254-byte block (where the check's bytes join the
+        // frame's), zeros at the ends, and a seeded mix up to the longest frame.
+        let mut seed = 0x2545_f491_u32;
+        let mut frames: Vec<Vec<u8>> = (0..=520).map(|len| std::vec![0x5a; len]).collect();
+        frames.extend([std::vec![0], std::vec![0, 0], std::vec![7, 0], std::vec![0; 300]]);
+        for len in [1, 3, 249, 250, 251, 253, 254, 255, 507, 508, 1000, MAX_FRAME] {
+            let mixed = (0..len).map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                if seed % 7 == 0 { 0 } else { seed.to_le_bytes()[1] | 1 }
+            });
+            frames.push(mixed.collect());
+        }
+        let mut buffered = [0u8; MAX_ENCODED_FRAME];
+        for frame in frames {
+            let len = encode_frame(&frame, &mut buffered).unwrap();
+            let mut streamed = Vec::new();
+            encode_frame_with(&frame, |byte| streamed.push(byte));
+            assert_eq!(streamed, &buffered[..len], "a frame of {} bytes", frame.len());
+        }
+    }
 
     /// Decodes `input` fed in chunks of `chunk` bytes, collecting frames and errors.
     fn decode_all<const N: usize>(input: &[u8], chunk: usize) -> Vec<Result<Vec<u8>, StreamError>> {

@@ -32,8 +32,9 @@ pub type FirmwareServer = StaticServer<8, RING, SocketAddr, RING_BYTES, 0>;
 /// `SocketAddr`.
 pub use minichat_core::address::SerialLine;
 
-/// The client every firmware program runs: 4 queued messages, 4 events, 4 early deliveries.
-pub type FirmwareClient = Client<4, 4, 4>;
+/// The client every firmware program runs: the core's `SmallClient` (4 queued messages in
+/// 1 KiB, 4 events whose texts share 1 KiB, 4 early deliveries).
+pub type FirmwareClient = minichat_core::SmallClient;
 
 /// A server for 8 users with a secret the optimiser cannot see, or a halt.
 pub fn new_server() -> FirmwareServer {

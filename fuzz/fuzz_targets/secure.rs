@@ -245,7 +245,6 @@ impl World {
                         self.clients[i].trust_server_key(self.now, key);
                     }
                     ClientEvent::Message { from, text, history, .. } => {
-                        let text = text.as_str();
                         assert_eq!(
                             self.said.get(text).map(String::as_str),
                             Some(from.as_str()),

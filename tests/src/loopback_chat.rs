@@ -3,7 +3,7 @@
 //! every endpoint through the core's smoltcp adapter, exactly as firmware on smoltcp would.
 
 use host::net::memory::{LinkFaults, LoopbackNet, SocketHandle};
-use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::client::{Client, ClientConfig, OwnedClientEvent};
 use minichat_core::server::{ServerConfig, StaticServer};
 use minichat_core::time::Duration;
 use minichat_core::wire::NameBuf;
@@ -30,7 +30,7 @@ pub struct LoopbackChat<
     /// Each client's socket and the client, in the order they were added.
     pub clients: Vec<(SocketHandle, Client<Q, E, B>)>,
     /// Every event of client `i`, in order.
-    pub events: Vec<Vec<ClientEvent>>,
+    pub events: Vec<Vec<OwnedClientEvent>>,
 }
 
 impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: usize>
@@ -68,7 +68,7 @@ impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: us
         self.net.poll();
         while self.server.1.poll_event().is_some() {}
         for (i, (_, client)) in self.clients.iter_mut().enumerate() {
-            while let Some(event) = client.poll_event() {
+            while let Some(event) = client.poll_event().map(|e| e.into_owned()) {
                 self.events[i].push(event);
             }
         }
@@ -97,7 +97,7 @@ impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: us
         self.events[i]
             .iter()
             .filter_map(|e| match e {
-                ClientEvent::Message { text, .. } => Some(text.as_str()),
+                OwnedClientEvent::Message { text, .. } => Some(text.as_str()),
                 _ => None,
             })
             .collect()
@@ -109,7 +109,7 @@ impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: us
         self.events[i]
             .iter()
             .filter_map(|e| match e {
-                ClientEvent::Message { from, text, direct, .. } => {
+                OwnedClientEvent::Message { from, text, direct, .. } => {
                     Some(format!("{from}{}: {text}", if *direct { " (direct)" } else { "" }))
                 }
                 _ => None,

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use minichat_core::client::ServerKey;
-use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
+use minichat_core::client::{Client, ClientConfig, MessageId, OwnedClientEvent};
 use minichat_core::name_policy::NameKey;
 use minichat_core::secure::Keypair;
 use minichat_core::server::{Directory, ServerConfig, ServerEvent, ServerIdentity, StaticServer};
@@ -126,7 +126,7 @@ pub struct Sim {
     rng: TestRng,
     wire: VecDeque<InFlight>,
     /// Every event each client reported, in order.
-    pub client_events: Vec<Vec<ClientEvent>>,
+    pub client_events: Vec<Vec<OwnedClientEvent>>,
     /// Every event the server reported, in order.
     pub server_events: Vec<ServerEvent>,
     /// Datagrams sent by the server to addresses that are not clients (spoofed sources).
@@ -373,7 +373,7 @@ impl Sim {
                 self.server_events.push(event);
             }
             for (i, (_, client)) in self.clients.iter_mut().enumerate() {
-                while let Some(event) = client.poll_event() {
+                while let Some(event) = client.poll_event().map(|e| e.into_owned()) {
                     self.client_events[i].push(event);
                 }
             }
@@ -441,10 +441,10 @@ impl Sim {
         self.client_events[i]
             .iter()
             .filter_map(|e| match e {
-                ClientEvent::Message { from, text, direct: false, .. } => {
+                OwnedClientEvent::Message { from, text, direct: false, .. } => {
                     Some(format!("{from}: {text}"))
                 }
-                ClientEvent::Message { from, text, direct: true, .. } => {
+                OwnedClientEvent::Message { from, text, direct: true, .. } => {
                     Some(format!("{from} (direct): {text}"))
                 }
                 _ => None,
@@ -453,14 +453,14 @@ impl Sim {
     }
 
     /// Whether client `i` reported `event`.
-    pub fn saw(&self, i: usize, event: &ClientEvent) -> bool {
+    pub fn saw(&self, i: usize, event: &OwnedClientEvent) -> bool {
         self.client_events[i].contains(event)
     }
 
     /// What the server said when it refused client `i`'s join with `code`, if it did.
     pub fn refusal(&self, i: usize, code: ErrorCode) -> Option<String> {
         self.client_events[i].iter().find_map(|event| match event {
-            ClientEvent::Refused { code: c, detail } if *c == code => Some(detail.to_string()),
+            OwnedClientEvent::Refused { code: c, detail } if *c == code => Some(detail.to_string()),
             _ => None,
         })
     }
@@ -468,7 +468,7 @@ impl Sim {
     /// What the server said when it rejected client `i`'s message `id` with `code`.
     pub fn rejection(&self, i: usize, id: MessageId, code: ErrorCode) -> Option<String> {
         self.client_events[i].iter().find_map(|event| match event {
-            ClientEvent::Rejected { id: d, code: c, detail } if *d == id && *c == code => {
+            OwnedClientEvent::Rejected { id: d, code: c, detail } if *d == id && *c == code => {
                 Some(detail.to_string())
             }
             _ => None,

@@ -5,19 +5,19 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
-use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::client::{Client, ClientConfig, OwnedClientEvent};
 use minichat_core::time::Instant;
 use minichat_core::transport::Driver;
 use minichat_core::wire::NameBuf;
 
 /// A core client on its own socket.
 pub struct UdpClient {
-    pub client: Client<16, 64>,
+    pub client: Client<16, 64, 8, SocketAddr, 16_384, 65_535>,
     socket: UdpSocket,
     driver: Driver,
     start: StdInstant,
     /// Every event so far.
-    pub events: Vec<ClientEvent>,
+    pub events: Vec<OwnedClientEvent>,
 }
 
 impl UdpClient {
@@ -57,7 +57,7 @@ impl UdpClient {
             let now = self.now();
             // A refused port shows up as an error: the client retries by itself.
             let _ = self.driver.turn(now, &mut self.socket, &mut self.client, |_| {});
-            while let Some(event) = self.client.poll_event() {
+            while let Some(event) = self.client.poll_event().map(|e| e.into_owned()) {
                 self.events.push(event);
             }
             if done(self) {

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use minichat_core::client::ClientEvent;
+use minichat_core::client::OwnedClientEvent;
 use minichat_core::time::Duration;
 use minichat_core::wire::ErrorCode;
 use minichat_core::wire::limits::MAX_FRAME;
@@ -335,6 +335,6 @@ fn every_malformed_frame_gets_its_typed_outcome_and_the_server_keeps_serving() {
     assert!(
         !sim.client_events[0]
             .iter()
-            .any(|e| matches!(e, ClientEvent::SessionLost | ClientEvent::ServerLost))
+            .any(|e| matches!(e, OwnedClientEvent::SessionLost | OwnedClientEvent::ServerLost))
     );
 }

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use minichat_core::client::{ClientEvent, MessageId};
+use minichat_core::client::{MessageId, OwnedClientEvent};
 use minichat_core::server::{LeftReason, ServerConfig, ServerEvent, StaticServer};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::ErrorCode;
@@ -62,11 +62,12 @@ fn forged_refusals_and_cookies_do_not_end_a_rejoining_client() {
         sim.client(0).handle(now, server_addr(), bytes);
     }
     assert!(!sim.clients[0].1.is_closed(), "a forged refusal closed the client");
-    let delivered = sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id }));
+    let delivered = sim.run_until(10 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id }));
     assert!(delivered, "alice: {:?}", sim.client_events[0]);
-    assert!(
-        sim.saw(0, &ClientEvent::Joined { name: sim.clients[0].1.config().name, rejoined: true })
-    );
+    assert!(sim.saw(
+        0,
+        &OwnedClientEvent::Joined { name: sim.clients[0].1.config().name, rejoined: true }
+    ));
 }
 
 #[test]
@@ -81,16 +82,18 @@ fn a_refused_rejoin_is_passing_and_the_client_gets_back_in_when_the_name_frees()
     let now = sim.now;
     sim.client(0).say(now, "still here").unwrap();
     let refused = sim.run_until(20 * SECOND, |s| {
-        s.client_events[0]
-            .iter()
-            .any(|e| matches!(e, ClientEvent::RejoinRefused { code: ErrorCode::NameTaken, .. }))
+        s.client_events[0].iter().any(|e| {
+            matches!(e, OwnedClientEvent::RejoinRefused { code: ErrorCode::NameTaken, .. })
+        })
     });
     assert!(refused, "alice: {:?}", sim.client_events[0]);
     assert!(!sim.clients[0].1.is_closed(), "a refused re-join ended the client");
     // The usurper leaves; alice's client gets back in by itself and its message goes.
     let now = sim.now;
     sim.client(usurper).leave(now).unwrap();
-    assert!(sim.run_until(30 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id: MessageId(0) })));
+    assert!(
+        sim.run_until(30 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id: MessageId(0) }))
+    );
     assert!(joined(&sim, 0));
 }
 
@@ -175,19 +178,19 @@ fn a_hijacked_session_never_reports_a_lost_message_as_delivered() {
     sim.run_for(20 * SECOND);
     let bob_got_it = sim.received(1).contains(&"alice: from the real alice".to_owned());
     let events = &sim.client_events[0];
-    if events.contains(&ClientEvent::Delivered { id: mine }) {
+    if events.contains(&OwnedClientEvent::Delivered { id: mine }) {
         assert!(bob_got_it, "alice's client reported a message bob never got: {events:?}");
     } else {
         assert!(
-            events.contains(&ClientEvent::MaybeLost { id: mine })
-                || events.contains(&ClientEvent::Failed { id: mine }),
+            events.contains(&OwnedClientEvent::MaybeLost { id: mine })
+                || events.contains(&OwnedClientEvent::Failed { id: mine }),
             "alice was not told her message may be lost: {events:?}"
         );
     }
     // The README's promise: the client is told, joins again, and reports what may be lost.
-    let moved = events.iter().position(|e| *e == ClientEvent::SessionMoved);
+    let moved = events.iter().position(|e| *e == OwnedClientEvent::SessionMoved);
     assert!(moved.is_some(), "alice never learned her session was taken: {events:?}");
-    if let Some(lost) = events.iter().position(|e| *e == ClientEvent::MaybeLost { id: mine }) {
+    if let Some(lost) = events.iter().position(|e| *e == OwnedClientEvent::MaybeLost { id: mine }) {
         assert!(lost < moved.unwrap(), "told of the loss only after the move: {events:?}");
     }
     assert!(sim.clients[0].1.is_joined(), "alice joined again");
@@ -202,9 +205,9 @@ fn a_genuine_address_change_moves_the_session_and_loses_nothing() {
     sim.clients[0].0 = "10.0.9.9:7000".parse().unwrap();
     let now = sim.now;
     let id = sim.client(0).say(now, "from my new address").unwrap();
-    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })));
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id })));
     assert_eq!(sim.received(1), ["alice: from my new address"]);
-    assert!(!sim.saw(0, &ClientEvent::SessionMoved));
+    assert!(!sim.saw(0, &OwnedClientEvent::SessionMoved));
     assert!(sim.server_events.iter().any(|e| matches!(e, ServerEvent::Moved { .. })));
 }
 
@@ -306,10 +309,10 @@ fn a_restart_with_the_same_secret_never_reissues_a_token() {
     sim.client_up[0] = true;
     let now = sim.now;
     let id = sim.client(0).say(now, "back").unwrap();
-    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })));
-    assert!(sim.saw(0, &ClientEvent::SessionLost));
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id })));
+    assert!(sim.saw(0, &OwnedClientEvent::SessionLost));
     assert!(!sim.server_events.iter().any(|e| matches!(e, ServerEvent::Moved { .. })));
-    assert!(!sim.saw(bob, &ClientEvent::SessionMoved));
+    assert!(!sim.saw(bob, &OwnedClientEvent::SessionMoved));
     assert_eq!(sim.received(bob), ["alice: back"]);
 }
 
@@ -322,7 +325,13 @@ fn a_crafted_missed_is_counted_at_once_not_walked() {
     let missed = encode(&Message::Missed { token, seq: far });
     let now = sim.now;
     sim.client(0).handle(now, server_addr(), &missed);
-    assert!(sim.clients[0].1.poll_event().is_some_and(|e| e == ClientEvent::Missed { count: far }));
+    assert!(
+        sim.clients[0]
+            .1
+            .poll_event()
+            .map(|e| e.into_owned())
+            .is_some_and(|e| e == OwnedClientEvent::Missed { count: far })
+    );
 }
 
 /// A shutdown is reported as such, to the operator's record, not as an ordinary leave.
@@ -330,7 +339,7 @@ fn a_crafted_missed_is_counted_at_once_not_walked() {
 fn a_shutdown_is_recorded_as_a_shutdown() {
     let mut sim = users(&["alice", "bob"], 89);
     sim.server.shutdown();
-    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &ClientEvent::ServerShutdown)));
+    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &OwnedClientEvent::ServerShutdown)));
     let reasons: Vec<LeftReason> = sim
         .server_events
         .iter()

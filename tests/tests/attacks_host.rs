@@ -5,7 +5,7 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use minichat_core::client::ClientEvent;
+use minichat_core::client::OwnedClientEvent;
 use minichat_core::wire::ErrorCode;
 use minichat_tests::process::Minichat;
 use minichat_tests::udp_client::UdpClient;
@@ -57,9 +57,9 @@ fn stalled_server(messages: usize) -> (Minichat, SocketAddr) {
     let mut bob = joined("bob", addr);
     let now = bob.now();
     let id = bob.client.say(now, "still there?").unwrap();
-    assert!(bob.run_until(WAIT, |c| c.events.contains(&ClientEvent::Delivered { id })));
+    assert!(bob.run_until(WAIT, |c| c.events.contains(&OwnedClientEvent::Delivered { id })));
     assert!(alice.run_until(WAIT, |c| c.events.iter().any(
-        |e| matches!(e, ClientEvent::Message { text, .. } if text.as_str() == "still there?")
+        |e| matches!(e, OwnedClientEvent::Message { text, .. } if text.as_str() == "still there?")
     )));
     (server, addr)
 }
@@ -106,7 +106,7 @@ fn a_console_past_its_queue_says_how_many_lines_were_not_shown() {
     let mut carol = joined("carol", addr);
     let now = carol.now();
     let id = carol.client.say(now, "after the stall").unwrap();
-    assert!(carol.run_until(WAIT, |c| c.events.contains(&ClientEvent::Delivered { id })));
+    assert!(carol.run_until(WAIT, |c| c.events.contains(&OwnedClientEvent::Delivered { id })));
     server.stdout_line_containing("carol: after the stall", WAIT);
     let shown = server.stdout_seen().iter().filter(|line| line.starts_with("alice: xxx")).count();
     assert!(not_shown > 0 && shown < MESSAGES, "{shown} shown, {not_shown} not shown");
@@ -151,10 +151,10 @@ fn one_host_cannot_take_every_slot() {
     let mut third = UdpClient::new("a3", addr);
     assert!(third.run_until(WAIT, |c| c.client.is_closed()));
     assert!(
-        third
-            .events
-            .iter()
-            .any(|e| matches!(e, ClientEvent::Refused { code: ErrorCode::TooManyFromAddress, .. })),
+        third.events.iter().any(|e| matches!(
+            e,
+            OwnedClientEvent::Refused { code: ErrorCode::TooManyFromAddress, .. }
+        )),
         "{:?}",
         third.events
     );
@@ -170,8 +170,8 @@ fn join_many(addr: SocketAddr, count: usize) -> (Vec<UdpClient>, Result<(), Erro
         .events
         .iter()
         .find_map(|e| match e {
-            ClientEvent::Refused { code, .. } => Some(Err(*code)),
-            ClientEvent::Joined { .. } => Some(Ok(())),
+            OwnedClientEvent::Refused { code, .. } => Some(Err(*code)),
+            OwnedClientEvent::Joined { .. } => Some(Ok(())),
             _ => None,
         })
         .unwrap_or_else(|| panic!("neither joined nor refused: {:?}", last.events));
@@ -189,10 +189,10 @@ fn per_ip_is_16_by_default_and_0_is_no_limit() {
     let mut seventeenth = UdpClient::new("u17", addr);
     assert!(seventeenth.run_until(WAIT, |c| c.client.is_closed()));
     assert!(
-        seventeenth
-            .events
-            .iter()
-            .any(|e| matches!(e, ClientEvent::Refused { code: ErrorCode::TooManyFromAddress, .. })),
+        seventeenth.events.iter().any(|e| matches!(
+            e,
+            OwnedClientEvent::Refused { code: ErrorCode::TooManyFromAddress, .. }
+        )),
         "{:?}",
         seventeenth.events
     );
@@ -244,7 +244,7 @@ fn join_many_more(addr: SocketAddr) -> (UdpClient, Result<(), ErrorCode>) {
             .events
             .iter()
             .find_map(|e| match e {
-                ClientEvent::Refused { code, .. } => Some(Err(*code)),
+                OwnedClientEvent::Refused { code, .. } => Some(Err(*code)),
                 _ => None,
             })
             .unwrap_or_else(|| panic!("closed without a refusal: {:?}", extra.events))
@@ -264,7 +264,7 @@ fn a_kick_takes_effect_at_once() {
     std::thread::sleep(Duration::from_millis(50));
     server.write_line("/kick bob");
     let asked = Instant::now();
-    assert!(bob.run_until(WAIT, |c| c.events.contains(&ClientEvent::Kicked)));
+    assert!(bob.run_until(WAIT, |c| c.events.contains(&OwnedClientEvent::Kicked)));
     let took = asked.elapsed();
     assert!(took < Duration::from_millis(400), "the kick took {took:?}");
 }

@@ -4,7 +4,7 @@
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use minichat_core::client::ClientEvent;
+use minichat_core::client::OwnedClientEvent;
 use minichat_core::wire::{Message, Token};
 use minichat_tests::process::Minichat;
 use minichat_tests::udp_client::UdpClient;
@@ -104,12 +104,9 @@ fn a_frame_with_another_users_token_from_another_address_is_dropped() {
     // Then alice speaks for herself; the watcher sees only that.
     let now = alice.now();
     alice.client.say(now, "the real alice").unwrap();
-    assert!(
-        alice.run_until(WAIT, |c| c
-            .events
-            .iter()
-            .any(|e| matches!(e, ClientEvent::Delivered { .. })))
-    );
+    assert!(alice.run_until(WAIT, |c| {
+        c.events.iter().any(|e| matches!(e, OwnedClientEvent::Delivered { .. }))
+    }));
     assert_eq!(watcher.stdout_line_containing("alice", WAIT), "alice: the real alice");
     // The server took the forgery in and dropped it...
     server.write_line("/stats");
@@ -120,7 +117,9 @@ fn a_frame_with_another_users_token_from_another_address_is_dropped() {
     // message, said after, is acknowledged after anything answering the forgery.
     let now = mallory.now();
     let own = mallory.client.say(now, "mallory's own").unwrap();
-    assert!(mallory.run_until(WAIT, |c| c.events.contains(&ClientEvent::Delivered { id: own })));
+    assert!(
+        mallory.run_until(WAIT, |c| c.events.contains(&OwnedClientEvent::Delivered { id: own }))
+    );
     assert_eq!(mallory.client.stats().ignored, 0);
     assert_eq!(watcher.stdout_line_containing("mallory", WAIT), "mallory: mallory's own");
     watcher.close_stdin();
@@ -190,12 +189,9 @@ fn remote_control_characters_are_escaped() {
     assert!(sender.run_until(WAIT, |c| c.client.is_joined()));
     let now = sender.now();
     sender.client.say(now, "bell\u{7} and \u{1b}[2J clear").unwrap();
-    assert!(
-        sender.run_until(WAIT, |c| c
-            .events
-            .iter()
-            .any(|e| matches!(e, ClientEvent::Delivered { .. })))
-    );
+    assert!(sender.run_until(WAIT, |c| {
+        c.events.iter().any(|e| matches!(e, OwnedClientEvent::Delivered { .. }))
+    }));
     assert_eq!(reader.stdout_line_containing("bell", WAIT), "sender: bell\\x07 and \\x1b[2J clear");
     reader.close_stdin();
     assert!(reader.wait_exit(WAIT).success());

@@ -3,7 +3,7 @@
 //! them, on simulated time.
 
 use host::net::memory::{LinkFaults, LoopbackNet};
-use minichat_core::client::ClientEvent;
+use minichat_core::client::OwnedClientEvent;
 use minichat_core::server::ServerConfig;
 use minichat_core::wire::ErrorCode;
 use minichat_core::wire::Message;
@@ -70,7 +70,7 @@ fn the_same_name_in_another_case_is_refused_over_smoltcp() {
     assert!(
         net.events[twin]
             .iter()
-            .any(|e| matches!(e, ClientEvent::Refused { code: ErrorCode::NameTaken, .. }))
+            .any(|e| matches!(e, OwnedClientEvent::Refused { code: ErrorCode::NameTaken, .. }))
     );
 }
 

@@ -1,7 +1,7 @@
 //! The chat state machines end to end over a simulated network: server and clients from
 //! minichat-core, a seeded lossy link, simulated time. No sockets, no sleeping.
 
-use minichat_core::client::{ClientConfig, ClientEvent, MessageId};
+use minichat_core::client::{ClientConfig, MessageId, OwnedClientEvent};
 use minichat_core::server::{LeftReason, ServerEvent};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::ErrorCode;
@@ -39,7 +39,7 @@ fn three_users_chat_and_the_server_names_the_sender() {
     let mut third = sim.received(2);
     third.sort();
     assert_eq!(third, ["star2: hi star", "star: hello everyone"]);
-    assert!(sim.saw(0, &ClientEvent::Delivered { id: MessageId(0) }));
+    assert!(sim.saw(0, &OwnedClientEvent::Delivered { id: MessageId(0) }));
     // The operator reads messages from the ring by number.
     assert_eq!(sim.server.newest_message(), 2);
     let first = sim.server.message(1).unwrap();
@@ -55,7 +55,7 @@ fn direct_messages_reach_only_their_target() {
     sim.run_for(2 * SECOND);
     assert_eq!(sim.received(2), ["star (direct): psst"]);
     assert!(sim.received(0).is_empty() && sim.received(1).is_empty());
-    assert!(sim.saw(0, &ClientEvent::Delivered { id: MessageId(0) }));
+    assert!(sim.saw(0, &OwnedClientEvent::Delivered { id: MessageId(0) }));
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn a_tell_to_nobody_is_rejected_and_what_follows_still_goes() {
     let now = sim.now;
     let bad = sim.client(0).tell(now, "nobody", "hello?").unwrap();
     let good = sim.client(0).say(now, "after").unwrap();
-    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id: good })));
+    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id: good })));
     // The server's own words reach the application.
     assert_eq!(
         sim.rejection(0, bad, ErrorCode::NoSuchUser).as_deref(),
@@ -154,10 +154,12 @@ fn a_client_started_before_its_server_joins_once_it_comes_up() {
     let id = sim.client(star).say(now, "typed early").unwrap();
     sim.run_for(10 * SECOND);
     assert!(!joined(&sim, star));
-    assert!(sim.client_events[star].iter().any(|e| matches!(e, ClientEvent::JoinRetry { .. })));
+    assert!(
+        sim.client_events[star].iter().any(|e| matches!(e, OwnedClientEvent::JoinRetry { .. }))
+    );
     sim.server_up = true;
     let other = sim.add_client("star2");
-    assert!(sim.run_until(10 * SECOND, |s| s.saw(star, &ClientEvent::Delivered { id })));
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(star, &OwnedClientEvent::Delivered { id })));
     assert!(joined(&sim, other));
 }
 
@@ -176,9 +178,9 @@ fn a_server_restart_loses_nothing_the_user_typed() {
         && (0..3).all(|i| {
             s.client_events[i]
                 .iter()
-                .any(|e| matches!(e, ClientEvent::Joined { rejoined: true, .. }))
+                .any(|e| matches!(e, OwnedClientEvent::Joined { rejoined: true, .. }))
         })));
-    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })));
+    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id })));
     assert!(sim.run_until(5 * SECOND, |s| s.received(1) == ["star: during the restart"]));
 }
 
@@ -189,27 +191,27 @@ fn who_echo_and_leave() {
     sim.client(0).who(now).unwrap();
     sim.client(0).echo(now, EchoMode::Upper, "Hello, wörld").unwrap();
     assert!(sim.run_until(5 * SECOND, |s| {
-        s.client_events[0].iter().any(|e| matches!(e, ClientEvent::Users { .. }))
-            && s.client_events[0].iter().any(|e| matches!(e, ClientEvent::EchoReply { .. }))
+        s.client_events[0].iter().any(|e| matches!(e, OwnedClientEvent::Users { .. }))
+            && s.client_events[0].iter().any(|e| matches!(e, OwnedClientEvent::EchoReply { .. }))
     }));
     let names: Vec<String> = sim.client_events[0]
         .iter()
         .find_map(|e| match e {
-            ClientEvent::Users { total: 3, start: 0, names } => {
-                Some(names.iter().map(|n| n.to_string()).collect())
+            OwnedClientEvent::Users { total: 3, start: 0, names } => {
+                Some(names.iter().map(|n| n.name.to_string()).collect())
             }
             _ => None,
         })
         .unwrap();
     assert_eq!(names, ["star", "star2", "star3"]);
     assert!(sim.client_events[0].iter().any(
-        |e| matches!(e, ClientEvent::EchoReply { mode: EchoMode::Upper, text } if text.as_str() == "HELLO, WöRLD")
+        |e| matches!(e, OwnedClientEvent::EchoReply { mode: EchoMode::Upper, text } if text.as_str() == "HELLO, WöRLD")
     ));
     let now = sim.now;
     sim.client(2).say(now, "bye").unwrap();
     sim.client(2).leave(now).unwrap();
     assert!(sim.run_until(5 * SECOND, |s| s.clients[2].1.is_closed()));
-    assert!(sim.saw(2, &ClientEvent::Left));
+    assert!(sim.saw(2, &OwnedClientEvent::Left));
     assert_eq!(sim.server.user_count(), 2);
     assert!(sim.run_until(5 * SECOND, |s| s.received(0) == ["star3: bye"]));
     assert!(sim.server_events.iter().any(
@@ -252,7 +254,7 @@ fn a_recipient_whose_backlog_overflows_is_told_how_many_it_missed() {
     let missed: u32 = sim.client_events[2]
         .iter()
         .filter_map(|e| match e {
-            ClientEvent::Missed { count } => Some(*count),
+            OwnedClientEvent::Missed { count } => Some(*count),
             _ => None,
         })
         .sum();
@@ -296,8 +298,8 @@ fn a_slow_recipient_who_keeps_up_slows_the_senders_instead_of_missing_messages()
     assert!(sim.run_until(60 * SECOND, |s| s.received(1).len() == total));
     let expected: Vec<String> = (0..total).map(|i| format!("fast: m{i}")).collect();
     assert_eq!(sim.received(1), expected);
-    assert!(!sim.client_events[1].iter().any(|e| matches!(e, ClientEvent::Missed { .. })));
-    assert!(ids.iter().all(|&id| sim.saw(0, &ClientEvent::Delivered { id })));
+    assert!(!sim.client_events[1].iter().any(|e| matches!(e, OwnedClientEvent::Missed { .. })));
+    assert!(ids.iter().all(|&id| sim.saw(0, &OwnedClientEvent::Delivered { id })));
     assert!(sim.server.stats().held_back > 0, "the ring had to hold the sender back");
     assert!(backed_up, "a bridged server would have told the others to wait too");
     assert_eq!(sim.server.stats().missed_notices, 0);
@@ -345,7 +347,7 @@ fn a_relayed_message_waits_while_the_room_is_full() {
     assert!(sim.server.try_relay(now, faraway, "at last").is_ok());
     assert!(sim.run_until(10 * SECOND, |s| s.received(1).last().map(String::as_str)
         == Some("faraway: at last")));
-    assert!(!sim.client_events[1].iter().any(|e| matches!(e, ClientEvent::Missed { .. })));
+    assert!(!sim.client_events[1].iter().any(|e| matches!(e, OwnedClientEvent::Missed { .. })));
 }
 
 /// While another server sharing the room says its room is full, new messages from users
@@ -358,10 +360,10 @@ fn a_full_room_on_another_server_holds_senders_here_back() {
     let id = sim.client(0).say(now, "wait for it").unwrap();
     sim.run_for(3 * SECOND);
     assert!(sim.received(1).is_empty());
-    assert!(!sim.saw(0, &ClientEvent::Delivered { id }));
+    assert!(!sim.saw(0, &OwnedClientEvent::Delivered { id }));
     assert!(sim.server.stats().held_back > 0);
     sim.elsewhere.busy = false;
-    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })));
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id })));
     assert!(sim.run_until(5 * SECOND, |s| s.received(1) == ["star: wait for it"]));
 }
 
@@ -400,7 +402,7 @@ fn the_rate_limit_slows_a_sender_down_and_loses_nothing() {
         sim.client(0).say(now, &format!("{i}")).unwrap();
     }
     assert!(sim.run_until(20 * SECOND, |s| s.received(1).len() == 15));
-    assert!(sim.saw(0, &ClientEvent::RateLimited));
+    assert!(sim.saw(0, &OwnedClientEvent::RateLimited));
     assert_eq!(sim.received(1), (0..15).map(|i| format!("fast: {i}")).collect::<Vec<_>>());
 }
 
@@ -443,7 +445,7 @@ fn under_loss_duplication_and_reordering_every_message_arrives_exactly_once_in_o
     for sender in 0..3 {
         let delivered = sim.client_events[sender]
             .iter()
-            .filter(|e| matches!(e, ClientEvent::Delivered { .. }))
+            .filter(|e| matches!(e, OwnedClientEvent::Delivered { .. }))
             .count();
         assert_eq!(delivered, per_sender);
     }
@@ -456,8 +458,8 @@ fn with_the_server_gone_messages_fail_honestly() {
     let now = sim.now;
     let id = sim.client(0).say(now, "into the void").unwrap();
     let give_up = sim.clients[0].1.config().give_up;
-    assert!(sim.run_until(give_up + 5 * SECOND, |s| s.saw(0, &ClientEvent::Failed { id })));
-    assert!(!sim.saw(0, &ClientEvent::Delivered { id }));
+    assert!(sim.run_until(give_up + 5 * SECOND, |s| s.saw(0, &OwnedClientEvent::Failed { id })));
+    assert!(!sim.saw(0, &OwnedClientEvent::Delivered { id }));
 }
 
 #[test]
@@ -465,17 +467,19 @@ fn after_a_failure_the_next_message_gets_a_fresh_session_and_arrives_once() {
     let mut sim = three_users(Faults::NONE, 17);
     let now = sim.now;
     let first = sim.client(0).say(now, "one").unwrap();
-    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id: first })));
+    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id: first })));
     // The server stops answering (but keeps the session) until the message gives up.
     sim.server_up = false;
     let now = sim.now;
     let lost = sim.client(0).say(now, "two").unwrap();
     let give_up = sim.clients[0].1.config().give_up;
-    assert!(sim.run_until(give_up + 5 * SECOND, |s| s.saw(0, &ClientEvent::Failed { id: lost })));
+    assert!(
+        sim.run_until(give_up + 5 * SECOND, |s| s.saw(0, &OwnedClientEvent::Failed { id: lost }))
+    );
     sim.server_up = true;
     let now = sim.now;
     let third = sim.client(0).say(now, "three").unwrap();
-    assert!(sim.run_until(20 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id: third })));
+    assert!(sim.run_until(20 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id: third })));
     assert!(sim.run_until(5 * SECOND, |s| s.received(1).len() == 2));
     sim.run_for(2 * SECOND);
     assert_eq!(sim.received(1), ["star: one", "star: three"]);
@@ -496,7 +500,7 @@ fn the_operator_speaks_and_kicks() {
     assert_eq!(sim.received(0), ["server: welcome all"]);
     sim.server.kick(minichat_core::wire::Name::new("STAR2").unwrap()).unwrap();
     assert!(sim.run_until(5 * SECOND, |s| s.clients[1].1.is_closed()));
-    assert!(sim.saw(1, &ClientEvent::Kicked));
+    assert!(sim.saw(1, &OwnedClientEvent::Kicked));
     assert_eq!(sim.server.user_count(), 2);
 }
 
@@ -539,16 +543,16 @@ fn users_of_other_servers_hold_their_names_and_get_direct_messages() {
     let now = sim.now;
     let id = sim.client(0).tell(now, "Bob", "hi bob").unwrap();
     sim.client(0).who(now).unwrap();
-    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })
-        && s.client_events[0].iter().any(|e| matches!(e, ClientEvent::Users { .. }))));
+    assert!(sim.run_until(5 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id })
+        && s.client_events[0].iter().any(|e| matches!(e, OwnedClientEvent::Users { .. }))));
     let stored = sim.server.message(sim.server.newest_message()).unwrap();
     assert_eq!(stored.to, Recipient::Elsewhere);
     assert_eq!((stored.from.as_str(), stored.to_name.map(|n| n.as_str())), ("star", Some("Bob")));
     let names: Vec<String> = sim.client_events[0]
         .iter()
         .find_map(|e| match e {
-            ClientEvent::Users { total: 5, start: 0, names } => {
-                Some(names.iter().map(|n| n.to_string()).collect())
+            OwnedClientEvent::Users { total: 5, start: 0, names } => {
+                Some(names.iter().map(|n| n.name.to_string()).collect())
             }
             _ => None,
         })
@@ -558,8 +562,8 @@ fn users_of_other_servers_hold_their_names_and_get_direct_messages() {
     let places: Vec<Option<String>> = sim.client_events[0]
         .iter()
         .find_map(|e| match e {
-            ClientEvent::Users { names, .. } => {
-                Some(names.entries().map(|u| u.place.map(|p| p.to_string())).collect())
+            OwnedClientEvent::Users { names, .. } => {
+                Some(names.iter().map(|u| u.place.map(|p| p.to_string())).collect())
             }
             _ => None,
         })

@@ -1,7 +1,7 @@
 //! The client's handling of deliveries that arrive out of order: held, acknowledged
 //! selectively, and handed over in order once the gap is filled.
 
-use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::client::{Client, ClientConfig, OwnedClientEvent};
 use minichat_core::time::Instant;
 use minichat_core::wire::{Message, Name, NameBuf, Token};
 
@@ -62,9 +62,9 @@ fn ack<const B: usize>(client: &mut Client<4, 16, B>) -> (u32, u32) {
 }
 
 fn texts<const B: usize>(client: &mut Client<4, 16, B>) -> Vec<String> {
-    std::iter::from_fn(|| client.poll_event())
+    std::iter::from_fn(|| client.poll_event().map(|e| e.into_owned()))
         .filter_map(|e| match e {
-            ClientEvent::Message { text, .. } => Some(text.to_string()),
+            OwnedClientEvent::Message { text, .. } => Some(text.to_string()),
             _ => None,
         })
         .collect()
@@ -110,12 +110,13 @@ fn a_missed_notice_hands_over_what_is_held_and_counts_the_rest() {
     let _ = texts(&mut client);
     client.handle(Instant::ZERO, server, &deliver(3, "three"));
     client.handle(Instant::ZERO, server, &frame(&Message::Missed { token: TOKEN, seq: 4 }));
-    let events: Vec<ClientEvent> = std::iter::from_fn(|| client.poll_event()).collect();
-    assert!(events.contains(&ClientEvent::Missed { count: 3 }), "{events:?}");
+    let events: Vec<OwnedClientEvent> =
+        std::iter::from_fn(|| client.poll_event().map(|e| e.into_owned())).collect();
+    assert!(events.contains(&OwnedClientEvent::Missed { count: 3 }), "{events:?}");
     assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, ClientEvent::Message { text, .. } if text.as_str() == "three"))
+        events.iter().any(
+            |e| matches!(e, OwnedClientEvent::Message { text, .. } if text.as_str() == "three")
+        )
     );
     assert_eq!(ack(&mut client), (4, 0));
 }

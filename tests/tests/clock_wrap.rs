@@ -4,7 +4,7 @@
 //! retransmission and delivery through loss, keep-alives and idle expiry, and what may lie
 //! unread for weeks: a rate limiter, a challenge, a client's keep-alive.
 
-use minichat_core::client::{Client, ClientConfig, ClientEvent, MessageId};
+use minichat_core::client::{Client, ClientConfig, MessageId, OwnedClientEvent};
 use minichat_core::server::{LeftReason, MAX_KEEPALIVE, ServerEvent};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::{Message, Name, NameBuf, Token};
@@ -65,7 +65,7 @@ fn a_lossy_chat_through_the_wrap_delivers_everything_once_in_order() {
     assert_eq!(sim.received(1), expected);
     assert_eq!(sim.received(2), expected);
     for id in ids {
-        assert!(sim.saw(0, &ClientEvent::Delivered { id }), "{id:?} is acknowledged");
+        assert!(sim.saw(0, &OwnedClientEvent::Delivered { id }), "{id:?} is acknowledged");
     }
 }
 
@@ -123,7 +123,7 @@ fn a_user_who_only_pings_for_weeks_gets_its_whole_burst_back() {
         "the bucket refilled over the weeks: the whole burst goes at once"
     );
     for id in again {
-        assert!(sim.saw(0, &ClientEvent::Delivered { id }));
+        assert!(sim.saw(0, &OwnedClientEvent::Delivered { id }));
     }
 }
 
@@ -202,7 +202,9 @@ fn a_client_told_an_endless_keep_alive_still_notices_a_silent_server() {
         now = next;
         client.handle_timeout(now);
         while client.poll_transmit(now, &mut buf).is_some() {}
-        if std::iter::from_fn(|| client.poll_event()).any(|e| e == ClientEvent::ServerLost) {
+        if std::iter::from_fn(|| client.poll_event().map(|e| e.into_owned()))
+            .any(|e| e == OwnedClientEvent::ServerLost)
+        {
             lost = true;
             break;
         }

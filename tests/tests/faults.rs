@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use host::net::memory::LinkFaults;
-use minichat_core::client::{ClientEvent, MessageId};
+use minichat_core::client::{MessageId, OwnedClientEvent};
 use minichat_core::server::ServerConfig;
 use minichat_core::time::Duration;
 use minichat_tests::loopback_chat::LoopbackChat;
@@ -34,7 +34,12 @@ fn chat<const Q: usize, const B: usize>(faults: LinkFaults, users: usize) -> Cha
 /// Whether user `i` lost its session or was told it missed something.
 fn lost_session<const Q: usize, const B: usize>(chat: &Chat<Q, B>, i: usize) -> bool {
     chat.events[i].iter().any(|e| {
-        matches!(e, ClientEvent::SessionLost | ClientEvent::ServerLost | ClientEvent::Missed { .. })
+        matches!(
+            e,
+            OwnedClientEvent::SessionLost
+                | OwnedClientEvent::ServerLost
+                | OwnedClientEvent::Missed { .. }
+        )
     })
 }
 
@@ -100,11 +105,11 @@ fn check<const Q: usize, const B: usize>(
     for u in 0..users {
         for event in &chat.events[u] {
             match event {
-                ClientEvent::Delivered { id } => {
+                OwnedClientEvent::Delivered { id } => {
                     delivered += 1;
                     acknowledged[u].push(sent[u][id].clone());
                 }
-                ClientEvent::Failed { id } => {
+                OwnedClientEvent::Failed { id } => {
                     failed += 1;
                     assert!(sent[u].contains_key(id));
                 }
@@ -120,7 +125,7 @@ fn check<const Q: usize, const B: usize>(
         let told: u64 = chat.events[r]
             .iter()
             .map(|e| match e {
-                ClientEvent::Missed { count } => u64::from(*count),
+                OwnedClientEvent::Missed { count } => u64::from(*count),
                 _ => 0,
             })
             .sum();

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use minichat_core::client::ClientEvent;
+use minichat_core::client::OwnedClientEvent;
 use minichat_core::server::{RING_BYTES, ServerConfig, StaticServer};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::ErrorCode;
@@ -31,13 +31,13 @@ fn the_final_ack_lost_delivers_exactly_once() {
     let rule = sim.drop_nth(1, from_server_to(0, Kind::Ack));
     let now = sim.now;
     let id = sim.client(0).say(now, "only once").unwrap();
-    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Delivered { id })));
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &OwnedClientEvent::Delivered { id })));
     sim.run_for(2 * SECOND);
     assert!(sim.drops[rule].fired);
     assert_eq!(sim.received(1), ["star: only once"]);
     assert_eq!(sim.received(2), ["star: only once"]);
     let delivered =
-        sim.client_events[0].iter().filter(|e| **e == ClientEvent::Delivered { id }).count();
+        sim.client_events[0].iter().filter(|e| **e == OwnedClientEvent::Delivered { id }).count();
     assert_eq!(delivered, 1);
 }
 
@@ -52,7 +52,7 @@ fn a_refused_tells_error_lost_is_refused_again_never_delivered() {
     );
     sim.run_for(2 * SECOND);
     assert!(sim.drops[rule].fired);
-    assert!(!sim.saw(0, &ClientEvent::Delivered { id }));
+    assert!(!sim.saw(0, &OwnedClientEvent::Delivered { id }));
     assert!(sim.received(1).is_empty() && sim.received(2).is_empty());
 }
 
@@ -62,7 +62,7 @@ fn the_leaves_ack_lost_still_leaves() {
     let rule = sim.drop_nth(1, from_server_to(0, Kind::Ack));
     let now = sim.now;
     sim.client(0).leave(now).unwrap();
-    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Left)));
+    assert!(sim.run_until(10 * SECOND, |s| s.saw(0, &OwnedClientEvent::Left)));
     assert!(sim.drops[rule].fired);
     assert!(sim.clients[0].1.is_closed());
     assert_eq!(sim.server.user_count(), 2);
@@ -80,7 +80,7 @@ fn an_address_change_mid_stream_loses_and_doubles_nothing() {
     sim.run_for(Duration::from_millis(1));
     sim.clients[0].0 = "10.0.7.7:7777".parse().unwrap();
     let done = sim.run_until(20 * SECOND, |s| {
-        mine.iter().all(|id| s.saw(0, &ClientEvent::Delivered { id: *id }))
+        mine.iter().all(|id| s.saw(0, &OwnedClientEvent::Delivered { id: *id }))
             && s.received(0).len() == 10
     });
     assert!(done, "star: {:?}\nstar2 got {:?}", sim.client_events[0], sim.received(1));
@@ -90,7 +90,7 @@ fn an_address_change_mid_stream_loses_and_doubles_nothing() {
     assert_eq!(sim.received(0), expected_b);
     let star2: Vec<String> = sim.received(1);
     assert_eq!(star2, expected_a);
-    assert!(!sim.client_events[0].iter().any(|e| matches!(e, ClientEvent::MaybeLost { .. })));
+    assert!(!sim.client_events[0].iter().any(|e| matches!(e, OwnedClientEvent::MaybeLost { .. })));
 }
 
 /// The server never has more deliveries outstanding to a recipient than its join's
@@ -166,10 +166,10 @@ fn window_of_one() {
 
 /// A message reported as maybe lost only ever follows a session moved elsewhere, as the
 /// README promises (the client is told, joins again, and reports what may be lost).
-fn no_maybe_lost_without_a_move(events: &[ClientEvent]) {
-    let lost = events.iter().position(|e| matches!(e, ClientEvent::MaybeLost { .. }));
+fn no_maybe_lost_without_a_move(events: &[OwnedClientEvent]) {
+    let lost = events.iter().position(|e| matches!(e, OwnedClientEvent::MaybeLost { .. }));
     if let Some(lost) = lost {
-        let moved = events[lost..].contains(&ClientEvent::SessionMoved);
+        let moved = events[lost..].contains(&OwnedClientEvent::SessionMoved);
         assert!(moved, "a message maybe lost, but no session moved: {events:?}");
     }
 }
@@ -185,20 +185,20 @@ fn check_every_message_accounted(
             let answers = sim.client_events[i]
                 .iter()
                 .filter(|e| {
-                    matches!(e, ClientEvent::Delivered { id: d }
-                        | ClientEvent::Failed { id: d }
-                        | ClientEvent::MaybeLost { id: d } if d == id)
+                    matches!(e, OwnedClientEvent::Delivered { id: d }
+                        | OwnedClientEvent::Failed { id: d }
+                        | OwnedClientEvent::MaybeLost { id: d } if d == id)
                 })
                 .count();
             assert_eq!(answers, 1, "{}'s {text:?}: one answer, got {answers}", names[i]);
-            let delivered = sim.saw(i, &ClientEvent::Delivered { id: *id });
+            let delivered = sim.saw(i, &OwnedClientEvent::Delivered { id: *id });
             for r in (0..sent.len()).filter(|r| *r != i) {
                 let line = format!("{}: {text}", names[i]);
                 let got = sim.received(r).iter().filter(|l| **l == line).count();
                 assert!(got <= 1, "{} got {line:?} {got} times", names[r]);
                 let told: u32 = sim.client_events[r]
                     .iter()
-                    .map(|e| if let ClientEvent::Missed { count } = e { *count } else { 0 })
+                    .map(|e| if let OwnedClientEvent::Missed { count } = e { *count } else { 0 })
                     .sum();
                 if delivered && told == 0 {
                     assert_eq!(got, 1, "{} never got the delivered {line:?}", names[r]);
@@ -286,10 +286,10 @@ fn a_full_outbox_with_a_tell_and_a_leave_across_a_restart_under_loss_answers_eac
         sim.client_events[0]
             .iter()
             .filter(|e| {
-                matches!(e, ClientEvent::Delivered { id: d }
-                    | ClientEvent::Rejected { id: d, .. }
-                    | ClientEvent::Failed { id: d }
-                    | ClientEvent::MaybeLost { id: d } if *d == id)
+                matches!(e, OwnedClientEvent::Delivered { id: d }
+                    | OwnedClientEvent::Rejected { id: d, .. }
+                    | OwnedClientEvent::Failed { id: d }
+                    | OwnedClientEvent::MaybeLost { id: d } if *d == id)
             })
             .count()
     };
@@ -298,7 +298,7 @@ fn a_full_outbox_with_a_tell_and_a_leave_across_a_restart_under_loss_answers_eac
     }
     no_maybe_lost_without_a_move(&sim.client_events[0]);
     assert_eq!(answers(tell), 1, "the tell: {:?}", sim.client_events[0]);
-    assert!(sim.saw(0, &ClientEvent::Left) || answers(leave) == 1, "the leave");
+    assert!(sim.saw(0, &OwnedClientEvent::Left) || answers(leave) == 1, "the leave");
 }
 
 /// Sequence numbers across the u32 wrap (the `test-hooks` feature starts sessions near
@@ -332,7 +332,8 @@ fn sequence_numbers_cross_the_wrap_without_loss_or_duplicates() {
     }
     // Everything arrived, and every acknowledgement reached its sender (the last one may
     // still be on its way, or lost and due again, when the last delivery lands).
-    let delivered = |s: &Sim| ids.iter().all(|id| s.saw(0, &ClientEvent::Delivered { id: *id }));
+    let delivered =
+        |s: &Sim| ids.iter().all(|id| s.saw(0, &OwnedClientEvent::Delivered { id: *id }));
     assert!(sim.run_until(120 * SECOND, |s| {
         s.received(0).len() == 20 && s.received(1).len() == 20 && delivered(s)
     }));
@@ -340,7 +341,7 @@ fn sequence_numbers_cross_the_wrap_without_loss_or_duplicates() {
     let b: Vec<String> = (0..20).map(|k| format!("star2: b{k}")).collect();
     assert_eq!(sim.received(1), a);
     assert_eq!(sim.received(0), b);
-    assert!(ids.iter().all(|id| sim.saw(0, &ClientEvent::Delivered { id: *id })));
+    assert!(ids.iter().all(|id| sim.saw(0, &OwnedClientEvent::Delivered { id: *id })));
     // The numbers did cross the wrap, both ways: without `test-hooks` (sessions numbered
     // from 1) this test would otherwise pass without ever going near it.
     let (mut says, mut delivers) = (Vec::new(), Vec::new());

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::rc::Rc;
 
-use minichat_core::client::ClientEvent;
+use minichat_core::client::OwnedClientEvent;
 use minichat_core::time::Duration;
 use minichat_core::wire::ErrorCode;
 use minichat_core::wire::{Kind, Message};
@@ -59,7 +59,9 @@ fn a_user_list_longer_than_a_frame_comes_in_pages_and_complete() {
         s.client_events[0]
             .iter()
             .filter_map(|e| match e {
-                ClientEvent::Users { start, names, .. } => Some(*start + u16::from(names.len())),
+                OwnedClientEvent::Users { start, names, .. } => {
+                    Some(*start + u16::try_from(names.len()).unwrap())
+                }
                 _ => None,
             })
             .any(|end| end == 64)
@@ -67,10 +69,10 @@ fn a_user_list_longer_than_a_frame_comes_in_pages_and_complete() {
     let mut pages = 0;
     let mut listed = BTreeSet::new();
     for event in &sim.client_events[0] {
-        if let ClientEvent::Users { total, names, .. } = event {
+        if let OwnedClientEvent::Users { total, names, .. } = event {
             assert_eq!(*total, 64);
             pages += 1;
-            listed.extend(names.iter().map(|n| n.as_str().to_owned()));
+            listed.extend(names.iter().map(|n| n.name.as_str().to_owned()));
         }
     }
     assert!(pages >= 2, "{pages} page(s)");
@@ -81,14 +83,17 @@ fn a_user_list_longer_than_a_frame_comes_in_pages_and_complete() {
 fn after_a_shutdown_clients_rejoin_the_server_that_comes_back() {
     let mut sim = joined_sim(&names(2), 122);
     sim.server.shutdown();
-    assert!(sim.run_until(5 * SECOND, |s| (0..2).all(|i| s.saw(i, &ClientEvent::ServerShutdown))));
+    assert!(
+        sim.run_until(5 * SECOND, |s| (0..2).all(|i| s.saw(i, &OwnedClientEvent::ServerShutdown)))
+    );
     let mut config = Sim::server_config();
     config.boot = 2;
     config.per_ip = 0;
     sim.restart_server(config);
     let name = sim.clients[0].1.config().name;
     assert!(
-        sim.run_until(10 * SECOND, |s| s.saw(0, &ClientEvent::Joined { name, rejoined: true }))
+        sim.run_until(10 * SECOND, |s| s
+            .saw(0, &OwnedClientEvent::Joined { name, rejoined: true }))
     );
     assert_eq!(sim.server.user_count(), 2);
 }
@@ -99,9 +104,9 @@ fn a_request_nobody_answers_times_out() {
     sim.server_up = false;
     let now = sim.now;
     sim.client(0).who(now).unwrap();
-    assert!(
-        sim.run_until(40 * SECOND, |s| s.saw(0, &ClientEvent::RequestTimedOut { kind: Kind::Who }))
-    );
+    assert!(sim.run_until(40 * SECOND, |s| {
+        s.saw(0, &OwnedClientEvent::RequestTimedOut { kind: Kind::Who })
+    }));
 }
 
 #[test]
@@ -164,7 +169,7 @@ fn a_lost_message_is_resent_by_fast_retransmit_before_its_timeout() {
     let start = sim.now;
     let ids: Vec<_> = (0..6).map(|k| sim.client(0).say(start, &format!("m{k}")).unwrap()).collect();
     assert!(sim.run_until(10 * SECOND, |s| {
-        ids.iter().all(|id| s.saw(0, &ClientEvent::Delivered { id: *id }))
+        ids.iter().all(|id| s.saw(0, &OwnedClientEvent::Delivered { id: *id }))
     }));
     assert!(sim.drops[rule].fired);
     // The client's first retransmission timeout is 250 ms; three duplicate acks came

@@ -2,7 +2,7 @@
 //! the binary (a client stopped past the idle timeout re-joined and printed a message it
 //! had already shown, and could get its own messages back as history).
 
-use minichat_core::client::ClientEvent;
+use minichat_core::client::OwnedClientEvent;
 use minichat_core::time::Duration;
 use minichat_tests::sim::{Faults, Sim};
 
@@ -12,7 +12,7 @@ fn messages(sim: &Sim, i: usize) -> Vec<(String, bool)> {
     sim.client_events[i]
         .iter()
         .filter_map(|e| match e {
-            ClientEvent::Message { from, text, history, .. } => {
+            OwnedClientEvent::Message { from, text, history, .. } => {
                 Some((format!("{from}: {text}"), *history))
             }
             _ => None,
@@ -49,7 +49,9 @@ fn a_client_that_expired_and_rejoins_sees_every_message_exactly_once() {
         sim.run_until(20 * SECOND, |s| messages(s, aa).len() >= 2 && s.clients[aa].1.is_joined())
     );
     sim.run_for(3 * SECOND);
-    assert!(sim.saw(aa, &ClientEvent::SessionLost) || sim.saw(aa, &ClientEvent::ServerLost));
+    assert!(
+        sim.saw(aa, &OwnedClientEvent::SessionLost) || sim.saw(aa, &OwnedClientEvent::ServerLost)
+    );
     assert_eq!(
         messages(&sim, aa),
         [("bb: hello from b".to_owned(), false), ("bb: while you were away".to_owned(), false)],

@@ -3,7 +3,7 @@
 //! the path can no longer do — read, forge, replay, take a session over with a copied
 //! token, or refuse a client on the server's behalf.
 
-use minichat_core::client::{ClientEvent, ServerKey};
+use minichat_core::client::{OwnedClientEvent, ServerKey};
 use minichat_core::secure::Keypair;
 use minichat_core::time::Duration;
 use minichat_core::wire::{ErrorCode, Kind, Message, Token};
@@ -178,7 +178,7 @@ fn after_a_server_restart_clients_join_again_encrypted_and_lose_nothing() {
     assert!(sim.run_until(30 * SECOND, |s| {
         s.received(1).iter().any(|m| m.ends_with("after the restart"))
     }));
-    assert!(sim.saw(0, &ClientEvent::Delivered { id }));
+    assert!(sim.saw(0, &OwnedClientEvent::Delivered { id }));
     assert!(sim.clients[0].1.is_encrypted());
     assert_eq!(sim.server.stats().handshakes, 2);
 }
@@ -208,10 +208,10 @@ fn a_client_learns_the_servers_key_and_joins_once_it_trusts_it() {
     let i = sim.add_client("newcomer");
     sim.client(i).discover_server_key(None, [4; 32]);
     assert!(sim.run_until(10 * SECOND, |s| {
-        s.client_events[i].iter().any(|e| matches!(e, ClientEvent::ServerKeyOffered { .. }))
+        s.client_events[i].iter().any(|e| matches!(e, OwnedClientEvent::ServerKeyOffered { .. }))
     }));
     let offered = sim.client_events[i].iter().find_map(|e| match e {
-        ClientEvent::ServerKeyOffered { key, fleet } => Some((*key, *fleet)),
+        OwnedClientEvent::ServerKeyOffered { key, fleet } => Some((*key, *fleet)),
         _ => None,
     });
     let public = *Keypair::from_private(SERVER_KEY).public();

@@ -12,8 +12,14 @@ use crate::wire::{Cookie, Message, Token};
 #[derive(Debug)]
 pub(super) enum Security {}
 
-impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
-    Client<UNACKED, EVENTS, EARLY, A>
+impl<
+    const UNACKED: usize,
+    const EVENTS: usize,
+    const EARLY: usize,
+    A: PeerAddress,
+    const OUTBOX_BYTES: usize,
+    const EVENT_BYTES: usize,
+> Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
     /// Frames in: all of them are the plain machine's.
     pub(super) fn receive(&mut self, now: Instant, message: Message<'_>, _datagram: &[u8]) {

@@ -3,74 +3,40 @@
 use crate::time::Duration;
 #[cfg(feature = "echo")]
 use crate::wire::EchoMode;
-use crate::wire::{DetailBuf, ErrorCode, Kind, NameBuf, TextBuf};
-#[cfg(feature = "who")]
-use crate::wire::{ListedNames, NameIter, NameList};
+use crate::wire::{ErrorCode, Kind, NameBuf, NameList};
 
 /// Names a message the application queued; stays the same across re-joins.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageId(pub u32);
 
-/// One page of the user list, as a `users` frame carried it.
-#[cfg(feature = "who")]
+/// What [`crate::client::Client::poll_event`] hands out: an [`Event`] whose texts are
+/// views into the client's event arena, valid until the next call (that call lets the
+/// text go). An event is a few dozen bytes, however long its text. Copy what must
+/// outlive the next call ([`Event::map`]; with `std`, [`ClientEvent::into_owned`]).
+pub type ClientEvent<'a> = Event<&'a str, NameList<'a>>;
+
+/// An event that owns its texts (`std`): to keep, or to send to another thread.
+#[cfg(feature = "std")]
+pub type OwnedClientEvent = Event<std::string::String, std::vec::Vec<OwnedListedName>>;
+
+/// A user in an [`OwnedClientEvent`]'s list.
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserPage {
-    count: u8,
-    encoded: heapless::Vec<u8, { crate::wire::limits::MAX_FRAME }>,
-}
-
-#[cfg(feature = "who")]
-impl UserPage {
-    pub(crate) fn copy(names: &NameList<'_>) -> Self {
-        let mut encoded = heapless::Vec::new();
-        // A name list from a frame always fits a frame-sized buffer.
-        let fits = encoded.extend_from_slice(names.encoded()).is_ok();
-        UserPage { count: if fits { names.len() } else { 0 }, encoded }
-    }
-
-    /// How many names the page holds.
-    pub const fn len(&self) -> u8 {
-        self.count
-    }
-
-    /// Whether the page holds no names.
-    pub const fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// The names.
-    pub fn iter(&self) -> NameIter<'_> {
-        self.list().iter()
-    }
-
-    /// The users, each with the server it is on if that is another server sharing the
-    /// room.
-    pub fn entries(&self) -> ListedNames<'_> {
-        self.list().entries()
-    }
-
-    fn list(&self) -> NameList<'_> {
-        NameList::from_encoded(self.count, &self.encoded).unwrap_or(NameList::EMPTY)
-    }
-}
-
-#[cfg(all(feature = "defmt", feature = "who"))]
-impl defmt::Format for UserPage {
-    fn format(&self, f: defmt::Formatter<'_>) {
-        defmt::write!(f, "{=u8} names", self.len());
-    }
+pub struct OwnedListedName {
+    /// The user's name.
+    pub name: NameBuf,
+    /// The server it is on, if that is another server sharing the room.
+    pub place: Option<NameBuf>,
 }
 
 /// Something the application should know: a message arrived, a message was delivered or
-/// not, the session changed.
+/// not, the session changed. Its texts are `T` and a user list is `N`: borrowed in a
+/// [`ClientEvent`], owned in an `OwnedClientEvent` (`std`).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-// No allocator to box the large variants in: events wait in a fixed queue, each the size
-// of the largest (a message with its text), whichever features are on.
-#[allow(clippy::large_enum_variant)]
-pub enum ClientEvent {
+pub enum Event<T, N> {
     /// The server admitted us (again, after a restart or expiry, when `rejoined`).
     Joined {
         /// The name we joined as.
@@ -91,7 +57,7 @@ pub enum ClientEvent {
         /// Why.
         code: ErrorCode,
         /// What the server said, for people.
-        detail: DetailBuf,
+        detail: T,
     },
     /// The server refused a re-join (after a restart, an expiry or a lost session), for
     /// instance because the old session still holds the name. The client keeps trying.
@@ -99,7 +65,7 @@ pub enum ClientEvent {
         /// Why.
         code: ErrorCode,
         /// What the server said, for people.
-        detail: DetailBuf,
+        detail: T,
         /// How long until the next try.
         retry_in: Duration,
     },
@@ -108,13 +74,14 @@ pub enum ClientEvent {
         /// The sender, as the server's table knows it.
         from: NameBuf,
         /// The text.
-        text: TextBuf,
+        text: T,
         /// Sent to us alone (`tell`) rather than to the room.
         direct: bool,
         /// Said before we joined: recent history the server offers a newcomer, not news.
         history: bool,
     },
-    /// Messages for us were lost: our backlog overflowed the server's ring.
+    /// Messages for us were lost: our backlog overflowed the server's ring, or a message
+    /// was longer than this client's event arena holds.
     Missed {
         /// How many.
         count: u32,
@@ -131,7 +98,7 @@ pub enum ClientEvent {
         /// Why.
         code: ErrorCode,
         /// What the server said, for people ("no user named bob is connected").
-        detail: DetailBuf,
+        detail: T,
     },
     /// A message we queued got no acknowledgement in time: not delivered.
     Failed {
@@ -145,16 +112,15 @@ pub enum ClientEvent {
         /// The message.
         id: MessageId,
     },
-    /// An answer to [`crate::client::Client::who`]; lists longer than one frame come
-    /// as several pages.
-    #[cfg(feature = "who")]
+    /// An answer to [`crate::client::Client::who`] (feature `who`); lists longer than
+    /// one frame come as several pages.
     Users {
         /// How many users are connected in all.
         total: u16,
         /// The index of this page's first name.
         start: u16,
         /// The names.
-        names: UserPage,
+        names: N,
     },
     /// An answer to [`crate::client::Client::echo`].
     #[cfg(feature = "echo")]
@@ -162,7 +128,7 @@ pub enum ClientEvent {
         /// The mode that was applied.
         mode: EchoMode,
         /// The transformed text.
-        text: TextBuf,
+        text: T,
     },
     /// A request (`who`, `echo`) got no answer in time and was dropped.
     RequestTimedOut {
@@ -200,8 +166,66 @@ pub enum ClientEvent {
     /// holds our name (they joined at once, and the other won). The client is closed.
     NameTaken {
         /// What the server said, for people.
-        detail: DetailBuf,
+        detail: T,
     },
     /// Our leave was acknowledged. The client is closed.
     Left,
+}
+
+impl<T, N> Event<T, N> {
+    /// The same event, its text (or detail) turned by `text` and its user list by
+    /// `names`: to copy it out of the client, for one.
+    pub fn map<U, M>(self, text: impl FnOnce(T) -> U, names: impl FnOnce(N) -> M) -> Event<U, M> {
+        match self {
+            Event::Joined { name, rejoined } => Event::Joined { name, rejoined },
+            Event::JoinRetry { attempt, retry_in } => Event::JoinRetry { attempt, retry_in },
+            Event::Refused { code, detail } => Event::Refused { code, detail: text(detail) },
+            Event::RejoinRefused { code, detail, retry_in } => {
+                Event::RejoinRefused { code, detail: text(detail), retry_in }
+            }
+            Event::Message { from, text: t, direct, history } => {
+                Event::Message { from, text: text(t), direct, history }
+            }
+            Event::Missed { count } => Event::Missed { count },
+            Event::Delivered { id } => Event::Delivered { id },
+            Event::Rejected { id, code, detail } => {
+                Event::Rejected { id, code, detail: text(detail) }
+            }
+            Event::Failed { id } => Event::Failed { id },
+            Event::MaybeLost { id } => Event::MaybeLost { id },
+            Event::Users { total, start, names: n } => {
+                Event::Users { total, start, names: names(n) }
+            }
+            #[cfg(feature = "echo")]
+            Event::EchoReply { mode, text: t } => Event::EchoReply { mode, text: text(t) },
+            Event::RequestTimedOut { kind } => Event::RequestTimedOut { kind },
+            Event::RateLimited => Event::RateLimited,
+            Event::SessionLost => Event::SessionLost,
+            Event::SessionMoved => Event::SessionMoved,
+            Event::ServerLost => Event::ServerLost,
+            Event::ServerShutdown => Event::ServerShutdown,
+            Event::Kicked => Event::Kicked,
+            #[cfg(feature = "secure")]
+            Event::ServerKeyOffered { key, fleet } => Event::ServerKeyOffered { key, fleet },
+            Event::NameTaken { detail } => Event::NameTaken { detail: text(detail) },
+            Event::Left => Event::Left,
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl ClientEvent<'_> {
+    /// The event with its texts copied out of the client.
+    pub fn into_owned(self) -> OwnedClientEvent {
+        use std::borrow::ToOwned;
+        self.map(ToOwned::to_owned, |names| {
+            names
+                .entries()
+                .map(|user| OwnedListedName {
+                    name: NameBuf::new(user.name),
+                    place: user.place.map(NameBuf::new),
+                })
+                .collect()
+        })
+    }
 }

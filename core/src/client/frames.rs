@@ -10,8 +10,14 @@ use crate::time::Instant;
 use crate::transport::{Endpoint, Transmit};
 use crate::wire::{Frame, Message};
 
-impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
-    Client<UNACKED, EVENTS, EARLY, A>
+impl<
+    const UNACKED: usize,
+    const EVENTS: usize,
+    const EARLY: usize,
+    A: PeerAddress,
+    const OUTBOX_BYTES: usize,
+    const EVENT_BYTES: usize,
+> Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
     /// Reads a frame from the server: the one parser of every frame a client reads, in the
     /// clear or sealed (each kind mask compiles a parser of its own).
@@ -51,8 +57,14 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
     }
 }
 
-impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress> Endpoint
-    for Client<UNACKED, EVENTS, EARLY, A>
+impl<
+    const UNACKED: usize,
+    const EVENTS: usize,
+    const EARLY: usize,
+    A: PeerAddress,
+    const OUTBOX_BYTES: usize,
+    const EVENT_BYTES: usize,
+> Endpoint for Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
     type Addr = A;
 

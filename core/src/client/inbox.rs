@@ -92,6 +92,12 @@ impl<const EARLY: usize> Inbox<EARLY> {
             .is_some_and(|held| held.as_ref().is_some_and(|h| h.seq == seq))
     }
 
+    /// The length of the held delivery `seq`'s text, if it is held.
+    fn held_len(&self, seq: u32) -> Option<usize> {
+        let held = self.held.get(Self::slot(seq)?)?.as_ref()?;
+        (held.seq == seq).then_some(held.text.len())
+    }
+
     fn take_held(&mut self, seq: u32) -> Option<Delivery> {
         let slot = self.held.get_mut(Self::slot(seq)?)?;
         if slot.as_ref().is_some_and(|h| h.seq == seq) { slot.take() } else { None }
@@ -109,8 +115,14 @@ impl<const EARLY: usize> Inbox<EARLY> {
     }
 }
 
-impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
-    Client<UNACKED, EVENTS, EARLY, A>
+impl<
+    const UNACKED: usize,
+    const EVENTS: usize,
+    const EARLY: usize,
+    A: PeerAddress,
+    const OUTBOX_BYTES: usize,
+    const EVENT_BYTES: usize,
+> Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
     /// A `deliver` frame: delivery `seq` of this session.
     pub(super) fn on_deliver(
@@ -122,23 +134,25 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         from: Name<'_>,
         text: &str,
     ) {
-        let Ok(text) = text_buf(text) else { return };
-        let delivery = Delivery { seq, history, from: NameBuf::new(from), text, direct };
         if seq == self.inbox.delivered.wrapping_add(1) {
-            if !self.event_room(1) {
+            if !self.event_room(1) || !self.text_room(text.len()) {
                 // No room to hand it over: leave it unacknowledged; it comes again.
                 self.stats.deferred += 1;
                 return;
             }
-            self.accept(delivery);
+            let from = NameBuf::new(from);
+            self.accept(seq, ClientEvent::Message { from, text: "", direct, history }, text);
             self.release_held();
             if self.inbox.sack() == 0 {
                 // In order, nothing held: acknowledge with the next few, or soon.
                 self.inbox.acknowledge_later(now, self.config.ack_delay);
                 return;
             }
-        } else if after(seq, self.inbox.delivered) {
-            self.inbox.hold(delivery);
+        } else if EARLY > 0
+            && after(seq, self.inbox.delivered)
+            && let Ok(text) = text_buf(text)
+        {
+            self.inbox.hold(Delivery { seq, history, from: NameBuf::new(from), text, direct });
         }
         // Early, duplicate, or a gap still open: say at once what we have, so the
         // server resends what is missing.
@@ -152,10 +166,12 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
             // Only the first EARLY + 1 numbers after the gap can be held: the work is
             // bounded by what the client holds, never by the number a peer sent.
             let reach = span.min(u32::try_from(EARLY).unwrap_or(u32::MAX).saturating_add(1));
-            let held = (1..=reach)
-                .filter(|i| self.inbox.is_held(self.inbox.delivered.wrapping_add(*i)))
-                .count();
-            if !self.event_room(held.saturating_add(1)) {
+            let (held, bytes) = (1..=reach)
+                .filter_map(|i| self.inbox.held_len(self.inbox.delivered.wrapping_add(i)))
+                // A text the arena could never hold takes no room: it is reported as lost.
+                .map(|len| if len > EVENT_BYTES { 0 } else { len })
+                .fold((0usize, 0usize), |(n, bytes), len| (n + 1, bytes.saturating_add(len)));
+            if !self.event_room(held.saturating_add(1)) || !self.text_room(bytes) {
                 self.stats.deferred += 1;
                 return;
             }
@@ -167,7 +183,7 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
             for _ in 0..reach {
                 let next = self.inbox.delivered.wrapping_add(1);
                 match self.inbox.take_held(next) {
-                    Some(delivery) => self.accept(delivery),
+                    Some(delivery) => self.accept_held(delivery),
                     None => self.inbox.delivered = next,
                 }
             }
@@ -183,19 +199,39 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         EVENTS.saturating_sub(self.events.len()) > EVENT_RESERVE.saturating_add(n.saturating_sub(1))
     }
 
-    /// Hands a delivery to the application: it is the next in order.
-    fn accept(&mut self, delivery: Delivery) {
-        self.inbox.delivered = delivery.seq;
-        let Delivery { from, text, direct, history, .. } = delivery;
-        self.push_event(ClientEvent::Message { from, text, direct, history });
+    /// Whether a text of `len` bytes can be handed over now: it fits the event arena, or
+    /// it never could (then it is reported as lost).
+    fn text_room(&self, len: usize) -> bool {
+        len > EVENT_BYTES || self.event_texts.fits(len)
+    }
+
+    /// Hands delivery `seq` to the application (`message` with `text`): it is the next in
+    /// order. A text longer than the event arena could ever hold is a loss the
+    /// application is told of.
+    fn accept(&mut self, seq: u32, message: ClientEvent<'static>, text: &str) {
+        self.inbox.delivered = seq;
+        if text.len() > EVENT_BYTES {
+            self.stats.too_long += 1;
+            self.push_event(ClientEvent::Missed { count: 1 });
+        } else {
+            self.push_event_with(message, text.as_bytes());
+        }
+    }
+
+    fn accept_held(&mut self, delivery: Delivery) {
+        let Delivery { seq, from, text, direct, history } = delivery;
+        self.accept(seq, ClientEvent::Message { from, text: "", direct, history }, &text);
     }
 
     /// Hands over held deliveries that are now next in order, while there is room.
     fn release_held(&mut self) {
         while self.event_room(1) {
             let next = self.inbox.delivered.wrapping_add(1);
+            if !self.inbox.held_len(next).is_some_and(|len| self.text_room(len)) {
+                return;
+            }
             let Some(delivery) = self.inbox.take_held(next) else { return };
-            self.accept(delivery);
+            self.accept_held(delivery);
         }
     }
 }

@@ -40,15 +40,16 @@ mod request;
 mod sending;
 mod session;
 mod stats;
+mod text_ring;
 
 use core::net::SocketAddr;
 
 use heapless::Deque;
 
 pub use config::ClientConfig;
-#[cfg(feature = "who")]
-pub use event::UserPage;
-pub use event::{ClientEvent, MessageId};
+pub use event::{ClientEvent, Event, MessageId};
+#[cfg(feature = "std")]
+pub use event::{OwnedClientEvent, OwnedListedName};
 #[cfg(feature = "secure")]
 pub use secure::ServerKey;
 pub use stats::ClientStats;
@@ -58,6 +59,7 @@ use crate::backoff::Backoff;
 use crate::client::inbox::Inbox;
 use crate::client::outbox::{Outbox, Outgoing};
 use crate::client::request::Requests;
+use crate::client::text_ring::{Span, TextRing};
 use crate::error::ClientError;
 use crate::retransmit::Retransmission;
 use crate::rtt::{RttBounds, RttEstimator};
@@ -65,12 +67,15 @@ use crate::time::{Duration, Instant, earliest};
 use crate::transport::Transmit;
 #[cfg(feature = "echo")]
 use crate::wire::EchoMode;
+#[cfg(feature = "echo")]
+use crate::wire::limits::MAX_TEXT;
 use crate::wire::limits::MAX_TEXT_U16;
-use crate::wire::{Cookie, Message, NameBuf, TextBuf, Token, text_buf};
+use crate::wire::{Cookie, Message, NameBuf, Token};
 
-/// A client for firmware: 4 messages awaiting acknowledgement, 4 events, 4 early
-/// deliveries (what the footprint report measures).
-pub type SmallClient<A = SocketAddr> = Client<4, 4, 4, A>;
+/// A client for firmware: 4 messages awaiting acknowledgement in 1 KiB, 4 events whose
+/// texts share 1 KiB, 4 early deliveries (what the footprint report measures). It sends
+/// and takes texts up to the protocol's longest.
+pub type SmallClient<A = SocketAddr> = Client<4, 4, 4, A, 1024, 1024>;
 
 /// Where the client is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,14 +89,21 @@ enum Phase {
     Closed,
 }
 
-/// The chat client, with room for `UNACKED` unacknowledged messages, `EVENTS` pending
-/// events and `EARLY` early deliveries.
+/// The chat client, with room for `UNACKED` unacknowledged messages whose texts share
+/// `OUTBOX_BYTES`, `EVENTS` pending events whose texts share `EVENT_BYTES`, and `EARLY`
+/// early deliveries.
+///
+/// `OUTBOX_BYTES` bounds the longest text [`Client::say`] takes; a message longer than
+/// `EVENT_BYTES` reaches the application as a loss it is told of
+/// ([`ClientEvent::Missed`]).
 #[derive(Debug)]
 pub struct Client<
     const UNACKED: usize = 8,
     const EVENTS: usize = 8,
     const EARLY: usize = 8,
     A = SocketAddr,
+    const OUTBOX_BYTES: usize = 8192,
+    const EVENT_BYTES: usize = 8192,
 > {
     config: ClientConfig<A>,
     phase: Phase,
@@ -99,7 +111,7 @@ pub struct Client<
     join: Backoff,
     keepalive: Duration,
     max_text: u16,
-    outbox: Outbox<UNACKED>,
+    outbox: Outbox<UNACKED, OUTBOX_BYTES>,
     retransmission: Retransmission,
     /// The retransmission timeout's bounds, from `config`.
     rtt: RttBounds,
@@ -117,14 +129,24 @@ pub struct Client<
     next_id: u32,
     /// How many attempts to join were started, for their nonces.
     join_attempts: u64,
-    events: Deque<ClientEvent, EVENTS>,
+    /// Events waiting for the application; their texts lie in `event_texts`.
+    events: Deque<(ClientEvent<'static>, Span), EVENTS>,
+    event_texts: TextRing<EVENT_BYTES>,
+    /// The text of the event handed out last: kept until the next [`Client::poll_event`].
+    handed_out: Span,
     stats: ClientStats,
     /// Encrypted sessions: the server's key, once set.
     security: Option<edge::Security>,
 }
 
-impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
-    Client<UNACKED, EVENTS, EARLY, A>
+impl<
+    const UNACKED: usize,
+    const EVENTS: usize,
+    const EARLY: usize,
+    A: PeerAddress,
+    const OUTBOX_BYTES: usize,
+    const EVENT_BYTES: usize,
+> Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
     /// A client that starts joining at `now`.
     pub fn new(config: ClientConfig<A>, now: Instant) -> Self {
@@ -152,6 +174,8 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
             next_id: 0,
             join_attempts: 1,
             events: Deque::new(),
+            event_texts: TextRing::new(),
+            handed_out: Span::EMPTY,
             stats: ClientStats::default(),
             security: None,
             config,
@@ -192,28 +216,47 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         self.outbox.len()
     }
 
-    /// The longest text the server accepts (its `welcome` says; the protocol's limit
-    /// before that).
-    pub const fn max_text(&self) -> u16 {
-        self.max_text
+    /// The longest text [`Client::say`] takes: what the server accepts (its `welcome`
+    /// says; the protocol's limit before that), and what the outbox holds.
+    pub fn max_text(&self) -> u16 {
+        self.max_text.min(u16::try_from(OUTBOX_BYTES).unwrap_or(u16::MAX))
     }
 
-    /// The next event for the application.
-    pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.events.pop_front()
+    /// The next event for the application. Its text (if it has one) is a view into the
+    /// client, valid until this is called again: the call lets the previous event's text
+    /// go.
+    pub fn poll_event(&mut self) -> Option<ClientEvent<'_>> {
+        self.event_texts.pop(core::mem::take(&mut self.handed_out));
+        let (mut event, span) = self.events.pop_front()?;
+        self.handed_out = span;
+        let bytes = self.event_texts.get(span);
+        match &mut event {
+            ClientEvent::Message { text, .. } => *text = as_text(bytes),
+            #[cfg(feature = "echo")]
+            ClientEvent::EchoReply { text, .. } => *text = as_text(bytes),
+            ClientEvent::Refused { detail, .. }
+            | ClientEvent::RejoinRefused { detail, .. }
+            | ClientEvent::Rejected { detail, .. }
+            | ClientEvent::NameTaken { detail } => *detail = as_text(bytes),
+            ClientEvent::Users { names, .. } => {
+                *names = crate::wire::NameList::from_validated(names.len(), bytes);
+            }
+            _ => {}
+        }
+        Some(event)
     }
 
     /// Queues `text` for the room.
     pub fn say(&mut self, now: Instant, text: &str) -> Result<MessageId, ClientError> {
-        let text = self.check_text(text)?;
-        self.queue(now, Outgoing::Say(text))
+        self.check_text(text)?;
+        self.queue(now, Outgoing::Say, text)
     }
 
     /// Queues `text` for the user called `to`.
     pub fn tell(&mut self, now: Instant, to: &str, text: &str) -> Result<MessageId, ClientError> {
         let to = NameBuf::parse(to).map_err(ClientError::InvalidName)?;
-        let text = self.check_text(text)?;
-        self.queue(now, Outgoing::Tell(to, text))
+        self.check_text(text)?;
+        self.queue(now, Outgoing::Tell(to), text)
     }
 
     /// Leaves after everything queued before: the server removes us once it has it all.
@@ -225,7 +268,7 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
             self.push_event(ClientEvent::Left);
             return Ok(id);
         }
-        self.queue(now, Outgoing::Leave)
+        self.queue(now, Outgoing::Leave, "")
     }
 
     /// Asks who is connected; the answer comes as [`ClientEvent::Users`] pages.
@@ -247,7 +290,9 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         if self.requests.echo.is_some() {
             return Err(ClientError::RequestPending);
         }
-        let text = self.check_text(text)?;
+        self.check_text(text)?;
+        let text = crate::wire::text_buf(text)
+            .map_err(|_| ClientError::TextTooLong { len: text.len(), max: MAX_TEXT })?;
         let request = self.requests.new_request(now, self.config.rto_initial);
         self.requests.echo = Some((request, mode, text));
         Ok(())
@@ -399,13 +444,18 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         }
     }
 
-    fn close(&mut self, event: ClientEvent) {
+    fn close(&mut self, event: ClientEvent<'static>) {
+        self.close_with(event, "");
+    }
+
+    /// Closes, with `event` showing `detail` (the server's words).
+    fn close_with(&mut self, event: ClientEvent<'static>, detail: &str) {
         self.phase = Phase::Closed;
         // A leave needs no report of its own: `event` says how the client closed.
         self.fail_queued(false);
         self.requests.clear();
         self.retransmission.stop();
-        self.push_event(event);
+        self.push_event_with(event, detail.as_bytes());
     }
 
     /// Empties the queue: every message in it is reported failed (a leave too, if
@@ -432,18 +482,24 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         if self.is_closed() { Err(ClientError::Closed) } else { Ok(()) }
     }
 
-    fn check_text(&self, text: &str) -> Result<TextBuf, ClientError> {
+    /// Checks `text` against the server's limit (the outbox checks its own).
+    fn check_text(&self, text: &str) -> Result<(), ClientError> {
         let max = usize::from(self.max_text);
         if text.len() > max {
             return Err(ClientError::TextTooLong { len: text.len(), max });
         }
-        text_buf(text).map_err(|_| ClientError::TextTooLong { len: text.len(), max })
+        Ok(())
     }
 
-    fn queue(&mut self, now: Instant, what: Outgoing) -> Result<MessageId, ClientError> {
+    fn queue(
+        &mut self,
+        now: Instant,
+        what: Outgoing,
+        text: &str,
+    ) -> Result<MessageId, ClientError> {
         self.check_open()?;
         let id = MessageId(self.next_id);
-        self.outbox.push(id, what, now)?;
+        self.outbox.push(id, what, text, now)?;
         self.next_id = self.next_id.wrapping_add(1);
         Ok(id)
     }
@@ -454,11 +510,26 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         id
     }
 
-    fn push_event(&mut self, event: ClientEvent) {
-        if self.events.push_back(event).is_err() {
-            self.stats.events_dropped += 1;
-        }
+    fn push_event(&mut self, event: ClientEvent<'static>) {
+        self.push_event_with(event, &[]);
     }
+
+    /// Queues `event` with its text, which the event shows once handed out. A text with no
+    /// room in the arena is left out (callers that must not lose one check
+    /// [`Client::event_room`] first).
+    fn push_event_with(&mut self, event: ClientEvent<'static>, text: &[u8]) {
+        if self.events.is_full() {
+            self.stats.events_dropped += 1;
+            return;
+        }
+        let span = self.event_texts.push(text).unwrap_or(Span::EMPTY);
+        let _ = self.events.push_back((event, span));
+    }
+}
+
+/// Text the client stored itself, from a frame that was checked: always UTF-8.
+fn as_text(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// The nonce of attempt `n` to join: SplitMix64 of the entropy and `n`, so attempts differ

@@ -8,20 +8,24 @@
 //! answer. So that a lost refusal can never be mistaken for delivery by a later
 //! cumulative acknowledgement, a `tell` is sent only when everything before it is
 //! acknowledged, and nothing after it is sent until it is answered.
+//!
+//! The texts lie in a byte arena of `BYTES`, in queue order: entries leave from the front
+//! only, so the arena is a ring and a message costs its length.
 
 use heapless::Deque;
 
 use crate::client::event::MessageId;
+use crate::client::text_ring::{Span, TextRing};
 use crate::error::ClientError;
 use crate::seq::after;
 use crate::time::Instant;
-use crate::wire::{Kind, NameBuf, TextBuf, message_digest};
+use crate::wire::{Kind, NameBuf, message_digest};
 
-/// What a queued message is.
+/// What a queued message is (its text is in the outbox's arena).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outgoing {
-    Say(TextBuf),
-    Tell(NameBuf, TextBuf),
+    Say,
+    Tell(NameBuf),
     Leave,
 }
 
@@ -31,34 +35,41 @@ pub(crate) struct Entry {
     pub(crate) id: MessageId,
     pub(crate) seq: u32,
     pub(crate) what: Outgoing,
+    text: Span,
     pub(crate) queued_at: Instant,
     /// How often it was sent in this session.
     pub(crate) transmissions: u8,
 }
 
-impl Entry {
-    /// The digest the server reports in `moved` for this message.
-    pub(crate) fn digest(&self) -> u32 {
-        match &self.what {
-            Outgoing::Say(text) => message_digest(Kind::Say, None, text),
-            Outgoing::Tell(to, text) => message_digest(Kind::Tell, Some(to.as_name()), text),
-            Outgoing::Leave => message_digest(Kind::Leave, None, ""),
-        }
-    }
-}
-
-/// The queue of unacknowledged messages, `UNACKED` at most.
+/// The queue of unacknowledged messages: `UNACKED` at most, their texts in `BYTES`.
 #[derive(Debug)]
-pub(crate) struct Outbox<const UNACKED: usize> {
+pub(crate) struct Outbox<const UNACKED: usize, const BYTES: usize> {
     entries: Deque<Entry, UNACKED>,
+    texts: TextRing<BYTES>,
     /// How many entries from the front were sent in the current pass.
     sent: usize,
     next_seq: u32,
 }
 
-impl<const UNACKED: usize> Outbox<UNACKED> {
+impl<const UNACKED: usize, const BYTES: usize> Outbox<UNACKED, BYTES> {
     pub(crate) const fn new() -> Self {
-        Outbox { entries: Deque::new(), sent: 0, next_seq: 1 }
+        Outbox { entries: Deque::new(), texts: TextRing::new(), sent: 0, next_seq: 1 }
+    }
+
+    /// The text of `entry`, a queued entry.
+    pub(crate) fn text(&self, entry: &Entry) -> &str {
+        // Stored from a `&str`, whole.
+        core::str::from_utf8(self.texts.get(entry.text)).unwrap_or_default()
+    }
+
+    /// The digest the server reports in `moved` for `entry`.
+    pub(crate) fn digest(&self, entry: &Entry) -> u32 {
+        let text = self.text(entry);
+        match &entry.what {
+            Outgoing::Say => message_digest(Kind::Say, None, text),
+            Outgoing::Tell(to) => message_digest(Kind::Tell, Some(to.as_name()), text),
+            Outgoing::Leave => message_digest(Kind::Leave, None, ""),
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -73,15 +84,24 @@ impl<const UNACKED: usize> Outbox<UNACKED> {
         self.entries.front()
     }
 
-    /// Queues a message, unless the queue is full.
+    /// Queues a message with its text, unless the queue or its arena is full.
     pub(crate) fn push(
         &mut self,
         id: MessageId,
         what: Outgoing,
+        text: &str,
         now: Instant,
     ) -> Result<(), ClientError> {
-        let entry = Entry { id, seq: self.next_seq, what, queued_at: now, transmissions: 0 };
-        self.entries.push_back(entry).map_err(|_| ClientError::QueueFull { capacity: UNACKED })?;
+        if text.len() > BYTES {
+            return Err(ClientError::TextOverOutbox { len: text.len(), bytes: BYTES });
+        }
+        if self.entries.is_full() {
+            return Err(ClientError::QueueFull { capacity: UNACKED });
+        }
+        let text =
+            self.texts.push(text.as_bytes()).ok_or(ClientError::OutboxFull { bytes: BYTES })?;
+        let entry = Entry { id, seq: self.next_seq, what, text, queued_at: now, transmissions: 0 };
+        let _ = self.entries.push_back(entry);
         self.next_seq = self.next_seq.wrapping_add(1);
         Ok(())
     }
@@ -130,12 +150,12 @@ impl<const UNACKED: usize> Outbox<UNACKED> {
     }
 
     /// The next entry to send in this pass, if the rules allow one.
-    pub(crate) fn next_to_send(&mut self) -> Option<&Entry> {
+    pub(crate) fn next_to_send(&mut self) -> Option<(&Entry, &str)> {
         let limit = if UNACKED == 1 {
             // Room for one: everything travels alone, and the compiler drops the search.
             self.entries.len()
         } else {
-            match self.entries.iter().position(|e| matches!(e.what, Outgoing::Tell(..))) {
+            match self.entries.iter().position(|e| matches!(e.what, Outgoing::Tell(_))) {
                 Some(0) => 1, // a tell at the front goes alone
                 Some(i) => i, // everything before the first tell
                 None => self.entries.len(),
@@ -147,7 +167,7 @@ impl<const UNACKED: usize> Outbox<UNACKED> {
         let entry = self.entries.get_mut(self.sent)?;
         entry.transmissions = entry.transmissions.saturating_add(1);
         self.sent += 1;
-        Some(entry)
+        Some((entry, core::str::from_utf8(self.texts.get(entry.text)).unwrap_or_default()))
     }
 
     /// The server accepted everything up to `seq`: removes those entries, oldest first,
@@ -161,6 +181,7 @@ impl<const UNACKED: usize> Outbox<UNACKED> {
                 break;
             }
             if let Some(entry) = self.entries.pop_front() {
+                self.texts.pop(entry.text);
                 self.sent = self.sent.saturating_sub(1);
                 progress = true;
                 done(entry);
@@ -177,12 +198,15 @@ impl<const UNACKED: usize> Outbox<UNACKED> {
             return None;
         }
         self.sent = self.sent.saturating_sub(1);
-        self.entries.pop_front()
+        let entry = self.entries.pop_front()?;
+        self.texts.pop(entry.text);
+        Some(entry)
     }
 
     /// Removes everything, calling `failed` for each.
     pub(crate) fn fail_all(&mut self, mut failed: impl FnMut(Entry)) {
         while let Some(entry) = self.entries.pop_front() {
+            self.texts.pop(entry.text);
             failed(entry);
         }
         self.sent = 0;
@@ -192,25 +216,24 @@ impl<const UNACKED: usize> Outbox<UNACKED> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::text_buf;
 
-    fn say(text: &str) -> Outgoing {
-        Outgoing::Say(text_buf(text).unwrap())
+    fn say(text: &str) -> (Outgoing, &str) {
+        (Outgoing::Say, text)
     }
 
-    fn tell() -> Outgoing {
-        Outgoing::Tell(NameBuf::parse("bob").unwrap(), text_buf("hi").unwrap())
+    fn tell() -> (Outgoing, &'static str) {
+        (Outgoing::Tell(NameBuf::parse("bob").unwrap()), "hi")
     }
 
-    fn sendable<const UNACKED: usize>(outbox: &mut Outbox<UNACKED>) -> std::vec::Vec<u32> {
-        core::iter::from_fn(|| outbox.next_to_send().map(|e| e.seq)).collect()
+    fn sendable<const UNACKED: usize>(outbox: &mut Outbox<UNACKED, 64>) -> std::vec::Vec<u32> {
+        core::iter::from_fn(|| outbox.next_to_send().map(|(e, _)| e.seq)).collect()
     }
 
     #[test]
     fn a_tell_travels_alone() {
-        let mut outbox = Outbox::<8>::new();
-        for (i, what) in (0u32..).zip([say("a"), say("b"), tell(), say("c")]) {
-            outbox.push(MessageId(i), what, Instant::ZERO).unwrap();
+        let mut outbox = Outbox::<8, 64>::new();
+        for (i, (what, text)) in (0u32..).zip([say("a"), say("b"), tell(), say("c")]) {
+            outbox.push(MessageId(i), what, text, Instant::ZERO).unwrap();
         }
         assert_eq!(sendable(&mut outbox), [1, 2]);
         let mut done = std::vec::Vec::new();
@@ -223,9 +246,9 @@ mod tests {
 
     #[test]
     fn rewind_resends_and_renumber_restarts_at_one() {
-        let mut outbox = Outbox::<4>::new();
+        let mut outbox = Outbox::<4, 64>::new();
         for i in 0..3 {
-            outbox.push(MessageId(i), say("x"), Instant::ZERO).unwrap();
+            outbox.push(MessageId(i), Outgoing::Say, "x", Instant::ZERO).unwrap();
         }
         assert_eq!(sendable(&mut outbox), [1, 2, 3]);
         outbox.ack(1, |_| {});
@@ -234,17 +257,17 @@ mod tests {
         outbox.renumber(1);
         assert_eq!(sendable(&mut outbox), [1, 2]);
         assert!(!outbox.ack(0, |_| {}));
-        outbox.push(MessageId(9), say("y"), Instant::ZERO).unwrap();
-        outbox.push(MessageId(10), say("z"), Instant::ZERO).unwrap();
-        assert!(outbox.push(MessageId(11), say("full"), Instant::ZERO).is_err());
+        outbox.push(MessageId(9), Outgoing::Say, "y", Instant::ZERO).unwrap();
+        outbox.push(MessageId(10), Outgoing::Say, "z", Instant::ZERO).unwrap();
+        assert!(outbox.push(MessageId(11), Outgoing::Say, "full", Instant::ZERO).is_err());
         assert_eq!(sendable(&mut outbox), [3, 4]);
     }
 
     #[test]
     fn an_ack_after_a_rewind_still_counts() {
-        let mut outbox = Outbox::<4>::new();
+        let mut outbox = Outbox::<4, 64>::new();
         for i in 0..3 {
-            outbox.push(MessageId(i), say("x"), Instant::ZERO).unwrap();
+            outbox.push(MessageId(i), Outgoing::Say, "x", Instant::ZERO).unwrap();
         }
         assert_eq!(sendable(&mut outbox), [1, 2, 3]);
         outbox.rewind();
@@ -254,8 +277,8 @@ mod tests {
 
     #[test]
     fn unsent_entries_are_never_acknowledged() {
-        let mut outbox = Outbox::<4>::new();
-        outbox.push(MessageId(0), say("x"), Instant::ZERO).unwrap();
+        let mut outbox = Outbox::<4, 64>::new();
+        outbox.push(MessageId(0), Outgoing::Say, "x", Instant::ZERO).unwrap();
         assert!(!outbox.ack(5, |_| {}));
         assert_eq!(outbox.len(), 1);
     }

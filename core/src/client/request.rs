@@ -8,8 +8,6 @@ use crate::backoff::Backoff;
 use crate::client::Client;
 #[cfg(any(feature = "who", feature = "echo"))]
 use crate::client::ClientEvent;
-#[cfg(feature = "who")]
-use crate::client::UserPage;
 use crate::time::Instant;
 use crate::transport::Transmit;
 #[cfg(any(feature = "who", feature = "echo"))]
@@ -17,7 +15,7 @@ use crate::wire::Kind;
 #[cfg(feature = "who")]
 use crate::wire::NameList;
 #[cfg(feature = "echo")]
-use crate::wire::{EchoMode, TextBuf, text_buf};
+use crate::wire::{EchoMode, TextBuf};
 use crate::wire::{Message, Token};
 
 /// A request awaiting its answer, resent with back-off.
@@ -88,8 +86,14 @@ impl Requests {
     }
 }
 
-impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
-    Client<UNACKED, EVENTS, EARLY, A>
+impl<
+    const UNACKED: usize,
+    const EVENTS: usize,
+    const EARLY: usize,
+    A: PeerAddress,
+    const OUTBOX_BYTES: usize,
+    const EVENT_BYTES: usize,
+> Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
     /// The next request to send or resend, if one is due.
     pub(super) fn request_transmit(
@@ -143,7 +147,12 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         names: NameList<'_>,
     ) {
         let Some((request, _)) = self.requests.who.filter(|(r, _)| r.req == req) else { return };
-        self.push_event(ClientEvent::Users { total, start, names: UserPage::copy(&names) });
+        // A page with no room in the event arena is reported empty.
+        let encoded = Some(names.encoded()).filter(|e| self.event_texts.fits(e.len()));
+        let count = if encoded.is_some() { names.len() } else { 0 };
+        let stored = NameList::from_validated(count, &[]);
+        let page = ClientEvent::Users { total, start, names: stored };
+        self.push_event_with(page, encoded.unwrap_or_default());
         let next = u32::from(start) + u32::from(names.len());
         self.requests.who = match u16::try_from(next) {
             // More pages, and this one made progress: ask for the next.
@@ -160,9 +169,7 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
     pub(super) fn on_echo_reply(&mut self, req: u32, mode: EchoMode, text: &str) {
         if self.requests.echo.as_ref().is_some_and(|(r, ..)| r.req == req) {
             self.requests.echo = None;
-            if let Ok(text) = text_buf(text) {
-                self.push_event(ClientEvent::EchoReply { mode, text });
-            }
+            self.push_event_with(ClientEvent::EchoReply { mode, text: "" }, text.as_bytes());
         }
     }
 

@@ -46,8 +46,14 @@ pub(super) struct Security {
     session: Option<Session>,
 }
 
-impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
-    Client<UNACKED, EVENTS, EARLY, A>
+impl<
+    const UNACKED: usize,
+    const EVENTS: usize,
+    const EARLY: usize,
+    A: PeerAddress,
+    const OUTBOX_BYTES: usize,
+    const EVENT_BYTES: usize,
+> Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
     /// Joins (from now on, and every re-join) in encrypted sessions with the server whose
     /// key is `server`, ephemeral keys coming from a generator seeded with `seed` (32

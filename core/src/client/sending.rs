@@ -6,13 +6,19 @@ use crate::client::outbox::{Entry, Outgoing};
 use crate::client::{Client, ClientEvent};
 use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
-use crate::wire::{ErrorCode, Message, Token, detail_buf};
+use crate::wire::{ErrorCode, Message, Token};
 
 /// How long to wait before re-joining a server that said it is shutting down.
 pub(super) const SHUTDOWN_BACKOFF: Duration = Duration::from_secs(1);
 
-impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
-    Client<UNACKED, EVENTS, EARLY, A>
+impl<
+    const UNACKED: usize,
+    const EVENTS: usize,
+    const EARLY: usize,
+    A: PeerAddress,
+    const OUTBOX_BYTES: usize,
+    const EVENT_BYTES: usize,
+> Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
     /// The next queued message to send or resend, if any.
     pub(super) fn outbox_transmit(
@@ -21,11 +27,11 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         token: Token,
         buf: &mut [u8],
     ) -> Option<Transmit<A>> {
-        let entry = self.outbox.next_to_send()?;
+        let (entry, text) = self.outbox.next_to_send()?;
         let (seq, first) = (entry.seq, entry.transmissions == 1);
         let message = match &entry.what {
-            Outgoing::Say(text) => Message::Say { token, seq, text },
-            Outgoing::Tell(to, text) => Message::Tell { token, seq, to: to.as_name(), text },
+            Outgoing::Say => Message::Say { token, seq, text },
+            Outgoing::Tell(to) => Message::Tell { token, seq, to: to.as_name(), text },
             Outgoing::Leave => Message::Leave { token, seq },
         };
         let transmit = Self::transmit(self.config.server, buf, &message);
@@ -61,8 +67,8 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         match code {
             ErrorCode::NoSuchUser | ErrorCode::TextTooLong => {
                 if let Some(entry) = self.outbox.refuse(seq) {
-                    let detail = detail_buf(detail);
-                    self.push_event(ClientEvent::Rejected { id: entry.id, code, detail });
+                    let rejected = ClientEvent::Rejected { id: entry.id, code, detail: "" };
+                    self.push_event_with(rejected, detail.as_bytes());
                     self.progress(now);
                 }
             }
@@ -74,9 +80,7 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
             }
             ErrorCode::Kicked => self.close(ClientEvent::Kicked),
             // Only a session gets this (seq 0): the room's other server holds the name.
-            ErrorCode::NameTaken => {
-                self.close(ClientEvent::NameTaken { detail: detail_buf(detail) })
-            }
+            ErrorCode::NameTaken => self.close_with(ClientEvent::NameTaken { detail: "" }, detail),
             ErrorCode::ShuttingDown => {
                 self.lose_session(now, ClientEvent::ServerShutdown);
                 self.join.due_at(now + SHUTDOWN_BACKOFF);

@@ -11,10 +11,16 @@ use crate::seq::after;
 use crate::server::{MAX_KEEPALIVE, MIN_KEEPALIVE};
 use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
-use crate::wire::{Cookie, Message, NameBuf, Token, detail_buf};
+use crate::wire::{Cookie, Message, NameBuf, Token};
 
-impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddress>
-    Client<UNACKED, EVENTS, EARLY, A>
+impl<
+    const UNACKED: usize,
+    const EVENTS: usize,
+    const EARLY: usize,
+    A: PeerAddress,
+    const OUTBOX_BYTES: usize,
+    const EVENT_BYTES: usize,
+> Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
     /// The next join, if one is due: with an empty cookie, or the server's.
     pub(super) fn join_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit<A>> {
@@ -83,10 +89,9 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
                 self.push_event(ClientEvent::Joined { name: self.config.name, rejoined: rejoin });
             }
             Message::Refused { nonce, code, detail } if nonce == attempt => {
-                let detail = detail_buf(detail);
                 if !rejoin {
                     // The user's own first join: the name or the server will not do.
-                    self.close(ClientEvent::Refused { code, detail });
+                    self.close_with(ClientEvent::Refused { code, detail: "" }, detail);
                     return;
                 }
                 // A re-join: the old session may still hold the name, or the server may
@@ -95,7 +100,8 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
                 self.phase =
                     Phase::Joining { cookie: Cookie::EMPTY, nonce: attempt, attempts, rejoin };
                 self.join.due_at(now + retry_in);
-                self.push_event(ClientEvent::RejoinRefused { code, detail, retry_in });
+                let refused = ClientEvent::RejoinRefused { code, detail: "", retry_in };
+                self.push_event_with(refused, detail.as_bytes());
             }
             _ => self.stats.ignored += 1,
         }
@@ -113,7 +119,7 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
         // Our own move (a NAT rebinding, say). While the session was elsewhere only that
         // address could speak in it, after anything we had said: so if the last message
         // accepted is ours, all before it are too.
-        if self.outbox.get(seq).is_none_or(|entry| entry.digest() == digest) {
+        if self.outbox.get(seq).is_none_or(|entry| self.outbox.digest(entry) == digest) {
             self.on_ack(now, seq);
             return;
         }
@@ -134,7 +140,7 @@ impl<const UNACKED: usize, const EVENTS: usize, const EARLY: usize, A: PeerAddre
     }
 
     /// The session is gone; join again and resend everything unacknowledged.
-    pub(super) fn lose_session(&mut self, now: Instant, event: ClientEvent) {
+    pub(super) fn lose_session(&mut self, now: Instant, event: ClientEvent<'static>) {
         if let Phase::Joined { token } = self.phase {
             self.resume = (token, self.inbox.delivered);
         }

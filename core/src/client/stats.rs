@@ -17,6 +17,8 @@ pub struct ClientStats {
     pub joins: u64,
     /// Deliveries refused because the application had not taken its events.
     pub deferred: u64,
+    /// Messages for us longer than the event arena holds: reported as missed.
+    pub too_long: u64,
     /// Events dropped because the application did not poll them.
     pub events_dropped: u64,
 }

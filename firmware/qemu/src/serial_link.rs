@@ -1,7 +1,8 @@
 //! minichat frames over a UART: bytes in are decoded (COBS, CRC-32) into frames, frames
-//! out are encoded and written.
+//! out are encoded and written as they are encoded. The decoder's buffer is the only one:
+//! a frame is handed over where it was decoded, and nothing is buffered on the way out.
 
-use minichat_core::stream::{MAX_ENCODED_FRAME, StreamDecoder, encode_frame};
+use minichat_core::stream::{StreamDecoder, encode_frame_with};
 
 use crate::uart::Uart;
 
@@ -10,13 +11,24 @@ use crate::uart::Uart;
 pub struct SerialLink {
     uart: Uart,
     decoder: StreamDecoder,
-    out: [u8; MAX_ENCODED_FRAME],
 }
 
 impl SerialLink {
     /// Stream framing over `uart`.
     pub const fn new(uart: Uart) -> SerialLink {
-        SerialLink { uart, decoder: StreamDecoder::new(), out: [0; MAX_ENCODED_FRAME] }
+        SerialLink { uart, decoder: StreamDecoder::new() }
+    }
+
+    /// Reads what the UART holds until a frame whose check matches is complete, and hands
+    /// it to `on_frame` where it lies, in the decoder's buffer. Returns whether one came.
+    pub fn take_frame(&mut self, on_frame: impl FnOnce(&[u8])) -> bool {
+        while let Some(byte) = self.uart.read() {
+            if self.decoder.decode(&[byte]).frame.is_some_and(|frame| frame.is_ok()) {
+                on_frame(self.decoder.frame());
+                return true;
+            }
+        }
+        false
     }
 
     /// The next frame whose check matches, copied into `buf`: reads what the UART holds
@@ -34,11 +46,9 @@ impl SerialLink {
         None
     }
 
-    /// Encodes `frame` and writes it.
+    /// Encodes `frame` and writes it, a byte at a time.
     pub fn send(&mut self, frame: &[u8]) {
-        if let Ok(len) = encode_frame(frame, &mut self.out) {
-            self.uart.write_all(self.out.get(..len).unwrap_or_default());
-        }
+        encode_frame_with(frame, |byte| self.uart.write(byte));
     }
 
     /// Frames dropped for a failed check (line noise) so far.

@@ -55,10 +55,13 @@ impl Uart {
 
     /// Sends `bytes`, waiting for room in the transmit FIFO.
     pub fn write_all(&self, bytes: &[u8]) {
-        for &byte in bytes {
-            while self.read_reg(FR) & FR_TXFF != 0 {}
-            self.write_reg(DR, u32::from(byte));
-        }
+        bytes.iter().for_each(|&byte| self.write(byte));
+    }
+
+    /// Sends `byte`, waiting for room in the transmit FIFO.
+    pub fn write(&self, byte: u8) {
+        while self.read_reg(FR) & FR_TXFF != 0 {}
+        self.write_reg(DR, u32::from(byte));
     }
 
     fn read_reg(&self, offset: usize) -> u32 {

@@ -245,7 +245,7 @@ fn truncate(text: &str, max: usize) -> &str {
 mod tests {
     use std::net::SocketAddr;
 
-    use minichat_core::client::{ClientConfig, ClientEvent};
+    use minichat_core::client::{ClientConfig, OwnedClientEvent};
     use minichat_core::server::{Alone, Directory, ServerConfig};
 
     use super::*;
@@ -342,9 +342,9 @@ mod tests {
         /// What client `i` was told: (from, text, direct).
         fn heard(&mut self, i: usize) -> Vec<(String, String, bool)> {
             let client = &mut self.clients.get_mut(i).unwrap().1;
-            std::iter::from_fn(|| client.poll_event())
+            std::iter::from_fn(|| client.poll_event().map(|e| e.into_owned()))
                 .filter_map(|event| match event {
-                    ClientEvent::Message { from, text, direct, .. } => {
+                    OwnedClientEvent::Message { from, text, direct, .. } => {
                         Some((from.to_string(), text.to_string(), direct))
                     }
                     _ => None,
@@ -436,7 +436,11 @@ mod tests {
         room.turn(&Alone);
         assert_eq!(room.server.user_count(), 0);
         let (_, carol) = room.clients.get_mut(0).unwrap();
-        let events: Vec<_> = std::iter::from_fn(|| carol.poll_event()).collect();
-        assert!(events.iter().any(|e| matches!(e, ClientEvent::NameTaken { .. })), "{events:?}");
+        let events: Vec<_> =
+            std::iter::from_fn(|| carol.poll_event().map(|e| e.into_owned())).collect();
+        assert!(
+            events.iter().any(|e| matches!(e, OwnedClientEvent::NameTaken { .. })),
+            "{events:?}"
+        );
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use minichat_core::client::{ClientEvent, MessageId};
+use minichat_core::client::{MessageId, OwnedClientEvent};
 use minichat_core::error::ClientError;
 use minichat_core::time::{Duration, Instant};
 use minichat_core::wire::NameBuf;
@@ -154,13 +154,15 @@ impl Chat {
     fn take_events(&mut self, net: &mut ClientLoop, console: &mut Console) {
         while let Some(event) = net.next_event() {
             match event {
-                ClientEvent::ServerKeyOffered { key, fleet } => match net.trust_key(key, fleet) {
-                    Ok(Some(notice)) => console.notice(&notice),
-                    Ok(None) => {}
-                    Err(refusal) => self.end(console, refusal.to_string()),
-                },
+                OwnedClientEvent::ServerKeyOffered { key, fleet } => {
+                    match net.trust_key(key, fleet) {
+                        Ok(Some(notice)) => console.notice(&notice),
+                        Ok(None) => {}
+                        Err(refusal) => self.end(console, refusal.to_string()),
+                    }
+                }
                 event => {
-                    let joined = matches!(event, ClientEvent::Joined { .. });
+                    let joined = matches!(event, OwnedClientEvent::Joined { .. });
                     let session = Session {
                         server: self.server,
                         give_up: self.give_up,
@@ -251,7 +253,7 @@ impl Chat {
         }
     }
 
-    fn on_event(&mut self, event: ClientEvent, console: &mut Console, session: &Session) {
+    fn on_event(&mut self, event: OwnedClientEvent, console: &mut Console, session: &Session) {
         let Some(news) = news(event, session) else { return };
         match news {
             News::Joined { again, notice } => {

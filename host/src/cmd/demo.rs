@@ -2,7 +2,7 @@
 //! smoltcp's in-memory IP stack with a lossy link, on simulated time. The whole system with
 //! no network: the conversation, and what the protocol did to get it through.
 
-use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::client::{Client, ClientConfig, ClientEvent, OwnedClientEvent};
 use minichat_core::server::{ServerConfig, ServerEvent, StaticServer};
 use minichat_core::time::Instant;
 use minichat_core::wire::{EchoMode, NameBuf};
@@ -88,7 +88,7 @@ struct Demo {
     server_socket: SocketHandle,
     server: DemoServer,
     clients: Vec<(SocketHandle, DemoClient)>,
-    seen: Vec<Vec<ClientEvent>>,
+    seen: Vec<Vec<OwnedClientEvent>>,
     transcript: Transcript,
 }
 
@@ -147,7 +147,11 @@ impl Demo {
     fn log_client_events(&mut self) {
         for i in 0..self.clients.len() {
             let me = NAMES.get(i).copied().unwrap_or("?");
-            while let Some(event) = self.clients.get_mut(i).and_then(|(_, c)| c.poll_event()) {
+            while let Some(event) = self
+                .clients
+                .get_mut(i)
+                .and_then(|(_, c)| c.poll_event().map(ClientEvent::into_owned))
+            {
                 if let Some(line) = client_line(me, &event) {
                     self.log(line);
                 }
@@ -164,11 +168,11 @@ impl Demo {
         let heard = |i: usize, needle: &str| {
             self.seen.get(i).is_some_and(|events| {
                 events.iter().any(
-                    |e| matches!(e, ClientEvent::Message { text, .. } if text.as_str() == needle),
+                    |e| matches!(e, OwnedClientEvent::Message { text, .. } if text.as_str() == needle),
                 )
             })
         };
-        let saw = |i: usize, what: fn(&ClientEvent) -> bool| {
+        let saw = |i: usize, what: fn(&OwnedClientEvent) -> bool| {
             self.seen.get(i).is_some_and(|events| events.iter().any(what))
         };
         let ready = match step {
@@ -177,8 +181,8 @@ impl Demo {
             2 => heard(0, ANSWER) && heard(2, ANSWER),
             3 => heard(1, SECRET),
             4 => {
-                saw(0, |e| matches!(e, ClientEvent::Users { .. }))
-                    && saw(2, |e| matches!(e, ClientEvent::EchoReply { .. }))
+                saw(0, |e| matches!(e, OwnedClientEvent::Users { .. }))
+                    && saw(2, |e| matches!(e, OwnedClientEvent::EchoReply { .. }))
             }
             5 => self.clients.get(2).is_some_and(|(_, c)| c.is_closed()),
             _ => return None,
@@ -192,7 +196,7 @@ impl Demo {
             let texts: Vec<&str> = events
                 .iter()
                 .filter_map(|e| match e {
-                    ClientEvent::Message { text, .. } => Some(text.as_str()),
+                    OwnedClientEvent::Message { text, .. } => Some(text.as_str()),
                     _ => None,
                 })
                 .collect();
@@ -219,21 +223,23 @@ impl Demo {
 }
 
 /// What the transcript says of an event of the client `me`, if anything.
-fn client_line(me: &str, event: &ClientEvent) -> Option<String> {
+fn client_line(me: &str, event: &OwnedClientEvent) -> Option<String> {
     let line = match event {
-        ClientEvent::Joined { .. } => format!("{me}: joined"),
-        ClientEvent::Message { from, text, direct: false, .. } => {
+        OwnedClientEvent::Joined { .. } => format!("{me}: joined"),
+        OwnedClientEvent::Message { from, text, direct: false, .. } => {
             format!("{me} hears {from}: {}", escape(text))
         }
-        ClientEvent::Message { from, text, direct: true, .. } => {
+        OwnedClientEvent::Message { from, text, direct: true, .. } => {
             format!("{me} hears {from} (direct): {}", escape(text))
         }
-        ClientEvent::Users { total, names, .. } => {
-            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        OwnedClientEvent::Users { total, names, .. } => {
+            let names: Vec<String> = names.iter().map(|n| n.name.to_string()).collect();
             format!("{me} asks who is here: {total} users: {}", names.join(", "))
         }
-        ClientEvent::EchoReply { text, .. } => format!("{me} gets its echo back: {}", escape(text)),
-        ClientEvent::Left => format!("{me}: left"),
+        OwnedClientEvent::EchoReply { text, .. } => {
+            format!("{me} gets its echo back: {}", escape(text))
+        }
+        OwnedClientEvent::Left => format!("{me}: left"),
         _ => return None,
     };
     Some(line)

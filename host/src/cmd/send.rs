@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use minichat_core::client::{ClientEvent, MessageId};
+use minichat_core::client::{MessageId, OwnedClientEvent};
 use minichat_core::time::Duration;
 use minichat_core::wire::NameBuf;
 
@@ -108,11 +108,11 @@ fn await_outcome(
 /// what the user must know meanwhile is told on stderr.
 fn on_event(
     net: &mut ClientLoop,
-    event: ClientEvent,
+    event: OwnedClientEvent,
     id: MessageId,
     give_up: Duration,
 ) -> Option<Outcome> {
-    if let ClientEvent::ServerKeyOffered { key, fleet } = event {
+    if let OwnedClientEvent::ServerKeyOffered { key, fleet } = event {
         return match net.trust_key(key, fleet) {
             Ok(Some(notice)) => {
                 tell(&notice);

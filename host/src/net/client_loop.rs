@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use minichat_core::client::{Client, ClientConfig, ClientEvent};
+use minichat_core::client::{Client, ClientConfig, OwnedClientEvent};
 use minichat_core::error::TransportError;
 use minichat_core::time::{Duration, Instant};
 use minichat_core::transport::{Driver, RECEIVE_BUDGET};
@@ -22,9 +22,9 @@ use crate::net::peer_error::is_peer_trouble;
 use crate::net::reactor::Reactor;
 use crate::term::output::{self, Stream};
 
-/// The client the host runs: 32 messages in flight, 64 events waiting, 32 early
-/// deliveries held.
-pub(crate) type HostClient = Client<32, 64, 32, Peer>;
+/// The client the host runs: 32 messages in flight (their texts in 32 KiB: 33 of the
+/// longest), 64 events waiting (their texts in 64 KiB), 32 early deliveries held.
+pub(crate) type HostClient = Client<32, 64, 32, Peer, 32_768, 65_535>;
 
 /// A client, its link and its loop.
 pub(crate) struct ClientLoop {
@@ -179,9 +179,9 @@ impl ClientLoop {
     /// The next event from the client. A session that begins has its keys recorded in
     /// the key log, if there is one (a key log that cannot be written is said once, and
     /// closed).
-    pub(crate) fn next_event(&mut self) -> Option<ClientEvent> {
-        let event = self.client.poll_event()?;
-        if let ClientEvent::Joined { .. } = event
+    pub(crate) fn next_event(&mut self) -> Option<OwnedClientEvent> {
+        let event = self.client.poll_event()?.into_owned();
+        if let OwnedClientEvent::Joined { .. } = event
             && let Some(key_log) = &mut self.key_log
             && let Some(entry) = self.client.key_log_entry()
             && let Err(error) = key_log.record(&entry)

@@ -1,11 +1,11 @@
 //! A client's events as its user hears of them: the words `chat` and `send` share.
 //!
-//! [`news`] turns each [`ClientEvent`] into [`News`]: what happened, in the words shown
+//! [`news`] turns each [`OwnedClientEvent`] into [`News`]: what happened, in the words shown
 //! for it. `chat` shows all of it; `send` cares for its one message and for what ends
 //! the session, and words those as reasons ([`Undelivered::reason`], [`Ending::reason`]).
 //! Remote text (names, the server's details, messages) is escaped here, once.
 
-use minichat_core::client::{ClientEvent, MessageId};
+use minichat_core::client::{MessageId, OwnedClientEvent, OwnedListedName};
 use minichat_core::time::Duration;
 use minichat_core::wire::{ErrorCode, Kind};
 
@@ -134,20 +134,20 @@ impl Ending {
 
 /// `event` in words, or nothing for an event the user is not told of (a key offered:
 /// the caller decides whether to trust it).
-pub(crate) fn news(event: ClientEvent, session: &Session) -> Option<News> {
+pub(crate) fn news(event: OwnedClientEvent, session: &Session) -> Option<News> {
     let server = session.server;
     let news = match event {
-        ClientEvent::Joined { name, rejoined: false } => {
+        OwnedClientEvent::Joined { name, rejoined: false } => {
             News::Joined { again: false, notice: format!("joined as {name}") }
         }
-        ClientEvent::Joined { name, rejoined: true } => News::Joined {
+        OwnedClientEvent::Joined { name, rejoined: true } => News::Joined {
             again: true,
             notice: format!("joined again as {name}; unacknowledged messages go again"),
         },
-        ClientEvent::JoinRetry { retry_in, .. } => {
+        OwnedClientEvent::JoinRetry { retry_in, .. } => {
             News::NoAnswer(no_answer_notice(server, session.refused, retry_in))
         }
-        ClientEvent::Message { from, text, direct, history } => {
+        OwnedClientEvent::Message { from, text, direct, history } => {
             let marker = match (direct, history) {
                 (true, true) => " (direct, earlier)",
                 (true, false) => " (direct)",
@@ -157,67 +157,66 @@ pub(crate) fn news(event: ClientEvent, session: &Session) -> Option<News> {
             // The sender's name is remote text too: a server may send any bytes.
             News::Message(format!("{}{marker}: {}", escape(from.as_str()), escape(&text)))
         }
-        ClientEvent::Users { total, start, names } => {
-            let entries = names.entries().map(|user| match user.place {
-                None => escape(user.name.as_str()).into_owned(),
+        OwnedClientEvent::Users { total, start, names } => {
+            let last = usize::from(start) + names.len() >= usize::from(total) || names.is_empty();
+            let entries = names.into_iter().map(|OwnedListedName { name, place }| match place {
+                None => escape(name.as_str()).into_owned(),
                 Some(at) => {
-                    format!("{} (on server {})", escape(user.name.as_str()), escape(at.as_str()))
+                    format!("{} (on server {})", escape(name.as_str()), escape(at.as_str()))
                 }
             });
-            let last = usize::from(start) + usize::from(names.len()) >= usize::from(total)
-                || names.is_empty();
             News::Users { entries: entries.collect(), last: last.then_some(total) }
         }
-        ClientEvent::EchoReply { text, .. } => News::Echo(format!("echo: {}", escape(&text))),
-        ClientEvent::RequestTimedOut { kind } => {
+        OwnedClientEvent::EchoReply { text, .. } => News::Echo(format!("echo: {}", escape(&text))),
+        OwnedClientEvent::RequestTimedOut { kind } => {
             let what = if kind == Kind::Who { "/who" } else { "/echo" };
             News::Unanswered(format!("no answer to {what} from {server}"))
         }
-        ClientEvent::Delivered { id } => News::Delivered(id),
-        ClientEvent::Rejected { id, detail, .. } => {
+        OwnedClientEvent::Delivered { id } => News::Delivered(id),
+        OwnedClientEvent::Rejected { id, detail, .. } => {
             News::Undelivered(id, Undelivered::Not(escape(&detail).into_owned()))
         }
-        ClientEvent::Failed { id } => {
+        OwnedClientEvent::Failed { id } => {
             let why = format!("no answer from {server} within {}", clock::seconds(session.give_up));
             News::Undelivered(id, Undelivered::Not(why))
         }
-        ClientEvent::MaybeLost { id } => News::Undelivered(id, Undelivered::MaybeLost),
-        ClientEvent::Refused { code, detail } => {
+        OwnedClientEvent::MaybeLost { id } => News::Undelivered(id, Undelivered::MaybeLost),
+        OwnedClientEvent::Refused { code, detail } => {
             News::Ended(Ending::Refused { code, detail: escape(&detail).into_owned() })
         }
-        ClientEvent::Kicked => News::Ended(Ending::Kicked),
-        ClientEvent::NameTaken { detail } => {
+        OwnedClientEvent::Kicked => News::Ended(Ending::Kicked),
+        OwnedClientEvent::NameTaken { detail } => {
             News::Ended(Ending::NameTaken { detail: escape(&detail).into_owned() })
         }
-        ClientEvent::Left => News::Left,
+        OwnedClientEvent::Left => News::Left,
         event => News::Notice(session_notice(event, server)?),
     };
     Some(news)
 }
 
 /// What the user is told of a change to a session that goes on.
-fn session_notice(event: ClientEvent, server: Peer) -> Option<String> {
+fn session_notice(event: OwnedClientEvent, server: Peer) -> Option<String> {
     let notice = match event {
-        ClientEvent::RejoinRefused { detail, retry_in, .. } => format!(
+        OwnedClientEvent::RejoinRefused { detail, retry_in, .. } => format!(
             "the server refused to let this session back in ({}); trying again in {}",
             escape(&detail),
             clock::seconds(retry_in)
         ),
-        ClientEvent::SessionMoved => "the server moved this session to another address that \
+        OwnedClientEvent::SessionMoved => "the server moved this session to another address that \
                                       holds its token; joining again with a new session"
             .to_owned(),
-        ClientEvent::Missed { count } => format!(
+        OwnedClientEvent::Missed { count } => format!(
             "{} for you were lost while you were away",
             console::count(u64::from(count), "message")
         ),
-        ClientEvent::RateLimited => {
+        OwnedClientEvent::RateLimited => {
             "sending too fast: the server holds messages back for a moment".to_owned()
         }
-        ClientEvent::SessionLost => {
+        OwnedClientEvent::SessionLost => {
             "the server no longer knows this session (it restarted?); joining again".to_owned()
         }
-        ClientEvent::ServerLost => format!("{server} stopped answering; joining again"),
-        ClientEvent::ServerShutdown => {
+        OwnedClientEvent::ServerLost => format!("{server} stopped answering; joining again"),
+        OwnedClientEvent::ServerShutdown => {
             "the server is shutting down; joining again when it is back".to_owned()
         }
         _ => return None,

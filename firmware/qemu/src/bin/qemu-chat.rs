@@ -21,28 +21,36 @@ use cortex_m_rt::entry;
 use minichat_core::address::PointToPoint;
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::time::Duration;
+use minichat_core::wire::NameBuf;
 use minichat_core::wire::limits::MAX_FRAME;
-use minichat_core::wire::{NameBuf, TextBuf};
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
 use minichat_qemu::{clock, halt, log};
 
 /// The client: one message in flight (stop-and-wait: every answer is a `tell`, and a tell
-/// travels alone anyway; 3 KB of RAM and 532 B of code less than four), 8 events, no early
-/// delivery held (a serial line rarely loses a frame, and the server resends everything
-/// after a gap: 4 KB of RAM and 136 B of code saved); its one peer is the other end of the
-/// serial line.
-type McuClient = Client<QUEUE, 8, 0, PointToPoint>;
+/// travels alone anyway; 532 B of code less than four), 8 events, no early delivery held
+/// (a serial line rarely loses a frame, and the server resends everything after a gap:
+/// 136 B of code saved); its one peer is the other end of the serial line. It takes
+/// frames of up to 1 KiB; its texts live in two small arenas.
+type McuClient = Client<QUEUE, 8, 0, PointToPoint, ANSWER_BYTES, EVENT_BYTES>;
 
 /// Messages the client holds until the server has them.
 const QUEUE: usize = 1;
 
+/// The longest answer: the outbox holds one. A longer message is not answered (the log
+/// says so).
+const ANSWER_BYTES: usize = 256;
+
+/// What the texts of events waiting for this program share: a message longer than this
+/// reaches it as a loss it is told of (`Missed`).
+const EVENT_BYTES: usize = 512;
+
 /// Everything the program keeps, each part in its own static (so `.bss` shows its RAM,
-/// and no part is ever copied on the stack together with another).
+/// and no part is ever copied on the stack together with another). Frames come in where
+/// the link decoded them: one frame buffer, for sending.
 struct State {
     client: &'static mut McuClient,
     link: &'static mut SerialLink,
-    rx: &'static mut [u8; MAX_FRAME],
     tx: &'static mut [u8; MAX_FRAME],
 }
 
@@ -67,8 +75,8 @@ fn main() -> ! {
     let Some(link) = cortex_m::singleton!(: SerialLink = SerialLink::new(Uart::new(0))) else {
         halt()
     };
-    let (rx, tx) = minichat_qemu::frame_buffers();
-    let mut state = State { client, link, rx, tx };
+    let Some(tx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    let mut state = State { client, link, tx };
     let state = &mut state;
     log::line(&["qemu-chat: joining as mcu over UART0"]);
     #[cfg(feature = "wrap-soon")]
@@ -87,11 +95,10 @@ fn main() -> ! {
 /// One pass: frames in, timers, events, frames out. Returns whether anything happened.
 fn turn(state: &mut State) -> bool {
     let now = clock::now();
-    let State { client, link, rx, tx } = state;
+    let State { client, link, tx } = state;
     let mut busy = false;
-    while let Some(len) = link.next_frame(&mut rx[..]) {
+    while link.take_frame(|frame| client.handle(now, PointToPoint, frame)) {
         busy = true;
-        client.handle(now, PointToPoint, rx.get(..len).unwrap_or_default());
     }
     if client.poll_timeout().is_some_and(|at| at <= now) {
         client.handle_timeout(now);
@@ -100,11 +107,9 @@ fn turn(state: &mut State) -> bool {
     // while the queue has room for it. The rest wait in the client, which leaves further
     // deliveries unacknowledged once its events fill up, so the server sends them again
     // later: none is lost, none is answered twice.
-    while client.pending() < QUEUE
-        && let Some(event) = client.poll_event()
-    {
+    // The frame buffer is free until the frames go out: answers are written there.
+    while client.pending() < QUEUE && on_event(client, &mut tx[..]) {
         busy = true;
-        on_event(client, event);
     }
     while let Some(transmit) = client.poll_transmit(now, &mut tx[..]) {
         busy = true;
@@ -113,8 +118,11 @@ fn turn(state: &mut State) -> bool {
     busy
 }
 
-fn on_event(client: &mut McuClient, event: ClientEvent) {
+/// Takes the next event, if there is one, and acts on it, with `scratch` to write an
+/// answer in. Returns whether there was one.
+fn on_event(client: &mut McuClient, scratch: &mut [u8]) -> bool {
     let now = clock::now();
+    let Some(event) = client.poll_event() else { return false };
     match event {
         ClientEvent::Joined { rejoined, .. } => {
             #[cfg(feature = "secure")]
@@ -132,8 +140,12 @@ fn on_event(client: &mut McuClient, event: ClientEvent) {
             }
         }
         ClientEvent::Message { from, text, direct: true, history: false } => {
-            log::line(&["qemu-chat: ", from.as_str(), " asked for ", text.as_str()]);
-            let _ = client.tell(now, from.as_str(), upper(&text).as_str());
+            log::line(&["qemu-chat: ", from.as_str(), " asked for ", text]);
+            // The answer is copied out of the client's arena before it is queued there.
+            match upper(text, scratch) {
+                Some(answer) => drop(client.tell(now, from.as_str(), answer)),
+                None => log::line(&["qemu-chat: too long to answer"]),
+            }
         }
         #[cfg(feature = "full")]
         ClientEvent::Users { names, .. } => {
@@ -143,13 +155,14 @@ fn on_event(client: &mut McuClient, event: ClientEvent) {
         }
         #[cfg(feature = "full")]
         ClientEvent::EchoReply { text, .. } => {
-            log::line(&["qemu-chat: the server echoed ", text.as_str()]);
+            log::line(&["qemu-chat: the server echoed ", text]);
         }
         ClientEvent::Refused { detail, .. } => {
-            log::line(&["qemu-chat: refused: ", detail.as_str()]);
+            log::line(&["qemu-chat: refused: ", detail]);
         }
         _ => {}
     }
+    true
 }
 
 /// Ten seconds after the clock wrapped (it started just before, `wrap-soon`), says so to
@@ -161,14 +174,12 @@ fn tell_wrap(client: &mut McuClient, told: &mut bool) {
     }
 }
 
-/// `text` with its ASCII letters upper-cased; other characters pass unchanged. (Unicode's
-/// case tables would cost this firmware 13.8 KB of flash: BENCHMARKS.md.)
-fn upper(text: &str) -> TextBuf {
-    let mut out = TextBuf::new();
-    for c in text.chars().map(|c| c.to_ascii_uppercase()) {
-        if out.push(c).is_err() {
-            break;
-        }
-    }
-    out
+/// `text` with its ASCII letters upper-cased, written in `scratch`; other characters pass
+/// unchanged. (Unicode's case tables would cost this firmware 13.8 KB of flash:
+/// BENCHMARKS.md.) `None` if it is longer than an answer may be.
+fn upper<'s>(text: &str, scratch: &'s mut [u8]) -> Option<&'s str> {
+    let answer = scratch.get_mut(..text.len()).filter(|_| text.len() <= ANSWER_BYTES)?;
+    answer.iter_mut().zip(text.bytes()).for_each(|(to, from)| *to = from.to_ascii_uppercase());
+    // Upper-casing ASCII letters keeps UTF-8 valid.
+    core::str::from_utf8(answer).ok()
 }

@@ -1,0 +1,118 @@
+//! A byte arena for texts that leave in the order they came: the texts of the client's
+//! events, and of the messages waiting for the server's acknowledgement. A text costs its
+//! length, not a kilobyte buffer. Each text is contiguous, so a view of it is a plain
+//! slice: one that does not fit before the end starts again at 0 if the oldest has left
+//! room there (a bip buffer), otherwise it waits or is refused.
+
+/// Where a text lies in a [`TextRing`]. An empty text lies nowhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Span {
+    start: u16,
+    len: u16,
+}
+
+impl Span {
+    /// No text.
+    pub(crate) const EMPTY: Span = Span { start: 0, len: 0 };
+
+    /// The text's length in bytes.
+    pub(crate) fn len(self) -> usize {
+        usize::from(self.len)
+    }
+}
+
+/// Texts in `N` bytes, taken out oldest first.
+#[derive(Debug, Clone)]
+pub(crate) struct TextRing<const N: usize> {
+    /// The bytes written so far: a vector, so that nothing is zeroed up front (a client is
+    /// built faster, and without a byte-wise clearing routine in its firmware's flash).
+    bytes: heapless::Vec<u8, N>,
+    /// Where the oldest text starts.
+    head: usize,
+    /// Where the next text goes.
+    tail: usize,
+    /// Where the texts before the wrap end, while `wrapped` (the newest then lie from 0).
+    end: usize,
+    wrapped: bool,
+    /// Texts held (empty ones are not).
+    held: usize,
+}
+
+impl<const N: usize> TextRing<N> {
+    const FITS_SPANS: () = assert!(N <= u16::MAX as usize, "a text ring holds at most 64 KiB");
+
+    /// Empty.
+    pub(crate) const fn new() -> Self {
+        let () = Self::FITS_SPANS;
+        TextRing { bytes: heapless::Vec::new(), head: 0, tail: 0, end: 0, wrapped: false, held: 0 }
+    }
+
+    /// Whether a text of `len` bytes fits now.
+    pub(crate) const fn fits(&self, len: usize) -> bool {
+        len == 0 || self.place(len).is_some()
+    }
+
+    /// Where a text of `len` bytes would go now, if anywhere.
+    const fn place(&self, len: usize) -> Option<usize> {
+        if self.wrapped {
+            if self.tail + len <= self.head { Some(self.tail) } else { None }
+        } else if self.tail + len <= N {
+            Some(self.tail)
+        } else if len <= self.head {
+            Some(0)
+        } else {
+            None
+        }
+    }
+
+    /// Keeps `text` after the others; `None` if there is no room for it now.
+    pub(crate) fn push(&mut self, text: &[u8]) -> Option<Span> {
+        let len = text.len();
+        if len == 0 {
+            return Some(Span::EMPTY);
+        }
+        let start = self.place(len)?;
+        let span = Span { start: u16::try_from(start).ok()?, len: u16::try_from(len).ok()? };
+        match self.bytes.get_mut(start..start + len) {
+            // Equal lengths; a copy the optimiser cannot turn into a length check.
+            Some(room) => room.iter_mut().zip(text).for_each(|(to, from)| *to = *from),
+            // Past what was written: nothing after `start` is held (texts lie from 0 only
+            // once the ring wraps, and then within what was written).
+            None => {
+                self.bytes.truncate(start);
+                self.bytes.extend_from_slice(text).ok()?;
+            }
+        }
+        if start == 0 && self.tail != 0 {
+            self.end = self.tail;
+            self.wrapped = true;
+        }
+        self.tail = start + len;
+        self.held += 1;
+        Some(span)
+    }
+
+    /// The text at `span`.
+    pub(crate) fn get(&self, span: Span) -> &[u8] {
+        let start = usize::from(span.start);
+        self.bytes.get(start..start + span.len()).unwrap_or_default()
+    }
+
+    /// Lets the oldest text go: `span` must be it.
+    pub(crate) fn pop(&mut self, span: Span) {
+        if span.len == 0 {
+            return;
+        }
+        self.held = self.held.saturating_sub(1);
+        if self.held == 0 {
+            // Nothing left: start over at 0, where the most room is.
+            (self.head, self.tail, self.end, self.wrapped) = (0, 0, 0, false);
+            return;
+        }
+        self.head = usize::from(span.start) + span.len();
+        if self.wrapped && self.head >= self.end {
+            self.head = 0;
+            self.wrapped = false;
+        }
+    }
+}
