@@ -134,6 +134,8 @@ fn on_event(client: &mut McuClient, event: ClientEvent) {
         ClientEvent::Message { from, text, direct: true, history: false } => {
             log::line(&["qemu-chat: ", from.as_str(), " asked for ", text.as_str()]);
             let _ = client.tell(now, from.as_str(), upper(&text).as_str());
+            #[cfg(feature = "ram-report")]
+            minichat_qemu::ram::log_used("qemu-chat");
         }
         #[cfg(feature = "full")]
         ClientEvent::Users { names, .. } => {
