@@ -1,11 +1,14 @@
 //! The QEMU firmware (`firmware/qemu`) as a test runs it: built once per test process,
-//! booted on QEMU's lm3s6965evb with its UARTs on given serial devices, and stopped when
-//! the test is done. Needs `qemu-system-arm` and the `thumbv7m-none-eabi` target (`.ci/run`
-//! installs both).
+//! booted on QEMU's lm3s6965evb with its UARTs on given serial devices, its log read, and
+//! stopped when the test is done. Needs `qemu-system-arm` and the `thumbv7m-none-eabi`
+//! target (`.ci/run` installs both).
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
 
 /// The firmware program `name` (`qemu-chat`, `qemu-server`), built in release mode.
 pub fn firmware(name: &str) -> PathBuf {
@@ -26,6 +29,14 @@ pub fn secure_firmware(name: &str, server_key: &str) -> PathBuf {
 pub fn wrap_soon_firmware(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     program(BUILT.get_or_init(|| build(Some("wrap-soon"), None)), name)
+}
+
+/// The firmware program `name` built with `--features ram-report` (into
+/// `target/ram-report`): `qemu-chat` logs the RAM it has used after each direct message it
+/// answers (read with [`Qemu::log_line_containing`]).
+pub fn ram_report_firmware(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    program(BUILT.get_or_init(|| build(Some("ram-report"), None)), name)
 }
 
 fn program(dir: &Path, name: &str) -> PathBuf {
@@ -65,6 +76,8 @@ fn build(feature: Option<&str>, server_key: Option<&str>) -> PathBuf {
 #[derive(Debug)]
 pub struct Qemu {
     child: Child,
+    /// The firmware's log (semihosting, on the emulator's stdout), line by line.
+    log: Receiver<String>,
 }
 
 impl Qemu {
@@ -86,13 +99,37 @@ impl Qemu {
             command.args(["-serial", uart]);
         }
         command.arg("-kernel").arg(kernel);
-        let child = command
+        let mut child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("qemu-system-arm starts (install it: apt-get install qemu-system-arm)");
-        Qemu { child }
+        // Read on a thread, so the emulator never waits on a full pipe.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, log) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Qemu { child, log }
+    }
+
+    /// Waits up to `timeout` for a line of the firmware's log containing `needle`; the
+    /// lines before it are passed over for good.
+    pub fn log_line_containing(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.log.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line from the board with {needle:?} within {timeout:?}"),
+            }
+        }
     }
 }
 

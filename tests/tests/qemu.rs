@@ -11,9 +11,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use minichat_core::secure::Keypair;
+use minichat_core::wire::limits::MAX_SEALED_TEXT;
 use minichat_tests::null_modem::NullModem;
 use minichat_tests::process::Minichat;
-use minichat_tests::qemu::{Qemu, firmware, secure_firmware, wrap_soon_firmware};
+use minichat_tests::qemu::{
+    Qemu, firmware, ram_report_firmware, secure_firmware, wrap_soon_firmware,
+};
 
 /// Generous: the emulator boots in well under a second, but CI machines are slow and the
 /// firmware retries its join up to every 2 s.
@@ -62,6 +65,88 @@ fn a_burst_of_direct_messages_is_answered_in_full() {
     for i in 1..=BURST {
         let answer = server.stdout_line_containing("mcu -> server:", WAIT);
         assert_eq!(answer, format!("mcu -> server: BURST {i}"));
+    }
+}
+
+/// Issue 26: the board's client in 4 KiB of RAM, `.data` + `.bss` + the stack's high-water
+/// mark, measured on the board (`--features ram-report`: the stack painted at reset, read
+/// back after each direct message it answers). After direct messages of different
+/// lengths, up to the longest a computer in the room can send, the last report is the
+/// figure.
+#[test]
+#[ignore = "needs qemu-system-arm; .ci/run runs it"]
+fn the_microcontroller_client_chats_in_4_kib_of_ram() {
+    const BUDGET: u32 = 4096;
+    // The longest a computer can send: its session with the server is encrypted.
+    let longest: String = "Ab".repeat(MAX_SEALED_TEXT).chars().take(MAX_SEALED_TEXT).collect();
+    let texts = ["hi", "Hello, board: how much RAM?", &"Mid-length text ".repeat(20), &longest];
+    let cable = NullModem::new();
+    let (mut server, addr) = Minichat::serve(&plain_server(&cable, &[]));
+    let mut board = Qemu::boot(&ram_report_firmware("qemu-chat"), &[&cable.a]);
+    server.stdout_line_containing("mcu joined from", WAIT);
+    let addr = addr.to_string();
+    let mut tester = Minichat::spawn_with_stdin(&[
+        "chat", "--name", "tester", "--server", &addr, "--linger", "3",
+    ]);
+    for text in texts {
+        tester.write_line(&format!("/to mcu {text}"));
+    }
+    let status = tester.close_and_wait(WAIT);
+    assert!(status.success(), "tester: {status}, stderr {:?}", tester.stderr_so_far());
+    let out = tester.stdout_after_exit(WAIT);
+    for text in texts {
+        let answer = format!("mcu (direct): {}", text.to_uppercase());
+        assert!(out.contains(&answer), "no answer to a text of {} bytes: {out:?}", text.len());
+    }
+    let reports: Vec<Ram> = texts
+        .iter()
+        .map(|_| Ram::parse(&board.log_line_containing("qemu-chat: RAM ", WAIT)))
+        .collect();
+    let (first, last) = (reports[0], reports[reports.len() - 1]);
+    println!(
+        "qemu-chat's RAM after {} direct messages (the longest {} B): {} B (static {} B, \
+         stack {} B); after the first: stack {} B",
+        texts.len(),
+        longest.len(),
+        last.total,
+        last.statics,
+        last.stack,
+        first.stack,
+    );
+    // The figures are what they say: the statics the same in every report (the linker's),
+    // a stack that only deepens, and not past what a client could plausibly need.
+    for ram in &reports {
+        assert_eq!(ram.total, ram.statics + ram.stack, "{ram:?}");
+        assert_eq!(ram.statics, first.statics, "{reports:?}");
+        assert!(ram.statics > 0 && (1..16 * 1024).contains(&ram.stack), "{ram:?}");
+    }
+    assert!(reports.windows(2).all(|pair| pair[0].stack <= pair[1].stack), "{reports:?}");
+    assert!(
+        last.total <= BUDGET,
+        "qemu-chat uses {} B of RAM (static {} B, stack {} B), over issue 26's {BUDGET} B",
+        last.total,
+        last.statics,
+        last.stack,
+    );
+}
+
+/// One report of the board's RAM: `qemu-chat: RAM <total> B (static <s> B, stack <k> B)`.
+#[derive(Clone, Copy, Debug)]
+struct Ram {
+    total: u32,
+    statics: u32,
+    stack: u32,
+}
+
+impl Ram {
+    fn parse(line: &str) -> Ram {
+        let numbers: Vec<u32> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|word| !word.is_empty())
+            .map(|digits| digits.parse().expect("a number"))
+            .collect();
+        let [total, statics, stack] = numbers[..] else { panic!("not a RAM report: {line:?}") };
+        Ram { total, statics, stack }
     }
 }
 

@@ -1,14 +1,17 @@
 //! What both QEMU programs share: the LM3S6965's UARTs (PL011s), a millisecond clock from
 //! SysTick, and minichat's stream framing over a UART.
 //!
-//! Only `uart.rs` (volatile register accesses) and `entropy.rs` (semihosting calls) use
-//! `unsafe`; everything else is the core's safe code.
+//! Only `uart.rs` (volatile register accesses), `entropy.rs` (semihosting calls) and
+//! `ram.rs` (the linker's symbols, reads of the painted stack) use `unsafe`; everything
+//! else is the core's safe code.
 #![no_std]
 #![deny(unsafe_code)]
 
 pub mod clock;
 pub mod entropy;
 pub mod log;
+#[cfg(feature = "ram-report")]
+pub mod ram;
 pub mod serial_link;
 #[cfg(feature = "secure")]
 pub mod server_key;

@@ -146,6 +146,8 @@ fn on_event(client: &mut McuClient, scratch: &mut [u8]) -> bool {
                 Some(answer) => drop(client.tell(now, from.as_str(), answer)),
                 None => log::line(&["qemu-chat: too long to answer"]),
             }
+            #[cfg(feature = "ram-report")]
+            minichat_qemu::ram::log_used("qemu-chat");
         }
         #[cfg(feature = "full")]
         ClientEvent::Users { names, .. } => {
