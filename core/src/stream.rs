@@ -292,7 +292,7 @@ mod tests {
                 seed ^= seed << 13;
                 seed ^= seed >> 17;
                 seed ^= seed << 5;
-                if seed % 7 == 0 { 0 } else { seed.to_le_bytes()[1] | 1 }
+                if seed.is_multiple_of(7) { 0 } else { seed.to_le_bytes()[1] | 1 }
             });
             frames.push(mixed.collect());
         }

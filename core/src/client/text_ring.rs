@@ -116,3 +116,38 @@ impl<const N: usize> TextRing<N> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_leave_in_order_and_their_room_comes_back() {
+        let mut ring = TextRing::<10>::new();
+        let a = ring.push(b"abcd").unwrap();
+        let b = ring.push(b"efgh").unwrap();
+        assert!(ring.push(b"ijk").is_none(), "3 bytes past the end, none free before");
+        assert_eq!((ring.get(a), ring.get(b)), (&b"abcd"[..], &b"efgh"[..]));
+        ring.pop(a);
+        // Wraps to 0, where `a` was; `b` is untouched.
+        let c = ring.push(b"ijk").unwrap();
+        assert_eq!((ring.get(b), ring.get(c)), (&b"efgh"[..], &b"ijk"[..]));
+        assert!(!ring.fits(2), "only 1 byte between the new text and the oldest");
+        ring.pop(b);
+        assert!(ring.fits(7), "after the wrap, up to the end again");
+        ring.pop(c);
+        assert!(ring.fits(10), "empty: all of it");
+    }
+
+    #[test]
+    fn an_empty_text_takes_no_room_and_a_text_longer_than_the_ring_never_fits() {
+        let mut ring = TextRing::<4>::new();
+        let empty = ring.push(b"").unwrap();
+        assert_eq!(ring.get(empty), b"");
+        assert!(ring.push(b"12345").is_none());
+        let full = ring.push(b"1234").unwrap();
+        ring.pop(empty);
+        assert_eq!(ring.get(full), b"1234");
+        assert!(!ring.fits(1));
+    }
+}

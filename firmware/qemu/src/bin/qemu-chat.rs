@@ -149,6 +149,12 @@ fn on_event(client: &mut McuClient, scratch: &mut [u8]) -> bool {
             #[cfg(feature = "ram-report")]
             minichat_qemu::ram::log_used("qemu-chat");
         }
+        // Longer than its event arena holds (or lost by the server): said, not silent.
+        ClientEvent::Missed { .. } => {
+            log::line(&["qemu-chat: missed messages"]);
+            #[cfg(feature = "ram-report")]
+            minichat_qemu::ram::log_used("qemu-chat");
+        }
         #[cfg(feature = "full")]
         ClientEvent::Users { names, .. } => {
             for name in names.iter() {
