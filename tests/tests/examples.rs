@@ -90,3 +90,40 @@ fn udp_smoltcp_joins_and_says_hi() {
     let output = run(example("udp_smoltcp", "smoltcp"), &board_sees);
     joined_and_said_hi(&output, &mut server, "127.0.0.1:");
 }
+
+/// The serial example with TCP for its line: `serve --tcp` frames a connection as a
+/// serial line.
+#[test]
+fn serial_joins_and_says_hi_over_tcp() {
+    let (mut server, addr) = Minichat::serve(&[
+        "serve",
+        "--plaintext",
+        "--tcp",
+        "--bind",
+        "127.0.0.1:0",
+        "--history",
+        "0",
+    ]);
+    let output = run(example("serial", "std"), &addr.to_string());
+    joined_and_said_hi(&output, &mut server, "tcp:127.0.0.1:");
+}
+
+/// The serial example on one end of a null-modem cable of pseudo-terminals, `serve
+/// --serial` on the other.
+#[cfg(unix)]
+#[test]
+fn serial_joins_and_says_hi_over_a_serial_line() {
+    let cable = minichat_tests::null_modem::NullModem::new();
+    let (mut server, _) = Minichat::serve(&[
+        "serve",
+        "--plaintext",
+        "--serial",
+        &cable.a,
+        "--bind",
+        "127.0.0.1:0",
+        "--history",
+        "0",
+    ]);
+    let output = run(example("serial", "std"), &cable.b);
+    joined_and_said_hi(&output, &mut server, &format!("serial:{}", cable.a));
+}
