@@ -1,7 +1,6 @@
 //! Joins the server at ADDR (default 127.0.0.1:8080; `cargo run -p host -- serve --plaintext`
 //! starts one) as `mcu` over UDP, says hi, and exits once the server took it:
 //! `cargo run -p minichat-core --features std --example udp_std [ADDR]`.
-#![allow(clippy::cast_possible_truncation)] // u128 time spans as u64: fine for centuries
 
 use minichat_core::{ClientConfig, ClientEvent, Driver, Instant, NameBuf, SmallClient};
 
@@ -9,13 +8,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = std::env::args().nth(1).unwrap_or("127.0.0.1:8080".into()).parse()?;
     let mut socket = std::net::UdpSocket::bind("0.0.0.0:0")?;
     socket.set_nonblocking(true)?;
-    let start = std::time::Instant::now();
-    let now = || Instant::from_millis(start.elapsed().as_millis() as u64);
+    let (start, mut driver) = (std::time::Instant::now(), Driver::new());
+    let now = || Instant::from_millis(start.elapsed().as_millis().try_into().unwrap_or_default());
     let mut config = ClientConfig::new(NameBuf::parse("mcu")?, server);
-    config.entropy = std::time::UNIX_EPOCH.elapsed()?.as_nanos() as u64; // better: a real RNG
+    config.entropy = u64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_nanos())?; // better: an RNG
     let mut client = SmallClient::new(config, now());
     client.say(now(), "hi")?;
-    let mut driver = Driver::new();
     while start.elapsed().as_secs() < 10 {
         driver.turn(now(), &mut socket, &mut client, |_| {})?;
         while let Some(event) = client.poll_event() {

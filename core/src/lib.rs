@@ -1,7 +1,67 @@
 //! minichat-core: the minichat protocol, with no I/O, no clock and no allocation.
 //!
-//! Firmware links this crate as is; the `minichat` host program runs the same code over
-//! real sockets. Everything that is protocol lives here:
+//! Firmware links this crate as is (`#![no_std]`, no allocator, no `unsafe`); the
+//! `minichat` host program runs the same code over real sockets. The embedding moves the
+//! bytes and says the time; the crate decides everything else.
+//!
+//! # Start here: a program that joins and says hi
+//!
+//! Each way in has a whole program in `examples/` that joins a `minichat serve` as `mcu`,
+//! says hi, and exits once the server has it; CI runs each against a real server
+//! (`tests/tests/examples.rs`). Over UDP with `std`, `examples/udp_std.rs`:
+//!
+#![cfg_attr(feature = "std", doc = "```no_run")]
+#![cfg_attr(not(feature = "std"), doc = "```ignore")]
+#![doc = include_str!("../examples/udp_std.rs")]
+#![doc = "```"]
+//!
+//! The other two ways in keep its client, its loop and its events; what moves the bytes
+//! changes:
+//!
+//! - [`examples/udp_smoltcp.rs`][udp_smoltcp] (feature `smoltcp`): a smoltcp interface
+//!   and UDP socket, as a board runs them; each turn polls the interface, then turns the
+//!   [`Driver`] over the socket through `transport::SmoltcpUdp`. On a computer its
+//!   network device is a stand-in that carries its IP packets over a host UDP socket.
+//! - [`examples/serial.rs`][serial]: a serial line, each frame COBS-encoded with a CRC
+//!   ([`stream`]). There is no driver for byte streams, so each turn does by hand what
+//!   [`Driver::turn`] does: bytes in through a [`stream::StreamDecoder`] to the client,
+//!   its timers, its frames through [`stream::encode_frame`] to the line. On a computer
+//!   the line is a serial device, or a TCP connection to `minichat serve --tcp` (the same
+//!   framing).
+//!
+//! [udp_smoltcp]: https://github.com/minichat/minichat/blob/main/core/examples/udp_smoltcp.rs
+//! [serial]: https://github.com/minichat/minichat/blob/main/core/examples/serial.rs
+//!
+//! # Presets
+//!
+//! [`Client`] and [`Server`] take their sizes as const parameters, so firmware knows its
+//! RAM when it is built. The presets are the sizes the footprint report measures:
+//!
+//! - [`SmallClient`]: 4 messages awaiting the server's acknowledgement, 4 events waiting
+//!   for the application, 4 deliveries held that arrived early.
+//! - [`SmallServer`]: 8 users (scanned, no index), at most 16 messages of history in 2 KiB
+//!   of names and texts.
+//!
+//! Both default to `SocketAddr` peers; a serial line's client takes [`PointToPoint`], a
+//! server with a line per user [`SerialLine`]. Other sizes: [`Client`]`<UNACKED, EVENTS,
+//! EARLY, A>`, [`StaticServer`]`<USERS, MESSAGES, A, BYTES, INDEX>`.
+//!
+//! # Features
+//!
+//! All are off by default: the default build is the smallest, the one firmware links.
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `who` | the client's `who` request and its `ClientEvent::Users` pages (the server answers `who` either way) |
+//! | `echo` | the client's `echo` request and its `ClientEvent::EchoReply` (the server answers either way) |
+//! | `std` | [`Datagram`] for `std::net::UdpSocket` |
+//! | `smoltcp` | [`Datagram`] for smoltcp's UDP socket (`transport::SmoltcpUdp`), and smoltcp's `IpEndpoint` as a [`PeerAddress`] |
+//! | `defmt` | `defmt::Format` for the public types, for firmware that logs with defmt |
+//! | `unicode-names` | names under UTS #39 (scripts, confusable skeletons) instead of printable ASCII only; adds the Unicode tables to the binary, and its crates link `alloc` (firmware leaves it off) |
+//! | `secure` | encrypted, authenticated sessions: the Noise handshake (NK, NKpsk0) and sealed datagrams (the `secure` module, `Keypair`, `Client::set_server_key`, `Server::set_identity`) |
+//! | `test-hooks` | for minichat's own tests only (sequence numbers that start near the wrap) |
+//!
+//! # What is where
 //!
 //! - [`wire`]: zero-copy frame views ([`wire::Frame`]) and the typed messages they carry
 //!   ([`wire::Message`]), with `parse`, `emit` and `buffer_len`, and every limit
@@ -20,11 +80,7 @@
 //! - `secure` (the `secure` feature): the Noise handshake and sealed datagrams of
 //!   encrypted sessions.
 //!
-//! The normative specification, with byte-exact test vectors, is `docs/PROTOCOL.md`.
-//!
-//! A whole program that joins a server over UDP and says hi is `examples/udp_std.rs`
-//! (`cargo run -p minichat-core --features std --example udp_std`; CI runs it against
-//! `minichat serve`). Over a socket-less link, the state machines alone:
+//! # Without a socket
 //!
 //! A server and a client, with the presets for firmware, joined over a point-to-point link
 //! (no socket, no clock: the embedding moves the bytes and says the time):
@@ -58,6 +114,8 @@
 //! # Ok::<(), Box<dyn core::error::Error>>(())
 //! ```
 //!
+//! A frame, written and read back:
+//!
 //! ```
 //! use minichat_core::wire::{Message, Token};
 //!
@@ -67,7 +125,19 @@
 //! assert_eq!(Message::decode(&buf[..len])?, say);
 //! # Ok::<(), minichat_core::error::WireError>(())
 //! ```
+//!
+//! # Where next
+//!
+//! - The wire specification, normative, with byte-exact test vectors:
+//!   [`docs/PROTOCOL.md`](https://github.com/minichat/minichat/blob/main/docs/PROTOCOL.md).
+//! - Firmware that runs this crate, in the repository: `firmware/qemu`, a client and a
+//!   server for QEMU's `lm3s6965evb` that chat over its UART; `firmware/`, the builds that
+//!   check minichat's code in them links no reachable panic, and measure their flash and
+//!   RAM (`BENCHMARKS.md`).
+//! - The host program, `minichat` (`host/`): the server the examples join, and a chat
+//!   client over UDP, TCP or a serial line.
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
