@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{event:?}");
             match event {
                 ClientEvent::Delivered { .. } => return Ok(()),
-                ClientEvent::Refused { detail, .. } => return Err(detail.as_str().into()),
+                ClientEvent::Refused { detail, .. } => return Err(detail.into()),
                 _ => {}
             }
         }
