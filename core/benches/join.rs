@@ -20,7 +20,6 @@ use minichat_core::client::{Client, ClientConfig, ServerKey};
 use minichat_core::secure::{Initiator, Keypair, PROLOGUE, Pattern, Responder, Session};
 use minichat_core::server::{ServerConfig, ServerIdentity, StaticServer};
 use minichat_core::time::Instant;
-use minichat_core::wire::NameBuf;
 use minichat_core::wire::limits::MAX_FRAME;
 
 type BenchServer = StaticServer<4, 8>;
@@ -41,8 +40,8 @@ fn pair(session: Joining, keypair: &Keypair) -> (Box<BenchServer>, Client) {
     let mut config = ServerConfig::new([1; 16], 1);
     config.rate_per_sec = 0;
     let mut server = Box::new(BenchServer::new(config).unwrap());
-    let name = NameBuf::parse("alice").unwrap();
-    let mut client = Client::new(ClientConfig::new(name, SERVER.parse().unwrap()), Instant::ZERO);
+    let config = ClientConfig::new("alice", SERVER.parse().unwrap(), 0x5eed).unwrap();
+    let mut client = Client::new(config, Instant::ZERO);
     let psk = match session {
         Joining::Plain => return (server, client),
         Joining::Nk => None,

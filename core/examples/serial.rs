@@ -7,15 +7,15 @@ mod stand_in;
 
 use minichat_core::stream::{MAX_ENCODED_FRAME, StreamDecoder, encode_frame};
 use minichat_core::wire::limits::MAX_FRAME;
-use minichat_core::{ClientConfig, ClientEvent, Instant, NameBuf, PointToPoint, SmallClient};
+use minichat_core::{ClientConfig, ClientEvent, Instant, PointToPoint, SmallClient};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let line = std::env::args().nth(1).unwrap_or("127.0.0.1:8080".into());
     let mut uart = stand_in::uart::Uart::open(&line)?; // on a board: its UART
     let start = std::time::Instant::now();
     let now = || Instant::from_millis(start.elapsed().as_millis().try_into().unwrap_or_default());
-    let mut config = ClientConfig::new(NameBuf::parse("mcu")?, PointToPoint);
-    config.entropy = u64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_nanos())?; // better: an RNG
+    let seed = u64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_nanos())?; // better: an RNG
+    let config = ClientConfig::new("mcu", PointToPoint, seed)?;
     let mut client = SmallClient::new(config, now());
     client.say(now(), "hi")?;
     let mut decoder: StreamDecoder = StreamDecoder::new();

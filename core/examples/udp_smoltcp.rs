@@ -6,7 +6,7 @@
 mod stand_in;
 
 use minichat_core::transport::SmoltcpUdp;
-use minichat_core::{ClientConfig, ClientEvent, Driver, Instant, NameBuf, SmallClient};
+use minichat_core::{ClientConfig, ClientEvent, Driver, Instant, SmallClient};
 use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
 use smoltcp::socket::udp::{PacketBuffer, PacketMetadata, Socket};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
@@ -28,8 +28,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut storage = [SocketStorage::EMPTY];
     let mut sockets = SocketSet::new(&mut storage[..]);
     let udp = sockets.add(socket);
-    let mut config = ClientConfig::new(NameBuf::parse("mcu")?, server);
-    config.entropy = u64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_nanos())?; // better: an RNG
+    let seed = u64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_nanos())?; // better: an RNG
+    let config = ClientConfig::new("mcu", server, seed)?;
     let mut client = SmallClient::new(config, Instant::from_millis(ms()));
     client.say(Instant::from_millis(ms()), "hi")?;
     let mut driver = Driver::new();

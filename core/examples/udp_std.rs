@@ -2,7 +2,7 @@
 //! starts one) as `mcu` over UDP, says hi, and exits once the server took it:
 //! `cargo run -p minichat-core --features std --example udp_std [ADDR]`.
 
-use minichat_core::{ClientConfig, ClientEvent, Driver, Instant, NameBuf, SmallClient};
+use minichat_core::{ClientConfig, ClientEvent, Driver, Instant, SmallClient};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = std::env::args().nth(1).unwrap_or("127.0.0.1:8080".into()).parse()?;
@@ -10,8 +10,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     socket.set_nonblocking(true)?;
     let (start, mut driver) = (std::time::Instant::now(), Driver::new());
     let now = || Instant::from_millis(start.elapsed().as_millis().try_into().unwrap_or_default());
-    let mut config = ClientConfig::new(NameBuf::parse("mcu")?, server);
-    config.entropy = u64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_nanos())?; // better: an RNG
+    let seed = u64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_nanos())?; // better: an RNG
+    let config = ClientConfig::new("mcu", server, seed)?;
     let mut client = SmallClient::new(config, now());
     client.say(now(), "hi")?;
     while start.elapsed().as_secs() < 10 {

@@ -143,7 +143,7 @@ mod tests {
             StaticServer::<2, 4, PointToPoint>::new(ServerConfig::new([7; 16], 1)).unwrap();
         let name = NameBuf::parse("mcu").unwrap();
         let mut client = Client::<4, 4, 4, PointToPoint>::new(
-            ClientConfig::new(name, PointToPoint),
+            ClientConfig::new(name.as_str(), PointToPoint, 0x5eed).unwrap(),
             Instant::ZERO,
         );
         let (mut buf, mut reply) = ([0u8; MAX_FRAME], [0u8; MAX_FRAME]);

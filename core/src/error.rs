@@ -405,6 +405,34 @@ pub enum ServerError {
     RoomFull,
 }
 
+/// Why a configuration was refused: a value out of its range is an error, never silently
+/// clamped.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The name is not one the protocol carries.
+    #[error("the name is not valid: {0}")]
+    InvalidName(WireError),
+    /// The seed is 0, what a program that forgot its random source would pass.
+    #[error(
+        "the seed is 0; give every client a value from a random source (a hardware generator, the operating system's), so a restarted client is never taken for its predecessor"
+    )]
+    ZeroSeed,
+    /// A span is outside the range the protocol's timers work in.
+    #[error("the {setting} is {value_ms} ms; it must be between {min_ms} and {max_ms} ms")]
+    OutOfRange {
+        /// Which setting.
+        setting: &'static str,
+        /// The value given, in milliseconds.
+        value_ms: u64,
+        /// The least it may be, in milliseconds.
+        min_ms: u64,
+        /// The most it may be, in milliseconds.
+        max_ms: u64,
+    },
+}
+
 /// Why the client refused something its application asked of it.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

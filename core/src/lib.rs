@@ -90,8 +90,8 @@
 //! use minichat_core::{ServerConfig, ServerEvent, SmallClient, SmallServer};
 //!
 //! let mut server = SmallServer::<PointToPoint>::new(ServerConfig::new([7; 16], 1))?;
-//! let name = NameBuf::parse("mcu")?;
-//! let mut client = SmallClient::new(ClientConfig::new(name, PointToPoint), Instant::ZERO);
+//! let config = ClientConfig::new("mcu", PointToPoint, 0x5eed)?; // the seed: from an RNG
+//! let mut client = SmallClient::new(config, Instant::ZERO);
 //! client.say(Instant::ZERO, "hi")?;
 //! let (mut out, mut answer) = ([0u8; 1024], [0u8; 1024]);
 //! let mut now = Instant::ZERO;
@@ -172,7 +172,7 @@ pub use address::{PeerAddress, PointToPoint, SerialLine};
 #[cfg(feature = "std")]
 pub use client::OwnedClientEvent;
 pub use client::{Client, ClientConfig, ClientEvent, MessageId, SmallClient};
-pub use error::{ClientError, ServerError, TransportError, WireError};
+pub use error::{ClientError, ConfigError, ServerError, TransportError, WireError};
 #[cfg(feature = "secure")]
 pub use secure::Keypair;
 pub use server::{Server, ServerConfig, ServerEvent, SmallServer, StaticServer};

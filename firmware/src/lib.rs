@@ -13,7 +13,6 @@ use minichat_core::client::{Client, ClientConfig};
 use minichat_core::server::{ServerConfig, StaticServer};
 use minichat_core::time::Instant;
 use minichat_core::transport::{Datagram, Driver};
-use minichat_core::wire::NameBuf;
 use minichat_core::wire::limits::MAX_FRAME;
 
 /// Ring entries of the firmware server, at most.
@@ -57,9 +56,11 @@ pub fn new_server() -> FirmwareServer {
 
 /// A client with a name the optimiser cannot see, for the server at [`server_addr`].
 pub fn new_client(now: Instant) -> FirmwareClient {
-    let name = NameBuf::parse(opaque_name()).unwrap_or(NameBuf::OPERATOR);
+    let Ok(config) = ClientConfig::new(opaque_name(), server_addr(), black_box(0x5eed)) else {
+        halt()
+    };
     #[cfg_attr(not(feature = "secure"), allow(unused_mut))]
-    let mut client = Client::new(ClientConfig::new(name, server_addr()), now);
+    let mut client = Client::new(config, now);
     // The secure build: joins in encrypted sessions with a key the optimiser cannot see.
     #[cfg(feature = "secure")]
     client.set_server_key(

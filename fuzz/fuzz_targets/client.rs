@@ -36,7 +36,8 @@ fuzz_target!(|ops: Vec<Op>| {
     let server: SocketAddr = "10.0.0.1:8080".parse().expect("literal");
     let other: SocketAddr = "10.0.0.2:8080".parse().expect("literal");
     let name = NameBuf::parse("me").expect("valid");
-    let mut client = Client::<4, 8, 4>::new(ClientConfig::new(name, server), Instant::ZERO);
+    let config = ClientConfig::new(name.as_str(), server, 0x5eed).expect("valid");
+    let mut client = Client::<4, 8, 4>::new(config, Instant::ZERO);
     let mut now = Instant::ZERO;
     let mut buf = [0u8; MAX_FRAME];
     let mut last_nonce = 0u64;

@@ -302,8 +302,8 @@ fuzz_target!(|input: Input| {
     let clients = (0..CLIENTS)
         .map(|i| {
             let name = NameBuf::parse(&name_of(i)).expect("valid");
-            let mut config = ClientConfig::new(name, server_addr());
-            config.entropy = 0x5eed + i as u64;
+            let config =
+                ClientConfig::new(name.as_str(), server_addr(), 0x5eed + i as u64).expect("valid");
             let mut client = TheClient::new(config, now);
             match i {
                 0 => client.set_server_key(ServerKey { public: server_key, psk: None }, [3; 32]),

@@ -52,3 +52,11 @@ pub fn python_upper(data: &[u8]) -> Vec<u8> {
 pub fn python_lower(data: &[u8]) -> Vec<u8> {
     data.iter().map(|&b| if (b'A'..=b'Z').contains(&b) { b + 32 } else { b }).collect()
 }
+
+/// A client's seed for its join nonces, from its name: fixed, so runs repeat, and
+/// different for every name (never 0).
+pub fn seed_of(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    }) | 1
+}

@@ -6,7 +6,6 @@ use host::net::memory::{LinkFaults, LoopbackNet, SocketHandle};
 use minichat_core::client::{Client, ClientConfig, OwnedClientEvent};
 use minichat_core::server::{ServerConfig, StaticServer};
 use minichat_core::time::Duration;
-use minichat_core::wire::NameBuf;
 
 /// The server's port; clients bind 5000, 5001, ...
 pub const SERVER_PORT: u16 = 8080;
@@ -45,7 +44,7 @@ impl<const N: usize, const R: usize, const Q: usize, const E: usize, const B: us
 
     /// The configuration of a client called `name` of this server.
     pub fn client_config(name: &str) -> ClientConfig {
-        ClientConfig::new(NameBuf::parse(name).unwrap(), LoopbackNet::addr(SERVER_PORT))
+        ClientConfig::new(name, LoopbackNet::addr(SERVER_PORT), crate::seed_of(name)).unwrap()
     }
 
     /// Adds a client with `config` on the next free port; returns its index.

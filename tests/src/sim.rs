@@ -195,8 +195,8 @@ impl Sim {
 
     /// Adds a client called `name`; returns its index.
     pub fn add_client(&mut self, name: &str) -> usize {
-        let mut config = ClientConfig::new(NameBuf::parse(name).unwrap(), server_addr());
-        config.entropy = 0x5eed_0000 + self.clients.len() as u64;
+        let seed = 0x5eed_0000 + self.clients.len() as u64;
+        let config = ClientConfig::new(name, server_addr(), seed).unwrap();
         self.add_client_with(config)
     }
 

@@ -8,7 +8,6 @@ use std::time::{Duration as StdDuration, Instant as StdInstant};
 use minichat_core::client::{Client, ClientConfig, OwnedClientEvent};
 use minichat_core::time::Instant;
 use minichat_core::transport::Driver;
-use minichat_core::wire::NameBuf;
 
 /// A core client on its own socket.
 pub struct UdpClient {
@@ -25,7 +24,7 @@ impl UdpClient {
     pub fn new(name: &str, server: SocketAddr) -> UdpClient {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_nonblocking(true).unwrap();
-        let config = ClientConfig::new(NameBuf::parse(name).unwrap(), server);
+        let config = ClientConfig::new(name, server, crate::seed_of(name)).unwrap();
         UdpClient {
             client: Client::new(config, Instant::ZERO),
             socket,

@@ -66,7 +66,7 @@ fn forged_refusals_and_cookies_do_not_end_a_rejoining_client() {
     assert!(delivered, "alice: {:?}", sim.client_events[0]);
     assert!(sim.saw(
         0,
-        &OwnedClientEvent::Joined { name: sim.clients[0].1.config().name, rejoined: true }
+        &OwnedClientEvent::Joined { name: *sim.clients[0].1.config().name(), rejoined: true }
     ));
 }
 

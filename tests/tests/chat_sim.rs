@@ -457,7 +457,7 @@ fn with_the_server_gone_messages_fail_honestly() {
     sim.server_up = false;
     let now = sim.now;
     let id = sim.client(0).say(now, "into the void").unwrap();
-    let give_up = sim.clients[0].1.config().give_up;
+    let give_up = sim.clients[0].1.config().give_up();
     assert!(sim.run_until(give_up + 5 * SECOND, |s| s.saw(0, &OwnedClientEvent::Failed { id })));
     assert!(!sim.saw(0, &OwnedClientEvent::Delivered { id }));
 }
@@ -472,7 +472,7 @@ fn after_a_failure_the_next_message_gets_a_fresh_session_and_arrives_once() {
     sim.server_up = false;
     let now = sim.now;
     let lost = sim.client(0).say(now, "two").unwrap();
-    let give_up = sim.clients[0].1.config().give_up;
+    let give_up = sim.clients[0].1.config().give_up();
     assert!(
         sim.run_until(give_up + 5 * SECOND, |s| s.saw(0, &OwnedClientEvent::Failed { id: lost }))
     );
@@ -597,7 +597,7 @@ fn late_joiners_get_recent_history() {
         sim.client(0).say(now, text).unwrap();
     }
     sim.run_for(SECOND);
-    sim.add_client_with(ClientConfig::new(NameBuf::parse("late").unwrap(), server_addr()));
+    sim.add_client_with(ClientConfig::new("late", server_addr(), 0x1a7e).unwrap());
     assert!(sim.run_until(5 * SECOND, |s| s.received(1).len() == 2));
     assert_eq!(sim.received(1), ["star: two", "star: three"]);
 }

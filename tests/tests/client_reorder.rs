@@ -3,7 +3,7 @@
 
 use minichat_core::client::{Client, ClientConfig, OwnedClientEvent};
 use minichat_core::time::Instant;
-use minichat_core::wire::{Message, Name, NameBuf, Token};
+use minichat_core::wire::{Message, Name, Token};
 
 const TOKEN: Token = Token(0xfeed);
 
@@ -16,10 +16,8 @@ fn frame(message: &Message<'_>) -> Vec<u8> {
 /// A client that has joined, and the address of its server.
 fn joined<const B: usize>() -> (Client<4, 16, B>, std::net::SocketAddr) {
     let server = "127.0.0.1:9".parse().unwrap();
-    let mut client = Client::<4, 16, B>::new(
-        ClientConfig::new(NameBuf::parse("me").unwrap(), server),
-        Instant::ZERO,
-    );
+    let mut client =
+        Client::<4, 16, B>::new(ClientConfig::new("me", server, 0x5eed).unwrap(), Instant::ZERO);
     let mut buf = [0u8; 1024];
     let join = client.poll_transmit(Instant::ZERO, &mut buf).unwrap();
     let Ok(Message::Join { nonce, window, .. }) = Message::decode(&buf[..join.len]) else {

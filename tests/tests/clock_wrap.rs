@@ -7,7 +7,7 @@
 use minichat_core::client::{Client, ClientConfig, MessageId, OwnedClientEvent};
 use minichat_core::server::{LeftReason, MAX_KEEPALIVE, ServerEvent};
 use minichat_core::time::{Duration, Instant};
-use minichat_core::wire::{Message, Name, NameBuf, Token};
+use minichat_core::wire::{Message, Name, Token};
 use minichat_tests::sim::{Faults, Sim};
 
 const SECOND: Duration = Duration::from_secs(1);
@@ -168,9 +168,10 @@ fn a_challenge_left_unanswered_for_weeks_is_sent_again() {
 fn a_client_told_an_endless_keep_alive_still_notices_a_silent_server() {
     let server: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
     let start = before_the_wrap(DAY);
-    let mut config = ClientConfig::new(NameBuf::parse("me").unwrap(), server);
+    let mut config = ClientConfig::new("me", server, 0x5eed).unwrap();
     // Unanswered pings go again at most a minute apart: some 12,000 of them in 8 days.
-    config.rto_max = Duration::from_secs(60);
+    let (initial, min, _) = config.retransmission();
+    config.set_retransmission(initial, min, Duration::from_secs(60)).unwrap();
     let mut client = Client::<4, 16, 4>::new(config, start);
     let mut buf = [0u8; 1024];
     let join = client.poll_transmit(start, &mut buf).unwrap();

@@ -24,8 +24,7 @@ fn chat<const Q: usize, const B: usize>(faults: LinkFaults, users: usize) -> Cha
     let mut chat = Chat::<Q, B>::new(faults, config);
     for i in 0..users {
         let mut config = Chat::<Q, B>::client_config(&format!("u{i}"));
-        config.entropy = i as u64;
-        config.give_up = Duration::from_secs(60);
+        config.set_give_up(Duration::from_secs(60)).unwrap();
         chat.add(config);
     }
     chat

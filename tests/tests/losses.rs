@@ -314,12 +314,10 @@ fn sequence_numbers_cross_the_wrap_without_loss_or_duplicates() {
     let mut sim = Sim::new(config, faults, 107);
     sim.record = true;
     for name in ["star", "star2"] {
-        let mut client = minichat_core::client::ClientConfig::new(
-            minichat_core::wire::NameBuf::parse(name).unwrap(),
-            server_addr(),
-        );
+        let mut client =
+            minichat_core::client::ClientConfig::new(name, server_addr(), 0x5eed).unwrap();
         client.set_first_seq(FIRST);
-        client.give_up = 120 * SECOND;
+        client.set_give_up(120 * SECOND).unwrap();
         sim.add_client_with(client);
     }
     assert!(sim.run_until(60 * SECOND, |s| s.clients.iter().all(|(_, c)| c.is_joined())));

@@ -90,7 +90,7 @@ fn after_a_shutdown_clients_rejoin_the_server_that_comes_back() {
     config.boot = 2;
     config.per_ip = 0;
     sim.restart_server(config);
-    let name = sim.clients[0].1.config().name;
+    let name = *sim.clients[0].1.config().name();
     assert!(
         sim.run_until(10 * SECOND, |s| s
             .saw(0, &OwnedClientEvent::Joined { name, rejoined: true }))

@@ -46,7 +46,7 @@ use core::net::SocketAddr;
 
 use heapless::Deque;
 
-pub use config::ClientConfig;
+pub use config::{ClientConfig, MAX_ACK_DELAY, MAX_RTO};
 pub use event::{ClientEvent, Event, MessageId};
 #[cfg(feature = "std")]
 pub use event::{OwnedClientEvent, OwnedListedName};
@@ -154,7 +154,7 @@ impl<
         Client {
             phase: Phase::Joining {
                 cookie: Cookie::EMPTY,
-                nonce: join_nonce(config.entropy, 0),
+                nonce: join_nonce(config.seed, 0),
                 attempts: 0,
                 rejoin: false,
             },

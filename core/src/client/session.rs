@@ -144,7 +144,7 @@ impl<
         if let Phase::Joined { token } = self.phase {
             self.resume = (token, self.inbox.delivered);
         }
-        let nonce = join_nonce(self.config.entropy, self.join_attempts);
+        let nonce = join_nonce(self.config.seed, self.join_attempts);
         self.join_attempts = self.join_attempts.wrapping_add(1);
         self.phase = Phase::Joining { cookie: Cookie::EMPTY, nonce, attempts: 0, rejoin: true };
         self.join = Backoff::new(now, self.config.rto_initial);

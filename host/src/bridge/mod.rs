@@ -297,7 +297,7 @@ mod tests {
                 .zip(9000..)
                 .map(|(name, port)| {
                     let addr = Peer::Udp(SocketAddr::from(([127, 0, 0, 1], port)));
-                    let config = ClientConfig::new(NameBuf::parse(name).unwrap(), server_addr);
+                    let config = ClientConfig::new(name, server_addr, 0x5eed).unwrap();
                     (addr, HostClient::new(config, Instant::ZERO))
                 })
                 .collect();
@@ -329,7 +329,7 @@ mod tests {
                     if let Some((_, client)) =
                         self.clients.iter_mut().find(|(addr, _)| *addr == t.destination)
                     {
-                        let server_addr = client.config().server;
+                        let server_addr = *client.config().server();
                         client.handle(self.now, server_addr, buf.get(..t.len).unwrap());
                     }
                 }

@@ -106,8 +106,14 @@ impl Demo {
             let port = 5001 + u16::try_from(i).unwrap_or(0);
             let socket = net.bind(port);
             let name = NameBuf::parse(name).map_err(|e| DemoError::Setup(e.to_string()))?;
-            clients
-                .push((socket, DemoClient::new(ClientConfig::new(name, server_addr), net.now())));
+            clients.push((
+                socket,
+                DemoClient::new(
+                    ClientConfig::new(name.as_str(), server_addr, 0x5eed)
+                        .map_err(|e| DemoError::Setup(e.to_string()))?,
+                    net.now(),
+                ),
+            ));
         }
         let seen = vec![Vec::new(); NAMES.len()];
         Ok(Demo { net, server_socket, server, clients, seen, transcript: Transcript::default() })

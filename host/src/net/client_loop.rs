@@ -64,9 +64,9 @@ impl ClientLoop {
         let local = link.local_addr();
         let link = Captured::new(link, capture, local);
         let clock = Clock::new();
-        let mut config = ClientConfig::new(name, target.peer());
-        config.give_up = give_up;
-        config.entropy = getrandom::u64().map_err(HostError::Random)?;
+        let seed = getrandom::u64().map_err(HostError::Random)?;
+        let mut config = ClientConfig::new(name.as_str(), target.peer(), seed)?;
+        config.set_give_up(give_up)?;
         let mut client = HostClient::new(config, clock.now());
         let (trust, fleet_key, key_log) = match encryption {
             Encryption::Off => (None, false, None),
@@ -102,7 +102,7 @@ impl ClientLoop {
     }
 
     pub(crate) fn server(&self) -> Peer {
-        self.client.config().server
+        *self.client.config().server()
     }
 
     pub(crate) fn now(&self) -> Instant {

@@ -21,7 +21,6 @@ use cortex_m_rt::entry;
 use minichat_core::address::PointToPoint;
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::time::Duration;
-use minichat_core::wire::NameBuf;
 use minichat_core::wire::limits::MAX_FRAME;
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
@@ -57,12 +56,14 @@ struct State {
 #[entry]
 fn main() -> ! {
     minichat_qemu::start();
-    let name = NameBuf::parse("mcu").unwrap_or(NameBuf::PLACEHOLDER);
-    let mut config = ClientConfig::new(name, PointToPoint);
+    // No random source on this board (the secure build's keys take one from the host):
+    // the nonces still differ per join attempt.
+    let Ok(mut config) = ClientConfig::new("mcu", PointToPoint, 0x6d63_7521) else { halt() };
     // A serial line is quick and nothing else shares it: retry joins at most every 2 s.
-    config.rto_max = Duration::from_secs(2);
-    // No random source on this board: the nonces still differ per join attempt.
-    config.entropy = 0x6d63_7521_u64;
+    let (initial, min, _) = config.retransmission();
+    if config.set_retransmission(initial, min, Duration::from_secs(2)).is_err() {
+        halt()
+    }
     let Some(client) = cortex_m::singleton!(: McuClient = McuClient::new(config, clock::now()))
     else {
         halt()

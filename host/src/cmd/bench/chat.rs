@@ -143,9 +143,12 @@ fn new_peer(
 ) -> std::io::Result<Peer> {
     let socket = client_socket(reactor, server, i)?;
     let name = NameBuf::parse(&format!("bench{i}")).map_err(std::io::Error::other)?;
-    let mut client_config = ClientConfig::new(name, server);
-    client_config.entropy = getrandom::u64().map_err(std::io::Error::other)?;
-    client_config.give_up = minichat_core::time::Duration::from_secs(60);
+    let seed = getrandom::u64().map_err(std::io::Error::other)?;
+    let mut client_config =
+        ClientConfig::new(name.as_str(), server, seed).map_err(std::io::Error::other)?;
+    client_config
+        .set_give_up(minichat_core::time::Duration::from_secs(60))
+        .map_err(std::io::Error::other)?;
     let mut client = Box::new(BenchClient::new(client_config, clock.now()));
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(std::io::Error::other)?;
@@ -276,7 +279,7 @@ fn turn(
     phase: Phase,
     outcome: &mut Outcome,
 ) {
-    let server = peer.client.config().server;
+    let server = *peer.client.config().server();
     loop {
         let len = match peer.socket.recv(buf) {
             Ok(len) => len,

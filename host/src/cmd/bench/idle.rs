@@ -137,8 +137,9 @@ impl Population {
     fn add(&mut self) -> std::io::Result<()> {
         let index = self.clients.len();
         let name = NameBuf::parse(&format!("idle{index}")).map_err(std::io::Error::other)?;
-        let mut config = ClientConfig::new(name, self.server);
-        config.entropy = u64::try_from(index).unwrap_or(0);
+        let seed = u64::try_from(index).unwrap_or(0).wrapping_add(1);
+        let config =
+            ClientConfig::new(name.as_str(), self.server, seed).map_err(std::io::Error::other)?;
         self.clients.push(IdleClient::new(config, self.now()));
         self.flush(index)
     }

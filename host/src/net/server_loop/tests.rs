@@ -9,7 +9,7 @@ use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::server::Alone;
 use minichat_core::time::Instant;
 use minichat_core::transport::Driver;
-use minichat_core::wire::{Cookie, EchoMode, Message, NameBuf, Token};
+use minichat_core::wire::{Cookie, EchoMode, Message, Token};
 
 use super::*;
 use crate::net::server_memory::DEFAULT_BUFFER;
@@ -31,7 +31,7 @@ impl TestClient {
     fn new(name: &str, server: SocketAddr) -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_nonblocking(true).unwrap();
-        let config = ClientConfig::new(NameBuf::parse(name).unwrap(), server);
+        let config = ClientConfig::new(name, server, 0x5eed).unwrap();
         TestClient {
             client: Client::new(config, Instant::ZERO),
             socket,
