@@ -41,6 +41,10 @@ pub(crate) struct TextRing<const N: usize> {
 impl<const N: usize> TextRing<N> {
     const FITS_SPANS: () = assert!(N <= u16::MAX as usize, "a text ring holds at most 64 KiB");
 
+    /// Empty, as a constant: a client built with it is built where it is put, not on the
+    /// stack first (its bytes are uninitialised, so there is nothing to copy).
+    pub(crate) const EMPTY: Self = Self::new();
+
     /// Empty.
     pub(crate) const fn new() -> Self {
         let () = Self::FITS_SPANS;
