@@ -22,12 +22,11 @@
 //!   and UDP socket, as a board runs them; each turn polls the interface, then turns the
 //!   [`Driver`] over the socket through `transport::SmoltcpUdp`. On a computer its
 //!   network device is a stand-in that carries its IP packets over a host UDP socket.
-//! - [`examples/serial.rs`][serial]: a serial line, each frame COBS-encoded with a CRC
-//!   ([`stream`]). There is no driver for byte streams, so each turn does by hand what
-//!   [`Driver::turn`] does: bytes in through a [`stream::StreamDecoder`] to the client,
-//!   its timers, its frames through [`stream::encode_frame`] to the line. On a computer
-//!   the line is a serial device, or a TCP connection to `minichat serve --tcp` (the same
-//!   framing).
+//! - [`examples/serial.rs`][serial] (feature `embedded-hal-nb`): a serial line, each frame
+//!   COBS-encoded with a CRC ([`stream`]). `transport::UartLink` makes any HAL's UART
+//!   (embedded-hal-nb's serial traits) a [`Datagram`] link to the line's other end, and the
+//!   [`Driver`] turns the client over it as over UDP. On a computer the line is a serial
+//!   device, or a TCP connection to `minichat serve --tcp` (the same framing).
 //!
 //! [udp_smoltcp]: https://github.com/minichat/minichat/blob/main/core/examples/udp_smoltcp.rs
 //! [serial]: https://github.com/minichat/minichat/blob/main/core/examples/serial.rs
@@ -37,14 +36,19 @@
 //! [`Client`] and [`Server`] take their sizes as const parameters, so firmware knows its
 //! RAM when it is built. The presets are the sizes the footprint report measures:
 //!
-//! - [`SmallClient`]: 4 messages awaiting the server's acknowledgement, 4 events waiting
-//!   for the application, 4 deliveries held that arrived early.
+//! - [`SmallClient`]: 4 messages awaiting the server's acknowledgement (their texts in
+//!   1 KiB), 4 events waiting for the application (their texts in 1 KiB), 4 deliveries
+//!   held that arrived early.
 //! - [`SmallServer`]: 8 users (scanned, no index), at most 16 messages of history in 2 KiB
 //!   of names and texts.
 //!
 //! Both default to `SocketAddr` peers; a serial line's client takes [`PointToPoint`], a
 //! server with a line per user [`SerialLine`]. Other sizes: [`Client`]`<UNACKED, EVENTS,
-//! EARLY, A>`, [`StaticServer`]`<USERS, MESSAGES, A, BYTES, INDEX>`.
+//! EARLY, A, OUTBOX_BYTES, EVENT_BYTES>`, [`StaticServer`]`<USERS, MESSAGES, A, BYTES,
+//! INDEX>`.
+//!
+//! An event's text is a view into the client ([`ClientEvent`]), valid until the next
+//! `poll_event`: an event is a few dozen bytes, whatever its text. Copy what you keep.
 //!
 //! # Features
 //!
@@ -56,6 +60,7 @@
 //! | `echo` | the client's `echo` request and its `ClientEvent::EchoReply` (the server answers either way) |
 //! | `std` | [`Datagram`] for `std::net::UdpSocket` |
 //! | `smoltcp` | [`Datagram`] for smoltcp's UDP socket (`transport::SmoltcpUdp`), and smoltcp's `IpEndpoint` as a [`PeerAddress`] |
+//! | `embedded-hal-nb` | [`Datagram`] for any HAL's UART (`transport::UartLink`): frames in the stream framing over a serial line |
 //! | `defmt` | `defmt::Format` for the public types, for firmware that logs with defmt |
 //! | `unicode-names` | names under UTS #39 (scripts, confusable skeletons) instead of printable ASCII only; adds the Unicode tables to the binary, and its crates link `alloc` (firmware leaves it off) |
 //! | `secure` | encrypted, authenticated sessions: the Noise handshake (NK, NKpsk0) and sealed datagrams (the `secure` module, `Keypair`, `Client::set_server_key`, `Server::set_identity`) |
@@ -164,6 +169,8 @@ pub mod stream;
 pub mod table;
 pub mod time;
 pub mod transport;
+#[cfg(feature = "embedded-hal-nb")]
+mod uart_link;
 pub mod wire;
 
 // What a program needs, at the crate root: the two machines with their settings, events

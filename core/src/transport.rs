@@ -3,7 +3,8 @@
 //! the other.
 //!
 //! Adapters: `std::net::UdpSocket` with the `std` feature, smoltcp's UDP socket with the
-//! `smoltcp` feature. Anything else (a radio, a test harness) implements [`Datagram`].
+//! `smoltcp` feature, any HAL's UART with the `embedded-hal-nb` feature (`UartLink`).
+//! Anything else (a radio, a test harness) implements [`Datagram`].
 
 use core::net::SocketAddr;
 
@@ -13,6 +14,9 @@ use crate::kind_masks::{SERVER_WRITES, SERVER_WRITES_FIXED};
 use crate::time::Instant;
 use crate::wire::limits::MAX_FRAME;
 use crate::wire::{Frame, Message, is_frame};
+
+#[cfg(feature = "embedded-hal-nb")]
+pub use crate::uart_link::UartLink;
 
 /// A datagram the state machine wants sent: `len` bytes at the start of the buffer it was
 /// given, to `destination`.

@@ -104,7 +104,7 @@ fn serial_joins_and_says_hi_over_tcp() {
         "--history",
         "0",
     ]);
-    let output = run(example("serial", "std"), &addr.to_string());
+    let output = run(example("serial", "embedded-hal-nb"), &addr.to_string());
     joined_and_said_hi(&output, &mut server, "tcp:127.0.0.1:");
 }
 
@@ -124,6 +124,6 @@ fn serial_joins_and_says_hi_over_a_serial_line() {
         "--history",
         "0",
     ]);
-    let output = run(example("serial", "std"), &cable.b);
+    let output = run(example("serial", "embedded-hal-nb"), &cable.b);
     joined_and_said_hi(&output, &mut server, &format!("serial:{}", cable.a));
 }

@@ -3,6 +3,7 @@
 //! which frames its bytes exactly as a serial line's.
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
+
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -34,30 +35,62 @@ impl Uart {
         };
         Ok(Uart { line: BufReader::new(line) })
     }
+}
 
-    /// The next byte received, or `None` while nothing is waiting.
-    pub(crate) fn read(&mut self) -> io::Result<Option<u8>> {
+/// What the line said when it failed: the operating system's error.
+#[derive(Debug)]
+pub(crate) struct LineError(io::Error);
+
+impl embedded_hal_nb::serial::Error for LineError {
+    fn kind(&self) -> embedded_hal_nb::serial::ErrorKind {
+        embedded_hal_nb::serial::ErrorKind::Other
+    }
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the serial line failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for LineError {}
+
+impl embedded_hal_nb::serial::ErrorType for Uart {
+    type Error = LineError;
+}
+
+/// A byte at a time, as a UART's receive register gives them: `WouldBlock` while nothing
+/// is waiting.
+impl embedded_hal_nb::serial::Read<u8> for Uart {
+    fn read(&mut self) -> nb::Result<u8, LineError> {
         let byte = match self.line.fill_buf() {
-            Ok(waiting) => *waiting.first().ok_or(io::Error::other("the line closed"))?,
-            Err(error) if not_now(&error) => return Ok(None),
-            Err(error) => return Err(error),
+            Ok(waiting) => *waiting.first().ok_or(other(io::Error::other("the line closed")))?,
+            Err(error) => return Err(other(error)),
         };
         self.line.consume(1);
-        Ok(Some(byte))
+        Ok(byte)
+    }
+}
+
+/// A byte at a time, as a UART's transmit register takes them: `WouldBlock` while the
+/// line has no room.
+impl embedded_hal_nb::serial::Write<u8> for Uart {
+    fn write(&mut self, byte: u8) -> nb::Result<(), LineError> {
+        match self.line.get_mut().write(&[byte]) {
+            Ok(0) => Err(nb::Error::Other(LineError(ErrorKind::WriteZero.into()))),
+            Ok(_) => Ok(()),
+            Err(error) => Err(other(error)),
+        }
     }
 
-    /// Sends all of `bytes`.
-    pub(crate) fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
-        while !bytes.is_empty() {
-            match self.line.get_mut().write(bytes) {
-                Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(sent) => bytes = bytes.get(sent..).unwrap_or_default(),
-                Err(error) if not_now(&error) => std::thread::sleep(Duration::from_millis(1)),
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(())
+    fn flush(&mut self) -> nb::Result<(), LineError> {
+        self.line.get_mut().flush().map_err(other)
     }
+}
+
+/// `error` as the traits say it: "not now" is `WouldBlock`.
+fn other(error: io::Error) -> nb::Error<LineError> {
+    if not_now(&error) { nb::Error::WouldBlock } else { nb::Error::Other(LineError(error)) }
 }
 
 /// Whether `error` only means "not now": nothing to read, or no room to write, yet.
