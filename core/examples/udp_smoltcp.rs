@@ -1,43 +1,21 @@
-//! Joins the server at ADDR (default 10.0.2.2:8080) as `mcu` over smoltcp's UDP, says hi, and
-//! exits once the server took it. The interface, its socket and each turn are a board's code;
-//! the network device here, `IpLink`, links the board to this computer, which is 10.0.2.2 on
-//! the link as in QEMU's user-mode network (so `minichat serve --plaintext` on 127.0.0.1:8080):
-//! `cargo run -p minichat-core --features smoltcp --example udp_smoltcp [ADDR]`.
-mod stand_in;
-
-use minichat_core::transport::SmoltcpUdp;
-use minichat_core::{ClientConfig, ClientEvent, Driver, Instant, SmallClient};
-use smoltcp::iface::{Config, Interface, SocketSet, SocketStorage};
-use smoltcp::socket::udp::{PacketBuffer, PacketMetadata, Socket};
+//! Joins ADDR (default 10.0.2.2:8080, `serve --plaintext` here as QEMU maps it) as `mcu` over
+//! smoltcp's UDP and says hi: `cargo run -p minichat-core -F smoltcp --example udp_smoltcp`.
+mod stand_in; // this computer's stand-ins for the board's hardware
+use minichat_core::transport::{SmoltcpStack, StackMemory};
+use minichat_core::{ClientConfig, ClientEvent, SmallClient};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
+use stand_in::now; // on a board: its tick counter
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = std::env::args().nth(1).unwrap_or("10.0.2.2:8080".into()).parse()?;
     let mut device = stand_in::ip_link::IpLink::new()?; // on a board: its Ethernet driver
-    let start = std::time::Instant::now(); // on a board: its tick counter
-    let ms = || u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let hardware = Config::new(HardwareAddress::Ip); // on a board: its MAC address
-    let mut iface = Interface::new(hardware, &mut device, smoltcp::time::Instant::ZERO);
-    let address = IpCidr::new(IpAddress::v4(10, 0, 2, 15), 24);
-    iface.update_ip_addrs(|addresses| addresses.push(address).unwrap_or_default());
-    let (mut rx_meta, mut rx_data) = ([PacketMetadata::EMPTY; 4], [0; 2048]);
-    let (mut tx_meta, mut tx_data) = ([PacketMetadata::EMPTY; 4], [0; 2048]);
-    let rx = PacketBuffer::new(&mut rx_meta[..], &mut rx_data[..]);
-    let mut socket = Socket::new(rx, PacketBuffer::new(&mut tx_meta[..], &mut tx_data[..]));
-    socket.bind(5000)?;
-    let mut storage = [SocketStorage::EMPTY];
-    let mut sockets = SocketSet::new(&mut storage[..]);
-    let udp = sockets.add(socket);
-    let seed = u64::try_from(std::time::UNIX_EPOCH.elapsed()?.as_nanos())?; // better: an RNG
-    let config = ClientConfig::new("mcu", server, seed)?;
-    let mut client = SmallClient::new(config, Instant::from_millis(ms()));
-    client.say(Instant::from_millis(ms()), "hi")?;
-    let mut driver = Driver::new();
-    while start.elapsed().as_secs() < 10 {
-        let now = ms();
-        iface.poll(smoltcp::time::Instant::from_millis(now as i64), &mut device, &mut sockets);
-        let socket = &mut SmoltcpUdp(sockets.get_mut::<Socket>(udp));
-        driver.turn(Instant::from_millis(now), socket, &mut client, |_| {})?;
+    let (mut memory, ip) =
+        (StackMemory::<2048>::new(), IpCidr::new(IpAddress::v4(10, 0, 2, 15), 24));
+    let mut stack = SmoltcpStack::new(&mut device, HardwareAddress::Ip, ip, 5000, &mut memory)?;
+    let mut client = SmallClient::new(ClientConfig::new("mcu", server, stand_in::seed())?, now());
+    client.say(now(), "hi")?;
+    for _ in 0..2000 {
+        stack.turn(now(), &mut device, &mut client, |_| {})?;
         while let Some(event) = client.poll_event() {
             println!("{event:?}");
             match event {
@@ -48,5 +26,5 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    Err("the server did not answer within 10 s".into())
+    Err("the server did not answer within 10 s".into()) // 2,000 turns 5 ms apart
 }

@@ -19,9 +19,11 @@
 //! changes:
 //!
 //! - [`examples/udp_smoltcp.rs`][udp_smoltcp] (feature `smoltcp`): a smoltcp interface
-//!   and UDP socket, as a board runs them; each turn polls the interface, then turns the
-//!   [`Driver`] over the socket through `transport::SmoltcpUdp`. On a computer its
-//!   network device is a stand-in that carries its IP packets over a host UDP socket.
+//!   and UDP socket, as a board runs them, in a `transport::SmoltcpStack`: each turn polls
+//!   the interface, turns the client over the socket, and polls again so that what the
+//!   turn sent leaves at once. (A program with an interface of its own turns the
+//!   [`Driver`] over `transport::SmoltcpUdp`.) On a computer its network device is a
+//!   stand-in that carries its IP packets over a host UDP socket.
 //! - [`examples/serial.rs`][serial] (feature `embedded-hal-nb`): a serial line, each frame
 //!   COBS-encoded with a CRC ([`stream`]). `transport::UartLink` makes any HAL's UART
 //!   (embedded-hal-nb's serial traits) a [`Datagram`] link to the line's other end, and the
@@ -164,6 +166,8 @@ mod rtt;
 pub mod secure;
 pub mod seq;
 pub mod server;
+#[cfg(feature = "smoltcp")]
+mod smoltcp_stack;
 pub mod storage;
 pub mod stream;
 pub mod table;

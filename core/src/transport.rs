@@ -3,7 +3,7 @@
 //! the other.
 //!
 //! Adapters: `std::net::UdpSocket` with the `std` feature, smoltcp's UDP socket with the
-//! `smoltcp` feature, any HAL's UART with the `embedded-hal-nb` feature (`UartLink`).
+//! `smoltcp` feature (and `SmoltcpStack`, an interface and its socket turned in one call), any HAL's UART with the `embedded-hal-nb` feature (`UartLink`).
 //! Anything else (a radio, a test harness) implements [`Datagram`].
 
 use core::net::SocketAddr;
@@ -15,6 +15,8 @@ use crate::time::Instant;
 use crate::wire::limits::MAX_FRAME;
 use crate::wire::{Frame, Message, is_frame};
 
+#[cfg(feature = "smoltcp")]
+pub use crate::smoltcp_stack::{SmoltcpStack, StackMemory, UdpBuffers};
 #[cfg(feature = "embedded-hal-nb")]
 pub use crate::uart_link::UartLink;
 
