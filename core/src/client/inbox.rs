@@ -3,6 +3,7 @@
 //! the server lost, and acknowledgements are batched.
 
 use crate::address::PeerAddress;
+use crate::client::stats::tally;
 use crate::client::{Client, ClientEvent};
 use crate::seq::after;
 use crate::time::{Duration, Instant};
@@ -137,7 +138,7 @@ impl<
         if seq == self.inbox.delivered.wrapping_add(1) {
             if !self.event_room(1) || !self.text_room(text.len()) {
                 // No room to hand it over: leave it unacknowledged; it comes again.
-                self.stats.deferred += 1;
+                tally(&mut self.stats.deferred);
                 return;
             }
             let from = NameBuf::new(from);
@@ -172,7 +173,7 @@ impl<
                 .map(|len| if len > EVENT_BYTES { 0 } else { len })
                 .fold((0usize, 0usize), |(n, bytes), len| (n + 1, bytes.saturating_add(len)));
             if !self.event_room(held.saturating_add(1)) || !self.text_room(bytes) {
-                self.stats.deferred += 1;
+                tally(&mut self.stats.deferred);
                 return;
             }
             // What was lost is reported; what is held is handed over, in order.
@@ -211,7 +212,7 @@ impl<
     fn accept(&mut self, seq: u32, message: ClientEvent<'static>, text: &str) {
         self.inbox.delivered = seq;
         if text.len() > EVENT_BYTES {
-            self.stats.too_long += 1;
+            tally(&mut self.stats.too_long);
             self.push_event(ClientEvent::Missed { count: 1 });
         } else {
             self.push_event_with(message, text.as_bytes());

@@ -53,6 +53,7 @@ pub use event::{OwnedClientEvent, OwnedListedName};
 #[cfg(feature = "secure")]
 pub use secure::ServerKey;
 pub use stats::ClientStats;
+use stats::tally;
 
 use crate::address::PeerAddress;
 use crate::backoff::Backoff;
@@ -301,13 +302,13 @@ impl<
     /// Takes one datagram. Replies are queued for [`Client::poll_transmit`]; this never
     /// writes to `buf`.
     pub fn handle(&mut self, now: Instant, from: A, datagram: &[u8]) {
-        self.stats.datagrams += 1;
+        tally(&mut self.stats.datagrams);
         if from != self.config.server {
-            self.stats.foreign += 1;
+            tally(&mut self.stats.foreign);
             return;
         }
         let Ok(message) = Self::read(datagram) else {
-            self.stats.ignored += 1;
+            tally(&mut self.stats.ignored);
             return;
         };
         self.receive(now, message, datagram);
@@ -322,7 +323,7 @@ impl<
                 self.last_heard = now;
                 self.handle_session(now, message);
             }
-            _ => self.stats.ignored += 1,
+            _ => tally(&mut self.stats.ignored),
         }
     }
 
@@ -380,7 +381,7 @@ impl<
             self.inbox.on_timeout(now);
             if self.retransmission.fire_if_due(now, &self.rtt) {
                 self.resend_all();
-                self.stats.retransmits += 1;
+                tally(&mut self.stats.retransmits);
             }
             // As a deadline, not an age: a poll up to 24.8 days late still sees it.
             if self.last_heard + self.dead_after() <= now {
@@ -440,7 +441,7 @@ impl<
                     self.lose_session(now, ClientEvent::SessionLost);
                 }
             }
-            _ => self.stats.ignored += 1,
+            _ => tally(&mut self.stats.ignored),
         }
     }
 
@@ -519,7 +520,7 @@ impl<
     /// [`Client::event_room`] first).
     fn push_event_with(&mut self, event: ClientEvent<'static>, text: &[u8]) {
         if self.events.is_full() {
-            self.stats.events_dropped += 1;
+            tally(&mut self.stats.events_dropped);
             return;
         }
         let span = self.event_texts.push(text).unwrap_or(Span::EMPTY);

@@ -7,6 +7,7 @@
 //! no longer knows the session (`unknown-session`).
 
 use crate::address::PeerAddress;
+use crate::client::stats::tally;
 use crate::client::{Client, ClientEvent, Phase};
 use crate::secure::{
     Initiator, KEY_LEN, KeyLogEntry, KeySource, PROLOGUE, Pattern, SEALED_HEADER, Session,
@@ -126,7 +127,7 @@ impl<
             (Phase::Joined { token }, Message::UnknownSession { token: to }) if to == token => {
                 self.take(now, message);
             }
-            _ => self.stats.ignored += 1,
+            _ => tally(&mut self.stats.ignored),
         }
     }
 
@@ -172,7 +173,7 @@ impl<
         let Phase::Joining { nonce: attempt, .. } = self.phase else { return };
         let Some(security) = self.security.as_mut() else { return };
         if nonce != attempt || security.server.is_some() || security.offered.is_some() {
-            self.stats.ignored += 1;
+            tally(&mut self.stats.ignored);
             return;
         }
         security.offered = Some(key);
@@ -249,19 +250,19 @@ impl<
         let Some(security) = self.security.as_mut() else { return };
         // A copy: a forged answer must not use up the handshake the real one finishes.
         let Some(initiator) = security.initiator.clone().filter(|_| nonce == attempt) else {
-            self.stats.ignored += 1;
+            tally(&mut self.stats.ignored);
             return;
         };
         let mut message = [0u8; MAX_FRAME];
         let Some(copy) = message.get_mut(..handshake.len()) else { return };
         copy.iter_mut().zip(handshake).for_each(|(d, s)| *d = *s);
         let Ok((session, range)) = initiator.finish(&security.pattern, copy) else {
-            self.stats.ignored += 1;
+            tally(&mut self.stats.ignored);
             return;
         };
         let Some(inner) = copy.get(range) else { return };
         let Ok(inner) = Self::read(inner) else {
-            self.stats.ignored += 1;
+            tally(&mut self.stats.ignored);
             return;
         };
         match inner {
@@ -271,7 +272,7 @@ impl<
             }
             Message::Refused { nonce: refused, .. } if refused == nonce => {}
             _ => {
-                self.stats.ignored += 1;
+                tally(&mut self.stats.ignored);
                 return;
             }
         }
@@ -289,7 +290,7 @@ impl<
         datagram: &[u8],
     ) {
         let Some(session) = self.security.as_mut().and_then(|s| s.session.as_mut()) else {
-            self.stats.ignored += 1;
+            tally(&mut self.stats.ignored);
             return;
         };
         let mut inner = [0u8; MAX_FRAME];
@@ -297,7 +298,7 @@ impl<
         copy.iter_mut().zip(sealed).for_each(|(d, s)| *d = *s);
         let Some(header) = datagram.get(..SEALED_HEADER) else { return };
         let Ok(len) = session.open(counter, header, copy) else {
-            self.stats.ignored += 1;
+            tally(&mut self.stats.ignored);
             return;
         };
         let Some(frame) = copy.get(..len) else { return };
@@ -305,7 +306,7 @@ impl<
         // being authenticated, it counts as hearing the server.
         match Self::read(frame) {
             Ok(message) if message.token() == Some(token) => self.take(now, message),
-            _ => self.stats.ignored += 1,
+            _ => tally(&mut self.stats.ignored),
         }
     }
 

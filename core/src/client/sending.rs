@@ -3,6 +3,7 @@
 
 use crate::address::PeerAddress;
 use crate::client::outbox::{Entry, Outgoing};
+use crate::client::stats::tally;
 use crate::client::{Client, ClientEvent};
 use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
@@ -85,7 +86,7 @@ impl<
                 self.lose_session(now, ClientEvent::ServerShutdown);
                 self.join.due_at(now + SHUTDOWN_BACKOFF);
             }
-            _ => self.stats.ignored += 1,
+            _ => tally(&mut self.stats.ignored),
         }
     }
 

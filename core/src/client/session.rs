@@ -6,6 +6,7 @@ use crate::backoff::Backoff;
 use crate::client::inbox::Inbox;
 use crate::client::outbox::{Entry, Outgoing};
 use crate::client::sending::SHUTDOWN_BACKOFF;
+use crate::client::stats::tally;
 use crate::client::{Client, ClientEvent, Phase, join_nonce};
 use crate::seq::after;
 use crate::server::{MAX_KEEPALIVE, MIN_KEEPALIVE};
@@ -85,7 +86,7 @@ impl<
                 for request in self.requests.each_mut() {
                     request.backoff.due_at(now);
                 }
-                self.stats.joins += 1;
+                tally(&mut self.stats.joins);
                 self.push_event(ClientEvent::Joined { name: self.config.name, rejoined: rejoin });
             }
             Message::Refused { nonce, code, detail } if nonce == attempt => {
@@ -103,7 +104,7 @@ impl<
                 let refused = ClientEvent::RejoinRefused { code, detail: "", retry_in };
                 self.push_event_with(refused, detail.as_bytes());
             }
-            _ => self.stats.ignored += 1,
+            _ => tally(&mut self.stats.ignored),
         }
     }
 

@@ -222,7 +222,8 @@ impl Demo {
 
     /// The transcript, with the retransmissions counted.
     fn finish(mut self) -> Transcript {
-        let client_retransmits = self.clients.iter().map(|(_, c)| c.stats().retransmits).sum();
+        let client_retransmits =
+            self.clients.iter().map(|(_, c)| u64::from(c.stats().retransmits)).sum();
         self.transcript.retransmits = (self.server.stats().retransmits, client_retransmits);
         self.transcript
     }
