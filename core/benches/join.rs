@@ -38,7 +38,7 @@ const CLIENT: &str = "127.0.0.1:40000";
 /// A fresh server and a client about to join it, set up for `session`.
 fn pair(session: Joining, keypair: &Keypair) -> (Box<BenchServer>, Client) {
     let mut config = ServerConfig::new([1; 16], 1);
-    config.rate_per_sec = 0;
+    config.set_rate_per_sec(0).unwrap();
     let mut server = Box::new(BenchServer::new(config).unwrap());
     let config = ClientConfig::new("alice", SERVER.parse().unwrap(), 0x5eed).unwrap();
     let mut client = Client::new(config, Instant::ZERO);

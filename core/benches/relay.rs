@@ -35,9 +35,9 @@ fn encode(message: &Message<'_>) -> Vec<u8> {
 /// A server with `users` joined; their tokens.
 fn room(users: usize) -> (Box<BenchServer>, Vec<Token>) {
     let mut config = ServerConfig::new([1; 16], 1);
-    config.rate_per_sec = 0;
-    config.per_ip = 0;
-    config.history = 0;
+    config.set_rate_per_sec(0).unwrap();
+    config.set_per_ip(0).unwrap();
+    config.set_history(0).unwrap();
     let mut server = Box::new(BenchServer::new(config).unwrap());
     let mut buf = [0u8; MAX_FRAME];
     let mut tokens = Vec::new();

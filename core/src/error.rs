@@ -431,6 +431,47 @@ pub enum ConfigError {
         /// The most it may be, in milliseconds.
         max_ms: u64,
     },
+    /// A count (users, messages, bytes) is outside the range its setting takes.
+    #[error("the {setting} is {value}; it must be between {min} and {max}")]
+    OutOfRangeCount {
+        /// Which setting.
+        setting: &'static str,
+        /// The value given.
+        value: u64,
+        /// The least it may be.
+        min: u64,
+        /// The most it may be.
+        max: u64,
+    },
+}
+
+/// `value` if it lies within `min..=max`, or the error that says where it must lie.
+pub(crate) fn within(
+    setting: &'static str,
+    value: crate::time::Duration,
+    min: crate::time::Duration,
+    max: crate::time::Duration,
+) -> Result<crate::time::Duration, ConfigError> {
+    if (min..=max).contains(&value) {
+        return Ok(value);
+    }
+    let (value_ms, min_ms, max_ms) = (value.as_millis(), min.as_millis(), max.as_millis());
+    Err(ConfigError::OutOfRange { setting, value_ms, min_ms, max_ms })
+}
+
+/// The count `value` if it lies within `min..=max`, or the error that says where it must
+/// lie.
+pub(crate) fn count_within<T: Copy + PartialOrd + Into<u64>>(
+    setting: &'static str,
+    value: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    if (min..=max).contains(&value) {
+        return Ok(value);
+    }
+    let (value, min, max) = (value.into(), min.into(), max.into());
+    Err(ConfigError::OutOfRangeCount { setting, value, min, max })
 }
 
 /// Why the client refused something its application asked of it.

@@ -38,7 +38,9 @@ pub type FirmwareClient = minichat_core::SmallClient;
 /// A server for 8 users with a secret the optimiser cannot see, or a halt.
 pub fn new_server() -> FirmwareServer {
     let mut config = ServerConfig::new(black_box([0x42; 16]), black_box(1));
-    config.capacity = black_box(8);
+    if config.set_capacity(black_box(8)).is_err() {
+        halt()
+    }
     #[cfg_attr(not(feature = "secure"), allow(unused_mut))]
     let mut server = StaticServer::new(config).unwrap_or_else(|_| halt());
     // The secure build: encrypted sessions (and plain ones), keys the optimiser cannot see.

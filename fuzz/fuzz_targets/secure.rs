@@ -296,7 +296,7 @@ fuzz_target!(|input: Input| {
     let keypair = Keypair::from_private(SERVER_PRIVATE);
     let server_key = *keypair.public();
     let mut config = ServerConfig::new([7; 16], 1);
-    config.capacity = 3;
+    config.set_capacity(3).unwrap();
     let mut server = TheServer::new(config).expect("capacity 3 of 4");
     server.set_identity(ServerIdentity { keypair, psk: None, plaintext: false }, [2; 32]);
     let clients = (0..CLIENTS)

@@ -69,9 +69,9 @@ fn encode(message: &Message<'_>) -> Vec<u8> {
 
 fuzz_target!(|ops: Vec<Op>| {
     let mut config = ServerConfig::new([7; 16], 1);
-    config.capacity = 3;
-    config.rate_per_sec = 5;
-    config.burst = 3;
+    config.set_capacity(3).unwrap();
+    config.set_rate_per_sec(5).unwrap();
+    config.set_burst(3).unwrap();
     let mut server = StaticServer::<4, 16>::new(config).expect("capacity 3 of 4");
     // A minute before the clock wraps: runs cross it.
     let mut now = Instant::from_millis(u64::from(u32::MAX - 60_000));

@@ -44,6 +44,9 @@ pub(crate) enum HostError {
     /// The client's settings were refused (a name it cannot join as, a span out of range).
     #[error("the client cannot start: {0}")]
     ClientConfig(#[from] minichat_core::ConfigError),
+    /// The server's settings were refused (a value out of range).
+    #[error("the server cannot start: {0}")]
+    ServerConfig(minichat_core::ConfigError),
     /// The operating system's random number generator failed.
     #[error("cannot get random bytes for the keys and secrets: {0}")]
     Random(getrandom::Error),

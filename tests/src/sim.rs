@@ -190,7 +190,13 @@ impl Sim {
 
     /// The default server settings with a fixed secret.
     pub fn server_config() -> ServerConfig {
-        ServerConfig::new([0x5e; 16], 1)
+        Self::server_config_at_boot(1)
+    }
+
+    /// The default server settings with a fixed secret, for the start `boot` (a restart
+    /// takes another).
+    pub fn server_config_at_boot(boot: u64) -> ServerConfig {
+        ServerConfig::new([0x5e; 16], boot)
     }
 
     /// Adds a client called `name`; returns its index.

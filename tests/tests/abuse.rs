@@ -31,7 +31,7 @@ fn spoofed(i: usize) -> SocketAddr {
 /// star, star2, star3 joined, history off.
 fn three_users(seed: u64) -> Sim {
     let mut config = Sim::server_config();
-    config.history = 0;
+    config.set_history(0).unwrap();
     Sim::joined(config, seed, &["star", "star2", "star3"])
 }
 
@@ -135,8 +135,8 @@ fn guessed_tokens_get_nothing_and_change_nothing() {
 #[test]
 fn the_rate_limit_complains_at_most_once_a_second() {
     let mut config = Sim::server_config();
-    config.rate_per_sec = 5;
-    config.burst = 5;
+    config.set_rate_per_sec(5).unwrap();
+    config.set_burst(5).unwrap();
     let mut sim = Sim::new(config, Faults::NONE, 42);
     sim.add_client("flood");
     sim.add_client("reader");

@@ -129,8 +129,8 @@ fn a_first_join_refused_for_its_name_says_why_and_closes() {
 #[test]
 fn one_ip_address_cannot_take_every_slot() {
     let mut config = Sim::server_config();
-    config.per_ip = 3;
-    config.capacity = 8;
+    config.set_per_ip(3).unwrap();
+    config.set_capacity(8).unwrap();
     let mut sim = Sim::new(config, Faults::NONE, 84);
     // Every simulated client shares one IP address, each on its own port.
     for i in 0..5 {
@@ -226,8 +226,8 @@ fn no_server_event_is_dropped_when_the_application_is_slow() {
 
 fn slow_application() {
     let mut config = ServerConfig::new([1; 16], 1);
-    config.per_ip = 0;
-    config.rate_per_sec = 0;
+    config.set_per_ip(0).unwrap();
+    config.set_rate_per_sec(0).unwrap();
     let mut server: Box<StaticServer<256, 1024>> = Box::new(StaticServer::new(config).unwrap());
     let mut buf = [0u8; MAX_FRAME];
     let now = Instant::ZERO;

@@ -16,7 +16,7 @@ type Net = LoopbackChat<8, 64, 16, 32, 8>;
 /// A server without history, and a client for each of `names`.
 fn chat(faults: LinkFaults, names: &[&str]) -> Net {
     let mut config = ServerConfig::new([9; 16], 1);
-    config.history = 0;
+    config.set_history(0).unwrap();
     let mut net = Net::new(faults, config);
     for name in names {
         net.add(Net::client_config(name));

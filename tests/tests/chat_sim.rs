@@ -166,7 +166,7 @@ fn a_client_started_before_its_server_joins_once_it_comes_up() {
 #[test]
 fn a_server_restart_loses_nothing_the_user_typed() {
     let mut sim = three_users(Faults::NONE, 8);
-    let keepalive = sim.server.config().keepalive;
+    let keepalive = sim.server.config().keepalive();
     sim.server_up = false;
     sim.restart_server(Sim::server_config());
     let now = sim.now;
@@ -222,7 +222,7 @@ fn who_echo_and_leave() {
 #[test]
 fn idle_clients_stay_and_silent_ones_expire() {
     let mut sim = three_users(Faults::NONE, 10);
-    let idle = sim.server.config().idle_timeout;
+    let idle = sim.server.config().idle_timeout();
     // Keep-alives hold every session through a long quiet spell.
     sim.run_for(idle.times(3));
     assert_eq!(sim.server.user_count(), 3);
@@ -272,8 +272,8 @@ fn a_recipient_whose_backlog_overflows_is_told_how_many_it_missed() {
 #[test]
 fn a_slow_recipient_who_keeps_up_slows_the_senders_instead_of_missing_messages() {
     let mut config = Sim::server_config();
-    config.rate_per_sec = 0;
-    config.window = 2; // at most 2 deliveries in flight: 20 a second over 100 ms
+    config.set_rate_per_sec(0).unwrap();
+    config.set_window(2).unwrap(); // at most 2 deliveries in flight: 20 a second over 100 ms
     let faults = Faults { loss: 0.0, duplicate: 0.0, delay_ms: (50, 50) };
     let mut sim = Sim::new(config, faults, 23);
     sim.add_client("fast");
@@ -313,8 +313,8 @@ fn a_relayed_message_waits_while_the_room_is_full() {
     use minichat_core::wire::Name;
 
     let mut config = Sim::server_config();
-    config.rate_per_sec = 0;
-    config.window = 2;
+    config.set_rate_per_sec(0).unwrap();
+    config.set_window(2).unwrap();
     let faults = Faults { loss: 0.0, duplicate: 0.0, delay_ms: (50, 50) };
     let mut sim = Sim::new(config, faults, 26);
     sim.add_client("fast");
@@ -373,7 +373,7 @@ fn a_full_room_on_another_server_holds_senders_here_back() {
 #[test]
 fn a_ring_full_of_delivered_history_is_not_backed_up() {
     let mut config = Sim::server_config();
-    config.rate_per_sec = 0;
+    config.set_rate_per_sec(0).unwrap();
     let mut sim = Sim::new(config, Faults::NONE, 25);
     sim.add_client("talker");
     sim.add_client("reader");
@@ -391,8 +391,8 @@ fn a_ring_full_of_delivered_history_is_not_backed_up() {
 #[test]
 fn the_rate_limit_slows_a_sender_down_and_loses_nothing() {
     let mut config = Sim::server_config();
-    config.rate_per_sec = 10;
-    config.burst = 5;
+    config.set_rate_per_sec(10).unwrap();
+    config.set_burst(5).unwrap();
     let mut sim = Sim::new(config, Faults::NONE, 12);
     sim.add_client("fast");
     sim.add_client("reader");
@@ -518,7 +518,7 @@ fn messages_from_elsewhere_reach_the_room() {
     sim.run_for(SECOND);
     assert_eq!(sim.received(0), ["faraway: hello", "Star2: same key as star2"]);
     assert_eq!(sim.received(1), ["faraway: hello"]);
-    let long = "x".repeat(usize::from(sim.server.config().max_text) + 1);
+    let long = "x".repeat(usize::from(sim.server.config().max_text()) + 1);
     let faraway = minichat_core::wire::Name::new("faraway").unwrap();
     assert!(matches!(
         sim.server.relay(now, faraway, &long),
@@ -588,7 +588,7 @@ fn users_of_other_servers_hold_their_names_and_get_direct_messages() {
 #[test]
 fn late_joiners_get_recent_history() {
     let mut config = Sim::server_config();
-    config.history = 2;
+    config.set_history(2).unwrap();
     let mut sim = Sim::new(config, Faults::NONE, 16);
     sim.add_client("star");
     assert!(sim.run_until(5 * SECOND, |s| joined(s, 0)));

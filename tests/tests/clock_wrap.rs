@@ -72,7 +72,7 @@ fn a_lossy_chat_through_the_wrap_delivers_everything_once_in_order() {
 #[test]
 fn keep_alives_hold_and_silence_expires_on_time_across_the_wrap() {
     let config = Sim::server_config();
-    let idle = config.idle_timeout;
+    let idle = config.idle_timeout();
     let start = idle.as_millis() * 2 + idle.as_millis() / 2;
     let mut sim = joined_before_the_wrap(start, config, Faults::NONE, &["a", "b"]);
     // Two idle timeouts of keep-alives hold both.
@@ -98,10 +98,9 @@ fn keep_alives_hold_and_silence_expires_on_time_across_the_wrap() {
 fn a_user_who_only_pings_for_weeks_gets_its_whole_burst_back() {
     // Keep-alives a day apart, so weeks pass in a few hundred steps.
     let mut config = Sim::server_config();
-    config.keepalive = Duration::from_millis(DAY);
-    config.idle_timeout = Duration::from_millis(3 * DAY);
-    config.rate_per_sec = 1;
-    config.burst = 3;
+    config.set_liveness(Duration::from_millis(DAY), Duration::from_millis(3 * DAY)).unwrap();
+    config.set_rate_per_sec(1).unwrap();
+    config.set_burst(3).unwrap();
     let mut sim = joined_before_the_wrap(1_000, config, Faults::NONE, &["a", "b"]);
     let send_burst = |sim: &mut Sim, tag: &str| -> Vec<MessageId> {
         let now = sim.now;
@@ -131,8 +130,7 @@ fn a_user_who_only_pings_for_weeks_gets_its_whole_burst_back() {
 fn a_challenge_left_unanswered_for_weeks_is_sent_again() {
     // Keep-alives a day apart hold the session at its own address for a month.
     let mut config = Sim::server_config();
-    config.keepalive = Duration::from_millis(DAY);
-    config.idle_timeout = Duration::from_millis(3 * DAY);
+    config.set_liveness(Duration::from_millis(DAY), Duration::from_millis(3 * DAY)).unwrap();
     let mut sim = joined_before_the_wrap(DAY, config, Faults::NONE, &["a"]);
     let token = sim.clients[0].1.session_token().expect("joined");
     let stranger: std::net::SocketAddr = "10.7.7.7:7777".parse().unwrap();

@@ -19,8 +19,8 @@ type Chat<const Q: usize = 16, const B: usize = 32> = LoopbackChat<8, 2048, Q, 6
 /// A server without history or rate limit, and `users` users `u0`, `u1`, ...
 fn chat<const Q: usize, const B: usize>(faults: LinkFaults, users: usize) -> Chat<Q, B> {
     let mut config = ServerConfig::new([3; 16], 1);
-    config.history = 0;
-    config.rate_per_sec = 0;
+    config.set_history(0).unwrap();
+    config.set_rate_per_sec(0).unwrap();
     let mut chat = Chat::<Q, B>::new(faults, config);
     for i in 0..users {
         let mut config = Chat::<Q, B>::client_config(&format!("u{i}"));

@@ -153,7 +153,7 @@ fn an_honest_host_joins_while_another_floods() {
 #[test]
 fn a_server_told_no_limit_takes_every_handshake() {
     let mut config = Sim::server_config();
-    config.handshakes_per_sec = 0;
+    config.set_handshakes_per_sec(0).unwrap();
     let mut server = encrypted_only(config);
     let t0 = Instant::from_millis(10_000);
     let cookie = cookie(&mut server, t0, attacker());

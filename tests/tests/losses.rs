@@ -17,7 +17,7 @@ const SECOND: Duration = Duration::from_secs(1);
 
 fn three_users(seed: u64) -> Sim {
     let mut config = Sim::server_config();
-    config.history = 0;
+    config.set_history(0).unwrap();
     Sim::joined(config, seed, &["star", "star2", "star3"])
 }
 
@@ -102,7 +102,7 @@ fn deliveries_in_flight_never_exceed_the_window_of_one() {
 
 fn window_of_one() {
     let mut config = ServerConfig::new([4; 16], 1);
-    config.rate_per_sec = 0;
+    config.set_rate_per_sec(0).unwrap();
     // A table of a few users that scans (no index entries), as firmware runs it.
     let mut server: Box<StaticServer<8, 64, SocketAddr, RING_BYTES, 0>> =
         Box::new(StaticServer::new(config).unwrap());
@@ -215,9 +215,8 @@ fn check_every_message_accounted(
 #[test]
 fn a_partition_longer_than_the_idle_timeout_with_traffic_both_ways_loses_nothing_silently() {
     let mut config = Sim::server_config();
-    config.history = 10;
-    config.keepalive = SECOND;
-    config.idle_timeout = 3 * SECOND;
+    config.set_history(10).unwrap();
+    config.set_liveness(SECOND, 3 * SECOND).unwrap();
     let mut sim = Sim::new(config, Faults::NONE, 105);
     for name in ["star", "star2", "star3"] {
         sim.add_client(name);
@@ -260,7 +259,7 @@ fn a_partition_longer_than_the_idle_timeout_with_traffic_both_ways_loses_nothing
 fn a_full_outbox_with_a_tell_and_a_leave_across_a_restart_under_loss_answers_each_once() {
     let faults = Faults { loss: 0.2, duplicate: 0.05, delay_ms: (1, 20) };
     let mut config = Sim::server_config();
-    config.history = 0;
+    config.set_history(0).unwrap();
     let mut sim = Sim::new(config, faults, 106);
     for name in ["star", "star2", "star3"] {
         sim.add_client(name);
@@ -276,9 +275,8 @@ fn a_full_outbox_with_a_tell_and_a_leave_across_a_restart_under_loss_answers_eac
     let leave = sim.client(0).leave(now).unwrap();
     assert!(sim.client(0).say(now, "one too many").is_err(), "the outbox is full");
     sim.run_for(Duration::from_millis(30));
-    let mut restarted = Sim::server_config();
-    restarted.boot = 2;
-    restarted.history = 0;
+    let mut restarted = Sim::server_config_at_boot(2);
+    restarted.set_history(0).unwrap();
     sim.restart_server(restarted);
     assert!(sim.run_until(120 * SECOND, |s| s.clients[0].1.is_closed()));
     sim.run_for(10 * SECOND);
@@ -308,8 +306,8 @@ fn sequence_numbers_cross_the_wrap_without_loss_or_duplicates() {
     const FIRST: u32 = u32::MAX - 5;
     let faults = Faults { loss: 0.2, duplicate: 0.1, delay_ms: (1, 30) };
     let mut config = Sim::server_config();
-    config.history = 0;
-    config.rate_per_sec = 0;
+    config.set_history(0).unwrap();
+    config.set_rate_per_sec(0).unwrap();
     config.set_first_seq(FIRST);
     let mut sim = Sim::new(config, faults, 107);
     sim.record = true;

@@ -24,8 +24,8 @@ fn encode(message: &Message<'_>) -> Vec<u8> {
 
 fn joined_sim(names: &[String], seed: u64) -> Sim {
     let mut config = Sim::server_config();
-    config.per_ip = 0; // every simulated client shares one address
-    config.history = 0;
+    config.set_per_ip(0).unwrap(); // every simulated client shares one address
+    config.set_history(0).unwrap();
     Sim::joined(config, seed, names)
 }
 
@@ -86,9 +86,8 @@ fn after_a_shutdown_clients_rejoin_the_server_that_comes_back() {
     assert!(
         sim.run_until(5 * SECOND, |s| (0..2).all(|i| s.saw(i, &OwnedClientEvent::ServerShutdown)))
     );
-    let mut config = Sim::server_config();
-    config.boot = 2;
-    config.per_ip = 0;
+    let mut config = Sim::server_config_at_boot(2);
+    config.set_per_ip(0).unwrap();
     sim.restart_server(config);
     let name = *sim.clients[0].1.config().name();
     assert!(
@@ -112,8 +111,8 @@ fn a_request_nobody_answers_times_out() {
 #[test]
 fn the_server_refuses_a_text_over_its_max_text() {
     let mut config = Sim::server_config();
-    config.max_text = 10;
-    config.history = 0;
+    config.set_max_text(10).unwrap();
+    config.set_history(0).unwrap();
     let mut sim = Sim::new(config, Faults::NONE, 124);
     sim.add_client("star");
     assert!(sim.run_until(10 * SECOND, |s| s.clients[0].1.is_joined()));

@@ -26,9 +26,8 @@ fn messages(sim: &Sim, i: usize) -> Vec<(String, bool)> {
 #[test]
 fn a_client_that_expired_and_rejoins_sees_every_message_exactly_once() {
     let mut config = Sim::server_config();
-    config.keepalive = SECOND;
-    config.idle_timeout = 3 * SECOND;
-    config.history = 10;
+    config.set_liveness(SECOND, 3 * SECOND).unwrap();
+    config.set_history(10).unwrap();
     let mut sim = Sim::new(config, Faults::NONE, 91);
     let aa = sim.add_client("aa");
     let bb = sim.add_client("bb");
@@ -65,7 +64,7 @@ fn a_client_that_expired_and_rejoins_sees_every_message_exactly_once() {
 #[test]
 fn history_is_flagged_and_never_holds_your_own_messages() {
     let mut config = Sim::server_config();
-    config.history = 10;
+    config.set_history(10).unwrap();
     let mut sim = Sim::new(config, Faults::NONE, 92);
     let aa = sim.add_client("aa");
     let bb = sim.add_client("bb");

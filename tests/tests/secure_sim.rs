@@ -39,7 +39,7 @@ fn an_encrypted_room_chats_and_nothing_readable_crosses_the_wire() {
     assert!(sim.run_until(30 * SECOND, |s| (0..3).all(|i| joined(s, i))));
     assert!((0..3).all(|i| sim.clients[i].1.is_encrypted()));
     assert_eq!(sim.server.stats().handshakes, 3);
-    assert_eq!(sim.server.config().max_text, 954, "sealing takes 35 bytes of every frame");
+    assert_eq!(sim.server.config().max_text(), 954, "sealing takes 35 bytes of every frame");
     let now = sim.now;
     sim.client(0).say(now, "the secret plan").unwrap();
     sim.client(1).tell(now, "carol", "a private word").unwrap();

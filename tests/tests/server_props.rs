@@ -107,7 +107,7 @@ proptest! {
         steps in proptest::collection::vec((0..4usize, action(), 0..3000u64), 1..80)
     ) {
         let mut config = Sim::server_config();
-        config.capacity = 3;
+        config.set_capacity(3).unwrap();
         let mut server = TestServer::new(config).unwrap();
         if security > 0 {
             let keypair = Keypair::from_private(SERVER_KEY);

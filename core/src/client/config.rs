@@ -4,7 +4,7 @@
 
 use core::net::SocketAddr;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, within};
 use crate::server::{DEFAULT_KEEPALIVE, MAX_IDLE_TIMEOUT, MAX_KEEPALIVE, MIN_KEEPALIVE};
 use crate::time::Duration;
 use crate::wire::NameBuf;
@@ -154,20 +154,6 @@ impl<A> ClientConfig<A> {
     pub const fn set_first_seq(&mut self, first: u32) {
         self.first_seq = first;
     }
-}
-
-/// `value` if it lies within `min..=max`, or the error that says where it must lie.
-fn within(
-    setting: &'static str,
-    value: Duration,
-    min: Duration,
-    max: Duration,
-) -> Result<Duration, ConfigError> {
-    if (min..=max).contains(&value) {
-        return Ok(value);
-    }
-    let (value_ms, min_ms, max_ms) = (value.as_millis(), min.as_millis(), max.as_millis());
-    Err(ConfigError::OutOfRange { setting, value_ms, min_ms, max_ms })
 }
 
 #[cfg(test)]

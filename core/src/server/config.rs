@@ -1,5 +1,11 @@
-//! The server's settings and their defaults.
+//! The server's settings: what a server cannot do without (its secret, this start's boot
+//! value) is asked for up front, the rest has the defaults of `docs/PROTOCOL.md` ("Timers
+//! and limits in use") and a setter that refuses a value out of range.
 
+use crate::client::MAX_RTO;
+use crate::error::{ConfigError, count_within, within};
+use crate::server::delivery::MAX_WINDOW;
+use crate::table::MAX_CAPACITY;
 use crate::time::Duration;
 use crate::wire::NameBuf;
 use crate::wire::limits::MAX_TEXT_U16;
@@ -32,59 +38,50 @@ pub const DEFAULT_PER_IP: u16 = 16;
 /// source costs the server well under a percent of a core.
 pub const DEFAULT_HANDSHAKES_PER_SEC: u16 = 4;
 
-/// How a [`crate::server::Server`] behaves. [`ServerConfig::new`] gives the defaults of
-/// `docs/PROTOCOL.md`, "Timers".
+/// How a [`crate::server::Server`] behaves: its secret and this start's boot value, given
+/// to [`ServerConfig::new`], and settings with the defaults of `docs/PROTOCOL.md`, "Timers
+/// and limits in use". Fields are private, so a setting can be added without breaking a
+/// program; a setter refuses a value out of range ([`ConfigError`]) and leaves the
+/// setting as it was.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The key for cookies, tokens and nonces. Keep it secret; make it random (the host
-    /// reads the operating system's generator, firmware a hardware one).
-    pub secret: [u8; 16],
-    /// Different at every start of the server: a boot counter kept in non-volatile memory,
-    /// or 64 bits of fresh entropy. Tokens derive from the secret and this, so a server
-    /// restarted with the same secret (firmware often has a fixed one) never hands out an
-    /// earlier run's tokens — whose old holders would otherwise be taken for their new
-    /// owners.
-    pub boot: u64,
-    /// How many users may be connected at once (at most the table's `N`).
-    pub capacity: usize,
-    /// How many sessions one source IP address may hold at once (0: no limit), so one host
-    /// cannot take every slot. Joins over it are refused `too-many-from-address`.
-    pub per_ip: u16,
-    /// How long a client may stay silent before it pings; sent in `welcome`. From
-    /// [`MIN_KEEPALIVE`] to [`MAX_KEEPALIVE`] (the server brings it within them).
-    pub keepalive: Duration,
-    /// How long a user may stay silent before the server drops it: at least the
-    /// keep-alive, at most [`MAX_IDLE_TIMEOUT`] (the server brings it within them).
-    pub idle_timeout: Duration,
-    /// How long a join cookie stays valid.
-    pub cookie_lifetime: Duration,
-    /// Encrypted sessions: handshakes a second one source host (IP address) may make the
-    /// server compute (0: no limit); a `hello` over it is dropped before any work.
-    pub handshakes_per_sec: u16,
-    /// How many handshakes one source host may start at once before that rate applies.
-    pub handshake_burst: u16,
-    /// Messages a second accepted from one user (0: no limit); sent in `welcome`.
-    pub rate_per_sec: u16,
-    /// How many messages one user may send at once before the rate applies.
-    pub burst: u16,
-    /// The longest text accepted, at most [`MAX_TEXT`](crate::wire::limits::MAX_TEXT) and
-    /// at most what the ring's arena holds beside two names ([`Server::new`](crate::server::Server::new)
-    /// lowers it); sent in `welcome`.
-    pub max_text: u16,
-    /// The retransmission timeout for deliveries before a round trip is measured.
-    pub rto_initial: Duration,
-    /// The shortest retransmission timeout, however fast the path.
-    pub rto_min: Duration,
-    /// The longest retransmission timeout (back-off doubles up to it).
-    pub rto_max: Duration,
-    /// How many deliveries to one user may await acknowledgement at once (at most 64; a
-    /// client's join may ask for fewer).
-    pub window: u32,
-    /// How many recent ring entries a user who just joined is offered.
-    pub history: u16,
-    /// The operator's name: messages the operator writes come from it, and no user may
-    /// take it.
-    pub operator: NameBuf,
+    /// The key for cookies, tokens and nonces ([`ServerConfig::new`]).
+    pub(crate) secret: [u8; 16],
+    /// Different at every start of the server ([`ServerConfig::boot`]).
+    pub(crate) boot: u64,
+    /// [`ServerConfig::capacity`]; `usize::MAX`: as many as the table's slots.
+    pub(crate) capacity: usize,
+    /// [`ServerConfig::per_ip`].
+    pub(crate) per_ip: u16,
+    /// [`ServerConfig::keepalive`].
+    pub(crate) keepalive: Duration,
+    /// [`ServerConfig::idle_timeout`].
+    pub(crate) idle_timeout: Duration,
+    /// [`ServerConfig::cookie_lifetime`].
+    pub(crate) cookie_lifetime: Duration,
+    /// [`ServerConfig::handshakes_per_sec`].
+    pub(crate) handshakes_per_sec: u16,
+    /// [`ServerConfig::handshake_burst`].
+    pub(crate) handshake_burst: u16,
+    /// [`ServerConfig::rate_per_sec`].
+    pub(crate) rate_per_sec: u16,
+    /// [`ServerConfig::burst`].
+    pub(crate) burst: u16,
+    /// [`ServerConfig::max_text`]; the server lowers it to what its memory holds, and to
+    /// what a sealed frame carries.
+    pub(crate) max_text: u16,
+    /// [`ServerConfig::retransmission`]: the first.
+    pub(crate) rto_initial: Duration,
+    /// [`ServerConfig::retransmission`]: the shortest.
+    pub(crate) rto_min: Duration,
+    /// [`ServerConfig::retransmission`]: the longest.
+    pub(crate) rto_max: Duration,
+    /// [`ServerConfig::window`]; the server lowers it to what its ring holds.
+    pub(crate) window: u32,
+    /// [`ServerConfig::history`].
+    pub(crate) history: u16,
+    /// [`ServerConfig::operator`].
+    pub(crate) operator: NameBuf,
     /// Test only (feature `test-hooks`): the first sequence number of every session
     /// ([`ServerConfig::set_first_seq`]).
     #[cfg(feature = "test-hooks")]
@@ -92,8 +89,16 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// The defaults, with `secret` and this start's `boot` value (see
-    /// [`ServerConfig::boot`]: it must differ at every start).
+    /// The defaults, with `secret` and this start's `boot` value.
+    ///
+    /// `secret` is the key for cookies, tokens and nonces: keep it secret, make it random
+    /// (the host reads the operating system's generator, firmware a hardware one).
+    ///
+    /// `boot` must differ at every start of the server: a boot counter kept in
+    /// non-volatile memory, or 64 bits of fresh entropy. Tokens derive from the secret and
+    /// this, so a server restarted with the same secret (firmware often has a fixed one)
+    /// never hands out an earlier run's tokens — whose old holders would otherwise be taken
+    /// for their new owners.
     pub fn new(secret: [u8; 16], boot: u64) -> Self {
         ServerConfig {
             secret,
@@ -117,6 +122,206 @@ impl ServerConfig {
             #[cfg(feature = "test-hooks")]
             first_seq: 1,
         }
+    }
+
+    /// This start's boot value, as given to [`ServerConfig::new`].
+    pub const fn boot(&self) -> u64 {
+        self.boot
+    }
+
+    /// How many users may be connected at once. `usize::MAX` (the default) until a server
+    /// is made: then as many as its table's slots; a server's
+    /// [`config`](crate::server::Server::config) tells the number in force.
+    pub const fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Sets [`ServerConfig::capacity`]: from 1 to [`MAX_CAPACITY`]. A server whose table
+    /// has fewer slots
+    /// refuses it ([`ServerError::CapacityTooLarge`](crate::error::ServerError::CapacityTooLarge)).
+    pub fn set_capacity(&mut self, capacity: usize) -> Result<&mut Self, ConfigError> {
+        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        count_within("capacity", as_u64(capacity), 1, as_u64(MAX_CAPACITY))?;
+        self.capacity = capacity;
+        Ok(self)
+    }
+
+    /// How many sessions one source IP address may hold at once (0: no limit), so one host
+    /// cannot take every slot. Joins over it are refused `too-many-from-address`. Default
+    /// [`DEFAULT_PER_IP`].
+    pub const fn per_ip(&self) -> u16 {
+        self.per_ip
+    }
+
+    /// Sets [`ServerConfig::per_ip`]: any number (0: no limit).
+    pub fn set_per_ip(&mut self, per_ip: u16) -> Result<&mut Self, ConfigError> {
+        self.per_ip = per_ip;
+        Ok(self)
+    }
+
+    /// How long a client may stay silent before it pings; sent in `welcome`. Default
+    /// [`DEFAULT_KEEPALIVE`].
+    pub const fn keepalive(&self) -> Duration {
+        self.keepalive
+    }
+
+    /// How long a user may stay silent before the server drops it. Default three
+    /// keep-alives.
+    pub const fn idle_timeout(&self) -> Duration {
+        self.idle_timeout
+    }
+
+    /// Sets [`ServerConfig::keepalive`] and [`ServerConfig::idle_timeout`] together, as
+    /// each bounds the other: the keep-alive from [`MIN_KEEPALIVE`] to [`MAX_KEEPALIVE`],
+    /// the idle timeout from the keep-alive (a client is silent for up to one, and is never
+    /// dropped sooner) to [`MAX_IDLE_TIMEOUT`].
+    pub fn set_liveness(
+        &mut self,
+        keepalive: Duration,
+        idle_timeout: Duration,
+    ) -> Result<&mut Self, ConfigError> {
+        let keepalive = within("keep-alive", keepalive, MIN_KEEPALIVE, MAX_KEEPALIVE)?;
+        self.idle_timeout = within("idle timeout", idle_timeout, keepalive, MAX_IDLE_TIMEOUT)?;
+        self.keepalive = keepalive;
+        Ok(self)
+    }
+
+    /// How long a join cookie stays valid. Default 30 s.
+    pub const fn cookie_lifetime(&self) -> Duration {
+        self.cookie_lifetime
+    }
+
+    /// Sets [`ServerConfig::cookie_lifetime`]: from 1 ms to [`MAX_IDLE_TIMEOUT`].
+    pub fn set_cookie_lifetime(&mut self, lifetime: Duration) -> Result<&mut Self, ConfigError> {
+        let one = Duration::from_millis(1);
+        self.cookie_lifetime = within("cookie lifetime", lifetime, one, MAX_IDLE_TIMEOUT)?;
+        Ok(self)
+    }
+
+    /// Encrypted sessions: handshakes a second one source host (IP address) may make the
+    /// server compute (0: no limit); a `hello` over it is dropped before any work. Default
+    /// [`DEFAULT_HANDSHAKES_PER_SEC`].
+    pub const fn handshakes_per_sec(&self) -> u16 {
+        self.handshakes_per_sec
+    }
+
+    /// Sets [`ServerConfig::handshakes_per_sec`]: any number (0: no limit).
+    pub fn set_handshakes_per_sec(&mut self, rate: u16) -> Result<&mut Self, ConfigError> {
+        self.handshakes_per_sec = rate;
+        Ok(self)
+    }
+
+    /// How many handshakes one source host may start at once before
+    /// [`ServerConfig::handshakes_per_sec`] applies. Default [`DEFAULT_PER_IP`].
+    pub const fn handshake_burst(&self) -> u16 {
+        self.handshake_burst
+    }
+
+    /// Sets [`ServerConfig::handshake_burst`]: at least 1.
+    pub fn set_handshake_burst(&mut self, burst: u16) -> Result<&mut Self, ConfigError> {
+        self.handshake_burst = count_within("handshake burst", burst, 1, u16::MAX)?;
+        Ok(self)
+    }
+
+    /// Messages a second accepted from one user (0: no limit); sent in `welcome`.
+    /// Default 50.
+    pub const fn rate_per_sec(&self) -> u16 {
+        self.rate_per_sec
+    }
+
+    /// Sets [`ServerConfig::rate_per_sec`]: any number (0: no limit).
+    pub fn set_rate_per_sec(&mut self, rate: u16) -> Result<&mut Self, ConfigError> {
+        self.rate_per_sec = rate;
+        Ok(self)
+    }
+
+    /// How many messages one user may send at once before
+    /// [`ServerConfig::rate_per_sec`] applies. Default 100.
+    pub const fn burst(&self) -> u16 {
+        self.burst
+    }
+
+    /// Sets [`ServerConfig::burst`]: at least 1.
+    pub fn set_burst(&mut self, burst: u16) -> Result<&mut Self, ConfigError> {
+        self.burst = count_within("message burst", burst, 1, u16::MAX)?;
+        Ok(self)
+    }
+
+    /// The longest text accepted, in bytes; sent in `welcome`. Default
+    /// [`MAX_TEXT`](crate::wire::limits::MAX_TEXT). A server lowers it to what its ring's
+    /// arena holds beside two names ([`Server::with_memory`](crate::server::Server::with_memory)),
+    /// and to what a sealed frame carries once it speaks encrypted sessions
+    /// ([`Server::set_identity`](crate::server::Server::set_identity)); its
+    /// [`config`](crate::server::Server::config) tells the limit in force.
+    pub const fn max_text(&self) -> u16 {
+        self.max_text
+    }
+
+    /// Sets [`ServerConfig::max_text`]: from 1 to
+    /// [`MAX_TEXT`](crate::wire::limits::MAX_TEXT).
+    pub fn set_max_text(&mut self, max_text: u16) -> Result<&mut Self, ConfigError> {
+        self.max_text = count_within("longest text", max_text, 1, MAX_TEXT_U16)?;
+        Ok(self)
+    }
+
+    /// The retransmission timeouts of deliveries: the first (before a round trip is
+    /// measured), the shortest however fast the path, and the longest (back-off doubles up
+    /// to it). Defaults: 200 ms, 50 ms, 4 s.
+    pub const fn retransmission(&self) -> (Duration, Duration, Duration) {
+        (self.rto_initial, self.rto_min, self.rto_max)
+    }
+
+    /// Sets the retransmission timeouts ([`ServerConfig::retransmission`]): each between
+    /// 1 ms and [`MAX_RTO`], and `min` ≤ `initial` ≤ `max`.
+    pub fn set_retransmission(
+        &mut self,
+        initial: Duration,
+        min: Duration,
+        max: Duration,
+    ) -> Result<&mut Self, ConfigError> {
+        let one = Duration::from_millis(1);
+        let min = within("shortest retransmission timeout", min, one, MAX_RTO)?;
+        let max = within("longest retransmission timeout", max, min, MAX_RTO)?;
+        self.rto_initial = within("first retransmission timeout", initial, min, max)?;
+        (self.rto_min, self.rto_max) = (min, max);
+        Ok(self)
+    }
+
+    /// How many deliveries to one user may await acknowledgement at once (a client's join
+    /// may ask for fewer). Default 32. A server lowers it to the messages its ring holds;
+    /// its [`config`](crate::server::Server::config) tells the window in force.
+    pub const fn window(&self) -> u32 {
+        self.window
+    }
+
+    /// Sets [`ServerConfig::window`]: from 1 to [`MAX_WINDOW`].
+    pub fn set_window(&mut self, window: u32) -> Result<&mut Self, ConfigError> {
+        self.window = count_within("delivery window", window, 1, MAX_WINDOW)?;
+        Ok(self)
+    }
+
+    /// How many recent ring entries a user who just joined is offered. Default 10.
+    pub const fn history(&self) -> u16 {
+        self.history
+    }
+
+    /// Sets [`ServerConfig::history`]: any number (0: none; a newcomer gets at most what
+    /// the ring still holds).
+    pub fn set_history(&mut self, history: u16) -> Result<&mut Self, ConfigError> {
+        self.history = history;
+        Ok(self)
+    }
+
+    /// The operator's name: messages the operator writes come from it, and no user may
+    /// take it. Default [`NameBuf::OPERATOR`].
+    pub const fn operator(&self) -> &NameBuf {
+        &self.operator
+    }
+
+    /// Sets [`ServerConfig::operator`]: a name the protocol carries.
+    pub fn set_operator(&mut self, name: &str) -> Result<&mut Self, ConfigError> {
+        self.operator = NameBuf::parse(name).map_err(ConfigError::InvalidName)?;
+        Ok(self)
     }
 
     /// The first sequence number of a session: 1, as the protocol says.
@@ -152,27 +357,81 @@ impl ServerConfig {
 mod tests {
     use super::*;
     use crate::server::StaticServer;
+    use std::string::ToString;
 
     #[test]
-    fn a_server_announces_no_keep_alive_whose_derived_spans_overflow() {
+    fn a_span_out_of_range_is_an_error_not_a_clamp() {
         let mut config = ServerConfig::new([1; 16], 1);
-        config.keepalive = Duration::MAX;
-        let rto_max = config.rto_max;
-        let Ok(server) = StaticServer::<2, 4>::new(config) else { panic!("a valid config") };
-        assert_eq!(server.config().keepalive, MAX_KEEPALIVE);
-        // Three keep-alives (the default idle timeout) still fit, and a client's two with
-        // the longest round trip are longer than two alone.
+        let err = config.set_liveness(Duration::MAX, Duration::MAX).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::OutOfRange {
+                setting: "keep-alive",
+                value_ms: Duration::MAX.as_millis(),
+                min_ms: 1000,
+                max_ms: MAX_KEEPALIVE.as_millis(),
+            }
+        );
+        assert!(config.set_liveness(Duration::from_millis(10), Duration::from_secs(3)).is_err());
+        let (keepalive, idle) = (Duration::from_secs(15), Duration::from_secs(45));
+        let err = config.set_liveness(keepalive, Duration::from_secs(10)).unwrap_err();
+        let longest = MAX_IDLE_TIMEOUT.as_millis();
+        assert_eq!(
+            err.to_string(),
+            std::format!("the idle timeout is 10000 ms; it must be between 15000 and {longest} ms"),
+            "a client is never dropped sooner than a keep-alive"
+        );
+        assert!(config.set_liveness(keepalive, Duration::MAX).is_err(), "over MAX_IDLE_TIMEOUT");
+        let ms = Duration::from_millis;
+        assert!(config.set_retransmission(ms(200), ms(300), ms(4000)).is_err(), "initial < min");
+        assert!(config.set_retransmission(ms(200), ms(50), ms(40)).is_err(), "max < min");
+        assert!(config.set_retransmission(ms(200), ms(50), MAX_RTO + ms(1)).is_err());
+        assert!(config.set_cookie_lifetime(Duration::ZERO).is_err());
+        // Refused values leave the settings as they were.
+        assert_eq!((config.keepalive(), config.idle_timeout()), (keepalive, idle));
+        assert_eq!(config.retransmission(), (ms(200), ms(50), ms(4000)));
+        config.set_liveness(MAX_KEEPALIVE, MAX_IDLE_TIMEOUT).unwrap();
+        // The longest keep-alive's derived spans still fit: three keep-alives (the default
+        // idle timeout), and a client's two with the longest round trip.
         assert!(MAX_KEEPALIVE.times(3) <= Duration::MAX);
-        assert!(MAX_KEEPALIVE.times(2) + rto_max > MAX_KEEPALIVE.times(2));
+        assert!(MAX_KEEPALIVE.times(2) + MAX_RTO > MAX_KEEPALIVE.times(2));
+        assert!(MAX_KEEPALIVE <= MAX_IDLE_TIMEOUT);
+        let Ok(server) = StaticServer::<2, 4>::new(config) else { panic!("a valid config") };
+        assert_eq!(server.config().keepalive(), MAX_KEEPALIVE);
+        assert_eq!(server.config().idle_timeout(), MAX_IDLE_TIMEOUT);
     }
 
     #[test]
-    fn no_deadline_lies_further_ahead_than_the_longest_idle_timeout() {
+    fn a_count_out_of_range_is_an_error_not_a_clamp() {
         let mut config = ServerConfig::new([1; 16], 1);
-        config.idle_timeout = Duration::MAX;
-        let Ok(server) = StaticServer::<2, 4>::new(config) else { panic!("a valid config") };
-        assert_eq!(server.config().idle_timeout, MAX_IDLE_TIMEOUT);
-        // The longest keep-alive still fits under it.
-        assert!(MAX_KEEPALIVE <= MAX_IDLE_TIMEOUT);
+        let err = config.set_window(MAX_WINDOW + 1).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::OutOfRangeCount { setting: "delivery window", value: 65, min: 1, max: 64 }
+        );
+        assert_eq!(err.to_string(), "the delivery window is 65; it must be between 1 and 64");
+        assert!(config.set_window(0).is_err());
+        assert!(config.set_capacity(0).is_err());
+        assert!(config.set_capacity(MAX_CAPACITY + 1).is_err());
+        assert!(config.set_max_text(0).is_err());
+        assert!(config.set_max_text(MAX_TEXT_U16 + 1).is_err());
+        assert!(config.set_burst(0).is_err());
+        assert!(config.set_handshake_burst(0).is_err());
+        // Refused values leave the settings as they were.
+        assert_eq!(
+            (config.window(), config.capacity(), config.max_text(), config.burst()),
+            (32, usize::MAX, MAX_TEXT_U16, 100)
+        );
+        config.set_window(64).unwrap().set_capacity(2).unwrap().set_history(0).unwrap();
+        assert_eq!((config.window(), config.capacity(), config.history()), (64, 2, 0));
+    }
+
+    #[test]
+    fn the_operator_has_a_name_the_protocol_carries() {
+        let mut config = ServerConfig::new([1; 16], 1);
+        assert!(matches!(config.set_operator(""), Err(ConfigError::InvalidName(_))));
+        assert_eq!(config.operator(), &NameBuf::OPERATOR);
+        config.set_operator("host").unwrap();
+        assert_eq!(config.operator().as_str(), "host");
     }
 }

@@ -28,7 +28,7 @@ use crate::storage::Storage;
 use crate::time::Instant;
 
 /// The most deliveries a cursor keeps unacknowledged: the width of its bitmap.
-pub(crate) const MAX_WINDOW: u32 = 64;
+pub const MAX_WINDOW: u32 = 64;
 
 /// The next frame a cursor wants sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -61,6 +61,7 @@ pub use config::{
     DEFAULT_HANDSHAKES_PER_SEC, DEFAULT_KEEPALIVE, DEFAULT_PER_IP, MAX_IDLE_TIMEOUT, MAX_KEEPALIVE,
     MIN_KEEPALIVE, ServerConfig,
 };
+pub use delivery::MAX_WINDOW;
 pub use directory::{Alone, Directory};
 pub use event::{LeftReason, RoomMessage, ServerEvent};
 pub use memory::{Arrays, ServerMemory, SmallServer, StaticServer, UserSlot};
@@ -75,7 +76,6 @@ use crate::address::PeerAddress;
 use crate::error::{ServerError, WireError};
 use crate::kind_masks::{SERVER_READS, SERVER_READS_FIXED};
 use crate::rtt::RttBounds;
-use crate::server::delivery::MAX_WINDOW;
 use crate::server::join::{DEPARTED, Departed, Join};
 use crate::server::migrate::PendingMoves;
 use crate::server::ring::Ring;
@@ -148,7 +148,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     /// A server with `config` in the memory given: `users` (all free), `index` (one entry
     /// per user slot, or none to scan), the ring's `messages` and its `bytes`. The capacity
     /// is the user slots if it is `usize::MAX` (the default), and refused if it is larger
-    /// than they are.
+    /// than they are. The memory bounds two settings (see [`Server::config`] for the values
+    /// in force): the longest text comes down to what the ring's arena holds beside two
+    /// names, the delivery window to the messages the ring keeps.
     pub fn with_memory(
         mut config: ServerConfig,
         users: M::Users,
@@ -167,16 +169,10 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         // The longest message must fit the ring's arena (its sender's and recipient's
         // names and its text): a small arena means shorter texts, told in the welcome.
         let arena_text = ring.arena_len().saturating_sub(2 * crate::wire::limits::MAX_NAME);
-        config.max_text = config
-            .max_text
-            .min(crate::wire::limits::MAX_TEXT_U16)
-            .min(u16::try_from(arena_text).unwrap_or(u16::MAX));
+        config.max_text = config.max_text.min(u16::try_from(arena_text).unwrap_or(u16::MAX));
+        // No more deliveries in flight than the ring keeps messages.
         let kept = u32::try_from(ring.slot_count()).unwrap_or(u32::MAX);
-        config.window = config.window.clamp(1, kept.clamp(1, MAX_WINDOW));
-        config.keepalive = config.keepalive.max(MIN_KEEPALIVE).min(MAX_KEEPALIVE);
-        // A client is silent for up to a keep-alive: never dropped sooner.
-        // and every deadline lies within half the clock of the others (`MAX_IDLE_TIMEOUT`).
-        config.idle_timeout = config.idle_timeout.max(config.keepalive).min(MAX_IDLE_TIMEOUT);
+        config.window = config.window.min(kept.max(1));
         let secrets = Secrets::new(config.secret, config.boot);
         Ok(Server {
             rtt: RttBounds::new(config.rto_initial, config.rto_min, config.rto_max),

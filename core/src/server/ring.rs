@@ -389,10 +389,10 @@ mod tests {
         use crate::server::{ServerConfig, StaticServer};
         let small =
             StaticServer::<2, 4, core::net::SocketAddr, 100>::new(ServerConfig::new([1; 16], 1));
-        assert_eq!(small.unwrap().config().max_text, 100 - 2 * 16);
+        assert_eq!(small.unwrap().config().max_text(), 100 - 2 * 16);
         let roomy =
             StaticServer::<2, 4, core::net::SocketAddr, 4096>::new(ServerConfig::new([1; 16], 1));
-        assert_eq!(roomy.unwrap().config().max_text, crate::wire::limits::MAX_TEXT_U16);
+        assert_eq!(roomy.unwrap().config().max_text(), crate::wire::limits::MAX_TEXT_U16);
     }
 
     /// A message longer than the whole arena is counted and gone at once, as is every

@@ -111,7 +111,7 @@ impl Bridge {
         text: &str,
     ) {
         let note = bounce_note(name, text);
-        let note = truncate(&note, usize::from(server.config().max_text));
+        let note = truncate(&note, usize::from(server.config().max_text()));
         let told = Name::new(to).map(|to| server.announce(now, note, Some(to)));
         if !matches!(told, Ok(Ok(_))) {
             self.notices.push(format!(

@@ -84,7 +84,7 @@ impl Bridge {
         // Answered here, as the operator's direct messages: never published.
         for (to, name, text) in bounced {
             let note = bounce_note(&name, &text);
-            let note = truncate(&note, usize::from(server.config().max_text));
+            let note = truncate(&note, usize::from(server.config().max_text()));
             if let Ok(to) = Name::new(&to) {
                 let _ = server.announce(now, note, Some(to));
             }

@@ -99,7 +99,7 @@ impl Demo {
         let server_socket = net.bind(SERVER_PORT);
         let server_addr = LoopbackNet::addr(SERVER_PORT);
         let mut config = ServerConfig::new(*b"minichat demo!!!", 1);
-        config.history = 0;
+        config.set_history(0).map_err(|e| DemoError::Setup(e.to_string()))?;
         let server = DemoServer::new(config).map_err(|e| DemoError::Setup(e.to_string()))?;
         let mut clients = Vec::new();
         for (i, name) in NAMES.iter().enumerate() {

@@ -106,8 +106,8 @@ impl ServerLoop {
         sys::set_buffers(&socket, SOCKET_BUFFER);
         let reactor = Reactor::new(64)?;
         reactor.register_udp(&socket, SOCKET, Interest::READABLE | Interest::WRITABLE)?;
-        let (keepalive, idle) = (to_std(config.keepalive), to_std(config.idle_timeout));
-        let limits = TcpLimits::new(config.per_ip, keepalive, idle);
+        let (keepalive, idle) = (to_std(config.keepalive()), to_std(config.idle_timeout()));
+        let limits = TcpLimits::new(config.per_ip(), keepalive, idle);
         let links = StreamLinks::new(tcp, &listen.serial, &reactor, limits)?;
         Ok(ServerLoop {
             io: BatchSocket::new(socket).map_err(HostError::Poll)?,

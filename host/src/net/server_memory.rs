@@ -34,13 +34,14 @@ pub(crate) type HostServer = Server<Peer, HeapMemory>;
 /// A server with `config` (its capacity, or [`DEFAULT_CAPACITY`]) keeping `buffer` bytes
 /// of messages: the users' slots and their index entries, the ring's slots and bytes.
 pub(crate) fn host_server(
-    mut config: ServerConfig,
+    config: ServerConfig,
     buffer: usize,
 ) -> Result<Box<HostServer>, ServerError> {
-    if config.capacity == usize::MAX {
-        config.capacity = DEFAULT_CAPACITY;
-    }
-    let users = config.capacity.min(MAX_CAPACITY);
+    // The default capacity, `usize::MAX`, is as many as the slots: DEFAULT_CAPACITY here.
+    let users = match config.capacity() {
+        usize::MAX => DEFAULT_CAPACITY,
+        capacity => capacity.min(MAX_CAPACITY),
+    };
     let buffer = buffer.max(MIN_BUFFER);
     let messages = (buffer / BYTES_PER_MESSAGE).max(16);
     let server = Server::with_memory(
@@ -60,13 +61,12 @@ mod tests {
     #[test]
     fn sized_at_run_time_up_to_the_table_limit() {
         let mut config = ServerConfig::new([1; 16], 1);
-        config.capacity = MAX_CAPACITY;
+        config.set_capacity(MAX_CAPACITY).unwrap();
         let server = host_server(config.clone(), DEFAULT_BUFFER).unwrap();
-        assert_eq!(server.config().capacity, MAX_CAPACITY);
-        config.capacity = MAX_CAPACITY + 1;
+        assert_eq!(server.config().capacity(), MAX_CAPACITY);
         assert!(matches!(
-            host_server(config, DEFAULT_BUFFER).map(|_| ()),
-            Err(ServerError::CapacityTooLarge { asked, max: MAX_CAPACITY }) if asked == MAX_CAPACITY + 1
+            config.set_capacity(MAX_CAPACITY + 1),
+            Err(minichat_core::ConfigError::OutOfRangeCount { setting: "capacity", .. })
         ));
     }
 
@@ -74,7 +74,7 @@ mod tests {
     fn a_small_buffer_means_shorter_texts() {
         let config = ServerConfig::new([1; 16], 1);
         let server = host_server(config, 0).unwrap();
-        assert_eq!(server.config().capacity, DEFAULT_CAPACITY);
-        assert!(usize::from(server.config().max_text) < MIN_BUFFER);
+        assert_eq!(server.config().capacity(), DEFAULT_CAPACITY);
+        assert!(usize::from(server.config().max_text()) < MIN_BUFFER);
     }
 }

@@ -46,15 +46,22 @@ fn main() -> ! {
     secret[..8].copy_from_slice(&mix(seed).to_le_bytes());
     secret[8..].copy_from_slice(&mix(seed ^ 0x5eed).to_le_bytes());
     let mut config = ServerConfig::new(secret, seed);
-    config.capacity = 8;
+    if config.set_capacity(8).is_err() {
+        halt()
+    }
     // The test of the wrap: keep-alives every 2 s, so a silent user goes after 6 s; and
     // bursts of 2 messages at 1 a second, so the rate limiter must refill after the wrap.
     #[cfg(feature = "wrap-soon")]
     {
-        config.keepalive = minichat_core::time::Duration::from_secs(2);
-        config.idle_timeout = minichat_core::time::Duration::from_secs(6);
-        config.rate_per_sec = 1;
-        config.burst = 2;
+        use minichat_core::time::Duration;
+        let (keepalive, idle_timeout) = (Duration::from_secs(2), Duration::from_secs(6));
+        let wrap_soon = |config: &mut ServerConfig| {
+            config.set_liveness(keepalive, idle_timeout)?.set_rate_per_sec(1)?.set_burst(2)?;
+            Ok::<_, minichat_core::ConfigError>(())
+        };
+        if wrap_soon(&mut config).is_err() {
+            halt()
+        }
     }
     let Some(Ok(server)) =
         cortex_m::singleton!(: Result<McuServer, ServerError> = McuServer::new(config))

@@ -11,6 +11,7 @@ use std::sync::mpsc::channel;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use minichat_core::ConfigError;
 use minichat_core::secure::Keypair;
 use minichat_core::server::{Alone, ServerConfig, ServerIdentity};
 use minichat_core::wire::EchoMode;
@@ -144,13 +145,14 @@ pub(crate) fn chat_server(
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(HostError::Random)?;
         let mut config = ServerConfig::new(secret, getrandom::u64().map_err(HostError::Random)?);
-        config.capacity = users;
-        config.rate_per_sec = 0;
-        config.per_ip = 0;
-        // Every load client joins from one address at once: the relay is measured, not
-        // the handshake budget.
-        config.handshakes_per_sec = 0;
-        config.history = 0;
+        let settings = |config: &mut ServerConfig| -> Result<(), ConfigError> {
+            config.set_capacity(users)?.set_rate_per_sec(0)?.set_per_ip(0)?.set_history(0)?;
+            // Every load client joins from one address at once: the relay is measured, not
+            // the handshake budget.
+            config.set_handshakes_per_sec(0)?;
+            Ok(())
+        };
+        settings(&mut config).map_err(HostError::ServerConfig)?;
         let listen =
             Listen { bind: SocketAddr::from(([127, 0, 0, 1], 0)), tcp: false, serial: Vec::new() };
         let mut net = ServerLoop::bind(&listen, config, DEFAULT_BUFFER)?;

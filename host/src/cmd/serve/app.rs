@@ -225,7 +225,7 @@ fn show_messages(
     }
     for seq in first..=newest {
         let Some(message) = server.message(seq) else { continue };
-        if !message.from.same_user(&server.config().operator.as_name()) {
+        if !message.from.same_user(&server.config().operator().as_name()) {
             let from = message.from;
             replies
                 .note(LastSender::User(NameBuf::new(from)), || escape(from.as_str()).into_owned());

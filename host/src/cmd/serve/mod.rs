@@ -9,6 +9,7 @@ mod operator;
 
 use std::path::PathBuf;
 
+use minichat_core::ConfigError;
 use minichat_core::secure::KEY_LEN;
 use minichat_core::server::{ServerConfig, ServerIdentity};
 use minichat_core::time::Duration;
@@ -57,19 +58,25 @@ impl ServeConfig {
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(HostError::Random)?;
         let mut config = ServerConfig::new(secret, getrandom::u64().map_err(HostError::Random)?);
-        config.capacity = self.capacity;
-        config.per_ip = self.per_ip;
-        config.handshakes_per_sec = self.handshake_rate;
+        self.settings(&mut config).map_err(HostError::ServerConfig)?;
+        Ok(config)
+    }
+
+    /// Sets `config` as the flags say; a value out of range is refused.
+    fn settings(&self, config: &mut ServerConfig) -> Result<(), ConfigError> {
+        config.set_capacity(self.capacity)?.set_per_ip(self.per_ip)?;
+        config.set_handshakes_per_sec(self.handshake_rate)?;
         // The sessions one address may hold may all start at once.
         if self.per_ip > 0 {
-            config.handshake_burst = self.per_ip;
+            config.set_handshake_burst(self.per_ip)?;
         }
-        config.keepalive = self.keepalive;
-        config.idle_timeout = self.keepalive.times(3);
-        config.history = self.history;
-        config.rate_per_sec = self.rate_per_sec;
-        config.burst = self.rate_per_sec.saturating_mul(2);
-        Ok(config)
+        config.set_liveness(self.keepalive, self.keepalive.times(3))?;
+        config.set_history(self.history)?.set_rate_per_sec(self.rate_per_sec)?;
+        // Without a rate there is no burst to set.
+        if self.rate_per_sec > 0 {
+            config.set_burst(self.rate_per_sec.saturating_mul(2))?;
+        }
+        Ok(())
     }
 }
 
@@ -155,4 +162,52 @@ fn announce(config: &ServeConfig, net: &ServerLoop, identity: &Identity) {
         ),
     );
     tracing::info!(%addr, capacity = config.capacity, "chat server started");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flags' settings, as `lib.rs` makes them from the command line.
+    fn flags(capacity: u16, keepalive: u16, rate: u16, per_ip: u16) -> ServeConfig {
+        ServeConfig {
+            listen: Listen { bind: ([127, 0, 0, 1], 0).into(), tcp: false, serial: Vec::new() },
+            capacity: usize::from(capacity),
+            buffer: 1 << 20,
+            keepalive: Duration::from_secs(u64::from(keepalive)),
+            history: u16::MAX,
+            rate_per_sec: rate,
+            per_ip,
+            handshake_rate: u16::MAX,
+            quiet: true,
+            capture: None,
+            bridge: None,
+            key: PathBuf::from("unused"),
+            fleet_key: None,
+            plaintext: false,
+        }
+    }
+
+    #[test]
+    fn every_value_the_flags_take_is_a_setting_the_core_takes() {
+        // clap bounds --capacity and --keepalive to 1..=65535; the rest take any u16.
+        for (capacity, keepalive, rate, per_ip) in
+            [(1, 1, 0, 0), (u16::MAX, u16::MAX, u16::MAX, u16::MAX), (256, 15, 50, 16)]
+        {
+            let config = flags(capacity, keepalive, rate, per_ip).server_config().unwrap();
+            assert_eq!(config.capacity(), usize::from(capacity));
+            assert_eq!(config.idle_timeout(), config.keepalive().times(3));
+            let burst = if rate == 0 { 100 } else { rate.saturating_mul(2) };
+            assert_eq!((config.rate_per_sec(), config.burst()), (rate, burst));
+        }
+    }
+
+    #[test]
+    fn a_refused_value_is_a_sentence_about_the_server() {
+        let err = flags(0, 15, 50, 16).server_config().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the server cannot start: the capacity is 0; it must be between 1 and 65535"
+        );
+    }
 }

@@ -92,8 +92,8 @@ fn exchange(clients: &mut [TestClient], count: usize) {
 /// A server on a free port, in the clear, for `capacity` users from one address.
 fn plain_loop(capacity: usize) -> ServerLoop {
     let mut config = ServerConfig::new([9; 16], 1);
-    config.capacity = capacity;
-    config.per_ip = 0;
+    config.set_capacity(capacity).unwrap();
+    config.set_per_ip(0).unwrap();
     let listen = Listen { bind: "127.0.0.1:0".parse().unwrap(), tcp: false, serial: Vec::new() };
     ServerLoop::bind(&listen, config, DEFAULT_BUFFER).unwrap()
 }
@@ -202,7 +202,7 @@ fn the_servers_hot_path_allocates_nothing_in_steady_state() {
     let server = std::thread::Builder::new()
         .spawn(move || {
             let mut config = ServerConfig::new([9; 16], 1);
-            config.rate_per_sec = 0;
+            config.set_rate_per_sec(0).unwrap();
             let listen =
                 Listen { bind: "127.0.0.1:0".parse().unwrap(), tcp: false, serial: Vec::new() };
             let mut net = ServerLoop::bind(&listen, config, DEFAULT_BUFFER).unwrap();
