@@ -73,14 +73,24 @@ impl NullModem {
     }
 
     /// Closes the first end's pseudo-terminal: its device disappears, as a USB serial
-    /// adapter that was pulled out.
+    /// adapter that was pulled out. `a_link` first points nowhere: the kernel gives the
+    /// freed device number to the next pseudo-terminal, another test's perhaps, and a
+    /// program retrying the old path would open (and lock) that one. A program that
+    /// reopens a cut end must be given the link, never the device path.
     pub fn cut_a(&self) {
+        point(Path::new(&self.a_link), &self.unplugged());
         self.ends[0].cut.store(true, Ordering::Relaxed);
     }
 
-    /// Closes the second end's pseudo-terminal.
+    /// Closes the second end's pseudo-terminal (`b_link` pointing nowhere first).
     pub fn cut_b(&self) {
+        point(Path::new(&self.b_link), &self.unplugged());
         self.ends[1].cut.store(true, Ordering::Relaxed);
+    }
+
+    /// A path that names no device: where a cut end's link points.
+    fn unplugged(&self) -> String {
+        self.dir.join("unplugged").to_string_lossy().into_owned()
     }
 
     /// A new pseudo-terminal for the first end, joined to the cable, and `a_link` pointing
