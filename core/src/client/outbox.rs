@@ -48,13 +48,16 @@ pub(crate) struct Outbox<const UNACKED: usize, const BYTES: usize> {
     texts: TextRing<BYTES>,
     /// How many entries from the front were sent in the current pass.
     sent: usize,
-    next_seq: u32,
+    /// The number given last (0 before the first): kept rather than the next one so that
+    /// an empty outbox is all zeros, which a program clears in place (an initial 1 made
+    /// the whole outbox, arena included, a constant copied from flash).
+    last_seq: u32,
 }
 
 impl<const UNACKED: usize, const BYTES: usize> Outbox<UNACKED, BYTES> {
     /// Empty, as a constant ([`TextRing::EMPTY`] says why).
     pub(crate) const EMPTY: Self =
-        Outbox { entries: Deque::new(), texts: TextRing::EMPTY, sent: 0, next_seq: 1 };
+        Outbox { entries: Deque::new(), texts: TextRing::EMPTY, sent: 0, last_seq: 0 };
 
     #[cfg(test)]
     const fn new() -> Self {
@@ -105,9 +108,10 @@ impl<const UNACKED: usize, const BYTES: usize> Outbox<UNACKED, BYTES> {
         }
         let text =
             self.texts.push(text.as_bytes()).ok_or(ClientError::OutboxFull { bytes: BYTES })?;
-        let entry = Entry { id, seq: self.next_seq, what, text, queued_at: now, transmissions: 0 };
+        let seq = self.last_seq.wrapping_add(1);
+        let entry = Entry { id, seq, what, text, queued_at: now, transmissions: 0 };
         let _ = self.entries.push_back(entry);
-        self.next_seq = self.next_seq.wrapping_add(1);
+        self.last_seq = seq;
         Ok(())
     }
 
@@ -120,7 +124,7 @@ impl<const UNACKED: usize, const BYTES: usize> Outbox<UNACKED, BYTES> {
             entry.transmissions = 0;
             seq = seq.wrapping_add(1);
         }
-        self.next_seq = seq;
+        self.last_seq = seq.wrapping_sub(1);
         self.sent = 0;
     }
 
@@ -129,7 +133,7 @@ impl<const UNACKED: usize, const BYTES: usize> Outbox<UNACKED, BYTES> {
     pub(crate) fn sent_up_to(&self) -> u32 {
         let unsent = self.entries.iter().rev().take_while(|e| e.transmissions == 0).count();
         let unsent = u32::try_from(unsent).unwrap_or(u32::MAX);
-        self.next_seq.wrapping_sub(1).wrapping_sub(unsent)
+        self.last_seq.wrapping_sub(unsent)
     }
 
     /// The entry numbered `seq` in this session, if still queued.
