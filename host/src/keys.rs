@@ -53,7 +53,8 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 fn parse_hex(text: &str) -> Option<[u8; KEY_LEN]> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() != 2 * KEY_LEN {
+    // Digits only: `from_str_radix` alone would take "+0" for a byte.
+    if digits.len() != 2 * KEY_LEN || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     let mut key = [0u8; KEY_LEN];
@@ -289,6 +290,17 @@ mod tests {
         assert!(changed.contains("key of the server at 127.0.0.1:8080 changed"), "{changed}");
         assert!(changed.contains(&print(&a)) && changed.contains(&print(&b)), "{changed}");
         assert!(changed.contains("line 1"), "{changed}");
+    }
+
+    /// Found by the `keys` fuzz target: a sign in a key's digits ("+0" is a byte to
+    /// `from_str_radix`) made it a key.
+    #[test]
+    fn a_key_is_hexadecimal_digits_and_nothing_else() {
+        let digits = "0".repeat(64);
+        assert_eq!(parse_hex(&digits), Some([0; 32]));
+        let signed = format!("00+0{}", "0".repeat(60));
+        assert_eq!(parse_hex(&signed), None);
+        assert_eq!(parse_hex(&format!("-1{}", "0".repeat(62))), None);
     }
 
     /// Found by the `keys` fuzz target: the record went onto a last line without its
