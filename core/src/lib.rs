@@ -166,6 +166,7 @@ mod rtt;
 pub mod secure;
 pub mod seq;
 pub mod server;
+mod settings;
 #[cfg(feature = "smoltcp")]
 mod smoltcp_stack;
 pub mod storage;

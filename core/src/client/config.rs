@@ -4,8 +4,9 @@
 
 use core::net::SocketAddr;
 
-use crate::error::{ConfigError, within};
+use crate::error::ConfigError;
 use crate::server::{DEFAULT_KEEPALIVE, MAX_IDLE_TIMEOUT, MAX_KEEPALIVE, MIN_KEEPALIVE};
+use crate::settings::{retransmission_within, within};
 use crate::time::Duration;
 use crate::wire::NameBuf;
 
@@ -87,11 +88,7 @@ impl<A> ClientConfig<A> {
         min: Duration,
         max: Duration,
     ) -> Result<&mut Self, ConfigError> {
-        let one = Duration::from_millis(1);
-        let min = within("shortest retransmission timeout", min, one, MAX_RTO)?;
-        let max = within("longest retransmission timeout", max, min, MAX_RTO)?;
-        self.rto_initial = within("first retransmission timeout", initial, min, max)?;
-        (self.rto_min, self.rto_max) = (min, max);
+        (self.rto_initial, self.rto_min, self.rto_max) = retransmission_within(initial, min, max)?;
         Ok(self)
     }
 

@@ -17,7 +17,7 @@
 //! re-joining, moves), `sending.rs` (our messages out and their acknowledgements,
 //! `outbox.rs` their queue), `inbox.rs` (deliveries in, in order, and our
 //! acknowledgements), `request.rs` (who, echo, ping), `frames.rs` (the one reader and
-//! writer of frames), and the edge: `secure.rs` or `clear.rs`.
+//! writer of frames), `event_queue.rs` (events and their texts, handed out), and the edge: `secure.rs` or `clear.rs`.
 
 // The edge where frames meet the plain machine: `secure.rs` with encryption, `clear.rs`
 // without. Frames in go through `receive`, a session's frames out through `send`, joins
@@ -33,6 +33,7 @@ use secure as edge;
 
 mod config;
 mod event;
+mod event_queue;
 mod frames;
 mod inbox;
 mod outbox;
@@ -221,30 +222,6 @@ impl<
     /// says; the protocol's limit before that), and what the outbox holds.
     pub fn max_text(&self) -> u16 {
         self.max_text.min(u16::try_from(OUTBOX_BYTES).unwrap_or(u16::MAX))
-    }
-
-    /// The next event for the application. Its text (if it has one) is a view into the
-    /// client, valid until this is called again: the call lets the previous event's text
-    /// go.
-    pub fn poll_event(&mut self) -> Option<ClientEvent<'_>> {
-        self.event_texts.pop(core::mem::take(&mut self.handed_out));
-        let (mut event, span) = self.events.pop_front()?;
-        self.handed_out = span;
-        let bytes = self.event_texts.get(span);
-        match &mut event {
-            ClientEvent::Message { text, .. } => *text = as_text(bytes),
-            #[cfg(feature = "echo")]
-            ClientEvent::EchoReply { text, .. } => *text = as_text(bytes),
-            ClientEvent::Refused { detail, .. }
-            | ClientEvent::RejoinRefused { detail, .. }
-            | ClientEvent::Rejected { detail, .. }
-            | ClientEvent::NameTaken { detail } => *detail = as_text(bytes),
-            ClientEvent::Users { names, .. } => {
-                *names = crate::wire::NameList::from_validated(names.len(), bytes);
-            }
-            _ => {}
-        }
-        Some(event)
     }
 
     /// Queues `text` for the room.
@@ -510,27 +487,6 @@ impl<
         self.next_id = self.next_id.wrapping_add(1);
         id
     }
-
-    fn push_event(&mut self, event: ClientEvent<'static>) {
-        self.push_event_with(event, &[]);
-    }
-
-    /// Queues `event` with its text, which the event shows once handed out. A text with no
-    /// room in the arena is left out (callers that must not lose one check
-    /// [`Client::event_room`] first).
-    fn push_event_with(&mut self, event: ClientEvent<'static>, text: &[u8]) {
-        if self.events.is_full() {
-            tally(&mut self.stats.events_dropped);
-            return;
-        }
-        let span = self.event_texts.push(text).unwrap_or(Span::EMPTY);
-        let _ = self.events.push_back((event, span));
-    }
-}
-
-/// Text the client stored itself, from a frame that was checked: always UTF-8.
-fn as_text(bytes: &[u8]) -> &str {
-    core::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// The nonce of attempt `n` to join: SplitMix64 of the entropy and `n`, so attempts differ

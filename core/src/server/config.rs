@@ -2,9 +2,9 @@
 //! value) is asked for up front, the rest has the defaults of `docs/PROTOCOL.md` ("Timers
 //! and limits in use") and a setter that refuses a value out of range.
 
-use crate::client::MAX_RTO;
-use crate::error::{ConfigError, count_within, within};
+use crate::error::ConfigError;
 use crate::server::delivery::MAX_WINDOW;
+use crate::settings::{count_within, retransmission_within, within};
 use crate::table::MAX_CAPACITY;
 use crate::time::Duration;
 use crate::wire::NameBuf;
@@ -272,18 +272,14 @@ impl ServerConfig {
     }
 
     /// Sets the retransmission timeouts ([`ServerConfig::retransmission`]): each between
-    /// 1 ms and [`MAX_RTO`], and `min` ≤ `initial` ≤ `max`.
+    /// 1 ms and [`MAX_RTO`](crate::client::MAX_RTO), and `min` ≤ `initial` ≤ `max`.
     pub fn set_retransmission(
         &mut self,
         initial: Duration,
         min: Duration,
         max: Duration,
     ) -> Result<&mut Self, ConfigError> {
-        let one = Duration::from_millis(1);
-        let min = within("shortest retransmission timeout", min, one, MAX_RTO)?;
-        let max = within("longest retransmission timeout", max, min, MAX_RTO)?;
-        self.rto_initial = within("first retransmission timeout", initial, min, max)?;
-        (self.rto_min, self.rto_max) = (min, max);
+        (self.rto_initial, self.rto_min, self.rto_max) = retransmission_within(initial, min, max)?;
         Ok(self)
     }
 
@@ -356,6 +352,7 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::MAX_RTO;
     use crate::server::StaticServer;
     use std::string::ToString;
 
