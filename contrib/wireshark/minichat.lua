@@ -61,6 +61,7 @@ f.nonce = ProtoField.uint64("minichat.nonce", "Join nonce", base.HEX)
 f.window = ProtoField.uint16("minichat.window", "Window")
 f.resume = ProtoField.uint64("minichat.resume", "Resumed session", base.HEX)
 f.delivered = ProtoField.uint32("minichat.delivered", "Last delivery handed over")
+f.max_frame = ProtoField.uint16("minichat.max_frame", "Largest frame taken")
 f.name = ProtoField.string("minichat.name", "Name", base.UNICODE)
 f.keepalive = ProtoField.uint32("minichat.keepalive_ms", "Keep-alive (ms)")
 f.max_text = ProtoField.uint16("minichat.max_text", "Longest text")
@@ -515,7 +516,16 @@ local bodies = {}
 bodies[0x01] = function(r)
     r:bytes(f.cookie, 16); r:int(f.nonce, 8); r:int(f.window, 2); r:int(f.resume, 8)
     r:int(f.delivered, 4)
-    return r:name()
+    local name = r:name()
+    -- The optional last field: absent means 1024.
+    if not r.err and r.off < r.tvb:len() then
+        local max_frame = r:int(f.max_frame, 2)
+        if max_frame and (max_frame < 168 or max_frame > 1024) then
+            r.err = "the join says the client takes frames of at most " .. max_frame
+                .. " bytes; it must be between 168 and 1024"
+        end
+    end
+    return name
 end
 bodies[0x02] = function(r) r:bytes(f.cookie, 16); r:int(f.nonce, 8) end
 bodies[0x03] = function(r)

@@ -29,6 +29,7 @@ fn messages<'a>(text: &'a str, names: NameList<'a>) -> Vec<Message<'a>> {
             resume: Token::NONE,
             delivered: 0,
             name: star,
+            max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
         },
         Message::Cookie { cookie: Cookie([7; 16]), nonce: 9 },
         Message::Refused { nonce: 9, code: ErrorCode::NameTaken, detail: "the name star is taken" },

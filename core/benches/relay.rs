@@ -51,6 +51,7 @@ fn room(users: usize) -> (Box<BenchServer>, Vec<Token>) {
             resume: Token::NONE,
             delivered: 0,
             name,
+            max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
         });
         let t = server.handle(Instant::ZERO, addr(i), &first, &mut buf).unwrap();
         let Ok(Message::Cookie { cookie, .. }) = Message::decode(&buf[..t.len]) else {
@@ -63,6 +64,7 @@ fn room(users: usize) -> (Box<BenchServer>, Vec<Token>) {
             resume: Token::NONE,
             delivered: 0,
             name,
+            max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
         });
         let t = server.handle(Instant::ZERO, addr(i), &second, &mut buf).unwrap();
         let Ok(Message::Welcome { token, .. }) = Message::decode(&buf[..t.len]) else {

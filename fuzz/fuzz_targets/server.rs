@@ -17,10 +17,15 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use minichat_core::server::{ServerConfig, ServerEvent, StaticServer};
 use minichat_core::time::{Duration, Instant};
-use minichat_core::wire::limits::MAX_FRAME;
+use minichat_core::wire::limits::{MAX_FRAME, MIN_FRAME};
 use minichat_core::wire::{Cookie, EchoMode, Message, Name, Token};
 
 const NAMES: [&str; 4] = ["ann", "ANN", "bob", "cy"];
+
+/// A text too long for a client of the smallest frames.
+const LONG: &str = "a text too long for the smallest frames a client may take, which hold \
+    168 bytes: the deliver of this from a name of three letters is more than that, so it \
+    reaches such a client as a missed";
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -36,6 +41,8 @@ enum Op {
         window: u8,
         resume_of: Option<u8>,
         delivered: u32,
+        /// The join says the client takes only the smallest frames.
+        small: bool,
     },
     Session {
         from: u8,
@@ -82,9 +89,11 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut verified: HashSet<SocketAddr> = HashSet::new();
     let mut moves = Moves::default();
     for op in ops.into_iter().take(256) {
+        // A join made here: the largest frame it says its client takes.
+        let mut joining = None;
         let (from, datagram, proves) = match op {
             Op::Raw { from, bytes } => (addr(from), bytes, false),
-            Op::Join { from, name, echo_cookie, nonce, window, resume_of, delivered } => {
+            Op::Join { from, name, echo_cookie, nonce, window, resume_of, delivered, small } => {
                 let from = addr(from);
                 let cookie = if echo_cookie {
                     cookies.get(&from).copied().unwrap_or(Cookie::EMPTY)
@@ -101,12 +110,14 @@ fuzz_target!(|ops: Vec<Op>| {
                     resume,
                     delivered,
                     name,
+                    max_frame: if small { MIN_FRAME as u16 } else { MAX_FRAME as u16 },
                 };
+                joining = Some(if small { MIN_FRAME } else { MAX_FRAME });
                 (from, encode(&join), !cookie.is_empty())
             }
             Op::Session { from, token_of, kind, seq, sack, text } => {
                 let token = tokens.get(&addr(token_of)).copied().unwrap_or(Token(0x5eed));
-                let text = ["", "hi", "a bit longer text", "ünïcödé"][usize::from(text) % 4];
+                let text = ["", "hi", "a bit longer text", "ünïcödé", LONG][usize::from(text) % 5];
                 let to = Name::new(NAMES[usize::from(seq as u8) % NAMES.len()]).expect("valid");
                 let message = match kind % 9 {
                     0 => Message::Say { token, seq, text },
@@ -170,12 +181,16 @@ fuzz_target!(|ops: Vec<Op>| {
                 datagram.len()
             );
             moves.sent(reply.destination, &parsed);
+            moves.fits(&parsed, reply.len);
             match parsed {
                 Message::Cookie { cookie, .. } => {
                     cookies.insert(reply.destination, cookie);
                 }
                 Message::Welcome { token, .. } => {
                     tokens.insert(reply.destination, token);
+                    if let Some(frame) = joining {
+                        moves.frames.insert(token, frame);
+                    }
                 }
                 _ => {}
             }
@@ -203,6 +218,8 @@ struct Moves {
     echoed: HashSet<(SocketAddr, Token)>,
     /// Each user's session token, by name, as the server's welcomes said.
     tokens: HashMap<SocketAddr, Token>,
+    /// The largest frame each session's client takes, as its join said.
+    frames: HashMap<Token, usize>,
 }
 
 impl Moves {
@@ -215,6 +232,13 @@ impl Moves {
             return true;
         }
         false
+    }
+
+    /// A frame of `len` bytes with `message` is no larger than its client takes.
+    fn fits(&self, message: &Message<'_>, len: usize) {
+        let frame = message.token().and_then(|t| self.frames.get(&t)).copied();
+        let frame = frame.unwrap_or(MAX_FRAME);
+        assert!(len <= frame, "a {len}-byte frame to a client of {frame}: {message:?}");
     }
 
     fn sent(&mut self, to: SocketAddr, message: &Message<'_>) {
@@ -251,6 +275,7 @@ fn drain(
         let message =
             Message::decode(&buf[..transmit.len]).expect("the server sends only valid frames");
         moves.sent(transmit.destination, &message);
+        moves.fits(&message, transmit.len);
         if let Message::Deliver { token, seq, from, text, .. } = message {
             let carried = (from.as_str().to_owned(), text.to_owned());
             let first = sent.entry((token, seq)).or_insert_with(|| carried.clone());

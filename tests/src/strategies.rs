@@ -33,6 +33,8 @@ pub struct MessageSeed {
 impl MessageSeed {
     /// The message this seed describes.
     pub fn message(&self) -> Message<'_> {
+        const MIN_FRAME_U16: u16 = minichat_core::wire::limits::MIN_FRAME as u16;
+        use minichat_core::wire::limits::MAX_FRAME_U16;
         let token = Token(self.token);
         let [a, b, c] = self.numbers;
         let [s1, s2] = self.shorts;
@@ -46,6 +48,8 @@ impl MessageSeed {
                 resume: Token::NONE,
                 delivered: 0,
                 name,
+                // Any allowed value, 1024 (left off the wire) included.
+                max_frame: MIN_FRAME_U16 + s2 % (MAX_FRAME_U16 - MIN_FRAME_U16 + 1),
             },
             Kind::Cookie => {
                 Message::Cookie { cookie: Cookie(self.cookie), nonce: self.token.rotate_left(17) }

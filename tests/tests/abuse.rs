@@ -50,6 +50,7 @@ fn a_spoofed_join_flood_takes_no_slot_amplifies_nothing_and_the_chat_goes_on() {
             resume: Token::NONE,
             delivered: 0,
             name: Name::new("x").unwrap(),
+            max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
         }),
     );
     sim.run_for(SECOND);
@@ -79,6 +80,7 @@ fn a_spoofed_join_flood_takes_no_slot_amplifies_nothing_and_the_chat_goes_on() {
                 resume: Token::NONE,
                 delivered: 0,
                 name: Name::new(&name).unwrap(),
+                max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
             };
             sim.inject(spoofed(i % 10_000), &encode(&join));
         }
@@ -200,6 +202,7 @@ fn battery(token: Token) -> Vec<Case> {
             resume: Token::NONE,
             delivered: 0,
             name: Name::new("ab").unwrap(),
+            max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
         });
         let n = join.len();
         join[n - 1] = 0x07;

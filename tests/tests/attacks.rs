@@ -248,6 +248,7 @@ fn slow_application() {
                 resume: Token::NONE,
                 delivered: 0,
                 name,
+                max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
             };
             let Some(reply) = server.handle(now, addr(i), &encode(&first), &mut buf) else {
                 continue;
@@ -262,6 +263,7 @@ fn slow_application() {
                 resume: Token::NONE,
                 delivered: 0,
                 name,
+                max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
             };
             if let Some(reply) = server.handle(now, addr(i), &encode(&second), &mut buf)
                 && let Ok(Message::Welcome { token, .. }) = Message::decode(&buf[..reply.len])

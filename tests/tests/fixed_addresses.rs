@@ -74,6 +74,7 @@ fn joined<A: PeerAddress>(at: A) -> (StaticServer<4, 16, A, 2048, 0>, Token) {
         resume: Token::NONE,
         delivered: 0,
         name: Name::new("ana").unwrap(),
+        max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
     };
     let cookie = answer(&mut server, at, &join(Cookie::EMPTY), |m| match m {
         Some(Message::Cookie { cookie, .. }) => cookie,

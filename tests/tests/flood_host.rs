@@ -163,6 +163,7 @@ fn a_burst_of_a_thousand_joins_is_answered_without_resends() {
             resume: Token::NONE,
             delivered: 0,
             name: Name::new(&name).unwrap(),
+            max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
         })
     };
     // Each client's cookie, a hundred at a time (the server's socket is not the test).

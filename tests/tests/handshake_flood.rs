@@ -39,6 +39,7 @@ fn hello(cookie: Cookie, nonce: u64, name: &str, ephemeral: u8) -> Vec<u8> {
         resume: Token::NONE,
         delivered: 0,
         name: Name::new(name).unwrap(),
+        max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
     });
     let server = *Keypair::from_private(SERVER_KEY).public();
     let mut handshake = [0u8; MAX_FRAME];
@@ -129,6 +130,7 @@ fn a_resent_hello_is_answered_from_what_was_kept() {
         resume: Token::NONE,
         delivered: 0,
         name: Name::new("abcdefghijklmnop").unwrap(),
+        max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
     });
     let reply = server.handle(t0, from, &plain, &mut buf).unwrap();
     assert!(matches!(Message::decode(&buf[..reply.len]), Ok(Message::Cookie { .. })));

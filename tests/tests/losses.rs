@@ -127,11 +127,19 @@ fn window_of_one() {
             resume: Token::NONE,
             delivered: 0,
             name,
+            max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
         };
         let t = server.handle(now, addr, &encode(&first), &mut buf).unwrap();
         let Ok(Message::Cookie { cookie, .. }) = Message::decode(&buf[..t.len]) else { panic!() };
-        let second =
-            Message::Join { cookie, nonce: 1, window, resume: Token::NONE, delivered: 0, name };
+        let second = Message::Join {
+            cookie,
+            nonce: 1,
+            window,
+            resume: Token::NONE,
+            delivered: 0,
+            name,
+            max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
+        };
         let t = server.handle(now, addr, &encode(&second), &mut buf).unwrap();
         let Ok(Message::Welcome { token, .. }) = Message::decode(&buf[..t.len]) else { panic!() };
         token

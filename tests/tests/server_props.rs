@@ -60,6 +60,7 @@ fn hello(cookie: Cookie, name: &str) -> Vec<u8> {
         resume: Token::NONE,
         delivered: 0,
         name: Name::new(name).unwrap(),
+        max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
     };
     let mut payload = vec![0u8; join.buffer_len()];
     join.encode(&mut payload).unwrap();
@@ -125,14 +126,14 @@ proptest! {
             let (datagram, proves_address) = match &action {
                 Action::Raw(bytes) => (bytes.clone(), false),
                 Action::Join(name) => {
-                    let m = Message::Join { cookie: Cookie::EMPTY, nonce: 7, window: 33, resume: Token::NONE, delivered: 0, name: Name::new(name).unwrap() };
+                    let m = Message::Join { cookie: Cookie::EMPTY, nonce: 7, window: 33, resume: Token::NONE, delivered: 0, name: Name::new(name).unwrap(), max_frame: minichat_core::wire::limits::MAX_FRAME_U16 };
                     let mut b = vec![0u8; m.buffer_len()];
                     m.encode(&mut b).unwrap();
                     (b, false)
                 }
                 Action::JoinWithCookie(name) => {
                     let cookie = cookies.get(&from).copied().unwrap_or(Cookie::EMPTY);
-                    let m = Message::Join { cookie, nonce: 7, window: 33, resume: Token::NONE, delivered: 0, name: Name::new(name).unwrap() };
+                    let m = Message::Join { cookie, nonce: 7, window: 33, resume: Token::NONE, delivered: 0, name: Name::new(name).unwrap(), max_frame: minichat_core::wire::limits::MAX_FRAME_U16 };
                     let mut b = vec![0u8; m.buffer_len()];
                     m.encode(&mut b).unwrap();
                     // A cookie the server minted for this very address proves it.

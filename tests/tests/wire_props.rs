@@ -2,7 +2,7 @@
 //! never panic the parser and have at most one encoding.
 
 use minichat_core::error::WireError;
-use minichat_core::wire::limits::{HEADER_LEN, MAX_FRAME};
+use minichat_core::wire::limits::{HEADER_LEN, MAX_FRAME, MAX_FRAME_U16};
 use minichat_core::wire::{Frame, Kind, Message};
 use minichat_tests::seeded;
 use minichat_tests::strategies::{frame_like_bytes, message_seed};
@@ -38,7 +38,8 @@ proptest! {
     /// Every field of a valid frame is valid, so a cut anywhere after the header can only be
     /// `Truncated`: never an error about the zeros a short read leaves (the parser reads
     /// fields without a branch each and checks once, `wire/cursor.rs`). The kinds whose
-    /// last field takes the rest of the frame stay valid when cut within that field.
+    /// last field takes the rest of the frame stay valid when cut within that field, and a
+    /// join cut just before its optional `max frame` is a join of the protocol's frames.
     #[test]
     fn a_frame_cut_short_is_truncated_whatever_its_fields(seed in message_seed()) {
         let message = seed.message();
@@ -50,6 +51,9 @@ proptest! {
                 Err(WireError::Truncated { kind: k }) => prop_assert_eq!(k, kind),
                 Ok(m) if matches!(kind, Kind::Hello | Kind::Answer | Kind::Sealed) => {
                     prop_assert_eq!(m.kind(), kind);
+                }
+                Ok(Message::Join { max_frame, .. }) if kind == Kind::Join && cut == len - 2 => {
+                    prop_assert_eq!(max_frame, MAX_FRAME_U16);
                 }
                 other => prop_assert!(false, "{:?} cut to {} bytes gave {:?}", kind, cut, other),
             }

@@ -6,9 +6,10 @@ use core::net::SocketAddr;
 
 use crate::error::ConfigError;
 use crate::server::{DEFAULT_KEEPALIVE, MAX_IDLE_TIMEOUT, MAX_KEEPALIVE, MIN_KEEPALIVE};
-use crate::settings::{retransmission_within, within};
+use crate::settings::{count_within, retransmission_within, within};
 use crate::time::Duration;
 use crate::wire::NameBuf;
+use crate::wire::limits::{MAX_FRAME, MAX_FRAME_U16, MIN_FRAME};
 
 /// The longest retransmission timeout a client may be given: a minute between resends.
 pub const MAX_RTO: Duration = Duration::from_secs(60);
@@ -30,6 +31,7 @@ pub struct ClientConfig<A = SocketAddr> {
     pub(crate) keepalive: Duration,
     pub(crate) ack_delay: Duration,
     pub(crate) seed: u64,
+    pub(crate) max_frame: u16,
     /// Test only (feature `test-hooks`): the first sequence number of every session
     /// ([`ClientConfig::set_first_seq`]).
     #[cfg(feature = "test-hooks")]
@@ -58,6 +60,7 @@ impl<A> ClientConfig<A> {
             keepalive: DEFAULT_KEEPALIVE,
             ack_delay: Duration::from_millis(10),
             seed,
+            max_frame: MAX_FRAME_U16,
             #[cfg(feature = "test-hooks")]
             first_seq: 1,
         })
@@ -126,6 +129,23 @@ impl<A> ClientConfig<A> {
     /// Sets [`ClientConfig::ack_delay`]: at most [`MAX_ACK_DELAY`] (0: at once).
     pub fn set_ack_delay(&mut self, delay: Duration) -> Result<&mut Self, ConfigError> {
         self.ack_delay = within("acknowledgement delay", delay, Duration::ZERO, MAX_ACK_DELAY)?;
+        Ok(self)
+    }
+
+    /// The largest frame this client takes: what its receive buffer holds. Its join
+    /// says so, and the server never sends it a larger frame; a message too long for it
+    /// reaches it as [`Missed`](crate::client::Event::Missed). Default [`MAX_FRAME`]
+    /// (1,024 B).
+    pub const fn max_frame(&self) -> u16 {
+        self.max_frame
+    }
+
+    /// Sets [`ClientConfig::max_frame`]: between [`MIN_FRAME`] (168 B, the largest frame
+    /// a server sends without a message in it) and [`MAX_FRAME`].
+    pub fn set_max_frame(&mut self, bytes: usize) -> Result<&mut Self, ConfigError> {
+        let bytes =
+            count_within("largest frame", bytes as u64, MIN_FRAME as u64, MAX_FRAME as u64)?;
+        self.max_frame = u16::try_from(bytes).unwrap_or(MAX_FRAME_U16);
         Ok(self)
     }
 

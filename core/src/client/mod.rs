@@ -71,7 +71,6 @@ use crate::transport::Transmit;
 use crate::wire::EchoMode;
 #[cfg(feature = "echo")]
 use crate::wire::limits::MAX_TEXT;
-use crate::wire::limits::MAX_TEXT_U16;
 use crate::wire::{Cookie, Message, NameBuf, Token};
 
 /// A client for firmware: 4 messages awaiting acknowledgement in 1 KiB, 4 events whose
@@ -162,7 +161,7 @@ impl<
             },
             join: Backoff::new(now, config.rto_initial),
             keepalive: config.keepalive,
-            max_text: MAX_TEXT_U16,
+            max_text: session::frame_text(config.max_frame, false),
             outbox: Outbox::EMPTY,
             retransmission: Retransmission::new(RttEstimator::new(&rtt)),
             rtt,

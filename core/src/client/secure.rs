@@ -73,6 +73,8 @@ impl<
             initiator: None,
             session: None,
         });
+        let sealed_text = super::session::frame_text(self.config.max_frame, true);
+        self.max_text = self.max_text.min(sealed_text);
     }
 
     /// Joins in encrypted sessions with a server whose key is not known yet: the client

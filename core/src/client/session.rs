@@ -12,6 +12,7 @@ use crate::seq::after;
 use crate::server::{MAX_KEEPALIVE, MIN_KEEPALIVE};
 use crate::time::{Duration, Instant};
 use crate::transport::Transmit;
+use crate::wire::limits::text_in_frame;
 use crate::wire::{Cookie, Message, NameBuf, Token};
 
 impl<
@@ -45,7 +46,8 @@ impl<
         // The next delivery, and the early ones it can hold.
         let window = u16::try_from(EARLY.saturating_add(1)).unwrap_or(u16::MAX);
         let (resume, delivered) = self.resume;
-        Message::Join { cookie, nonce, window, resume, delivered, name: name.as_name() }
+        let (name, max_frame) = (name.as_name(), self.config.max_frame);
+        Message::Join { cookie, nonce, window, resume, delivered, name, max_frame }
     }
 
     /// When the next join goes: not while the application decides on the server's key.
@@ -75,7 +77,8 @@ impl<
                 self.keepalive = Duration::from_millis(u64::from(keepalive_ms))
                     .max(MIN_KEEPALIVE)
                     .min(MAX_KEEPALIVE);
-                self.max_text = max_text;
+                let sealed = self.security.is_some();
+                self.max_text = max_text.min(frame_text(self.config.max_frame, sealed));
                 self.inbox = Inbox::new(self.config.first_seq().wrapping_sub(1));
                 self.outbox.renumber(self.config.first_seq());
                 self.retransmission.reset();
@@ -156,4 +159,10 @@ impl<
         self.forget_keys();
         self.push_event(event);
     }
+}
+
+/// The longest text a client whose frames hold `max_frame` bytes can be delivered (its
+/// `say` and `tell` are held to it too, so what it sends can come back to it).
+pub(super) fn frame_text(max_frame: u16, sealed: bool) -> u16 {
+    u16::try_from(text_in_frame(usize::from(max_frame), sealed)).unwrap_or(u16::MAX)
 }

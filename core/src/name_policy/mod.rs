@@ -38,7 +38,8 @@ use core::hash::Hasher;
 
 use siphasher::sip::SipHasher24;
 
-use crate::error::NameError;
+mod error;
+pub use error::NameError;
 
 /// The version of Unicode whose tables the policy uses (with the `unicode-names` feature).
 #[cfg(feature = "unicode-names")]

@@ -37,6 +37,9 @@ pub(crate) enum Next {
     Deliver { seq: u32, room_seq: u64 },
     /// `missed`: every delivery up to `seq` not yet accepted is lost.
     Missed { seq: u32 },
+    /// `missed` for delivery number `seq`, a message too long for the recipient's frames
+    /// (the join's `max frame`): told as lost, never sent.
+    TooLong { seq: u32 },
 }
 
 /// A recipient's delivery cursor.
@@ -108,12 +111,12 @@ impl DeliveryCursor {
 
     /// The next frame to send, if any: a pending `missed` first, then what a resend pass
     /// has to resend, then the next ring entry for `me`, within `window` unacknowledged
-    /// deliveries.
+    /// deliveries and `max_deliver` bytes of `deliver` frame.
     pub(crate) fn next<M: Storage<MessageSlot>, B: Storage<u8>>(
         &mut self,
         ring: &Ring<M, B>,
         me: Member,
-        window: u32,
+        (window, max_deliver): (u32, usize),
         now: Instant,
     ) -> Option<Next> {
         if self.missed_due() && !self.missed_sent {
@@ -129,8 +132,15 @@ impl DeliveryCursor {
         }
         while self.scan_room < ring.newest() {
             let room_seq = self.scan_room + 1;
+            let entry = ring.get(room_seq);
+            if let Some(entry) = entry
+                && entry.is_for(me)
+                && entry.deliver_len() > max_deliver
+            {
+                return self.skip_too_long(room_seq, now);
+            }
             self.scan_room = room_seq;
-            let Some(entry) = ring.get(room_seq) else { continue };
+            let Some(entry) = entry else { continue };
             if entry.is_for(me) {
                 self.sent_seq = self.sent_seq.wrapping_add(1);
                 self.retransmission.on_send(self.sent_seq, self.resend.is_none(), now);
@@ -142,6 +152,24 @@ impl DeliveryCursor {
             }
         }
         None
+    }
+
+    /// Ring entry `room_seq`, for me, is too long for my frames. Once everything before
+    /// it is acknowledged (a `missed` names every number up to its own), its delivery
+    /// number is used up and a `missed` naming it goes: the recipient counts it lost. Until
+    /// then the scan waits before it.
+    fn skip_too_long(&mut self, room_seq: u64, now: Instant) -> Option<Next> {
+        if self.in_flight() > 0 {
+            return None;
+        }
+        self.scan_room = room_seq;
+        self.sent_seq = self.sent_seq.wrapping_add(1);
+        self.base_seq = self.sent_seq;
+        self.base_room = room_seq;
+        self.held = 0;
+        self.missed_sent = true;
+        self.retransmission.arm(now);
+        Some(Next::TooLong { seq: self.base_seq })
     }
 
     /// The next delivery a running resend pass must send again.
@@ -303,6 +331,7 @@ mod tests {
     use crate::wire::Name;
 
     use crate::time::Duration;
+    use crate::wire::limits::MAX_FRAME;
 
     use crate::name_policy::NameKey;
     use crate::server::ring::Member;
@@ -336,7 +365,7 @@ mod tests {
         ring: &Ring<M, B>,
         window: u32,
     ) -> std::vec::Vec<Next> {
-        core::iter::from_fn(|| cursor.next(ring, ME, window, Instant::ZERO)).collect()
+        core::iter::from_fn(|| cursor.next(ring, ME, (window, MAX_FRAME), Instant::ZERO)).collect()
     }
 
     #[test]
@@ -384,10 +413,10 @@ mod tests {
         // Doubled to 300 ms, then 600, then capped at 800.
         let now = Instant::ZERO;
         assert!(cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds()));
-        cursor.next(&ring, ME, 8, now);
+        cursor.next(&ring, ME, (8, MAX_FRAME), now);
         assert_eq!(cursor.retransmit_at(), Some(now + Duration::from_millis(600)));
         assert!(cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds()));
-        cursor.next(&ring, ME, 8, now);
+        cursor.next(&ring, ME, (8, MAX_FRAME), now);
         assert_eq!(cursor.retransmit_at(), Some(now + Duration::from_millis(800)));
     }
 
@@ -443,12 +472,12 @@ mod tests {
         push(&mut ring, Recipient::Room);
         let mut cursor = DeliveryCursor::new(0, 1, rtt());
         let t0 = Instant::from_millis(1000);
-        assert!(cursor.next(&ring, ME, 8, t0).is_some());
+        assert!(cursor.next(&ring, ME, (8, MAX_FRAME), t0).is_some());
         assert_eq!(cursor.retransmit_at(), Some(t0 + Duration::from_millis(100)));
         cursor.on_ack(1, 0, &ring, ME, t0 + Duration::from_millis(10), &bounds());
         push(&mut ring, Recipient::Room);
         let t1 = Instant::from_millis(2000);
-        assert!(cursor.next(&ring, ME, 8, t1).is_some());
+        assert!(cursor.next(&ring, ME, (8, MAX_FRAME), t1).is_some());
         // srtt 10 ms, rttvar 5 ms: 30 ms.
         assert_eq!(cursor.retransmit_at(), Some(t1 + Duration::from_millis(30)));
     }
@@ -480,5 +509,47 @@ mod tests {
         assert!(cursor.on_ack(4, 0, &ring, ME, Instant::ZERO, &bounds()));
         assert_eq!(cursor.in_flight(), 0);
         assert_eq!(cursor.retransmit_at(), None);
+    }
+
+    #[test]
+    fn an_entry_too_long_for_the_recipient_waits_for_what_went_before_then_is_told_missed() {
+        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
+        let long = "y".repeat(300);
+        push(&mut ring, Recipient::Room); // 1
+        ring.push(Name::new("other").unwrap(), Recipient::Room, None, &long, |_| {}); // 2
+        push(&mut ring, Recipient::Room); // 3
+        let entry = ring.get(2).unwrap();
+        let deliver = crate::wire::Message::Deliver {
+            token: ME.token,
+            seq: 2,
+            direct: false,
+            history: false,
+            from: entry.from,
+            text: entry.text,
+        };
+        assert_eq!(entry.deliver_len(), deliver.buffer_len(), "the length is the frame's");
+        let mut cursor = DeliveryCursor::new(0, 1, rtt());
+        let limits = (8, 256);
+        assert_eq!(
+            cursor.next(&ring, ME, limits, Instant::ZERO),
+            Some(Next::Deliver { seq: 1, room_seq: 1 })
+        );
+        assert_eq!(cursor.next(&ring, ME, limits, Instant::ZERO), None, "1 is still out");
+        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
+        assert_eq!(cursor.next(&ring, ME, limits, Instant::ZERO), Some(Next::TooLong { seq: 2 }));
+        assert_eq!(
+            cursor.next(&ring, ME, limits, Instant::ZERO),
+            Some(Next::Deliver { seq: 3, room_seq: 3 })
+        );
+        // The notice is resent like any `missed` until acknowledged.
+        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds()));
+        assert_eq!(cursor.next(&ring, ME, limits, Instant::ZERO), Some(Next::Missed { seq: 2 }));
+        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO, &bounds()));
+        assert_eq!(cursor.in_flight(), 0);
+        assert_eq!(cursor.retransmit_at(), None);
+        // A recipient with the protocol's frames gets it.
+        let mut big = DeliveryCursor::new(0, 1, rtt());
+        let all = drain(&mut big, &ring, 8);
+        assert_eq!(all.get(1), Some(&Next::Deliver { seq: 2, room_seq: 2 }));
     }
 }

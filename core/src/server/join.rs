@@ -15,6 +15,7 @@ use crate::server::session::Session;
 use crate::server::{LeftReason, Server, ServerEvent};
 use crate::time::{Instant, MaybeInstant};
 use crate::transport::Transmit;
+use crate::wire::limits::text_in_frame;
 use crate::wire::{Cookie, ErrorCode, Message, Name, NameBuf, Token};
 
 /// Sessions that ended by expiry or replacement, remembered so that their clients can
@@ -38,6 +39,9 @@ pub(super) struct Join<'a> {
     pub(super) resume: Token,
     pub(super) delivered: u32,
     pub(super) name: Name<'a>,
+    pub(super) max_frame: u16,
+    /// It came in a `hello`: the session is encrypted, and its frames grow when sealed.
+    pub(super) sealed: bool,
 }
 
 /// What a join comes to. The join's checks decide it; one writer ([`Server::answer_join`])
@@ -220,6 +224,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         Session {
             join_nonce: join.nonce,
             window: self.config.window.min(u32::from(join.window)).max(1),
+            max_frame: join.max_frame,
             expected: self.config.first_seq(),
             last_reject: None,
             cursor: DeliveryCursor::new(
@@ -253,7 +258,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 token,
                 nonce,
                 keepalive_ms: self.config.keepalive_ms(),
-                max_text: self.config.max_text,
+                max_text: self.max_text_for(join),
                 rate_per_sec: self.config.rate_per_sec,
                 name,
             },
@@ -264,6 +269,13 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             Admission::Unanswered => return None,
         };
         Transmit::to_client(buf, to, &message)
+    }
+
+    /// The longest text `join`'s client may send and be delivered: the server's limit,
+    /// or less if its frames are smaller.
+    fn max_text_for(&self, join: Join<'_>) -> u16 {
+        let fits = text_in_frame(usize::from(join.max_frame), join.sealed);
+        self.config.max_text.min(u16::try_from(fits).unwrap_or(u16::MAX))
     }
 
     /// Writes why `name` is refused into `detail`; returns the refusal's code.

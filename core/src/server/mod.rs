@@ -314,8 +314,10 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 Err(answer) => return answer,
             };
         let reply = match message {
-            Message::Join { cookie, nonce, window, resume, delivered, name } => {
-                let join = Join { cookie, nonce, window, resume, delivered, name };
+            Message::Join { cookie, nonce, window, resume, delivered, name, max_frame } => {
+                let sealed = false;
+                let join =
+                    Join { cookie, nonce, window, resume, delivered, name, max_frame, sealed };
                 return self.on_join(now, from, join, buf, directory);
             }
             Message::ChallengeResponse { token, nonce } if A::ROAMS => {

@@ -50,22 +50,21 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         )
     }
 
-    /// A page of the user list from `start`: this server's users, then the other
-    /// servers' (`directory`).
+    /// A page of the user list from `start`, answering request `req`, in a frame of at
+    /// most `max_frame` bytes: this server's users, then the other servers' (`directory`).
     pub(super) fn users_reply<D: Directory + ?Sized>(
         &self,
         addr: A,
         token: Token,
-        req: u32,
-        start: u16,
+        (req, start, max_frame): (u32, u16, usize),
         buf: &mut [u8],
         directory: &D,
     ) -> Option<Transmit<A>> {
         // Room for names: the frame less a `users` frame with none.
         let empty = Message::Users { token, req, total: 0, start: 0, names: NameList::EMPTY };
         let mut room = [0u8; MAX_FRAME];
-        let names =
-            room.get_mut(..MAX_FRAME.saturating_sub(Transmit::<A>::len_to_client(&empty)))?;
+        let frame = max_frame.min(MAX_FRAME);
+        let names = room.get_mut(..frame.saturating_sub(Transmit::<A>::len_to_client(&empty)))?;
         let everyone = self.table.len().saturating_add(directory.len());
         let total = u16::try_from(everyone).unwrap_or(u16::MAX);
         // No more than `total` less `start`, whatever the directory holds past u16.

@@ -7,6 +7,7 @@
 
 use crate::name_policy::NameKey;
 use crate::storage::Storage;
+use crate::wire::limits::{DELIVER_OVERHEAD, MAX_NAME};
 use crate::wire::{Name, Token};
 
 /// A recipient as the ring sees it: its session, and its name's key — so a user who
@@ -60,6 +61,11 @@ impl Entry<'_> {
     /// Whether this message goes to `me`.
     pub(crate) fn is_for(&self, me: Member) -> bool {
         self.to.includes(self.from_key, me)
+    }
+
+    /// The length of the `deliver` frame that carries it (in the clear).
+    pub(crate) fn deliver_len(&self) -> usize {
+        DELIVER_OVERHEAD - MAX_NAME + self.from.as_str().len() + self.text.len()
     }
 }
 

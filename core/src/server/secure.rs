@@ -263,6 +263,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             resume,
             delivered,
             name,
+            max_frame,
         }) = Message::decode_only::<SERVER_READS>(payload)
         else {
             self.stats.malformed += 1;
@@ -272,7 +273,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.stats.malformed += 1;
             return None;
         }
-        Some(Join { cookie, nonce, window, resume, delivered, name })
+        let sealed = true;
+        Some(Join { cookie, nonce, window, resume, delivered, name, max_frame, sealed })
     }
 
     /// The new session `token` is encrypted with `keys`; its `answer`, to the hello with

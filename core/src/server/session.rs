@@ -14,6 +14,7 @@ use crate::server::ring::Member;
 use crate::table::SlotId;
 use crate::time::{Instant, MaybeInstant};
 use crate::transport::Transmit;
+use crate::wire::limits::SEALED_OVERHEAD;
 use crate::wire::{ErrorCode, Message, Token, echo_reply_in_place};
 
 /// The server's per-user state, kept in the table slot. Opaque: an embedding names it only
@@ -24,6 +25,8 @@ pub struct Session {
     pub(super) join_nonce: u64,
     /// The most deliveries outstanding: the server's window or the client's, the smaller.
     pub(super) window: u32,
+    /// The largest frame the client takes (its join's `max frame`).
+    pub(super) max_frame: u16,
     /// The client sequence number expected next.
     pub(super) expected: u32,
     /// The last message refused, to answer its retransmissions the same way.
@@ -49,6 +52,13 @@ impl Session {
     /// Whether the session is encrypted.
     pub(super) const fn is_sealed(&self) -> bool {
         self.keys.is_some()
+    }
+
+    /// The largest frame that may go to the client before it is sealed (all of its
+    /// `max frame` in the clear).
+    pub(super) fn max_plain_frame(&self) -> usize {
+        let sealing = if self.is_sealed() { SEALED_OVERHEAD } else { 0 };
+        usize::from(self.max_frame).saturating_sub(sealing)
     }
 }
 
@@ -115,9 +125,17 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 None
             }
             Message::Who { req, start, .. } => {
-                self.users_reply(addr, token, req, start, buf, directory)
+                let page = (req, start, user.state.max_plain_frame());
+                self.users_reply(addr, token, page, buf, directory)
             }
             Message::Echo { mode, .. } => {
+                if datagram.len() > user.state.max_plain_frame() {
+                    // Its reply, as long, would not fit the client's frames (a client
+                    // held to its welcome's `max_text` never asks this).
+                    let (code, detail) = (ErrorCode::TextTooLong, "longer than your frames");
+                    let error = Message::Error { token, code, seq: 0, detail };
+                    return Transmit::to_client(buf, addr, &error);
+                }
                 let len = echo_reply_in_place::<A>(datagram, mode, buf)?;
                 Some(Transmit { destination: addr, len })
             }

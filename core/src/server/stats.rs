@@ -37,6 +37,9 @@ pub struct ServerStats {
     pub retransmits: u64,
     /// `missed` frames sent.
     pub missed_notices: u64,
+    /// Deliveries too long for their recipient's frames (its join's `max frame`), told to
+    /// it as lost instead.
+    pub too_long: u64,
     /// Messages refused for the rate limit.
     pub rate_limited: u64,
     /// Messages not accepted yet because the ring was full of messages users still

@@ -66,12 +66,17 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.ending = Some((slot, reason));
             return transmit;
         }
-        let window = user.state.window;
+        let limits = (user.state.window, user.state.max_plain_frame());
         let me = Member { token, key: user.key };
         let history_until = user.state.history_until;
-        match user.state.cursor.next(&self.ring, me, window, now)? {
+        match user.state.cursor.next(&self.ring, me, limits, now)? {
             Next::Missed { seq } => {
                 self.stats.missed_notices += 1;
+                Transmit::to_client(buf, addr, &Message::Missed { token, seq })
+            }
+            Next::TooLong { seq } => {
+                self.stats.missed_notices += 1;
+                self.stats.too_long += 1;
                 Transmit::to_client(buf, addr, &Message::Missed { token, seq })
             }
             Next::Deliver { seq, room_seq } => {

@@ -3,7 +3,7 @@
 
 use crate::error::WireError;
 use crate::wire::Kind;
-use crate::wire::limits::{MAX_DETAIL, MAX_TEXT};
+use crate::wire::limits::{MAX_DETAIL, MAX_FRAME, MAX_FRAME_U16, MAX_TEXT, MIN_FRAME};
 use crate::wire::name::{ELSEWHERE, ListedName, Name, NameList};
 
 /// Reads the fields of one frame's body, front to back.
@@ -128,6 +128,20 @@ impl<'a> Reader<'a> {
         }
         let used = start.len() - self.rest.len();
         Ok(NameList::from_validated(count, start.get(..used).unwrap_or_default()))
+    }
+
+    /// A join's optional last field, the largest frame its client takes:
+    /// [`MAX_FRAME_U16`] when absent.
+    pub(crate) fn max_frame(&mut self) -> Result<u16, WireError> {
+        if self.rest.is_empty() {
+            return Ok(MAX_FRAME_U16);
+        }
+        let max_frame = self.u16();
+        if (MIN_FRAME..=MAX_FRAME).contains(&usize::from(max_frame)) {
+            Ok(max_frame)
+        } else {
+            Err(WireError::MaxFrameOutOfRange(max_frame))
+        }
     }
 
     /// What is left to read.

@@ -16,6 +16,24 @@ pub const HEADER_LEN: usize = 3;
 /// The largest frame, header included. One frame is one datagram.
 pub const MAX_FRAME: usize = 1024;
 
+/// [`MAX_FRAME`] as the `u16` a `join`'s `max frame` carries.
+pub const MAX_FRAME_U16: u16 = 1024;
+
+/// The smallest frame a client may say it takes (a `join`'s `max frame`): the largest
+/// frame a server sends that carries no message text, an `answer` whose sealed `refused`
+/// has the longest detail. So whatever a client announces, only a text can be too long
+/// for it (and it is told of such a message as lost: `docs/PROTOCOL.md`, "Server to
+/// client").
+pub const MIN_FRAME: usize = HEADER_LEN + 8 + HANDSHAKE_MIN + HEADER_LEN + 8 + 1 + 1 + MAX_DETAIL;
+
+/// The longest text a client that takes frames of up to `max_frame` bytes can be
+/// delivered: what a `deliver` from a sender with the longest name leaves, less what
+/// sealing adds in an encrypted session.
+pub const fn text_in_frame(max_frame: usize, sealed: bool) -> usize {
+    let text = max_frame.saturating_sub(DELIVER_OVERHEAD);
+    if sealed { text.saturating_sub(SEALED_OVERHEAD) } else { text }
+}
+
 /// Length of the session token that follows the header in every frame but `join` and
 /// `cookie`.
 pub const TOKEN_LEN: usize = 8;
@@ -61,3 +79,4 @@ pub const MAX_SEALED_TEXT: usize = MAX_TEXT - SEALED_OVERHEAD;
 pub const MAX_TEXT_U16: u16 = 989;
 
 const _: () = assert!(MAX_TEXT == 989 && MAX_TEXT == MAX_TEXT_U16 as usize);
+const _: () = assert!(MAX_FRAME == MAX_FRAME_U16 as usize && MIN_FRAME == 168);

@@ -18,7 +18,7 @@ pub(crate) fn get(name: &str) -> Vec<u8> {
 }
 
 use crate::error::WireError;
-use crate::wire::limits::MAX_FRAME;
+use crate::wire::limits::{MAX_FRAME, MAX_FRAME_U16};
 use crate::wire::{
     Cookie, EchoMode, ErrorCode, Kind, Message, Name, NameList, NameListBuilder, Token,
 };
@@ -64,6 +64,19 @@ fn joining_vectors() -> Vec<(&'static str, Message<'static>)> {
                 resume: Token::NONE,
                 delivered: 0,
                 name: name("star"),
+                max_frame: MAX_FRAME_U16,
+            }
+        ),
+        (
+            "join-small-frames",
+            Message::Join {
+                cookie: Cookie::EMPTY,
+                nonce: NONCE,
+                window: 1,
+                resume: Token::NONE,
+                delivered: 0,
+                name: name("mcu"),
+                max_frame: 256,
             }
         ),
         (
@@ -75,6 +88,7 @@ fn joining_vectors() -> Vec<(&'static str, Message<'static>)> {
                 resume: t,
                 delivered: 17,
                 name: name("star"),
+                max_frame: MAX_FRAME_U16,
             },
         ),
         ("cookie", Message::Cookie { cookie: COOKIE, nonce: NONCE }),
@@ -214,7 +228,7 @@ fn secure_vectors() -> Vec<(&'static str, Message<'static>)> {
 }
 
 /// Every rejected vector and the error it must give.
-fn rejected() -> [(&'static str, WireError); 17] {
+fn rejected() -> [(&'static str, WireError); 18] {
     [
         ("bad-not-a-frame", WireError::NotAFrame),
         ("bad-header-truncated", WireError::HeaderTruncated { len: 2 }),
@@ -233,6 +247,7 @@ fn rejected() -> [(&'static str, WireError); 17] {
         ("bad-unknown-error-code", WireError::UnknownErrorCode(0)),
         ("bad-users-inconsistent", WireError::UserListInconsistent { start: 0, end: 2, total: 1 }),
         ("bad-key-request-padding", WireError::BadPadding),
+        ("bad-max-frame", WireError::MaxFrameOutOfRange(128)),
     ]
 }
 

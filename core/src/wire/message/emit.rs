@@ -3,7 +3,7 @@
 
 use crate::error::WireError;
 use crate::wire::cursor::Writer;
-use crate::wire::limits::{HANDSHAKE_MIN, HEADER_LEN, MAX_FRAME, SEAL_TAG_LEN};
+use crate::wire::limits::{HANDSHAKE_MIN, HEADER_LEN, MAX_FRAME, MAX_FRAME_U16, SEAL_TAG_LEN};
 use crate::wire::message::{FLAG_DIRECT, FLAG_FLEET, FLAG_HISTORY, KEY_REQUEST_PADDING, takes};
 use crate::wire::{Frame, Kind, Message};
 
@@ -68,7 +68,7 @@ impl Message<'_> {
             w.u64(token.0);
         }
         match *self {
-            Message::Join { cookie, nonce, window, resume, delivered, name }
+            Message::Join { cookie, nonce, window, resume, delivered, name, max_frame }
                 if takes::<KINDS>(Kind::Join) =>
             {
                 w.bytes(&cookie.0);
@@ -77,6 +77,11 @@ impl Message<'_> {
                 w.u64(resume.0);
                 w.u32(delivered);
                 w.name(name);
+                // Left out at the protocol's limit: the join of a client that takes every
+                // frame is the same as before the field existed.
+                if max_frame != MAX_FRAME_U16 {
+                    w.u16(max_frame);
+                }
             }
             Message::Cookie { cookie, nonce } if takes::<KINDS>(Kind::Cookie) => {
                 w.bytes(&cookie.0);

@@ -51,6 +51,11 @@ pub enum Message<'a> {
         delivered: u32,
         /// The name the client wants.
         name: Name<'a>,
+        /// The largest frame the client takes, [`MIN_FRAME`](crate::wire::limits::MIN_FRAME)
+        /// to [`MAX_FRAME`](crate::wire::limits::MAX_FRAME): the server never sends it a
+        /// larger one, and tells it of a message too long for it as lost. On the wire
+        /// only when below `MAX_FRAME`.
+        max_frame: u16,
     },
     /// Server -> client: the answer to a join without a valid cookie.
     Cookie {

@@ -53,6 +53,7 @@ impl<'a> Message<'a> {
                 resume: Token(r.u64()),
                 delivered: r.u32(),
                 name: r.name()?,
+                max_frame: r.max_frame()?,
             },
             Kind::Cookie if takes::<KINDS>(Kind::Cookie) => {
                 Message::Cookie { cookie: Cookie(r.array::<COOKIE_LEN>()), nonce: r.u64() }

@@ -157,6 +157,7 @@ fn a_burst_of_joins_is_answered_without_resends() {
             resume: Token::NONE,
             delivered: 0,
             name: minichat_core::wire::Name::new(&name).unwrap(),
+            max_frame: minichat_core::wire::limits::MAX_FRAME_U16,
         };
         let mut b = vec![0u8; message.buffer_len()];
         message.encode(&mut b).unwrap();
