@@ -106,14 +106,14 @@ pub fn encode_frame_with(frame: &[u8], mut put: impl FnMut(u8)) {
 #[non_exhaustive]
 pub struct StreamStats {
     /// Frames decoded whose check matched.
-    pub frames: u64,
+    pub frames: u32,
     /// Frames dropped because their check did not match (or they were too short to have
     /// one).
-    pub bad_checks: u64,
+    pub bad_checks: u32,
     /// Frames dropped because they were not valid COBS.
-    pub corrupt: u64,
+    pub corrupt: u32,
     /// Frames skipped because they were longer than the decoder's buffer.
-    pub too_long: u64,
+    pub too_long: u32,
 }
 
 /// What one call of [`StreamDecoder::decode`] did.
@@ -192,8 +192,8 @@ impl<const N: usize> StreamDecoder<N> {
                 Ok(true) => return DecodeStep { consumed, frame: Some(self.checked()) },
                 Err(error) => {
                     match error {
-                        StreamError::FrameTooLong { .. } => self.stats.too_long += 1,
-                        _ => self.stats.corrupt += 1,
+                        StreamError::FrameTooLong { .. } => self.stats.too_long = self.stats.too_long.wrapping_add(1),
+                        _ => self.stats.corrupt = self.stats.corrupt.wrapping_add(1),
                     }
                     return DecodeStep { consumed, frame: Some(Err(error)) };
                 }
@@ -225,15 +225,15 @@ impl<const N: usize> StreamDecoder<N> {
         let whole = self.buf.get(..self.len).unwrap_or_default();
         let Some((frame, check)) = whole.split_at_checked(whole.len().wrapping_sub(CHECK_LEN))
         else {
-            self.stats.bad_checks += 1;
+            self.stats.bad_checks = self.stats.bad_checks.wrapping_add(1);
             return Err(StreamError::BadCheck);
         };
         let sent = check.try_into().map(u32::from_le_bytes).ok();
         if sent != Some(CRC.checksum(frame)) {
-            self.stats.bad_checks += 1;
+            self.stats.bad_checks = self.stats.bad_checks.wrapping_add(1);
             return Err(StreamError::BadCheck);
         }
-        self.stats.frames += 1;
+        self.stats.frames = self.stats.frames.wrapping_add(1);
         Ok(frame)
     }
 

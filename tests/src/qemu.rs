@@ -39,14 +39,21 @@ pub fn ram_report_firmware(name: &str) -> PathBuf {
     program(BUILT.get_or_init(|| build(Some("ram-report"), None)), name)
 }
 
+/// The firmware for frames of 256 B (`small-frames`), with the RAM report.
+pub fn small_frames_firmware(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    program(BUILT.get_or_init(|| build(Some("small-frames,ram-report"), None)), name)
+}
+
 fn program(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
 
-/// Builds the QEMU firmware, with `feature` into `target/FEATURE` (where `.ci/run` and the
-/// README build `secure` too), or without into `target`; returns where the programs are.
+/// Builds the QEMU firmware, with `feature` (features separated by commas) into
+/// `target/FEATURE` (`+` for each comma; where `.ci/run` and the README build `secure`
+/// too), or without into `target`; returns where the programs are.
 fn build(feature: Option<&str>, server_key: Option<&str>) -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/qemu");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -61,7 +68,7 @@ fn build(feature: Option<&str>, server_key: Option<&str>) -> PathBuf {
     }
     let target = match feature {
         Some(feature) => {
-            let dir = format!("target/{feature}");
+            let dir = format!("target/{}", feature.replace(',', "+"));
             command.args(["--features", feature, "--target-dir", &dir]);
             root.join(dir)
         }

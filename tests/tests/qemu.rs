@@ -15,7 +15,7 @@ use minichat_core::wire::limits::MAX_SEALED_TEXT;
 use minichat_tests::null_modem::NullModem;
 use minichat_tests::process::Minichat;
 use minichat_tests::qemu::{
-    Qemu, firmware, ram_report_firmware, secure_firmware, wrap_soon_firmware,
+    Qemu, firmware, ram_report_firmware, secure_firmware, small_frames_firmware, wrap_soon_firmware,
 };
 
 /// Generous: the emulator boots in well under a second, but CI machines are slow and the
@@ -83,16 +83,67 @@ fn the_microcontroller_client_chats_in_4_kib_of_ram() {
     let longest: String = "Ab".repeat(MAX_SEALED_TEXT).chars().take(MAX_SEALED_TEXT).collect();
     let answered = ["hi", "Hello, board: how much RAM?", &"Mid-length text ".repeat(16)];
     let too_long = "Too long to answer ".repeat(16);
-    let texts = [answered[0], answered[1], answered[2], &too_long, &longest];
+    let not_answered = [
+        (too_long.as_str(), "qemu-chat: too long to answer"),
+        (longest.as_str(), "qemu-chat: missed messages"),
+    ];
+    let ram = ram_in_a_conversation(&ram_report_firmware("qemu-chat"), &answered, &not_answered);
+    assert!(
+        ram.total <= BUDGET,
+        "qemu-chat uses {} B of RAM (static {} B, stack {} B), over issue 26's {BUDGET} B",
+        ram.total,
+        ram.statics,
+        ram.stack,
+    );
+}
+
+/// Issue 26: the board's client built for frames of 256 B in 2 KiB of RAM. Its join says
+/// so: a text its frames cannot carry reaches it as a loss it is told of (the server never
+/// sends it), and the conversation goes on.
+#[test]
+#[ignore = "needs qemu-system-arm; .ci/run runs it"]
+fn the_microcontroller_client_with_256_byte_frames_chats_in_2_kib_of_ram() {
+    const BUDGET: u32 = 2048;
+    // 221 B: the longest text a 256-byte frame delivers; more than the board answers.
+    let fits = "Fits the frame ".repeat(15).chars().take(221).collect::<String>();
+    let answered = ["hi", "Hello, small board", &"Mid-length ".repeat(11)];
+    let not_answered = [
+        (fits.as_str(), "qemu-chat: too long to answer"),
+        (&*"Longer than the board's frames ".repeat(20), "qemu-chat: missed messages"),
+    ];
+    let kernel = small_frames_firmware("qemu-chat");
+    let ram = ram_in_a_conversation(&kernel, &answered, &not_answered);
+    assert!(
+        ram.total <= BUDGET,
+        "qemu-chat for 256-byte frames uses {} B of RAM (static {} B, stack {} B), over \
+         issue 26's {BUDGET} B",
+        ram.total,
+        ram.statics,
+        ram.stack,
+    );
+}
+
+/// Boots `kernel` (built with `ram-report`) beside a host server, has a computer send it
+/// each of `answered` (which it must answer) and then each of `not_answered` (of which it
+/// must log what is paired with it) as direct messages, and returns the RAM the board
+/// reported last. The board reports after each direct message, so the last report covers
+/// the whole conversation.
+fn ram_in_a_conversation(
+    kernel: &PathBuf,
+    answered: &[&str],
+    not_answered: &[(&str, &str)],
+) -> Ram {
+    let texts: Vec<&str> =
+        answered.iter().copied().chain(not_answered.iter().map(|(t, _)| *t)).collect();
     let cable = NullModem::new();
     let (mut server, addr) = Minichat::serve(&plain_server(&cable, &[]));
-    let mut board = Qemu::boot(&ram_report_firmware("qemu-chat"), &[&cable.a]);
+    let mut board = Qemu::boot(kernel, &[&cable.a]);
     server.stdout_line_containing("mcu joined from", WAIT);
     let addr = addr.to_string();
     let mut tester = Minichat::spawn_with_stdin(&[
         "chat", "--name", "tester", "--server", &addr, "--linger", "3",
     ]);
-    for text in texts {
+    for text in &texts {
         tester.write_line(&format!("/to mcu {text}"));
     }
     let status = tester.close_and_wait(WAIT);
@@ -103,7 +154,7 @@ fn the_microcontroller_client_chats_in_4_kib_of_ram() {
         assert!(out.contains(&answer), "no answer to a text of {} bytes: {out:?}", text.len());
     }
 
-    // One report after each direct message; what the board said of the two it could not
+    // One report after each direct message; what the board said of those it could not
     // answer comes before their reports.
     let mut reports: Vec<Ram> = Vec::new();
     let mut said = Vec::new();
@@ -114,15 +165,16 @@ fn the_microcontroller_client_chats_in_4_kib_of_ram() {
             None => said.push(line),
         }
     }
-    for told in ["qemu-chat: too long to answer", "qemu-chat: missed messages"] {
+    for (_, told) in not_answered {
         assert!(said.iter().any(|line| line.contains(told)), "{told:?} not in {said:?}");
     }
     let (first, last) = (reports[0], reports[reports.len() - 1]);
     println!(
-        "qemu-chat's RAM after {} direct messages (the longest {} B): {} B (static {} B, \
-         stack {} B); after the first: stack {} B",
+        "{}'s RAM after {} direct messages (the longest {} B): {} B (static {} B, stack {} \
+         B); after the first: stack {} B",
+        kernel.display(),
         texts.len(),
-        longest.len(),
+        texts.iter().map(|t| t.len()).max().unwrap_or(0),
         last.total,
         last.statics,
         last.stack,
@@ -136,13 +188,7 @@ fn the_microcontroller_client_chats_in_4_kib_of_ram() {
         assert!(ram.statics > 0 && (1..16 * 1024).contains(&ram.stack), "{ram:?}");
     }
     assert!(reports.windows(2).all(|pair| pair[0].stack <= pair[1].stack), "{reports:?}");
-    assert!(
-        last.total <= BUDGET,
-        "qemu-chat uses {} B of RAM (static {} B, stack {} B), over issue 26's {BUDGET} B",
-        last.total,
-        last.statics,
-        last.stack,
-    );
+    last
 }
 
 /// One report of the board's RAM: `qemu-chat: RAM <total> B (static <s> B, stack <k> B)`.

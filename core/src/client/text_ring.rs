@@ -26,16 +26,18 @@ impl Span {
 pub(crate) struct TextRing<const N: usize> {
     /// The bytes written so far: a vector, so that nothing is zeroed up front (a client is
     /// built faster, and without a byte-wise clearing routine in its firmware's flash).
-    bytes: heapless::Vec<u8, N>,
+    /// Positions and counts in 16 bits, as a ring holds at most 64 KiB: 12 bytes of a
+    /// firmware's RAM a ring.
+    bytes: heapless::Vec<u8, N, u16>,
     /// Where the oldest text starts.
-    head: usize,
+    head: u16,
     /// Where the next text goes.
-    tail: usize,
+    tail: u16,
     /// Where the texts before the wrap end, while `wrapped` (the newest then lie from 0).
-    end: usize,
+    end: u16,
     wrapped: bool,
-    /// Texts held (empty ones are not).
-    held: usize,
+    /// Texts held (empty ones are not; each takes a byte at least, so they fit).
+    held: u16,
 }
 
 impl<const N: usize> TextRing<N> {
@@ -58,11 +60,12 @@ impl<const N: usize> TextRing<N> {
 
     /// Where a text of `len` bytes would go now, if anywhere.
     const fn place(&self, len: usize) -> Option<usize> {
+        let (head, tail) = (self.head as usize, self.tail as usize);
         if self.wrapped {
-            if self.tail + len <= self.head { Some(self.tail) } else { None }
-        } else if self.tail + len <= N {
-            Some(self.tail)
-        } else if len <= self.head {
+            if tail + len <= head { Some(tail) } else { None }
+        } else if tail + len <= N {
+            Some(tail)
+        } else if len <= head {
             Some(0)
         } else {
             None
@@ -91,8 +94,8 @@ impl<const N: usize> TextRing<N> {
             self.end = self.tail;
             self.wrapped = true;
         }
-        self.tail = start + len;
-        self.held += 1;
+        self.tail = span.start.wrapping_add(span.len);
+        self.held = self.held.wrapping_add(1);
         Some(span)
     }
 
@@ -113,7 +116,7 @@ impl<const N: usize> TextRing<N> {
             (self.head, self.tail, self.end, self.wrapped) = (0, 0, 0, false);
             return;
         }
-        self.head = usize::from(span.start) + span.len();
+        self.head = span.start.wrapping_add(span.len);
         if self.wrapped && self.head >= self.end {
             self.head = 0;
             self.wrapped = false;

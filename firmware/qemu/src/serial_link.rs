@@ -2,20 +2,21 @@
 //! out are encoded and written as they are encoded. The decoder's buffer is the only one:
 //! a frame is handed over where it was decoded, and nothing is buffered on the way out.
 
-use minichat_core::stream::{StreamDecoder, encode_frame_with};
+use minichat_core::stream::{MAX_CHECKED_FRAME, StreamDecoder, encode_frame_with};
 
 use crate::uart::Uart;
 
-/// A UART and its stream framing.
+/// A UART and its stream framing, for frames and their check of up to `N` bytes (the
+/// protocol's largest by default).
 #[derive(Debug)]
-pub struct SerialLink {
+pub struct SerialLink<const N: usize = MAX_CHECKED_FRAME> {
     uart: Uart,
-    decoder: StreamDecoder,
+    decoder: StreamDecoder<N>,
 }
 
-impl SerialLink {
+impl<const N: usize> SerialLink<N> {
     /// Stream framing over `uart`.
-    pub const fn new(uart: Uart) -> SerialLink {
+    pub const fn new(uart: Uart) -> SerialLink<N> {
         SerialLink { uart, decoder: StreamDecoder::new() }
     }
 
@@ -52,7 +53,7 @@ impl SerialLink {
     }
 
     /// Frames dropped for a failed check (line noise) so far.
-    pub fn bad_checks(&self) -> u64 {
+    pub fn bad_checks(&self) -> u32 {
         self.decoder.stats().bad_checks
     }
 }

@@ -7,7 +7,8 @@
 //! wrapped 10 s ago` to the room when it has (the test of the wrapping clock).
 //!
 //! With the `full` feature it also asks who is in the room and for an echo when it joins
-//! (the full client, measured beside this minimal one in BENCHMARKS.md). With `secure` it
+//! (the full client, measured beside this minimal one in BENCHMARKS.md). With
+//! `small-frames` it takes frames of 256 B and its join says so (2 KiB of RAM). With `secure` it
 //! joins in an encrypted session (Noise NK; NKpsk0 with a fleet key) with the one server
 //! whose key it was built with: `MINICHAT_SERVER_KEY=$(minichat key --public) cargo run
 //! --release --features secure --bin qemu-chat`.
@@ -21,37 +22,68 @@ use cortex_m_rt::entry;
 use minichat_core::address::PointToPoint;
 use minichat_core::client::{Client, ClientConfig, ClientEvent};
 use minichat_core::time::Duration;
-use minichat_core::wire::limits::MAX_FRAME;
+use minichat_core::wire::limits::{DELIVER_OVERHEAD, SEALED_OVERHEAD};
 use minichat_qemu::serial_link::SerialLink;
 use minichat_qemu::uart::Uart;
 use minichat_qemu::{clock, halt, log};
 
 /// The client: one message in flight (stop-and-wait: every answer is a `tell`, and a tell
-/// travels alone anyway; 532 B of code less than four), 6 events, no early delivery held
-/// (a serial line rarely loses a frame, and the server resends everything after a gap:
-/// 136 B of code saved); its one peer is the other end of the serial line. It takes
-/// frames of up to 1 KiB; its texts live in two small arenas. (The sizes keep it within
-/// 4 KiB of RAM, the stack included: BENCHMARKS.md, "Firmware on QEMU".)
-type McuClient = Client<QUEUE, 6, 0, PointToPoint, ANSWER_BYTES, EVENT_BYTES>;
+/// travels alone anyway; 532 B of code less than four), a few events, no early delivery
+/// held (a serial line rarely loses a frame, and the server resends everything after a
+/// gap: 136 B of code saved); its one peer is the other end of the serial line. Its texts
+/// live in two small arenas. (The sizes keep it within 4 KiB of RAM with frames of 1 KiB,
+/// 2 KiB with frames of 256 B, the stack included: BENCHMARKS.md, "Firmware on QEMU".)
+type McuClient = Client<QUEUE, EVENTS, 0, PointToPoint, ANSWER_BYTES, EVENT_BYTES>;
 
 /// Messages the client holds until the server has them.
 const QUEUE: usize = 1;
 
-/// The longest answer: the outbox holds one. A longer message is not answered (the log
-/// says so).
-const ANSWER_BYTES: usize = 256;
+/// The sizes for the protocol's frames, up to 1 KiB.
+#[cfg(not(feature = "small-frames"))]
+mod sizes {
+    /// The largest frame the board takes and sends.
+    pub const FRAME: usize = minichat_core::wire::limits::MAX_FRAME;
+    /// Events waiting for the program.
+    pub const EVENTS: usize = 6;
+    /// The longest answer: the outbox holds one. A longer message is not answered (the
+    /// log says so).
+    pub const ANSWER_BYTES: usize = 256;
+    /// What the texts of events waiting for this program share: a message longer than
+    /// this reaches it as a loss it is told of (`Missed`).
+    pub const EVENT_BYTES: usize = 384;
+}
 
-/// What the texts of events waiting for this program share: a message longer than this
-/// reaches it as a loss it is told of (`Missed`).
-const EVENT_BYTES: usize = 384;
+/// The sizes with `small-frames`: the board takes frames of 256 B and its join says so,
+/// so the server tells it of a longer message as lost instead of sending it.
+#[cfg(feature = "small-frames")]
+mod sizes {
+    /// The largest frame the board takes and sends.
+    pub const FRAME: usize = 256;
+    /// Events waiting for the program.
+    pub const EVENTS: usize = 3;
+    /// The longest answer.
+    pub const ANSWER_BYTES: usize = 128;
+    /// Room for the longest text a 256-byte frame delivers (221 B).
+    pub const EVENT_BYTES: usize = 224;
+}
+
+use sizes::{ANSWER_BYTES, EVENT_BYTES, EVENTS, FRAME};
+
+/// The link's decoder holds a frame and its check.
+const LINK_BYTES: usize = FRAME + minichat_core::stream::CHECK_LEN;
+
+/// The largest frame the board sends: a `tell` of the longest answer to a user with the
+/// longest name (no larger than a `deliver` of it), sealed in the secure build; a join, a
+/// hello or a request is smaller.
+const SEND_FRAME: usize = DELIVER_OVERHEAD + ANSWER_BYTES + SEALED_OVERHEAD;
 
 /// Everything the program keeps, each part in its own static (so `.bss` shows its RAM,
 /// and no part is ever copied on the stack together with another). Frames come in where
 /// the link decoded them: one frame buffer, for sending.
 struct State {
     client: &'static mut McuClient,
-    link: &'static mut SerialLink,
-    tx: &'static mut [u8; MAX_FRAME],
+    link: &'static mut SerialLink<LINK_BYTES>,
+    tx: &'static mut [u8; SEND_FRAME],
 }
 
 #[entry]
@@ -92,6 +124,10 @@ fn start() -> State {
     if config.set_retransmission(initial, min, Duration::from_secs(2)).is_err() {
         halt()
     }
+    #[cfg(feature = "small-frames")]
+    if config.set_max_frame(FRAME).is_err() {
+        halt()
+    }
     let Some(client) = cortex_m::singleton!(: McuClient = McuClient::new(config, clock::now()))
     else {
         halt()
@@ -101,10 +137,11 @@ fn start() -> State {
         minichat_qemu::server_key::server_key(),
         minichat_qemu::entropy::boot_seed(),
     );
-    let Some(link) = cortex_m::singleton!(: SerialLink = SerialLink::new(Uart::new(0))) else {
+    let Some(link) = cortex_m::singleton!(: SerialLink<LINK_BYTES> = SerialLink::new(Uart::new(0)))
+    else {
         halt()
     };
-    let Some(tx) = cortex_m::singleton!(: [u8; MAX_FRAME] = [0; MAX_FRAME]) else { halt() };
+    let Some(tx) = cortex_m::singleton!(: [u8; SEND_FRAME] = [0; SEND_FRAME]) else { halt() };
     State { client, link, tx }
 }
 
