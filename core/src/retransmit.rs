@@ -14,10 +14,13 @@ const DUPLICATE_ACKS: u8 = 3;
 #[derive(Debug, Clone)]
 pub(crate) struct Retransmission {
     rtt: RttEstimator,
-    /// When the oldest unacknowledged frame goes again. An `Option`, not a
-    /// `MaybeInstant`: every timer poll reads it, and unpacking it there cost the QEMU
-    /// client 170 B of code for 8 B of RAM.
-    at: Option<Instant>,
+    /// When the oldest unacknowledged frame goes again, if `armed`. Not a `MaybeInstant`:
+    /// every timer poll reads it, and unpacking that there cost the QEMU client 170 B of
+    /// code; not an `Option` either, whose tag took four bytes where this flag takes one
+    /// (next to the other small fields).
+    at: Instant,
+    /// Whether the timer runs.
+    armed: bool,
     /// When the frame timed for a round-trip sample (`probe_seq`, sent once) went out.
     probe_at: MaybeInstant,
     probe_seq: u32,
@@ -34,7 +37,8 @@ impl Retransmission {
     pub(crate) const fn new(rtt: RttEstimator) -> Self {
         Retransmission {
             rtt,
-            at: None,
+            at: Instant::ZERO,
+            armed: false,
             probe_at: MaybeInstant::NONE,
             probe_seq: 0,
             duplicate_acks: 0,
@@ -45,7 +49,7 @@ impl Retransmission {
 
     /// When the oldest unacknowledged frame goes again, if the timer runs.
     pub(crate) const fn at(&self) -> Option<Instant> {
-        self.at
+        if self.armed { Some(self.at) } else { None }
     }
 
     /// Frame `seq` went out, for the first time if `first` (then it may be timed).
@@ -66,24 +70,27 @@ impl Retransmission {
 
     /// Starts the timer if it is stopped.
     pub(crate) fn arm(&mut self, now: Instant) {
-        if self.at.is_none() {
-            self.at = Some(now + self.rtt.rto());
+        if !self.armed {
+            self.at = now + self.rtt.rto();
+            self.armed = true;
         }
     }
 
     /// Restarts the timer from `now` if anything is `outstanding`, stops it otherwise.
     pub(crate) fn restart(&mut self, now: Instant, outstanding: bool) {
-        self.at = outstanding.then(|| now + self.rtt.rto());
+        self.at = now + self.rtt.rto();
+        self.armed = outstanding;
     }
 
     /// Holds the next retransmission back until `later` at least.
     pub(crate) fn defer(&mut self, later: Instant) {
-        self.at = Some(self.at.map_or(later, |at| at.max(later)));
+        self.at = if self.armed { self.at.max(later) } else { later };
+        self.armed = true;
     }
 
     /// Stops the timer.
     pub(crate) fn stop(&mut self) {
-        self.at = None;
+        self.armed = false;
     }
 
     /// The receiver accepted everything up to `seq`: a round-trip sample if the timed
@@ -118,7 +125,7 @@ impl Retransmission {
     /// If the timer is due at `now` it fires: the timeout backs off (doubles) for the
     /// resend it triggers, and true is returned.
     pub(crate) fn fire_if_due(&mut self, now: Instant, bounds: &RttBounds) -> bool {
-        if self.at.is_some_and(|at| at <= now) {
+        if self.armed && self.at <= now {
             self.rtt.back_off(bounds);
             self.timeouts = self.timeouts.saturating_add(1);
             return true;
@@ -129,7 +136,7 @@ impl Retransmission {
     /// Everything unacknowledged goes again: the timer stops until the first resend, and
     /// nothing sent so far can be timed.
     pub(crate) fn on_resend(&mut self) {
-        self.at = None;
+        self.armed = false;
         self.probe_at = MaybeInstant::NONE;
         self.duplicate_acks = 0;
     }
