@@ -212,7 +212,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             let session = &mut user.state;
             session.expected = seq.wrapping_add(1);
             session.last_digest = what.digest();
-            session.last_reject = Some((seq, code));
+            (session.last_reject, session.last_reject_seq) = (Some(code), seq);
         }
         Intake::Error { seq, code }
     }
@@ -324,9 +324,10 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
 fn out_of_order(session: &Session, seq: u32) -> Intake {
     let expected = session.expected;
     if after(expected, seq)
-        && let Some((rejected, code)) = session.last_reject.filter(|(s, _)| *s == seq)
+        && session.last_reject_seq == seq
+        && let Some(code) = session.last_reject
     {
-        return Intake::Error { seq: rejected, code };
+        return Intake::Error { seq, code };
     }
     Intake::OutOfOrder { last_accepted: expected.wrapping_sub(1) }
 }

@@ -219,11 +219,15 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         };
         Session {
             join_nonce: join.nonce,
-            window: self.config.window.min(u32::from(join.window)).max(1),
+            // At most `MAX_WINDOW` (the configuration's bound): 8 bits hold it.
+            window: u8::try_from(self.config.window.min(u32::from(join.window)).max(1))
+                .unwrap_or(u8::MAX),
             expected: self.config.first_seq(),
             last_reject: None,
+            last_reject_seq: 0,
             cursor: DeliveryCursor::new(
                 start,
+                history_until,
                 self.config.first_seq(),
                 RttEstimator::new(&self.rtt),
             ),
@@ -231,7 +235,6 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             malformed_reported_at: MaybeInstant::NONE,
             closing: None,
             ack_due: false,
-            history_until,
             last_digest: 0,
             keys: None,
         }
@@ -333,7 +336,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn remember_departed(&mut self, slot: crate::table::SlotId) {
         let Some(user) = self.table.get(slot) else { return };
         let member = Member { token: user.token, key: user.key };
-        let departed = Departed { member, done: user.state.cursor.done() };
+        let departed = Departed { member, done: user.state.cursor.done(&self.ring) };
         if self.departed.is_full() {
             self.departed.pop_front();
         }

@@ -22,12 +22,16 @@ use crate::wire::{ErrorCode, Message, Token, echo_reply_in_place};
 pub struct Session {
     /// The nonce of the join that made this session: a join with it again is a resend.
     pub(super) join_nonce: u64,
-    /// The most deliveries outstanding: the server's window or the client's, the smaller.
-    pub(super) window: u32,
+    /// The most deliveries outstanding: the server's window or the client's, the smaller
+    /// (at most [`MAX_WINDOW`](crate::server::delivery::MAX_WINDOW), 64).
+    pub(super) window: u8,
     /// The client sequence number expected next.
     pub(super) expected: u32,
-    /// The last message refused, to answer its retransmissions the same way.
-    pub(super) last_reject: Option<(u32, ErrorCode)>,
+    /// The last message refused (number `last_reject_seq`), to answer its retransmissions
+    /// the same way. Apart, not an `Option` of a pair: the code goes with the small
+    /// fields, not padded to four bytes.
+    pub(super) last_reject: Option<ErrorCode>,
+    pub(super) last_reject_seq: u32,
     pub(super) cursor: DeliveryCursor,
     pub(super) rate: RateLimiter,
     /// When the user was last told its frame was malformed (at most once a second).
@@ -36,8 +40,6 @@ pub struct Session {
     pub(super) closing: Option<ErrorCode>,
     /// Messages were accepted and not yet acknowledged: one `ack` covers all of them.
     pub(super) ack_due: bool,
-    /// Ring entries up to this room seq were said before the user joined: history.
-    pub(super) history_until: u64,
     /// The digest of the last sequenced message accepted (`expected - 1`), for `moved`.
     pub(super) last_digest: u32,
     /// An encrypted session's keys: every frame to it sealed, every frame from it opened
@@ -129,5 +131,33 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::SerialLine;
+    use crate::retransmit::Retransmission;
+    use crate::rtt::RttEstimator;
+    use crate::table::{Slot, User};
+    use core::mem::size_of;
+    use core::net::SocketAddr;
+
+    #[test]
+    fn slot_sizes() {
+        std::println!(
+            "slot serial {} socket {} user {} session {} cursor {} retx {} rtt {} rate {} keys {} name {}",
+            size_of::<Slot<Session, SerialLine>>(),
+            size_of::<Slot<Session, SocketAddr>>(),
+            size_of::<User<Session, SerialLine>>(),
+            size_of::<Session>(),
+            size_of::<DeliveryCursor>(),
+            size_of::<Retransmission>(),
+            size_of::<RttEstimator>(),
+            size_of::<RateLimiter>(),
+            size_of::<SessionKeys>(),
+            size_of::<crate::wire::NameBuf>(),
+        );
     }
 }

@@ -66,15 +66,14 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.ending = Some((slot, reason));
             return transmit;
         }
-        let window = user.state.window;
+        let window = u32::from(user.state.window);
         let me = Member { token, key: user.key };
-        let history_until = user.state.history_until;
         match user.state.cursor.next(&self.ring, me, window, now)? {
             Next::Missed { seq } => {
                 self.stats.missed_notices += 1;
                 Transmit::to_client(buf, addr, &Message::Missed { token, seq })
             }
-            Next::Deliver { seq, room_seq } => {
+            Next::Deliver { seq, room_seq, history } => {
                 let entry = self.ring.get(room_seq)?;
                 self.stats.deliveries += 1;
                 let direct = matches!(entry.to, Recipient::User(_));
@@ -82,7 +81,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                     token,
                     seq,
                     direct,
-                    history: room_seq <= history_until,
+                    history,
                     from: entry.from,
                     text: entry.text,
                 };
