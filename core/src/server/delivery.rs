@@ -51,17 +51,21 @@ pub(crate) struct DeliveryCursor {
     confirmed: u32,
     base_seq: u32,
     base_room: u32,
-    sent_seq: u32,
     scan_room: u32,
     /// Ring entries up to here were said before the recipient joined: history. Moved on
     /// past what the ring evicts, so it stays among the positions a cursor compares.
     history_until: u32,
-    /// A resend pass, while `resending`: the last delivery number and room position it
-    /// examined (apart, not an `Option` of a pair, whose tag and padding took 8 bytes).
-    resend_seq: u32,
+    /// A resend pass, while `resending`: the room position it examined last, and that
+    /// entry's delivery number, `resend_ahead` past base (apart, not an `Option` of a
+    /// pair, whose tag and padding took 8 bytes).
     resend_room: u32,
     /// Bit `k`: delivery `base_seq + 1 + k` is held by the recipient out of order.
     held: u64,
+    /// The frontier: deliveries sent past base (at most [`MAX_WINDOW`], so a byte holds
+    /// the count where a delivery number took four).
+    in_flight: u8,
+    /// How far past base the resend pass's delivery number is (at most `in_flight`).
+    resend_ahead: u8,
     resending: bool,
     /// A `missed` for the current base was sent since the last loss event.
     missed_sent: bool,
@@ -84,13 +88,13 @@ impl DeliveryCursor {
             confirmed: before,
             base_seq: before,
             base_room: start,
-            sent_seq: before,
             scan_room: start,
             // Nothing up to the start is delivered: a mark before it may as well be there.
             history_until: ring::low(history_until.max(start_room)),
-            resend_seq: before,
             resend_room: start,
             held: 0,
+            in_flight: 0,
+            resend_ahead: 0,
             resending: false,
             missed_sent: false,
             retransmission: Retransmission::new(rtt),
@@ -113,7 +117,27 @@ impl DeliveryCursor {
 
     /// Deliveries sent and not yet acknowledged in order.
     pub(crate) const fn in_flight(&self) -> u32 {
-        self.sent_seq.wrapping_sub(self.base_seq)
+        self.in_flight as u32
+    }
+
+    /// The last delivery number sent (the frontier).
+    const fn sent_seq(&self) -> u32 {
+        self.base_seq.wrapping_add(self.in_flight as u32)
+    }
+
+    /// The resend pass's last delivery number.
+    const fn resend_seq(&self) -> u32 {
+        self.base_seq.wrapping_add(self.resend_ahead as u32)
+    }
+
+    /// Moves base to delivery `seq`, at room position `room` (never past the frontier),
+    /// keeping the frontier's and the resend pass's delivery numbers where they are (a
+    /// pass left behind restarts from base: its caller sets it).
+    fn move_base(&mut self, seq: u32, room: u32) {
+        let (sent, resend) = (self.sent_seq(), self.resend_seq());
+        (self.base_seq, self.base_room) = (seq, room);
+        self.in_flight = ahead(sent, seq);
+        self.resend_ahead = ahead(resend, seq);
     }
 
     fn missed_due(&self) -> bool {
@@ -163,9 +187,10 @@ impl DeliveryCursor {
             let room_seq = ring.full(room);
             let Some(entry) = ring.get(room_seq) else { continue };
             if entry.is_for(me) {
-                self.sent_seq = self.sent_seq.wrapping_add(1);
-                self.retransmission.on_send(self.sent_seq, !self.resending, now);
-                return Some(self.deliver(self.sent_seq, room, room_seq));
+                self.in_flight = self.in_flight.wrapping_add(1);
+                let seq = self.sent_seq();
+                self.retransmission.on_send(seq, !self.resending, now);
+                return Some(self.deliver(seq, room, room_seq));
             }
             if self.in_flight() == 0 {
                 // Nothing outstanding before it: an entry for others is done at once.
@@ -185,8 +210,9 @@ impl DeliveryCursor {
         if !self.resending {
             return None;
         }
-        let (mut seq, mut room) = (self.resend_seq, self.resend_room);
-        while after(self.sent_seq, seq) && after(self.scan_room, room) {
+        let (mut seq, mut room) = (self.resend_seq(), self.resend_room);
+        let sent = self.sent_seq();
+        while after(sent, seq) && after(self.scan_room, room) {
             room = room.wrapping_add(1);
             let room_seq = ring.full(room);
             if !ring.get(room_seq).is_some_and(|entry| entry.is_for(me)) {
@@ -194,7 +220,7 @@ impl DeliveryCursor {
             }
             seq = seq.wrapping_add(1);
             if !self.is_held(seq) {
-                (self.resend_seq, self.resend_room) = (seq, room);
+                (self.resend_ahead, self.resend_room) = (ahead(seq, self.base_seq), room);
                 self.retransmission.arm(now);
                 return Some(self.deliver(seq, room, room_seq));
             }
@@ -214,7 +240,7 @@ impl DeliveryCursor {
         now: Instant,
         bounds: &RttBounds,
     ) -> bool {
-        if after(seq, self.sent_seq) {
+        if after(seq, self.sent_seq()) {
             return false; // claims more than was sent
         }
         if !after(seq, self.confirmed) {
@@ -243,11 +269,11 @@ impl DeliveryCursor {
             }
             let moved = counted.wrapping_sub(self.base_seq);
             self.held = if moved >= 64 { 0 } else { self.held >> moved };
-            self.base_seq = counted;
-            self.base_room = room;
-            if self.resending && !after(self.resend_seq, counted) {
+            let overtaken = !after(self.resend_seq(), counted);
+            self.move_base(counted, room);
+            if self.resending && overtaken {
                 // The pass had not got this far: it goes on from the new base.
-                (self.resend_seq, self.resend_room) = (counted, room);
+                (self.resend_ahead, self.resend_room) = (0, room);
             }
         }
         self.hold(seq, sack);
@@ -263,7 +289,7 @@ impl DeliveryCursor {
             }
             let held = seq.wrapping_add(2).wrapping_add(i);
             let k = held.wrapping_sub(self.base_seq).wrapping_sub(1);
-            if k < 64 && !after(held, self.sent_seq) {
+            if k < 64 && !after(held, self.sent_seq()) {
                 self.held |= 1 << k;
             }
         }
@@ -286,7 +312,7 @@ impl DeliveryCursor {
     }
 
     fn start_resend(&mut self) {
-        (self.resend_seq, self.resend_room) = (self.base_seq, self.base_room);
+        (self.resend_ahead, self.resend_room) = (0, self.base_room);
         self.resending = true;
         self.missed_sent = false;
         self.retransmission.on_resend();
@@ -314,18 +340,20 @@ impl DeliveryCursor {
         if !after(gone, self.base_room) {
             return false;
         }
+        let mut base_seq = self.base_seq;
         if evicted.is_for(me) {
-            self.base_seq = self.base_seq.wrapping_add(1);
+            base_seq = base_seq.wrapping_add(1);
             self.held >>= 1;
         }
-        self.base_room = gone;
+        // One the scan passed was sent: the frontier stays where it is.
+        self.move_base(base_seq, gone);
         if after(gone, self.scan_room) {
             // Never sent: skip it.
             self.scan_room = gone;
-            self.sent_seq = self.base_seq;
+            self.in_flight = 0;
         }
         if self.resending && after(gone, self.resend_room) {
-            (self.resend_seq, self.resend_room) = (self.base_seq, self.base_room);
+            (self.resend_ahead, self.resend_room) = (0, gone);
         }
         if self.outstanding() {
             self.retransmission.arm(now);
@@ -333,6 +361,12 @@ impl DeliveryCursor {
         }
         false
     }
+}
+
+/// How far delivery number `seq` is past `base`, for one at most [`MAX_WINDOW`] past it;
+/// 0 for one behind it.
+fn ahead(seq: u32, base: u32) -> u8 {
+    u8::try_from(seq.wrapping_sub(base)).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -144,20 +144,32 @@ mod tests {
     use core::mem::size_of;
     use core::net::SocketAddr;
 
+    /// The RAM a user slot takes (issue 26's budget is 128 B with a serial port's one-byte
+    /// address). Reached: 136 B serial, 168 B with a `SocketAddr`, without `secure` (with it the
+    /// session keys add theirs: 320 B serial, 352 B `SocketAddr`). The
+    /// last 8 B would take a session's fields that are not its own: `last_digest` is read
+    /// only where addresses roam (a serial server never sends `moved`), and the join's
+    /// nonce is kept whole to tell a resent join from a new one. This fails if the slot
+    /// grows past what was reached; lower the figures as it shrinks.
     #[test]
-    fn slot_sizes() {
+    fn a_user_slot_stays_within_its_bytes() {
+        let serial = size_of::<Slot<Session, SerialLine>>();
+        let socket = size_of::<Slot<Session, SocketAddr>>();
         std::println!(
-            "slot serial {} socket {} user {} session {} cursor {} retx {} rtt {} rate {} keys {} name {}",
-            size_of::<Slot<Session, SerialLine>>(),
-            size_of::<Slot<Session, SocketAddr>>(),
+            "slot: {serial} B serial, {socket} B SocketAddr; user {} (session {}: cursor \
+             {}: retransmission {}: estimate {}; rate {}); name {}",
             size_of::<User<Session, SerialLine>>(),
             size_of::<Session>(),
             size_of::<DeliveryCursor>(),
             size_of::<Retransmission>(),
             size_of::<RttEstimator>(),
             size_of::<RateLimiter>(),
-            size_of::<SessionKeys>(),
             size_of::<crate::wire::NameBuf>(),
         );
+        if cfg!(feature = "secure") {
+            return; // the session keys' bytes on top: reported, not budgeted
+        }
+        assert!(serial <= 136, "{serial} B a slot with a serial line's address");
+        assert!(socket <= 168, "{socket} B a slot with a SocketAddr");
     }
 }
