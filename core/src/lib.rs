@@ -52,6 +52,14 @@
 //! An event's text is a view into the client ([`ClientEvent`]), valid until the next
 //! `poll_event`: an event is a few dozen bytes, whatever its text. Copy what you keep.
 //!
+//! A board whose receive buffer is smaller than the protocol's 1 KiB frames says so:
+//! [`ClientConfig::set_max_frame`] (168 B to 1 KiB) goes into its join, and the server
+//! never sends it a larger frame. Its texts are held to what such a frame carries
+//! ([`wire::limits::text_in_frame`]), and a longer message from someone else reaches it as
+//! a [`ClientEvent::Missed`], never silently. `firmware/qemu`'s `qemu-chat` runs in 2 KiB
+//! of RAM this way with 256-byte frames (`--features small-frames`), in 3.3 KiB with 1 KiB
+//! ones (BENCHMARKS.md).
+//!
 //! # Features
 //!
 //! All are off by default: the default build is the smallest, the one firmware links.

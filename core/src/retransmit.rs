@@ -10,23 +10,35 @@ use crate::time::{Instant, MaybeInstant};
 /// Acknowledgements that accept nothing new, in a row, before a fast retransmit.
 const DUPLICATE_ACKS: u8 = 3;
 
+/// In `counts`: the duplicate acknowledgements in a row (the low four
+/// bits), or [`FAST_RESENT`] there; the timeouts (the high four bits).
+const DUPLICATES: u8 = 0x0F;
+/// A fast retransmit happened since the last progress: no second one until then.
+const FAST_RESENT: u8 = DUPLICATES;
+/// One timeout, in `counts`.
+const TIMEOUT: u8 = 0x10;
+/// Two timeouts: all [`Retransmission::silent`] asks, so the count stops there.
+const TWO_TIMEOUTS: u8 = 2 * TIMEOUT;
+
 /// The timer and what decides when it fires.
 #[derive(Debug, Clone)]
 pub(crate) struct Retransmission {
     rtt: RttEstimator,
-    /// When the oldest unacknowledged frame goes again. An `Option`, not a
-    /// `MaybeInstant`: every timer poll reads it, and unpacking it there cost the QEMU
-    /// client 170 B of code for 8 B of RAM.
-    at: Option<Instant>,
+    /// When the oldest unacknowledged frame goes again, if `armed`. Not a `MaybeInstant`:
+    /// every timer poll reads it, and unpacking that there cost the QEMU client 170 B of
+    /// code; not an `Option` either, whose tag took four bytes where this flag takes one
+    /// (next to the other small fields).
+    at: Instant,
+    /// Whether the timer runs.
+    armed: bool,
     /// When the frame timed for a round-trip sample (`probe_seq`, sent once) went out.
     probe_at: MaybeInstant,
     probe_seq: u32,
-    /// Acknowledgements in a row that accepted nothing new while frames were out.
-    duplicate_acks: u8,
-    /// A fast retransmit happened since the last progress: no second one until then.
-    fast_resent: bool,
-    /// Timeouts since the last progress.
-    timeouts: u8,
+    /// Since the last progress, in one byte (a user slot's size counts them): the
+    /// acknowledgements in a row that accepted nothing new while frames were out (0 to 2),
+    /// or [`FAST_RESENT`] once they triggered a fast retransmit (bits 0-3); the timeouts,
+    /// up to two (bits 4-7).
+    counts: u8,
 }
 
 impl Retransmission {
@@ -34,18 +46,17 @@ impl Retransmission {
     pub(crate) const fn new(rtt: RttEstimator) -> Self {
         Retransmission {
             rtt,
-            at: None,
+            at: Instant::ZERO,
+            armed: false,
             probe_at: MaybeInstant::NONE,
             probe_seq: 0,
-            duplicate_acks: 0,
-            fast_resent: false,
-            timeouts: 0,
+            counts: 0,
         }
     }
 
     /// When the oldest unacknowledged frame goes again, if the timer runs.
     pub(crate) const fn at(&self) -> Option<Instant> {
-        self.at
+        if self.armed { Some(self.at) } else { None }
     }
 
     /// Frame `seq` went out, for the first time if `first` (then it may be timed).
@@ -61,29 +72,32 @@ impl Retransmission {
     /// Whether the timer fired twice since the last progress: the receiver went silent
     /// (once may be a receiver slower than its round trip, for a moment).
     pub(crate) fn silent(&self) -> bool {
-        self.timeouts >= 2
+        self.counts >= TWO_TIMEOUTS
     }
 
     /// Starts the timer if it is stopped.
     pub(crate) fn arm(&mut self, now: Instant) {
-        if self.at.is_none() {
-            self.at = Some(now + self.rtt.rto());
+        if !self.armed {
+            self.at = now + self.rtt.rto();
+            self.armed = true;
         }
     }
 
     /// Restarts the timer from `now` if anything is `outstanding`, stops it otherwise.
     pub(crate) fn restart(&mut self, now: Instant, outstanding: bool) {
-        self.at = outstanding.then(|| now + self.rtt.rto());
+        self.at = now + self.rtt.rto();
+        self.armed = outstanding;
     }
 
     /// Holds the next retransmission back until `later` at least.
     pub(crate) fn defer(&mut self, later: Instant) {
-        self.at = Some(self.at.map_or(later, |at| at.max(later)));
+        self.at = if self.armed { self.at.max(later) } else { later };
+        self.armed = true;
     }
 
     /// Stops the timer.
     pub(crate) fn stop(&mut self) {
-        self.at = None;
+        self.armed = false;
     }
 
     /// The receiver accepted everything up to `seq`: a round-trip sample if the timed
@@ -96,31 +110,32 @@ impl Retransmission {
             self.probe_at = MaybeInstant::NONE;
         }
         self.rtt.on_progress(bounds);
-        self.duplicate_acks = 0;
-        self.fast_resent = false;
-        self.timeouts = 0;
+        self.counts = 0;
     }
 
     /// An acknowledgement accepted nothing new while frames were out. Returns whether
     /// that makes a fast retransmit due (at most one between two progresses).
     pub(crate) fn on_duplicate(&mut self) -> bool {
-        if self.fast_resent {
+        let duplicates = self.counts & DUPLICATES;
+        if duplicates == FAST_RESENT {
             return false;
         }
-        self.duplicate_acks = self.duplicate_acks.saturating_add(1);
-        if self.duplicate_acks < DUPLICATE_ACKS {
+        if duplicates + 1 < DUPLICATE_ACKS {
+            self.counts += 1;
             return false;
         }
-        self.fast_resent = true;
+        self.counts |= FAST_RESENT;
         true
     }
 
     /// If the timer is due at `now` it fires: the timeout backs off (doubles) for the
     /// resend it triggers, and true is returned.
     pub(crate) fn fire_if_due(&mut self, now: Instant, bounds: &RttBounds) -> bool {
-        if self.at.is_some_and(|at| at <= now) {
+        if self.armed && self.at <= now {
             self.rtt.back_off(bounds);
-            self.timeouts = self.timeouts.saturating_add(1);
+            if self.counts < TWO_TIMEOUTS {
+                self.counts += TIMEOUT;
+            }
             return true;
         }
         false
@@ -129,14 +144,52 @@ impl Retransmission {
     /// Everything unacknowledged goes again: the timer stops until the first resend, and
     /// nothing sent so far can be timed.
     pub(crate) fn on_resend(&mut self) {
-        self.at = None;
+        self.armed = false;
         self.probe_at = MaybeInstant::NONE;
-        self.duplicate_acks = 0;
+        if self.counts & DUPLICATES != FAST_RESENT {
+            self.counts &= !DUPLICATES;
+        }
     }
 
     /// A new session: nothing is out, nothing timed, the estimate kept.
     pub(crate) fn reset(&mut self) {
         self.on_resend();
-        self.fast_resent = false;
+        self.counts &= !DUPLICATES;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Duration;
+
+    fn bounds() -> RttBounds {
+        let ms = Duration::from_millis;
+        RttBounds::new(ms(100), ms(20), ms(800))
+    }
+
+    #[test]
+    fn one_fast_retransmit_and_two_timeouts_between_progresses() {
+        let bounds = bounds();
+        let mut r = Retransmission::new(RttEstimator::new(&bounds));
+        let now = Instant::ZERO;
+        r.on_send(1, true, now);
+        assert!(!r.on_duplicate() && !r.on_duplicate() && r.on_duplicate());
+        r.on_resend();
+        assert!((0..5).all(|_| !r.on_duplicate()), "one fast retransmit until progress");
+        r.arm(now);
+        let at = r.at().unwrap_or(now);
+        assert!(r.fire_if_due(at, &bounds) && !r.silent());
+        r.arm(at);
+        assert!(r.fire_if_due(r.at().unwrap_or(at), &bounds) && r.silent());
+        for _ in 0..20 {
+            assert!(r.fire_if_due(r.at().unwrap_or(at), &bounds) && r.silent());
+        }
+        assert!(!r.on_duplicate(), "timeouts leave the fast retransmit spent");
+        r.on_progress(1, now, &bounds);
+        assert!(!r.silent());
+        assert!(!r.on_duplicate() && !r.on_duplicate() && r.on_duplicate());
+        r.reset();
+        assert!(!r.on_duplicate() && !r.on_duplicate() && r.on_duplicate(), "a new session");
     }
 }

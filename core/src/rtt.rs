@@ -7,39 +7,58 @@
 //! would ever come (Karn's rule) and the timeout would stay at its maximum. Progress
 //! therefore restores the timeout computed from the last measurements.
 
+use crate::client::MAX_RTO;
 use crate::time::Duration;
 
+/// `srtt` before the first sample.
+const NO_SAMPLE: u16 = u16::MAX;
+
+/// The longest round trip an estimate keeps, ms (a longer sample counts as this long): one
+/// under [`NO_SAMPLE`], above the longest timeout allowed, so a sample this long still
+/// gives the longest timeout.
+const LONGEST: u16 = NO_SAMPLE - 1;
+
+// Every timeout the settings allow (at most `MAX_RTO`, 60 s) fits 16 bits of milliseconds.
+const _: () = assert!(MAX_RTO.as_millis_u32() <= LONGEST as u32);
+
+/// Milliseconds in 16 bits: `ms`, or [`LONGEST`] if it is longer.
+fn ms16(ms: u32) -> u16 {
+    u16::try_from(ms).unwrap_or(LONGEST).min(LONGEST)
+}
+
 /// A smoothed round-trip estimate and the retransmission timeout derived from it, in
-/// 32-bit milliseconds (no round trip comes near their 24.8 days), so that a user slot on a
-/// server carries 16 bytes of it, not 56. The bounds are the configuration's, passed in
-/// ([`RttBounds`]), not kept per user.
+/// 16-bit milliseconds (the timeout is at most [`MAX_RTO`], 60 s; a round trip sampled
+/// longer than 65.5 s counts as that long, and gives the longest timeout all the same), so
+/// that a user slot on a server carries 6 bytes of it, not 56. The bounds are the
+/// configuration's, passed in ([`RttBounds`]), not kept per user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RttEstimator {
-    /// Smoothed round-trip time, ms; `None` before the first sample.
-    srtt: Option<u32>,
+    /// Smoothed round-trip time, ms; [`NO_SAMPLE`] before the first sample.
+    srtt: u16,
     /// Round-trip variation, ms.
-    rttvar: u32,
+    rttvar: u16,
     /// The current timeout, ms (backed off after timeouts).
-    rto: u32,
+    rto: u16,
 }
 
 /// The timeout's first value and its bounds, in milliseconds: the configuration's, one copy
-/// for a server's every user (12 bytes a user slot no longer carries).
+/// for a server's every user (bytes a user slot does not carry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RttBounds {
-    initial: u32,
-    min: u32,
+    initial: u16,
+    min: u16,
     /// At least `min`.
-    max: u32,
+    max: u16,
 }
 
 impl RttBounds {
     /// Start with `initial`, keep the timeout within `min..=max` (`min` if `max` is less).
+    /// The settings keep all three within [`MAX_RTO`]; longer ones count as 65.5 s.
     pub(crate) fn new(initial: Duration, min: Duration, max: Duration) -> Self {
         RttBounds {
-            initial: initial.as_millis_u32(),
-            min: min.as_millis_u32(),
-            max: max.max(min).as_millis_u32(),
+            initial: ms16(initial.as_millis_u32()),
+            min: ms16(min.as_millis_u32()),
+            max: ms16(max.max(min).as_millis_u32()),
         }
     }
 }
@@ -47,7 +66,7 @@ impl RttBounds {
 impl RttEstimator {
     /// An estimator that starts with the timeout `bounds` give first.
     pub(crate) const fn new(bounds: &RttBounds) -> Self {
-        RttEstimator { srtt: None, rttvar: 0, rto: bounds.initial }
+        RttEstimator { srtt: NO_SAMPLE, rttvar: 0, rto: bounds.initial }
     }
 
     /// The retransmission timeout now.
@@ -58,21 +77,22 @@ impl RttEstimator {
     /// The smoothed round-trip time, once measured (tests read it).
     #[cfg(test)]
     fn srtt(&self) -> Option<Duration> {
-        self.srtt.map(|ms| Duration::from_millis(u64::from(ms)))
+        (self.srtt != NO_SAMPLE).then(|| Duration::from_millis(u64::from(self.srtt)))
     }
 
     /// Takes one round-trip measurement (of a frame sent once: Karn's rule).
     pub(crate) fn sample(&mut self, rtt: Duration, bounds: &RttBounds) {
-        let r = rtt.as_millis_u32();
-        let (srtt, rttvar) = match self.srtt {
-            None => (r, r / 2),
-            Some(srtt) => {
-                let rttvar = self.rttvar.saturating_mul(3).saturating_add(srtt.abs_diff(r)) / 4;
-                (srtt.saturating_mul(7).saturating_add(r) / 8, rttvar)
-            }
+        // All at most `LONGEST`, so nothing below passes 32 bits, and the averages stay
+        // within `LONGEST`.
+        let r = u32::from(ms16(rtt.as_millis_u32()));
+        let (srtt, rttvar) = if self.srtt == NO_SAMPLE {
+            (r, r / 2)
+        } else {
+            let (srtt, rttvar) = (u32::from(self.srtt), u32::from(self.rttvar));
+            ((srtt * 7 + r) / 8, (rttvar * 3 + srtt.abs_diff(r)) / 4)
         };
-        self.srtt = Some(srtt);
-        self.rttvar = rttvar;
+        self.srtt = ms16(srtt);
+        self.rttvar = ms16(rttvar);
         self.rto = self.computed(bounds);
     }
 
@@ -81,21 +101,19 @@ impl RttEstimator {
         self.rto = self.computed(bounds);
     }
 
-    fn computed(&self, bounds: &RttBounds) -> u32 {
-        match self.srtt {
-            Some(srtt) => srtt
-                .saturating_add(self.rttvar.saturating_mul(4).max(1))
-                // Not `clamp`: it asserts min <= max, which `RttBounds::new` makes true
-                // but the compiler cannot see, and the firmware links no panic.
-                .max(bounds.min)
-                .min(bounds.max),
-            None => bounds.initial,
+    fn computed(&self, bounds: &RttBounds) -> u16 {
+        if self.srtt == NO_SAMPLE {
+            return bounds.initial;
         }
+        let rto = u32::from(self.srtt) + (u32::from(self.rttvar) * 4).max(1);
+        // Not `clamp`: it asserts min <= max, which `RttBounds::new` makes true but the
+        // compiler cannot see, and the firmware links no panic.
+        ms16(rto.max(u32::from(bounds.min)).min(u32::from(bounds.max)))
     }
 
     /// A timeout fired: wait twice as long next time.
     pub(crate) fn back_off(&mut self, bounds: &RttBounds) {
-        self.rto = self.rto.saturating_mul(2).min(bounds.max);
+        self.rto = ms16((u32::from(self.rto) * 2).min(u32::from(bounds.max)));
     }
 }
 
@@ -132,5 +150,23 @@ mod tests {
             rtt.back_off(&bounds);
         }
         assert_eq!(rtt.rto(), ms(4000));
+    }
+
+    #[test]
+    fn a_round_trip_past_16_bits_counts_as_the_longest() {
+        let bounds = RttBounds::new(ms(200), ms(20), MAX_RTO);
+        let mut rtt = RttEstimator::new(&bounds);
+        rtt.sample(ms(200_000), &bounds);
+        assert_eq!((rtt.srtt(), rtt.rto()), (Some(ms(65_534)), MAX_RTO));
+        for _ in 0..40 {
+            rtt.back_off(&bounds);
+        }
+        assert_eq!(rtt.rto(), MAX_RTO);
+        rtt.sample(ms(65_534), &bounds);
+        assert_eq!((rtt.srtt(), rtt.rto()), (Some(ms(65_534)), MAX_RTO));
+        for _ in 0..200 {
+            rtt.sample(ms(10), &bounds);
+        }
+        assert_eq!(rtt.rto(), ms(20), "the estimate comes down again");
     }
 }

@@ -192,7 +192,9 @@ impl<const N: usize> StreamDecoder<N> {
                 Ok(true) => return DecodeStep { consumed, frame: Some(self.checked()) },
                 Err(error) => {
                     match error {
-                        StreamError::FrameTooLong { .. } => self.stats.too_long = self.stats.too_long.wrapping_add(1),
+                        StreamError::FrameTooLong { .. } => {
+                            self.stats.too_long = self.stats.too_long.wrapping_add(1)
+                        }
                         _ => self.stats.corrupt = self.stats.corrupt.wrapping_add(1),
                     }
                     return DecodeStep { consumed, frame: Some(Err(error)) };

@@ -9,6 +9,10 @@
 //! - *sent*: the frontier, everything up to here was sent at least once;
 //! - a *resend pass*, while one runs: how far it has got between base and sent.
 //!
+//! Positions in the ring are kept as the low 32 bits of room sequence numbers
+//! ([`ring::low`]): a cursor never lags the ring's oldest message (eviction moves it on),
+//! so they compare as serial numbers and [`Ring::full`] restores the rest.
+//!
 //! Between base and sent, a bitmap remembers which deliveries the recipient holds out of
 //! order (its selective acknowledgements). A retransmission timeout, or three
 //! acknowledgements in a row that accept nothing new (fast retransmit), starts a resend
@@ -23,7 +27,7 @@
 use crate::retransmit::Retransmission;
 use crate::rtt::{RttBounds, RttEstimator};
 use crate::seq::after;
-use crate::server::ring::{Evicted, Member, MessageSlot, Ring};
+use crate::server::ring::{self, Evicted, Member, MessageSlot, Ring};
 use crate::storage::Storage;
 use crate::time::Instant;
 
@@ -33,8 +37,9 @@ pub const MAX_WINDOW: u32 = 64;
 /// The next frame a cursor wants sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Next {
-    /// `deliver` the ring entry `room_seq` as delivery number `seq`.
-    Deliver { seq: u32, room_seq: u64 },
+    /// `deliver` the ring entry `room_seq` as delivery number `seq`; `history` if it was
+    /// said before the recipient joined.
+    Deliver { seq: u32, room_seq: u64, history: bool },
     /// `missed`: every delivery up to `seq` not yet accepted is lost.
     Missed { seq: u32 },
     /// `missed` for delivery number `seq`, a message too long for the recipient's frames
@@ -48,31 +53,52 @@ pub(crate) struct DeliveryCursor {
     /// The highest delivery number the recipient acknowledged in order.
     confirmed: u32,
     base_seq: u32,
-    base_room: u64,
-    sent_seq: u32,
-    scan_room: u64,
+    base_room: u32,
+    scan_room: u32,
+    /// Ring entries up to here were said before the recipient joined: history. Moved on
+    /// past what the ring evicts, so it stays among the positions a cursor compares.
+    history_until: u32,
+    /// A resend pass, while `resending`: the room position it examined last, and that
+    /// entry's delivery number, `resend_ahead` past base (apart, not an `Option` of a
+    /// pair, whose tag and padding took 8 bytes).
+    resend_room: u32,
     /// Bit `k`: delivery `base_seq + 1 + k` is held by the recipient out of order.
     held: u64,
-    /// A resend pass: the last (delivery number, room sequence number) it examined.
-    resend: Option<(u32, u64)>,
+    /// The frontier: deliveries sent past base (at most [`MAX_WINDOW`], so a byte holds
+    /// the count where a delivery number took four).
+    in_flight: u8,
+    /// How far past base the resend pass's delivery number is (at most `in_flight`).
+    resend_ahead: u8,
+    resending: bool,
     /// A `missed` for the current base was sent since the last loss event.
     missed_sent: bool,
     retransmission: Retransmission,
 }
 
 impl DeliveryCursor {
-    /// A cursor that starts after room sequence number `start_room`, its first delivery
-    /// numbered `first_seq`.
-    pub(crate) fn new(start_room: u64, first_seq: u32, rtt: RttEstimator) -> Self {
+    /// A cursor that starts after room sequence number `start_room` (not before the ring's
+    /// oldest message's predecessor), its first delivery numbered `first_seq`; ring entries
+    /// up to `history_until` are history.
+    pub(crate) fn new(
+        start_room: u64,
+        history_until: u64,
+        first_seq: u32,
+        rtt: RttEstimator,
+    ) -> Self {
         let before = first_seq.wrapping_sub(1);
+        let start = ring::low(start_room);
         DeliveryCursor {
             confirmed: before,
             base_seq: before,
-            base_room: start_room,
-            sent_seq: before,
-            scan_room: start_room,
+            base_room: start,
+            scan_room: start,
+            // Nothing up to the start is delivered: a mark before it may as well be there.
+            history_until: ring::low(history_until.max(start_room)),
+            resend_room: start,
             held: 0,
-            resend: None,
+            in_flight: 0,
+            resend_ahead: 0,
+            resending: false,
             missed_sent: false,
             retransmission: Retransmission::new(rtt),
         }
@@ -80,8 +106,11 @@ impl DeliveryCursor {
 
     /// Where everything is done (acknowledged in order, or evicted): the delivery number
     /// and its room sequence number. What a re-joining client resumes from.
-    pub(crate) const fn done(&self) -> (u32, u64) {
-        (self.base_seq, self.base_room)
+    pub(crate) fn done<M: Storage<MessageSlot>, B: Storage<u8>>(
+        &self,
+        ring: &Ring<M, B>,
+    ) -> (u32, u64) {
+        (self.base_seq, ring.full(self.base_room))
     }
 
     /// When the oldest unacknowledged frame is resent, if any is outstanding.
@@ -91,7 +120,27 @@ impl DeliveryCursor {
 
     /// Deliveries sent and not yet acknowledged in order.
     pub(crate) const fn in_flight(&self) -> u32 {
-        self.sent_seq.wrapping_sub(self.base_seq)
+        self.in_flight as u32
+    }
+
+    /// The last delivery number sent (the frontier).
+    const fn sent_seq(&self) -> u32 {
+        self.base_seq.wrapping_add(self.in_flight as u32)
+    }
+
+    /// The resend pass's last delivery number.
+    const fn resend_seq(&self) -> u32 {
+        self.base_seq.wrapping_add(self.resend_ahead as u32)
+    }
+
+    /// Moves base to delivery `seq`, at room position `room` (never past the frontier),
+    /// keeping the frontier's and the resend pass's delivery numbers where they are (a
+    /// pass left behind restarts from base: its caller sets it).
+    fn move_base(&mut self, seq: u32, room: u32) {
+        let (sent, resend) = (self.sent_seq(), self.resend_seq());
+        (self.base_seq, self.base_room) = (seq, room);
+        self.in_flight = ahead(sent, seq);
+        self.resend_ahead = ahead(resend, seq);
     }
 
     fn missed_due(&self) -> bool {
@@ -101,6 +150,11 @@ impl DeliveryCursor {
     /// Whether anything sent still waits for its acknowledgement.
     fn outstanding(&self) -> bool {
         self.in_flight() > 0 || self.missed_due()
+    }
+
+    /// The frame that delivers ring entry `room` (its full number `room_seq`) as `seq`.
+    fn deliver(&self, seq: u32, room: u32, room_seq: u64) -> Next {
+        Next::Deliver { seq, room_seq, history: !after(room, self.history_until) }
     }
 
     /// Whether the recipient holds delivery `seq` out of order.
@@ -130,25 +184,27 @@ impl DeliveryCursor {
         if self.in_flight() >= window.min(MAX_WINDOW) {
             return None;
         }
-        while self.scan_room < ring.newest() {
-            let room_seq = self.scan_room + 1;
+        while after(ring::low(ring.newest()), self.scan_room) {
+            let room = self.scan_room.wrapping_add(1);
+            let room_seq = ring.full(room);
             let entry = ring.get(room_seq);
             if let Some(entry) = entry
                 && entry.is_for(me)
                 && entry.deliver_len() > max_deliver
             {
-                return self.skip_too_long(room_seq, now);
+                return self.skip_too_long(room, now);
             }
-            self.scan_room = room_seq;
+            self.scan_room = room;
             let Some(entry) = entry else { continue };
             if entry.is_for(me) {
-                self.sent_seq = self.sent_seq.wrapping_add(1);
-                self.retransmission.on_send(self.sent_seq, self.resend.is_none(), now);
-                return Some(Next::Deliver { seq: self.sent_seq, room_seq });
+                self.in_flight = self.in_flight.wrapping_add(1);
+                let seq = self.sent_seq();
+                self.retransmission.on_send(seq, !self.resending, now);
+                return Some(self.deliver(seq, room, room_seq));
             }
             if self.in_flight() == 0 {
                 // Nothing outstanding before it: an entry for others is done at once.
-                self.base_room = room_seq;
+                self.base_room = room;
             }
         }
         None
@@ -158,15 +214,14 @@ impl DeliveryCursor {
     /// it is acknowledged (a `missed` names every number up to its own), its delivery
     /// number is used up and a `missed` naming it goes: the recipient counts it lost. Until
     /// then the scan waits before it.
-    fn skip_too_long(&mut self, room_seq: u64, now: Instant) -> Option<Next> {
+    fn skip_too_long(&mut self, room: u32, now: Instant) -> Option<Next> {
         if self.in_flight() > 0 {
             return None;
         }
-        self.scan_room = room_seq;
-        self.sent_seq = self.sent_seq.wrapping_add(1);
-        self.base_seq = self.sent_seq;
-        self.base_room = room_seq;
-        self.held = 0;
+        // Nothing is out, so nothing is held or left to resend.
+        self.scan_room = room;
+        (self.base_seq, self.base_room) = (self.base_seq.wrapping_add(1), room);
+        (self.held, self.resend_ahead, self.resending) = (0, 0, false);
         self.missed_sent = true;
         self.retransmission.arm(now);
         Some(Next::TooLong { seq: self.base_seq })
@@ -179,20 +234,25 @@ impl DeliveryCursor {
         me: Member,
         now: Instant,
     ) -> Option<Next> {
-        let (mut seq, mut room_seq) = self.resend?;
-        while after(self.sent_seq, seq) && room_seq < self.scan_room {
-            room_seq += 1;
+        if !self.resending {
+            return None;
+        }
+        let (mut seq, mut room) = (self.resend_seq(), self.resend_room);
+        let sent = self.sent_seq();
+        while after(sent, seq) && after(self.scan_room, room) {
+            room = room.wrapping_add(1);
+            let room_seq = ring.full(room);
             if !ring.get(room_seq).is_some_and(|entry| entry.is_for(me)) {
                 continue;
             }
             seq = seq.wrapping_add(1);
             if !self.is_held(seq) {
-                self.resend = Some((seq, room_seq));
+                (self.resend_ahead, self.resend_room) = (ahead(seq, self.base_seq), room);
                 self.retransmission.arm(now);
-                return Some(Next::Deliver { seq, room_seq });
+                return Some(self.deliver(seq, room, room_seq));
             }
         }
-        self.resend = None;
+        self.resending = false;
         None
     }
 
@@ -207,7 +267,7 @@ impl DeliveryCursor {
         now: Instant,
         bounds: &RttBounds,
     ) -> bool {
-        if after(seq, self.sent_seq) {
+        if after(seq, self.sent_seq()) {
             return false; // claims more than was sent
         }
         if !after(seq, self.confirmed) {
@@ -227,22 +287,20 @@ impl DeliveryCursor {
         if after(seq, self.base_seq) {
             // Walk base forward to the entry that got delivery number `seq`.
             let mut counted = self.base_seq;
-            let mut room_seq = self.base_room;
-            while room_seq < self.scan_room && counted != seq {
-                room_seq += 1;
-                if ring.get(room_seq).is_some_and(|entry| entry.is_for(me)) {
+            let mut room = self.base_room;
+            while after(self.scan_room, room) && counted != seq {
+                room = room.wrapping_add(1);
+                if ring.get(ring.full(room)).is_some_and(|entry| entry.is_for(me)) {
                     counted = counted.wrapping_add(1);
                 }
             }
             let moved = counted.wrapping_sub(self.base_seq);
             self.held = if moved >= 64 { 0 } else { self.held >> moved };
-            self.base_seq = counted;
-            self.base_room = room_seq;
-            if let Some((resend_seq, _)) = self.resend
-                && !after(resend_seq, counted)
-            {
+            let overtaken = !after(self.resend_seq(), counted);
+            self.move_base(counted, room);
+            if self.resending && overtaken {
                 // The pass had not got this far: it goes on from the new base.
-                self.resend = Some((counted, room_seq));
+                (self.resend_ahead, self.resend_room) = (0, room);
             }
         }
         self.hold(seq, sack);
@@ -258,7 +316,7 @@ impl DeliveryCursor {
             }
             let held = seq.wrapping_add(2).wrapping_add(i);
             let k = held.wrapping_sub(self.base_seq).wrapping_sub(1);
-            if k < 64 && !after(held, self.sent_seq) {
+            if k < 64 && !after(held, self.sent_seq()) {
                 self.held |= 1 << k;
             }
         }
@@ -281,7 +339,8 @@ impl DeliveryCursor {
     }
 
     fn start_resend(&mut self) {
-        self.resend = Some((self.base_seq, self.base_room));
+        (self.resend_ahead, self.resend_room) = (0, self.base_room);
+        self.resending = true;
         self.missed_sent = false;
         self.retransmission.on_resend();
     }
@@ -291,7 +350,7 @@ impl DeliveryCursor {
     /// it, and its deliveries were not left unanswered through two timeouts since its last
     /// progress. A recipient that went silent never holds the room up for long.
     pub(crate) fn holds_up(&self, seq: u64) -> bool {
-        self.base_room < seq && !self.retransmission.silent()
+        after(ring::low(seq), self.base_room) && !self.retransmission.silent()
     }
 
     /// The ring evicted an entry. If this cursor had not finished with it, base moves past
@@ -300,21 +359,28 @@ impl DeliveryCursor {
     /// Returns whether something is now outstanding (a `missed` may be due, a resend pass
     /// may have moved): the recipient must be looked at.
     pub(crate) fn on_evict(&mut self, evicted: &Evicted, me: Member, now: Instant) -> bool {
-        if self.base_room >= evicted.seq {
+        let gone = ring::low(evicted.seq);
+        if after(gone, self.history_until) {
+            // Nothing up to `gone` is delivered again: the mark keeps up with the ring.
+            self.history_until = gone;
+        }
+        if !after(gone, self.base_room) {
             return false;
         }
+        let mut base_seq = self.base_seq;
         if evicted.is_for(me) {
-            self.base_seq = self.base_seq.wrapping_add(1);
+            base_seq = base_seq.wrapping_add(1);
             self.held >>= 1;
         }
-        self.base_room = evicted.seq;
-        if self.scan_room < evicted.seq {
+        // One the scan passed was sent: the frontier stays where it is.
+        self.move_base(base_seq, gone);
+        if after(gone, self.scan_room) {
             // Never sent: skip it.
-            self.scan_room = evicted.seq;
-            self.sent_seq = self.base_seq;
+            self.scan_room = gone;
+            self.in_flight = 0;
         }
-        if self.resend.is_some_and(|(_, room)| room < evicted.seq) {
-            self.resend = Some((self.base_seq, self.base_room));
+        if self.resending && after(gone, self.resend_room) {
+            (self.resend_ahead, self.resend_room) = (0, gone);
         }
         if self.outstanding() {
             self.retransmission.arm(now);
@@ -324,232 +390,11 @@ impl DeliveryCursor {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::server::ring::Recipient;
-    use crate::wire::Name;
-
-    use crate::time::Duration;
-    use crate::wire::limits::MAX_FRAME;
-
-    use crate::name_policy::NameKey;
-    use crate::server::ring::Member;
-    use crate::wire::Token;
-
-    const ME: Member = Member { token: Token(7), key: NameKey::PLACEHOLDER };
-
-    fn bounds() -> RttBounds {
-        RttBounds::new(
-            Duration::from_millis(100),
-            Duration::from_millis(20),
-            Duration::from_millis(800),
-        )
-    }
-
-    fn rtt() -> RttEstimator {
-        RttEstimator::new(&bounds())
-    }
-
-    fn push<M: Storage<MessageSlot>, B: Storage<u8>>(
-        ring: &mut Ring<M, B>,
-        to: Recipient,
-    ) -> Option<Evicted> {
-        let mut gone = None;
-        ring.push(Name::new("other").unwrap(), to, None, "x", |e| gone = Some(e));
-        gone
-    }
-
-    fn drain<M: Storage<MessageSlot>, B: Storage<u8>>(
-        cursor: &mut DeliveryCursor,
-        ring: &Ring<M, B>,
-        window: u32,
-    ) -> std::vec::Vec<Next> {
-        core::iter::from_fn(|| cursor.next(ring, ME, (window, MAX_FRAME), Instant::ZERO)).collect()
-    }
-
-    #[test]
-    fn numbers_only_entries_for_me_and_respects_the_window() {
-        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
-        push(&mut ring, Recipient::Room); // 1: for me
-        push(&mut ring, Recipient::User(Token(99))); // 2: for someone else
-        push(&mut ring, Recipient::User(ME.token)); // 3: for me
-        push(&mut ring, Recipient::Room); // 4: for me
-        let mut cursor = DeliveryCursor::new(0, 1, rtt());
-        assert_eq!(
-            drain(&mut cursor, &ring, 2),
-            [Next::Deliver { seq: 1, room_seq: 1 }, Next::Deliver { seq: 2, room_seq: 3 }]
-        );
-        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert_eq!(drain(&mut cursor, &ring, 2), [Next::Deliver { seq: 3, room_seq: 4 }]);
-        assert!(
-            !cursor.on_ack(5, 0, &ring, ME, Instant::ZERO, &bounds()),
-            "acks beyond what was sent are ignored"
-        );
-        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert_eq!(cursor.in_flight(), 0);
-        assert_eq!(cursor.retransmit_at(), None);
-    }
-
-    #[test]
-    fn timeout_rewinds_to_the_first_unacknowledged_with_backoff() {
-        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
-        for _ in 0..3 {
-            push(&mut ring, Recipient::Room);
-        }
-        let mut cursor = DeliveryCursor::new(0, 1, rtt());
-        assert_eq!(drain(&mut cursor, &ring, 8).len(), 3);
-        // A 50 ms round trip: srtt 50, rttvar 25, so a 150 ms timeout.
-        let acked = Instant::from_millis(50);
-        cursor.on_ack(1, 0, &ring, ME, acked, &bounds());
-        let at = cursor.retransmit_at().unwrap();
-        assert_eq!(at, acked + Duration::from_millis(150));
-        assert!(!cursor.on_timeout(Instant::from_millis(u64::from(at.as_millis()) - 1), &bounds()));
-        assert!(cursor.on_timeout(at, &bounds()));
-        assert_eq!(
-            drain(&mut cursor, &ring, 8),
-            [Next::Deliver { seq: 2, room_seq: 2 }, Next::Deliver { seq: 3, room_seq: 3 }]
-        );
-        // Doubled to 300 ms, then 600, then capped at 800.
-        let now = Instant::ZERO;
-        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds()));
-        cursor.next(&ring, ME, (8, MAX_FRAME), now);
-        assert_eq!(cursor.retransmit_at(), Some(now + Duration::from_millis(600)));
-        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds()));
-        cursor.next(&ring, ME, (8, MAX_FRAME), now);
-        assert_eq!(cursor.retransmit_at(), Some(now + Duration::from_millis(800)));
-    }
-
-    #[test]
-    fn an_ack_from_before_a_rewind_still_counts() {
-        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
-        for _ in 0..4 {
-            push(&mut ring, Recipient::Room);
-        }
-        let mut cursor = DeliveryCursor::new(0, 1, rtt());
-        assert_eq!(drain(&mut cursor, &ring, 8).len(), 4);
-        cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds());
-        // The acknowledgement of the first pass arrives after the rewind.
-        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert_eq!(drain(&mut cursor, &ring, 8), [Next::Deliver { seq: 4, room_seq: 4 }]);
-        assert!(cursor.on_ack(4, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert_eq!(cursor.in_flight(), 0);
-    }
-
-    #[test]
-    fn three_duplicate_acks_resend_from_the_gap_once() {
-        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
-        for _ in 0..6 {
-            push(&mut ring, Recipient::Room);
-        }
-        let mut cursor = DeliveryCursor::new(0, 1, rtt());
-        assert_eq!(drain(&mut cursor, &ring, 8).len(), 6);
-        // 1 arrived, 2 was lost, 3..6 arrived: the recipient acks 1 four times.
-        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert!(!cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert!(!cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert!(
-            cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()),
-            "the third duplicate resends"
-        );
-        assert_eq!(
-            drain(&mut cursor, &ring, 8).first(),
-            Some(&Next::Deliver { seq: 2, room_seq: 2 })
-        );
-        for _ in 0..5 {
-            assert!(
-                !cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()),
-                "no second fast resend before progress"
-            );
-        }
-        assert!(cursor.on_ack(6, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert_eq!(cursor.in_flight(), 0);
-    }
-
-    #[test]
-    fn the_timeout_follows_the_measured_round_trip() {
-        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
-        push(&mut ring, Recipient::Room);
-        let mut cursor = DeliveryCursor::new(0, 1, rtt());
-        let t0 = Instant::from_millis(1000);
-        assert!(cursor.next(&ring, ME, (8, MAX_FRAME), t0).is_some());
-        assert_eq!(cursor.retransmit_at(), Some(t0 + Duration::from_millis(100)));
-        cursor.on_ack(1, 0, &ring, ME, t0 + Duration::from_millis(10), &bounds());
-        push(&mut ring, Recipient::Room);
-        let t1 = Instant::from_millis(2000);
-        assert!(cursor.next(&ring, ME, (8, MAX_FRAME), t1).is_some());
-        // srtt 10 ms, rttvar 5 ms: 30 ms.
-        assert_eq!(cursor.retransmit_at(), Some(t1 + Duration::from_millis(30)));
-    }
-
-    #[test]
-    fn eviction_of_unacknowledged_entries_becomes_a_missed_notice() {
-        let mut ring = Ring::<[MessageSlot; 2], [u8; 1024]>::new();
-        let mut cursor = DeliveryCursor::new(0, 1, rtt());
-        push(&mut ring, Recipient::Room); // 1
-        assert_eq!(drain(&mut cursor, &ring, 8), [Next::Deliver { seq: 1, room_seq: 1 }]);
-        push(&mut ring, Recipient::Room); // 2
-        for _ in 0..2 {
-            // 3 evicts 1 (sent, unacked), 4 evicts 2 (never sent)
-            if let Some(evicted) = push(&mut ring, Recipient::Room) {
-                cursor.on_evict(&evicted, ME, Instant::ZERO);
-            }
-        }
-        assert_eq!(
-            drain(&mut cursor, &ring, 8),
-            [
-                Next::Missed { seq: 2 },
-                Next::Deliver { seq: 3, room_seq: 3 },
-                Next::Deliver { seq: 4, room_seq: 4 }
-            ]
-        );
-        // The recipient had in fact received 1 before it was evicted; it acknowledges the
-        // missed notice (2), then the rest.
-        assert!(cursor.on_ack(2, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert!(cursor.on_ack(4, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert_eq!(cursor.in_flight(), 0);
-        assert_eq!(cursor.retransmit_at(), None);
-    }
-
-    #[test]
-    fn an_entry_too_long_for_the_recipient_waits_for_what_went_before_then_is_told_missed() {
-        let mut ring = Ring::<[MessageSlot; 16], [u8; 1024]>::new();
-        let long = "y".repeat(300);
-        push(&mut ring, Recipient::Room); // 1
-        ring.push(Name::new("other").unwrap(), Recipient::Room, None, &long, |_| {}); // 2
-        push(&mut ring, Recipient::Room); // 3
-        let entry = ring.get(2).unwrap();
-        let deliver = crate::wire::Message::Deliver {
-            token: ME.token,
-            seq: 2,
-            direct: false,
-            history: false,
-            from: entry.from,
-            text: entry.text,
-        };
-        assert_eq!(entry.deliver_len(), deliver.buffer_len(), "the length is the frame's");
-        let mut cursor = DeliveryCursor::new(0, 1, rtt());
-        let limits = (8, 256);
-        assert_eq!(
-            cursor.next(&ring, ME, limits, Instant::ZERO),
-            Some(Next::Deliver { seq: 1, room_seq: 1 })
-        );
-        assert_eq!(cursor.next(&ring, ME, limits, Instant::ZERO), None, "1 is still out");
-        assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert_eq!(cursor.next(&ring, ME, limits, Instant::ZERO), Some(Next::TooLong { seq: 2 }));
-        assert_eq!(
-            cursor.next(&ring, ME, limits, Instant::ZERO),
-            Some(Next::Deliver { seq: 3, room_seq: 3 })
-        );
-        // The notice is resent like any `missed` until acknowledged.
-        assert!(cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds()));
-        assert_eq!(cursor.next(&ring, ME, limits, Instant::ZERO), Some(Next::Missed { seq: 2 }));
-        assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO, &bounds()));
-        assert_eq!(cursor.in_flight(), 0);
-        assert_eq!(cursor.retransmit_at(), None);
-        // A recipient with the protocol's frames gets it.
-        let mut big = DeliveryCursor::new(0, 1, rtt());
-        let all = drain(&mut big, &ring, 8);
-        assert_eq!(all.get(1), Some(&Next::Deliver { seq: 2, room_seq: 2 }));
-    }
+/// How far delivery number `seq` is past `base`, for one at most [`MAX_WINDOW`] past it;
+/// 0 for one behind it.
+fn ahead(seq: u32, base: u32) -> u8 {
+    u8::try_from(seq.wrapping_sub(base)).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,7 @@ use crate::seq::after;
 use crate::server::ServerMemory;
 use crate::server::directory::Directory;
 use crate::server::ring::{Member, Recipient};
+use crate::server::session::low_byte;
 use crate::server::timers::deadline;
 use crate::server::{LeftReason, Server, Session};
 use crate::table::SlotId;
@@ -212,7 +213,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             let session = &mut user.state;
             session.expected = seq.wrapping_add(1);
             session.last_digest = what.digest();
-            session.last_reject = Some((seq, code));
+            (session.last_reject, session.last_reject_low) = (Some(code), low_byte(seq));
         }
         Intake::Error { seq, code }
     }
@@ -324,9 +325,11 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
 fn out_of_order(session: &Session, seq: u32) -> Intake {
     let expected = session.expected;
     if after(expected, seq)
-        && let Some((rejected, code)) = session.last_reject.filter(|(s, _)| *s == seq)
+        && expected.wrapping_sub(seq) <= 256
+        && session.last_reject_low == low_byte(seq)
+        && let Some(code) = session.last_reject
     {
-        return Intake::Error { seq: rejected, code };
+        return Intake::Error { seq, code };
     }
     Intake::OutOfOrder { last_accepted: expected.wrapping_sub(1) }
 }

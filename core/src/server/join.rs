@@ -11,9 +11,9 @@ use crate::server::delivery::{DeliveryCursor, MAX_WINDOW};
 use crate::server::detail::Detail;
 use crate::server::directory::Directory;
 use crate::server::ring::Member;
-use crate::server::session::Session;
+use crate::server::session::{Session, nonce_tag};
 use crate::server::{LeftReason, Server, ServerEvent};
-use crate::time::{Instant, MaybeInstant};
+use crate::time::Instant;
 use crate::transport::Transmit;
 use crate::wire::limits::text_in_frame;
 use crate::wire::{Cookie, ErrorCode, Message, Name, NameBuf, Token};
@@ -121,7 +121,10 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         {
             // (A plain join never gets an encrypted session's welcome in the clear.)
             let same_kind = verified || !user.state.is_sealed();
-            if user.name.as_name().same_user(&name) && user.state.join_nonce == nonce && same_kind {
+            if user.name.as_name().same_user(&name)
+                && user.state.join_nonce == nonce_tag(nonce)
+                && same_kind
+            {
                 // A resend of the join that made this session (its welcome was lost): the
                 // same answer again.
                 let token = user.token;
@@ -222,21 +225,23 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             }
         };
         Session {
-            join_nonce: join.nonce,
-            window: self.config.window.min(u32::from(join.window)).max(1),
+            join_nonce: nonce_tag(join.nonce),
+            // At most `MAX_WINDOW` (the configuration's bound): 8 bits hold it.
+            window: u8::try_from(self.config.window.min(u32::from(join.window)).max(1))
+                .unwrap_or(u8::MAX),
             max_frame: join.max_frame,
             expected: self.config.first_seq(),
             last_reject: None,
+            last_reject_low: 0,
             cursor: DeliveryCursor::new(
                 start,
+                history_until,
                 self.config.first_seq(),
                 RttEstimator::new(&self.rtt),
             ),
             rate: RateLimiter::new(self.config.burst, now),
-            malformed_reported_at: MaybeInstant::NONE,
             closing: None,
             ack_due: false,
-            history_until,
             last_digest: 0,
             keys: None,
         }
@@ -345,7 +350,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     pub(super) fn remember_departed(&mut self, slot: crate::table::SlotId) {
         let Some(user) = self.table.get(slot) else { return };
         let member = Member { token: user.token, key: user.key };
-        let departed = Departed { member, done: user.state.cursor.done() };
+        let departed = Departed { member, done: user.state.cursor.done(&self.ring) };
         if self.departed.is_full() {
             self.departed.pop_front();
         }

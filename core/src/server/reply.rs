@@ -9,7 +9,7 @@ use crate::server::ServerMemory;
 use crate::server::detail::Detail;
 use crate::server::directory::Directory;
 use crate::server::intake::Sequenced;
-use crate::time::{Duration, Instant, MaybeInstant};
+use crate::time::Instant;
 use crate::transport::Transmit;
 use crate::wire::limits::MAX_FRAME;
 use crate::wire::{ErrorCode, Message, Name, NameList, NameListBuilder, Token};
@@ -119,11 +119,10 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 self.stats.bad_token += 1;
                 return None;
             }
-            let session = &mut user.state;
-            if !session.malformed_reported_at.none_or_past(Duration::from_secs(1), now) {
+            // At most one notice a second, shared with the rate limit's.
+            if !user.state.rate.should_report(now) {
                 return None;
             }
-            session.malformed_reported_at = MaybeInstant::some(now);
             let message =
                 Message::Error { token: user.token, code, seq: 0, detail: detail.as_str() };
             return Transmit::to_client(buf, from, &message);

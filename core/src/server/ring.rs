@@ -2,7 +2,8 @@
 //!
 //! Each message is stored once, however many users it goes to. Room sequence numbers are
 //! internal (`u64`, never on the wire, never wrapping); each recipient numbers what it gets
-//! on its own (see `delivery.rs`). When the ring is full the oldest message is evicted and
+//! on its own (see `delivery.rs`), and its cursor keeps only their low 32 bits ([`low`],
+//! [`Ring::full`]). When the ring is full the oldest message is evicted and
 //! every cursor still behind it learns what it lost.
 
 use crate::name_policy::NameKey;
@@ -16,6 +17,17 @@ use crate::wire::{Name, Token};
 pub(crate) struct Member {
     pub(crate) token: Token,
     pub(crate) key: NameKey,
+}
+
+/// The most messages a ring keeps (it uses no more slots than this): less than half of
+/// 2^32, so positions from the oldest message's predecessor to the newest compare by their
+/// low 32 bits as serial numbers ([`crate::seq::after`]).
+const MAX_MESSAGES: usize = 1 << 30;
+
+/// The low 32 bits of room sequence number `seq`: what a cursor keeps of a position.
+pub(crate) const fn low(seq: u64) -> u32 {
+    let [a, b, c, d, ..] = seq.to_le_bytes();
+    u32::from_le_bytes([a, b, c, d])
 }
 
 /// Who a stored message is for.
@@ -141,6 +153,14 @@ impl<const R: usize, const T: usize> Ring<[MessageSlot; R], [u8; T]> {
 }
 
 impl<M: Storage<MessageSlot>, B: Storage<u8>> Ring<M, B> {
+    /// An empty ring whose first message is numbered `first` (tests: a cursor's positions
+    /// across the 32-bit boundary).
+    #[cfg(test)]
+    pub(crate) const fn numbered_from(mut self, first: u64) -> Self {
+        (self.oldest, self.newest) = (first, first - 1);
+        self
+    }
+
     /// An empty ring in `slots` and `arena` (their contents are overwritten as it fills).
     pub(crate) const fn with_storage(slots: M, arena: B) -> Self {
         Ring { slots, arena, oldest: 1, newest: 0 }
@@ -153,7 +173,7 @@ impl<M: Storage<MessageSlot>, B: Storage<u8>> Ring<M, B> {
 
     /// How many messages it keeps at most.
     pub(crate) fn slot_count(&self) -> usize {
-        self.slots.as_ref().len()
+        self.slots.as_ref().len().min(MAX_MESSAGES)
     }
 
     /// The newest sequence number (0 when nothing was ever stored).
@@ -165,6 +185,13 @@ impl<M: Storage<MessageSlot>, B: Storage<u8>> Ring<M, B> {
     /// was evicted yet).
     pub(crate) const fn oldest(&self) -> u64 {
         self.oldest
+    }
+
+    /// The room sequence number whose low 32 bits are `low`, for a position from the
+    /// oldest message's predecessor to the newest (a cursor's: see [`MAX_MESSAGES`]).
+    pub(crate) const fn full(&self, low: u32) -> u64 {
+        let behind = self::low(self.newest).wrapping_sub(low);
+        self.newest.saturating_sub(behind as u64)
     }
 
     /// The message with sequence number `seq`, if still stored.

@@ -20,6 +20,7 @@ use crate::secure::{
 use crate::server::directory::Directory;
 use crate::server::handshake_budget::HandshakeBudget;
 use crate::server::join::{Admission, Join};
+use crate::server::session::nonce_tag;
 use crate::server::{Server, ServerMemory};
 use crate::table::SlotId;
 use crate::time::Instant;
@@ -317,7 +318,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     ) -> Result<Option<Transmit<A>>, ()> {
         let Some(slot) = self.table.by_addr(from) else { return Ok(None) };
         let Some(user) = self.table.get(slot) else { return Ok(None) };
-        if user.state.join_nonce != nonce || !user.state.is_sealed() {
+        if user.state.join_nonce != nonce_tag(nonce) || !user.state.is_sealed() {
             return Ok(None);
         }
         let token = user.token;

@@ -12,7 +12,7 @@ use crate::server::edge::SessionKeys;
 use crate::server::intake::Sequenced;
 use crate::server::ring::Member;
 use crate::table::SlotId;
-use crate::time::{Instant, MaybeInstant};
+use crate::time::Instant;
 use crate::transport::Transmit;
 use crate::wire::limits::SEALED_OVERHEAD;
 use crate::wire::{ErrorCode, Message, Token, echo_reply_in_place};
@@ -21,31 +21,50 @@ use crate::wire::{ErrorCode, Message, Token, echo_reply_in_place};
 /// to give the server memory for its users ([`crate::server::UserSlot`]).
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// The nonce of the join that made this session: a join with it again is a resend.
-    pub(super) join_nonce: u64,
-    /// The most deliveries outstanding: the server's window or the client's, the smaller.
-    pub(super) window: u32,
+    /// The nonce of the join that made this session, folded to 32 bits ([`nonce_tag`]):
+    /// a join with it again is a resend.
+    pub(super) join_nonce: u32,
+    /// The most deliveries outstanding: the server's window or the client's, the smaller
+    /// (at most [`MAX_WINDOW`](crate::server::delivery::MAX_WINDOW), 64).
+    pub(super) window: u8,
     /// The largest frame the client takes (its join's `max frame`).
     pub(super) max_frame: u16,
     /// The client sequence number expected next.
     pub(super) expected: u32,
-    /// The last message refused, to answer its retransmissions the same way.
-    pub(super) last_reject: Option<(u32, ErrorCode)>,
+    /// The last message refused, to answer its retransmissions the same way: its code,
+    /// and its number's low byte. The client resends it while its later messages go, so
+    /// it lies less than 256 behind `expected` for as long as it matters (older, it is
+    /// forgotten): a byte tells it, where a number and an `Option`'s tag took 8.
+    pub(super) last_reject: Option<ErrorCode>,
+    pub(super) last_reject_low: u8,
     pub(super) cursor: DeliveryCursor,
+    /// Its token bucket, and when the user was last told of something it did wrong (the
+    /// rate limit, a malformed frame: one notice a second of either).
     pub(super) rate: RateLimiter,
-    /// When the user was last told its frame was malformed (at most once a second).
-    pub(super) malformed_reported_at: MaybeInstant,
     /// An error to send before the session ends (kicked, shutting down).
     pub(super) closing: Option<ErrorCode>,
     /// Messages were accepted and not yet acknowledged: one `ack` covers all of them.
     pub(super) ack_due: bool,
-    /// Ring entries up to this room seq were said before the user joined: history.
-    pub(super) history_until: u64,
     /// The digest of the last sequenced message accepted (`expected - 1`), for `moved`.
     pub(super) last_digest: u32,
     /// An encrypted session's keys: every frame to it sealed, every frame from it opened
     /// (the edge's, `secure.rs` or `clear.rs`).
     pub(super) keys: SessionKeys,
+}
+
+/// A join nonce as a session keeps it: its two halves folded into 32 bits. A resend of the
+/// join carries the same nonce; another attempt from the same address and name matches by
+/// chance once in 2³², and is then answered as that session's resend (4 bytes of every
+/// slot for a session the client would have taken over anyway).
+pub(super) const fn nonce_tag(nonce: u64) -> u32 {
+    let [a, b, c, d, ..] = (nonce ^ (nonce >> 32)).to_le_bytes();
+    u32::from_le_bytes([a, b, c, d])
+}
+
+/// The low byte of a sequence number (a refusal's, as a session keeps it).
+pub(super) const fn low_byte(seq: u32) -> u8 {
+    let [low, ..] = seq.to_le_bytes();
+    low
 }
 
 impl Session {
@@ -147,5 +166,41 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::address::SerialLine;
+    use crate::retransmit::Retransmission;
+    use crate::rtt::RttEstimator;
+    use crate::table::{Slot, User};
+    use core::mem::size_of;
+    use core::net::SocketAddr;
+
+    /// The RAM a user slot takes: at most 128 B with a serial port's one-byte address
+    /// (issue 26's budget), 160 B with a `SocketAddr`, without `secure` (with it the
+    /// session keys add theirs: 312 B serial, 344 B `SocketAddr`). Fails if the slot grows.
+    #[test]
+    fn a_user_slot_stays_within_its_bytes() {
+        let serial = size_of::<Slot<Session, SerialLine>>();
+        let socket = size_of::<Slot<Session, SocketAddr>>();
+        std::println!(
+            "slot: {serial} B serial, {socket} B SocketAddr; user {} (session {}: cursor \
+             {}: retransmission {}: estimate {}; rate {}); name {}",
+            size_of::<User<Session, SerialLine>>(),
+            size_of::<Session>(),
+            size_of::<DeliveryCursor>(),
+            size_of::<Retransmission>(),
+            size_of::<RttEstimator>(),
+            size_of::<RateLimiter>(),
+            size_of::<crate::wire::NameBuf>(),
+        );
+        if cfg!(feature = "secure") {
+            return; // the session keys' bytes on top: reported, not budgeted
+        }
+        assert!(serial <= 128, "{serial} B a slot with a serial line's address");
+        assert!(socket <= 160, "{socket} B a slot with a SocketAddr");
     }
 }

@@ -66,9 +66,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.ending = Some((slot, reason));
             return transmit;
         }
-        let limits = (user.state.window, user.state.max_plain_frame());
+        let limits = (u32::from(user.state.window), user.state.max_plain_frame());
         let me = Member { token, key: user.key };
-        let history_until = user.state.history_until;
         match user.state.cursor.next(&self.ring, me, limits, now)? {
             Next::Missed { seq } => {
                 self.stats.missed_notices += 1;
@@ -79,7 +78,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 self.stats.too_long += 1;
                 Transmit::to_client(buf, addr, &Message::Missed { token, seq })
             }
-            Next::Deliver { seq, room_seq } => {
+            Next::Deliver { seq, room_seq, history } => {
                 let entry = self.ring.get(room_seq)?;
                 self.stats.deliveries += 1;
                 let direct = matches!(entry.to, Recipient::User(_));
@@ -87,7 +86,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                     token,
                     seq,
                     direct,
-                    history: room_seq <= history_until,
+                    history,
                     from: entry.from,
                     text: entry.text,
                 };
