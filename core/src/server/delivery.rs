@@ -40,11 +40,10 @@ pub(crate) enum Next {
     /// `deliver` the ring entry `room_seq` as delivery number `seq`; `history` if it was
     /// said before the recipient joined.
     Deliver { seq: u32, room_seq: u64, history: bool },
-    /// `missed`: every delivery up to `seq` not yet accepted is lost.
-    Missed { seq: u32 },
-    /// `missed` for delivery number `seq`, a message too long for the recipient's frames
-    /// (the join's `max frame`): told as lost, never sent.
-    TooLong { seq: u32 },
+    /// `missed`: every delivery up to `seq` not yet accepted is lost; `too_long` when
+    /// `seq` is a message too long for the recipient's frames (the join's `max frame`),
+    /// told as lost, never sent.
+    Missed { seq: u32, too_long: bool },
 }
 
 /// A recipient's delivery cursor.
@@ -176,7 +175,7 @@ impl DeliveryCursor {
         if self.missed_due() && !self.missed_sent {
             self.missed_sent = true;
             self.retransmission.arm(now);
-            return Some(Next::Missed { seq: self.base_seq });
+            return Some(Next::Missed { seq: self.base_seq, too_long: false });
         }
         if let Some(next) = self.next_resend(ring, me, now) {
             return Some(next);
@@ -224,7 +223,7 @@ impl DeliveryCursor {
         (self.held, self.resend_ahead, self.resending) = (0, 0, false);
         self.missed_sent = true;
         self.retransmission.arm(now);
-        Some(Next::TooLong { seq: self.base_seq })
+        Some(Next::Missed { seq: self.base_seq, too_long: true })
     }
 
     /// The next delivery a running resend pass must send again.

@@ -69,13 +69,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let limits = (u32::from(user.state.window), user.state.max_plain_frame());
         let me = Member { token, key: user.key };
         match user.state.cursor.next(&self.ring, me, limits, now)? {
-            Next::Missed { seq } => {
+            Next::Missed { seq, too_long } => {
                 self.stats.missed_notices += 1;
-                Transmit::to_client(buf, addr, &Message::Missed { token, seq })
-            }
-            Next::TooLong { seq } => {
-                self.stats.missed_notices += 1;
-                self.stats.too_long += 1;
+                self.stats.too_long += u64::from(too_long);
                 Transmit::to_client(buf, addr, &Message::Missed { token, seq })
             }
             Next::Deliver { seq, room_seq, history } => {

@@ -187,7 +187,7 @@ fn eviction_of_unacknowledged_entries_becomes_a_missed_notice() {
     assert_eq!(
         drain(&mut cursor, &ring, 8),
         [
-            Next::Missed { seq: 2 },
+            Next::Missed { seq: 2, too_long: false },
             Next::Deliver { seq: 3, room_seq: 3, history: false },
             Next::Deliver { seq: 4, room_seq: 4, history: false }
         ]
@@ -263,14 +263,20 @@ fn an_entry_too_long_for_the_recipient_waits_for_what_went_before_then_is_told_m
     );
     assert_eq!(cursor.next(&ring, ME, limits, Instant::ZERO), None, "1 is still out");
     assert!(cursor.on_ack(1, 0, &ring, ME, Instant::ZERO, &bounds()));
-    assert_eq!(cursor.next(&ring, ME, limits, Instant::ZERO), Some(Next::TooLong { seq: 2 }));
+    assert_eq!(
+        cursor.next(&ring, ME, limits, Instant::ZERO),
+        Some(Next::Missed { seq: 2, too_long: true })
+    );
     assert_eq!(
         cursor.next(&ring, ME, limits, Instant::ZERO),
         Some(Next::Deliver { seq: 3, room_seq: 3, history: false })
     );
     // The notice is resent like any `missed` until acknowledged.
     assert!(cursor.on_timeout(cursor.retransmit_at().unwrap(), &bounds()));
-    assert_eq!(cursor.next(&ring, ME, limits, Instant::ZERO), Some(Next::Missed { seq: 2 }));
+    assert_eq!(
+        cursor.next(&ring, ME, limits, Instant::ZERO),
+        Some(Next::Missed { seq: 2, too_long: false })
+    );
     assert!(cursor.on_ack(3, 0, &ring, ME, Instant::ZERO, &bounds()));
     assert_eq!(cursor.in_flight(), 0);
     assert_eq!(cursor.retransmit_at(), None);
