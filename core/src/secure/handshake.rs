@@ -84,7 +84,7 @@ impl Keypair {
 }
 
 /// `DH(private, public)`, refusing a result of all zeros (a peer's point of low order).
-fn dh(private: &[u8; KEY_LEN], public: &[u8; KEY_LEN]) -> Result<Key, SecureError> {
+pub(super) fn dh(private: &[u8; KEY_LEN], public: &[u8; KEY_LEN]) -> Result<Key, SecureError> {
     let shared = x25519(*private, *public);
     if shared.iter().all(|&b| b == 0) {
         return Err(SecureError::WeakKey);
@@ -93,16 +93,16 @@ fn dh(private: &[u8; KEY_LEN], public: &[u8; KEY_LEN]) -> Result<Key, SecureErro
 }
 
 /// The handshake's common start: the protocol name, the prologue, and the server's
-/// static key (NK's pre-message).
-fn start(pattern: &Pattern, prologue: &[u8], server: &[u8; KEY_LEN]) -> SymmetricState {
-    let mut state = SymmetricState::new(pattern.protocol_name().as_bytes());
+/// static key (the pre-message of NK and IK alike).
+pub(super) fn start(name: &str, prologue: &[u8], server: &[u8; KEY_LEN]) -> SymmetricState {
+    let mut state = SymmetricState::new(name.as_bytes());
     state.mix_hash(prologue);
     state.mix_hash(server);
     state
 }
 
 /// Copies `payload` to `out` after `at` bytes, checking room for it and its tag.
-fn place(out: &mut [u8], at: usize, payload: &[u8]) -> Result<(), SecureError> {
+pub(super) fn place(out: &mut [u8], at: usize, payload: &[u8]) -> Result<(), SecureError> {
     let needed = at + payload.len() + TAGLEN;
     let available = out.len();
     let room = out
@@ -114,7 +114,9 @@ fn place(out: &mut [u8], at: usize, payload: &[u8]) -> Result<(), SecureError> {
 }
 
 /// Splits a handshake message into its ephemeral key and its sealed payload.
-fn ephemeral_and_rest(message: &mut [u8]) -> Result<([u8; KEY_LEN], &mut [u8]), SecureError> {
+pub(super) fn ephemeral_and_rest(
+    message: &mut [u8],
+) -> Result<([u8; KEY_LEN], &mut [u8]), SecureError> {
     let len = message.len();
     if len < HANDSHAKE_OVERHEAD {
         return Err(SecureError::TooShort { len, min: HANDSHAKE_OVERHEAD });
@@ -146,7 +148,7 @@ impl Initiator {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<(Initiator, usize), SecureError> {
-        let mut state = start(pattern, prologue, server);
+        let mut state = start(pattern.protocol_name(), prologue, server);
         let ephemeral = Keypair::from_private(ephemeral);
         place(out, KEY_LEN, payload)?;
         if let Some(psk) = pattern.psk() {
@@ -193,15 +195,15 @@ pub struct Responder {
 impl Responder {
     /// Reads a client's first message in place with the server's key pair `server`:
     /// returns the handshake and the payload's range in `message`. Anyone can send one;
-    /// it costs the server two Diffie-Hellman computations, which is why the cookie comes
-    /// first.
+    /// it costs the server a Diffie-Hellman computation (`es`), which is why the cookie
+    /// comes first.
     pub fn read(
         pattern: &Pattern,
         prologue: &[u8],
         server: &Keypair,
         message: &mut [u8],
     ) -> Result<(Responder, core::ops::Range<usize>), SecureError> {
-        let mut state = start(pattern, prologue, server.public());
+        let mut state = start(pattern.protocol_name(), prologue, server.public());
         let (remote, rest) = ephemeral_and_rest(message)?;
         if let Some(psk) = pattern.psk() {
             state.mix_key_and_hash(psk);

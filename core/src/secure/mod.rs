@@ -6,17 +6,21 @@
 //!   and SHA-256 the smallest of Noise's hashes on a microcontroller);
 //! - `handshake.rs`: the `NK` and `NKpsk0` handshakes, client ([`Initiator`]) and server
 //!   ([`Responder`]) sides, and key fingerprints;
+//! - `handshake_ik.rs`: the `IK` and `IKpsk1` handshakes, in which the client proves a
+//!   static key of its own ([`IkInitiator`], [`IkResponder`]): the building block of
+//!   users' and devices' keys (issue 27), not yet carried by the protocol;
 //! - `transport.rs`: a [`Session`]'s sealed datagrams: explicit nonces, a replay window,
 //!   rekeying;
 //! - `sealed_frame.rs`: the `sealed` frame's clear part and body, as both sides seal it;
 //! - `key_log.rs`: a session's keys as a key log line ([`KeyLogEntry`]), for debugging;
 //! - `random.rs`: the [`KeySource`] ephemeral keys come from, seeded by the embedding.
 //!
-//! Tested against the published Noise test vectors (cacophony's, for both patterns). No
+//! Tested against the published Noise test vectors (cacophony's, for all four patterns). No
 //! allocation, no randomness of its own: the embedding seeds the [`KeySource`] that gives
 //! every ephemeral key.
 
 mod handshake;
+mod handshake_ik;
 mod key_log;
 mod random;
 mod sealed_frame;
@@ -30,6 +34,7 @@ mod vectors;
 pub use handshake::{
     HANDSHAKE_OVERHEAD, Initiator, KEY_LEN, Keypair, Pattern, Responder, fingerprint,
 };
+pub use handshake_ik::{IK_FIRST_OVERHEAD, IkInitiator, IkPattern, IkResponder};
 pub use key_log::{KEY_LOG_LABEL, KeyLogEntry};
 pub use random::KeySource;
 pub(crate) use sealed_frame::{SEALED_HEADER, seal_behind_header, seal_frame};
