@@ -178,11 +178,35 @@ impl Initiator {
             self.state.mix_key(&remote);
         }
         self.state.mix_key(&dh(self.ephemeral.private(), &remote)?);
-        let len = self.state.decrypt_and_hash(rest)?;
-        let (send, receive) = self.state.split();
-        let session = Session::new(send, receive, *self.state.handshake_hash());
-        Ok((session, KEY_LEN..KEY_LEN + len))
+        open_answer(self.state, rest)
     }
+}
+
+/// The end of reading an answer, in every pattern: its payload opened in place, and the
+/// client's transport keys (the payload's range counts from the answer's start).
+pub(super) fn open_answer(
+    mut state: SymmetricState,
+    sealed: &mut [u8],
+) -> Result<(Session, core::ops::Range<usize>), SecureError> {
+    let len = state.decrypt_and_hash(sealed)?;
+    let (send, receive) = state.split();
+    let session = Session::new(send, receive, *state.handshake_hash());
+    Ok((session, KEY_LEN..KEY_LEN + len))
+}
+
+/// The end of writing an answer, in every pattern: `out`'s payload (`len` bytes after
+/// the ephemeral key) sealed in place, and the server's transport keys; returns the
+/// answer's length.
+pub(super) fn seal_answer(
+    mut state: SymmetricState,
+    out: &mut [u8],
+    len: usize,
+) -> Result<(Session, usize), SecureError> {
+    let body = out.get_mut(KEY_LEN..).unwrap_or_default();
+    let sealed = state.encrypt_and_hash(body, len)?;
+    let (receive, send) = state.split();
+    let session = Session::new(send, receive, *state.handshake_hash());
+    Ok((session, KEY_LEN + sealed))
 }
 
 /// The server's side, between the client's first message and its answer.
@@ -234,11 +258,7 @@ impl Responder {
             self.state.mix_key(ephemeral.public());
         }
         self.state.mix_key(&dh(ephemeral.private(), &self.remote)?);
-        let body = out.get_mut(KEY_LEN..).unwrap_or_default();
-        let sealed = self.state.encrypt_and_hash(body, payload.len())?;
-        let (receive, send) = self.state.split();
-        let session = Session::new(send, receive, *self.state.handshake_hash());
-        Ok((session, KEY_LEN + sealed))
+        seal_answer(self.state, out, payload.len())
     }
 }
 

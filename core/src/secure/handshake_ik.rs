@@ -19,7 +19,9 @@
 //! vectors for both patterns (`vectors.rs`).
 
 use crate::error::SecureError;
-use crate::secure::handshake::{KEY_LEN, Keypair, dh, ephemeral_and_rest, place, start};
+use crate::secure::handshake::{
+    KEY_LEN, Keypair, dh, ephemeral_and_rest, open_answer, place, seal_answer, start,
+};
 use crate::secure::symmetric::{SymmetricState, TAGLEN, copy};
 use crate::secure::transport::Session;
 
@@ -118,10 +120,7 @@ impl IkInitiator {
         pattern.mix_ephemeral(&mut self.state, &remote);
         self.state.mix_key(&dh(self.ephemeral.private(), &remote)?);
         self.state.mix_key(&dh(self.client.private(), &remote)?);
-        let len = self.state.decrypt_and_hash(rest)?;
-        let (send, receive) = self.state.split();
-        let session = Session::new(send, receive, *self.state.handshake_hash());
-        Ok((session, KEY_LEN..KEY_LEN + len))
+        open_answer(self.state, rest)
     }
 }
 
@@ -188,11 +187,7 @@ impl IkResponder {
         pattern.mix_ephemeral(&mut self.state, ephemeral.public());
         self.state.mix_key(&dh(ephemeral.private(), &self.remote_ephemeral)?);
         self.state.mix_key(&dh(ephemeral.private(), &self.remote_static)?);
-        let body = out.get_mut(KEY_LEN..).unwrap_or_default();
-        let sealed = self.state.encrypt_and_hash(body, payload.len())?;
-        let (receive, send) = self.state.split();
-        let session = Session::new(send, receive, *self.state.handshake_hash());
-        Ok((session, KEY_LEN + sealed))
+        seal_answer(self.state, out, payload.len())
     }
 }
 
