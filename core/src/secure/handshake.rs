@@ -101,6 +101,15 @@ pub(super) fn start(name: &str, prologue: &[u8], server: &[u8; KEY_LEN]) -> Symm
     state
 }
 
+/// The `e` token, written or read: the ephemeral key goes into the transcript, and with
+/// a pre-shared key into the chaining key too (Noise section 9.2).
+pub(super) fn mix_ephemeral(state: &mut SymmetricState, public: &[u8; KEY_LEN], psk: bool) {
+    state.mix_hash(public);
+    if psk {
+        state.mix_key(public);
+    }
+}
+
 /// Copies `payload` to `out` after `at` bytes, checking room for it and its tag.
 pub(super) fn place(out: &mut [u8], at: usize, payload: &[u8]) -> Result<(), SecureError> {
     let needed = at + payload.len() + TAGLEN;
@@ -155,10 +164,7 @@ impl Initiator {
             state.mix_key_and_hash(psk);
         }
         copy(out, ephemeral.public());
-        state.mix_hash(ephemeral.public());
-        if pattern.psk().is_some() {
-            state.mix_key(ephemeral.public());
-        }
+        mix_ephemeral(&mut state, ephemeral.public(), pattern.psk().is_some());
         state.mix_key(&dh(ephemeral.private(), server)?);
         let body = out.get_mut(KEY_LEN..).unwrap_or_default();
         let sealed = state.encrypt_and_hash(body, payload.len())?;
@@ -173,10 +179,7 @@ impl Initiator {
         message: &mut [u8],
     ) -> Result<(Session, core::ops::Range<usize>), SecureError> {
         let (remote, rest) = ephemeral_and_rest(message)?;
-        self.state.mix_hash(&remote);
-        if pattern.psk().is_some() {
-            self.state.mix_key(&remote);
-        }
+        mix_ephemeral(&mut self.state, &remote, pattern.psk().is_some());
         self.state.mix_key(&dh(self.ephemeral.private(), &remote)?);
         open_answer(self.state, rest)
     }
@@ -232,10 +235,7 @@ impl Responder {
         if let Some(psk) = pattern.psk() {
             state.mix_key_and_hash(psk);
         }
-        state.mix_hash(&remote);
-        if pattern.psk().is_some() {
-            state.mix_key(&remote);
-        }
+        mix_ephemeral(&mut state, &remote, pattern.psk().is_some());
         state.mix_key(&dh(server.private(), &remote)?);
         let len = state.decrypt_and_hash(rest)?;
         Ok((Responder { state, remote }, KEY_LEN..KEY_LEN + len))
@@ -253,10 +253,7 @@ impl Responder {
         let ephemeral = Keypair::from_private(ephemeral);
         place(out, KEY_LEN, payload)?;
         copy(out, ephemeral.public());
-        self.state.mix_hash(ephemeral.public());
-        if pattern.psk().is_some() {
-            self.state.mix_key(ephemeral.public());
-        }
+        mix_ephemeral(&mut self.state, ephemeral.public(), pattern.psk().is_some());
         self.state.mix_key(&dh(ephemeral.private(), &self.remote)?);
         seal_answer(self.state, out, payload.len())
     }

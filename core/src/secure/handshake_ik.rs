@@ -20,7 +20,7 @@
 
 use crate::error::SecureError;
 use crate::secure::handshake::{
-    KEY_LEN, Keypair, dh, ephemeral_and_rest, open_answer, place, seal_answer, start,
+    KEY_LEN, Keypair, dh, ephemeral_and_rest, mix_ephemeral, open_answer, place, seal_answer, start,
 };
 use crate::secure::symmetric::{SymmetricState, TAGLEN, copy};
 use crate::secure::transport::Session;
@@ -58,13 +58,9 @@ impl IkPattern {
         }
     }
 
-    /// The `e` token: the key goes into the transcript, and with a pre-shared key into the
-    /// chaining key too (Noise section 9.2).
+    /// The `e` token ([`mix_ephemeral`] with this pattern's pre-shared key, if any).
     fn mix_ephemeral(&self, state: &mut SymmetricState, public: &[u8; KEY_LEN]) {
-        state.mix_hash(public);
-        if self.psk().is_some() {
-            state.mix_key(public);
-        }
+        mix_ephemeral(state, public, self.psk().is_some());
     }
 }
 

@@ -64,9 +64,19 @@ impl Message<'_> {
     // (`buffer_len_only`) share one copy per mask.
     #[inline(never)]
     fn write_fields<const KINDS: u64>(&self, w: &mut Writer<'_>) {
-        if let Some(token) = self.token() {
-            w.u64(token.0);
+        match self.token() {
+            Some(token) => {
+                w.u64(token.0);
+                self.write_session::<KINDS>(w);
+            }
+            None => self.write_tokenless::<KINDS>(w),
         }
+    }
+
+    /// The body of the kinds without a token: joining, and learning the server's key.
+    // Steps of `write_fields`, inlined into it (one copy per mask).
+    #[inline(always)]
+    fn write_tokenless<const KINDS: u64>(&self, w: &mut Writer<'_>) {
         match *self {
             Message::Join { cookie, nonce, window, resume, delivered, name, max_frame }
                 if takes::<KINDS>(Kind::Join) =>
@@ -96,10 +106,6 @@ impl Message<'_> {
                 w.u64(nonce);
                 w.at_least(handshake, HANDSHAKE_MIN, Kind::Answer);
             }
-            Message::Sealed { counter, sealed, .. } if takes::<KINDS>(Kind::Sealed) => {
-                w.u64(counter);
-                w.at_least(sealed, SEAL_TAG_LEN, Kind::Sealed);
-            }
             Message::KeyRequest { nonce } if takes::<KINDS>(Kind::KeyRequest) => {
                 w.u64(nonce);
                 w.bytes(&[0; KEY_REQUEST_PADDING]);
@@ -113,6 +119,18 @@ impl Message<'_> {
                 w.u64(nonce);
                 w.u8(code.to_byte());
                 w.detail(detail);
+            }
+            _ => {}
+        }
+    }
+
+    /// The body of the kinds of a session, after its token.
+    #[inline(always)]
+    fn write_session<const KINDS: u64>(&self, w: &mut Writer<'_>) {
+        match *self {
+            Message::Sealed { counter, sealed, .. } if takes::<KINDS>(Kind::Sealed) => {
+                w.u64(counter);
+                w.at_least(sealed, SEAL_TAG_LEN, Kind::Sealed);
             }
             Message::Moved { nonce, seq, digest, .. } if takes::<KINDS>(Kind::Moved) => {
                 w.u32(nonce);
@@ -157,25 +175,12 @@ impl Message<'_> {
                 w.name(to);
                 w.text(text);
             }
-            Message::Deliver { seq, direct, history, from, text, .. }
-                if takes::<KINDS>(Kind::Deliver) =>
-            {
-                w.u32(seq);
-                let direct = if direct { FLAG_DIRECT } else { 0 };
-                w.u8(direct | if history { FLAG_HISTORY } else { 0 });
-                w.name(from);
-                w.text(text);
-            }
+            Message::Deliver { .. } if takes::<KINDS>(Kind::Deliver) => self.write_deliver(w),
             Message::Who { req, start, .. } if takes::<KINDS>(Kind::Who) => {
                 w.u32(req);
                 w.u16(start);
             }
-            Message::Users { req, total, start, names, .. } if takes::<KINDS>(Kind::Users) => {
-                w.u32(req);
-                w.u16(total);
-                w.u16(start);
-                w.name_list(&names);
-            }
+            Message::Users { .. } if takes::<KINDS>(Kind::Users) => self.write_users(w),
             Message::Echo { req, mode, text, .. } | Message::EchoReply { req, mode, text, .. }
                 if takes::<KINDS>(Kind::Echo) || takes::<KINDS>(Kind::EchoReply) =>
             {
@@ -189,6 +194,30 @@ impl Message<'_> {
                 w.detail(detail);
             }
             _ => {}
+        }
+    }
+
+    /// A `deliver`'s body, its flags from `direct` and `history` (`parse_deliver` reads
+    /// it back).
+    #[inline(always)]
+    fn write_deliver(&self, w: &mut Writer<'_>) {
+        if let Message::Deliver { seq, direct, history, from, text, .. } = *self {
+            w.u32(seq);
+            let direct = if direct { FLAG_DIRECT } else { 0 };
+            w.u8(direct | if history { FLAG_HISTORY } else { 0 });
+            w.name(from);
+            w.text(text);
+        }
+    }
+
+    /// A `users` page's body.
+    #[inline(always)]
+    fn write_users(&self, w: &mut Writer<'_>) {
+        if let Message::Users { req, total, start, names, .. } = *self {
+            w.u32(req);
+            w.u16(total);
+            w.u16(start);
+            w.name_list(&names);
         }
     }
 
