@@ -520,9 +520,9 @@ bodies[0x01] = function(r)
     -- The optional last field: absent means 1024.
     if not r.err and r.off < r.tvb:len() then
         local max_frame = r:int(f.max_frame, 2)
-        if max_frame and (max_frame < 168 or max_frame > 1024) then
+        if max_frame and (max_frame < 168 or max_frame > 1023) then
             r.err = "the join says the client takes frames of at most " .. max_frame
-                .. " bytes; it must be between 168 and 1024"
+                .. " bytes; it must be between 168 and 1023 (1024 is said by leaving the field out)"
         end
     end
     return name

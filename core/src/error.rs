@@ -95,7 +95,8 @@ pub enum WireError {
     UnknownErrorCode(u8),
     /// A join announces a largest frame outside what the protocol allows.
     #[error(
-        "the join says the client takes frames of at most {0} bytes; it must be between {MIN_FRAME} and {MAX_FRAME}"
+        "the join says the client takes frames of at most {0} bytes; it must be between {MIN_FRAME} and {largest} ({MAX_FRAME} is said by leaving the field out)",
+        largest = MAX_FRAME - 1
     )]
     MaxFrameOutOfRange(u16),
     /// Padding that is not all zeros (a key request's).
@@ -147,7 +148,7 @@ impl WireError {
             WireError::UnknownEchoMode(_) => "an unknown echo mode",
             WireError::UnknownFlags(_) => "undefined flag bits",
             WireError::UnknownErrorCode(_) => "an unknown error code",
-            WireError::MaxFrameOutOfRange(_) => "a max frame outside 168 to 1024",
+            WireError::MaxFrameOutOfRange(_) => "a max frame outside 168 to 1023",
             WireError::BadPadding => "padding that is not zeros",
             WireError::UserListInconsistent { .. } => "a user list past its total",
             WireError::BufferTooSmall { .. } => "a buffer too small",
@@ -371,6 +372,6 @@ mod tests {
         says(WireError::NameTooLong { len: MAX_NAME + 1 }, MAX_NAME);
         says(WireError::DetailTooLong { len: MAX_DETAIL + 1 }, MAX_DETAIL);
         says(WireError::MaxFrameOutOfRange(0), MIN_FRAME);
-        says(WireError::MaxFrameOutOfRange(0), MAX_FRAME);
+        says(WireError::MaxFrameOutOfRange(0), MAX_FRAME - 1);
     }
 }

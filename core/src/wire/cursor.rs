@@ -131,13 +131,14 @@ impl<'a> Reader<'a> {
     }
 
     /// A join's optional last field, the largest frame its client takes:
-    /// [`MAX_FRAME_U16`] when absent.
+    /// [`MAX_FRAME_U16`] when absent. Present, it is below that, so each join has one
+    /// encoding (a join re-emitted is the frame it was read from).
     pub(crate) fn max_frame(&mut self) -> Result<u16, WireError> {
         if self.rest.is_empty() {
             return Ok(MAX_FRAME_U16);
         }
         let max_frame = self.u16();
-        if (MIN_FRAME..=MAX_FRAME).contains(&usize::from(max_frame)) {
+        if (MIN_FRAME..MAX_FRAME).contains(&usize::from(max_frame)) {
             Ok(max_frame)
         } else {
             Err(WireError::MaxFrameOutOfRange(max_frame))

@@ -228,7 +228,7 @@ fn secure_vectors() -> Vec<(&'static str, Message<'static>)> {
 }
 
 /// Every rejected vector and the error it must give.
-fn rejected() -> [(&'static str, WireError); 18] {
+fn rejected() -> [(&'static str, WireError); 19] {
     [
         ("bad-not-a-frame", WireError::NotAFrame),
         ("bad-header-truncated", WireError::HeaderTruncated { len: 2 }),
@@ -248,6 +248,7 @@ fn rejected() -> [(&'static str, WireError); 18] {
         ("bad-users-inconsistent", WireError::UserListInconsistent { start: 0, end: 2, total: 1 }),
         ("bad-key-request-padding", WireError::BadPadding),
         ("bad-max-frame", WireError::MaxFrameOutOfRange(128)),
+        ("bad-max-frame-written", WireError::MaxFrameOutOfRange(1024)),
     ]
 }
 
