@@ -37,7 +37,8 @@ local kinds = {
     [0x01] = "join", [0x02] = "cookie", [0x03] = "welcome", [0x04] = "leave",
     [0x05] = "unknown-session", [0x06] = "challenge", [0x07] = "challenge-response",
     [0x08] = "refused", [0x09] = "moved", [0x0a] = "hello", [0x0b] = "answer",
-    [0x0c] = "sealed", [0x0d] = "key-request", [0x0e] = "server-key", [0x10] = "say",
+    [0x0c] = "sealed", [0x0d] = "key-request", [0x0e] = "server-key",
+    [0x0f] = "hello-key", [0x10] = "say",
     [0x11] = "tell",
     [0x12] = "deliver", [0x13] = "missed", [0x14] = "ack", [0x20] = "who",
     [0x21] = "users", [0x22] = "echo", [0x23] = "echo-reply", [0x24] = "ping",
@@ -47,7 +48,8 @@ local codes = {
     [1] = "malformed", [2] = "unsupported-version", [3] = "name-taken", [4] = "server-full",
     [5] = "no-such-user", [6] = "rate-limited", [7] = "kicked", [8] = "shutting-down",
     [9] = "text-too-long", [10] = "invalid-name", [11] = "too-many-from-address",
-    [12] = "encryption-required",
+    [12] = "encryption-required", [13] = "name-owned", [14] = "key-not-authorized",
+    [15] = "key-banned",
 }
 local modes = { [0] = "same", [1] = "upper", [2] = "lower" }
 
@@ -545,6 +547,8 @@ bodies[0x0a] = function(r)
     local n = r:rest(f.handshake, 48)
     return n and ("handshake, " .. n .. " bytes")
 end
+-- The client's static key is sealed in it: nothing more to show without the handshake keys.
+bodies[0x0f] = bodies[0x0a]
 bodies[0x0b] = function(r)
     r:int(f.nonce, 8)
     local n = r:rest(f.handshake, 48)
@@ -627,7 +631,7 @@ bodies[0x30] = function(r) r:code(); r:int(f.seq, 4); return r:detail() end
 
 local function has_token(kind)
     return kind ~= 0x01 and kind ~= 0x02 and kind ~= 0x08 and kind ~= 0x0a and kind ~= 0x0b
-        and kind ~= 0x0d and kind ~= 0x0e
+        and kind ~= 0x0d and kind ~= 0x0e and kind ~= 0x0f
 end
 
 -- Dissects one frame (`tvb` holds exactly it); returns whether it parsed. (Declared

@@ -10,7 +10,9 @@ use minichat_core::client::ServerKey;
 use minichat_core::client::{Client, ClientConfig, MessageId, OwnedClientEvent};
 use minichat_core::name_policy::NameKey;
 use minichat_core::secure::Keypair;
-use minichat_core::server::{Directory, ServerConfig, ServerEvent, ServerIdentity, StaticServer};
+use minichat_core::server::{
+    ClientKey, Directory, KeyRefusal, ServerConfig, ServerEvent, ServerIdentity, StaticServer,
+};
 use minichat_core::time::{Duration, Instant};
 use minichat_core::transport::Transmit;
 use minichat_core::wire::limits::MAX_FRAME;
@@ -85,6 +87,12 @@ pub struct Elsewhere {
     pub names: Vec<NameBuf>,
     /// One of their rooms is full.
     pub busy: bool,
+    /// Names and the keys that own them (as an embedding records them).
+    pub owners: Vec<(NameBuf, ClientKey)>,
+    /// Only keys in `owners` join, and only under their names.
+    pub listed_only: bool,
+    /// Keys the operator banned.
+    pub banned: Vec<ClientKey>,
 }
 
 impl Directory for Elsewhere {
@@ -98,6 +106,19 @@ impl Directory for Elsewhere {
 
     fn holds_back(&self) -> bool {
         self.busy
+    }
+
+    fn admits(&self, name: Name<'_>, key: Option<&ClientKey>) -> Result<(), KeyRefusal> {
+        if key.is_some_and(|key| self.banned.contains(key)) {
+            return Err(KeyRefusal::Banned);
+        }
+        let owner = self.owners.iter().find(|(owned, _)| owned.as_name().same_user(&name));
+        match (owner, key) {
+            (Some((_, owner)), Some(key)) if owner == key => Ok(()),
+            _ if self.listed_only => Err(KeyRefusal::NotAuthorized),
+            (Some(_), _) => Err(KeyRefusal::NameOwned),
+            (None, _) => Ok(()),
+        }
     }
 
     fn names_from(&self, start: usize, each: &mut dyn FnMut(Name<'_>, Option<Name<'_>>) -> bool) {

@@ -262,8 +262,8 @@ fn the_dissector_agrees_with_the_rust_codec_on_mutated_frames() {
             assert_eq!(cells[0], kind, "the kind of {shown}");
         }
         if !legacy.is_empty() {
-            // tshark shows a string field with \b, \t, \n and \r escaped (other control
-            // characters as they are). Text that is UTF-8
+            // tshark shows a string field with C's escapes for \a, \b, \t, \n, \v, \f
+            // and \r (other control characters as they are). Text that is UTF-8
             // up to its end (or a NUL, where a string stops) is shown whole; otherwise at
             // least its valid beginning is.
             let until_nul = &bytes[..bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len())];
@@ -271,9 +271,17 @@ fn the_dissector_agrees_with_the_rust_codec_on_mutated_frames() {
                 Ok(text) => text,
                 Err(e) => std::str::from_utf8(&until_nul[..e.valid_up_to()]).unwrap(),
             };
-            let escaped = [('\x08', "\\b"), ('\t', "\\t"), ('\n', "\\n"), ('\r', "\\r")]
-                .into_iter()
-                .fold(valid.to_owned(), |text, (c, shown)| text.replace(c, shown));
+            let escaped = [
+                ('\x07', "\\a"),
+                ('\x08', "\\b"),
+                ('\t', "\\t"),
+                ('\n', "\\n"),
+                ('\x0b', "\\v"),
+                ('\x0c', "\\f"),
+                ('\r', "\\r"),
+            ]
+            .into_iter()
+            .fold(valid.to_owned(), |text, (c, shown)| text.replace(c, shown));
             if std::str::from_utf8(until_nul).is_ok() && !valid.contains(['|', ',']) {
                 assert_eq!(cells[1], escaped, "plain text {shown}");
             } else if !valid.contains(['|', ',']) {

@@ -9,9 +9,10 @@
 use crate::address::PeerAddress;
 use crate::client::stats::tally;
 use crate::client::{Client, ClientEvent, Phase};
+use crate::error::SecureError;
 use crate::secure::{
-    Initiator, KEY_LEN, KeyLogEntry, KeySource, PROLOGUE, Pattern, SEALED_HEADER, Session,
-    seal_behind_header,
+    IkInitiator, IkPattern, Initiator, KEY_LEN, KeyLogEntry, KeySource, Keypair, PROLOGUE, Pattern,
+    SEALED_HEADER, Session, seal_behind_header,
 };
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -37,14 +38,67 @@ pub(super) struct Security {
     /// The key the server offered, waiting for the application's word.
     offered: Option<[u8; KEY_LEN]>,
     pattern: Pattern,
+    /// The client's own key pair, if it has one: its joins go as `hello-key` (`IK`).
+    client: Option<Keypair>,
     keys: KeySource,
     /// The current attempt to join: its nonce and its ephemeral key (every resend of its
     /// hello carries the same handshake).
     attempt: Option<(u64, [u8; KEY_LEN])>,
     /// The handshake after its first message, waiting for the answer.
-    initiator: Option<Initiator>,
+    initiator: Option<Initiating>,
     /// The session's keys, once the answer authenticated.
     session: Option<Session>,
+}
+
+/// The client's side of a handshake, between its first message and the answer.
+#[derive(Debug, Clone)]
+enum Initiating {
+    /// `NK`: the server's key alone.
+    Nk(Initiator),
+    /// `IK`: the client proves a key of its own.
+    Ik(IkInitiator),
+}
+
+impl Initiating {
+    /// Starts the handshake `pattern` calls for (with `client`'s key: `IK`), its first
+    /// message (with `payload`) written into `out`.
+    fn start(
+        pattern: &Pattern,
+        client: Option<&Keypair>,
+        server: &[u8; KEY_LEN],
+        ephemeral: [u8; KEY_LEN],
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<(Initiating, usize), SecureError> {
+        let Some(client) = client else {
+            let (initiator, len) =
+                Initiator::start(pattern, PROLOGUE, server, ephemeral, payload, out)?;
+            return Ok((Initiating::Nk(initiator), len));
+        };
+        let (initiator, len) =
+            IkInitiator::start(&ik(pattern), PROLOGUE, server, client, ephemeral, payload, out)?;
+        Ok((Initiating::Ik(initiator), len))
+    }
+
+    /// Reads the server's answer in place: the session's keys and the payload's range.
+    fn finish(
+        self,
+        pattern: &Pattern,
+        message: &mut [u8],
+    ) -> Result<(Session, core::ops::Range<usize>), SecureError> {
+        match self {
+            Initiating::Nk(initiator) => initiator.finish(pattern, message),
+            Initiating::Ik(initiator) => initiator.finish(&ik(pattern), message),
+        }
+    }
+}
+
+/// The `IK` pattern beside an `NK` one: with the same fleet key, if any.
+const fn ik(pattern: &Pattern) -> IkPattern {
+    match pattern {
+        Pattern::Nk => IkPattern::Ik,
+        Pattern::NkPsk0(psk) => IkPattern::IkPsk1(*psk),
+    }
 }
 
 impl<
@@ -68,6 +122,7 @@ impl<
             server: Some(server.public),
             offered: None,
             pattern,
+            client: None,
             keys: KeySource::new(seed),
             attempt: None,
             initiator: None,
@@ -75,6 +130,18 @@ impl<
         });
         let sealed_text = super::session::frame_text(self.config.max_frame, true);
         self.max_text = self.max_text.min(sealed_text);
+    }
+
+    /// Joins (from now on, and every re-join) with `client` as this client's own key pair:
+    /// the handshake (`IK`, a `hello-key`) proves it to the server, which may keep names
+    /// for their keys and let in only the keys its operator listed (`docs/PROTOCOL.md`,
+    /// "Client keys"). Call it after [`Client::set_server_key`] or
+    /// [`Client::discover_server_key`] (it does nothing before: a key proves itself
+    /// only in an encrypted session).
+    pub fn set_client_key(&mut self, client: Keypair) {
+        if let Some(security) = self.security.as_mut() {
+            security.client = Some(client);
+        }
     }
 
     /// Joins in encrypted sessions with a server whose key is not known yet: the client
@@ -148,9 +215,13 @@ impl<
     }
 
     /// The cookie a join carries: none once joins go encrypted (the hello carries the
-    /// server's cookie).
+    /// server's cookie) — but the hello's own inside a `hello-key`, where the client's key
+    /// authenticates it (a recording replayed from elsewhere does not join).
     pub(super) fn cookie_in_join(&self, cookie: Cookie) -> Cookie {
-        if self.is_secure() { Cookie::EMPTY } else { cookie }
+        match &self.security {
+            Some(security) if security.client.is_none() => Cookie::EMPTY,
+            _ => cookie,
+        }
     }
 
     /// Joins out: carried by a hello, with the server's `cookie`, once joins go
@@ -231,17 +302,24 @@ impl<
             }
         };
         let mut handshake = [0u8; MAX_FRAME];
-        let (initiator, len) = Initiator::start(
+        let client = security.client.as_ref();
+        let (initiator, len) = Initiating::start(
             &security.pattern,
-            PROLOGUE,
+            client,
             &server,
             ephemeral,
             payload.get(..len)?,
             &mut handshake,
         )
         .ok()?;
+        let keyed = matches!(initiator, Initiating::Ik(_));
         security.initiator = Some(initiator);
-        let hello = Message::Hello { cookie, nonce, handshake: handshake.get(..len)? };
+        let handshake = handshake.get(..len)?;
+        let hello = if keyed {
+            Message::HelloKey { cookie, nonce, handshake }
+        } else {
+            Message::Hello { cookie, nonce, handshake }
+        };
         self.emit(buf, &hello)
     }
 

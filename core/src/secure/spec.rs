@@ -136,3 +136,53 @@ fn the_specs_encrypted_join_and_sealed_frames() {
     let rekeyed = seal_and_check(&mut at_client, &ping, "sealed-rekeyed");
     open_and_check(&mut at_server, &rekeyed, REKEY_INTERVAL, &ping);
 }
+
+/// Encodes `message` as a frame.
+fn encoded(message: &Message<'_>) -> Vec<u8> {
+    let mut out = [0u8; 1024];
+    let len = message.encode(&mut out).unwrap();
+    out[..len].to_vec()
+}
+
+/// Section 6's `hello-key` and `answer-key`: the same session with the client key
+/// `61 62 … 80`, its `join` the spec's `join` vector (whose cookie the hello-key carries).
+#[test]
+fn the_specs_join_with_a_client_key() {
+    let server = Keypair::from_private(key(0x01));
+    let client = Keypair::from_private(key(0x61));
+    let pattern = IkPattern::Ik;
+    let join = vector("join");
+    let Ok(Message::Join { cookie, nonce, .. }) = Message::decode(&join) else {
+        panic!("the join vector is a join")
+    };
+    let mut first = [0u8; 256];
+    let (initiator, len) = IkInitiator::start(
+        &pattern,
+        PROLOGUE,
+        server.public(),
+        &client,
+        key(0x21),
+        &join,
+        &mut first,
+    )
+    .unwrap();
+    let hello = Message::HelloKey { cookie, nonce, handshake: &first[..len] };
+    assert_vector("hello-key", &encoded(&hello));
+    // The server learns the client's key, and the join inside carries the hello's cookie.
+    let (responder, range) =
+        IkResponder::read(&pattern, PROLOGUE, &server, &mut first[..len]).unwrap();
+    assert_eq!(responder.remote_static(), client.public());
+    assert_eq!(&first[range], &join[..]);
+    let welcome = vector("welcome-encrypted");
+    let mut second = [0u8; 256];
+    let (mut at_server, len) =
+        responder.answer(&pattern, key(0x41), &welcome, &mut second).unwrap();
+    assert_vector("answer-key", &encoded(&Message::Answer { nonce, handshake: &second[..len] }));
+    let (mut at_client, range) = initiator.finish(&pattern, &mut second[..len]).unwrap();
+    assert_eq!(&second[range], &welcome[..]);
+    let say = vector("say");
+    let mut buf = [0u8; 256];
+    buf[..say.len()].copy_from_slice(&say);
+    let len = seal_frame(&mut at_client, TOKEN, &mut buf, say.len()).unwrap();
+    open_and_check(&mut at_server, &buf[..len], 0, &say);
+}

@@ -2,7 +2,7 @@
 //! it comes, and goes out as it is written. `secure.rs` is the same seam with encryption.
 
 use crate::address::PeerAddress;
-use crate::server::directory::Directory;
+use crate::server::directory::{ClientKey, Directory};
 use crate::server::{Server, ServerMemory};
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -18,6 +18,11 @@ pub(super) enum NoKeys {}
 
 /// A session's keys: always `None` here.
 pub(super) type SessionKeys = Option<NoKeys>;
+
+/// The client key a session's handshake proved: none, without handshakes.
+pub(super) const fn client_key(_keys: &SessionKeys) -> Option<&ClientKey> {
+    None
+}
 
 /// Room to open a sealed frame in: none needed.
 #[derive(Debug)]

@@ -9,7 +9,7 @@ use crate::rtt::RttEstimator;
 use crate::server::ServerMemory;
 use crate::server::delivery::{DeliveryCursor, MAX_WINDOW};
 use crate::server::detail::Detail;
-use crate::server::directory::Directory;
+use crate::server::directory::{ClientKey, Directory, KeyRefusal};
 use crate::server::ring::Member;
 use crate::server::session::{Session, nonce_tag};
 use crate::server::{LeftReason, Server, ServerEvent};
@@ -42,6 +42,8 @@ pub(super) struct Join<'a> {
     pub(super) max_frame: u16,
     /// It came in a `hello`: the session is encrypted, and its frames grow when sealed.
     pub(super) sealed: bool,
+    /// The client's key, if it came in a `hello-key` (whose handshake proved it).
+    pub(super) key: Option<ClientKey>,
 }
 
 /// What a join comes to. The join's checks decide it; one writer ([`Server::answer_join`])
@@ -72,6 +74,9 @@ pub(super) enum Refusal {
     NameTaken,
     /// Every slot is taken.
     ServerFull,
+    /// The directory's records keep the name from the join's key (or from a join
+    /// without one).
+    Key(KeyRefusal),
 }
 
 impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
@@ -176,6 +181,11 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         if self.config.operator.as_name().same_user(&name) || directory.holds(name.key()) {
             self.stats.refused_name += 1;
             return Admission::Refused(Refusal::NameTaken);
+        }
+        // Before the slot: a key kept out costs the server nothing.
+        if let Err(refusal) = directory.admits(name, join.key.as_ref()) {
+            self.stats.refused_key += 1;
+            return Admission::Refused(Refusal::Key(refusal));
         }
         // A 64-bit token repeats only by chance; should it, draw again.
         let mut token = self.secrets.mint_token();
@@ -306,6 +316,20 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 detail.push_u32(u32::from(self.config.per_ip));
                 detail.push(" from one IP address)");
                 ErrorCode::TooManyFromAddress
+            }
+            Refusal::Key(KeyRefusal::NameOwned) => {
+                detail.push("the name ");
+                detail.push(name.as_str());
+                detail.push(" belongs to another key");
+                ErrorCode::NameOwned
+            }
+            Refusal::Key(KeyRefusal::NotAuthorized) => {
+                detail.push(ErrorCode::KeyNotAuthorized.describe());
+                ErrorCode::KeyNotAuthorized
+            }
+            Refusal::Key(KeyRefusal::Banned) => {
+                detail.push(ErrorCode::KeyBanned.describe());
+                ErrorCode::KeyBanned
             }
             Refusal::ServerFull => {
                 detail.push(ErrorCode::ServerFull.describe());

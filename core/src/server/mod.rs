@@ -62,7 +62,7 @@ pub use config::{
     MIN_KEEPALIVE, ServerConfig,
 };
 pub use delivery::MAX_WINDOW;
-pub use directory::{Alone, Directory};
+pub use directory::{Alone, ClientKey, Directory, KeyRefusal};
 pub use event::{LeftReason, RoomMessage, ServerEvent};
 pub use memory::{Arrays, ServerMemory, SmallServer, StaticServer, UserSlot};
 pub use ring::MessageSlot;
@@ -212,6 +212,14 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         self.table.iter().map(|(_, user)| (user.name.as_name(), user.addr))
     }
 
+    /// The connected users' names, each with the client key its handshake proved (`None`:
+    /// a session without one). An embedding that keeps records of keys reads who holds a
+    /// name here, to record an owner or to end the sessions of a key it no longer admits
+    /// ([`Server::kick`]).
+    pub fn users_with_keys(&self) -> impl Iterator<Item = (Name<'_>, Option<&ClientKey>)> + '_ {
+        self.table.iter().map(|(_, user)| (user.name.as_name(), edge::client_key(&user.state.keys)))
+    }
+
     /// The newest message's room sequence number: 1, 2, 3, … for every message accepted
     /// (0 before the first). An application that shows messages remembers the last number
     /// it showed and reads on with [`Server::message`].
@@ -315,9 +323,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             };
         let reply = match message {
             Message::Join { cookie, nonce, window, resume, delivered, name, max_frame } => {
-                let sealed = false;
+                let (sealed, key) = (false, None);
                 let join =
-                    Join { cookie, nonce, window, resume, delivered, name, max_frame, sealed };
+                    Join { cookie, nonce, window, resume, delivered, name, max_frame, sealed, key };
                 return self.on_join(now, from, join, buf, directory);
             }
             Message::ChallengeResponse { token, nonce } if A::ROAMS => {

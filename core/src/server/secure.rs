@@ -12,12 +12,13 @@
 use heapless::{Deque, Vec};
 
 use crate::address::PeerAddress;
+use crate::error::SecureError;
 use crate::kind_masks::{CLIENT_SEALS, SERVER_READS};
 use crate::secure::{
-    HANDSHAKE_OVERHEAD, KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern, Responder, SEALED_HEADER,
-    seal_frame,
+    HANDSHAKE_OVERHEAD, IkPattern, IkResponder, KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern,
+    Responder, SEALED_HEADER, seal_frame,
 };
-use crate::server::directory::Directory;
+use crate::server::directory::{ClientKey, Directory};
 use crate::server::handshake_budget::HandshakeBudget;
 use crate::server::join::{Admission, Join};
 use crate::server::session::nonce_tag;
@@ -50,17 +51,93 @@ pub struct ServerIdentity {
 }
 
 impl ServerIdentity {
-    /// The handshake clients must use.
+    /// The handshake clients without a key of their own use.
     pub const fn pattern(&self) -> Pattern {
         match self.psk {
             None => Pattern::Nk,
             Some(psk) => Pattern::NkPsk0(psk),
         }
     }
+
+    /// The handshake clients with a key of their own use.
+    pub const fn ik_pattern(&self) -> IkPattern {
+        match self.psk {
+            None => IkPattern::Ik,
+            Some(psk) => IkPattern::IkPsk1(psk),
+        }
+    }
+}
+
+/// An encrypted session's keys, and the client's own key if its handshake proved one.
+#[derive(Debug, Clone)]
+pub(super) struct SealedSession {
+    transport: crate::secure::Session,
+    client_key: Option<ClientKey>,
 }
 
 /// A session's keys, once its handshake is done.
-pub(super) type SessionKeys = Option<crate::secure::Session>;
+pub(super) type SessionKeys = Option<SealedSession>;
+
+/// The client key a session's handshake proved, if any.
+pub(super) fn client_key(keys: &SessionKeys) -> Option<&ClientKey> {
+    keys.as_ref()?.client_key.as_ref()
+}
+
+/// The server's side of a handshake, between the hello and the answer.
+enum Responding {
+    /// `NK` (a `hello`): the client knows the server's key.
+    Nk(Responder),
+    /// `IK` (a `hello-key`): and proves its own.
+    Ik(IkResponder),
+}
+
+impl Responding {
+    /// Reads the first handshake message (in place, in `message`) of a `hello`, or of a
+    /// `hello-key` if `keyed`: the handshake, and the payload's range in `message`.
+    fn read(
+        identity: &ServerIdentity,
+        keyed: bool,
+        message: &mut [u8],
+    ) -> Result<(Responding, core::ops::Range<usize>), SecureError> {
+        let keypair = &identity.keypair;
+        if keyed {
+            let (responder, range) =
+                IkResponder::read(&identity.ik_pattern(), PROLOGUE, keypair, message)?;
+            Ok((Responding::Ik(responder), range))
+        } else {
+            let (responder, range) =
+                Responder::read(&identity.pattern(), PROLOGUE, keypair, message)?;
+            Ok((Responding::Nk(responder), range))
+        }
+    }
+
+    /// The client's key, if the handshake proved one.
+    const fn client_key(&self) -> Option<&ClientKey> {
+        match self {
+            Responding::Nk(_) => None,
+            Responding::Ik(responder) => Some(responder.remote_static()),
+        }
+    }
+
+    /// Writes the answer (its payload, `payload`) into `out`: the session's keys and the
+    /// answer's length.
+    fn answer(
+        self,
+        identity: &ServerIdentity,
+        ephemeral: [u8; KEY_LEN],
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<(crate::secure::Session, usize), SecureError> {
+        match self {
+            Responding::Nk(responder) => {
+                responder.answer(&identity.pattern(), ephemeral, payload, out)
+            }
+            Responding::Ik(responder) => {
+                responder.answer(&identity.ik_pattern(), ephemeral, payload, out)
+            }
+        }
+    }
+}
 
 /// Room to open a sealed frame in.
 pub(super) const fn room_to_open() -> [u8; MAX_FRAME] {
@@ -73,6 +150,8 @@ pub(super) struct Hello<'a> {
     cookie: Cookie,
     nonce: u64,
     handshake: &'a [u8],
+    /// A `hello-key`: the client proves a key of its own (`IK`).
+    keyed: bool,
 }
 
 /// The server's side of encryption: its identity, where its ephemeral keys come from, the
@@ -145,7 +224,11 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         match message {
             Message::KeyRequest { nonce } => Err(self.on_key_request(from, nonce, buf)),
             Message::Hello { cookie, nonce, handshake } => {
-                let hello = Hello { cookie, nonce, handshake };
+                let hello = Hello { cookie, nonce, handshake, keyed: false };
+                Err(self.on_hello(now, from, hello, buf, directory))
+            }
+            Message::HelloKey { cookie, nonce, handshake } => {
+                let hello = Hello { cookie, nonce, handshake, keyed: true };
                 Err(self.on_hello(now, from, hello, buf, directory))
             }
             Message::Sealed { token, counter, sealed } => {
@@ -165,7 +248,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         self.table
             .by_token(token)
             .and_then(|slot| self.table.get(slot))
-            .is_some_and(|user| user.state.keys.is_some())
+            .is_some_and(|user| user.state.is_sealed())
     }
 
     /// A client asks for the server's key: the answer is the size of the request.
@@ -187,12 +270,11 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         buf: &mut [u8],
         directory: &D,
     ) -> Option<Transmit<A>> {
-        let Hello { cookie, nonce, handshake } = hello;
-        let Some(security) = &self.security else {
+        let Hello { cookie, nonce, handshake, keyed } = hello;
+        if self.security.is_none() {
             self.stats.unexpected += 1;
             return None;
-        };
-        let pattern = security.identity.pattern();
+        }
         // As for a join: stateless, and smaller than the hello.
         if let Err(cookie) = self.check_cookie(now, from, cookie) {
             return Transmit::to_client(buf, from, &Message::Cookie { cookie, nonce });
@@ -209,12 +291,13 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let mut message = [0u8; MAX_FRAME];
         let copy = message.get_mut(..handshake.len())?;
         copy.iter_mut().zip(handshake).for_each(|(d, s)| *d = *s);
-        let keypair = &self.security.as_ref()?.identity.keypair;
-        let Ok((responder, range)) = Responder::read(&pattern, PROLOGUE, keypair, copy) else {
+        let identity = &self.security.as_ref()?.identity;
+        let Ok((responder, range)) = Responding::read(identity, keyed, copy) else {
             self.stats.sealed_dropped += 1;
             return None;
         };
-        let join = self.join_in_hello(cookie, nonce, message.get(range)?)?;
+        let key = responder.client_key().copied();
+        let join = self.join_in_hello(cookie, nonce, key, message.get(range)?)?;
         let admission = self.admit(now, from, join, directory, true);
         let welcomed = match admission {
             Admission::Welcomed(token) => Some(token),
@@ -225,11 +308,13 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let inner = self.answer_join(from, join, admission, buf)?;
         let security = self.security.as_mut()?;
         let ephemeral = security.keys.next_key();
-        let (session, len) =
-            responder.answer(&pattern, ephemeral, buf.get(..inner.len)?, &mut message).ok()?;
+        let payload = buf.get(..inner.len)?;
+        let (transport, len) =
+            responder.answer(&security.identity, ephemeral, payload, &mut message).ok()?;
         let handshake = message.get(..len)?;
         let answer = Transmit::to_client(buf, from, &Message::Answer { nonce, handshake })?;
         if let Some(token) = welcomed {
+            let session = SealedSession { transport, client_key: key };
             self.seal_session(token, session, digest, buf.get(..answer.len)?)?;
         }
         Some(answer)
@@ -249,12 +334,15 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     }
 
     /// The `join` inside a hello's opened handshake message (`payload`): it must carry the
-    /// hello's nonce and an empty cookie.
+    /// hello's nonce, and an empty cookie — or, in a `hello-key` (which proved `key`), the
+    /// hello's own cookie: bound to the client's address and authenticated by its key, so
+    /// a recording replayed from another address is refused a cookie before it joins.
     #[inline(always)] // one caller: a step of on_hello, not a call of its own
     fn join_in_hello<'m>(
         &mut self,
         cookie: Cookie,
         nonce: u64,
+        key: Option<ClientKey>,
         payload: &'m [u8],
     ) -> Option<Join<'m>> {
         let Ok(Message::Join {
@@ -270,12 +358,13 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.stats.malformed += 1;
             return None;
         };
-        if !inner.is_empty() || inner_nonce != nonce {
+        let expected = if key.is_some() { cookie } else { Cookie::EMPTY };
+        if inner != expected || inner_nonce != nonce {
             self.stats.malformed += 1;
             return None;
         }
         let sealed = true;
-        Some(Join { cookie, nonce, window, resume, delivered, name, max_frame, sealed })
+        Some(Join { cookie, nonce, window, resume, delivered, name, max_frame, sealed, key })
     }
 
     /// The new session `token` is encrypted with `keys`; its `answer`, to the hello with
@@ -285,7 +374,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     fn seal_session(
         &mut self,
         token: Token,
-        keys: crate::secure::Session,
+        keys: SealedSession,
         hello: u64,
         answer: &[u8],
     ) -> Option<()> {
@@ -355,7 +444,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             return Err(Transmit::to_client(buf, from, &Message::UnknownSession { token }));
         };
         let keys = self.table.get_mut(slot).and_then(|user| user.state.keys.as_mut());
-        let Some(keys) = keys else {
+        let Some(keys) = keys.map(|keys| &mut keys.transport) else {
             self.stats.sealed_dropped += 1;
             return Err(None);
         };
@@ -418,7 +507,9 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
     ) -> Option<Transmit<A>> {
         let user = self.table.get_mut(slot)?;
         let token = user.token;
-        let Some(keys) = user.state.keys.as_mut() else { return Some(transmit) };
+        let Some(keys) = user.state.keys.as_mut().map(|keys| &mut keys.transport) else {
+            return Some(transmit);
+        };
         let Some(len) = seal_frame(keys, token, buf, transmit.len) else {
             self.stats.sealed_dropped += 1;
             return None;

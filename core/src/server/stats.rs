@@ -25,6 +25,9 @@ pub struct ServerStats {
     pub refused_full: u64,
     /// Joins refused because the name was taken.
     pub refused_name: u64,
+    /// Joins refused by the directory's records of keys: a name another key owns, a key
+    /// not listed, or banned.
+    pub refused_key: u64,
     /// Joins refused because their source IP address held `per_ip` sessions already.
     pub refused_per_ip: u64,
     /// Things that waited because the event queue was full (see [`EVENT_QUEUE`](crate::server::EVENT_QUEUE)).

@@ -39,11 +39,19 @@ pub enum ErrorCode {
     TooManyFromAddress = 11,
     /// The server takes encrypted sessions only; the join was in the clear.
     EncryptionRequired = 12,
+    /// The name belongs to another key (its owner's, recorded by the server or declared
+    /// by its operator): a session without that key cannot take it.
+    NameOwned = 13,
+    /// The server lets in only the keys its operator listed, and the join's key (or the
+    /// join, without one) is not listed, or not for this name.
+    KeyNotAuthorized = 14,
+    /// The operator has banned the join's key.
+    KeyBanned = 15,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::Malformed,
         ErrorCode::UnsupportedVersion,
         ErrorCode::NameTaken,
@@ -56,6 +64,9 @@ impl ErrorCode {
         ErrorCode::InvalidName,
         ErrorCode::TooManyFromAddress,
         ErrorCode::EncryptionRequired,
+        ErrorCode::NameOwned,
+        ErrorCode::KeyNotAuthorized,
+        ErrorCode::KeyBanned,
     ];
 
     /// The code's byte on the wire.
@@ -87,6 +98,9 @@ impl ErrorCode {
             ErrorCode::InvalidName => "the name is not allowed",
             ErrorCode::TooManyFromAddress => "this address has too many sessions",
             ErrorCode::EncryptionRequired => "this server takes encrypted sessions only",
+            ErrorCode::NameOwned => "the name belongs to another key",
+            ErrorCode::KeyNotAuthorized => "this server lets in only the keys its operator listed",
+            ErrorCode::KeyBanned => "the operator has banned this key",
         }
     }
 }

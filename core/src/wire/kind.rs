@@ -44,6 +44,10 @@ pub enum Kind {
     /// Server's answer to a key request: its static public key. In the clear, and so
     /// unauthenticated: what a client does with it is trust on first use, or compare.
     ServerKey = 0x0E,
+    /// Client asks to join an encrypted session with a key of its own: as a hello, but the
+    /// handshake (`IK`) proves the client's static key too, and the join inside carries
+    /// the hello's cookie.
+    HelloKey = 0x0F,
     /// Client says something to the room.
     Say = 0x10,
     /// Client says something to one user.
@@ -72,7 +76,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in numeric order.
-    pub const ALL: [Kind; 26] = [
+    pub const ALL: [Kind; 27] = [
         Kind::Join,
         Kind::Cookie,
         Kind::Welcome,
@@ -87,6 +91,7 @@ impl Kind {
         Kind::Sealed,
         Kind::KeyRequest,
         Kind::ServerKey,
+        Kind::HelloKey,
         Kind::Say,
         Kind::Tell,
         Kind::Deliver,
@@ -125,16 +130,18 @@ impl Kind {
                 | Kind::Cookie
                 | Kind::Refused
                 | Kind::Hello
+                | Kind::HelloKey
                 | Kind::Answer
                 | Kind::KeyRequest
                 | Kind::ServerKey
         )
     }
 
-    /// The kinds of encrypted sessions (`hello`, `answer`, `sealed`, `key-request`,
-    /// `server-key`), as a mask: a build without the `secure` feature neither reads nor
+    /// The kinds of encrypted sessions (`hello`, `hello-key`, `answer`, `sealed`,
+    /// `key-request`, `server-key`), as a mask: a build without the `secure` feature neither reads nor
     /// writes them.
     pub const SECURE: u64 = Kind::Hello.bit()
+        | Kind::HelloKey.bit()
         | Kind::Answer.bit()
         | Kind::Sealed.bit()
         | Kind::KeyRequest.bit()
@@ -199,6 +206,7 @@ impl Kind {
             self,
             Kind::Join
                 | Kind::Hello
+                | Kind::HelloKey
                 | Kind::Sealed
                 | Kind::KeyRequest
                 | Kind::ChallengeResponse
@@ -229,6 +237,7 @@ impl Kind {
             Kind::Sealed => "sealed",
             Kind::KeyRequest => "key-request",
             Kind::ServerKey => "server-key",
+            Kind::HelloKey => "hello-key",
             Kind::Say => "say",
             Kind::Tell => "tell",
             Kind::Deliver => "deliver",

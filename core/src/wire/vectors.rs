@@ -213,6 +213,11 @@ fn secure_vectors() -> Vec<(&'static str, Message<'static>)> {
             Message::Hello { cookie: Cookie::EMPTY, nonce: NONCE, handshake: tail("hello", 27) },
         ),
         ("answer", Message::Answer { nonce: NONCE, handshake: tail("answer", 11) }),
+        (
+            "hello-key",
+            Message::HelloKey { cookie: COOKIE, nonce: NONCE, handshake: tail("hello-key", 27) },
+        ),
+        ("answer-key", Message::Answer { nonce: NONCE, handshake: tail("answer-key", 11) }),
         ("sealed", Message::Sealed { token: t, counter: 0, sealed: tail("sealed", 19) }),
         (
             "sealed-reply",

@@ -27,6 +27,7 @@ pub(crate) fn describe(stats: &ServerStats) -> [String; 5] {
                 ("cookies sent", s.cookies),
                 ("refused, table full", s.refused_full),
                 ("refused, name taken or not allowed", s.refused_name),
+                ("refused, name owned or key kept out", s.refused_key),
                 ("refused, too many from one address", s.refused_per_ip),
                 ("refused, in the clear", s.refused_plaintext),
             ],

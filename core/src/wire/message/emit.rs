@@ -102,6 +102,11 @@ impl Message<'_> {
                 w.u64(nonce);
                 w.at_least(handshake, HANDSHAKE_MIN, Kind::Hello);
             }
+            Message::HelloKey { cookie, nonce, handshake } if takes::<KINDS>(Kind::HelloKey) => {
+                w.bytes(&cookie.0);
+                w.u64(nonce);
+                w.at_least(handshake, HANDSHAKE_MIN, Kind::HelloKey);
+            }
             Message::Answer { nonce, handshake } if takes::<KINDS>(Kind::Answer) => {
                 w.u64(nonce);
                 w.at_least(handshake, HANDSHAKE_MIN, Kind::Answer);

@@ -263,7 +263,19 @@ pub enum Message<'a> {
         /// The first Noise handshake message; its payload is a `join` frame.
         handshake: &'a [u8],
     },
-    /// Server -> client: the answer to a hello with a valid cookie.
+    /// Client -> server: join an encrypted session with a key of its own (`docs/PROTOCOL.md`,
+    /// "Client keys"): as [`Message::Hello`], but the handshake is `IK`, and the join
+    /// inside carries this frame's cookie, so a recording replayed from another address
+    /// joins no one.
+    HelloKey {
+        /// Empty on the first step, the server's cookie on the second.
+        cookie: Cookie,
+        /// The attempt's nonce, as a join's; the join inside carries the same.
+        nonce: u64,
+        /// The first Noise `IK` handshake message; its payload is a `join` frame.
+        handshake: &'a [u8],
+    },
+    /// Server -> client: the answer to a hello (or a hello-key) with a valid cookie.
     Answer {
         /// The hello's nonce.
         nonce: u64,
@@ -318,6 +330,7 @@ impl Message<'_> {
             Message::Refused { .. } => Kind::Refused,
             Message::Moved { .. } => Kind::Moved,
             Message::Hello { .. } => Kind::Hello,
+            Message::HelloKey { .. } => Kind::HelloKey,
             Message::Answer { .. } => Kind::Answer,
             Message::Sealed { .. } => Kind::Sealed,
             Message::KeyRequest { .. } => Kind::KeyRequest,
@@ -349,6 +362,7 @@ impl Message<'_> {
             | Message::Cookie { .. }
             | Message::Refused { .. }
             | Message::Hello { .. }
+            | Message::HelloKey { .. }
             | Message::Answer { .. }
             | Message::KeyRequest { .. }
             | Message::ServerKey { .. } => None,

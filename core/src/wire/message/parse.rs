@@ -63,6 +63,11 @@ impl<'a> Message<'a> {
                 nonce: r.u64(),
                 handshake: r.remaining(HANDSHAKE_MIN)?,
             },
+            Kind::HelloKey if takes::<KINDS>(Kind::HelloKey) => Message::HelloKey {
+                cookie: Cookie(r.array::<COOKIE_LEN>()),
+                nonce: r.u64(),
+                handshake: r.remaining(HANDSHAKE_MIN)?,
+            },
             Kind::Answer if takes::<KINDS>(Kind::Answer) => {
                 Message::Answer { nonce: r.u64(), handshake: r.remaining(HANDSHAKE_MIN)? }
             }
