@@ -80,6 +80,24 @@ pub(crate) enum HostError {
         /// What the system said.
         source: io::Error,
     },
+    /// A list of keys (authorized keys, owners, bans) could not be read or written.
+    #[error("cannot use the key list {}: {source}", path.display())]
+    KeyList {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+    /// A line of a list of keys that is not `KEY NAME`.
+    #[error("{}, line {line}: {why}", path.display())]
+    KeyListLine {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The line's number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A key file others can read (checked where files have Unix permissions).
     #[cfg_attr(not(unix), allow(dead_code))]
     #[error("the key file {} can be read by others (mode {mode:o}): run chmod 600 {}", path.display(), path.display())]
@@ -177,6 +195,10 @@ pub(crate) enum HostError {
     /// The Ctrl-C handler could not be installed.
     #[error("cannot install the Ctrl-C handler: {0}")]
     Signal(#[from] ctrlc::Error),
+    /// The thread that waits for SIGTERM and SIGHUP could not start.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    #[error("cannot watch for SIGTERM and SIGHUP: {0}")]
+    SignalWatch(#[source] io::Error),
 }
 
 /// The system's error in words a user can act on.

@@ -1,4 +1,5 @@
-//! Who the server is (`docs/PROTOCOL.md`, section 12): the server's key file, a fleet's
+//! Who the server is, and who the client is (`docs/PROTOCOL.md`, section 12): the server's
+//! key file, the client's own (made on first use: the key its names belong to), a fleet's
 //! key file, and on the client's side the known-servers file and pinned fingerprints —
 //! trust on first use, as SSH does, and a loud refusal when a key changes.
 //!
@@ -36,6 +37,11 @@ pub(crate) fn default_server_key() -> PathBuf {
     config_dir().join("server.key")
 }
 
+/// The client's own key file unless `chat --key` says.
+pub(crate) fn default_client_key() -> PathBuf {
+    config_dir().join("client.key")
+}
+
 /// The known-servers file unless `--known-servers` says.
 pub(crate) fn default_known_servers() -> PathBuf {
     config_dir().join("known_servers")
@@ -51,7 +57,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn parse_hex(text: &str) -> Option<[u8; KEY_LEN]> {
+pub(crate) fn parse_hex(text: &str) -> Option<[u8; KEY_LEN]> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     // Digits only: `from_str_radix` alone would take "+0" for a byte.
     if digits.len() != 2 * KEY_LEN || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -105,9 +111,9 @@ fn write_key(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), HostError> {
     writeln!(file, "{}", hex(key)).map_err(error)
 }
 
-/// The server's key pair from `path`, made (and written) if the file does not exist yet;
-/// with whether it was made.
-pub(crate) fn server_keypair(path: &Path) -> Result<(Keypair, bool), HostError> {
+/// The key pair in `path` (a server's or a client's), made (and written) if the file does
+/// not exist yet; with whether it was made.
+pub(crate) fn keypair(path: &Path) -> Result<(Keypair, bool), HostError> {
     if path.exists() {
         return Ok((Keypair::from_private(read_key(path)?), false));
     }
@@ -127,8 +133,9 @@ pub(crate) fn fleet_key(path: &Path) -> Result<[u8; KEY_LEN], HostError> {
 pub(crate) enum Encryption {
     /// In the clear (`--plaintext`).
     Off,
-    /// Encrypted: the server's key trusted as `trust` says, with a fleet's key if given.
-    On { trust: Trust, fleet_key: Option<PathBuf> },
+    /// Encrypted: the server's key trusted as `trust` says, with a fleet's key if given,
+    /// the client proving its own key from `client_key` (made there on first use).
+    On { trust: Trust, fleet_key: Option<PathBuf>, client_key: PathBuf },
 }
 
 /// How a client decides whether to trust the key a server presents.
@@ -253,9 +260,9 @@ mod tests {
     fn a_server_key_is_made_once_private_and_read_back() {
         let dir = scratch("server");
         let path = dir.join("server.key");
-        let (made, new) = server_keypair(&path).unwrap();
+        let (made, new) = keypair(&path).unwrap();
         assert!(new);
-        let (read, new) = server_keypair(&path).unwrap();
+        let (read, new) = keypair(&path).unwrap();
         assert!(!new);
         assert_eq!(made.public(), read.public());
         #[cfg(unix)]
@@ -263,7 +270,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
             fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-            let err = server_keypair(&path).unwrap_err().to_string();
+            let err = keypair(&path).unwrap_err().to_string();
             assert!(err.contains("can be read by others (mode 644)"), "{err}");
             assert!(err.contains("chmod 600"), "{err}");
         }

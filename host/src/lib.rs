@@ -16,6 +16,7 @@ pub mod cmd;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod identity;
 mod key_log;
 mod keys;
 pub mod net;
@@ -67,6 +68,7 @@ pub fn main() -> ExitCode {
             key: args.key.unwrap_or_else(keys::default_server_key),
             fleet_key: args.fleet_key,
             plaintext: args.plaintext,
+            authorized_keys: args.authorized_keys,
         })
         .map(|()| ExitCode::SUCCESS),
         Command::Chat(args) => cmd::chat::run(cmd::chat::ChatConfig {
@@ -94,7 +96,9 @@ pub fn main() -> ExitCode {
         })
         .map(|()| ExitCode::SUCCESS),
         Command::Key(args) => {
-            cmd::key::run(&args.key.unwrap_or_else(keys::default_server_key), args.public)
+            let default =
+                if args.client { keys::default_client_key } else { keys::default_server_key };
+            cmd::key::run(&args.key.unwrap_or_else(default), args.public)
                 .map(|()| ExitCode::SUCCESS)
         }
     };

@@ -79,6 +79,16 @@ fn home() -> PathBuf {
     std::env::temp_dir().join(format!("minichat-home-{}-{n}", std::process::id()))
 }
 
+/// A client key file for one user of one test (`chat --key`, `send --key`), made by the
+/// first program that uses it: the programs of one user share it, as they would share the
+/// user's home (each program has a home of its own, so by default each is another user,
+/// with another key).
+pub fn user_key(test: &str, user: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("minichat-user-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory for user keys");
+    dir.join(format!("{test}-{user}.key")).to_str().expect("a UTF-8 path").to_owned()
+}
+
 impl Minichat {
     /// Starts `minichat ARGS...` with stdin closed (reading it gives end of file).
     pub fn spawn(args: &[&str]) -> Minichat {

@@ -102,6 +102,11 @@ impl MessageSeed {
                 nonce: self.token.rotate_left(7),
                 handshake: &self.blob,
             },
+            Kind::HelloKey => Message::HelloKey {
+                cookie: Cookie(self.cookie),
+                nonce: self.token.rotate_left(7),
+                handshake: &self.blob,
+            },
             Kind::Answer => {
                 Message::Answer { nonce: self.token.rotate_left(7), handshake: &self.blob }
             }

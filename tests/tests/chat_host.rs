@@ -62,7 +62,7 @@ fn a_second_user_with_the_same_name_in_another_case_is_refused() {
     assert_eq!(twin.wait_exit(WAIT).code(), Some(1));
     assert!(
         twin.stderr_after_exit(WAIT)
-            .contains(&"minichat: not delivered: the name STAR2 is taken".to_owned())
+            .contains(&"minichat: not delivered: the name STAR2 belongs to another key".to_owned())
     );
     let mut chat_twin = Minichat::spawn_with_stdin(&["chat", "--name", "Star2", "--server", &addr]);
     chat_twin.write_line("hi");
@@ -71,7 +71,7 @@ fn a_second_user_with_the_same_name_in_another_case_is_refused() {
     let stderr = chat_twin.stderr_after_exit(WAIT).join("\n");
     assert!(
         stderr.contains(
-            "the server refused the join: the name Star2 is taken; choose another with --name"
+            "the server refused the join: the name Star2 belongs to another key; choose another with --name"
         ),
         "{stderr}"
     );
@@ -131,12 +131,13 @@ fn a_frame_with_another_users_token_from_another_address_is_dropped() {
 fn send_says_delivered_or_not_in_its_exit_status() {
     let (mut server, addr) = server();
     let mut bob = chatter("bob", &addr, &mut server);
-    let mut ok =
-        Minichat::spawn(&["send", "--name", "ann", "--to", "bob", "--server", &addr, "hi bob"]);
+    // Both sends are ann's: with her key (the first owns the name).
+    let key = minichat_tests::process::user_key("send-exit", "ann");
+    let ann = ["send", "--name", "ann", "--key", &key, "--server", &addr];
+    let mut ok = Minichat::spawn(&[&ann[..], &["--to", "bob", "hi bob"]].concat());
     assert_eq!(ok.wait_exit(WAIT).code(), Some(0));
     assert_eq!(bob.stdout_line_containing("hi bob", WAIT), "ann (direct): hi bob");
-    let mut nobody =
-        Minichat::spawn(&["send", "--name", "ann", "--to", "nobody", "--server", &addr, "hello?"]);
+    let mut nobody = Minichat::spawn(&[&ann[..], &["--to", "nobody", "hello?"]].concat());
     assert_eq!(nobody.wait_exit(WAIT).code(), Some(1));
     let stderr = nobody.stderr_after_exit(WAIT);
     // First the key trusted on first use (a fresh home), then the answer.

@@ -44,7 +44,7 @@ fn a_client_key_is_proved_in_the_join_and_never_crosses_the_wire_in_the_clear() 
     sim.record = true;
     assert!(sim.run_until(30 * SECOND, |s| joined(s, 0) && joined(s, 1)));
     let keys: Vec<(String, Option<[u8; 32]>)> =
-        sim.server.users_with_keys().map(|(n, k)| (n.to_string(), k.copied())).collect();
+        sim.server.users_with_keys().map(|(n, _, k)| (n.to_string(), k.copied())).collect();
     assert!(keys.contains(&("alice".to_owned(), Some(*keypair(1).public()))), "{keys:?}");
     assert!(keys.contains(&("bob".to_owned(), None)), "{keys:?}");
     let alice = keypair(1);

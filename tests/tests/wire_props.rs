@@ -49,7 +49,7 @@ proptest! {
         for cut in HEADER_LEN..len {
             match Message::decode(&buf[..cut]) {
                 Err(WireError::Truncated { kind: k }) => prop_assert_eq!(k, kind),
-                Ok(m) if matches!(kind, Kind::Hello | Kind::Answer | Kind::Sealed) => {
+                Ok(m) if matches!(kind, Kind::Hello | Kind::HelloKey | Kind::Answer | Kind::Sealed) => {
                     prop_assert_eq!(m.kind(), kind);
                 }
                 Ok(Message::Join { max_frame, .. }) if kind == Kind::Join && cut == len - 2 => {

@@ -212,12 +212,14 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         self.table.iter().map(|(_, user)| (user.name.as_name(), user.addr))
     }
 
-    /// The connected users' names, each with the client key its handshake proved (`None`:
-    /// a session without one). An embedding that keeps records of keys reads who holds a
-    /// name here, to record an owner or to end the sessions of a key it no longer admits
-    /// ([`Server::kick`]).
-    pub fn users_with_keys(&self) -> impl Iterator<Item = (Name<'_>, Option<&ClientKey>)> + '_ {
-        self.table.iter().map(|(_, user)| (user.name.as_name(), edge::client_key(&user.state.keys)))
+    /// The connected users' names and addresses, each with the client key its handshake
+    /// proved (`None`: a session without one). An embedding that keeps records of keys
+    /// reads who holds a name here, to record an owner or to end the sessions of a key it
+    /// no longer admits ([`Server::kick`]).
+    pub fn users_with_keys(&self) -> impl Iterator<Item = (Name<'_>, A, Option<&ClientKey>)> + '_ {
+        self.table
+            .iter()
+            .map(|(_, user)| (user.name.as_name(), user.addr, edge::client_key(&user.state.keys)))
     }
 
     /// The newest message's room sequence number: 1, 2, 3, … for every message accepted

@@ -78,7 +78,8 @@ pub(crate) enum Command {
     Echo(EchoArgs),
     /// Show the server's key (made now if there is none yet): its public key, 64
     /// hexadecimal digits, to compile into firmware (MINICHAT_SERVER_KEY), and its
-    /// fingerprint, for clients to pin with --server-key.
+    /// fingerprint, for clients to pin with --server-key. With --client, your own key as
+    /// a client, for a server's --authorized-keys.
     Key(KeyArgs),
 }
 
@@ -207,6 +208,14 @@ pub(crate) struct ServeArgs {
     /// original programs are answered either way.
     #[arg(long)]
     pub(crate) plaintext: bool,
+
+    /// Let in only the keys listed in FILE, each under the names listed for it: one
+    /// `KEY NAME` per line (the key as `minichat key --client --public` prints it), `#`
+    /// starts a comment. Read again on SIGHUP and the console's /reload; a key no longer
+    /// listed loses its sessions at once. Without it, the first key to use a name owns
+    /// it (recorded in `owners` beside the server's key).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) authorized_keys: Option<std::path::PathBuf>,
 }
 
 /// Where a client's server is, and how to reach it (`chat` and `send` share these).
@@ -245,6 +254,13 @@ pub(crate) struct ServerArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "plaintext")]
     pub(crate) fleet_key: Option<std::path::PathBuf>,
 
+    /// Your own key file (made on first use, readable by you only): the join proves it,
+    /// and the server keeps your name for it, so nobody else can take it. Show its public
+    /// key, for a server's --authorized-keys, with `minichat key --client`. [default:
+    /// $MINICHAT_HOME/client.key, else ~/.config/minichat/client.key]
+    #[arg(long, value_name = "FILE", conflicts_with = "plaintext")]
+    pub(crate) key: Option<std::path::PathBuf>,
+
     /// Join in the clear, without encryption (for a server that allows it, such as the
     /// microcontroller's): anyone on the path can read the session and speak in it.
     #[arg(long)]
@@ -263,7 +279,8 @@ impl ServerArgs {
                 self.known_servers.clone().unwrap_or_else(crate::keys::default_known_servers),
             ),
         };
-        crate::keys::Encryption::On { trust, fleet_key: self.fleet_key.clone() }
+        let client_key = self.key.clone().unwrap_or_else(crate::keys::default_client_key);
+        crate::keys::Encryption::On { trust, fleet_key: self.fleet_key.clone(), client_key }
     }
 
     /// Where the server is, and how to reach it.
@@ -324,10 +341,16 @@ pub(crate) struct SendArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct KeyArgs {
-    /// The server's key file, as `serve --key` takes it. [default:
-    /// $MINICHAT_HOME/server.key, else ~/.config/minichat/server.key]
+    /// The key file, as `serve --key` (or with --client, `chat --key`) takes it.
+    /// [default: $MINICHAT_HOME/server.key, or client.key with --client; else in
+    /// ~/.config/minichat]
     #[arg(long, value_name = "FILE")]
     pub(crate) key: Option<std::path::PathBuf>,
+
+    /// Show your own key as a client (`chat` and `send` prove it when they join), for a
+    /// server's --authorized-keys: `echo "$(minichat key --client --public) NAME"`.
+    #[arg(long)]
+    pub(crate) client: bool,
 
     /// Print the public key alone (for scripts: MINICHAT_SERVER_KEY=$(minichat key --public)).
     #[arg(long)]

@@ -1,5 +1,6 @@
-//! `minichat key`: the server's key as people and firmware builds need it — the public
-//! key in hexadecimal (what a board compiles in) and its fingerprint (what people pin).
+//! `minichat key`: a key as people and firmware builds need it — the public key in
+//! hexadecimal (what a board compiles in, what an authorized-keys line lists) and its
+//! fingerprint (what people pin and compare). The server's, or with `--client` the user's.
 
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use crate::term::output::{self, Stream};
 /// Shows the key pair in `path` (made if the file does not exist, as `serve` would):
 /// the public key alone with `public_only`.
 pub(crate) fn run(path: &Path, public_only: bool) -> Result<(), HostError> {
-    let (keypair, made) = keys::server_keypair(path)?;
+    let (keypair, made) = keys::keypair(path)?;
     let public = keys::hex(keypair.public());
     if public_only {
         output::line(Stream::Stdout, public);

@@ -70,11 +70,13 @@ impl ClientLoop {
         let mut client = HostClient::new(config, clock.now());
         let (trust, fleet_key, key_log) = match encryption {
             Encryption::Off => (None, false, None),
-            Encryption::On { trust, fleet_key } => {
+            Encryption::On { trust, fleet_key, client_key } => {
                 let psk = fleet_key.as_deref().map(crate::keys::fleet_key).transpose()?;
+                let (keypair, _) = crate::keys::keypair(&client_key)?;
                 let mut seed = [0u8; 32];
                 getrandom::fill(&mut seed).map_err(HostError::Random)?;
                 client.discover_server_key(psk, seed);
+                client.set_client_key(keypair);
                 (Some(trust), psk.is_some(), KeyLog::from_env()?)
             }
         };

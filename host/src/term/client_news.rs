@@ -112,6 +112,12 @@ impl Ending {
             Ending::Refused { code, detail } => {
                 let hint = match code {
                     ErrorCode::NameTaken | ErrorCode::InvalidName => "; choose another with --name",
+                    ErrorCode::NameOwned => {
+                        "; choose another with --name (or join with the key that owns it: --key FILE)"
+                    }
+                    ErrorCode::KeyNotAuthorized => {
+                        "; ask its operator to list your key: minichat key --client --public shows it"
+                    }
                     _ => "",
                 };
                 format!("the server refused the join: {detail}{hint}")

@@ -36,6 +36,12 @@ pub enum OperatorCommand<'a> {
     Who,
     /// `/kick NAME`.
     Kick(&'a str),
+    /// `/ban NAME`: the sessions of the name's key end, and the key stays out.
+    Ban(&'a str),
+    /// `/unban NAME`.
+    Unban(&'a str),
+    /// `/reload`: the records of keys read again (as on SIGHUP).
+    Reload,
     /// `/stats`.
     Stats,
     /// `/quit`.
@@ -48,7 +54,8 @@ pub enum OperatorCommand<'a> {
 
 /// The help for the server console.
 pub(crate) const OPERATOR_HELP: &str = "a plain line answers whoever wrote last (the prompt names them; at a terminal, as of the line's first key); /all TEXT writes to everyone; \
-/who lists users; /kick NAME removes a user; /stats shows the server's counters; //text sends a line starting with /; /quit stops the server";
+/who lists users and their keys; /kick NAME removes a user; /ban NAME removes a user's key and keeps it out, /unban NAME lets it in again; \
+/reload reads the authorized keys, owners and bans again (as SIGHUP does); /stats shows the server's counters; //text sends a line starting with /; /quit stops the server";
 
 /// Splits `/cmd rest` into the command word and the rest (trimmed of one separating
 /// space run).
@@ -110,6 +117,11 @@ pub fn parse_operator(line: &str) -> Result<OperatorCommand<'_>, String> {
         ("/who", "") => Ok(OperatorCommand::Who),
         ("/kick", "") => Err("/kick needs a name: /kick NAME".into()),
         ("/kick", name) => Ok(OperatorCommand::Kick(name.trim())),
+        ("/ban", "") => Err("/ban needs a name: /ban NAME".into()),
+        ("/ban", name) => Ok(OperatorCommand::Ban(name.trim())),
+        ("/unban", "") => Err("/unban needs a name: /unban NAME".into()),
+        ("/unban", name) => Ok(OperatorCommand::Unban(name.trim())),
+        ("/reload", "") => Ok(OperatorCommand::Reload),
         ("/stats", "") => Ok(OperatorCommand::Stats),
         ("/quit", "") => Ok(OperatorCommand::Quit),
         ("/help", _) => Ok(OperatorCommand::Help),
@@ -144,6 +156,10 @@ mod tests {
         assert_eq!(parse_operator("/all hello all"), Ok(OperatorCommand::All("hello all")));
         assert_eq!(parse_operator("/kick star"), Ok(OperatorCommand::Kick("star")));
         assert!(parse_operator("/kick").is_err());
+        assert_eq!(parse_operator("/ban troll"), Ok(OperatorCommand::Ban("troll")));
+        assert!(parse_operator("/ban").unwrap_err().contains("/ban NAME"));
+        assert_eq!(parse_operator("/unban troll"), Ok(OperatorCommand::Unban("troll")));
+        assert_eq!(parse_operator("/reload"), Ok(OperatorCommand::Reload));
         assert_eq!(parse_operator("/who"), Ok(OperatorCommand::Who));
         assert_eq!(parse_operator("/stats"), Ok(OperatorCommand::Stats));
         assert_eq!(parse_operator("/quit"), Ok(OperatorCommand::Quit));

@@ -10,6 +10,7 @@ use minichat_core::wire::NameBuf;
 use super::ServeConfig;
 use crate::bridge::Bridge;
 use crate::error::HostError;
+use crate::identity::{Gate, KeyRecords};
 use crate::net::peer::Peer;
 use crate::net::server_loop::ServerLoop;
 use crate::net::server_memory::HostServer;
@@ -44,6 +45,8 @@ pub(super) struct ServeApp {
     pub(super) net: ServerLoop,
     pub(super) bridge: Option<Bridge>,
     pub(super) console: Console,
+    /// Who owns which name, which keys may join, which are banned.
+    pub(super) records: KeyRecords,
     /// Whether the console still reads (without a terminal, its input may end).
     console_open: bool,
     replies: ReplyTargets<LastSender>,
@@ -53,7 +56,12 @@ pub(super) struct ServeApp {
 }
 
 impl ServeApp {
-    pub(super) fn new(config: ServeConfig, net: ServerLoop, bridge: Option<Bridge>) -> ServeApp {
+    pub(super) fn new(
+        config: ServeConfig,
+        net: ServerLoop,
+        bridge: Option<Bridge>,
+        records: KeyRecords,
+    ) -> ServeApp {
         let reply_prompt = ReplyPrompt::default();
         let console = Console::start(">>>: ", net.waker(), 16, Some(reply_prompt.clone()));
         let shown = net.server.newest_message();
@@ -62,6 +70,7 @@ impl ServeApp {
             net,
             bridge,
             console,
+            records,
             console_open: true,
             replies: ReplyTargets::new(reply_prompt),
             legacy: LegacyGate::default(),
@@ -80,6 +89,10 @@ impl ServeApp {
             if shutdown.requested() {
                 return Ok(());
             }
+            if shutdown.take_reload() {
+                self.reload_records("SIGHUP");
+                more = true;
+            }
             match self.take_console_lines() {
                 Typed::Quit => return Ok(()),
                 Typed::Lines => more = true,
@@ -94,10 +107,11 @@ impl ServeApp {
     /// One turn of the network loop; plain-text datagrams are shown. Returns whether more
     /// may be waiting.
     fn serve_network(&mut self, now: Instant) -> Result<bool, HostError> {
-        let directory: &dyn Directory = match &self.bridge {
+        let inner: &dyn Directory = match &self.bridge {
             Some(bridge) => bridge.roster(),
             None => &Alone,
         };
+        let directory = &Gate { inner, records: &self.records };
         let (legacy, replies, console) = (&mut self.legacy, &mut self.replies, &mut self.console);
         let quiet = self.config.quiet;
         let more = self.net.turn(
@@ -130,11 +144,15 @@ impl ServeApp {
         Ok(more)
     }
 
-    /// The server's events (joins, leaves, moves): to the bridge, and shown.
+    /// The server's events (joins, leaves, moves): to the bridge, recorded (a name's
+    /// first key), and shown.
     fn take_server_events(&mut self) {
         while let Some(event) = self.net.server.poll_event() {
             if let Some(bridge) = &mut self.bridge {
                 bridge.on_event(&event);
+            }
+            if let ServerEvent::Joined { name, .. } = &event {
+                self.record_first_use(name.as_name());
             }
             if !self.config.quiet {
                 show_event(event, &mut self.console);

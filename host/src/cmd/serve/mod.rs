@@ -2,9 +2,11 @@
 //! QQ program, and legacy plain-text clients.
 //!
 //! This file starts it (its key, the bridge, the lines scripts wait for); `app.rs` runs it,
-//! one method per kind of input; `operator.rs` carries out the console's commands.
+//! one method per kind of input; `operator.rs` carries out the console's commands, and
+//! `key_records.rs` those about keys (owners recorded, bans, reloads).
 
 mod app;
+mod key_records;
 mod operator;
 
 use std::path::PathBuf;
@@ -17,6 +19,7 @@ use minichat_core::time::Duration;
 use self::app::ServeApp;
 use crate::bridge::{Bridge, BridgeAccess, BridgeOptions};
 use crate::error::HostError;
+use crate::identity::{KeyRecords, RecordsPaths};
 use crate::keys;
 use crate::net::server_loop::{Listen, ServerLoop};
 use crate::shutdown::Shutdown;
@@ -50,6 +53,8 @@ pub(crate) struct ServeConfig {
     pub(crate) fleet_key: Option<PathBuf>,
     /// `--plaintext`: sessions in the clear are taken too.
     pub(crate) plaintext: bool,
+    /// `--authorized-keys`: only the keys listed join.
+    pub(crate) authorized_keys: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -89,15 +94,19 @@ struct Identity {
 
 /// Runs the server until Ctrl-C, SIGTERM or `/quit`.
 pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
-    // A bridge that cannot start safely is refused before anything listens.
+    // A bridge that cannot start safely, or a bad line in the records of keys, is refused
+    // before anything listens.
     let bridge_access = bridge_access(&config)?;
+    let records =
+        KeyRecords::load(RecordsPaths::beside(&config.key, config.authorized_keys.clone()))?;
     let mut net = ServerLoop::bind(&config.listen, config.server_config()?, config.buffer)?;
     if let Some(path) = &config.capture {
         net.set_capture(crate::cmd::start_capture(path)?);
     }
-    let shutdown = Shutdown::install(net.waker())?;
+    let shutdown = Shutdown::install_with_reload(net.waker())?;
     let identity = identify(&config, &mut net)?;
-    announce(&config, &net, &identity);
+    records.describe_files()?;
+    announce(&config, &net, &identity, &records);
     let bridge = match (&config.bridge, bridge_access) {
         (Some(options), Some(access)) => {
             let newest = net.server.newest_message();
@@ -106,7 +115,7 @@ pub(crate) fn run(config: ServeConfig) -> Result<(), HostError> {
         }
         _ => None,
     };
-    let mut app = ServeApp::new(config, net, bridge);
+    let mut app = ServeApp::new(config, net, bridge, records);
     app.serve(&shutdown)?;
     app.stop()
 }
@@ -124,7 +133,7 @@ fn bridge_access(config: &ServeConfig) -> Result<Option<BridgeAccess>, HostError
 
 /// Reads (or makes) the server's key and reads the fleet's, and gives them to the server.
 fn identify(config: &ServeConfig, net: &mut ServerLoop) -> Result<Identity, HostError> {
-    let (keypair, made) = keys::server_keypair(&config.key)?;
+    let (keypair, made) = keys::keypair(&config.key)?;
     let psk = config.fleet_key.as_deref().map(keys::fleet_key).transpose()?;
     let fingerprint = keys::print(keypair.public());
     let mut seed = [0u8; 32];
@@ -136,7 +145,7 @@ fn identify(config: &ServeConfig, net: &mut ServerLoop) -> Result<Identity, Host
 
 /// Says where the server listens and how it takes sessions: the lines scripts and tests
 /// wait for, before the console takes the terminal.
-fn announce(config: &ServeConfig, net: &ServerLoop, identity: &Identity) {
+fn announce(config: &ServeConfig, net: &ServerLoop, identity: &Identity, records: &KeyRecords) {
     let addr = net.addr();
     output::line(
         Stream::Stdout,
@@ -161,6 +170,7 @@ fn announce(config: &ServeConfig, net: &ServerLoop, identity: &Identity) {
             config.key.display()
         ),
     );
+    output::line(Stream::Stdout, format!("minichat serve: {}", key_records::describe(records)));
     tracing::info!(%addr, capacity = config.capacity, "chat server started");
 }
 
@@ -185,6 +195,7 @@ mod tests {
             key: PathBuf::from("unused"),
             fleet_key: None,
             plaintext: false,
+            authorized_keys: None,
         }
     }
 

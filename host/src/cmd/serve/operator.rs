@@ -1,5 +1,6 @@
 //! The operator's console commands (`/who`, `/stats`, `/kick`, `/all`, a plain line
-//! that answers whoever wrote last), carried out on the running server.
+//! that answers whoever wrote last), carried out on the running server; those about keys
+//! (`/ban`, `/unban`, `/reload`) are in `key_records.rs`.
 
 use minichat_core::server::{Alone, Directory};
 use minichat_core::time::Instant;
@@ -47,6 +48,12 @@ impl ServeApp {
                 self.net.server.announce(now, text, None).map(|_| ()).map_err(|e| e.to_string())
             }
             OperatorCommand::Kick(name) => self.kick(name),
+            OperatorCommand::Ban(name) => self.ban(name),
+            OperatorCommand::Unban(name) => self.unban(name),
+            OperatorCommand::Reload => {
+                self.reload_records("/reload");
+                Ok(())
+            }
             OperatorCommand::Reply(text) => self.reply(now, text, recipient),
         };
         if let Err(problem) = outcome {
@@ -57,8 +64,15 @@ impl ServeApp {
 
     /// `/who`: the users here, and those of the servers this one shares its room with.
     fn who(&mut self) {
-        let mut users: Vec<String> =
-            self.net.server.users().map(|(name, addr)| format!("{name} ({addr})")).collect();
+        let mut users: Vec<String> = self
+            .net
+            .server
+            .users_with_keys()
+            .map(|(name, addr, key)| match key {
+                Some(key) => format!("{name} ({addr}, key {})", crate::keys::print(key)),
+                None => format!("{name} ({addr}, no key)"),
+            })
+            .collect();
         // Names from other servers are remote text: shown escaped.
         let elsewhere = self.bridge.iter().flat_map(|bridge| bridge.roster().users());
         users.extend(elsewhere.map(|(name, at)| format!("{} (on server {at})", escape(name))));
