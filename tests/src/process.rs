@@ -350,6 +350,11 @@ impl Minichat {
         self.signal("TERM");
     }
 
+    /// Sends SIGHUP, as a service manager's reload does.
+    pub fn hang_up(&self) {
+        self.signal("HUP");
+    }
+
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
         self.signal("INT");

@@ -62,7 +62,7 @@ fn a_second_user_with_the_same_name_in_another_case_is_refused() {
     assert_eq!(twin.wait_exit(WAIT).code(), Some(1));
     assert!(
         twin.stderr_after_exit(WAIT)
-            .contains(&"minichat: not delivered: the name STAR2 belongs to another key".to_owned())
+            .contains(&"minichat: not delivered: the name STAR2 belongs to another key; choose another with --name (or join with the key that owns it: --key FILE)".to_owned())
     );
     let mut chat_twin = Minichat::spawn_with_stdin(&["chat", "--name", "Star2", "--server", &addr]);
     chat_twin.write_line("hi");

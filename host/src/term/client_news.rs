@@ -112,13 +112,7 @@ impl Ending {
             Ending::Refused { code, detail } => {
                 let hint = match code {
                     ErrorCode::NameTaken | ErrorCode::InvalidName => "; choose another with --name",
-                    ErrorCode::NameOwned => {
-                        "; choose another with --name (or join with the key that owns it: --key FILE)"
-                    }
-                    ErrorCode::KeyNotAuthorized => {
-                        "; ask its operator to list your key: minichat key --client --public shows it"
-                    }
-                    _ => "",
+                    _ => key_hint(*code),
                 };
                 format!("the server refused the join: {detail}{hint}")
             }
@@ -132,9 +126,23 @@ impl Ending {
     /// Why a message sent alone was not delivered.
     pub(crate) fn reason(&self) -> String {
         match self {
-            Ending::Refused { detail, .. } | Ending::NameTaken { detail } => detail.clone(),
+            Ending::Refused { code, detail } => format!("{detail}{}", key_hint(*code)),
+            Ending::NameTaken { detail } => detail.clone(),
             Ending::Kicked => "the operator removed this user".to_owned(),
         }
+    }
+}
+
+/// What a user can do about a refusal of their key, if anything.
+fn key_hint(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::NameOwned => {
+            "; choose another with --name (or join with the key that owns it: --key FILE)"
+        }
+        ErrorCode::KeyNotAuthorized => {
+            "; ask its operator to list your key: minichat key --client --public shows it"
+        }
+        _ => "",
     }
 }
 
