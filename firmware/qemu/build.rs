@@ -1,6 +1,6 @@
 //! Puts `memory.x` where cortex-m-rt's `link.x` finds it; for the `secure` feature, writes
-//! the keys to compile in (`src/server_key.rs`) from MINICHAT_SERVER_KEY and
-//! MINICHAT_FLEET_KEY.
+//! the keys to compile in (`src/server_key.rs`) from MINICHAT_SERVER_KEY,
+//! MINICHAT_FLEET_KEY and MINICHAT_CLIENT_KEY.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +13,7 @@ fn main() {
     println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rerun-if-env-changed=MINICHAT_SERVER_KEY");
     println!("cargo:rerun-if-env-changed=MINICHAT_FLEET_KEY");
+    println!("cargo:rerun-if-env-changed=MINICHAT_CLIENT_KEY");
     if std::env::var_os("CARGO_FEATURE_SECURE").is_some()
         && let Err(why) = write_keys(&out)
     {
@@ -29,19 +30,25 @@ fn write_keys(out: &Path) -> Result<(), String> {
             .to_owned()
     })?;
     let server = key("MINICHAT_SERVER_KEY", &server)?;
-    let fleet = match std::env::var("MINICHAT_FLEET_KEY") {
-        Ok(text) if !text.trim().is_empty() => {
-            format!("Some({})", key("MINICHAT_FLEET_KEY", &text)?)
-        }
-        _ => "None".to_owned(),
-    };
+    let fleet = optional_key("MINICHAT_FLEET_KEY")?;
+    let client = optional_key("MINICHAT_CLIENT_KEY")?;
     let code = format!(
         "/// The server's static public key.\n\
          pub const SERVER_PUBLIC_KEY: [u8; 32] = {server};\n\
          /// The fleet's pre-shared key, if the board is one of a fleet's.\n\
-         pub const FLEET_KEY: Option<[u8; 32]> = {fleet};\n"
+         pub const FLEET_KEY: Option<[u8; 32]> = {fleet};\n\
+         /// The board's own private key, if it was given one: its joins prove it.\n\
+         pub const CLIENT_PRIVATE_KEY: Option<[u8; 32]> = {client};\n"
     );
     std::fs::write(out.join("server_key.rs"), code).map_err(|e| e.to_string())
+}
+
+/// The key in the environment variable `name`, if set and not empty, as a Rust `Option`.
+fn optional_key(name: &str) -> Result<String, String> {
+    match std::env::var(name) {
+        Ok(text) if !text.trim().is_empty() => Ok(format!("Some({})", key(name, &text)?)),
+        _ => Ok("None".to_owned()),
+    }
 }
 
 /// A key of 64 hexadecimal digits, as a Rust array literal.

@@ -29,6 +29,10 @@ ROWS = [
     ("server-read", "server: reads it (`es`: a DH)"),
     ("server-answer", "server: answers (`e`, `ee`: an ephemeral key and a DH)"),
     ("client-finish", "client: reads the answer (`ee`: a DH), the session's keys"),
+    ("client-hello-key", "client with a key of its own (`IK`): first message (`e`, `es`, `s`, `ss`: two DHs)"),
+    ("server-read-key", "server: reads it (`es`, `ss`: two DHs)"),
+    ("server-answer-key", "server: answers (`e`, `ee`, `se`: an ephemeral key and two DHs)"),
+    ("client-finish-key", "client: reads the answer (`ee`, `se`: two DHs), the session's keys"),
     ("seal-open-64", "seal and open a 64-byte frame"),
 ]
 
@@ -58,6 +62,10 @@ def main():
     server = counts["server-read"] + counts["server-answer"]
     print(f"| the client's whole handshake | {client:,} |")
     print(f"| the server's whole handshake | {server:,} |")
+    client_key = counts["client-hello-key"] + counts["client-finish-key"]
+    server_key = counts["server-read-key"] + counts["server-answer-key"]
+    print(f"| the client's whole handshake with a key of its own (`IK`) | {client_key:,} ({client_key / client:.2f}x) |")
+    print(f"| the server's whole handshake with it (`IK`) | {server_key:,} ({server_key / server:.2f}x) |")
     print(f"\n(check: a loop of {CHECK:,} instructions counted {check:,})")
 
 

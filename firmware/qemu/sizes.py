@@ -31,6 +31,7 @@ PROGRAMS = [
     ("minimal client (`qemu-chat`)", "qemu-chat", "", 8192),
     ("full client (`qemu-chat --features full`)", "qemu-chat", "full", None),
     ("secure client (`qemu-chat --features secure`)", "qemu-chat", "secure", None),
+    ("secure client with its own key (`--features client-keys`)", "qemu-chat", "client-keys", None),
     ("server, 8 users (`qemu-server`)", "qemu-server", "", 16384),
 ]
 LABELS = [label for label, *_ in PROGRAMS]

@@ -1,18 +1,19 @@
 //! Encrypted sessions end to end: a server that takes encrypted sessions only and two
-//! clients (one given the server's key, one that asks for it with `key-request` and
-//! trusts only the real one), over a network the input runs — datagrams delivered in any
-//! order, dropped, recorded and replayed, corrupted, sent again from another address,
-//! clients' addresses moving (NAT rebinding: the server must challenge and the client
-//! answer, sealed) — with forged frames of every secure kind (`hello`, `answer`,
-//! `sealed` under real tokens, `key-request`, an impostor's `server-key`) and raw bytes,
-//! time steps, and a clock that starts near its wrap. Every run starts with both clients
-//! joined (the network left to itself for a while), so the input works on sessions. Checks: no panic; every frame
-//! either side sends parses, and goes where it should; the server never sends an address
-//! that proved nothing more bytes than it received; nobody speaks for a user — every
-//! message the server stores as from a client's name is one that client said, and every
-//! message a client shows is one its sender said; a client never shows a message more
-//! often than the server stored it, across all its sessions (re-joins and moves
-//! included); no server event is dropped.
+//! clients (one given the server's key, one that asks for it with `key-request`, trusts
+//! only the real one, and proves a key of its own with `hello-key`), over a network the
+//! input runs — datagrams delivered in any order, dropped, recorded and replayed,
+//! corrupted, sent again from another address, clients' addresses moving (NAT
+//! rebinding: the server must challenge and the client answer, sealed) — with forged
+//! frames of every secure kind (`hello`, `hello-key`, `answer`, `sealed` under real
+//! tokens, `key-request`, an impostor's `server-key`) and raw bytes, time steps, and a
+//! clock that starts near its wrap. Every run starts with both clients joined (the
+//! network left to itself for a while), so the input works on sessions. Checks: no
+//! panic; every frame either side sends parses, and goes where it should; the server
+//! never sends an address that proved nothing more bytes than it received; nobody
+//! speaks for a user — every message the server stores as from a client's name is one
+//! that client said, and every message a client shows is one its sender said; a client
+//! never shows a message more often than the server stored it, across all its sessions
+//! (re-joins and moves included); no server event is dropped.
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
@@ -307,7 +308,10 @@ fuzz_target!(|input: Input| {
             let mut client = TheClient::new(config, now);
             match i {
                 0 => client.set_server_key(ServerKey { public: server_key, psk: None }, [3; 32]),
-                _ => client.discover_server_key(None, [4; 32]),
+                _ => {
+                    client.discover_server_key(None, [4; 32]);
+                    client.set_client_key(Keypair::from_private([0x70; 32]));
+                }
             }
             client
         })
@@ -406,7 +410,7 @@ fuzz_target!(|input: Input| {
                     world.tokens[usize::from(client) % world.tokens.len()]
                 };
                 let bytes = &bytes[..bytes.len().min(900)];
-                let (to_server, message) = match kind % 6 {
+                let (to_server, message) = match kind % 7 {
                     0 => {
                         let cookie = world.cookies.get(&addr).copied().unwrap_or(Cookie::EMPTY);
                         (true, Message::Hello { cookie, nonce: number, handshake: bytes })
@@ -415,6 +419,10 @@ fuzz_target!(|input: Input| {
                     2 => (true, Message::KeyRequest { nonce: number }),
                     3 => (false, Message::Answer { nonce: world.nonces[i], handshake: bytes }),
                     4 => (false, Message::Sealed { token, counter: number, sealed: bytes }),
+                    5 => {
+                        let cookie = world.cookies.get(&addr).copied().unwrap_or(Cookie::EMPTY);
+                        (true, Message::HelloKey { cookie, nonce: number, handshake: bytes })
+                    }
                     _ => {
                         let impostor = *Keypair::from_private([0x66; 32]).public();
                         let key = Message::ServerKey {

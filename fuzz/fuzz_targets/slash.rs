@@ -72,8 +72,16 @@ fn check_operator(line: &str) {
             assert!(line.starts_with("/kick") && within(name, line), "{line:?}: kick {name:?}");
             assert!(!name.is_empty() && name.trim() == name, "kick {name:?}");
         }
-        Ok(OperatorLine::Who | OperatorLine::Stats | OperatorLine::Quit) => {
-            assert!(matches!(line.trim_end(), "/who" | "/stats" | "/quit"), "{line:?}");
+        Ok(OperatorLine::Ban(name)) => {
+            assert!(line.starts_with("/ban") && within(name, line), "{line:?}: ban {name:?}");
+            assert!(!name.is_empty() && name.trim() == name, "ban {name:?}");
+        }
+        Ok(OperatorLine::Unban(name)) => {
+            assert!(line.starts_with("/unban") && within(name, line), "{line:?}: unban {name:?}");
+            assert!(!name.is_empty() && name.trim() == name, "unban {name:?}");
+        }
+        Ok(OperatorLine::Who | OperatorLine::Stats | OperatorLine::Quit | OperatorLine::Reload) => {
+            assert!(matches!(line.trim_end(), "/who" | "/stats" | "/quit" | "/reload"), "{line:?}");
         }
         Ok(OperatorLine::Help) => assert!(line.starts_with("/help"), "{line:?}: help"),
         Err(why) => assert!(line.starts_with('/') && !line.starts_with("//"), "{line:?}: {why}"),

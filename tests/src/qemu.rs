@@ -16,12 +16,17 @@ pub fn firmware(name: &str) -> PathBuf {
     program(BUILT.get_or_init(|| build(None, None)), name)
 }
 
-/// The firmware program `name` built with `--features secure` (into `target/secure`), with
-/// the server's public key `server_key` (64 hexadecimal digits) compiled in. One key per
-/// test process: the first call's.
+/// The board's own private key in the secure build (MINICHAT_CLIENT_KEY): its joins prove
+/// the key made from it.
+pub const BOARD_PRIVATE_KEY: [u8; 32] = [0x6b; 32];
+
+/// The firmware program `name` built with `--features client-keys` (encrypted sessions and
+/// a key of its own; into `target/client-keys`), with
+/// the server's public key `server_key` (64 hexadecimal digits) and the board's own key
+/// ([`BOARD_PRIVATE_KEY`]) compiled in. One key per test process: the first call's.
 pub fn secure_firmware(name: &str, server_key: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    program(BUILT.get_or_init(|| build(Some("secure"), Some(server_key))), name)
+    program(BUILT.get_or_init(|| build(Some("client-keys"), Some(server_key))), name)
 }
 
 /// The firmware program `name` built with `--features wrap-soon` (into `target/wrap-soon`):
@@ -65,6 +70,9 @@ fn build(feature: Option<&str>, server_key: Option<&str>) -> PathBuf {
         .env_remove("MINICHAT_FLEET_KEY");
     if let Some(key) = server_key {
         command.env("MINICHAT_SERVER_KEY", key);
+        // The board's own key, with the server's: its joins prove it.
+        let private: String = BOARD_PRIVATE_KEY.iter().map(|b| format!("{b:02x}")).collect();
+        command.env("MINICHAT_CLIENT_KEY", private);
     }
     let target = match feature {
         Some(feature) => {

@@ -15,7 +15,8 @@ use minichat_core::wire::limits::MAX_SEALED_TEXT;
 use minichat_tests::null_modem::NullModem;
 use minichat_tests::process::Minichat;
 use minichat_tests::qemu::{
-    Qemu, firmware, ram_report_firmware, secure_firmware, small_frames_firmware, wrap_soon_firmware,
+    BOARD_PRIVATE_KEY, Qemu, firmware, ram_report_firmware, secure_firmware, small_frames_firmware,
+    wrap_soon_firmware,
 };
 
 /// Generous: the emulator boots in well under a second, but CI machines are slow and the
@@ -398,5 +399,64 @@ fn the_microcontroller_chats_in_an_encrypted_session_with_the_server_it_pins() {
     ]);
     server.stdout_line_containing("sessions in the clear are refused", WAIT);
     board_answers(&mut server, &addr.to_string(), &cable, &kernel, &[], "secret hello");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The board proves its own key as it joins (issue 27): a server that lets in only listed
+/// keys admits it while its line is there, cuts it off the moment the line is removed
+/// (SIGHUP), and refuses it, with the reason, when it is not listed.
+#[test]
+#[ignore = "needs qemu-system-arm; .ci/run runs it"]
+fn the_board_joins_with_its_own_key_only_while_its_operator_lists_it() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = std::env::temp_dir().join(format!("minichat-qemu-listed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_file = dir.join("server.key");
+    std::fs::write(&key_file, hex(&SERVER_PRIVATE_KEY) + "\n").unwrap();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let kernel =
+        secure_firmware("qemu-chat", &hex(Keypair::from_private(SERVER_PRIVATE_KEY).public()));
+    let board_key = *Keypair::from_private(BOARD_PRIVATE_KEY).public();
+    let list = dir.join("authorized_keys");
+    std::fs::write(&list, format!("# the board\n{} mcu\n", hex(&board_key))).unwrap();
+    let serve = |cable: &NullModem| {
+        Minichat::serve_with_stdin(&[
+            "serve",
+            "--key",
+            key_file.to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+            "--serial",
+            &cable.b,
+            "--authorized-keys",
+            list.to_str().unwrap(),
+        ])
+    };
+    let cable = NullModem::new();
+    let (mut server, _) = serve(&cable);
+    let mut board = Qemu::boot(&kernel, &[&cable.a]);
+    server.stdout_line_containing("mcu joined from", WAIT);
+    board.log_line_containing("qemu-chat: joined as mcu (encrypted)", WAIT);
+    server.write_line("/who");
+    let who = server.stdout_line_containing("users (1)", WAIT);
+    let print = minichat_core::secure::fingerprint(&board_key);
+    assert!(who.contains(&format!("key {}", print.as_str())), "{who}");
+    // Its line removed: cut off at once.
+    std::fs::write(&list, "# nobody\n").unwrap();
+    server.hang_up();
+    let notice = server.stderr_line_containing("SIGHUP", WAIT);
+    assert!(notice.ends_with("ended the sessions of mcu"), "{notice}");
+    board.log_line_containing("qemu-chat: the operator removed mcu", WAIT);
+    drop(board);
+    drop(server);
+    // Not listed from the start: refused, and the board is told why.
+    let cable = NullModem::new();
+    let (_server, _) = serve(&cable);
+    let mut board = Qemu::boot(&kernel, &[&cable.a]);
+    board.log_line_containing(
+        "qemu-chat: refused: this server lets in only the keys its operator listed",
+        WAIT,
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

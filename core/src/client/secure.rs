@@ -10,9 +10,11 @@ use crate::address::PeerAddress;
 use crate::client::stats::tally;
 use crate::client::{Client, ClientEvent, Phase};
 use crate::error::SecureError;
+#[cfg(feature = "client-keys")]
+use crate::secure::{IkInitiator, IkPattern};
 use crate::secure::{
-    IkInitiator, IkPattern, Initiator, KEY_LEN, KeyLogEntry, KeySource, Keypair, PROLOGUE, Pattern,
-    SEALED_HEADER, Session, seal_behind_header,
+    Initiator, KEY_LEN, KeyLogEntry, KeySource, Keypair, PROLOGUE, Pattern, SEALED_HEADER, Session,
+    seal_behind_header,
 };
 use crate::time::Instant;
 use crate::transport::Transmit;
@@ -39,6 +41,7 @@ pub(super) struct Security {
     offered: Option<[u8; KEY_LEN]>,
     pattern: Pattern,
     /// The client's own key pair, if it has one: its joins go as `hello-key` (`IK`).
+    #[cfg(feature = "client-keys")]
     client: Option<Keypair>,
     keys: KeySource,
     /// The current attempt to join: its nonce and its ephemeral key (every resend of its
@@ -50,12 +53,23 @@ pub(super) struct Security {
     session: Option<Session>,
 }
 
+impl Security {
+    /// The client's own key pair, if it has one (never, without `client-keys`).
+    fn client_key(&self) -> Option<&Keypair> {
+        #[cfg(feature = "client-keys")]
+        return self.client.as_ref();
+        #[cfg(not(feature = "client-keys"))]
+        None
+    }
+}
+
 /// The client's side of a handshake, between its first message and the answer.
 #[derive(Debug, Clone)]
 enum Initiating {
     /// `NK`: the server's key alone.
     Nk(Initiator),
     /// `IK`: the client proves a key of its own.
+    #[cfg(feature = "client-keys")]
     Ik(IkInitiator),
 }
 
@@ -70,14 +84,18 @@ impl Initiating {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<(Initiating, usize), SecureError> {
-        let Some(client) = client else {
+        #[cfg(feature = "client-keys")]
+        if let Some(client) = client {
+            let ik = ik(pattern);
             let (initiator, len) =
-                Initiator::start(pattern, PROLOGUE, server, ephemeral, payload, out)?;
-            return Ok((Initiating::Nk(initiator), len));
-        };
+                IkInitiator::start(&ik, PROLOGUE, server, client, ephemeral, payload, out)?;
+            return Ok((Initiating::Ik(initiator), len));
+        }
+        #[cfg(not(feature = "client-keys"))]
+        let _ = client; // always None: a build without client keys has none to prove
         let (initiator, len) =
-            IkInitiator::start(&ik(pattern), PROLOGUE, server, client, ephemeral, payload, out)?;
-        Ok((Initiating::Ik(initiator), len))
+            Initiator::start(pattern, PROLOGUE, server, ephemeral, payload, out)?;
+        Ok((Initiating::Nk(initiator), len))
     }
 
     /// Reads the server's answer in place: the session's keys and the payload's range.
@@ -88,12 +106,14 @@ impl Initiating {
     ) -> Result<(Session, core::ops::Range<usize>), SecureError> {
         match self {
             Initiating::Nk(initiator) => initiator.finish(pattern, message),
+            #[cfg(feature = "client-keys")]
             Initiating::Ik(initiator) => initiator.finish(&ik(pattern), message),
         }
     }
 }
 
 /// The `IK` pattern beside an `NK` one: with the same fleet key, if any.
+#[cfg(feature = "client-keys")]
 const fn ik(pattern: &Pattern) -> IkPattern {
     match pattern {
         Pattern::Nk => IkPattern::Ik,
@@ -122,6 +142,7 @@ impl<
             server: Some(server.public),
             offered: None,
             pattern,
+            #[cfg(feature = "client-keys")]
             client: None,
             keys: KeySource::new(seed),
             attempt: None,
@@ -137,7 +158,8 @@ impl<
     /// for their keys and let in only the keys its operator listed (`docs/PROTOCOL.md`,
     /// "Client keys"). Call it after [`Client::set_server_key`] or
     /// [`Client::discover_server_key`] (it does nothing before: a key proves itself
-    /// only in an encrypted session).
+    /// only in an encrypted session). Feature `client-keys`.
+    #[cfg(feature = "client-keys")]
     pub fn set_client_key(&mut self, client: Keypair) {
         if let Some(security) = self.security.as_mut() {
             security.client = Some(client);
@@ -219,7 +241,7 @@ impl<
     /// authenticates it (a recording replayed from elsewhere does not join).
     pub(super) fn cookie_in_join(&self, cookie: Cookie) -> Cookie {
         match &self.security {
-            Some(security) if security.client.is_none() => Cookie::EMPTY,
+            Some(security) if security.client_key().is_none() => Cookie::EMPTY,
             _ => cookie,
         }
     }
@@ -302,7 +324,7 @@ impl<
             }
         };
         let mut handshake = [0u8; MAX_FRAME];
-        let client = security.client.as_ref();
+        let client = security.client_key();
         let (initiator, len) = Initiating::start(
             &security.pattern,
             client,
@@ -312,7 +334,7 @@ impl<
             &mut handshake,
         )
         .ok()?;
-        let keyed = matches!(initiator, Initiating::Ik(_));
+        let keyed = client.is_some();
         security.initiator = Some(initiator);
         let handshake = handshake.get(..len)?;
         let hello = if keyed {

@@ -9,7 +9,9 @@ use crate::rtt::RttEstimator;
 use crate::server::ServerMemory;
 use crate::server::delivery::{DeliveryCursor, MAX_WINDOW};
 use crate::server::detail::Detail;
-use crate::server::directory::{ClientKey, Directory, KeyRefusal};
+use crate::server::directory::Directory;
+#[cfg(feature = "client-keys")]
+use crate::server::directory::{ClientKey, KeyRefusal};
 use crate::server::ring::Member;
 use crate::server::session::{Session, nonce_tag};
 use crate::server::{LeftReason, Server, ServerEvent};
@@ -42,7 +44,9 @@ pub(super) struct Join<'a> {
     pub(super) max_frame: u16,
     /// It came in a `hello`: the session is encrypted, and its frames grow when sealed.
     pub(super) sealed: bool,
-    /// The client's key, if it came in a `hello-key` (whose handshake proved it).
+    /// The client's key, if it came in a `hello-key` (whose handshake proved it). Only with
+    /// `client-keys`: 33 bytes every copy of a join would carry for nothing without.
+    #[cfg(feature = "client-keys")]
     pub(super) key: Option<ClientKey>,
 }
 
@@ -75,7 +79,9 @@ pub(super) enum Refusal {
     /// Every slot is taken.
     ServerFull,
     /// The directory's records keep the name from the join's key (or from a join
-    /// without one).
+    /// without one). Feature `client-keys`: without it no session has a key, and the
+    /// directory is not asked.
+    #[cfg(feature = "client-keys")]
     Key(KeyRefusal),
 }
 
@@ -183,6 +189,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             return Admission::Refused(Refusal::NameTaken);
         }
         // Before the slot: a key kept out costs the server nothing.
+        #[cfg(feature = "client-keys")]
         if let Err(refusal) = directory.admits(name, join.key.as_ref()) {
             self.stats.refused_key += 1;
             return Admission::Refused(Refusal::Key(refusal));
@@ -317,16 +324,19 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 detail.push(" from one IP address)");
                 ErrorCode::TooManyFromAddress
             }
+            #[cfg(feature = "client-keys")]
             Refusal::Key(KeyRefusal::NameOwned) => {
                 detail.push("the name ");
                 detail.push(name.as_str());
                 detail.push(" belongs to another key");
                 ErrorCode::NameOwned
             }
+            #[cfg(feature = "client-keys")]
             Refusal::Key(KeyRefusal::NotAuthorized) => {
                 detail.push(ErrorCode::KeyNotAuthorized.describe());
                 ErrorCode::KeyNotAuthorized
             }
+            #[cfg(feature = "client-keys")]
             Refusal::Key(KeyRefusal::Banned) => {
                 detail.push(ErrorCode::KeyBanned.describe());
                 ErrorCode::KeyBanned

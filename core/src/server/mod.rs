@@ -325,9 +325,18 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             };
         let reply = match message {
             Message::Join { cookie, nonce, window, resume, delivered, name, max_frame } => {
-                let (sealed, key) = (false, None);
-                let join =
-                    Join { cookie, nonce, window, resume, delivered, name, max_frame, sealed, key };
+                let join = Join {
+                    cookie,
+                    nonce,
+                    window,
+                    resume,
+                    delivered,
+                    name,
+                    max_frame,
+                    sealed: false,
+                    #[cfg(feature = "client-keys")]
+                    key: None,
+                };
                 return self.on_join(now, from, join, buf, directory);
             }
             Message::ChallengeResponse { token, nonce } if A::ROAMS => {

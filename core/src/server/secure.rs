@@ -14,9 +14,11 @@ use heapless::{Deque, Vec};
 use crate::address::PeerAddress;
 use crate::error::SecureError;
 use crate::kind_masks::{CLIENT_SEALS, SERVER_READS};
+#[cfg(feature = "client-keys")]
+use crate::secure::IkResponder;
 use crate::secure::{
-    HANDSHAKE_OVERHEAD, IkPattern, IkResponder, KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern,
-    Responder, SEALED_HEADER, seal_frame,
+    HANDSHAKE_OVERHEAD, IkPattern, KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern, Responder,
+    SEALED_HEADER, seal_frame,
 };
 use crate::server::directory::{ClientKey, Directory};
 use crate::server::handshake_budget::HandshakeBudget;
@@ -72,7 +74,26 @@ impl ServerIdentity {
 #[derive(Debug, Clone)]
 pub(super) struct SealedSession {
     transport: crate::secure::Session,
-    client_key: Option<ClientKey>,
+    client_key: ProvedKey,
+}
+
+/// The key a session's handshake proved: with `client-keys`, the client's own if it has
+/// one; without, nothing (and no room for it in every slot).
+#[cfg(feature = "client-keys")]
+type ProvedKey = Option<ClientKey>;
+#[cfg(not(feature = "client-keys"))]
+type ProvedKey = NoClientKeys;
+
+/// The key a session proved, without `client-keys`: none.
+#[cfg(not(feature = "client-keys"))]
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NoClientKeys;
+
+#[cfg(not(feature = "client-keys"))]
+impl NoClientKeys {
+    const fn as_ref(&self) -> Option<&ClientKey> {
+        None
+    }
 }
 
 /// A session's keys, once its handshake is done.
@@ -88,6 +109,7 @@ enum Responding {
     /// `NK` (a `hello`): the client knows the server's key.
     Nk(Responder),
     /// `IK` (a `hello-key`): and proves its own.
+    #[cfg(feature = "client-keys")]
     Ik(IkResponder),
 }
 
@@ -100,21 +122,23 @@ impl Responding {
         message: &mut [u8],
     ) -> Result<(Responding, core::ops::Range<usize>), SecureError> {
         let keypair = &identity.keypair;
+        #[cfg(feature = "client-keys")]
         if keyed {
             let (responder, range) =
                 IkResponder::read(&identity.ik_pattern(), PROLOGUE, keypair, message)?;
-            Ok((Responding::Ik(responder), range))
-        } else {
-            let (responder, range) =
-                Responder::read(&identity.pattern(), PROLOGUE, keypair, message)?;
-            Ok((Responding::Nk(responder), range))
+            return Ok((Responding::Ik(responder), range));
         }
+        #[cfg(not(feature = "client-keys"))]
+        let _ = keyed; // never: a build without client keys reads no hello-key
+        let (responder, range) = Responder::read(&identity.pattern(), PROLOGUE, keypair, message)?;
+        Ok((Responding::Nk(responder), range))
     }
 
     /// The client's key, if the handshake proved one.
     const fn client_key(&self) -> Option<&ClientKey> {
         match self {
             Responding::Nk(_) => None,
+            #[cfg(feature = "client-keys")]
             Responding::Ik(responder) => Some(responder.remote_static()),
         }
     }
@@ -132,6 +156,7 @@ impl Responding {
             Responding::Nk(responder) => {
                 responder.answer(&identity.pattern(), ephemeral, payload, out)
             }
+            #[cfg(feature = "client-keys")]
             Responding::Ik(responder) => {
                 responder.answer(&identity.ik_pattern(), ephemeral, payload, out)
             }
@@ -227,6 +252,7 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 let hello = Hello { cookie, nonce, handshake, keyed: false };
                 Err(self.on_hello(now, from, hello, buf, directory))
             }
+            #[cfg(feature = "client-keys")]
             Message::HelloKey { cookie, nonce, handshake } => {
                 let hello = Hello { cookie, nonce, handshake, keyed: true };
                 Err(self.on_hello(now, from, hello, buf, directory))
@@ -314,6 +340,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         let handshake = message.get(..len)?;
         let answer = Transmit::to_client(buf, from, &Message::Answer { nonce, handshake })?;
         if let Some(token) = welcomed {
+            #[cfg(not(feature = "client-keys"))]
+            let key = NoClientKeys;
             let session = SealedSession { transport, client_key: key };
             self.seal_session(token, session, digest, buf.get(..answer.len)?)?;
         }
@@ -363,8 +391,20 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.stats.malformed += 1;
             return None;
         }
-        let sealed = true;
-        Some(Join { cookie, nonce, window, resume, delivered, name, max_frame, sealed, key })
+        #[cfg(not(feature = "client-keys"))]
+        let _ = key; // always None: no hello-key is read without client keys
+        Some(Join {
+            cookie,
+            nonce,
+            window,
+            resume,
+            delivered,
+            name,
+            max_frame,
+            sealed: true,
+            #[cfg(feature = "client-keys")]
+            key,
+        })
     }
 
     /// The new session `token` is encrypted with `keys`; its `answer`, to the hello with

@@ -76,10 +76,10 @@ impl ErrorCode {
 
     /// The code for a byte, or [`WireError::UnknownErrorCode`].
     pub fn from_byte(byte: u8) -> Result<Self, WireError> {
+        // The codes are 1, 2, 3, … in `ALL`'s order: the byte is its index plus one.
         Self::ALL
-            .iter()
+            .get(usize::from(byte).wrapping_sub(1))
             .copied()
-            .find(|code| code.to_byte() == byte)
             .ok_or(WireError::UnknownErrorCode(byte))
     }
 
@@ -116,6 +116,28 @@ impl From<WireError> for ErrorCode {
         match error {
             WireError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
             _ => ErrorCode::Malformed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `from_byte` reads a code by its place in `ALL`: the codes must be 1, 2, 3, … there.
+    #[test]
+    fn every_code_is_read_back_from_its_byte_and_no_other_byte_is_a_code() {
+        for (index, code) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(usize::from(code.to_byte()), index + 1, "{code:?} out of place");
+        }
+        for byte in 0..=u8::MAX {
+            match ErrorCode::from_byte(byte) {
+                Ok(code) => assert_eq!(code.to_byte(), byte),
+                Err(error) => {
+                    assert_eq!(error, WireError::UnknownErrorCode(byte));
+                    assert!(byte == 0 || usize::from(byte) > ErrorCode::ALL.len());
+                }
+            }
         }
     }
 }

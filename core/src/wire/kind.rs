@@ -159,9 +159,15 @@ impl Kind {
     /// The kinds clients send ([`Kind::sent_by_client`]), as a mask.
     pub const FROM_CLIENT: u64 = Kind::mask_by_direction(true);
 
-    /// The kinds of encrypted sessions this build does not handle: all three without the
-    /// `secure` feature, none with it.
-    pub const NOT_BUILT: u64 = if cfg!(feature = "secure") { 0 } else { Kind::SECURE };
+    /// The kinds of encrypted sessions this build does not handle: all of them without the
+    /// `secure` feature, `hello-key` without `client-keys`, none with both.
+    pub const NOT_BUILT: u64 = if cfg!(feature = "client-keys") {
+        0
+    } else if cfg!(feature = "secure") {
+        Kind::HelloKey.bit()
+    } else {
+        Kind::SECURE
+    };
 
     /// The kinds servers send ([`Kind::sent_by_server`]), as a mask. `ack` is in both.
     pub const FROM_SERVER: u64 = Kind::mask_by_direction(false);

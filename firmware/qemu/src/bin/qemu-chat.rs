@@ -11,7 +11,10 @@
 //! `small-frames` it takes frames of 256 B and its join says so (2 KiB of RAM). With `secure` it
 //! joins in an encrypted session (Noise NK; NKpsk0 with a fleet key) with the one server
 //! whose key it was built with: `MINICHAT_SERVER_KEY=$(minichat key --public) cargo run
-//! --release --features secure --bin qemu-chat`.
+//! --release --features secure --bin qemu-chat`. With `client-keys` and MINICHAT_CLIENT_KEY
+//! (a private key, such as a file `minichat key --client --key board.key` made) it proves
+//! that key as it joins (Noise IK): the server keeps `mcu` for it, or lets it in only
+//! if its operator listed it.
 //!
 //! `cargo run --release --bin qemu-chat` boots it; QEMU prints the pseudo-terminal UART0
 //! is on, and `minichat serve --serial /dev/pts/N` puts `mcu` in the room.
@@ -133,10 +136,16 @@ fn start() -> State {
         halt()
     };
     #[cfg(feature = "secure")]
-    client.set_server_key(
-        minichat_qemu::server_key::server_key(),
-        minichat_qemu::entropy::boot_seed(),
-    );
+    {
+        client.set_server_key(
+            minichat_qemu::server_key::server_key(),
+            minichat_qemu::entropy::boot_seed(),
+        );
+        #[cfg(feature = "client-keys")]
+        if let Some(keypair) = minichat_qemu::server_key::client_keypair() {
+            client.set_client_key(keypair);
+        }
+    }
     let Some(link) = cortex_m::singleton!(: SerialLink<LINK_BYTES> = SerialLink::new(Uart::new(0)))
     else {
         halt()
@@ -221,6 +230,7 @@ fn on_event(client: &mut McuClient, scratch: &mut [u8]) -> bool {
         ClientEvent::Refused { detail, .. } => {
             log::line(&["qemu-chat: refused: ", detail]);
         }
+        ClientEvent::Kicked => log::line(&["qemu-chat: the operator removed mcu"]),
         _ => {}
     }
     true

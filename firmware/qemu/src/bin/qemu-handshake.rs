@@ -1,6 +1,7 @@
 //! What an encrypted session costs the board, counted: each step of the Noise NK
-//! handshake (client and server sides, with the core's `secure` module), one X25519, and
-//! sealing and opening a 64-byte frame, each in instructions, then the program exits.
+//! handshake (client and server sides, with the core's `secure` module), each step of the
+//! IK handshake (a client that proves a key of its own), one X25519, and sealing and
+//! opening a 64-byte frame, each in instructions, then the program exits.
 //!
 //! Run under QEMU with `-icount shift=0`, where the emulated clock advances one
 //! nanosecond per instruction: the SysTick clock then counts instructions, and a
@@ -16,7 +17,9 @@ use core::hint::black_box;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
-use minichat_core::secure::{Initiator, Keypair, PROLOGUE, Pattern, Responder};
+use minichat_core::secure::{
+    IkInitiator, IkPattern, IkResponder, Initiator, Keypair, PROLOGUE, Pattern, Responder,
+};
 use minichat_qemu::{clock, halt, log};
 
 /// Iterations of the calibration loop (two instructions each).
@@ -85,6 +88,9 @@ fn main() -> ! {
         halt()
     };
     report("client-finish", clock::ticks() - t);
+    if !ik_steps(&server, &report) {
+        halt()
+    }
 
     let mut frame = [0x61u8; 64 + 16];
     let ad = [0u8; 19];
@@ -95,4 +101,41 @@ fn main() -> ! {
     log::line(&[if opened.is_ok() { "qemu-handshake: done" } else { "qemu-handshake: failed" }]);
     debug::exit(if opened.is_ok() { debug::EXIT_SUCCESS } else { debug::EXIT_FAILURE });
     halt()
+}
+
+/// The IK handshake's steps, reported as the NK ones are, with `-key` after their names;
+/// whether both sides agreed.
+fn ik_steps(server: &Keypair, report: &dyn Fn(&str, u64)) -> bool {
+    let client = Keypair::from_private(black_box([0x6b; 32]));
+    let pattern = IkPattern::Ik;
+    let mut first = [0u8; 160];
+    let mut answer = [0u8; 128];
+    let t = clock::ticks();
+    let started = IkInitiator::start(
+        &pattern,
+        PROLOGUE,
+        server.public(),
+        &client,
+        [0x21; 32],
+        b"join",
+        &mut first,
+    );
+    report("client-hello-key", clock::ticks() - t);
+    let Ok((initiator, len)) = started else { return false };
+    let t = clock::ticks();
+    let read =
+        IkResponder::read(&pattern, PROLOGUE, server, first.get_mut(..len).unwrap_or_default());
+    report("server-read-key", clock::ticks() - t);
+    let Ok((responder, _)) = read else { return false };
+    if responder.remote_static() != client.public() {
+        return false;
+    }
+    let t = clock::ticks();
+    let answered = responder.answer(&pattern, [0x41; 32], b"welcome", &mut answer);
+    report("server-answer-key", clock::ticks() - t);
+    let Ok((_, len)) = answered else { return false };
+    let t = clock::ticks();
+    let finished = initiator.finish(&pattern, answer.get_mut(..len).unwrap_or_default());
+    report("client-finish-key", clock::ticks() - t);
+    finished.is_ok()
 }
