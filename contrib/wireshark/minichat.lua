@@ -42,7 +42,7 @@ local kinds = {
     [0x11] = "tell",
     [0x12] = "deliver", [0x13] = "missed", [0x14] = "ack", [0x20] = "who",
     [0x21] = "users", [0x22] = "echo", [0x23] = "echo-reply", [0x24] = "ping",
-    [0x25] = "pong", [0x30] = "error",
+    [0x25] = "pong", [0x26] = "key-of", [0x27] = "user-key", [0x30] = "error",
 }
 local codes = {
     [1] = "malformed", [2] = "unsupported-version", [3] = "name-taken", [4] = "server-full",
@@ -91,6 +91,8 @@ f.sealed = ProtoField.bytes("minichat.sealed", "Sealed frame (encrypted) and tag
 f.decrypted = ProtoField.string("minichat.decrypted", "Decrypted with the key log")
 f.server_key = ProtoField.bytes("minichat.server_key", "Server's static public key")
 f.fleet = ProtoField.bool("minichat.fleet", "Fleet key wanted", 8, nil, 0x01)
+f.here = ProtoField.bool("minichat.here", "A user of this server", 8, nil, 0x01)
+f.user_key = ProtoField.bytes("minichat.user_key", "The user's client key")
 f.mode = ProtoField.uint8("minichat.mode", "Echo mode", base.DEC, modes)
 f.legacy = ProtoField.string("minichat.legacy", "Plain text (a client of the original programs)")
 
@@ -627,6 +629,23 @@ bodies[0x22] = function(r) r:int(f.req, 4); r:mode(); return r:text() end
 bodies[0x23] = bodies[0x22]
 bodies[0x24] = function(r) r:int(f.req, 4) end
 bodies[0x25] = bodies[0x24]
+-- Client keys (PROTOCOL.md section 12): whose key is a user's?
+bodies[0x26] = function(r) r:int(f.req, 4); return r:name() end
+bodies[0x27] = function(r)
+    r:int(f.req, 4)
+    if r:need(1) then
+        local flags = r.tvb(r.off, 1)
+        r.tree:add(f.here, flags)
+        r.off = r.off + 1
+        local value = flags:uint()
+        if band(value, 0xFC) ~= 0 then
+            r.err = string.format("the flags byte 0x%02x sets bits this version does not define", value)
+            return
+        end
+        if band(value, 0x02) ~= 0 then r:bytes(f.user_key, 32) end
+    end
+    return r:name()
+end
 bodies[0x30] = function(r) r:code(); r:int(f.seq, 4); return r:detail() end
 
 local function has_token(kind)

@@ -6,7 +6,10 @@
 //! it reads back; a known server's key is trusted, another key for it refused, naming
 //! its line; an unknown server is trusted on first use and from then on its key is
 //! trusted and any other refused, whatever the file held before; a `--server-key` pin
-//! trusts the key it names, by fingerprint or in full, and no other.
+//! trusts the key it names, by fingerprint or in full, and no other. And a list of keys
+//! (`--authorized-keys`, owners, bans: `KEY NAME` lines, `#` comments): no panic; each
+//! entry is a line that says that key and that name; an error names a line of the text;
+//! a list written as the format says reads back.
 #![no_main]
 
 use std::io::Write;
@@ -14,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use arbitrary::Arbitrary;
 use host::fuzzing::{
-    KeyVerdict, key_fingerprint, key_hex, read_key_file, trust_known, trust_pinned,
+    KeyVerdict, key_fingerprint, key_hex, parse_key_list, read_key_file, trust_known, trust_pinned,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -33,6 +36,8 @@ struct Input {
     other_key: [u8; 32],
     /// A `--server-key` as typed.
     pin: String,
+    /// A list of keys' contents.
+    key_list: String,
 }
 
 /// A directory of this process's own.
@@ -80,6 +85,31 @@ fn known_in(text: &str, server: &str) -> Option<(Option<[u8; 32]>, usize)> {
     })
 }
 
+/// A list of keys read against its description, and one written by it read back.
+fn check_key_list(text: &str, key: &[u8; 32]) {
+    let lines: Vec<&str> = text.lines().collect();
+    match parse_key_list(text) {
+        Ok(entries) => {
+            let mut last = 0;
+            for (entry_key, name, line) in entries {
+                assert!(line > last && line <= lines.len(), "line {line} of {}", lines.len());
+                last = line;
+                let content = lines[line - 1].split('#').next().unwrap_or_default();
+                let fields: Vec<&str> = content.split_whitespace().collect();
+                assert_eq!(fields.len(), 2, "{content:?}");
+                assert_eq!(key_in(fields[0]), Some(entry_key), "{content:?}");
+                assert_eq!(fields[1], name, "{content:?}");
+            }
+        }
+        Err((line, why)) => {
+            assert!(line >= 1 && line <= lines.len(), "error on line {line} of {}", lines.len());
+            assert!(!why.is_empty());
+        }
+    }
+    let written = format!("# a list\n\n{} alice # a comment\n", key_hex(key));
+    assert_eq!(parse_key_list(&written), Ok(vec![(*key, "alice".to_owned(), 3)]));
+}
+
 fuzz_target!(|input: Input| {
     let dir = scratch();
     // A key file, as found.
@@ -99,6 +129,8 @@ fuzz_target!(|input: Input| {
     );
     write_private(&key_path, padded.as_bytes());
     assert_eq!(read_key_file(&key_path), Ok(input.key), "a written key reads back");
+
+    check_key_list(&input.key_list, &input.key);
 
     // The known-servers file.
     let known_path = dir.join("known_servers");

@@ -81,6 +81,16 @@ pub fn trust_pinned(pin: &str, key: &[u8; KEY_LEN]) -> Result<KeyVerdict, String
     })
 }
 
+/// A line of a list of keys, as [`parse_key_list`] reads it: its key, its name, its number.
+pub type KeyListLine = ([u8; KEY_LEN], String, usize);
+
+/// A list of keys (authorized keys, owners, bans) read from `text`: each line's key, name
+/// and number, or the first bad line's number and why.
+pub fn parse_key_list(text: &str) -> Result<Vec<KeyListLine>, (usize, String)> {
+    let lines = crate::identity::parse_key_list(text)?;
+    Ok(lines.into_iter().map(|l| (l.key, l.name.as_str().to_owned(), l.line)).collect())
+}
+
 /// A key as key files hold it: 64 lower-case hexadecimal digits.
 pub fn key_hex(key: &[u8; KEY_LEN]) -> String {
     keys::hex(key)

@@ -134,8 +134,9 @@ pub(crate) enum Encryption {
     /// In the clear (`--plaintext`).
     Off,
     /// Encrypted: the server's key trusted as `trust` says, with a fleet's key if given,
-    /// the client proving its own key from `client_key` (made there on first use).
-    On { trust: Trust, fleet_key: Option<PathBuf>, client_key: PathBuf },
+    /// the client proving its own key from `client_key` (made there on first use), and the
+    /// keys of the users it meets remembered in `known_users`.
+    On { trust: Trust, fleet_key: Option<PathBuf>, client_key: PathBuf, known_users: PathBuf },
 }
 
 /// How a client decides whether to trust the key a server presents.

@@ -19,6 +19,7 @@ pub mod fuzzing;
 mod identity;
 mod key_log;
 mod keys;
+mod known_users;
 pub mod net;
 mod shutdown;
 mod term;

@@ -108,6 +108,10 @@ impl Directory for Elsewhere {
         self.busy
     }
 
+    fn owner(&self, name: Name<'_>) -> Option<ClientKey> {
+        self.owners.iter().find(|(owned, _)| owned.as_name().same_user(&name)).map(|(_, key)| *key)
+    }
+
     fn admits(&self, name: Name<'_>, key: Option<&ClientKey>) -> Result<(), KeyRefusal> {
         if key.is_some_and(|key| self.banned.contains(key)) {
             return Err(KeyRefusal::Banned);

@@ -102,6 +102,14 @@ impl MessageSeed {
                 nonce: self.token.rotate_left(7),
                 handshake: &self.blob,
             },
+            Kind::KeyOf => Message::KeyOf { token, req: a, name },
+            Kind::UserKey => Message::UserKey {
+                token,
+                req: a,
+                name,
+                here: self.cookie[0] & 1 == 1,
+                key: (self.cookie[1] & 1 == 1).then_some([self.cookie[2]; 32]),
+            },
             Kind::HelloKey => Message::HelloKey {
                 cookie: Cookie(self.cookie),
                 nonce: self.token.rotate_left(7),

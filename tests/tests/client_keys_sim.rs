@@ -176,3 +176,30 @@ fn a_recorded_join_replayed_from_another_address_joins_no_one() {
     assert_eq!(sim.server.stats().malformed, malformed + 1, "the join inside did not match");
     assert_eq!(sim.sent_to_strangers.len(), strangers, "and the attacker got no answer");
 }
+
+/// `key-of`: whose key is a name? The key its user's join proved, none for a session
+/// without one, the recorded owner's for a name nobody here holds, and none for a name
+/// nobody holds or owns.
+#[test]
+fn a_client_asks_whose_key_a_user_has() {
+    use minichat_core::client::OwnedClientEvent;
+    let mut sim = room(6, &[("alice", Some(1)), ("bob", None), ("carol", Some(3))]);
+    sim.elsewhere.owners.push((name("dave"), *keypair(4).public()));
+    assert!(sim.run_until(30 * SECOND, |s| (0..3).all(|i| joined(s, i))));
+    let answers = [
+        ("alice", true, Some(*keypair(1).public())),
+        ("BOB", true, None),
+        ("dave", false, Some(*keypair(4).public())),
+        ("nobody", false, None),
+    ];
+    for (name, here, key) in answers {
+        let now = sim.now;
+        sim.client(2).key_of(now, name).unwrap();
+        let expected = OwnedClientEvent::UserKey { name: self::name(name), here, key };
+        assert!(sim.run_until(5 * SECOND, |s| s.saw(2, &expected)), "{name}: {expected:?}");
+    }
+    // One question at a time.
+    let now = sim.now;
+    sim.client(2).key_of(now, "alice").unwrap();
+    assert!(sim.client(2).key_of(now, "bob").is_err());
+}

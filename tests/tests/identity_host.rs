@@ -205,3 +205,57 @@ fn a_banned_key_is_cut_off_and_stays_out_across_a_restart_until_unbanned() {
     let (code, stderr) = send(&addr, "troll", Some(&troll), "sorry");
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// A chat shows a user's key the first time it meets them under a name, and warns loudly
+/// when the name comes back with another key (the operator freed it, and someone else
+/// took it).
+#[test]
+fn a_chat_shows_a_users_key_when_first_met_and_warns_when_it_changes() {
+    let dir = scratch("user-keys");
+    let (alice, mallory) = (user_key("user-keys", "alice"), user_key("user-keys", "mallory"));
+    let bob_key = user_key("user-keys", "bob");
+    let known = dir.join("bob-known_servers");
+    let known = known.to_str().unwrap().to_owned();
+    let (mut server, addr) = serve(&dir, &[]);
+    let bob = |server: &mut Minichat| {
+        let args = [
+            "chat",
+            "--name",
+            "bob",
+            "--key",
+            &bob_key,
+            "--server",
+            &addr,
+            "--known-servers",
+            &known,
+        ];
+        let client = Minichat::spawn_with_stdin(&args);
+        server.stdout_line_containing("bob joined from", WAIT);
+        client
+    };
+    let mut first = bob(&mut server);
+    let (code, stderr) = send(&addr, "alice", Some(&alice), "hi bob");
+    assert_eq!(code, Some(0), "{stderr}");
+    first.stdout_line_containing("alice: hi bob", WAIT);
+    let met = first.stderr_line_containing("alice's key is", WAIT);
+    let print = {
+        let mut shown = Minichat::spawn(&["key", "--client", "--key", &alice]);
+        assert!(shown.wait_exit(WAIT).success());
+        let lines = shown.stdout_after_exit(WAIT);
+        lines.iter().find_map(|l| l.strip_prefix("fingerprint: ")).unwrap().trim().to_owned()
+    };
+    assert!(met.contains(&format!("alice's key is {print} (first met")), "{met}");
+    assert!(first.close_and_wait(WAIT).success());
+    // The operator frees the name; another key takes it.
+    std::fs::write(dir.join("owners"), "# freed\n").unwrap();
+    server.write_line("/reload");
+    server.stderr_line_containing("/reload", WAIT);
+    let mut second = bob(&mut server);
+    let (code, stderr) = send(&addr, "alice", Some(&mallory), "it is me, alice");
+    assert_eq!(code, Some(0), "{stderr}");
+    second.stdout_line_containing("alice: it is me, alice", WAIT);
+    let warning = second.stderr_line_containing("WARNING", WAIT);
+    assert!(warning.contains("WARNING: the key of alice changed"), "{warning}");
+    assert!(warning.contains(&format!("It was {print}")), "{warning}");
+    assert!(second.close_and_wait(WAIT).success());
+}

@@ -162,6 +162,16 @@ pub enum Event<T, N> {
         /// The server also wants a fleet's key.
         fleet: bool,
     },
+    /// The answer to [`crate::client::Client::key_of`] (feature `client-keys`).
+    #[cfg(feature = "client-keys")]
+    UserKey {
+        /// The user asked about.
+        name: NameBuf,
+        /// Whether a user of the server holds the name.
+        here: bool,
+        /// The key that user proved when joining, if it proved one.
+        key: Option<[u8; 32]>,
+    },
     /// The server ended our session: a user of another server that shares the room
     /// holds our name (they joined at once, and the other won). The client is closed.
     NameTaken {
@@ -207,6 +217,8 @@ impl<T, N> Event<T, N> {
             Event::Kicked => Event::Kicked,
             #[cfg(feature = "secure")]
             Event::ServerKeyOffered { key, fleet } => Event::ServerKeyOffered { key, fleet },
+            #[cfg(feature = "client-keys")]
+            Event::UserKey { name, here, key } => Event::UserKey { name, here, key },
             Event::NameTaken { detail } => Event::NameTaken { detail: text(detail) },
             Event::Left => Event::Left,
         }

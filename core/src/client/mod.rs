@@ -259,6 +259,21 @@ impl<
         Ok(())
     }
 
+    /// Asks the server for the key `name`'s user proved when joining; the answer comes as
+    /// [`ClientEvent::UserKey`] (feature `client-keys`). One at a time: show a key's
+    /// fingerprint the first time you meet a user under a name, and warn if it changes.
+    #[cfg(feature = "client-keys")]
+    pub fn key_of(&mut self, now: Instant, name: &str) -> Result<(), ClientError> {
+        self.check_open()?;
+        if self.requests.key_of.is_some() {
+            return Err(ClientError::RequestPending);
+        }
+        let name = NameBuf::parse(name).map_err(ClientError::InvalidName)?;
+        let request = self.requests.new_request(now, self.config.rto_initial);
+        self.requests.key_of = Some((request, name));
+        Ok(())
+    }
+
     /// Asks the server to echo `text` transformed by `mode`; the answer comes as
     /// [`ClientEvent::EchoReply`].
     #[cfg(feature = "echo")]
@@ -402,6 +417,8 @@ impl<
             #[cfg(feature = "echo")]
             Message::EchoReply { req, mode, text, .. } => self.on_echo_reply(req, mode, text),
             Message::Pong { req, .. } => self.on_pong(req),
+            #[cfg(feature = "client-keys")]
+            Message::UserKey { req, name, here, key, .. } => self.on_user_key(req, name, here, key),
             Message::Challenge { nonce, .. } if A::ROAMS => {
                 self.challenge_reply = Some(nonce);
                 self.challenge_answered = Some(nonce);

@@ -6,25 +6,27 @@
 use crate::address::PeerAddress;
 use crate::backoff::Backoff;
 use crate::client::Client;
-#[cfg(any(feature = "who", feature = "echo"))]
+#[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
 use crate::client::ClientEvent;
 use crate::time::Instant;
 use crate::transport::Transmit;
-#[cfg(any(feature = "who", feature = "echo"))]
+#[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
 use crate::wire::Kind;
 #[cfg(feature = "who")]
 use crate::wire::NameList;
 #[cfg(feature = "echo")]
 use crate::wire::{EchoMode, TextBuf};
 use crate::wire::{Message, Token};
+#[cfg(feature = "client-keys")]
+use crate::wire::{Name, NameBuf};
 
 /// A request awaiting its answer, resent with back-off.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Request {
     pub(super) req: u32,
     pub(super) backoff: Backoff,
-    /// For giving up: only `who` and `echo` do.
-    #[cfg(any(feature = "who", feature = "echo"))]
+    /// For giving up: only `who`, `echo` and `key-of` do.
+    #[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
     asked_at: Instant,
 }
 
@@ -36,6 +38,9 @@ pub(super) struct Requests {
     pub(super) who: Option<(Request, u16)>,
     #[cfg(feature = "echo")]
     pub(super) echo: Option<(Request, EchoMode, TextBuf)>,
+    /// A `key-of`, and the name asked about.
+    #[cfg(feature = "client-keys")]
+    pub(super) key_of: Option<(Request, NameBuf)>,
     pub(super) ping: Option<Request>,
     next_req: u32,
 }
@@ -47,7 +52,7 @@ impl Requests {
         Request {
             req: self.next_req,
             backoff: Backoff::new(now, initial),
-            #[cfg(any(feature = "who", feature = "echo"))]
+            #[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
             asked_at: now,
         }
     }
@@ -59,6 +64,8 @@ impl Requests {
             self.who.as_mut().map(|(r, _)| r),
             #[cfg(feature = "echo")]
             self.echo.as_mut().map(|(r, ..)| r),
+            #[cfg(feature = "client-keys")]
+            self.key_of.as_mut().map(|(r, _)| r),
             self.ping.as_mut(),
         ]
         .into_iter()
@@ -72,6 +79,8 @@ impl Requests {
             self.who.map(|(r, _)| r),
             #[cfg(feature = "echo")]
             self.echo.as_ref().map(|(r, ..)| *r),
+            #[cfg(feature = "client-keys")]
+            self.key_of.as_ref().map(|(r, _)| *r),
             self.ping,
         ]
         .into_iter()
@@ -117,6 +126,14 @@ impl<
         {
             request.backoff.tried(now, rto_max);
             let message = Message::Echo { token, req: request.req, mode: *mode, text };
+            return Self::transmit(self.config.server, buf, &message);
+        }
+        #[cfg(feature = "client-keys")]
+        if let Some((request, name)) =
+            self.requests.key_of.as_mut().filter(|(r, _)| r.backoff.is_due(now))
+        {
+            request.backoff.tried(now, rto_max);
+            let message = Message::KeyOf { token, req: request.req, name: name.as_name() };
             return Self::transmit(self.config.server, buf, &message);
         }
         let ping_due = match &self.requests.ping {
@@ -173,6 +190,26 @@ impl<
         }
     }
 
+    /// The answer to our key-of: reported.
+    #[cfg(feature = "client-keys")]
+    pub(super) fn on_user_key(
+        &mut self,
+        req: u32,
+        name: Name<'_>,
+        here: bool,
+        key: Option<[u8; 32]>,
+    ) {
+        if self
+            .requests
+            .key_of
+            .as_ref()
+            .is_some_and(|(r, asked)| r.req == req && asked.as_name() == name)
+        {
+            self.requests.key_of = None;
+            self.push_event(ClientEvent::UserKey { name: NameBuf::new(name), here, key });
+        }
+    }
+
     /// The answer to our ping.
     pub(super) fn on_pong(&mut self, req: u32) {
         if self.requests.ping.is_some_and(|r| r.req == req) {
@@ -182,7 +219,7 @@ impl<
 
     /// Requests unanswered for the give-up time are reported and dropped. (A ping never
     /// gives up: a silent server is noticed by the keep-alive.)
-    #[cfg(any(feature = "who", feature = "echo"))]
+    #[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
     pub(super) fn expire_requests(&mut self, now: Instant) {
         let give_up = self.config.give_up;
         let expired = |r: &Request| r.asked_at + give_up <= now;
@@ -196,9 +233,15 @@ impl<
             self.requests.echo = None;
             self.push_event(ClientEvent::RequestTimedOut { kind: Kind::Echo });
         }
+        #[cfg(feature = "client-keys")]
+        if self.requests.key_of.as_ref().is_some_and(|(r, _)| expired(r)) {
+            self.requests.key_of = None;
+            self.push_event(ClientEvent::RequestTimedOut { kind: Kind::KeyOf });
+        }
     }
 
-    /// Without `who` and `echo` only pings are asked, and they never give up.
-    #[cfg(not(any(feature = "who", feature = "echo")))]
+    /// Without `who`, `echo` and `client-keys` only pings are asked, and they never give
+    /// up.
+    #[cfg(not(any(feature = "who", feature = "echo", feature = "client-keys")))]
     pub(super) fn expire_requests(&mut self, _now: Instant) {}
 }

@@ -42,6 +42,13 @@ pub trait Directory {
         Ok(())
     }
 
+    /// The key that owns `name` by the embedding's records, if any: told to a client
+    /// that asks whose key a name is (`key-of`) when no user here holds it.
+    fn owner(&self, name: Name<'_>) -> Option<ClientKey> {
+        let _ = name;
+        None
+    }
+
     /// Whether another server's room is full ([`crate::server::Server::is_backed_up`]
     /// there): new messages from users here are then held back.
     fn holds_back(&self) -> bool {

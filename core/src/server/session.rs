@@ -161,6 +161,16 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             Message::Ping { req, .. } => {
                 Transmit::to_client(buf, addr, &Message::Pong { token, req })
             }
+            #[cfg(feature = "client-keys")]
+            Message::KeyOf { req, name, .. } => {
+                let holder = self.table.by_key(name.key()).and_then(|held| self.table.get(held));
+                let key = match holder {
+                    Some(user) => crate::server::edge::client_key(&user.state.keys).copied(),
+                    None => directory.owner(name),
+                };
+                let here = holder.is_some();
+                Transmit::to_client(buf, addr, &Message::UserKey { token, req, name, here, key })
+            }
             _ => {
                 self.stats.unexpected += 1;
                 None

@@ -70,13 +70,18 @@ pub enum Kind {
     Ping = 0x24,
     /// Server's answer to a ping.
     Pong = 0x25,
+    /// Client asks for the key a user proved when joining (feature `client-keys`).
+    KeyOf = 0x26,
+    /// Server's answer to a key-of: whether the user is connected here, and its key if its
+    /// session proved one.
+    UserKey = 0x27,
     /// Server reports an error, with a code and a short detail.
     Error = 0x30,
 }
 
 impl Kind {
     /// Every kind, in numeric order.
-    pub const ALL: [Kind; 27] = [
+    pub const ALL: [Kind; 29] = [
         Kind::Join,
         Kind::Cookie,
         Kind::Welcome,
@@ -103,6 +108,8 @@ impl Kind {
         Kind::EchoReply,
         Kind::Ping,
         Kind::Pong,
+        Kind::KeyOf,
+        Kind::UserKey,
         Kind::Error,
     ];
 
@@ -159,14 +166,18 @@ impl Kind {
     /// The kinds clients send ([`Kind::sent_by_client`]), as a mask.
     pub const FROM_CLIENT: u64 = Kind::mask_by_direction(true);
 
-    /// The kinds of encrypted sessions this build does not handle: all of them without the
-    /// `secure` feature, `hello-key` without `client-keys`, none with both.
+    /// The kinds of client keys (`hello-key`, `key-of`, `user-key`), as a mask: a build
+    /// without the `client-keys` feature neither reads nor writes them.
+    pub const CLIENT_KEYS: u64 = Kind::HelloKey.bit() | Kind::KeyOf.bit() | Kind::UserKey.bit();
+
+    /// The kinds this build does not handle: those of encrypted sessions without the
+    /// `secure` feature, those of client keys without `client-keys`, none with both.
     pub const NOT_BUILT: u64 = if cfg!(feature = "client-keys") {
         0
     } else if cfg!(feature = "secure") {
-        Kind::HelloKey.bit()
+        Kind::CLIENT_KEYS
     } else {
-        Kind::SECURE
+        Kind::SECURE | Kind::CLIENT_KEYS
     };
 
     /// The kinds servers send ([`Kind::sent_by_server`]), as a mask. `ack` is in both.
@@ -223,6 +234,7 @@ impl Kind {
                 | Kind::Who
                 | Kind::Echo
                 | Kind::Ping
+                | Kind::KeyOf
         )
     }
 
@@ -255,6 +267,8 @@ impl Kind {
             Kind::EchoReply => "echo-reply",
             Kind::Ping => "ping",
             Kind::Pong => "pong",
+            Kind::KeyOf => "key-of",
+            Kind::UserKey => "user-key",
             Kind::Error => "error",
         }
     }

@@ -141,6 +141,21 @@ fn session_vectors<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a
         ("challenge", Message::Challenge { token: t, nonce: 0xdead_beef }),
         ("challenge-response", Message::ChallengeResponse { token: t, nonce: 0xdead_beef }),
         ("say", Message::Say { token: t, seq: 1, text: "hello" }),
+        ("key-of", Message::KeyOf { token: t, req: 7, name: name("alice") }),
+        (
+            "user-key",
+            Message::UserKey {
+                token: t,
+                req: 7,
+                name: name("alice"),
+                here: true,
+                key: Some(core::array::from_fn(|i| 0xa1 + u8::try_from(i).unwrap())),
+            },
+        ),
+        (
+            "user-key-none",
+            Message::UserKey { token: t, req: 8, name: name("bob"), here: true, key: None },
+        ),
         ("say-empty", Message::Say { token: t, seq: 2, text: "" }),
         ("tell", Message::Tell { token: t, seq: 3, to: name("star2"), text: "hi" }),
         (
@@ -233,7 +248,7 @@ fn secure_vectors() -> Vec<(&'static str, Message<'static>)> {
 }
 
 /// Every rejected vector and the error it must give.
-fn rejected() -> [(&'static str, WireError); 19] {
+fn rejected() -> [(&'static str, WireError); 20] {
     [
         ("bad-not-a-frame", WireError::NotAFrame),
         ("bad-header-truncated", WireError::HeaderTruncated { len: 2 }),
@@ -254,6 +269,7 @@ fn rejected() -> [(&'static str, WireError); 19] {
         ("bad-key-request-padding", WireError::BadPadding),
         ("bad-max-frame", WireError::MaxFrameOutOfRange(128)),
         ("bad-max-frame-written", WireError::MaxFrameOutOfRange(1024)),
+        ("bad-user-key-flags", WireError::UnknownFlags(0x04)),
     ]
 }
 

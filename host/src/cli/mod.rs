@@ -273,14 +273,16 @@ impl ServerArgs {
         if self.plaintext {
             return crate::keys::Encryption::Off;
         }
+        let known_servers =
+            self.known_servers.clone().unwrap_or_else(crate::keys::default_known_servers);
+        let known_users = crate::known_users::beside(&known_servers);
         let trust = match &self.server_key {
             Some(pin) => crate::keys::Trust::Pinned(pin.clone()),
-            None => crate::keys::Trust::Known(
-                self.known_servers.clone().unwrap_or_else(crate::keys::default_known_servers),
-            ),
+            None => crate::keys::Trust::Known(known_servers),
         };
         let client_key = self.key.clone().unwrap_or_else(crate::keys::default_client_key);
-        crate::keys::Encryption::On { trust, fleet_key: self.fleet_key.clone(), client_key }
+        let fleet_key = self.fleet_key.clone();
+        crate::keys::Encryption::On { trust, fleet_key, client_key, known_users }
     }
 
     /// Where the server is, and how to reach it.

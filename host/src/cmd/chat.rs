@@ -12,11 +12,12 @@ use std::process::ExitCode;
 use minichat_core::client::{MessageId, OwnedClientEvent};
 use minichat_core::error::ClientError;
 use minichat_core::time::{Duration, Instant};
-use minichat_core::wire::NameBuf;
+use minichat_core::wire::{Kind, NameBuf};
 
 use crate::clock;
 use crate::error::HostError;
 use crate::keys::Encryption;
+use crate::known_users::UserKeys;
 use crate::net::client_link::Target;
 use crate::net::client_loop::{ClientLoop, HostClient};
 use crate::net::peer::Peer;
@@ -80,6 +81,8 @@ struct Chat {
     /// the join still makes the session it asked for: `chat </dev/null` joins, then leaves).
     joined: bool,
     join_by: Instant,
+    /// The keys of the users met, checked against those remembered (encrypted sessions).
+    user_keys: Option<UserKeys>,
 }
 
 /// Runs the chat until the user quits, the input ends or the session ends.
@@ -103,6 +106,8 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
         ));
     }
     let mut chat = Chat::new(net.server(), config.give_up, net.now() + config.give_up);
+    chat.user_keys =
+        net.known_users().map(|file| UserKeys::new(file.to_owned(), net.server_name()));
     while chat.stage != Stage::Done {
         net.turn()?;
         for notice in net.take_link_notices() {
@@ -110,6 +115,9 @@ pub(crate) fn run(config: ChatConfig) -> Result<ExitCode, HostError> {
         }
         chat.take_events(&mut net, &mut console);
         let now = net.now();
+        if let Some(user_keys) = &mut chat.user_keys {
+            user_keys.ask_next(&mut net.client, now);
+        }
         if chat.ended.is_some() || net.client.is_closed() {
             break;
         }
@@ -146,6 +154,7 @@ impl Chat {
             ended: None,
             joined: false,
             join_by,
+            user_keys: None,
         }
     }
 
@@ -161,8 +170,22 @@ impl Chat {
                         Err(refusal) => self.end(console, refusal.to_string()),
                     }
                 }
+                OwnedClientEvent::UserKey { name, here, key } => {
+                    self.on_user_key(&name, here, key, console)
+                }
+                OwnedClientEvent::RequestTimedOut { kind: Kind::KeyOf } => {
+                    if let Some(user_keys) = &mut self.user_keys {
+                        user_keys.unanswered();
+                    }
+                }
                 event => {
                     let joined = matches!(event, OwnedClientEvent::Joined { .. });
+                    // Live messages only: history's senders may be long gone.
+                    if let (OwnedClientEvent::Message { from, history: false, .. }, Some(keys)) =
+                        (&event, &mut self.user_keys)
+                    {
+                        keys.met(from.as_name());
+                    }
                     let session = Session {
                         server: self.server,
                         give_up: self.give_up,
@@ -174,6 +197,22 @@ impl Chat {
                     }
                 }
             }
+        }
+    }
+
+    /// The server's answer about a user's key: told if it is news, loudly if it changed.
+    fn on_user_key(
+        &mut self,
+        name: &NameBuf,
+        here: bool,
+        key: Option<[u8; 32]>,
+        console: &mut Console,
+    ) {
+        let Some(user_keys) = &mut self.user_keys else { return };
+        match user_keys.answered(name, here, key) {
+            Ok(Some(notice)) => console.notice(&notice),
+            Ok(None) => {}
+            Err(error) => console.notice(&error.to_string()),
         }
     }
 

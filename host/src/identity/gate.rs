@@ -30,6 +30,10 @@ impl Directory for Gate<'_> {
         self.inner.holds_back()
     }
 
+    fn owner(&self, name: Name<'_>) -> Option<ClientKey> {
+        self.records.owner(name).copied().or_else(|| self.inner.owner(name))
+    }
+
     fn admits(&self, name: Name<'_>, key: Option<&ClientKey>) -> Result<(), KeyRefusal> {
         self.inner.admits(name, key)?;
         self.records.admits(name, key)

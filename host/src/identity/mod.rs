@@ -9,4 +9,5 @@ mod key_list;
 mod records;
 
 pub(crate) use gate::Gate;
+pub(crate) use key_list::parse as parse_key_list;
 pub(crate) use records::{KeyRecords, RecordsPaths};

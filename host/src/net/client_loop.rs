@@ -35,6 +35,8 @@ pub(crate) struct ClientLoop {
     fleet_key: bool,
     /// Where each session's keys go, when the user asked (`MINICHAT_KEYLOGFILE`).
     key_log: Option<KeyLog>,
+    /// Where the keys of the users met are remembered (encrypted sessions).
+    known_users: Option<std::path::PathBuf>,
     link: Captured<ClientLink>,
     driver: Driver,
     reactor: Reactor,
@@ -68,16 +70,16 @@ impl ClientLoop {
         let mut config = ClientConfig::new(name.as_str(), target.peer(), seed)?;
         config.set_give_up(give_up)?;
         let mut client = HostClient::new(config, clock.now());
-        let (trust, fleet_key, key_log) = match encryption {
-            Encryption::Off => (None, false, None),
-            Encryption::On { trust, fleet_key, client_key } => {
+        let (trust, fleet_key, key_log, known_users) = match encryption {
+            Encryption::Off => (None, false, None, None),
+            Encryption::On { trust, fleet_key, client_key, known_users } => {
                 let psk = fleet_key.as_deref().map(crate::keys::fleet_key).transpose()?;
                 let (keypair, _) = crate::keys::keypair(&client_key)?;
                 let mut seed = [0u8; 32];
                 getrandom::fill(&mut seed).map_err(HostError::Random)?;
                 client.discover_server_key(psk, seed);
                 client.set_client_key(keypair);
-                (Some(trust), psk.is_some(), KeyLog::from_env()?)
+                (Some(trust), psk.is_some(), KeyLog::from_env()?, Some(known_users))
             }
         };
         Ok(ClientLoop {
@@ -85,6 +87,7 @@ impl ClientLoop {
             trust,
             fleet_key,
             key_log,
+            known_users,
             link,
             driver: Driver::new(),
             reactor,
@@ -119,10 +122,7 @@ impl ClientLoop {
         key: [u8; 32],
         fleet: bool,
     ) -> Result<Option<String>, HostError> {
-        let server = match self.server() {
-            Peer::Udp(addr) | Peer::Tcp(addr) => addr.to_string(),
-            other => other.to_string(),
-        };
+        let server = self.server_name();
         if fleet && !self.fleet_key {
             return Err(HostError::FleetKeyNeeded { server });
         }
@@ -131,6 +131,20 @@ impl ClientLoop {
         let now = self.clock.now();
         self.client.trust_server_key(now, key);
         Ok(notice)
+    }
+
+    /// The server as the known-servers and known-users files name it: its address, or
+    /// its serial line.
+    pub(crate) fn server_name(&self) -> String {
+        match self.server() {
+            Peer::Udp(addr) | Peer::Tcp(addr) => addr.to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Where the keys of the users met are remembered, in an encrypted session.
+    pub(crate) fn known_users(&self) -> Option<&std::path::Path> {
+        self.known_users.as_deref()
     }
 
     /// Whether the session is encrypted.

@@ -4,7 +4,9 @@
 use crate::error::WireError;
 use crate::wire::cursor::Writer;
 use crate::wire::limits::{HANDSHAKE_MIN, HEADER_LEN, MAX_FRAME, MAX_FRAME_U16, SEAL_TAG_LEN};
-use crate::wire::message::{FLAG_DIRECT, FLAG_FLEET, FLAG_HISTORY, KEY_REQUEST_PADDING, takes};
+use crate::wire::message::{
+    FLAG_DIRECT, FLAG_FLEET, FLAG_HISTORY, KEY_REQUEST_PADDING, USER_HERE, USER_KEY_FOLLOWS, takes,
+};
 use crate::wire::{Frame, Kind, Message};
 
 impl Message<'_> {
@@ -186,6 +188,19 @@ impl Message<'_> {
                 w.u16(start);
             }
             Message::Users { .. } if takes::<KINDS>(Kind::Users) => self.write_users(w),
+            Message::KeyOf { req, name, .. } if takes::<KINDS>(Kind::KeyOf) => {
+                w.u32(req);
+                w.name(name);
+            }
+            Message::UserKey { req, name, here, key, .. } if takes::<KINDS>(Kind::UserKey) => {
+                w.u32(req);
+                let follows = if key.is_some() { USER_KEY_FOLLOWS } else { 0 };
+                w.u8(if here { USER_HERE } else { 0 } | follows);
+                if let Some(key) = key {
+                    w.bytes(&key);
+                }
+                w.name(name);
+            }
             Message::Echo { req, mode, text, .. } | Message::EchoReply { req, mode, text, .. }
                 if takes::<KINDS>(Kind::Echo) || takes::<KINDS>(Kind::EchoReply) =>
             {

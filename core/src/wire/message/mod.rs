@@ -18,6 +18,10 @@ const FLAG_DIRECT: u8 = 0x01;
 const FLAG_HISTORY: u8 = 0x02;
 /// Bit 0 of a `server-key` frame's flags: the server wants a fleet's key too.
 const FLAG_FLEET: u8 = 0x01;
+/// A `user-key` frame's flags: a user of this server holds the name (bit 0); a key follows
+/// (bit 1).
+const USER_HERE: u8 = 0x01;
+const USER_KEY_FOLLOWS: u8 = 0x02;
 /// The zero bytes that pad a `key-request` to the size of its answer.
 const KEY_REQUEST_PADDING: usize = 33;
 
@@ -239,6 +243,30 @@ pub enum Message<'a> {
         /// The request id of the ping.
         req: u32,
     },
+    /// Client -> server: whose key is `name`'s? (`docs/PROTOCOL.md`, "key-of"; feature
+    /// `client-keys`.)
+    KeyOf {
+        /// The session token.
+        token: Token,
+        /// The client's request id, echoed in the answer.
+        req: u32,
+        /// The user asked about.
+        name: Name<'a>,
+    },
+    /// Server -> client: the answer to a key-of.
+    UserKey {
+        /// The session token.
+        token: Token,
+        /// The request id of the key-of.
+        req: u32,
+        /// The user asked about, as the key-of named it.
+        name: Name<'a>,
+        /// Whether a user of this server holds the name now.
+        here: bool,
+        /// The key of the name: the one its user's join proved, or, with nobody here, the
+        /// one the server's records say owns the name. `None`: no key is known for it.
+        key: Option<[u8; 32]>,
+    },
     /// Server -> client, to the session's new address and to its old one: the session
     /// moved to the address that answered the challenge with `nonce`. A client that did
     /// not answer that challenge has lost its session to someone else.
@@ -351,6 +379,8 @@ impl Message<'_> {
             Message::EchoReply { .. } => Kind::EchoReply,
             Message::Ping { .. } => Kind::Ping,
             Message::Pong { .. } => Kind::Pong,
+            Message::KeyOf { .. } => Kind::KeyOf,
+            Message::UserKey { .. } => Kind::UserKey,
             Message::Error { .. } => Kind::Error,
         }
     }
@@ -384,6 +414,8 @@ impl Message<'_> {
             | Message::EchoReply { token, .. }
             | Message::Ping { token, .. }
             | Message::Pong { token, .. }
+            | Message::KeyOf { token, .. }
+            | Message::UserKey { token, .. }
             | Message::Error { token, .. } => Some(token),
         }
     }

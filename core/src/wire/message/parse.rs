@@ -4,7 +4,9 @@
 use crate::error::WireError;
 use crate::wire::cursor::Reader;
 use crate::wire::limits::{COOKIE_LEN, HANDSHAKE_MIN, HEADER_LEN, SEAL_TAG_LEN};
-use crate::wire::message::{FLAG_DIRECT, FLAG_FLEET, FLAG_HISTORY, KEY_REQUEST_PADDING, takes};
+use crate::wire::message::{
+    FLAG_DIRECT, FLAG_FLEET, FLAG_HISTORY, KEY_REQUEST_PADDING, USER_HERE, USER_KEY_FOLLOWS, takes,
+};
 use crate::wire::{Cookie, EchoMode, ErrorCode, Frame, Kind, Message, Token};
 
 impl<'a> Message<'a> {
@@ -155,6 +157,10 @@ impl<'a> Message<'a> {
             }
             Kind::Ping if takes::<KINDS>(Kind::Ping) => Message::Ping { token, req: r.u32() },
             Kind::Pong if takes::<KINDS>(Kind::Pong) => Message::Pong { token, req: r.u32() },
+            Kind::KeyOf if takes::<KINDS>(Kind::KeyOf) => {
+                Message::KeyOf { token, req: r.u32(), name: r.name()? }
+            }
+            Kind::UserKey if takes::<KINDS>(Kind::UserKey) => Self::parse_user_key(token, r)?,
             Kind::Error if takes::<KINDS>(Kind::Error) => Message::Error {
                 token,
                 code: ErrorCode::from_byte(r.u8())?,
@@ -179,6 +185,18 @@ impl<'a> Message<'a> {
         let direct = flags & FLAG_DIRECT != 0;
         let history = flags & FLAG_HISTORY != 0;
         Ok(Message::Deliver { token, seq, direct, history, from: r.name()?, text: r.text()? })
+    }
+
+    /// A `user-key`'s body: the key is there when its flag says so.
+    #[inline(always)]
+    fn parse_user_key(token: Token, r: &mut Reader<'a>) -> Result<Message<'a>, WireError> {
+        let req = r.u32();
+        let flags = r.u8();
+        if flags & !(USER_HERE | USER_KEY_FOLLOWS) != 0 {
+            return Err(WireError::UnknownFlags(flags));
+        }
+        let key = (flags & USER_KEY_FOLLOWS != 0).then(|| r.array::<32>());
+        Ok(Message::UserKey { token, req, name: r.name()?, here: flags & USER_HERE != 0, key })
     }
 
     /// A `users` page's body: its names must lie within its total.
