@@ -35,10 +35,11 @@ pub(crate) const SERVER_WRITES_FIXED: u64 = fixed(SERVER_WRITES);
 #[cfg_attr(not(feature = "secure"), allow(dead_code))]
 pub(crate) const CLIENT_SEALS: u64 = Kind::FROM_CLIENT & !Kind::SECURE & !Kind::Join.bit();
 
-/// The requests this build of the client cannot make (Cargo features `who` and `echo`),
-/// with their answers.
+/// The requests this build of the client cannot make (Cargo features `who`, `echo` and
+/// `key-of`), with their answers.
 const NOT_ASKED: u64 = if cfg!(feature = "who") { 0 } else { Kind::Who.bit() | Kind::Users.bit() }
-    | if cfg!(feature = "echo") { 0 } else { Kind::Echo.bit() | Kind::EchoReply.bit() };
+    | if cfg!(feature = "echo") { 0 } else { Kind::Echo.bit() | Kind::EchoReply.bit() }
+    | if cfg!(feature = "key-of") { 0 } else { Kind::KeyOf.bit() | Kind::UserKey.bit() };
 
 /// The kinds a client reads: what servers send, less the answers to requests this build
 /// cannot make.

@@ -162,8 +162,8 @@ pub enum Event<T, N> {
         /// The server also wants a fleet's key.
         fleet: bool,
     },
-    /// The answer to [`crate::client::Client::key_of`] (feature `client-keys`).
-    #[cfg(feature = "client-keys")]
+    /// The answer to [`crate::client::Client::key_of`] (feature `key-of`).
+    #[cfg(feature = "key-of")]
     UserKey {
         /// The user asked about.
         name: NameBuf,
@@ -217,7 +217,7 @@ impl<T, N> Event<T, N> {
             Event::Kicked => Event::Kicked,
             #[cfg(feature = "secure")]
             Event::ServerKeyOffered { key, fleet } => Event::ServerKeyOffered { key, fleet },
-            #[cfg(feature = "client-keys")]
+            #[cfg(feature = "key-of")]
             Event::UserKey { name, here, key } => Event::UserKey { name, here, key },
             Event::NameTaken { detail } => Event::NameTaken { detail: text(detail) },
             Event::Left => Event::Left,

@@ -260,9 +260,9 @@ impl<
     }
 
     /// Asks the server for the key `name`'s user proved when joining; the answer comes as
-    /// [`ClientEvent::UserKey`] (feature `client-keys`). One at a time: show a key's
+    /// [`ClientEvent::UserKey`] (feature `key-of`). One at a time: show a key's
     /// fingerprint the first time you meet a user under a name, and warn if it changes.
-    #[cfg(feature = "client-keys")]
+    #[cfg(feature = "key-of")]
     pub fn key_of(&mut self, now: Instant, name: &str) -> Result<(), ClientError> {
         self.check_open()?;
         if self.requests.key_of.is_some() {
@@ -417,7 +417,7 @@ impl<
             #[cfg(feature = "echo")]
             Message::EchoReply { req, mode, text, .. } => self.on_echo_reply(req, mode, text),
             Message::Pong { req, .. } => self.on_pong(req),
-            #[cfg(feature = "client-keys")]
+            #[cfg(feature = "key-of")]
             Message::UserKey { req, name, here, key, .. } => self.on_user_key(req, name, here, key),
             Message::Challenge { nonce, .. } if A::ROAMS => {
                 self.challenge_reply = Some(nonce);

@@ -6,18 +6,18 @@
 use crate::address::PeerAddress;
 use crate::backoff::Backoff;
 use crate::client::Client;
-#[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
+#[cfg(any(feature = "who", feature = "echo", feature = "key-of"))]
 use crate::client::ClientEvent;
 use crate::time::Instant;
 use crate::transport::Transmit;
-#[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
+#[cfg(any(feature = "who", feature = "echo", feature = "key-of"))]
 use crate::wire::Kind;
 #[cfg(feature = "who")]
 use crate::wire::NameList;
 #[cfg(feature = "echo")]
 use crate::wire::{EchoMode, TextBuf};
 use crate::wire::{Message, Token};
-#[cfg(feature = "client-keys")]
+#[cfg(feature = "key-of")]
 use crate::wire::{Name, NameBuf};
 
 /// A request awaiting its answer, resent with back-off.
@@ -26,7 +26,7 @@ pub(super) struct Request {
     pub(super) req: u32,
     pub(super) backoff: Backoff,
     /// For giving up: only `who`, `echo` and `key-of` do.
-    #[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
+    #[cfg(any(feature = "who", feature = "echo", feature = "key-of"))]
     asked_at: Instant,
 }
 
@@ -39,7 +39,7 @@ pub(super) struct Requests {
     #[cfg(feature = "echo")]
     pub(super) echo: Option<(Request, EchoMode, TextBuf)>,
     /// A `key-of`, and the name asked about.
-    #[cfg(feature = "client-keys")]
+    #[cfg(feature = "key-of")]
     pub(super) key_of: Option<(Request, NameBuf)>,
     pub(super) ping: Option<Request>,
     next_req: u32,
@@ -52,7 +52,7 @@ impl Requests {
         Request {
             req: self.next_req,
             backoff: Backoff::new(now, initial),
-            #[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
+            #[cfg(any(feature = "who", feature = "echo", feature = "key-of"))]
             asked_at: now,
         }
     }
@@ -64,7 +64,7 @@ impl Requests {
             self.who.as_mut().map(|(r, _)| r),
             #[cfg(feature = "echo")]
             self.echo.as_mut().map(|(r, ..)| r),
-            #[cfg(feature = "client-keys")]
+            #[cfg(feature = "key-of")]
             self.key_of.as_mut().map(|(r, _)| r),
             self.ping.as_mut(),
         ]
@@ -79,7 +79,7 @@ impl Requests {
             self.who.map(|(r, _)| r),
             #[cfg(feature = "echo")]
             self.echo.as_ref().map(|(r, ..)| *r),
-            #[cfg(feature = "client-keys")]
+            #[cfg(feature = "key-of")]
             self.key_of.as_ref().map(|(r, _)| *r),
             self.ping,
         ]
@@ -128,7 +128,7 @@ impl<
             let message = Message::Echo { token, req: request.req, mode: *mode, text };
             return Self::transmit(self.config.server, buf, &message);
         }
-        #[cfg(feature = "client-keys")]
+        #[cfg(feature = "key-of")]
         if let Some((request, name)) =
             self.requests.key_of.as_mut().filter(|(r, _)| r.backoff.is_due(now))
         {
@@ -191,7 +191,7 @@ impl<
     }
 
     /// The answer to our key-of: reported.
-    #[cfg(feature = "client-keys")]
+    #[cfg(feature = "key-of")]
     pub(super) fn on_user_key(
         &mut self,
         req: u32,
@@ -219,7 +219,7 @@ impl<
 
     /// Requests unanswered for the give-up time are reported and dropped. (A ping never
     /// gives up: a silent server is noticed by the keep-alive.)
-    #[cfg(any(feature = "who", feature = "echo", feature = "client-keys"))]
+    #[cfg(any(feature = "who", feature = "echo", feature = "key-of"))]
     pub(super) fn expire_requests(&mut self, now: Instant) {
         let give_up = self.config.give_up;
         let expired = |r: &Request| r.asked_at + give_up <= now;
@@ -233,15 +233,15 @@ impl<
             self.requests.echo = None;
             self.push_event(ClientEvent::RequestTimedOut { kind: Kind::Echo });
         }
-        #[cfg(feature = "client-keys")]
+        #[cfg(feature = "key-of")]
         if self.requests.key_of.as_ref().is_some_and(|(r, _)| expired(r)) {
             self.requests.key_of = None;
             self.push_event(ClientEvent::RequestTimedOut { kind: Kind::KeyOf });
         }
     }
 
-    /// Without `who`, `echo` and `client-keys` only pings are asked, and they never give
+    /// Without `who`, `echo` and `key-of` only pings are asked, and they never give
     /// up.
-    #[cfg(not(any(feature = "who", feature = "echo", feature = "client-keys")))]
+    #[cfg(not(any(feature = "who", feature = "echo", feature = "key-of")))]
     pub(super) fn expire_requests(&mut self, _now: Instant) {}
 }
