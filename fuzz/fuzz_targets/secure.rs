@@ -195,6 +195,9 @@ impl World {
     /// Everything both sides want to send and tell, and the checks on it.
     fn pump(&mut self) {
         let mut buf = [0u8; MAX_FRAME];
+        // A session's address proved itself (a cookie, or a challenge answered there), from
+        // the moment the session is there: a move in the last delivery counts at once.
+        self.verified.extend(self.server.users().map(|(_, addr)| addr));
         for _ in 0..1000 {
             let Some(transmit) = self.server.poll_transmit(self.now, &mut buf) else { break };
             Message::decode(&buf[..transmit.len]).expect("the server sends only valid frames");
