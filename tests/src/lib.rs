@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod cuttable;
+pub mod elsewhere;
 pub mod loopback_chat;
 #[cfg(unix)]
 pub mod null_modem;

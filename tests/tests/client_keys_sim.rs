@@ -203,3 +203,27 @@ fn a_client_asks_whose_key_a_user_has() {
     sim.client(2).key_of(now, "alice").unwrap();
     assert!(sim.client(2).key_of(now, "bob").is_err());
 }
+
+/// The same user back from another address (a client that restarted elsewhere, its old
+/// session still there): its key proves it, so it takes its name over at once, where
+/// anyone else waits for the old session to expire.
+#[test]
+fn the_same_key_from_another_address_takes_its_name_over_at_once() {
+    let mut sim = room(7, &[("alice", Some(1))]);
+    assert!(sim.run_until(20 * SECOND, |s| joined(s, 0)));
+    sim.client_up[0] = false; // its old session stays, silent
+    let again = sim.add_client("alice");
+    sim.client(again).set_client_key(keypair(1));
+    let other = sim.add_client("alice");
+    sim.client(other).set_client_key(keypair(2));
+    assert!(sim.run_until(20 * SECOND, |s| joined(s, again)));
+    assert_eq!(sim.server.user_count(), 1, "the old session ended");
+    assert!(!joined(&sim, other), "another key waits");
+    assert!(sim.server_events.iter().any(|event| matches!(
+        event,
+        minichat_core::server::ServerEvent::Left {
+            reason: minichat_core::server::LeftReason::Replaced,
+            ..
+        }
+    )));
+}

@@ -372,18 +372,24 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[test]
-#[ignore = "needs qemu-system-arm; .ci/run runs it"]
-fn the_microcontroller_chats_in_an_encrypted_session_with_the_server_it_pins() {
+/// A scratch directory for test `name` with the server's key file in it (its records go
+/// beside it), and the secure board built to pin that server.
+fn secure_setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
 
-    let dir = std::env::temp_dir().join(format!("minichat-qemu-secure-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("minichat-qemu-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let key_file = dir.join("server.key");
     std::fs::write(&key_file, hex(&SERVER_PRIVATE_KEY) + "\n").unwrap();
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let public = hex(Keypair::from_private(SERVER_PRIVATE_KEY).public());
-    let kernel = secure_firmware("qemu-chat", &public);
+    (dir, key_file, secure_firmware("qemu-chat", &public))
+}
+
+#[test]
+#[ignore = "needs qemu-system-arm; .ci/run runs it"]
+fn the_microcontroller_chats_in_an_encrypted_session_with_the_server_it_pins() {
+    let (dir, key_file, kernel) = secure_setup("secure");
     let cable = NullModem::new();
     // No --plaintext: every session is encrypted, the board's too.
     let (mut server, addr) = Minichat::serve(&[
@@ -408,15 +414,7 @@ fn the_microcontroller_chats_in_an_encrypted_session_with_the_server_it_pins() {
 #[test]
 #[ignore = "needs qemu-system-arm; .ci/run runs it"]
 fn the_board_joins_with_its_own_key_only_while_its_operator_lists_it() {
-    use std::os::unix::fs::PermissionsExt;
-
-    let dir = std::env::temp_dir().join(format!("minichat-qemu-listed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let key_file = dir.join("server.key");
-    std::fs::write(&key_file, hex(&SERVER_PRIVATE_KEY) + "\n").unwrap();
-    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let kernel =
-        secure_firmware("qemu-chat", &hex(Keypair::from_private(SERVER_PRIVATE_KEY).public()));
+    let (dir, key_file, kernel) = secure_setup("listed");
     let board_key = *Keypair::from_private(BOARD_PRIVATE_KEY).public();
     let list = dir.join("authorized_keys");
     std::fs::write(&list, format!("# the board\n{} mcu\n", hex(&board_key))).unwrap();

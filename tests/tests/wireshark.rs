@@ -203,6 +203,16 @@ fn capture_stream_bytes(vectors: &[(String, Vec<u8>)], label: &str) -> Vec<u8> {
 /// Mutants of the spec's valid frames — bytes flipped, cut short, grown — read by both:
 /// the dissector must reach the codec's verdict on each (a differential test), and no
 /// input may make the script itself fail.
+/// Plain text as the original programs' clients send it, control characters included.
+const PLAIN_TEXTS: [&str; 6] = [
+    "hello, world\n",
+    "line\r\n",
+    "tab\there",
+    "caf\u{e9} \u{6f22}\u{5b57}",
+    "x",
+    "bell\x07 vt\x0b ff\x0c esc\x1b back\\slash\r",
+];
+
 #[test]
 #[ignore = "needs tshark: .ci/run installs it and runs these with --ignored"]
 fn the_dissector_agrees_with_the_rust_codec_on_mutated_frames() {
@@ -241,14 +251,7 @@ fn the_dissector_agrees_with_the_rust_codec_on_mutated_frames() {
     }
     // And plain text as the original programs' clients send it, so the text itself is
     // compared, not only found.
-    for text in [
-        "hello, world\n",
-        "line\r\n",
-        "tab\there",
-        "caf\u{e9} \u{6f22}\u{5b57}",
-        "x",
-        "bell\x07 vt\x0b ff\x0c esc\x1b back\\slash\r",
-    ] {
+    for text in PLAIN_TEXTS {
         mutants.push(text.as_bytes().to_vec());
     }
     let path = scratch("mutants.pcapng");

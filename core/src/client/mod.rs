@@ -67,10 +67,6 @@ use crate::retransmit::Retransmission;
 use crate::rtt::{RttBounds, RttEstimator};
 use crate::time::{Duration, Instant, earliest};
 use crate::transport::Transmit;
-#[cfg(feature = "echo")]
-use crate::wire::EchoMode;
-#[cfg(feature = "echo")]
-use crate::wire::limits::MAX_TEXT;
 use crate::wire::{Cookie, Message, NameBuf, Token};
 
 /// A client for firmware: 4 messages awaiting acknowledgement in 1 KiB, 4 events whose
@@ -246,48 +242,6 @@ impl<
             return Ok(id);
         }
         self.queue(now, Outgoing::Leave, "")
-    }
-
-    /// Asks who is connected; the answer comes as [`ClientEvent::Users`] pages.
-    #[cfg(feature = "who")]
-    pub fn who(&mut self, now: Instant) -> Result<(), ClientError> {
-        self.check_open()?;
-        if self.requests.who.is_some() {
-            return Err(ClientError::RequestPending);
-        }
-        self.requests.who = Some((self.requests.new_request(now, self.config.rto_initial), 0));
-        Ok(())
-    }
-
-    /// Asks the server for the key `name`'s user proved when joining; the answer comes as
-    /// [`ClientEvent::UserKey`] (feature `key-of`). One at a time: show a key's
-    /// fingerprint the first time you meet a user under a name, and warn if it changes.
-    #[cfg(feature = "key-of")]
-    pub fn key_of(&mut self, now: Instant, name: &str) -> Result<(), ClientError> {
-        self.check_open()?;
-        if self.requests.key_of.is_some() {
-            return Err(ClientError::RequestPending);
-        }
-        let name = NameBuf::parse(name).map_err(ClientError::InvalidName)?;
-        let request = self.requests.new_request(now, self.config.rto_initial);
-        self.requests.key_of = Some((request, name));
-        Ok(())
-    }
-
-    /// Asks the server to echo `text` transformed by `mode`; the answer comes as
-    /// [`ClientEvent::EchoReply`].
-    #[cfg(feature = "echo")]
-    pub fn echo(&mut self, now: Instant, mode: EchoMode, text: &str) -> Result<(), ClientError> {
-        self.check_open()?;
-        if self.requests.echo.is_some() {
-            return Err(ClientError::RequestPending);
-        }
-        self.check_text(text)?;
-        let text = crate::wire::text_buf(text)
-            .map_err(|_| ClientError::TextTooLong { len: text.len(), max: MAX_TEXT })?;
-        let request = self.requests.new_request(now, self.config.rto_initial);
-        self.requests.echo = Some((request, mode, text));
-        Ok(())
     }
 
     /// Takes one datagram. Replies are queued for [`Client::poll_transmit`]; this never

@@ -1,5 +1,5 @@
-//! Requests and their answers: `who` (paged), `echo` and the keep-alive `ping`, each
-//! resent on its own back-off until answered or given up. `who` and `echo` are Cargo
+//! Requests and their answers: `who` (paged), `echo`, `key-of` and the keep-alive `ping`,
+//! each resent on its own back-off until answered or given up. `who` and `echo` are Cargo
 //! features (off by default, like all the core's; the host turns them on): a firmware
 //! client that never asks leaves their code out.
 
@@ -8,12 +8,16 @@ use crate::backoff::Backoff;
 use crate::client::Client;
 #[cfg(any(feature = "who", feature = "echo", feature = "key-of"))]
 use crate::client::ClientEvent;
+#[cfg(any(feature = "who", feature = "echo", feature = "key-of"))]
+use crate::error::ClientError;
 use crate::time::Instant;
 use crate::transport::Transmit;
 #[cfg(any(feature = "who", feature = "echo", feature = "key-of"))]
 use crate::wire::Kind;
 #[cfg(feature = "who")]
 use crate::wire::NameList;
+#[cfg(feature = "echo")]
+use crate::wire::limits::MAX_TEXT;
 #[cfg(feature = "echo")]
 use crate::wire::{EchoMode, TextBuf};
 use crate::wire::{Message, Token};
@@ -104,6 +108,48 @@ impl<
     const EVENT_BYTES: usize,
 > Client<UNACKED, EVENTS, EARLY, A, OUTBOX_BYTES, EVENT_BYTES>
 {
+    /// Asks who is connected; the answer comes as [`ClientEvent::Users`] pages.
+    #[cfg(feature = "who")]
+    pub fn who(&mut self, now: Instant) -> Result<(), ClientError> {
+        self.check_open()?;
+        if self.requests.who.is_some() {
+            return Err(ClientError::RequestPending);
+        }
+        self.requests.who = Some((self.requests.new_request(now, self.config.rto_initial), 0));
+        Ok(())
+    }
+
+    /// Asks the server for the key `name`'s user proved when joining; the answer comes as
+    /// [`ClientEvent::UserKey`] (feature `key-of`). One at a time: show a key's
+    /// fingerprint the first time you meet a user under a name, and warn if it changes.
+    #[cfg(feature = "key-of")]
+    pub fn key_of(&mut self, now: Instant, name: &str) -> Result<(), ClientError> {
+        self.check_open()?;
+        if self.requests.key_of.is_some() {
+            return Err(ClientError::RequestPending);
+        }
+        let name = NameBuf::parse(name).map_err(ClientError::InvalidName)?;
+        let request = self.requests.new_request(now, self.config.rto_initial);
+        self.requests.key_of = Some((request, name));
+        Ok(())
+    }
+
+    /// Asks the server to echo `text` transformed by `mode`; the answer comes as
+    /// [`ClientEvent::EchoReply`].
+    #[cfg(feature = "echo")]
+    pub fn echo(&mut self, now: Instant, mode: EchoMode, text: &str) -> Result<(), ClientError> {
+        self.check_open()?;
+        if self.requests.echo.is_some() {
+            return Err(ClientError::RequestPending);
+        }
+        self.check_text(text)?;
+        let text = crate::wire::text_buf(text)
+            .map_err(|_| ClientError::TextTooLong { len: text.len(), max: MAX_TEXT })?;
+        let request = self.requests.new_request(now, self.config.rto_initial);
+        self.requests.echo = Some((request, mode, text));
+        Ok(())
+    }
+
     /// The next request to send or resend, if one is due.
     pub(super) fn request_transmit(
         &mut self,

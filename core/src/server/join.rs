@@ -9,9 +9,9 @@ use crate::rtt::RttEstimator;
 use crate::server::ServerMemory;
 use crate::server::delivery::{DeliveryCursor, MAX_WINDOW};
 use crate::server::detail::Detail;
-use crate::server::directory::Directory;
 #[cfg(feature = "client-keys")]
-use crate::server::directory::{ClientKey, KeyRefusal};
+use crate::server::directory::KeyRefusal;
+use crate::server::directory::{ClientKey, Directory};
 use crate::server::ring::Member;
 use crate::server::session::{Session, nonce_tag};
 use crate::server::{LeftReason, Server, ServerEvent};
@@ -48,6 +48,35 @@ pub(super) struct Join<'a> {
     /// `client-keys`: 33 bytes every copy of a join would carry for nothing without.
     #[cfg(feature = "client-keys")]
     pub(super) key: Option<ClientKey>,
+}
+
+impl<'a> Join<'a> {
+    /// The join in `message` (a `join` frame), come in the clear or, `sealed`, in a hello
+    /// (whose handshake proved `key`, if a `hello-key`'s); `None` for another kind.
+    pub(super) fn from_message(
+        message: Message<'a>,
+        sealed: bool,
+        key: Option<ClientKey>,
+    ) -> Option<Join<'a>> {
+        let Message::Join { cookie, nonce, window, resume, delivered, name, max_frame } = message
+        else {
+            return None;
+        };
+        #[cfg(not(feature = "client-keys"))]
+        let _ = key; // always None: no hello-key is read without client keys
+        Some(Join {
+            cookie,
+            nonce,
+            window,
+            resume,
+            delivered,
+            name,
+            max_frame,
+            sealed,
+            #[cfg(feature = "client-keys")]
+            key,
+        })
+    }
 }
 
 /// What a join comes to. The join's checks decide it; one writer ([`Server::answer_join`])
@@ -194,6 +223,11 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             self.stats.refused_key += 1;
             return Admission::Refused(Refusal::Key(refusal));
         }
+        #[cfg(feature = "client-keys")]
+        if !self.replace_same_key(join) {
+            self.stats.events_waited += 1;
+            return Admission::Unanswered;
+        }
         // A 64-bit token repeats only by chance; should it, draw again.
         let mut token = self.secrets.mint_token();
         for _ in 0..4 {
@@ -224,6 +258,28 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
             // resend tries again.
             Err(_) => Admission::Unanswered,
         }
+    }
+
+    /// A join that proved the key of the session holding its name (the same user, back
+    /// from another address: a client that restarted elsewhere) takes the name over: the
+    /// old session ends, as one from the same address would. `false` when the event queue
+    /// has no room to say so (the client's resend tries again).
+    #[cfg(feature = "client-keys")]
+    fn replace_same_key(&mut self, join: Join<'_>) -> bool {
+        let Some(key) = join.key else { return true };
+        let Some(held) = self.table.by_key(join.name.key()) else { return true };
+        let same = self
+            .table
+            .get(held)
+            .is_some_and(|user| crate::server::edge::client_key(&user.state.keys) == Some(&key));
+        if !same {
+            return true;
+        }
+        if !self.has_event_room(2) {
+            return false;
+        }
+        self.end_session(held, LeftReason::Replaced);
+        true
     }
 
     /// The state of a new session for `join`: where its deliveries start. A client

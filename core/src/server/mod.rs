@@ -40,6 +40,8 @@ mod directory;
 mod event;
 #[cfg(feature = "secure")]
 mod handshake_budget;
+#[cfg(feature = "secure")]
+mod handshake_responder;
 mod intake;
 mod join;
 mod memory;
@@ -324,19 +326,8 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
                 Err(answer) => return answer,
             };
         let reply = match message {
-            Message::Join { cookie, nonce, window, resume, delivered, name, max_frame } => {
-                let join = Join {
-                    cookie,
-                    nonce,
-                    window,
-                    resume,
-                    delivered,
-                    name,
-                    max_frame,
-                    sealed: false,
-                    #[cfg(feature = "client-keys")]
-                    key: None,
-                };
+            Message::Join { .. } => {
+                let join = Join::from_message(message, false, None)?;
                 return self.on_join(now, from, join, buf, directory);
             }
             Message::ChallengeResponse { token, nonce } if A::ROAMS => {

@@ -12,16 +12,13 @@
 use heapless::{Deque, Vec};
 
 use crate::address::PeerAddress;
-use crate::error::SecureError;
 use crate::kind_masks::{CLIENT_SEALS, SERVER_READS};
-#[cfg(feature = "client-keys")]
-use crate::secure::IkResponder;
 use crate::secure::{
-    HANDSHAKE_OVERHEAD, IkPattern, KEY_LEN, KeySource, Keypair, PROLOGUE, Pattern, Responder,
-    SEALED_HEADER, seal_frame,
+    HANDSHAKE_OVERHEAD, IkPattern, KEY_LEN, KeySource, Keypair, Pattern, SEALED_HEADER, seal_frame,
 };
 use crate::server::directory::{ClientKey, Directory};
 use crate::server::handshake_budget::HandshakeBudget;
+use crate::server::handshake_responder::Responding;
 use crate::server::join::{Admission, Join};
 use crate::server::session::nonce_tag;
 use crate::server::{Server, ServerMemory};
@@ -102,66 +99,6 @@ pub(super) type SessionKeys = Option<SealedSession>;
 /// The client key a session's handshake proved, if any.
 pub(super) fn client_key(keys: &SessionKeys) -> Option<&ClientKey> {
     keys.as_ref()?.client_key.as_ref()
-}
-
-/// The server's side of a handshake, between the hello and the answer.
-enum Responding {
-    /// `NK` (a `hello`): the client knows the server's key.
-    Nk(Responder),
-    /// `IK` (a `hello-key`): and proves its own.
-    #[cfg(feature = "client-keys")]
-    Ik(IkResponder),
-}
-
-impl Responding {
-    /// Reads the first handshake message (in place, in `message`) of a `hello`, or of a
-    /// `hello-key` if `keyed`: the handshake, and the payload's range in `message`.
-    fn read(
-        identity: &ServerIdentity,
-        keyed: bool,
-        message: &mut [u8],
-    ) -> Result<(Responding, core::ops::Range<usize>), SecureError> {
-        let keypair = &identity.keypair;
-        #[cfg(feature = "client-keys")]
-        if keyed {
-            let (responder, range) =
-                IkResponder::read(&identity.ik_pattern(), PROLOGUE, keypair, message)?;
-            return Ok((Responding::Ik(responder), range));
-        }
-        #[cfg(not(feature = "client-keys"))]
-        let _ = keyed; // never: a build without client keys reads no hello-key
-        let (responder, range) = Responder::read(&identity.pattern(), PROLOGUE, keypair, message)?;
-        Ok((Responding::Nk(responder), range))
-    }
-
-    /// The client's key, if the handshake proved one.
-    const fn client_key(&self) -> Option<&ClientKey> {
-        match self {
-            Responding::Nk(_) => None,
-            #[cfg(feature = "client-keys")]
-            Responding::Ik(responder) => Some(responder.remote_static()),
-        }
-    }
-
-    /// Writes the answer (its payload, `payload`) into `out`: the session's keys and the
-    /// answer's length.
-    fn answer(
-        self,
-        identity: &ServerIdentity,
-        ephemeral: [u8; KEY_LEN],
-        payload: &[u8],
-        out: &mut [u8],
-    ) -> Result<(crate::secure::Session, usize), SecureError> {
-        match self {
-            Responding::Nk(responder) => {
-                responder.answer(&identity.pattern(), ephemeral, payload, out)
-            }
-            #[cfg(feature = "client-keys")]
-            Responding::Ik(responder) => {
-                responder.answer(&identity.ik_pattern(), ephemeral, payload, out)
-            }
-        }
-    }
 }
 
 /// Room to open a sealed frame in.
@@ -373,38 +310,19 @@ impl<A: PeerAddress, M: ServerMemory<A>> Server<A, M> {
         key: Option<ClientKey>,
         payload: &'m [u8],
     ) -> Option<Join<'m>> {
-        let Ok(Message::Join {
-            cookie: inner,
-            nonce: inner_nonce,
-            window,
-            resume,
-            delivered,
-            name,
-            max_frame,
-        }) = Message::decode_only::<SERVER_READS>(payload)
-        else {
+        let inner = Message::decode_only::<SERVER_READS>(payload).ok();
+        let Some(mut join) = inner.and_then(|inner| Join::from_message(inner, true, key)) else {
             self.stats.malformed += 1;
             return None;
         };
         let expected = if key.is_some() { cookie } else { Cookie::EMPTY };
-        if inner != expected || inner_nonce != nonce {
+        if join.cookie != expected || join.nonce != nonce {
             self.stats.malformed += 1;
             return None;
         }
-        #[cfg(not(feature = "client-keys"))]
-        let _ = key; // always None: no hello-key is read without client keys
-        Some(Join {
-            cookie,
-            nonce,
-            window,
-            resume,
-            delivered,
-            name,
-            max_frame,
-            sealed: true,
-            #[cfg(feature = "client-keys")]
-            key,
-        })
+        // The cookie the hello proved (the join's own is empty, or the same).
+        join.cookie = cookie;
+        Some(join)
     }
 
     /// The new session `token` is encrypted with `keys`; its `answer`, to the hello with

@@ -48,7 +48,30 @@ fn valid<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a>)> {
     let mut valid = joining_vectors();
     valid.extend(session_vectors(names_buf));
     valid.extend(secure_vectors());
+    valid.extend(key_of_vectors());
     valid
+}
+
+/// The vectors of asking whose key a name is: key-of, user-key.
+fn key_of_vectors() -> Vec<(&'static str, Message<'static>)> {
+    let t = TOKEN;
+    std::vec![
+        ("key-of", Message::KeyOf { token: t, req: 7, name: name("alice") }),
+        (
+            "user-key",
+            Message::UserKey {
+                token: t,
+                req: 7,
+                name: name("alice"),
+                here: true,
+                key: Some(core::array::from_fn(|i| 0xa1 + u8::try_from(i).unwrap())),
+            },
+        ),
+        (
+            "user-key-none",
+            Message::UserKey { token: t, req: 8, name: name("bob"), here: true, key: None },
+        ),
+    ]
 }
 
 /// The vectors of joining: join, cookie, refused, welcome.
@@ -141,21 +164,6 @@ fn session_vectors<'a>(names_buf: &'a mut [u8]) -> Vec<(&'static str, Message<'a
         ("challenge", Message::Challenge { token: t, nonce: 0xdead_beef }),
         ("challenge-response", Message::ChallengeResponse { token: t, nonce: 0xdead_beef }),
         ("say", Message::Say { token: t, seq: 1, text: "hello" }),
-        ("key-of", Message::KeyOf { token: t, req: 7, name: name("alice") }),
-        (
-            "user-key",
-            Message::UserKey {
-                token: t,
-                req: 7,
-                name: name("alice"),
-                here: true,
-                key: Some(core::array::from_fn(|i| 0xa1 + u8::try_from(i).unwrap())),
-            },
-        ),
-        (
-            "user-key-none",
-            Message::UserKey { token: t, req: 8, name: name("bob"), here: true, key: None },
-        ),
         ("say-empty", Message::Say { token: t, seq: 2, text: "" }),
         ("tell", Message::Tell { token: t, seq: 3, to: name("star2"), text: "hi" }),
         (
