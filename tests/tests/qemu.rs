@@ -372,6 +372,18 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A server with the key in `key_file` on 127.0.0.1 and the serial line `cable.b`, with
+/// `more` flags, its console on stdin.
+fn secure_serve(
+    key_file: &std::path::Path,
+    cable: &NullModem,
+    more: &[&str],
+) -> (Minichat, std::net::SocketAddr) {
+    let key = key_file.to_str().unwrap();
+    let args = ["serve", "--key", key, "--bind", "127.0.0.1:0", "--serial", &cable.b];
+    Minichat::serve_with_stdin(&[&args[..], more].concat())
+}
+
 /// A scratch directory for test `name` with the server's key file in it (its records go
 /// beside it), and the secure board built to pin that server.
 fn secure_setup(name: &str) -> (PathBuf, PathBuf, PathBuf) {
@@ -392,17 +404,7 @@ fn the_microcontroller_chats_in_an_encrypted_session_with_the_server_it_pins() {
     let (dir, key_file, kernel) = secure_setup("secure");
     let cable = NullModem::new();
     // No --plaintext: every session is encrypted, the board's too.
-    let (mut server, addr) = Minichat::serve(&[
-        "serve",
-        "--key",
-        key_file.to_str().unwrap(),
-        "--bind",
-        "127.0.0.1:0",
-        "--serial",
-        &cable.b,
-        "--history",
-        "0",
-    ]);
+    let (mut server, addr) = secure_serve(&key_file, &cable, &["--history", "0"]);
     server.stdout_line_containing("sessions in the clear are refused", WAIT);
     board_answers(&mut server, &addr.to_string(), &cable, &kernel, &[], "secret hello");
     let _ = std::fs::remove_dir_all(&dir);
@@ -419,17 +421,7 @@ fn the_board_joins_with_its_own_key_only_while_its_operator_lists_it() {
     let list = dir.join("authorized_keys");
     std::fs::write(&list, format!("# the board\n{} mcu\n", hex(&board_key))).unwrap();
     let serve = |cable: &NullModem| {
-        Minichat::serve_with_stdin(&[
-            "serve",
-            "--key",
-            key_file.to_str().unwrap(),
-            "--bind",
-            "127.0.0.1:0",
-            "--serial",
-            &cable.b,
-            "--authorized-keys",
-            list.to_str().unwrap(),
-        ])
+        secure_serve(&key_file, cable, &["--authorized-keys", list.to_str().unwrap()])
     };
     let cable = NullModem::new();
     let (mut server, _) = serve(&cable);

@@ -20,7 +20,8 @@
 
 use crate::error::SecureError;
 use crate::secure::handshake::{
-    KEY_LEN, Keypair, dh, ephemeral_and_rest, mix_ephemeral, open_answer, place, seal_answer, start,
+    KEY_LEN, Keypair, dh, ephemeral_and_rest, mix_ephemeral, open_answer, seal_answer, start,
+    write_ephemeral,
 };
 use crate::secure::symmetric::{SymmetricState, TAGLEN, copy};
 use crate::secure::transport::Session;
@@ -87,11 +88,9 @@ impl IkInitiator {
         out: &mut [u8],
     ) -> Result<(IkInitiator, usize), SecureError> {
         let mut state = start(pattern.protocol_name(), prologue, server);
-        let ephemeral = Keypair::from_private(ephemeral);
         let at = KEY_LEN + STATIC_SEALED;
-        place(out, at, payload)?;
-        copy(out, ephemeral.public());
-        pattern.mix_ephemeral(&mut state, ephemeral.public());
+        let psk = pattern.psk().is_some();
+        let ephemeral = write_ephemeral(&mut state, out, ephemeral, (at, payload), psk)?;
         state.mix_key(&dh(ephemeral.private(), server)?);
         let sealed_static = out.get_mut(KEY_LEN..at).unwrap_or_default();
         copy(sealed_static, client.public());
@@ -177,10 +176,8 @@ impl IkResponder {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<(Session, usize), SecureError> {
-        let ephemeral = Keypair::from_private(ephemeral);
-        place(out, KEY_LEN, payload)?;
-        copy(out, ephemeral.public());
-        pattern.mix_ephemeral(&mut self.state, ephemeral.public());
+        let psk = pattern.psk().is_some();
+        let ephemeral = write_ephemeral(&mut self.state, out, ephemeral, (KEY_LEN, payload), psk)?;
         self.state.mix_key(&dh(ephemeral.private(), &self.remote_ephemeral)?);
         self.state.mix_key(&dh(ephemeral.private(), &self.remote_static)?);
         seal_answer(self.state, out, payload.len())

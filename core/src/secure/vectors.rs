@@ -7,6 +7,7 @@ use std::vec::Vec;
 
 use super::symmetric::HASHLEN;
 use super::*;
+use crate::error::SecureError;
 
 struct Vector {
     name: &'static str,
@@ -126,15 +127,28 @@ fn the_published_vectors_pass_both_ways() {
             Responder::read(&pattern, &prologue, &server, &mut first[..len]).unwrap();
         assert_eq!(&first[range], &payload[..], "{}: message 1 read", v.name);
 
-        let (payload, expected) = (hex(v.messages[1].0), hex(v.messages[1].1));
-        let mut second = [0u8; 256];
-        let (at_server, len) =
-            responder.answer(&pattern, key(v.resp_ephemeral), &payload, &mut second).unwrap();
-        assert_eq!(&second[..len], &expected[..], "{}: message 2", v.name);
-        let (at_client, range) = initiator.finish(&pattern, &mut second[..len]).unwrap();
-        assert_eq!(&second[range], &payload[..], "{}: message 2 read", v.name);
-        transport_messages(v, at_client, at_server);
+        second_message(
+            v,
+            |payload, out| responder.answer(&pattern, key(v.resp_ephemeral), payload, out),
+            |message| initiator.finish(&pattern, message),
+        );
     }
+}
+
+/// The vector's second message: the responder's `answer` of its payload must be its bytes,
+/// and the initiator's `finish` must read the payload back; then the transport messages.
+fn second_message(
+    v: &Vector,
+    answer: impl FnOnce(&[u8], &mut [u8]) -> Result<(Session, usize), SecureError>,
+    finish: impl FnOnce(&mut [u8]) -> Result<(Session, core::ops::Range<usize>), SecureError>,
+) {
+    let (payload, expected) = (hex(v.messages[1].0), hex(v.messages[1].1));
+    let mut second = [0u8; 256];
+    let (at_server, len) = answer(&payload, &mut second).unwrap();
+    assert_eq!(&second[..len], &expected[..], "{}: message 2", v.name);
+    let (at_client, range) = finish(&mut second[..len]).unwrap();
+    assert_eq!(&second[range], &payload[..], "{}: message 2 read", v.name);
+    transport_messages(v, at_client, at_server);
 }
 
 /// Checks the handshake hash both sides reached, then seals and opens the vector's
@@ -277,13 +291,10 @@ fn the_published_ik_vectors_pass_both_ways() {
         assert_eq!(&first[range], &payload[..], "{}: message 1 read", v.name);
         assert_eq!(responder.remote_static(), client.public(), "{}: the client's key", v.name);
 
-        let (payload, expected) = (hex(v.messages[1].0), hex(v.messages[1].1));
-        let mut second = [0u8; 256];
-        let (at_server, len) =
-            responder.answer(&pattern, key(v.resp_ephemeral), &payload, &mut second).unwrap();
-        assert_eq!(&second[..len], &expected[..], "{}: message 2", v.name);
-        let (at_client, range) = initiator.finish(&pattern, &mut second[..len]).unwrap();
-        assert_eq!(&second[range], &payload[..], "{}: message 2 read", v.name);
-        transport_messages(v, at_client, at_server);
+        second_message(
+            v,
+            |payload, out| responder.answer(&pattern, key(v.resp_ephemeral), payload, out),
+            |message| initiator.finish(&pattern, message),
+        );
     }
 }

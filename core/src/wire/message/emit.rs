@@ -192,15 +192,7 @@ impl Message<'_> {
                 w.u32(req);
                 w.name(name);
             }
-            Message::UserKey { req, name, here, key, .. } if takes::<KINDS>(Kind::UserKey) => {
-                w.u32(req);
-                let follows = if key.is_some() { USER_KEY_FOLLOWS } else { 0 };
-                w.u8(if here { USER_HERE } else { 0 } | follows);
-                if let Some(key) = key {
-                    w.bytes(&key);
-                }
-                w.name(name);
-            }
+            Message::UserKey { .. } if takes::<KINDS>(Kind::UserKey) => self.write_user_key(w),
             Message::Echo { req, mode, text, .. } | Message::EchoReply { req, mode, text, .. }
                 if takes::<KINDS>(Kind::Echo) || takes::<KINDS>(Kind::EchoReply) =>
             {
@@ -214,6 +206,21 @@ impl Message<'_> {
                 w.detail(detail);
             }
             _ => {}
+        }
+    }
+
+    /// A `user-key`'s body: its flags, the key if there is one (`parse_user_key` reads it
+    /// back).
+    #[inline(always)]
+    fn write_user_key(&self, w: &mut Writer<'_>) {
+        if let Message::UserKey { req, name, here, key, .. } = *self {
+            w.u32(req);
+            let follows = if key.is_some() { USER_KEY_FOLLOWS } else { 0 };
+            w.u8(if here { USER_HERE } else { 0 } | follows);
+            if let Some(key) = key {
+                w.bytes(&key);
+            }
+            w.name(name);
         }
     }
 
