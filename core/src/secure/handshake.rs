@@ -110,23 +110,6 @@ pub(super) fn mix_ephemeral(state: &mut SymmetricState, public: &[u8; KEY_LEN], 
     }
 }
 
-/// The `e` token written: the ephemeral key pair from `private`, its public key at the
-/// start of `out` and mixed in (with a pre-shared key, `psk`, into the chaining key too),
-/// and `payload` placed after `at` bytes, to be sealed there.
-pub(super) fn write_ephemeral(
-    state: &mut SymmetricState,
-    out: &mut [u8],
-    private: [u8; KEY_LEN],
-    (at, payload): (usize, &[u8]),
-    psk: bool,
-) -> Result<Keypair, SecureError> {
-    let ephemeral = Keypair::from_private(private);
-    place(out, at, payload)?;
-    copy(out, ephemeral.public());
-    mix_ephemeral(state, ephemeral.public(), psk);
-    Ok(ephemeral)
-}
-
 /// Copies `payload` to `out` after `at` bytes, checking room for it and its tag.
 pub(super) fn place(out: &mut [u8], at: usize, payload: &[u8]) -> Result<(), SecureError> {
     let needed = at + payload.len() + TAGLEN;
@@ -175,11 +158,13 @@ impl Initiator {
         out: &mut [u8],
     ) -> Result<(Initiator, usize), SecureError> {
         let mut state = start(pattern.protocol_name(), prologue, server);
+        let ephemeral = Keypair::from_private(ephemeral);
+        place(out, KEY_LEN, payload)?;
         if let Some(psk) = pattern.psk() {
             state.mix_key_and_hash(psk);
         }
-        let psk = pattern.psk().is_some();
-        let ephemeral = write_ephemeral(&mut state, out, ephemeral, (KEY_LEN, payload), psk)?;
+        copy(out, ephemeral.public());
+        mix_ephemeral(&mut state, ephemeral.public(), pattern.psk().is_some());
         state.mix_key(&dh(ephemeral.private(), server)?);
         let body = out.get_mut(KEY_LEN..).unwrap_or_default();
         let sealed = state.encrypt_and_hash(body, payload.len())?;
@@ -265,8 +250,10 @@ impl Responder {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<(Session, usize), SecureError> {
-        let psk = pattern.psk().is_some();
-        let ephemeral = write_ephemeral(&mut self.state, out, ephemeral, (KEY_LEN, payload), psk)?;
+        let ephemeral = Keypair::from_private(ephemeral);
+        place(out, KEY_LEN, payload)?;
+        copy(out, ephemeral.public());
+        mix_ephemeral(&mut self.state, ephemeral.public(), pattern.psk().is_some());
         self.state.mix_key(&dh(ephemeral.private(), &self.remote)?);
         seal_answer(self.state, out, payload.len())
     }

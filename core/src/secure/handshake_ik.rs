@@ -20,8 +20,7 @@
 
 use crate::error::SecureError;
 use crate::secure::handshake::{
-    KEY_LEN, Keypair, dh, ephemeral_and_rest, mix_ephemeral, open_answer, seal_answer, start,
-    write_ephemeral,
+    KEY_LEN, Keypair, dh, ephemeral_and_rest, mix_ephemeral, open_answer, place, seal_answer, start,
 };
 use crate::secure::symmetric::{SymmetricState, TAGLEN, copy};
 use crate::secure::transport::Session;
@@ -88,9 +87,11 @@ impl IkInitiator {
         out: &mut [u8],
     ) -> Result<(IkInitiator, usize), SecureError> {
         let mut state = start(pattern.protocol_name(), prologue, server);
+        let ephemeral = Keypair::from_private(ephemeral);
         let at = KEY_LEN + STATIC_SEALED;
-        let psk = pattern.psk().is_some();
-        let ephemeral = write_ephemeral(&mut state, out, ephemeral, (at, payload), psk)?;
+        place(out, at, payload)?;
+        copy(out, ephemeral.public());
+        pattern.mix_ephemeral(&mut state, ephemeral.public());
         state.mix_key(&dh(ephemeral.private(), server)?);
         let sealed_static = out.get_mut(KEY_LEN..at).unwrap_or_default();
         copy(sealed_static, client.public());
@@ -176,8 +177,10 @@ impl IkResponder {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<(Session, usize), SecureError> {
-        let psk = pattern.psk().is_some();
-        let ephemeral = write_ephemeral(&mut self.state, out, ephemeral, (KEY_LEN, payload), psk)?;
+        let ephemeral = Keypair::from_private(ephemeral);
+        place(out, KEY_LEN, payload)?;
+        copy(out, ephemeral.public());
+        pattern.mix_ephemeral(&mut self.state, ephemeral.public());
         self.state.mix_key(&dh(ephemeral.private(), &self.remote_ephemeral)?);
         self.state.mix_key(&dh(ephemeral.private(), &self.remote_static)?);
         seal_answer(self.state, out, payload.len())
